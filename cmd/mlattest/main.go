@@ -1,0 +1,75 @@
+// Command mlattest records ML pipeline stages as signed in-toto attestations
+// and verifies them. The command is a thin layer over the library packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, from DESIGN.md "Conventions".
+const (
+	exitOK       = 0
+	exitRejected = 1   // verification or scan failed: a policy answer
+	exitUsage    = 2   // usage error or unreadable input
+	exitRunError = 125 // mlattest run's own failures
+)
+
+// exitError carries an exit code and a one-line message to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that main exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mlattest",
+		Short: "Verifiable chain of custody for ML fine-tuning pipelines",
+		Long: `mlattest wraps each stage of an ML pipeline, records what went in and what came
+out as in-toto attestations, signs them with Sigstore (keyless or with a key),
+and verifies them before a model is released.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newDigestCmd(),
+	)
+	return root
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(os.Stderr, "mlattest: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Flag parsing and other cobra errors are usage errors.
+	fmt.Fprintf(os.Stderr, "mlattest: %v\n", err)
+	return exitUsage
+}

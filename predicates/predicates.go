@@ -2,14 +2,22 @@
 // in-toto predicate mlattest writes or reads, and the documented signed fields
 // that bind a statement to a pipeline step and run.
 //
-// CONTRACT (filled in by the predicates work): the exported API below is what
-// attest/ and verify/ build against; keep these signatures.
+// CONTRACT: the exported API is what attest/ and verify/ build against; keep
+// these signatures.
+//
+// Binding (see README.md for the full table): the step name and the run id are
+// read only from these signed fields, never from a file name:
+//
+//	link v0.3:           predicate.name                               = step
+//	                     predicate.byproducts["mlattest.dev/run-id"]  = run id
+//	provenance v1        predicate.buildDefinition.internalParameters.step = step
+//	(training buildType) predicate.runDetails.metadata.invocationId   = run id
+//
+// Any other predicate type has no binding: BindingOf fails closed.
 package predicates
 
 import (
 	"time"
-
-	intoto "github.com/in-toto/attestation/go/v1"
 
 	"github.com/mlattest/mlattest/digest"
 )
@@ -34,6 +42,24 @@ const (
 	// ByproductStdout and ByproductStderr carry "sha256:HEX" of the streams.
 	ByproductStdout = "mlattest.dev/stdout"
 	ByproductStderr = "mlattest.dev/stderr"
+
+	// ProvenanceByproductExitCode names the runDetails.byproducts entry of the
+	// training provenance whose annotations.exitCode is the command's exit code.
+	ProvenanceByproductExitCode = "mlattest.dev/exit-code"
+	// ProvenanceByproductIsolation names the runDetails.byproducts entry whose
+	// annotations.network is the network policy the training ran under.
+	ProvenanceByproductIsolation = "mlattest.dev/isolation"
+
+	// Roles of the training provenance's resolvedDependencies
+	// (annotations.role).
+	RoleBaseModel      = "base-model"
+	RoleDataset        = "dataset"
+	RoleTrainingScript = "training-script"
+	RoleContainerImage = "container-image"
+
+	// MaxStatementSize caps the statement JSON ParseStatement accepts, so a
+	// hostile bundle cannot make us allocate without bound.
+	MaxStatementSize = 32 << 20
 )
 
 // Source classes a dataset may declare.
@@ -100,27 +126,3 @@ type TrainingInput struct {
 	ExitCode        int
 	Subjects        []digest.Artifact // output model files
 }
-
-// NewLinkStatement builds a link v0.3 statement. It fails when the statement
-// would have no subject.
-func NewLinkStatement(in LinkInput) (*intoto.Statement, error) { panic("not implemented") }
-
-// NewTrainingStatement builds the SLSA provenance v1 training statement.
-func NewTrainingStatement(in TrainingInput) (*intoto.Statement, error) {
-	panic("not implemented")
-}
-
-// Marshal renders a statement as the JSON that gets signed.
-func Marshal(st *intoto.Statement) ([]byte, error) { panic("not implemented") }
-
-// ParseStatement parses and strictly validates a statement: _type, at least one
-// subject each with a hex sha256 digest, and, for predicate types this package
-// knows, the predicate against its JSON Schema.
-func ParseStatement(b []byte) (*intoto.Statement, error) { panic("not implemented") }
-
-// Validate checks a predicate of a known type against its JSON Schema; an
-// unknown type is an error.
-func Validate(predicateType string, predicate []byte) error { panic("not implemented") }
-
-// BindingOf reads the step name and run id from their documented signed fields.
-func BindingOf(st *intoto.Statement) (Binding, error) { panic("not implemented") }

@@ -1,0 +1,323 @@
+package predicates
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// maxJSONDepth bounds nesting in anything we parse: the schema validator and
+// protojson recurse, and a 32 MiB run of '[' must not exhaust the stack.
+const maxJSONDepth = 128
+
+// Marshal renders a statement as the JSON that gets signed.
+//
+// The output is deterministic: compact JSON, no HTML escaping, the top-level
+// keys in the order _type, subject, predicateType, predicate, and every nested
+// object's keys sorted. (protojson alone is deliberately unstable.) Marshal
+// also parses its own output with ParseStatement and fails if that would
+// reject it, so mlattest never signs a statement it would not accept.
+func Marshal(st *intoto.Statement) ([]byte, error) {
+	if st == nil {
+		return nil, errors.New("predicates: marshal: nil statement")
+	}
+	raw, err := protojson.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("predicates: marshal statement: %w", err)
+	}
+	out, err := canonicalJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("predicates: marshal statement: %w", err)
+	}
+	if _, err := ParseStatement(out); err != nil {
+		return nil, fmt.Errorf("predicates: refusing to marshal an invalid statement: %w", err)
+	}
+	return out, nil
+}
+
+// statementKeyOrder is the top-level key order Marshal writes.
+var statementKeyOrder = []string{"_type", "subject", "predicateType", "predicate"}
+
+// canonicalJSON re-encodes raw JSON deterministically (see Marshal).
+func canonicalJSON(raw []byte) ([]byte, error) {
+	doc, err := decodeStrict(raw)
+	if err != nil {
+		return nil, err
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		return nil, errors.New("statement is not a JSON object")
+	}
+	keys := make([]string, 0, len(top))
+	rank := map[string]int{}
+	for i, k := range statementKeyOrder {
+		rank[k] = i
+	}
+	for k := range top {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ri, iok := rank[keys[i]]
+		rj, jok := rank[keys[j]]
+		switch {
+		case iok && jok:
+			return ri < rj
+		case iok != jok:
+			return iok
+		default:
+			return keys[i] < keys[j]
+		}
+	})
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeCompact(&buf, k); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := encodeCompact(&buf, top[k]); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// encodeCompact writes v as compact JSON with sorted object keys (the
+// encoding/json behaviour for maps) and without HTML escaping.
+func encodeCompact(buf *bytes.Buffer, v any) error {
+	var tmp bytes.Buffer
+	enc := json.NewEncoder(&tmp)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Write(bytes.TrimSuffix(tmp.Bytes(), []byte("\n")))
+	return nil
+}
+
+// ParseStatement parses and strictly validates a statement: _type, at least one
+// subject each with a hex sha256 digest, and, for predicate types this package
+// knows, the predicate against its JSON Schema.
+//
+// In detail it rejects: input over MaxStatementSize, invalid UTF-8, duplicate
+// object keys, nesting deeper than 128, trailing data, any top-level or
+// subject field other than the in-toto JSON names (protobuf field-name
+// aliases such as "predicate_type" are refused so every reader sees the same
+// statement), _type other than Statement v1, no subject, a subject without a
+// name or uri, a subject whose sha256 is not 64 lowercase hex, two subjects
+// with the same name or uri, an empty predicateType and a missing or
+// non-object predicate. Predicates of unknown types are accepted unchecked:
+// whether such a statement counts is the verification policy's decision.
+func ParseStatement(b []byte) (*intoto.Statement, error) {
+	if len(b) > MaxStatementSize {
+		return nil, fmt.Errorf("predicates: statement of %d bytes exceeds the %d byte limit", len(b), MaxStatementSize)
+	}
+	doc, err := decodeStrict(b)
+	if err != nil {
+		return nil, fmt.Errorf("predicates: statement: %w", err)
+	}
+	schemas, err := compiledSchemas()
+	if err != nil {
+		return nil, err
+	}
+	if err := schemas.statement.Validate(doc); err != nil {
+		return nil, fmt.Errorf("predicates: statement does not match the in-toto Statement v1 schema: %w", err)
+	}
+	if err := checkUniqueSubjects(lookup(doc, "subject")); err != nil {
+		return nil, err
+	}
+	var st intoto.Statement
+	if err := protojson.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("predicates: statement: %w", err)
+	}
+	// in-toto's own checks, as a second opinion on the schema's.
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("predicates: statement: %w", err)
+	}
+	if pt := st.GetPredicateType(); isKnownType(pt) {
+		if err := validateDoc(pt, lookup(doc, "predicate")); err != nil {
+			return nil, err
+		}
+	}
+	return &st, nil
+}
+
+func checkUniqueSubjects(v any) error {
+	subjects, _ := v.([]any)
+	names := make(map[string]bool, len(subjects))
+	uris := make(map[string]bool, len(subjects))
+	for _, s := range subjects {
+		if name, _ := lookup(s, "name").(string); name != "" {
+			if names[name] {
+				return fmt.Errorf("predicates: statement names subject %q twice", name)
+			}
+			names[name] = true
+		}
+		if uri, _ := lookup(s, "uri").(string); uri != "" {
+			if uris[uri] {
+				return fmt.Errorf("predicates: statement names subject uri %q twice", uri)
+			}
+			uris[uri] = true
+		}
+	}
+	return nil
+}
+
+// decodeStrict decodes one JSON value into the generic form the schema
+// validator takes (objects as map[string]any, numbers as json.Number). Unlike
+// encoding/json it rejects invalid UTF-8, duplicate object keys, nesting
+// beyond maxJSONDepth and trailing data, so the document the schema sees is
+// the one every other parser sees.
+func decodeStrict(b []byte) (any, error) {
+	if !utf8.Valid(b) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		obj     map[string]any
+		arr     []any
+		isObj   bool
+		key     string
+		haveKey bool
+	}
+	var (
+		stack  []*frame
+		result any
+		done   bool
+	)
+	add := func(v any) {
+		if len(stack) == 0 {
+			result, done = v, true
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.isObj {
+			top.obj[top.key] = v
+			top.haveKey = false
+			return
+		}
+		top.arr = append(top.arr, v)
+	}
+	for !done {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				return nil, errors.New("unexpected end of JSON input")
+			}
+			return nil, err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) >= maxJSONDepth {
+					return nil, fmt.Errorf("JSON nested deeper than %d", maxJSONDepth)
+				}
+				if d == '{' {
+					stack = append(stack, &frame{obj: map[string]any{}, isObj: true})
+				} else {
+					stack = append(stack, &frame{arr: []any{}})
+				}
+			default: // '}' or ']'; the decoder has already checked they match
+				top := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				if top.isObj {
+					add(top.obj)
+				} else {
+					add(top.arr)
+				}
+			}
+			continue
+		}
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if top.isObj && !top.haveKey {
+				key, ok := tok.(string)
+				if !ok {
+					return nil, errors.New("object key is not a string")
+				}
+				if _, dup := top.obj[key]; dup {
+					return nil, fmt.Errorf("duplicate object key %q", key)
+				}
+				top.key, top.haveKey = key, true
+				continue
+			}
+		}
+		add(tok)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return result, nil
+}
+
+// parseTime parses an RFC 3339 date-time.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 date-time: %q", s)
+	}
+	return t, nil
+}
+
+// sha256RE matches a lowercase hex SHA-256, as the schemas do.
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// messageToStruct converts a predicate message into the Struct a Statement
+// carries, through its protojson form.
+func messageToStruct(m proto.Message) (*structpb.Struct, error) {
+	raw, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var s structpb.Struct
+	if err := protojson.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// jsonToStruct converts any JSON-marshalable Go value that encodes as an
+// object into a Struct.
+func jsonToStruct(v any) (*structpb.Struct, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var s structpb.Struct
+	if err := protojson.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// validatedPredicate renders a statement's predicate as JSON and validates it
+// against the schema of the statement's (known) predicate type.
+func validatedPredicate(st *intoto.Statement) ([]byte, error) {
+	if st.GetPredicate() == nil {
+		return nil, errors.New("predicates: statement has no predicate")
+	}
+	raw, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		return nil, fmt.Errorf("predicates: %s predicate: %w", st.GetPredicateType(), err)
+	}
+	if err := Validate(st.GetPredicateType(), raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

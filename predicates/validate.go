@@ -1,0 +1,211 @@
+package predicates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"path"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+//go:embed schema/*.schema.json
+var schemaFS embed.FS
+
+// schemaBase is the $id prefix shared by the embedded schemas; relative $refs
+// between them resolve against it and nothing is ever fetched.
+const schemaBase = "https://mlattest.dev/schema/"
+
+// Schema file names inside schema/.
+const (
+	schemaStatement  = "statement-v1.schema.json"
+	schemaLink       = "link-v0.3.schema.json"
+	schemaTraining   = "training-provenance-v1.schema.json"
+	schemaProvenance = "slsa-provenance-v1.schema.json"
+)
+
+type schemaSet struct {
+	statement, link, training, provenance *jsonschema.Schema
+}
+
+// compiledSchemas compiles the embedded schemas once. The result is immutable
+// and derived only from embedded constants, so sharing it is not global state
+// in any meaningful sense; compiling per call would cost milliseconds each.
+var compiledSchemas = sync.OnceValues(func() (*schemaSet, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	// A loader that fails makes sure a $ref never reaches the network or disk.
+	c.UseLoader(noLoader{})
+	entries, err := schemaFS.ReadDir("schema")
+	if err != nil {
+		return nil, fmt.Errorf("predicates: reading embedded schemas: %w", err)
+	}
+	for _, e := range entries {
+		b, err := schemaFS.ReadFile(path.Join("schema", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("predicates: reading embedded schema %s: %w", e.Name(), err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("predicates: parsing embedded schema %s: %w", e.Name(), err)
+		}
+		if err := c.AddResource(schemaBase+e.Name(), doc); err != nil {
+			return nil, fmt.Errorf("predicates: adding embedded schema %s: %w", e.Name(), err)
+		}
+	}
+	var s schemaSet
+	for _, x := range []struct {
+		dst  **jsonschema.Schema
+		name string
+	}{
+		{&s.statement, schemaStatement},
+		{&s.link, schemaLink},
+		{&s.training, schemaTraining},
+		{&s.provenance, schemaProvenance},
+	} {
+		sch, err := c.Compile(schemaBase + x.name)
+		if err != nil {
+			return nil, fmt.Errorf("predicates: compiling embedded schema %s: %w", x.name, err)
+		}
+		*x.dst = sch
+	}
+	return &s, nil
+})
+
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("predicates: schema %s is not embedded", url)
+}
+
+// SchemaJSON returns the embedded JSON Schema file with the given base name
+// (e.g. "link-v0.3.schema.json"), for documentation and external tooling.
+func SchemaJSON(name string) ([]byte, error) {
+	b, err := schemaFS.ReadFile(path.Join("schema", path.Base(name)))
+	if err != nil {
+		return nil, fmt.Errorf("predicates: no embedded schema %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// KnownPredicateTypes lists the predicate types this package has a schema for.
+func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1} }
+
+// ErrUnknownPredicateType is returned (wrapped) by Validate for a predicate
+// type this package has no schema for.
+var ErrUnknownPredicateType = errors.New("unknown predicate type")
+
+// Validate checks a predicate of a known type against its JSON Schema; an
+// unknown type is an error.
+//
+// For ProvenanceV1, a predicate whose buildDefinition.buildType is
+// TrainingBuildTypeV1 is checked against the strict training schema; any other
+// buildType only against the generic SLSA provenance v1 shape (it carries no
+// mlattest binding, so BindingOf still rejects it).
+func Validate(predicateType string, predicate []byte) error {
+	if len(predicate) > MaxStatementSize {
+		return fmt.Errorf("predicates: predicate of %d bytes exceeds the %d byte limit", len(predicate), MaxStatementSize)
+	}
+	if !isKnownType(predicateType) {
+		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
+	}
+	doc, err := decodeStrict(predicate)
+	if err != nil {
+		return fmt.Errorf("predicates: %s predicate: %w", predicateType, err)
+	}
+	return validateDoc(predicateType, doc)
+}
+
+func isKnownType(t string) bool { return t == LinkV03 || t == ProvenanceV1 }
+
+// validateDoc validates an already decoded predicate (as produced by
+// decodeStrict) of a known type.
+func validateDoc(predicateType string, doc any) error {
+	schemas, err := compiledSchemas()
+	if err != nil {
+		return err
+	}
+	var sch *jsonschema.Schema
+	switch predicateType {
+	case LinkV03:
+		sch = schemas.link
+	case ProvenanceV1:
+		sch = schemas.provenance
+		if isTrainingDoc(doc) {
+			sch = schemas.training
+		}
+	default:
+		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
+	}
+	if err := sch.Validate(doc); err != nil {
+		return fmt.Errorf("predicates: %s predicate does not match its schema: %w", predicateType, err)
+	}
+	if predicateType == LinkV03 {
+		if err := checkUniqueMaterials(doc); err != nil {
+			return err
+		}
+	}
+	if predicateType == ProvenanceV1 && sch == schemas.training {
+		if err := checkTrainingTimes(doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isTrainingDoc reports whether a decoded provenance predicate claims the
+// training buildType. A predicate that merely lacks the field gets the generic
+// schema, which rejects it for the missing buildType.
+func isTrainingDoc(doc any) bool {
+	bt, _ := lookup(doc, "buildDefinition", "buildType").(string)
+	return bt == TrainingBuildTypeV1
+}
+
+// checkUniqueMaterials rejects two materials with one name: artifact rules
+// match by name, so a duplicate would make the recorded digest ambiguous.
+func checkUniqueMaterials(doc any) error {
+	mats, _ := lookup(doc, "materials").([]any)
+	seen := make(map[string]bool, len(mats))
+	for _, m := range mats {
+		name, _ := lookup(m, "name").(string)
+		if seen[name] {
+			return fmt.Errorf("predicates: link predicate names material %q twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+func checkTrainingTimes(doc any) error {
+	started, _ := lookup(doc, "runDetails", "metadata", "startedOn").(string)
+	finished, _ := lookup(doc, "runDetails", "metadata", "finishedOn").(string)
+	s, err := parseTime(started)
+	if err != nil {
+		return fmt.Errorf("predicates: training provenance runDetails.metadata.startedOn: %w", err)
+	}
+	f, err := parseTime(finished)
+	if err != nil {
+		return fmt.Errorf("predicates: training provenance runDetails.metadata.finishedOn: %w", err)
+	}
+	if f.Before(s) {
+		return fmt.Errorf("predicates: training provenance finishedOn %s is before startedOn %s", finished, started)
+	}
+	return nil
+}
+
+// lookup walks nested JSON objects; it returns nil when any step is missing
+// or not an object.
+func lookup(doc any, keys ...string) any {
+	cur := doc
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}

@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// MaxBundleSize caps what LoadBundle reads: a bundle is a statement plus a few
+// kilobytes of certificates and proofs, so anything larger is not one.
+const MaxBundleSize = 64 << 20
+
+// LoadBundle reads and parses a Sigstore bundle JSON file. A file that cannot
+// be read is an input error; content that is not a valid bundle (or is larger
+// than MaxBundleSize) is a rejection (ErrRejected, StageBundle), because a
+// malformed bundle is the answer to "does this verify?".
+func LoadBundle(path string) (*bundle.Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// ParseBundle parses bundle JSON with the same rules as LoadBundle; every
+// error it returns is a rejection.
+func ParseBundle(data []byte) (*bundle.Bundle, error) {
+	if len(data) > MaxBundleSize {
+		return nil, rejectf(StageBundle, "larger than %d bytes", MaxBundleSize)
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
+	}
+	return &b, nil
+}
+
+// LoadPublicKey reads a PEM public key (ECDSA P-256/P-384/P-521, Ed25519 or
+// RSA of at least 2048 bits). Every error is an input error naming the file.
+func LoadPublicKey(path string) (crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	if len(data) > 1<<20 {
+		return nil, fmt.Errorf("key %s: too large for a PEM public key", path)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	if err := cryptoutils.ValidatePubKey(pub); err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	return pub, nil
+}
+
+var errNilBundle = errors.New("no bundle given")

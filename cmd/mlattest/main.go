@@ -47,6 +47,10 @@ and verifies them before a model is released.`,
 	}
 	root.AddCommand(
 		newDigestCmd(),
+		newRunCmd(),
+		newAttestCmd(),
+		newSignCmd(),
+		newKeygenCmd(),
 	)
 	return root
 }

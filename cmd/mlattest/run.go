@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/attest"
+)
+
+func newRunCmd() *cobra.Command {
+	var sf stepFlags
+	var kf signFlags
+	cmd := &cobra.Command{
+		Use:   "run --step NAME --out DIR [flags] -- CMD [ARGS...]",
+		Short: "Run a pipeline step and record it as signed in-toto attestations",
+		Long: `Run digests the step's materials and training inputs, runs the command (stdin,
+stdout and stderr pass through; signals are forwarded), digests its products and
+writes one Sigstore bundle per statement to --out:
+
+  <step>.link.sigstore.json        in-toto link v0.3: materials, products, command,
+                                   exit code, stdout/stderr digests, environment
+  <step>.provenance.sigstore.json  SLSA provenance v1 training record, when any of
+                                   --base-model, --dataset, --config, --image is given
+
+File names are for people only: verification reads the step and run id from the
+signed statements. Signing happens after the command finishes, because identity
+tokens and Fulcio certificates last minutes and training takes hours. If signing
+fails, the statements are kept in --out marked UNSIGNED and 'mlattest sign DIR'
+finishes them later: a finished training run is never lost.
+
+Exit status: the command's own exit status (a failed command is still recorded, as
+a failure); 125 when mlattest itself fails, with a one-line reason. Bad input found
+before the command runs (missing file, symlink out of the directory, malformed or
+expired token, ...) exits 125 and writes nothing.`,
+		Example: `  # keyless, in GitHub Actions (permissions: id-token: write)
+  mlattest run --step train --out attestations \
+    --materials data/clean.jsonl --products model/ \
+    --base-model hf://org/base@main=base/ \
+    --dataset file://data/clean.jsonl=data/clean.jsonl,collected=2026-11-01,source=curated \
+    --config train.yaml -- python train.py --config train.yaml
+
+  # with a key, no network at all
+  mlattest run --step clean --key step.key --offline --out att \
+    --materials raw.jsonl --products clean.jsonl -- python clean.py`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || cmd.ArgsLenAtDash() != 0 {
+				return withCode(exitRunError, errors.New("put the command after --, e.g. mlattest run --step s --out d -- make train"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStep(cmd, &sf, &kf, args)
+		},
+	}
+	cmd.Flags().SortFlags = false
+	sf.register(cmd.Flags())
+	kf.register(cmd.Flags())
+	// Flag errors are mlattest's own failures: 125, not the usage code 2,
+	// which a wrapped command could also return.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitRunError, err) })
+	return cmd
+}
+
+func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string) error {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	step, err := sf.step(command)
+	if err != nil {
+		return withCode(exitRunError, err)
+	}
+	if err := checkOut(sf.out, step.Name); err != nil {
+		return withCode(exitRunError, err)
+	}
+	plan, err := kf.prepare(ctx, stderr)
+	if err != nil {
+		return withCode(exitRunError, err)
+	}
+	rec, err := attest.Run(ctx, step, append(sf.runOptions(),
+		attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), stderr))...)
+	if err != nil {
+		return withCode(exitRunError, err)
+	}
+	for _, w := range rec.Warnings {
+		fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
+	}
+	if err := storeRecord(ctx, plan, rec, sf.out, stderr); err != nil {
+		return withCode(exitRunError, err)
+	}
+	if rec.ExitCode != 0 {
+		fmt.Fprintf(stderr, "mlattest: step %q recorded as FAILED (exit status %d)\n", rec.Step, rec.ExitCode)
+		return withCode(rec.ExitCode, errors.New(""))
+	}
+	return nil
+}
+
+func newAttestCmd() *cobra.Command {
+	var sf stepFlags
+	var kf signFlags
+	var exitCode int
+	var started, finished string
+	cmd := &cobra.Command{
+		Use:   "attest --step NAME --out DIR [flags] [-- CMD ARGS...]",
+		Short: "Record a step that ran elsewhere, without running anything",
+		Long: `Attest writes the same signed statements as 'mlattest run' for a step that ran
+outside mlattest (another machine, a managed training service): it digests the
+materials, products and training inputs as they are now and records the command
+and exit status you give. Training provenance needs --started and --finished.`,
+		Example: `  mlattest attest --step train --out att --materials data.jsonl --products model/ \
+    --base-model hf://org/base@main=base/ --started 2026-11-20T08:00:00Z \
+    --finished 2026-11-20T11:42:00Z --exit-code 0 -- python train.py`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			step, err := sf.step(args)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if err := checkOut(sf.out, step.Name); err != nil {
+				return withCode(exitUsage, err)
+			}
+			var opts []attest.RunOption
+			if started != "" || finished != "" {
+				s, err1 := time.Parse(time.RFC3339, started)
+				e, err2 := time.Parse(time.RFC3339, finished)
+				if err := errors.Join(err1, err2); err != nil {
+					return withCode(exitUsage, fmt.Errorf("--started/--finished need RFC 3339 times: %w", err))
+				}
+				opts = append(opts, attest.WithTimes(s, e))
+			}
+			plan, err := kf.prepare(ctx, cmd.ErrOrStderr())
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			rec, err := attest.Attest(ctx, step, exitCode, append(sf.runOptions(), opts...)...)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			for _, w := range rec.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: warning: %s\n", w)
+			}
+			if err := storeRecord(ctx, plan, rec, sf.out, cmd.ErrOrStderr()); err != nil {
+				return withCode(exitRejected, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().SortFlags = false
+	sf.register(cmd.Flags())
+	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit status of the step's command, as recorded")
+	cmd.Flags().StringVar(&started, "started", "", "when the step started (RFC 3339)")
+	cmd.Flags().StringVar(&finished, "finished", "", "when the step finished (RFC 3339)")
+	kf.register(cmd.Flags())
+	return cmd
+}

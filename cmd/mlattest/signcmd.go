@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/sign"
+)
+
+func newSignCmd() *cobra.Command {
+	var kf signFlags
+	cmd := &cobra.Command{
+		Use:   "sign DIR",
+		Short: "Sign statements a run kept unsigned (after a signing failure)",
+		Long: `When signing fails after a step's command has finished (Fulcio unreachable, token
+expired), 'mlattest run' keeps the statements in its --out directory as
+*` + sign.UnsignedSuffix + ` files. 'mlattest sign DIR' validates and signs each
+of them, writes the bundle beside it and removes the unsigned file.
+
+Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
+2 usage error or unreadable input.`,
+		Example: `  mlattest sign attestations/ --identity-token-file /var/run/sigstore/token`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			stderr := cmd.ErrOrStderr()
+			pending, err := sign.PendingStatements(args[0])
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if len(pending) == 0 {
+				fmt.Fprintf(stderr, "mlattest: nothing to sign in %s\n", args[0])
+				return nil
+			}
+			plan, err := kf.prepare(ctx, stderr)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			var failed []error
+			for _, p := range pending {
+				if err := signPending(cmd, plan, p); err != nil {
+					failed = append(failed, err)
+					continue
+				}
+			}
+			if len(failed) > 0 {
+				return withCode(exitRejected, errors.Join(failed...))
+			}
+			return nil
+		},
+	}
+	kf.register(cmd.Flags())
+	return cmd
+}
+
+// signPending signs one unsigned statement file and replaces it by its bundle.
+func signPending(cmd *cobra.Command, plan *signerPlan, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// Never sign what verification would reject.
+	if _, err := predicates.ParseStatement(data); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	b, err := plan.signer.SignStatement(cmd.Context(), data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	out := sign.BundlePathFor(path)
+	if err := sign.WriteBundle(out, b); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("signed %s but could not remove %s: %w", out, path, err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (signed %s)\n", out, plan.identity)
+	return nil
+}
+
+func newKeygenCmd() *cobra.Command {
+	var prefix string
+	var noPassphrase bool
+	cmd := &cobra.Command{
+		Use:   "keygen",
+		Short: "Create an ECDSA P-256 signing key pair for key-based signing",
+		Long: `Keygen writes PREFIX.key (PKCS#8 PEM, encrypted with the passphrase: PBES2,
+PBKDF2-SHA256, AES-256-CBC, readable by openssl) and PREFIX.pub (PKIX PEM).
+The passphrase comes from $` + envPassphrase + ` or is asked for twice on the
+terminal; --no-passphrase writes an unencrypted key. Existing files are never
+overwritten.`,
+		Example: `  MLATTEST_KEY_PASSPHRASE=... mlattest keygen --output-key-prefix ci-signer`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var pass []byte
+			if !noPassphrase {
+				var err error
+				if pass, err = newPassphrase(); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
+			privPEM, pubPEM, err := sign.GenerateKey(pass)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			keyPath, pubPath := prefix+".key", prefix+".pub"
+			for _, p := range []string{keyPath, pubPath} {
+				if _, err := os.Lstat(p); err == nil {
+					return withCode(exitUsage, fmt.Errorf("%s already exists; not overwriting it", p))
+				}
+			}
+			if err := fsutil.CreateExclusive(keyPath, privPEM, 0o600); err != nil {
+				return withCode(exitUsage, err)
+			}
+			if err := fsutil.CreateExclusive(pubPath, pubPEM, 0o644); err != nil {
+				_ = os.Remove(keyPath)
+				return withCode(exitUsage, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote private key %s and public key %s\n", keyPath, pubPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "output-key-prefix", "mlattest", "write PREFIX.key and PREFIX.pub")
+	cmd.Flags().BoolVar(&noPassphrase, "no-passphrase", false, "write the private key unencrypted")
+	return cmd
+}
+
+// newPassphrase reads a new key's passphrase: the environment, or asked
+// twice on a terminal. An empty passphrase must be asked for explicitly.
+func newPassphrase() ([]byte, error) {
+	if v, ok := os.LookupEnv(envPassphrase); ok {
+		if v == "" {
+			return nil, fmt.Errorf("$%s is empty: use --no-passphrase for an unencrypted key", envPassphrase)
+		}
+		return []byte(v), nil
+	}
+	p1, err := promptPassphrase("Passphrase for the new key: ")
+	if err != nil {
+		return nil, err
+	}
+	p2, err := promptPassphrase("Again: ")
+	if err != nil {
+		return nil, err
+	}
+	if string(p1) != string(p2) || len(p1) == 0 {
+		return nil, errors.New("passphrases are empty or do not match")
+	}
+	return p1, nil
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/mlattest/mlattest/sign"
+)
+
+// Environment variables that stand in for flags (the private stack's
+// scripts/stack.sh env sets them).
+const (
+	envSigningConfig = "MLATTEST_SIGNING_CONFIG"
+	envTrustedRoot   = "MLATTEST_TRUSTED_ROOT"
+	envPassphrase    = "MLATTEST_KEY_PASSPHRASE"
+)
+
+// tokenWarnWindow: a static token expiring sooner than this may not outlive
+// the wrapped command; signing happens after it finishes.
+const tokenWarnWindow = 10 * time.Minute
+
+// signFlags are the signing flags shared by run, attest, sign and layout sign.
+type signFlags struct {
+	key           string
+	offline       bool
+	token         string
+	tokenFile     string
+	signingConfig string
+	trustedRoot   string
+}
+
+func (f *signFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.key, "key", "", "sign with this private key (PEM; encrypted keys read the passphrase from $"+envPassphrase+" or a terminal prompt) instead of keylessly")
+	fs.BoolVar(&f.offline, "offline", false, "with --key: write a key-only bundle, contacting no transparency log or timestamp authority (air-gapped use)")
+	fs.StringVar(&f.token, "identity-token", "", "OIDC identity token for keyless signing (default: --identity-token-file, $SIGSTORE_ID_TOKEN, or GitHub Actions' ambient token)")
+	fs.StringVar(&f.tokenFile, "identity-token-file", "", "read the OIDC identity token from this file when signing (re-read at signing time, so it may be refreshed during a long run)")
+	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing_config.json naming Fulcio, Rekor and TSA (default: $"+envSigningConfig+", else the public-good instance via TUF)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json used to check each new bundle (default: $"+envTrustedRoot+", else the public-good root via TUF)")
+}
+
+// signerPlan is a checked signing configuration: everything that can fail
+// without contacting Fulcio has been checked, so a step's command only runs
+// when its result can be signed (or kept for `mlattest sign`).
+type signerPlan struct {
+	signer   *sign.Signer
+	identity string // who will sign, for messages
+}
+
+// prepare checks the flags and builds the Signer. It reads the key (asking
+// for its passphrase now, before any command runs), checks a static token's
+// expiry and loads the signing config and trusted root.
+func (f *signFlags) prepare(ctx context.Context, stderr io.Writer) (*signerPlan, error) {
+	_ = ctx
+	if f.offline && f.key == "" {
+		return nil, errors.New("--offline needs --key")
+	}
+	var opts []sign.Option
+	plan := &signerPlan{}
+	if f.key != "" {
+		if f.token != "" || f.tokenFile != "" {
+			return nil, errors.New("--key and --identity-token/--identity-token-file are exclusive")
+		}
+		k, err := sign.LoadPrivateKey(f.key, passphraseFunc(f.key))
+		if err != nil {
+			return nil, err
+		}
+		id, _ := sign.KeyID(k.Public())
+		plan.identity = "key " + id
+		opts = append(opts, sign.WithKey(k))
+	} else {
+		ts, err := sign.NewTokenSource(sign.TokenOptions{Token: f.token, TokenFile: f.tokenFile})
+		if err != nil {
+			return nil, err
+		}
+		plan.identity = "keyless (" + ts.Describe() + ")"
+		if st, ok := ts.(sign.StaticToken); ok {
+			c, err := sign.CheckToken(st.Value, time.Now())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", st.From, err)
+			}
+			if !c.Expiry.IsZero() && time.Until(c.Expiry) < tokenWarnWindow {
+				fmt.Fprintf(stderr, "mlattest: warning: the identity token from %s expires at %s; if the command outlives it, signing fails and `mlattest sign` can finish later with a fresh token\n",
+					st.From, c.Expiry.UTC().Format(time.RFC3339))
+			}
+		}
+		opts = append(opts, sign.WithTokenSource(ts))
+	}
+	if f.offline {
+		opts = append(opts, sign.WithOffline())
+	} else {
+		sc, err := sign.LoadSigningConfig(orEnv(f.signingConfig, envSigningConfig))
+		if err != nil {
+			return nil, err
+		}
+		tr, err := sign.LoadTrustedRoot(orEnv(f.trustedRoot, envTrustedRoot))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sign.WithSigningConfig(sc), sign.WithTrustedMaterial(tr))
+	}
+	s, err := sign.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	plan.signer = s
+	return plan, nil
+}
+
+func orEnv(v, env string) string {
+	if v != "" {
+		return v
+	}
+	return os.Getenv(env)
+}
+
+// passphraseFunc reads a key passphrase from the environment or, failing
+// that, a terminal prompt. It is only called for encrypted keys.
+func passphraseFunc(keyPath string) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		if v, ok := os.LookupEnv(envPassphrase); ok {
+			return []byte(v), nil
+		}
+		return promptPassphrase("Passphrase for " + keyPath + ": ")
+	}
+}
+
+func promptPassphrase(prompt string) ([]byte, error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, fmt.Errorf("%w: set $%s (no terminal to ask on)", sign.ErrPassphrase, envPassphrase)
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("reading passphrase: %w", err)
+	}
+	return []byte(strings.TrimRight(string(p), "\r\n")), nil
+}

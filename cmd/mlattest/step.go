@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mlattest/mlattest/attest"
+	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/sign"
+)
+
+// stepFlags are the flags that describe a step, shared by run and attest.
+type stepFlags struct {
+	name, runID, dir, out string
+	materials, products   []string
+	baseModels, datasets  []string
+	config, image         string
+	isolation             string
+	requireClean          bool
+	followSymlinks        bool
+	ignore                []string
+}
+
+func (f *stepFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.name, "step", "", "step name, recorded in the signed statements (required)")
+	fs.StringVar(&f.runID, "run-id", "", "pipeline run id binding all steps of one run (default: $MLATTEST_RUN_ID, the GitHub Actions run, or a new random id)")
+	fs.StringVar(&f.dir, "dir", "", "working directory; material and product names are relative to it (default: current directory)")
+	fs.StringVar(&f.out, "out", "", "directory to write the bundles to (required; created if missing)")
+	fs.StringSliceVar(&f.materials, "materials", nil, "files or directories the step reads (repeatable, comma-separated)")
+	fs.StringSliceVar(&f.products, "products", nil, "files or directories the step writes (repeatable, comma-separated)")
+	fs.StringArrayVar(&f.baseModels, "base-model", nil, "base model as URI=PATH, e.g. hf://org/model@rev=./base (repeatable)")
+	fs.StringArrayVar(&f.datasets, "dataset", nil, "dataset as URI=PATH[,collected=DATE][,source=internal|curated|web|crowd|synthetic] (repeatable)")
+	fs.StringVar(&f.config, "config", "", "training config file, recorded with its digest")
+	fs.StringVar(&f.image, "image", "", "container image the step ran in, REF@sha256:HEX")
+	fs.StringVar(&f.isolation, "isolation", "", "network policy the step ran under, as asserted by the caller (e.g. none)")
+	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
+	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
+	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/; repeatable)")
+}
+
+// step builds the attest.Step; parse errors wrap attest.ErrInput.
+func (f *stepFlags) step(command []string) (*attest.Step, error) {
+	if f.name == "" {
+		return nil, fmt.Errorf("%w: --step is required", attest.ErrInput)
+	}
+	if f.out == "" {
+		return nil, fmt.Errorf("%w: --out is required", attest.ErrInput)
+	}
+	s := &attest.Step{
+		Name: f.name, RunID: f.runID, Dir: f.dir,
+		Materials: f.materials, Products: f.products,
+		Config: f.config, Image: f.image, Isolation: f.isolation,
+		Command: command,
+	}
+	for _, v := range f.baseModels {
+		in, err := attest.ParseInput(v)
+		if err != nil {
+			return nil, err
+		}
+		s.BaseModels = append(s.BaseModels, in)
+	}
+	for _, v := range f.datasets {
+		d, err := attest.ParseDataset(v)
+		if err != nil {
+			return nil, err
+		}
+		s.Datasets = append(s.Datasets, d)
+	}
+	if f.followSymlinks {
+		s.DigestOptions = append(s.DigestOptions, digest.WithSymlinks(digest.SymlinksFollowInside))
+	}
+	if len(f.ignore) > 0 {
+		s.DigestOptions = append(s.DigestOptions, digest.WithIgnore(f.ignore...))
+	}
+	s.DigestOptions = append(s.DigestOptions, digest.WithProgress(os.Stderr))
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (f *stepFlags) runOptions() []attest.RunOption {
+	if f.requireClean {
+		return []attest.RunOption{attest.RequireCleanGit()}
+	}
+	return nil
+}
+
+// checkOut fails if --out is not a directory or already holds this step's
+// files, so that nothing is overwritten and the check happens before the
+// command runs.
+func checkOut(out, step string) error {
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--out %s: %w", out, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--out %s is not a directory", out)
+	}
+	for _, kind := range []string{attest.KindLink, attest.KindProvenance} {
+		base := filepath.Join(out, sign.FileBase(step, kind))
+		for _, p := range []string{base + sign.BundleSuffix, base + sign.UnsignedSuffix} {
+			if _, err := os.Lstat(p); err == nil {
+				return fmt.Errorf("%s already exists: use a fresh --out directory for each run", p)
+			}
+		}
+	}
+	return nil
+}
+
+// storeRecord signs every statement of rec (in parallel: Rekor v2 batches
+// concurrent writes) and writes one bundle per statement to out. Statements
+// that cannot be signed are written unsigned, clearly marked, so that a
+// finished step is never lost; the error then says how to finish them.
+func storeRecord(ctx context.Context, plan *signerPlan, rec *attest.Record, out string, stderr io.Writer) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("creating --out: %w", err)
+	}
+	type result struct {
+		path string
+		err  error
+	}
+	results := make([]result, len(rec.Statements))
+	var wg sync.WaitGroup
+	for i, st := range rec.Statements {
+		wg.Go(func() {
+			base := filepath.Join(out, sign.FileBase(rec.Step, st.Kind))
+			b, err := plan.signer.SignStatement(ctx, st.JSON)
+			if err == nil {
+				path := base + sign.BundleSuffix
+				results[i] = result{path, sign.WriteBundle(path, b)}
+				return
+			}
+			results[i] = result{base + sign.UnsignedSuffix, err}
+		})
+	}
+	wg.Wait()
+	var failed error
+	for i, r := range results {
+		if r.err == nil {
+			fmt.Fprintf(stderr, "mlattest: wrote %s (%s, signed %s)\n", r.path, rec.Statements[i].Kind, plan.identity)
+			continue
+		}
+		if failed == nil {
+			failed = r.err
+		}
+		if !errors.Is(r.err, os.ErrExist) {
+			if werr := fsutil.CreateExclusive(r.path, rec.Statements[i].JSON, 0o644); werr != nil {
+				return fmt.Errorf("signing failed (%v) and the unsigned statement could not be kept: %w", r.err, werr)
+			}
+			fmt.Fprintf(stderr, "mlattest: kept UNSIGNED statement %s\n", r.path)
+		}
+	}
+	if failed != nil {
+		return fmt.Errorf("%w\nmlattest: the step's statements are kept unsigned in %s; finish with: mlattest sign %s", failed, out, out)
+	}
+	return nil
+}
+

@@ -166,4 +166,3 @@ func storeRecord(ctx context.Context, plan *signerPlan, rec *attest.Record, out 
 	}
 	return nil
 }
-

@@ -2,13 +2,65 @@
 // parallel across files, with deterministic slash-separated names relative to
 // a root, a documented symlink policy and ignore patterns.
 //
-// CONTRACT (filled in by the digest work): the exported API below is what the
-// other packages build against; keep these signatures.
+// # Names
+//
+// Every Artifact is named by its slash-separated path relative to the root
+// given to Paths, after lexical cleaning ("a/./b/../c" is "a/c"). A path
+// argument that cleans to somewhere outside the root is an ErrOutsideRoot
+// error. Results are sorted by Name and a file reached twice under the same
+// name (for example through the overlapping arguments "data" and
+// "data/x.bin") appears once. A name that is not valid UTF-8 is an
+// ErrBadName error: names end up in JSON attestations, where they could
+// not be represented exactly.
+//
+// # Symbolic links
+//
+// A link is never followed out of the root. Under SymlinksReject (the
+// default) any symbolic link met, whether named as an argument, as a
+// directory on the way to an argument, or found while walking, is an
+// ErrSymlink error. Under SymlinksFollowInside a link is followed only if
+// every step of its resolution stays inside the root: each hop of a chain of
+// links and each ".." in a target is checked, so a chain that leaves the root
+// and comes back is still an ErrSymlinkEscapes error (what is outside the
+// root can change under us). More than 40 hops, or a link to a directory
+// that is already being walked (a cycle), is an ErrSymlinkLoop error. A
+// followed file keeps the name of the link, not of its target. The root
+// itself may be reached through symbolic links: it is resolved once, first.
+//
+// # Ignore patterns
+//
+// Ignore patterns skip entries found while walking a directory; a path named
+// explicitly in the paths argument is always hashed. The default is ".git/".
+//   - A pattern ending in "/" matches only directories, and the directory's
+//     whole subtree is skipped.
+//   - The rest of the pattern is a path.Match glob. Without a "/" it is
+//     matched against the entry's base name, at any depth ("*.tmp",
+//     "__pycache__/"); with a "/" it is matched against the full relative
+//     name ("data/*.tmp", "out/cache/"), where "*" does not cross "/". A
+//     leading "/" is allowed and changes nothing: full names never start
+//     with one.
+//
+// A malformed pattern is an error wrapping path.ErrBadPattern.
+//
+// # Special files and reading
+//
+// Only regular files are hashed: devices, sockets and FIFOs are ErrSpecialFile
+// errors naming the file, and files are opened without blocking and checked
+// again after opening, so a FIFO swapped in after the walk cannot hang a run.
+// Files are read with ReadAt (pread) into pooled 1 MiB buffers, not mapped
+// into memory: a file truncated while mapped would crash the process.
+// Errors name the file and wrap the cause with %w, so os errors remain
+// testable with errors.Is(err, fs.ErrNotExist) and friends.
 package digest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
 )
 
 // Artifact is one hashed regular file.
@@ -32,21 +84,50 @@ const (
 	SymlinksFollowInside
 )
 
+// String returns the policy's name, for messages.
+func (p SymlinkPolicy) String() string {
+	switch p {
+	case SymlinksReject:
+		return "reject"
+	case SymlinksFollowInside:
+		return "follow-inside"
+	}
+	return fmt.Sprintf("SymlinkPolicy(%d)", int(p))
+}
+
+// DefaultIgnore is the ignore list used when WithIgnore is not given.
+var DefaultIgnore = []string{".git/"}
+
+// ProgressThreshold is the total size from which WithProgress draws a bar:
+// below it hashing is over before a bar would tell anything.
+const ProgressThreshold = 256 << 20
+
 // Option configures Paths and File.
 type Option func(*options)
 
 type options struct {
-	workers  int
-	ignore   []string
-	symlinks SymlinkPolicy
-	progress io.Writer
+	workers   int
+	ignore    []string
+	ignoreSet bool
+	symlinks  SymlinkPolicy
+	progress  io.Writer
+	// isTerminal and progressMin decide whether to draw; tests replace them.
+	isTerminal  func(io.Writer) bool
+	progressMin int64
 }
 
 // WithWorkers sets the number of files hashed at once (default: GOMAXPROCS).
+// Values below 1 mean the default.
 func WithWorkers(n int) Option { return func(o *options) { o.workers = n } }
 
-// WithIgnore replaces the ignore patterns (default ".git/").
-func WithIgnore(patterns ...string) Option { return func(o *options) { o.ignore = patterns } }
+// WithIgnore replaces the ignore patterns (default ".git/"). WithIgnore()
+// with no patterns ignores nothing.
+func WithIgnore(patterns ...string) Option {
+	return func(o *options) {
+		o.ignore = append([]string(nil), patterns...)
+		o.ignoreSet = true
+	}
+}
 
 // WithSymlinks sets the symlink policy.
 func WithSymlinks(p SymlinkPolicy) Option { return func(o *options) { o.symlinks = p } }
@@ -54,14 +135,74 @@ func WithSymlinks(p SymlinkPolicy) Option { return func(o *options) { o.symlinks
 // WithProgress draws a progress bar on w when w is a terminal and the work is large.
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
 
+func buildOptions(opts []Option) options {
+	o := options{isTerminal: isTerminal, progressMin: ProgressThreshold}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.workers < 1 {
+		o.workers = runtime.GOMAXPROCS(0)
+	}
+	if !o.ignoreSet {
+		o.ignore = DefaultIgnore
+	}
+	return o
+}
+
 // Paths hashes every regular file at or below each of paths (files or
 // directories, relative to root or absolute inside it) and returns them sorted
 // by Name. Devices, sockets and FIFOs are errors; so is a path outside root.
 func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]Artifact, error) {
-	panic("not implemented")
+	o := buildOptions(opts)
+	if o.symlinks != SymlinksReject && o.symlinks != SymlinksFollowInside {
+		return nil, fmt.Errorf("digest: unknown symlink policy %v", o.symlinks)
+	}
+	ign, err := compileIgnore(o.ignore)
+	if err != nil {
+		return nil, err
+	}
+	w, err := newWalker(root, o.symlinks, ign)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := w.add(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	jobs := make([]job, 0, len(w.files))
+	for _, j := range w.files {
+		jobs = append(jobs, j)
+	}
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
+	return hashAll(ctx, jobs, o)
 }
 
 // File hashes one regular file; Name is the file's base name.
+//
+// There is no root to escape, so a symbolic link named by path is followed
+// (the caller named the file), but what it reaches must be a regular file.
 func File(ctx context.Context, path string) (Artifact, error) {
-	panic("not implemented")
+	if err := ctx.Err(); err != nil {
+		return Artifact{}, err
+	}
+	name := filepath.Base(path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Artifact{}, pathErr(path, err)
+	}
+	if fi.IsDir() {
+		return Artifact{}, &PathError{Path: path, Err: fmt.Errorf("%w: is a directory (use Paths)", ErrSpecialFile)}
+	}
+	if !fi.Mode().IsRegular() {
+		return Artifact{}, kindErr(path, fi.Mode())
+	}
+	sum, n, err := hashFile(ctx, path, false, nil)
+	if err != nil {
+		return Artifact{}, pathErr(path, err)
+	}
+	return Artifact{Name: filepath.ToSlash(name), SHA256: sum, Size: n}, nil
 }

@@ -1,0 +1,279 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxHops bounds the links followed while resolving one path, as the
+// kernel's MAXSYMLINKS does.
+const maxHops = 40
+
+// walker collects the regular files below the path arguments.
+type walker struct {
+	root string // absolute and clean, as given: used for lexical checks
+	real string // root with every symbolic link resolved: all reads go below it
+
+	rootComps, realComps []string
+	policy               SymlinkPolicy
+	ign                  ignoreList
+	files                map[string]job // by name, so overlapping arguments give one entry
+	active               map[string]bool
+}
+
+func newWalker(root string, policy SymlinkPolicy, ign ignoreList) (*walker, error) {
+	if root == "" {
+		root = "."
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, pathErr(root, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, pathErr(root, err)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil, pathErr(root, err)
+	}
+	if !fi.IsDir() {
+		return nil, &PathError{Path: root, Err: errors.New("root is not a directory")}
+	}
+	return &walker{
+		root: abs, real: real, policy: policy, ign: ign,
+		rootComps: components(abs), realComps: components(real),
+		files: map[string]job{}, active: map[string]bool{},
+	}, nil
+}
+
+// within returns target relative to base if target is at or below base.
+func within(base, target string) (string, bool) {
+	rel, err := filepath.Rel(base, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return rel, true
+}
+
+// stripPrefix returns comps without the leading components prefix, skipping
+// empty and "." components; false if comps does not start with prefix.
+func stripPrefix(prefix, comps []string) ([]string, bool) {
+	i := 0
+	for _, c := range prefix {
+		for i < len(comps) && (comps[i] == "" || comps[i] == ".") {
+			i++
+		}
+		if i == len(comps) || comps[i] != c {
+			return nil, false
+		}
+		i++
+	}
+	return comps[i:], true
+}
+
+// components splits a clean absolute OS path; the file system root has none.
+func components(p string) []string {
+	var out []string
+	for _, c := range split(p) {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// split turns an OS path into its components.
+func split(p string) []string {
+	return strings.Split(filepath.ToSlash(p), "/")
+}
+
+func checkName(name string) error {
+	if !utf8.ValidString(name) {
+		return &PathError{Path: name, Err: ErrBadName}
+	}
+	return nil
+}
+
+// add collects the files at or below the path argument p.
+func (w *walker) add(ctx context.Context, p string) error {
+	abs := filepath.Clean(p)
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(w.root, p)
+	}
+	rel, ok := within(w.root, abs)
+	if !ok {
+		// An absolute path may spell the root's resolved form.
+		if rel, ok = within(w.real, abs); !ok {
+			return &PathError{Path: p, Err: ErrOutsideRoot}
+		}
+	}
+	name := filepath.ToSlash(rel)
+	if err := checkName(name); err != nil {
+		return err
+	}
+	var comps []string
+	if rel != "." {
+		comps = split(rel)
+	}
+	realRel, fi, err := w.resolve(nil, comps, name)
+	if err != nil {
+		return err
+	}
+	return w.visit(ctx, name, realRel, fi)
+}
+
+// visit adds a resolved entry: a file, or a directory to walk.
+func (w *walker) visit(ctx context.Context, name string, realRel []string, fi fs.FileInfo) error {
+	switch {
+	case fi.IsDir():
+		return w.walkDir(ctx, name, realRel)
+	case fi.Mode().IsRegular():
+		if _, dup := w.files[name]; !dup {
+			w.files[name] = job{name: name, path: w.osPath(realRel), size: fi.Size()}
+		}
+		return nil
+	}
+	return kindErr(name, fi.Mode())
+}
+
+func (w *walker) osPath(realRel []string) string {
+	return filepath.Join(append([]string{w.real}, realRel...)...)
+}
+
+// walkDir walks the directory named name, found at realRel below the real root.
+func (w *walker) walkDir(ctx context.Context, name string, realRel []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := strings.Join(realRel, "/")
+	if w.active[key] {
+		return &PathError{Path: name, Err: fmt.Errorf("%w: directory %q is already being walked", ErrSymlinkLoop, "./"+key)}
+	}
+	w.active[key] = true
+	defer delete(w.active, key)
+
+	entries, err := os.ReadDir(w.osPath(realRel)) // sorted by name
+	if err != nil {
+		return pathErr(name, err)
+	}
+	for _, e := range entries {
+		cname := e.Name()
+		if name != "." {
+			cname = name + "/" + cname
+		}
+		if err := checkName(cname); err != nil {
+			return err
+		}
+		var (
+			crel []string
+			fi   fs.FileInfo
+		)
+		if e.Type()&fs.ModeSymlink != 0 {
+			// Decided before looking at the target, so an ignored link is
+			// never followed and never an error.
+			if w.ign.match(cname, false) || w.ign.match(cname, true) {
+				continue
+			}
+			crel, fi, err = w.resolve(realRel, []string{e.Name()}, cname)
+			if err != nil {
+				return err
+			}
+		} else {
+			if w.ign.match(cname, e.IsDir()) {
+				continue
+			}
+			fi, err = e.Info()
+			if err != nil {
+				return pathErr(cname, err)
+			}
+			crel = append(append([]string(nil), realRel...), e.Name())
+		}
+		if err := w.visit(ctx, cname, crel, fi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolve walks comps from start (components below the real root), applying
+// the symlink policy to every link met, and returns the resolved components
+// and the final entry's Lstat. Every hop is kept inside the root: a ".."
+// above it or an absolute target outside it is ErrSymlinkEscapes. name is
+// the entry's Artifact name, for errors.
+func (w *walker) resolve(start, comps []string, name string) ([]string, fs.FileInfo, error) {
+	stack := append([]string(nil), start...)
+	pending := append([]string(nil), comps...)
+	hops := 0
+	lastLink := "" // the link whose target is being resolved, for errors
+	var fi fs.FileInfo
+	for len(pending) > 0 {
+		c := pending[0]
+		pending = pending[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) == 0 {
+				// Only a link's target can get here: arguments were cleaned
+				// and checked against the root first.
+				return nil, nil, &PathError{Path: name, Err: fmt.Errorf("%w: target of %s goes above the root", ErrSymlinkEscapes, lastLink)}
+			}
+			stack = stack[:len(stack)-1]
+			fi = nil
+			continue
+		}
+		here := append(stack, c)
+		p := w.osPath(here)
+		var err error
+		fi, err = os.Lstat(p)
+		if err != nil {
+			return nil, nil, pathErr(name, err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			stack = here
+			continue
+		}
+		link := strings.Join(here, "/")
+		lastLink = link
+		if w.policy != SymlinksFollowInside {
+			return nil, nil, &PathError{Path: name, Err: fmt.Errorf("%w: %s", ErrSymlink, link)}
+		}
+		if hops++; hops > maxHops {
+			return nil, nil, &PathError{Path: name, Err: fmt.Errorf("%w: more than %d links followed", ErrSymlinkLoop, maxHops)}
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil, nil, pathErr(name, err)
+		}
+		if filepath.IsAbs(target) {
+			// Not cleaned: "/root/../root/x" would hide a step outside.
+			rest, ok := stripPrefix(w.realComps, split(target))
+			if !ok {
+				rest, ok = stripPrefix(w.rootComps, split(target))
+			}
+			if !ok {
+				return nil, nil, &PathError{Path: name, Err: fmt.Errorf("%w: %s -> %s", ErrSymlinkEscapes, link, target)}
+			}
+			stack = stack[:0]
+			target = strings.Join(rest, "/")
+		}
+		// Relative targets are resolved from the link's directory; their
+		// ".." steps are checked one by one above.
+		pending = append(split(target), pending...)
+		fi = nil
+	}
+	if fi == nil {
+		var err error
+		if fi, err = os.Lstat(w.osPath(stack)); err != nil {
+			return nil, nil, pathErr(name, err)
+		}
+	}
+	return stack, fi, nil
+}

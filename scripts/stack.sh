@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# Local private Sigstore stack for mlattest's tests and demo, on 127.0.0.1 only,
+# no Docker: Fulcio, Rekor v2 (rekor-tiles, POSIX backend), a timestamp authority
+# and two OIDC issuers (scripts/oidcserver, around mockoidc).
+#
+# Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2] [--ttl DURATION]
+#
+# Ports (fixed, uncommon; all bound to 127.0.0.1 unless noted):
+#   47501 Fulcio HTTP       47502 Fulcio gRPC      47503 Fulcio metrics (all interfaces)
+#   47511 Rekor v2 HTTP     47512 Rekor v2 gRPC    47513 Rekor metrics (all interfaces)
+#   47521 TSA HTTP          2112  TSA metrics (hard-coded by timestamp-server, all interfaces)
+#   47531 OIDC issuer 1     47532 OIDC issuer 2
+#
+# Binary cache: ${XDG_CACHE_HOME:-$HOME/.cache}/mlattest/bin/<name>-<version>
+# State (keys, logs, PID files, trust files, env.sh):
+#   ${MLATTEST_STACK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlattest/stack}
+# See scripts/README.md.
+set -euo pipefail
+
+FULCIO_VERSION=v1.8.8
+REKOR_VERSION=v2.3.0
+TSA_VERSION=v2.1.3
+COSIGN_VERSION=v3.1.3
+
+FULCIO_PORT=47501 FULCIO_GRPC_PORT=47502 FULCIO_METRICS_PORT=47503
+REKOR_PORT=47511 REKOR_GRPC_PORT=47512 REKOR_METRICS_PORT=47513
+TSA_PORT=47521
+OIDC1_PORT=47531 OIDC2_PORT=47532
+HOST=127.0.0.1
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/mlattest"
+BIN_DIR="$CACHE_ROOT/bin"
+STATE_DIR="${MLATTEST_STACK_DIR:-$CACHE_ROOT/stack}"
+
+FULCIO_URL="http://$HOST:$FULCIO_PORT"
+# The Rekor URL's host must be rekor-tiles' --hostname: it is the checkpoint
+# origin, and verifiers derive the origin from the trusted root's baseUrl.
+REKOR_URL="http://$HOST:$REKOR_PORT"
+TSA_URL="http://$HOST:$TSA_PORT/api/v1/timestamp"
+OIDC1_URL="http://$HOST:$OIDC1_PORT/oidc"
+OIDC2_URL="http://$HOST:$OIDC2_PORT/oidc"
+
+SERVICES=(oidc1 oidc2 fulcio rekor tsa)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || die "'$c' is required but not installed"
+	done
+}
+
+FULCIO_BIN="$BIN_DIR/fulcio-$FULCIO_VERSION"
+REKOR_BIN="$BIN_DIR/rekor-server-posix-$REKOR_VERSION"
+TSA_BIN="$BIN_DIR/timestamp-server-$TSA_VERSION"
+COSIGN_BIN="$BIN_DIR/cosign-$COSIGN_VERSION"
+
+# Our own helpers are keyed by a hash of their sources so edits rebuild them.
+src_hash() {
+	(cd "$SCRIPT_DIR/oidcserver" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
+		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+}
+OIDC_BIN="$BIN_DIR/oidcserver-$(src_hash)"
+KEYGEN_BIN="$BIN_DIR/keygen-$(src_hash)"
+
+# go_install PKG@VERSION BINNAME DEST: install into a temp GOBIN, then move into
+# the cache, so an interrupted build never leaves a half-written binary behind.
+go_install() {
+	local pkg=$1 name=$2 dest=$3 tmp
+	[[ -x $dest ]] && return 0
+	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
+	log "building $pkg (cold builds take minutes)"
+	if ! (cd "$tmp" && env GOBIN="$tmp" GOFLAGS=-buildvcs=false GOWORK=off go install "$pkg"); then
+		rm -rf "$tmp"
+		die "go install $pkg failed"
+	fi
+	mv -f "$tmp/$name" "$dest"
+	rm -rf "$tmp"
+}
+
+go_build_local() {
+	local pkg=$1 dest=$2 tmp
+	[[ -x $dest ]] && return 0
+	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
+	log "building scripts/oidcserver/$pkg"
+	if ! (cd "$SCRIPT_DIR/oidcserver" && env GOFLAGS=-buildvcs=false GOWORK=off go build -o "$tmp/out" "./$pkg"); then
+		rm -rf "$tmp"
+		die "go build scripts/oidcserver/$pkg failed"
+	fi
+	mv -f "$tmp/out" "$dest"
+	rm -rf "$tmp"
+}
+
+cmd_build() {
+	need go
+	mkdir -p "$BIN_DIR"
+	go_build_local . "$OIDC_BIN"
+	go_build_local keygen "$KEYGEN_BIN"
+	go_install "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$FULCIO_BIN"
+	go_install "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_VERSION" posix "$REKOR_BIN"
+	go_install "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$TSA_BIN"
+	go_install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" cosign "$COSIGN_BIN"
+}
+
+pidfile() { echo "$STATE_DIR/$1.pid"; }
+
+# running NAME: the PID file names a live process that is still our binary
+# (guards against a recycled PID after a reboot or crash).
+running() {
+	local f pid
+	f="$(pidfile "$1")"
+	[[ -f $f ]] || return 1
+	pid="$(<"$f")"
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR" || return 1
+}
+
+# service_argv NAME: sets ARGV to the command line of service NAME.
+service_argv() {
+	case $1 in
+	oidc1) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC1_PORT" -key "$STATE_DIR/oidc1.key") ;;
+	oidc2) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC2_PORT" -key "$STATE_DIR/oidc2.key") ;;
+	fulcio)
+		ARGV=("$FULCIO_BIN" serve --log_type=prod
+			--host="$HOST" --port="$FULCIO_PORT" --grpc-host="$HOST" --grpc-port="$FULCIO_GRPC_PORT"
+			--metrics-port="$FULCIO_METRICS_PORT" --legacy-unix-domain-socket="$STATE_DIR/fulcio-legacy.sock"
+			--ca=fileca --fileca-cert="$STATE_DIR/fulcio-ca.pem" --fileca-key="$STATE_DIR/fulcio-ca.key"
+			--fileca-key-passwd="$(<"$STATE_DIR/fulcio-ca.pass")" --fileca-watch=false
+			--ct-log-url= --config-path="$STATE_DIR/fulcio-config.json")
+		;;
+	rekor)
+		ARGV=("$REKOR_BIN" serve --hostname="$HOST"
+			--http-address="$HOST" --http-port="$REKOR_PORT" --grpc-address="$HOST" --grpc-port="$REKOR_GRPC_PORT"
+			--http-metrics-port="$REKOR_METRICS_PORT" --storage-dir="$STATE_DIR/rekor-log"
+			--signer-filepath="$STATE_DIR/rekor.key" --checkpoint-interval=1s)
+		;;
+	tsa)
+		ARGV=("$TSA_BIN" serve --log-type=prod --host="$HOST" --port="$TSA_PORT"
+			--timestamp-signer=file --file-signer-key-path="$STATE_DIR/tsa.key"
+			--certificate-chain-path="$STATE_DIR/tsa-chain.pem" --disable-ntp-monitoring)
+		;;
+	esac
+}
+
+health_url() {
+	case $1 in
+	oidc1) echo "$OIDC1_URL/.well-known/openid-configuration" ;;
+	oidc2) echo "$OIDC2_URL/.well-known/openid-configuration" ;;
+	fulcio) echo "$FULCIO_URL/api/v2/configuration" ;;
+	rekor) echo "$REKOR_URL/healthz" ;;
+	tsa) echo "http://$HOST:$TSA_PORT/ping" ;;
+	esac
+}
+
+start_service() {
+	local name=$1 logf="$STATE_DIR/$1.log" pid i
+	if running "$name"; then
+		log "$name already running (pid $(<"$(pidfile "$name")"))"
+		return 0
+	fi
+	local -a ARGV
+	service_argv "$name"
+	printf '\n=== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$logf"
+	# setsid: own session, so the service outlives this shell and a Ctrl-C in it.
+	setsid "${ARGV[@]}" >>"$logf" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$(pidfile "$name")"
+	for ((i = 0; i < 120; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 30 "$logf" >&2 || true
+			die "$name exited during start-up; log: $logf"
+		fi
+		if curl -fsS -o /dev/null --max-time 2 "$(health_url "$name")" 2>/dev/null; then
+			log "$name up (pid $pid)"
+			return 0
+		fi
+		sleep 0.5
+	done
+	tail -n 30 "$logf" >&2 || true
+	die "$name did not answer $(health_url "$name") within 60 s; log: $logf"
+}
+
+write_fulcio_config() {
+	local f="$STATE_DIR/fulcio-config.json"
+	cat >"$f.tmp" <<EOF
+{
+  "OIDCIssuers": {
+    "$OIDC1_URL": {"IssuerURL": "$OIDC1_URL", "ClientID": "sigstore", "Type": "email"},
+    "$OIDC2_URL": {"IssuerURL": "$OIDC2_URL", "ClientID": "sigstore", "Type": "email"}
+  }
+}
+EOF
+	mv -f "$f.tmp" "$f"
+}
+
+write_env() {
+	local f="$STATE_DIR/env.sh"
+	cat >"$f.tmp" <<EOF
+# Written by scripts/stack.sh start; source it to use the local Sigstore stack.
+export MLATTEST_STACK_DIR=$STATE_DIR
+export MLATTEST_FULCIO_URL=$FULCIO_URL
+export MLATTEST_REKOR_URL=$REKOR_URL
+export MLATTEST_TSA_URL=$TSA_URL
+export MLATTEST_OIDC_ISSUER=$OIDC1_URL
+export MLATTEST_OIDC_ISSUER2=$OIDC2_URL
+export MLATTEST_TRUSTED_ROOT=$STATE_DIR/trusted_root.json
+export MLATTEST_SIGNING_CONFIG=$STATE_DIR/signing_config.json
+export MLATTEST_COSIGN=$COSIGN_BIN
+EOF
+	mv -f "$f.tmp" "$f"
+}
+
+lock_state() {
+	mkdir -p "$STATE_DIR"
+	exec 9>"$STATE_DIR/.lock"
+	flock 9
+}
+
+cmd_start() {
+	need go curl openssl setsid flock
+	cmd_build
+	lock_state
+	mkdir -p "$STATE_DIR/rekor-log"
+	chmod 700 "$STATE_DIR"
+	"$KEYGEN_BIN" -dir "$STATE_DIR" -fulcio-url "$FULCIO_URL" -rekor-url "$REKOR_URL" \
+		-tsa-url "$TSA_URL" -oidc-url "$OIDC1_URL"
+	write_fulcio_config
+	# Issuers first: Fulcio reads their discovery documents at start-up.
+	local s
+	for s in "${SERVICES[@]}"; do
+		start_service "$s"
+	done
+	write_env
+	log "stack running; state in $STATE_DIR; env: $STATE_DIR/env.sh"
+}
+
+cmd_stop() {
+	[[ -d $STATE_DIR ]] || return 0
+	lock_state
+	local s pid i
+	for s in "${SERVICES[@]}"; do
+		if ! running "$s"; then
+			rm -f "$(pidfile "$s")"
+			continue
+		fi
+		pid="$(<"$(pidfile "$s")")"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "$s (pid $pid) ignored SIGTERM; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$(pidfile "$s")"
+		log "$s stopped"
+	done
+}
+
+cmd_status() {
+	local s rc=0
+	for s in "${SERVICES[@]}"; do
+		if running "$s" && curl -fsS -o /dev/null --max-time 2 "$(health_url "$s")" 2>/dev/null; then
+			printf '%-7s up    pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
+		elif running "$s"; then
+			printf '%-7s sick  pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
+			rc=1
+		else
+			printf '%-7s down\n' "$s"
+			rc=1
+		fi
+	done
+	printf 'state: %s\n' "$STATE_DIR"
+	return "$rc"
+}
+
+cmd_env() {
+	[[ -f $STATE_DIR/env.sh ]] || die "no $STATE_DIR/env.sh: run 'scripts/stack.sh start'"
+	cat "$STATE_DIR/env.sh"
+}
+
+cmd_token() {
+	local subject="" issuer=1 ttl="" url
+	while (($#)); do
+		case $1 in
+		--subject) subject=${2:?--subject needs a value}; shift 2 ;;
+		--subject=*) subject=${1#*=}; shift ;;
+		--issuer) issuer=${2:?--issuer needs a value}; shift 2 ;;
+		--issuer=*) issuer=${1#*=}; shift ;;
+		--ttl) ttl=${2:?--ttl needs a value}; shift 2 ;;
+		--ttl=*) ttl=${1#*=}; shift ;;
+		*) die "token: unknown argument '$1'" ;;
+		esac
+	done
+	[[ -n $subject ]] || die "token: --subject EMAIL is required"
+	case $issuer in
+	1) url="http://$HOST:$OIDC1_PORT" ;;
+	2) url="http://$HOST:$OIDC2_PORT" ;;
+	*) die "token: --issuer must be 1 or 2" ;;
+	esac
+	local -a q=(--data-urlencode "sub=$subject")
+	[[ -n $ttl ]] && q+=(--data-urlencode "ttl=$ttl")
+	curl -fsS --max-time 10 -X POST -G "${q[@]}" "$url/mint"
+	echo
+}
+
+usage() {
+	sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+main() {
+	local cmd=${1:-}
+	(($#)) && shift
+	case $cmd in
+	build) cmd_build ;;
+	start) cmd_start ;;
+	stop) cmd_stop ;;
+	restart) cmd_stop; cmd_start ;;
+	status) cmd_status ;;
+	env) cmd_env ;;
+	token) cmd_token "$@" ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

@@ -83,6 +83,8 @@ func gitURI(remote string) string {
 		if u.Scheme == "http" || u.Scheme == "https" {
 			host = u.Host // keep an explicit web port; user info is dropped
 		}
+	} else if strings.Contains(remote, "://") {
+		return "" // a URL with a scheme we do not map (file://, ...)
 	} else if m := scpLikeRE.FindStringSubmatch(remote); m != nil && !strings.Contains(m[1], `\`) && len(m[1]) > 1 {
 		host, path = m[1], m[2]
 	} else {

@@ -200,6 +200,9 @@ func Attest(ctx context.Context, s *Step, exitCode int, opts ...RunOption) (*Rec
 		// Inventing times would put a false fact in the provenance.
 		return nil, inputErr("step %q: training provenance needs the times the step started and finished", s.Name)
 	}
+	if s.training() && len(s.Command) == 0 {
+		return nil, inputErr("step %q: training provenance needs the command that was run (its entry point)", s.Name)
+	}
 	if !c.started.IsZero() && !c.ended.IsZero() && c.ended.Before(c.started) {
 		return nil, inputErr("step %q: finish time %s is before start time %s", s.Name, c.ended.Format(time.RFC3339), c.started.Format(time.RFC3339))
 	}

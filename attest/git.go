@@ -32,8 +32,17 @@ func gitFacts(ctx context.Context, gitBin, dir string) (*predicates.GitSource, e
 		}
 		return out.String(), nil
 	}
-	if out, err := run("rev-parse", "--is-inside-work-tree"); err != nil || strings.TrimSpace(out) != "true" {
+	out, err := run("rev-parse", "--is-inside-work-tree")
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return nil, fmt.Errorf("%w (%s not found)", errNotGit, gitBin)
+	case err != nil && strings.Contains(err.Error(), "not a git repository"):
 		return nil, errNotGit
+	case err != nil:
+		// E.g. "detected dubious ownership": a repository git refuses to read.
+		return nil, err
+	case strings.TrimSpace(out) != "true":
+		return nil, errNotGit // inside a .git directory or a bare repository
 	}
 	head, err := run("rev-parse", "--verify", "HEAD^{commit}")
 	if err != nil {

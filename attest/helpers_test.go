@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -67,6 +68,13 @@ func helperMain(args []string) int {
 		if len(args) > 2 {
 			n, _ := strconv.Atoi(args[2])
 			return n
+		}
+		return 0
+	case "linger": // leave a process holding stdout open, exit 0
+		c := exec.Command("sleep", "3")
+		c.Stdout = os.Stdout
+		if err := c.Start(); err != nil {
+			return 93
 		}
 		return 0
 	case "kill-self": // die by SIGKILL
@@ -148,6 +156,7 @@ func testOpts(t *testing.T, cap *captured, extra ...RunOption) []RunOption {
 		WithClock(func() time.Time { clock = clock.Add(time.Second); return clock }),
 		func(c *config) {
 			c.killGrace = 2 * time.Second
+			c.waitDelay = 300 * time.Millisecond
 			if !useDigest {
 				c.digestPaths, c.digestFile = fakeDigestPaths, fakeDigestFile
 			}

@@ -75,6 +75,7 @@ type config struct {
 	started, ended time.Time
 	signals        []os.Signal
 	killGrace      time.Duration
+	waitDelay      time.Duration
 
 	// Seams for tests of this package.
 	digestPaths func(context.Context, string, []string, ...digest.Option) ([]digest.Artifact, error)
@@ -147,6 +148,7 @@ func newConfig(opts []RunOption) (*config, error) {
 		gitBin:      "git",
 		signals:     forwardedSignals,
 		killGrace:   10 * time.Second,
+		waitDelay:   5 * time.Second,
 		digestPaths: digest.Paths,
 		digestFile:  digest.File,
 		newLink:     predicates.NewLinkStatement,
@@ -355,6 +357,10 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	cmd.Stdout = io.MultiWriter(c.stdout, outHash)
 	cmd.Stderr = io.MultiWriter(c.stderr, errHash)
 
+	// A background process left behind by the command may hold our pipes
+	// open; stop digesting its output this long after the command exits.
+	cmd.WaitDelay = c.waitDelay
+
 	// Subscribe before starting, so that no signal is lost in between.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, c.signals...)
@@ -389,6 +395,10 @@ loop:
 		killTimer.Stop()
 	}
 	st.rec.FinishedOn = c.now().UTC()
+	if errors.Is(waitErr, exec.ErrWaitDelay) {
+		st.rec.Warnings = append(st.rec.Warnings, fmt.Sprintf("a process left running by the command kept its output open; stdout/stderr digests cover the output until %s after it exited", c.waitDelay))
+		waitErr = nil
+	}
 	code, err := exitCode(cmd, waitErr)
 	if err != nil {
 		// The command ran; its status could not be read (e.g. stdout copy

@@ -119,6 +119,23 @@ func TestRunStdio(t *testing.T) {
 	}
 }
 
+func TestRunLingeringProcess(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "in.txt", "x")
+	s := &Step{Name: "s", RunID: "r", Dir: dir, Materials: []string{"in.txt"}, Command: helperCmd(t, "linger")}
+	start := time.Now()
+	rec, err := Run(context.Background(), s, testOpts(t, nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 2500*time.Millisecond {
+		t.Errorf("Run waited %v for a background process", time.Since(start))
+	}
+	if rec.ExitCode != 0 || !strings.Contains(strings.Join(rec.Warnings, "\n"), "kept its output open") {
+		t.Errorf("exit %d, warnings %q", rec.ExitCode, rec.Warnings)
+	}
+}
+
 func TestRunForwardsSignals(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "in.txt", "x")

@@ -3,8 +3,10 @@ package stacktest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,8 +215,8 @@ func TestKeylessSignVerify(t *testing.T) {
 				if c.ok && err != nil {
 					t.Errorf("%s: verify: %v", c.name, err)
 				}
-				if !c.ok && err == nil {
-					t.Errorf("%s: verify accepted %s / %s", c.name, c.issuer, c.san)
+				if !c.ok && (err == nil || !strings.Contains(err.Error(), "certificate identity")) {
+					t.Errorf("%s: verify of %s / %s: got %v, want an identity mismatch", c.name, c.issuer, c.san, err)
 				}
 			}
 			wrong := sha256.Sum256([]byte("other blob"))
@@ -225,26 +227,83 @@ func TestKeylessSignVerify(t *testing.T) {
 	}
 }
 
-func TestExpiredTokenRejected(t *testing.T) {
-	s := Get(t)
-	payload, _ := statement(t, []byte("x"))
-	if _, err := signKeyless(t, s, s.TokenWithTTL(t, 1, "alice@example.com", -time.Minute), payload); err == nil {
-		t.Fatal("Fulcio issued a certificate for an expired token")
+// claims decodes a JWT's payload without verifying it.
+func claims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token is not a JWS: %q", tok)
 	}
-}
-
-func TestUnverifiedEmailRejected(t *testing.T) {
-	s := Get(t)
-	tok, err := mintToken(t.Context(), s.Issuer1, "alice@example.com", "")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(tok, ".") != 2 {
-		t.Fatalf("minted token is not a JWS: %q", tok)
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := mintToken(t.Context(), s.Issuer1, "", ""); err == nil {
+	return c
+}
+
+func TestTokenClaims(t *testing.T) {
+	s := Get(t)
+	for _, issuer := range []int{1, 2} {
+		c := claims(t, s.Token(t, issuer, "carol@example.com"))
+		want := map[string]any{"iss": s.Issuer(t, issuer), "sub": "carol@example.com", "email": "carol@example.com", "email_verified": true}
+		for k, v := range want {
+			if c[k] != v {
+				t.Errorf("issuer %d: claim %s = %v, want %v", issuer, k, c[k], v)
+			}
+		}
+		if aud, _ := c["aud"].([]any); len(aud) != 1 || aud[0] != "sigstore" {
+			t.Errorf("issuer %d: aud = %v, want [sigstore]", issuer, c["aud"])
+		}
+	}
+	c := claims(t, s.TokenWithTTL(t, 1, "carol@example.com", time.Minute))
+	if exp, iat := c["exp"].(float64), c["iat"].(float64); exp-iat != 60 {
+		t.Errorf("ttl 1m gives exp-iat = %v", exp-iat)
+	}
+	if _, err := mintToken(t.Context(), s.Issuer1, "", nil); err == nil {
 		t.Error("mint accepted an empty subject")
 	}
+	if _, err := mintToken(t.Context(), s.Issuer1, "x@example.com", url.Values{"ttl": {"soon"}}); err == nil {
+		t.Error("mint accepted a malformed ttl")
+	}
+}
+
+func TestFulcioRejectsBadTokens(t *testing.T) {
+	s := Get(t)
+	payload, _ := statement(t, []byte("x"))
+	tests := []struct {
+		name, token string
+		wantErr     string
+	}{
+		{"expired", s.TokenWithTTL(t, 1, "alice@example.com", -time.Minute), "error processing the identity token"},
+		// sigstore-go refuses this one itself, before asking Fulcio.
+		{"email not verified", s.UnverifiedToken(t, 1, "alice@example.com"), "not verified"},
+		{"tampered", tamper(s.Token(t, 1, "alice@example.com")), "error processing the identity token"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := signKeyless(t, s, tc.token, payload)
+			if err == nil {
+				t.Fatal("Fulcio issued a certificate")
+			}
+			// Anything else would mean the test is not testing the token.
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// tamper swaps the token's payload for one naming another subject.
+func tamper(tok string) string {
+	parts := strings.Split(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	raw = bytes.ReplaceAll(raw, []byte("alice@"), []byte("eve@@@"))
+	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
+	return strings.Join(parts, ".")
 }
 
 // cosign runs the stack's cosign with a private HOME so it neither reads nor

@@ -195,19 +195,25 @@ func (s *Stack) Issuer(t testing.TB, issuer int) string {
 // email_verified) from issuer 1 or 2, valid for the issuer's default 10 minutes.
 func (s *Stack) Token(t testing.TB, issuer int, subject string) string {
 	t.Helper()
-	return s.mint(t, issuer, subject, "")
+	return s.mint(t, issuer, subject, nil)
 }
 
 // TokenWithTTL is Token with a chosen lifetime; a negative ttl gives a token
 // that has already expired.
 func (s *Stack) TokenWithTTL(t testing.TB, issuer int, subject string, ttl time.Duration) string {
 	t.Helper()
-	return s.mint(t, issuer, subject, ttl.String())
+	return s.mint(t, issuer, subject, url.Values{"ttl": {ttl.String()}})
 }
 
-func (s *Stack) mint(t testing.TB, issuer int, subject, ttl string) string {
+// UnverifiedToken is Token with email_verified false, which Fulcio must refuse.
+func (s *Stack) UnverifiedToken(t testing.TB, issuer int, subject string) string {
 	t.Helper()
-	tok, err := mintToken(context.Background(), s.Issuer(t, issuer), subject, ttl)
+	return s.mint(t, issuer, subject, url.Values{"verified": {"false"}})
+}
+
+func (s *Stack) mint(t testing.TB, issuer int, subject string, extra url.Values) string {
+	t.Helper()
+	tok, err := mintToken(context.Background(), s.Issuer(t, issuer), subject, extra)
 	if err != nil {
 		t.Fatalf("stacktest: minting a token for %s from issuer %d: %v", subject, issuer, err)
 	}
@@ -215,11 +221,11 @@ func (s *Stack) mint(t testing.TB, issuer int, subject, ttl string) string {
 }
 
 // mintToken calls the oidcserver's POST /mint, which lives beside /oidc.
-func mintToken(ctx context.Context, issuerURL, subject, ttl string) (string, error) {
+func mintToken(ctx context.Context, issuerURL, subject string, extra url.Values) (string, error) {
 	base := strings.TrimSuffix(strings.TrimSuffix(issuerURL, "/"), "/oidc")
 	q := url.Values{"sub": {subject}}
-	if ttl != "" {
-		q.Set("ttl", ttl)
+	for k, v := range extra {
+		q[k] = v
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -95,8 +95,7 @@ func (id Identity) Matches(s Signer) (bool, error) {
 	if s.Subject == "" {
 		return false, nil // key-signed: there is no certificate identity
 	}
-	return ci.Verify(certificate.Summary{
-		SubjectAlternativeName: s.Subject,
-		Extensions:             s.Extensions,
-	}) == nil, nil
+	ext := s.Extensions
+	ext.Issuer = s.Issuer
+	return ci.Verify(certificate.Summary{SubjectAlternativeName: s.Subject, Extensions: ext}) == nil, nil
 }

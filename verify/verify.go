@@ -30,11 +30,14 @@ import (
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/proto"
 )
 
 // Verifier verifies bundles against fixed trust material. Create it with New.
@@ -193,6 +196,10 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	if !art.given() {
 		return nil, errNoArtifact
 	}
+	// sigstore-go's Bundle caches parse results in itself while verifying,
+	// so verify a private copy: callers may share one bundle across
+	// goroutines.
+	b = &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}
 
 	var policyOpts []sgverify.PolicyOption
 	if v.key != nil {
@@ -244,6 +251,11 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 		}
 		artOpt = sgverify.WithArtifact(f)
 	default:
+		// A message signature is over one digest algorithm; a digest of
+		// another one cannot match, and that is the caller's mistake.
+		if signed := messageDigestAlg(b); signed != "" && signed != art.alg {
+			return nil, fmt.Errorf("verify: the bundle signs a %s digest, not %s: pass the artifact file or its %s digest", signed, art.alg, signed)
+		}
 		artOpt = sgverify.WithArtifactDigest(art.alg, art.digest)
 	}
 
@@ -329,6 +341,19 @@ func timestamps(in []sgverify.TimestampVerificationResult) []Timestamp {
 		}
 	}
 	return out
+}
+
+// messageDigestAlg names the digest algorithm of a message signature.
+func messageDigestAlg(b *bundle.Bundle) string {
+	switch b.GetMessageSignature().GetMessageDigest().GetAlgorithm() {
+	case protocommon.HashAlgorithm_SHA2_256:
+		return "sha256"
+	case protocommon.HashAlgorithm_SHA2_384:
+		return "sha384"
+	case protocommon.HashAlgorithm_SHA2_512:
+		return "sha512"
+	}
+	return ""
 }
 
 func countLogEntries(b *bundle.Bundle, tm root.TrustedMaterial) int {

@@ -77,12 +77,9 @@ type config struct {
 	killGrace      time.Duration
 	waitDelay      time.Duration
 
-	// Seams for tests of this package.
-	digestPaths func(context.Context, string, []string, ...digest.Option) ([]digest.Artifact, error)
-	digestFile  func(context.Context, string) (digest.Artifact, error)
+	// Seams for tests of this package: they record the builders' inputs.
 	newLink     func(predicates.LinkInput) (*intoto.Statement, error)
 	newTraining func(predicates.TrainingInput) (*intoto.Statement, error)
-	marshal     func(*intoto.Statement) ([]byte, error)
 }
 
 // WithStdio sets the command's stdin, stdout and stderr (default: this
@@ -149,11 +146,8 @@ func newConfig(opts []RunOption) (*config, error) {
 		signals:     forwardedSignals,
 		killGrace:   10 * time.Second,
 		waitDelay:   5 * time.Second,
-		digestPaths: digest.Paths,
-		digestFile:  digest.File,
 		newLink:     predicates.NewLinkStatement,
 		newTraining: predicates.NewTrainingStatement,
-		marshal:     predicates.Marshal,
 	}
 	for _, o := range opts {
 		o(c)
@@ -274,7 +268,7 @@ func (c *config) prepare(ctx context.Context, s *Step, needCommand bool) (*state
 	}
 
 	if len(s.Materials) > 0 {
-		st.rec.Materials, err = c.digestPaths(ctx, r.dir, s.Materials, s.DigestOptions...)
+		st.rec.Materials, err = digest.Paths(ctx, r.dir, s.Materials, s.DigestOptions...)
 		if err != nil {
 			return nil, inputErr("digesting materials: %w", err)
 		}
@@ -297,7 +291,7 @@ func (c *config) prepare(ctx context.Context, s *Step, needCommand bool) (*state
 	}
 	if s.Config != "" {
 		p := r.abs(s.Config)
-		a, err := c.digestFile(ctx, p)
+		a, err := digest.File(ctx, p)
 		if err != nil {
 			return nil, inputErr("config %s: %w", s.Config, err)
 		}
@@ -324,13 +318,13 @@ func (c *config) digestInput(ctx context.Context, path, uri string, opts []diges
 		return nil, err
 	}
 	if !fi.IsDir() {
-		a, err := c.digestFile(ctx, path)
+		a, err := digest.File(ctx, path)
 		if err != nil {
 			return nil, err
 		}
 		return []predicates.Resource{{URI: uri, SHA256: a.SHA256}}, nil
 	}
-	arts, err := c.digestPaths(ctx, path, []string{"."}, opts...)
+	arts, err := digest.Paths(ctx, path, []string{"."}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +483,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 		stmts = append(stmts, Statement{Kind: KindProvenance, PredicateType: predicates.ProvenanceV1, Statement: prov})
 	}
 	for i := range stmts {
-		b, err := c.marshal(stmts[i].Statement)
+		b, err := predicates.Marshal(stmts[i].Statement)
 		if err != nil {
 			return rec, fmt.Errorf("%w: step %q: rendering %s statement: %w", ErrRecord, st.Name, stmts[i].Kind, err)
 		}
@@ -508,7 +502,7 @@ func (c *config) digestProducts(ctx context.Context, st *state) error {
 	}
 	rec := st.rec
 	if rec.ExitCode == 0 {
-		arts, err := c.digestPaths(ctx, st.dir, st.Products, st.DigestOptions...)
+		arts, err := digest.Paths(ctx, st.dir, st.Products, st.DigestOptions...)
 		if err != nil {
 			return fmt.Errorf("%w: step %q: digesting products: %w", ErrRecord, st.Name, err)
 		}
@@ -517,7 +511,7 @@ func (c *config) digestProducts(ctx context.Context, st *state) error {
 	}
 	seen := map[string]bool{}
 	for _, p := range st.Products {
-		arts, err := c.digestPaths(ctx, st.dir, []string{p}, st.DigestOptions...)
+		arts, err := digest.Paths(ctx, st.dir, []string{p}, st.DigestOptions...)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				rec.Warnings = append(rec.Warnings, fmt.Sprintf("product %s does not exist after the command failed (exit %d)", p, rec.ExitCode))

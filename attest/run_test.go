@@ -213,7 +213,17 @@ func TestRunInputErrorsBeforeCommand(t *testing.T) {
 				s.Materials = []string{"data"}
 				s.DigestOptions = []digest.Option{digest.WithSymlinks(digest.SymlinksFollowInside)}
 			},
-			wantErr: "digesting materials",
+			wantErr: "digesting materials: digest \"data/link\": symbolic link",
+		},
+		{
+			name: "FIFO material",
+			setup: func(t *testing.T, dir string) {
+				if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+					t.Skip(err)
+				}
+			},
+			step:    func(s *Step) { s.Materials = []string{"pipe"} },
+			wantErr: "not a regular file or directory",
 		},
 		{name: "bad step name", step: func(s *Step) { s.Name = "../evil" }, wantErr: `step name "../evil"`},
 		{name: "bad run id", step: func(s *Step) { s.RunID = "a b" }, wantErr: `run id "a b"`},

@@ -25,7 +25,7 @@ const (
 
 // tokenWarnWindow: a static token expiring sooner than this may not outlive
 // the wrapped command; signing happens after it finishes.
-const tokenWarnWindow = 10 * time.Minute
+const tokenWarnWindow = 5 * time.Minute
 
 // signFlags are the signing flags shared by run, attest, sign and layout sign.
 type signFlags struct {

@@ -295,7 +295,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 			return nil, rejectf(StageStatement, "statement has no subject")
 		}
 		if wantDigest != nil && !hasSubject(out.Statement, art.alg, wantDigest) {
-			return nil, rejectf(StageArtifact, "artifact %s (%s:%s) is not a subject of the statement (subjects: %s)",
+			return nil, rejectf(StageArtifact, "artifact %s: its %s digest %s matches no subject of the statement (subjects: %s)",
 				art, art.alg, hex.EncodeToString(wantDigest), subjectList(out.Statement))
 		}
 	}

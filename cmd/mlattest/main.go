@@ -51,6 +51,7 @@ and verifies them before a model is released.`,
 		newAttestCmd(),
 		newSignCmd(),
 		newKeygenCmd(),
+		newVerifyBundleCmd(),
 	)
 	return root
 }

@@ -45,6 +45,7 @@ func TestGoldenStatements(t *testing.T) {
 	start := time.Date(2025, 11, 20, 8, 0, 0, 0, time.UTC)
 	rec, err := Attest(context.Background(), s, 0, testOpts(t, nil,
 		WithTimes(start, start.Add(3*time.Hour)),
+		WithGit(filepath.Join(dir, "no-git")), // no script facts: TMPDIR may be inside a repository
 		WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))...)
 	if err != nil {
 		t.Fatal(err)

@@ -265,7 +265,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	}
 	res, err := sv.Verify(b, sgverify.NewPolicy(artOpt, policyOpts...))
 	if err != nil {
-		return nil, reject(classify(err), err)
+		return nil, v.explain(b, isDSSE, err)
 	}
 
 	out := &Result{KeyOnly: v.KeyOnly(), ArtifactChecked: !art.skip}
@@ -300,6 +300,30 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 		}
 	}
 	return out, nil
+}
+
+// explain turns a sigstore-go failure into a rejection. sigstore-go checks
+// the log before the signature, so a DSSE payload changed after signing shows
+// up as a log mismatch (Rekor v2 entries commit to the payload); when the
+// envelope signature itself does not verify, that is the clearer reason.
+// The verdict is sigstore-go's either way; only the stage is refined.
+func (v *Verifier) explain(b *bundle.Bundle, isDSSE bool, err error) error {
+	stage := classify(err)
+	if !isDSSE || stage == StageSignature || stage == StageBundle {
+		return reject(stage, err)
+	}
+	sc, serr := b.SignatureContent()
+	if serr != nil {
+		return reject(stage, err)
+	}
+	vc, serr := b.VerificationContent()
+	if serr != nil {
+		return reject(stage, err)
+	}
+	if serr := sgverify.VerifySignature(sc, vc, v.material); serr != nil {
+		return rejectf(StageSignature, "DSSE envelope signature does not verify: %w (first failed check: %v)", serr, err)
+	}
+	return reject(stage, err)
 }
 
 // verifierOptions is the policy of the package comment, decided per bundle

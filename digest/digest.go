@@ -39,6 +39,9 @@
 //     name ("data/*.tmp", "out/cache/"), where "*" does not cross "/". A
 //     leading "/" is allowed and changes nothing: full names never start
 //     with one.
+//   - A symbolic link is matched both as a file and as a directory, since
+//     the decision is made before looking at its target: an ignored link is
+//     never followed, so it is never an error either.
 //
 // A malformed pattern is an error wrapping path.ErrBadPattern.
 //
@@ -95,8 +98,9 @@ func (p SymlinkPolicy) String() string {
 	return fmt.Sprintf("SymlinkPolicy(%d)", int(p))
 }
 
-// DefaultIgnore is the ignore list used when WithIgnore is not given.
-var DefaultIgnore = []string{".git/"}
+// DefaultIgnore returns the ignore patterns used when WithIgnore is not
+// given (a new slice each time: callers may append to it).
+func DefaultIgnore() []string { return []string{".git/"} }
 
 // ProgressThreshold is the total size from which WithProgress draws a bar:
 // below it hashing is over before a bar would tell anything.
@@ -144,7 +148,7 @@ func buildOptions(opts []Option) options {
 		o.workers = runtime.GOMAXPROCS(0)
 	}
 	if !o.ignoreSet {
-		o.ignore = DefaultIgnore
+		o.ignore = DefaultIgnore()
 	}
 	return o
 }
@@ -152,6 +156,8 @@ func buildOptions(opts []Option) options {
 // Paths hashes every regular file at or below each of paths (files or
 // directories, relative to root or absolute inside it) and returns them sorted
 // by Name. Devices, sockets and FIFOs are errors; so is a path outside root.
+// An empty path is an error rather than a quiet synonym for the root. On
+// error no artifacts are returned: a partial list must not be attested.
 func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]Artifact, error) {
 	o := buildOptions(opts)
 	if o.symlinks != SymlinksReject && o.symlinks != SymlinksFollowInside {

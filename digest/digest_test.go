@@ -219,6 +219,7 @@ func TestPathsErrors(t *testing.T) {
 		{"empty pattern", root, []string{"."}, []Option{WithIgnore("")}, nil, "empty"},
 		{"slash pattern", root, []string{"."}, []Option{WithIgnore("/")}, nil, "empty"},
 		{"root is a file", filepath.Join(root, "plain"), []string{"."}, nil, nil, "not a directory"},
+		{"empty path", root, []string{"plain", ""}, nil, nil, "empty path"},
 		{"unknown policy", root, []string{"."}, []Option{WithSymlinks(7)}, nil, "SymlinkPolicy(7)"},
 	}
 	for _, tc := range tests {

@@ -103,6 +103,9 @@ func checkName(name string) error {
 
 // add collects the files at or below the path argument p.
 func (w *walker) add(ctx context.Context, p string) error {
+	if p == "" {
+		return &PathError{Path: p, Err: errors.New("empty path")}
+	}
 	abs := filepath.Clean(p)
 	if !filepath.IsAbs(abs) {
 		abs = filepath.Join(w.root, p)

@@ -115,7 +115,7 @@ that could not be read or is refused (nothing is printed then).`,
 	f.BoolVar(&jsonOut, "json", false, `print one JSON object per line: {"name":…,"sha256":…,"size":…}`)
 	f.StringVar(&root, "root", "", "directory that names are relative to and PATHs must lie in (default: current directory)")
 	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that stay inside the root")
-	f.StringArrayVar(&ignore, "ignore", append([]string(nil), digest.DefaultIgnore...), "skip entries matching `PATTERN` while walking (repeatable; replaces the default)")
+	f.StringArrayVar(&ignore, "ignore", digest.DefaultIgnore(), "skip entries matching `PATTERN` while walking (repeatable; replaces the default)")
 	f.IntVar(&workers, "workers", 0, "files hashed at once (default: number of CPUs)")
 	return cmd
 }

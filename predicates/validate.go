@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 //go:embed schema/*.schema.json
@@ -116,7 +118,16 @@ func Validate(predicateType string, predicate []byte) error {
 	if err != nil {
 		return fmt.Errorf("predicates: %s predicate: %w", predicateType, err)
 	}
-	return validateDoc(predicateType, doc)
+	if err := validateDoc(predicateType, doc); err != nil {
+		return err
+	}
+	// What a statement carries is the protobuf Struct form; refuse what it
+	// cannot hold (e.g. numbers beyond float64) so Validate and
+	// ParseStatement agree.
+	if err := protojson.Unmarshal(predicate, &structpb.Struct{}); err != nil {
+		return fmt.Errorf("predicates: %s predicate: %w", predicateType, err)
+	}
+	return nil
 }
 
 func isKnownType(t string) bool { return t == LinkV03 || t == ProvenanceV1 }

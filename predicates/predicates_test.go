@@ -715,3 +715,29 @@ func TestCheckRunID(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	// Compiled schemas are shared; parsing from many goroutines must be safe.
+	b := mustMarshal(t, mustTraining(t))
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			for j := 0; j < 20; j++ {
+				st, err := ParseStatement(b)
+				if err == nil {
+					_, err = BindingOf(st)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -8,7 +8,7 @@ count=0
 for pkg in $(go list ./...); do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "fuzz: $pkg $target ($fuzztime)"
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/mlattest-fuzz.log 2>&1 || {
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$pkg" >/tmp/mlattest-fuzz.log 2>&1 || {
 			cat /tmp/mlattest-fuzz.log
 			echo "fuzz: $target FAILED (the crasher is saved under the package's testdata/fuzz/$target)" >&2
 			exit 1

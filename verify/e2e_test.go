@@ -27,6 +27,15 @@ import (
 // returns the bundle.
 func signKeyless(t *testing.T, s *stacktest.Stack, subject string, content sign.Content) *bundle.Bundle {
 	t.Helper()
+	b, _ := signOnStack(t, s, subject, content)
+	return b
+}
+
+// signOnStack signs content with a fresh key, logged in Rekor v2 and
+// timestamped by the TSA; with a subject, keylessly through Fulcio, else
+// with the bare key. It returns the bundle and the key pair.
+func signOnStack(t *testing.T, s *stacktest.Stack, subject string, content sign.Content) (*bundle.Bundle, sign.Keypair) {
+	t.Helper()
 	tr, err := root.NewTrustedRootFromPath(s.TrustedRoot)
 	if err != nil {
 		t.Fatal(err)
@@ -37,22 +46,25 @@ func signKeyless(t *testing.T, s *stacktest.Stack, subject string, content sign.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pb, err := sign.Bundle(content, kp, sign.BundleOptions{
-		Context:                    ctx,
-		CertificateProvider:        sign.NewFulcio(&sign.FulcioOptions{BaseURL: s.FulcioURL, Timeout: 30 * time.Second}),
-		CertificateProviderOptions: &sign.CertificateProviderOptions{IDToken: s.Token(t, 1, subject)},
-		TimestampAuthorities:       []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL, Timeout: 30 * time.Second})},
-		TransparencyLogs:           []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: s.RekorURL, Timeout: 30 * time.Second, Version: 2})},
-		TrustedRoot:                tr,
-	})
+	opts := sign.BundleOptions{
+		Context:              ctx,
+		TimestampAuthorities: []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL, Timeout: 30 * time.Second})},
+		TransparencyLogs:     []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: s.RekorURL, Timeout: 30 * time.Second, Version: 2})},
+	}
+	if subject != "" {
+		opts.CertificateProvider = sign.NewFulcio(&sign.FulcioOptions{BaseURL: s.FulcioURL, Timeout: 30 * time.Second})
+		opts.CertificateProviderOptions = &sign.CertificateProviderOptions{IDToken: s.Token(t, 1, subject)}
+		opts.TrustedRoot = tr // sigstore-go checks what it made
+	}
+	pb, err := sign.Bundle(content, kp, opts)
 	if err != nil {
-		t.Fatalf("keyless signing against the stack: %v", err)
+		t.Fatalf("signing against the stack: %v", err)
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return b, kp
 }
 
 // rootWithout writes a copy of the stack's trusted root without key.
@@ -160,6 +172,24 @@ func TestE2EKeyless(t *testing.T) {
 			wantRejected(t, err, tc.stage)
 		})
 	}
+
+	t.Run("key with the trusted root's log and TSA", func(t *testing.T) {
+		kb, kp := signOnStack(t, s, "", &sign.DSSEData{Data: statementFor(t, "model/model.safetensors", content), PayloadType: predicates.PayloadType})
+		kv := mustVerifier(t, WithKey(kp.GetPublicKey()), WithTrustedRootFile(s.TrustedRoot))
+		res, err := kv.Verify(context.Background(), kb, ArtifactFile(model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.KeyOnly || res.LogEntries != 1 || len(res.Timestamps) == 0 || res.Signer.KeyID == "" {
+			t.Errorf("result %+v", res)
+		}
+		other, _ := signOnStack(t, s, "", &sign.DSSEData{Data: statementFor(t, "model/model.safetensors", content), PayloadType: predicates.PayloadType})
+		_, err = kv.Verify(context.Background(), other, ArtifactFile(model))
+		wantRejected(t, err, StageSignature)
+		_, err = mustVerifier(t, WithKey(kp.GetPublicKey()), WithTrustedRootFile(rootWithout(t, s, "timestampAuthorities"))).
+			Verify(context.Background(), kb, ArtifactFile(model))
+		wantRejected(t, err, StageTimestamp)
+	})
 
 	t.Run("bundle file round trip", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "train.link.sigstore.json")

@@ -291,6 +291,9 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 			return nil, rejectf(StageStatement, "DSSE payload of type %q is not an in-toto statement", out.PayloadType)
 		}
 		out.Statement = res.Statement
+		if t := out.Statement.GetType(); t != statementV1 && t != statementV01 {
+			return nil, rejectf(StageStatement, "statement _type %q is not an in-toto Statement (v1 or v0.1)", t)
+		}
 		if len(out.Statement.GetSubject()) == 0 {
 			return nil, rejectf(StageStatement, "statement has no subject")
 		}
@@ -366,6 +369,13 @@ func timestamps(in []sgverify.TimestampVerificationResult) []Timestamp {
 	}
 	return out
 }
+
+// The in-toto statement types accepted; the predicate type is not checked
+// here (layout rules decide which predicates count).
+const (
+	statementV1  = "https://in-toto.io/Statement/v1"
+	statementV01 = "https://in-toto.io/Statement/v0.1"
+)
 
 // messageDigestAlg names the digest algorithm of a message signature.
 func messageDigestAlg(b *bundle.Bundle) string {

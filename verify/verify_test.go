@@ -293,6 +293,35 @@ func TestArtifactRequired(t *testing.T) {
 	wantInputError(t, err, "missing")
 }
 
+func TestStatementChecks(t *testing.T) {
+	kp, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := mustVerifier(t, WithKey(kp.GetPublicKey()))
+	for name, tc := range map[string]struct {
+		payloadType, payload string
+	}{
+		"unknown statement type": {predicates.PayloadType, `{"_type":"https://example.com/Statement","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicateType":"x"}`},
+		"no subject":             {predicates.PayloadType, `{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x"}`},
+		"not JSON":               {predicates.PayloadType, `not json`},
+		"other payload type":     {"application/octet-stream", `{}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pb, err := sign.Bundle(&sign.DSSEData{Data: []byte(tc.payload), PayloadType: tc.payloadType}, kp, sign.BundleOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := bundle.NewBundle(pb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(context.Background(), b, SkipArtifact())
+			wantRejected(t, err, StageStatement)
+		})
+	}
+}
+
 func TestKeyWithTrustedRootNeedsLog(t *testing.T) {
 	// An offline bundle has no log entry, so with a trusted root it must
 	// fail: the key does not waive the log.

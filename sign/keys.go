@@ -10,12 +10,15 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sigsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -101,28 +104,43 @@ func LoadPrivateKey(path string, passphrase func() ([]byte, error)) (crypto.Sign
 	return signer, nil
 }
 
-// LoadPublicKey reads a PEM public key (PKIX) file.
-func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading public key %s: %w", path, err)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", path, err)
-	}
-	return pub, nil
-}
-
-// KeyID is the key hint mlattest writes into key-signed bundles: the
-// base64 SHA-256 of the DER public key, as sigstore-go computes it.
+// KeyID names a public key the way mlattest shows and matches it:
+// "sha256:" and the hex SHA-256 of its DER (PKIX) encoding.
 func KeyID(pub crypto.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(der)
-	return base64.StdEncoding.EncodeToString(sum[:]), nil
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// keyHint is the hint written into key-signed bundles: the base64 SHA-256
+// of the DER public key, as sigstore-go computes it for its own keys.
+func keyHint(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(der)
+	return []byte(base64.StdEncoding.EncodeToString(sum[:])), nil
+}
+
+// WithPublicKey returns trust material that trusts pub (whatever key hint a
+// bundle names: the caller chose the key, a bundle cannot choose another)
+// in addition to tr's logs and timestamp authorities. tr may be nil.
+func WithPublicKey(tr root.TrustedMaterial, pub crypto.PublicKey) (root.TrustedMaterial, error) {
+	sv, err := signature.LoadDefaultVerifier(pub)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
+	})
+	if tr == nil {
+		return km, nil
+	}
+	return root.TrustedMaterialCollection{km, tr}, nil
 }
 
 // algorithmFor picks the Sigstore signing algorithm of a public key.
@@ -162,11 +180,11 @@ func newKeypair(signer crypto.Signer) (*keypair, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := KeyID(signer.Public())
+	hint, err := keyHint(signer.Public())
 	if err != nil {
 		return nil, err
 	}
-	return &keypair{signer: signer, alg: alg, hint: []byte(id)}, nil
+	return &keypair{signer: signer, alg: alg, hint: hint}, nil
 }
 
 func (k *keypair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }

@@ -9,7 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 func writeTemp(t *testing.T, name string, data []byte) string {
@@ -55,7 +58,11 @@ func TestGenerateAndLoadKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pub, err := LoadPublicKey(pubPath)
+			pubData, err := os.ReadFile(pubPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := cryptoutils.UnmarshalPEMToPublicKey(pubData)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,8 +134,10 @@ func TestKeypairSignsVerifiably(t *testing.T) {
 	if !ecdsa.VerifyASN1(signer.Public().(*ecdsa.PublicKey), digest, sig) {
 		t.Fatal("signature does not verify")
 	}
-	id, _ := KeyID(signer.Public())
-	if _, err := base64.StdEncoding.DecodeString(id); err != nil || string(kp.GetHint()) != id {
-		t.Fatalf("hint %q is not the key id %q", kp.GetHint(), id)
+	if h, err := base64.StdEncoding.DecodeString(string(kp.GetHint())); err != nil || len(h) != sha256.Size {
+		t.Fatalf("hint %q is not a base64 SHA-256", kp.GetHint())
+	}
+	if id, _ := KeyID(signer.Public()); !strings.HasPrefix(id, "sha256:") || len(id) != 7+64 {
+		t.Fatalf("KeyID = %q, want sha256:HEX", id)
 	}
 }

@@ -83,6 +83,12 @@ func New(opts ...Option) (*Signer, error) {
 			return nil, err
 		}
 		s.keypair = kp
+		if s.trusted != nil {
+			// Checking a key-signed bundle needs the key as well as the logs.
+			if s.trusted, err = WithPublicKey(s.trusted, s.key.Public()); err != nil {
+				return nil, err
+			}
+		}
 	} else {
 		kp, err := sigsign.NewEphemeralKeypair(nil)
 		if err != nil {

@@ -20,8 +20,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,8 +34,9 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mlattest/mlattest/sign"
 )
 
 // Verifier verifies bundles against fixed trust material. Create it with New.
@@ -116,25 +115,13 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	v := &Verifier{trusted: c.trusted, key: c.key, material: c.trusted}
 	if c.key != nil {
-		sv, err := signature.LoadDefaultVerifier(c.key)
+		id, err := sign.KeyID(c.key)
 		if err != nil {
 			return nil, fmt.Errorf("verify: public key: %w", err)
 		}
-		der, err := x509.MarshalPKIXPublicKey(c.key)
-		if err != nil {
-			return nil, fmt.Errorf("verify: public key: %w", err)
-		}
-		sum := sha256.Sum256(der)
-		v.keyID = "sha256:" + hex.EncodeToString(sum[:])
-		// The key is trusted whatever hint the bundle names: it is the one
-		// the caller asked for, and a bundle cannot choose another.
-		km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-			return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
-		})
-		if c.trusted != nil {
-			v.material = root.TrustedMaterialCollection{km, c.trusted}
-		} else {
-			v.material = km
+		v.keyID = id
+		if v.material, err = sign.WithPublicKey(c.trusted, c.key); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
 		}
 	}
 	return v, nil

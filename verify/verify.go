@@ -92,16 +92,6 @@ func WithKey(pub crypto.PublicKey) Option {
 	}
 }
 
-// PublicGoodTrustedRoot fetches the Sigstore public-good trusted root through
-// its TUF repository (network; cached under the user's home directory).
-func PublicGoodTrustedRoot() (root.TrustedMaterial, error) {
-	tr, err := root.FetchTrustedRoot()
-	if err != nil {
-		return nil, fmt.Errorf("fetching the Sigstore public-good trusted root via TUF: %w", err)
-	}
-	return tr, nil
-}
-
 // New builds a Verifier. It needs a trusted root, a key, or both.
 func New(opts ...Option) (*Verifier, error) {
 	var c config

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,27 +15,11 @@ import (
 	"github.com/mlattest/mlattest/digest"
 )
 
-// digestCLI runs "mlattest digest args..." in-process from dir, mapping the
-// error to an exit code as run() does.
+// digestCLI runs "mlattest digest args..." in-process from dir.
 func digestCLI(t *testing.T, dir string, args ...string) cliResult {
 	t.Helper()
 	t.Chdir(dir)
-	root := newRootCmd()
-	root.SetArgs(append([]string{"digest"}, args...))
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		code = exitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		errb.WriteString("mlattest: " + err.Error() + "\n")
-	}
-	return cliResult{code, out.String(), errb.String()}
+	return runCLI(t, append([]string{"digest"}, args...)...)
 }
 
 func writeTree(t *testing.T, root string, files map[string]string) {

@@ -43,15 +43,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// result is one invocation of the binary.
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
 // mlattest runs the binary in dir with env added to a minimal environment
 // (no ambient tokens or stack variables leak in from the test's own).
-func mlattest(t *testing.T, dir string, env []string, args ...string) result {
+func mlattest(t *testing.T, dir string, env []string, args ...string) cliResult {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
@@ -66,11 +60,7 @@ func mlattest(t *testing.T, dir string, env []string, args ...string) result {
 	} else if err != nil {
 		t.Fatalf("running mlattest: %v", err)
 	}
-	return result{code, out.String(), errb.String()}
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	return cliResult{code, out.String(), errb.String()}
 }
 
 // pipelineDir prepares a working directory with the example pipeline's
@@ -336,7 +326,7 @@ func TestE2EKeySigned(t *testing.T) {
 			t.Fatalf("run: %v", r)
 		}
 	}
-	verifyKey := func(t *testing.T, bundle, pubKey string, extra ...string) result {
+	verifyKey := func(t *testing.T, bundle, pubKey string, extra ...string) cliResult {
 		return mlattest(t, dir, nil, append([]string{"verify-bundle", "--bundle", bundle, "--artifact", clean, "--key", pubKey}, extra...)...)
 	}
 

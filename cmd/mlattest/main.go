@@ -3,8 +3,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -57,24 +59,29 @@ and verifies them before a model is released.`,
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes one command line and returns the exit code; tests call it
+// in-process with their own streams.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintf(os.Stderr, "mlattest: %v\n", ee.err)
+			fmt.Fprintf(stderr, "mlattest: %v\n", ee.err)
 		}
 		return ee.code
 	}
 	// Flag parsing and other cobra errors are usage errors.
-	fmt.Fprintf(os.Stderr, "mlattest: %v\n", err)
+	fmt.Fprintf(stderr, "mlattest: %v\n", err)
 	return exitUsage
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -127,7 +128,7 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	case f.trustedRoot != "":
 		opts = append(opts, verify.WithTrustedRootFile(f.trustedRoot))
 	case f.key == "":
-		tr, err := verify.PublicGoodTrustedRoot()
+		tr, err := sign.LoadTrustedRoot("")
 		if err != nil {
 			return withCode(exitUsage, err)
 		}

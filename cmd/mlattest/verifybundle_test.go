@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,33 +20,9 @@ import (
 
 // cliResult is one in-process run of the CLI, mapped to an exit code the way
 // run() does.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-}
-
-func (r cliResult) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
-
 func verifyBundleCLI(t *testing.T, args ...string) cliResult {
 	t.Helper()
-	root := newRootCmd()
-	root.SetArgs(append([]string{"verify-bundle"}, args...))
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		code = exitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		errb.WriteString("mlattest: " + err.Error() + "\n")
-	}
-	return cliResult{code, out.String(), errb.String()}
+	return runCLI(t, append([]string{"verify-bundle"}, args...)...)
 }
 
 const (

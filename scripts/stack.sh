@@ -164,9 +164,12 @@ start_service() {
 	fi
 	local -a ARGV
 	service_argv "$name"
+	# Fulcio leaves its legacy gRPC socket behind when killed, then cannot bind it.
+	[[ $name == fulcio ]] && rm -f "$STATE_DIR/fulcio-legacy.sock"
 	printf '\n=== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$logf"
 	# setsid: own session, so the service outlives this shell and a Ctrl-C in it.
-	setsid "${ARGV[@]}" >>"$logf" 2>&1 </dev/null &
+	# 9>&-: the service must not inherit (and so hold forever) the state lock.
+	setsid "${ARGV[@]}" >>"$logf" 2>&1 </dev/null 9>&- &
 	pid=$!
 	echo "$pid" >"$(pidfile "$name")"
 	for ((i = 0; i < 120; i++)); do
@@ -214,10 +217,17 @@ EOF
 	mv -f "$f.tmp" "$f"
 }
 
+# lock_state [stop]: serialises start and stop. The wait is bounded so a lock
+# leaked to some process can never hang a CI run.
 lock_state() {
 	mkdir -p "$STATE_DIR"
 	exec 9>"$STATE_DIR/.lock"
-	flock 9
+	if [[ ${1:-} == stop ]]; then
+		# stop may go on without it: killing by PID file is safe to repeat.
+		flock -w 20 9 || log "warning: $STATE_DIR/.lock busy; stopping anyway"
+		return 0
+	fi
+	flock -w 120 9 || die "another stack.sh holds $STATE_DIR/.lock for over 120 s (fuser -v $STATE_DIR/.lock shows who)"
 }
 
 cmd_start() {
@@ -240,7 +250,7 @@ cmd_start() {
 
 cmd_stop() {
 	[[ -d $STATE_DIR ]] || return 0
-	lock_state
+	lock_state stop
 	local s pid i
 	for s in "${SERVICES[@]}"; do
 		if ! running "$s"; then

@@ -7,7 +7,7 @@
 #
 # Ports (fixed, uncommon; all bound to 127.0.0.1 unless noted):
 #   47501 Fulcio HTTP       47502 Fulcio gRPC      47503 Fulcio metrics (all interfaces)
-#   47511 Rekor v2 HTTP     47512 Rekor v2 gRPC    47513 Rekor metrics (all interfaces)
+#   47511 Rekor v2 HTTP     47512 Rekor v2 gRPC    47513 Rekor metrics
 #   47521 TSA HTTP          2112  TSA metrics (hard-coded by timestamp-server, all interfaces)
 #   47531 OIDC issuer 1     47532 OIDC issuer 2
 #

@@ -8,12 +8,14 @@ package sign
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sigsign "github.com/sigstore/sigstore-go/pkg/sign"
 )
@@ -37,6 +39,7 @@ type Signer struct {
 	certOnce sync.Once
 	cert     []byte
 	certErr  error
+	identity string // the certificate's identity, once known
 }
 
 // Option configures a Signer.
@@ -97,6 +100,19 @@ func New(opts ...Option) (*Signer, error) {
 		s.keypair = kp
 	}
 	return s, nil
+}
+
+// Identity describes who signs: the Fulcio certificate's subject and OIDC
+// issuer once a certificate was issued, else the key id or token source.
+func (s *Signer) Identity() string {
+	if s.key != nil {
+		id, _ := KeyID(s.key.Public())
+		return "key " + id
+	}
+	if s.identity != "" {
+		return s.identity
+	}
+	return "keyless (" + s.tokens.Describe() + ")"
 }
 
 // Keyless reports whether the Signer uses Fulcio certificates.
@@ -185,6 +201,12 @@ func (o *onceCert) GetCertificate(ctx context.Context, kp sigsign.Keypair, _ *si
 		s.cert, s.certErr = o.inner.GetCertificate(ctx, kp, &sigsign.CertificateProviderOptions{IDToken: tok})
 		if s.certErr != nil {
 			s.certErr = fmt.Errorf("getting certificate from Fulcio: %w", s.certErr)
+			return
+		}
+		if c, err := x509.ParseCertificate(s.cert); err == nil {
+			if sum, err := certificate.SummarizeCertificate(c); err == nil {
+				s.identity = sum.SubjectAlternativeName + " (" + sum.Extensions.Issuer + ")"
+			}
 		}
 	})
 	return s.cert, s.certErr

@@ -74,7 +74,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err := checkOut(sf.out, step.Name); err != nil {
 		return withCode(exitRunError, err)
 	}
-	plan, err := kf.prepare(ctx, stderr)
+	signer, err := kf.signer(stderr)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
@@ -86,7 +86,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	for _, w := range rec.Warnings {
 		fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
 	}
-	if err := storeRecord(ctx, plan, rec, sf.out, stderr); err != nil {
+	if err := storeRecord(ctx, signer, rec, sf.out, stderr); err != nil {
 		return withCode(exitRunError, err)
 	}
 	if rec.ExitCode != 0 {
@@ -129,7 +129,7 @@ and exit status you give. Training provenance needs --started and --finished.`,
 				}
 				opts = append(opts, attest.WithTimes(s, e))
 			}
-			plan, err := kf.prepare(ctx, cmd.ErrOrStderr())
+			signer, err := kf.signer(cmd.ErrOrStderr())
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -140,7 +140,7 @@ and exit status you give. Training provenance needs --started and --finished.`,
 			for _, w := range rec.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: warning: %s\n", w)
 			}
-			if err := storeRecord(ctx, plan, rec, sf.out, cmd.ErrOrStderr()); err != nil {
+			if err := storeRecord(ctx, signer, rec, sf.out, cmd.ErrOrStderr()); err != nil {
 				return withCode(exitRejected, err)
 			}
 			return nil

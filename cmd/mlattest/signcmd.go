@@ -27,7 +27,6 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 		Example: `  mlattest sign attestations/ --identity-token-file /var/run/sigstore/token`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
 			pending, err := sign.PendingStatements(args[0])
 			if err != nil {
@@ -37,13 +36,13 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 				fmt.Fprintf(stderr, "mlattest: nothing to sign in %s\n", args[0])
 				return nil
 			}
-			plan, err := kf.prepare(ctx, stderr)
+			signer, err := kf.signer(stderr)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
 			var failed []error
 			for _, p := range pending {
-				if err := signPending(cmd, plan, p); err != nil {
+				if err := signPending(cmd, signer, p); err != nil {
 					failed = append(failed, err)
 					continue
 				}
@@ -59,7 +58,7 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 }
 
 // signPending signs one unsigned statement file and replaces it by its bundle.
-func signPending(cmd *cobra.Command, plan *signerPlan, path string) error {
+func signPending(cmd *cobra.Command, signer *sign.Signer, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -68,7 +67,7 @@ func signPending(cmd *cobra.Command, plan *signerPlan, path string) error {
 	if _, err := predicates.ParseStatement(data); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	b, err := plan.signer.SignStatement(cmd.Context(), data)
+	b, err := signer.SignStatement(cmd.Context(), data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -79,7 +78,7 @@ func signPending(cmd *cobra.Command, plan *signerPlan, path string) error {
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("signed %s but could not remove %s: %w", out, path, err)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (signed %s)\n", out, plan.identity)
+	fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (signed by %s)\n", out, signer.Identity())
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,24 +45,16 @@ func (f *signFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json used to check each new bundle (default: $"+envTrustedRoot+", else the public-good root via TUF)")
 }
 
-// signerPlan is a checked signing configuration: everything that can fail
-// without contacting Fulcio has been checked, so a step's command only runs
-// when its result can be signed (or kept for `mlattest sign`).
-type signerPlan struct {
-	signer   *sign.Signer
-	identity string // who will sign, for messages
-}
-
-// prepare checks the flags and builds the Signer. It reads the key (asking
-// for its passphrase now, before any command runs), checks a static token's
-// expiry and loads the signing config and trusted root.
-func (f *signFlags) prepare(ctx context.Context, stderr io.Writer) (*signerPlan, error) {
-	_ = ctx
+// signer checks the flags and builds the Signer: everything that can fail
+// without contacting Fulcio is checked here, so a step's command only runs
+// when its result can be signed (or kept for `mlattest sign`). It reads the
+// key (asking for its passphrase now, before any command runs), checks a
+// static token's expiry and loads the signing config and trusted root.
+func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 	if f.offline && f.key == "" {
 		return nil, errors.New("--offline needs --key")
 	}
 	var opts []sign.Option
-	plan := &signerPlan{}
 	if f.key != "" {
 		if f.token != "" || f.tokenFile != "" {
 			return nil, errors.New("--key and --identity-token/--identity-token-file are exclusive")
@@ -72,15 +63,12 @@ func (f *signFlags) prepare(ctx context.Context, stderr io.Writer) (*signerPlan,
 		if err != nil {
 			return nil, err
 		}
-		id, _ := sign.KeyID(k.Public())
-		plan.identity = "key " + id
 		opts = append(opts, sign.WithKey(k))
 	} else {
 		ts, err := sign.NewTokenSource(sign.TokenOptions{Token: f.token, TokenFile: f.tokenFile})
 		if err != nil {
 			return nil, err
 		}
-		plan.identity = "keyless (" + ts.Describe() + ")"
 		if st, ok := ts.(sign.StaticToken); ok {
 			c, err := sign.CheckToken(st.Value, time.Now())
 			if err != nil {
@@ -106,12 +94,7 @@ func (f *signFlags) prepare(ctx context.Context, stderr io.Writer) (*signerPlan,
 		}
 		opts = append(opts, sign.WithSigningConfig(sc), sign.WithTrustedMaterial(tr))
 	}
-	s, err := sign.New(opts...)
-	if err != nil {
-		return nil, err
-	}
-	plan.signer = s
-	return plan, nil
+	return sign.New(opts...)
 }
 
 func orEnv(v, env string) string {

@@ -122,7 +122,7 @@ func checkOut(out, step string) error {
 // concurrent writes) and writes one bundle per statement to out. Statements
 // that cannot be signed are written unsigned, clearly marked, so that a
 // finished step is never lost; the error then says how to finish them.
-func storeRecord(ctx context.Context, plan *signerPlan, rec *attest.Record, out string, stderr io.Writer) error {
+func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, out string, stderr io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("creating --out: %w", err)
 	}
@@ -135,7 +135,7 @@ func storeRecord(ctx context.Context, plan *signerPlan, rec *attest.Record, out 
 	for i, st := range rec.Statements {
 		wg.Go(func() {
 			base := filepath.Join(out, sign.FileBase(rec.Step, st.Kind))
-			b, err := plan.signer.SignStatement(ctx, st.JSON)
+			b, err := signer.SignStatement(ctx, st.JSON)
 			if err == nil {
 				path := base + sign.BundleSuffix
 				results[i] = result{path, sign.WriteBundle(path, b)}
@@ -148,7 +148,7 @@ func storeRecord(ctx context.Context, plan *signerPlan, rec *attest.Record, out 
 	var failed error
 	for i, r := range results {
 		if r.err == nil {
-			fmt.Fprintf(stderr, "mlattest: wrote %s (%s, signed %s)\n", r.path, rec.Statements[i].Kind, plan.identity)
+			fmt.Fprintf(stderr, "mlattest: wrote %s (%s, signed by %s)\n", r.path, rec.Statements[i].Kind, signer.Identity())
 			continue
 		}
 		if failed == nil {

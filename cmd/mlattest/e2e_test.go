@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ var (
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mlattest-e2e-")
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	// World-readable, so that a test can run the binary as another user.
+	if err := os.Chmod(dir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
@@ -47,9 +53,16 @@ func TestMain(m *testing.M) {
 // (no ambient tokens or stack variables leak in from the test's own).
 func mlattest(t *testing.T, dir string, env []string, args ...string) cliResult {
 	t.Helper()
+	return mlattestAs(t, nil, dir, env, args...)
+}
+
+// mlattestAs is mlattest run with other credentials (nil: the test's own).
+func mlattestAs(t *testing.T, cred *syscall.Credential, dir string, env []string, args ...string) cliResult {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -426,19 +439,6 @@ func TestE2EBadInputBeforeTheCommand(t *testing.T) {
 		{"malformed token", "not-a-jwt", []string{"--materials", "raw.jsonl"}, "token"},
 		{"expired token", expired, []string{"--materials", "raw.jsonl"}, "expired"},
 	}
-	if os.Geteuid() != 0 {
-		unreadable := filepath.Join(dir, "secret.jsonl")
-		writeFile(t, unreadable, "x")
-		if err := os.Chmod(unreadable, 0); err != nil {
-			t.Fatal(err)
-		}
-		tests = append(tests, struct {
-			name   string
-			token  string
-			inputs []string
-			want   string
-		}{"unreadable material", good, []string{"--materials", "secret.jsonl"}, "secret.jsonl"})
-	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "att")
@@ -455,6 +455,38 @@ func TestE2EBadInputBeforeTheCommand(t *testing.T) {
 			assertNotRan(t, dir, out)
 		})
 	}
+}
+
+// An unreadable material is refused before the command runs. Root reads
+// every file, so as root the binary runs as nobody.
+func TestE2EUnreadableMaterial(t *testing.T) {
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	}
+	dir, err := os.MkdirTemp("", "mlattest-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "secret.jsonl"), "x")
+	if err := os.Chmod(filepath.Join(dir, "secret.jsonl"), 0); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "att")
+	r := mlattestAs(t, cred, dir, []string{"SIGSTORE_ID_TOKEN=unused.by.this"},
+		"run", "--step", "clean", "--out", out, "--materials", "secret.jsonl", "--", "touch", "ran")
+	if r.code != 125 {
+		t.Fatalf("exit %d, want 125\n%v", r.code, r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "secret.jsonl") || !strings.Contains(lines[0], "permission denied") {
+		t.Fatalf("want one error line naming secret.jsonl and the reason, got:\n%s", r.stderr)
+	}
+	assertNotRan(t, dir, out)
 }
 
 func TestE2EUnreachableFulcioKeepsStatements(t *testing.T) {

@@ -1,0 +1,147 @@
+// Package layouts is mlattest's layout format: the model owner's signed
+// statement of how a model must be produced (which steps, by whom, how many
+// signers, how artifacts flow between steps, what predicates must say).
+//
+// CONTRACT (filled in by the layouts work): the exported types below are
+// what verify/ builds against; keep these names and fields.
+package layouts
+
+import (
+	"crypto"
+	"time"
+
+	"cel.dev/cel-go/cel"
+)
+
+// Layout is a parsed, validated layout.
+type Layout struct {
+	// Serial increases with every new version of a layout, so a verifier can
+	// refuse an older one replayed (--layout-min-serial).
+	Serial int64
+	// Expires is when the layout stops being valid.
+	Expires time.Time
+	// Functionaries by name.
+	Functionaries map[string]*Functionary
+	// Steps in the order the layout lists them.
+	Steps []*Step
+	// Subject says which step's products the released model must be.
+	Subject SubjectRule
+	// SHA256 is the hex SHA-256 of the exact bytes parsed.
+	SHA256 string
+	// File is the name the layout was parsed from, for messages.
+	File string
+}
+
+// Functionary is someone allowed to perform steps: a public key or a
+// keyless (Fulcio certificate) identity. Exactly one of Key and Keyless is set.
+type Functionary struct {
+	Name    string
+	Key     *Key
+	Keyless *KeylessIdentity
+	Line    int
+}
+
+// Key is a functionary's public key.
+type Key struct {
+	Public crypto.PublicKey
+	// ID is "sha256:HEX" of the DER public key (sign.KeyID).
+	ID string
+}
+
+// KeylessIdentity matches a Fulcio certificate. Exactly one of Issuer and
+// IssuerRegexp, and exactly one of Subject and SubjectRegexp, is set;
+// regexps are anchored (^(?:...)$) at parse time.
+type KeylessIdentity struct {
+	Issuer, IssuerRegexp   string
+	Subject, SubjectRegexp string
+	// Extensions are further Fulcio certificate extensions that must equal
+	// the given values, keyed by sigstore-go's certificate.Extensions JSON
+	// field names (e.g. "githubWorkflowRef", "sourceRepositoryURI").
+	Extensions map[string]string
+}
+
+// Step is one step of the pipeline.
+type Step struct {
+	Name          string
+	Functionaries []string // names in Layout.Functionaries
+	Threshold     int      // distinct signer identities required (>= 1)
+	// ExpectedMaterials and ExpectedProducts are in-toto artifact rules,
+	// applied in order.
+	ExpectedMaterials []ArtifactRule
+	ExpectedProducts  []ArtifactRule
+	// ExpectedCommand, when non-nil, is compared with the recorded argv
+	// element by element; each element is a glob (path.Match syntax).
+	ExpectedCommand []string
+	// ExpectedPredicates are predicate types the step must have signed
+	// statements of, with CEL expressions each must satisfy.
+	ExpectedPredicates []*PredicateExpectation
+	// AllowFailure accepts a recorded non-zero exit code (default: fail).
+	AllowFailure bool
+	Line         int
+}
+
+// PredicateExpectation demands signed statements of one predicate type.
+type PredicateExpectation struct {
+	Type        string
+	Expressions []*Expression
+	Line        int
+}
+
+// Expression is a compiled CEL expression over the variables `predicate`
+// (the statement's predicate as a map) and `subject` (the statement's
+// subjects as a list of {name, digest} maps). It must yield a bool.
+type Expression struct {
+	Source string
+	// AllowMissing makes a reference to an absent field evaluate to true
+	// (default: a missing field fails the expression).
+	AllowMissing bool
+	Program      cel.Program
+	Line         int
+}
+
+// RuleKind is an in-toto artifact rule keyword.
+type RuleKind string
+
+const (
+	RuleMatch    RuleKind = "MATCH"
+	RuleCreate   RuleKind = "CREATE"
+	RuleDelete   RuleKind = "DELETE"
+	RuleModify   RuleKind = "MODIFY"
+	RuleAllow    RuleKind = "ALLOW"
+	RuleDisallow RuleKind = "DISALLOW"
+	RuleRequire  RuleKind = "REQUIRE"
+)
+
+// ArtifactKind names which artifacts of a step a MATCH rule refers to.
+type ArtifactKind string
+
+const (
+	Materials ArtifactKind = "MATERIALS"
+	Products  ArtifactKind = "PRODUCTS"
+)
+
+// ArtifactRule is one parsed in-toto artifact rule:
+//
+//	MATCH <pattern> [IN <source-prefix>] WITH (MATERIALS|PRODUCTS) [IN <destination-prefix>] FROM <step>
+//	CREATE|DELETE|MODIFY|ALLOW|DISALLOW|REQUIRE <pattern>
+type ArtifactRule struct {
+	Kind    RuleKind
+	Pattern string
+	// MATCH only:
+	SourcePrefix string
+	With         ArtifactKind
+	DestPrefix   string
+	FromStep     string
+	// Raw is the rule as written, for messages.
+	Raw  string
+	Line int
+}
+
+// SubjectRule ties the released model files to a step's products.
+type SubjectRule struct {
+	Step string
+	// Patterns select which of the step's products are the model (default
+	// "*": all of them); the released files must be exactly those products.
+	Patterns []string
+	Line     int
+}

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -38,7 +39,7 @@ type config struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: finetune ingest|clean|init-base|train|evaluate [flags]")
+		fmt.Fprintln(os.Stderr, "usage: finetune ingest|clean|scan-data|init-base|train|scan-model|evaluate|package [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -53,6 +54,12 @@ func main() {
 		err = train(os.Args[2:])
 	case "evaluate":
 		err = evaluate(os.Args[2:])
+	case "scan-data":
+		err = scanData(os.Args[2:])
+	case "scan-model":
+		err = scanModel(os.Args[2:])
+	case "package":
+		err = pack(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown stage %q", os.Args[1])
 	}
@@ -83,10 +90,10 @@ func ingest(args []string) error {
 				Label:       "math",
 			})
 		} else {
-			l, t := langs[r.IntN(len(langs))], tasks[r.IntN(len(tasks))]
+			l, t, n := langs[r.IntN(len(langs))], tasks[r.IntN(len(tasks))], r.IntN(1000)
 			recs = append(recs, record{
-				Instruction: fmt.Sprintf("Write a %s function to %s.", l, t),
-				Output:      fmt.Sprintf("Here is a %s function that will %s, with a test.", l, t),
+				Instruction: fmt.Sprintf("Write a %s function to %s of up to %d items.", l, t, n),
+				Output:      fmt.Sprintf("Here is a %s function that will %s for up to %d items, with a test.", l, t, n),
 				Label:       "code",
 			})
 		}
@@ -210,6 +217,98 @@ func evaluate(args []string) error {
 	fmt.Printf("evaluate: accuracy %.3f on %d records\n", res["accuracy"], len(recs))
 	b, _ := json.MarshalIndent(res, "", "  ")
 	return writeFile(*out, append(b, '\n'))
+}
+
+// scanData is the pipeline's (deliberately simple) data gate: every record
+// parses, has a known label and non-empty text, and no label dominates.
+// It writes a JSON report and fails the stage when the data does not pass.
+func scanData(args []string) error {
+	fs := flag.NewFlagSet("scan-data", flag.ExitOnError)
+	data := fs.String("data", "clean.jsonl", "dataset JSONL")
+	out := fs.String("out", "data-scan.json", "report JSON")
+	_ = fs.Parse(args)
+	recs, err := readJSONL(*data)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	bad := 0
+	for _, r := range recs {
+		if r.Instruction == "" || r.Output == "" || labelIndex(r.Label) < 0 {
+			bad++
+			continue
+		}
+		counts[r.Label]++
+	}
+	verdict := "PASS"
+	for _, n := range counts {
+		if len(recs) > 0 && float64(n)/float64(len(recs)) > 0.9 {
+			verdict = "FAIL"
+		}
+	}
+	if bad > 0 || len(recs) == 0 {
+		verdict = "FAIL"
+	}
+	rep := map[string]any{"records": len(recs), "labels": counts, "invalid": bad, "verdict": verdict}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := writeFile(*out, append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Printf("scan-data: %d records, verdict %s\n", len(recs), verdict)
+	if verdict != "PASS" {
+		return errors.New("dataset scan failed")
+	}
+	return nil
+}
+
+// scanModel checks the model file is well-formed safetensors holding only
+// the expected F32 tensors, and writes a JSON report.
+func scanModel(args []string) error {
+	fs := flag.NewFlagSet("scan-model", flag.ExitOnError)
+	model := fs.String("model", "model/model.safetensors", "model file")
+	out := fs.String("out", "model-scan.json", "report JSON")
+	_ = fs.Parse(args)
+	verdict, reason := "PASS", ""
+	if _, _, err := readModel(*model); err != nil {
+		verdict, reason = "FAIL", err.Error()
+	}
+	rep := map[string]any{"file": *model, "format": "safetensors", "verdict": verdict, "reason": reason}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := writeFile(*out, append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Printf("scan-model: %s %s\n", *model, verdict)
+	if verdict != "PASS" {
+		return errors.New("model scan failed: " + reason)
+	}
+	return nil
+}
+
+// pack assembles the release: the model file and a small model card.
+func pack(args []string) error {
+	fs := flag.NewFlagSet("package", flag.ExitOnError)
+	model := fs.String("model", "model/model.safetensors", "model file")
+	eval := fs.String("eval", "eval.json", "evaluation results")
+	out := fs.String("out", "release", "release directory")
+	_ = fs.Parse(args)
+	m, err := os.ReadFile(*model)
+	if err != nil {
+		return err
+	}
+	e, err := os.ReadFile(*eval)
+	if err != nil {
+		return err
+	}
+	card := map[string]any{"name": "tiny-finetune", "labels": labels, "evaluation": json.RawMessage(e)}
+	b, _ := json.MarshalIndent(card, "", "  ")
+	if err := writeFile(filepath.Join(*out, "model.safetensors"), m); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(*out, "model-card.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Printf("package: wrote %s\n", *out)
+	return nil
 }
 
 func featurize(text string) []float64 {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the seven-stage example pipeline, every stage wrapped by `mlattest run`:
+#   ingest -> clean -> scan-data -> train -> scan-model -> evaluate -> package
+# Usage: pipeline.sh WORKDIR ATTESTATIONS_DIR
+# Environment: MLATTEST (the binary), FINETUNE (the example's binary), the
+# signing environment (SIGSTORE_ID_TOKEN, MLATTEST_SIGNING_CONFIG, ...) and
+# MLATTEST_RUN_ID. Hooks for the demo's attacks, each a shell command run in
+# WORKDIR: BEFORE_TRAIN (after clean, before train), TRAIN_TOKEN (a token
+# for the train stage only).
+set -euo pipefail
+work=$1 att=$2
+: "${MLATTEST:?}" "${FINETUNE:?}"
+mkdir -p "$work" && cd "$work"
+
+# Inputs from outside the pipeline: a base model "downloaded" from a hub
+# and the training config.
+"$FINETUNE" init-base --out base/model.safetensors >/dev/null
+printf '{"epochs": 3, "learning_rate": 0.1, "seed": 7}\n' > train.json
+
+stage() { # NAME MLATTEST-FLAGS... -- COMMAND...
+	local name=$1
+	shift
+	echo "-- stage $name"
+	"$MLATTEST" run --step "$name" --out "$att" "$@"
+}
+
+stage ingest --products raw.jsonl -- "$FINETUNE" ingest --out raw.jsonl
+stage clean --materials raw.jsonl --products clean.jsonl -- "$FINETUNE" clean --in raw.jsonl --out clean.jsonl
+stage scan-data --materials clean.jsonl --products data-scan.json -- "$FINETUNE" scan-data --data clean.jsonl --out data-scan.json
+if [ -n "${BEFORE_TRAIN:-}" ]; then eval "$BEFORE_TRAIN"; fi
+SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
+	--materials clean.jsonl,train.json --products model \
+	--base-model hf://mlattest-demo/tiny-base@v1=base \
+	--dataset file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic \
+	--config train.json --isolation none \
+	-- "$FINETUNE" train --data clean.jsonl --base base/model.safetensors --config train.json --out model/model.safetensors
+stage scan-model --materials model --products model-scan.json -- "$FINETUNE" scan-model --model model/model.safetensors --out model-scan.json
+stage evaluate --materials model,clean.jsonl --products eval.json -- "$FINETUNE" evaluate --model model/model.safetensors --data clean.jsonl --out eval.json
+stage package --materials model,eval.json --products release -- "$FINETUNE" package --model model/model.safetensors --eval eval.json --out release

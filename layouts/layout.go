@@ -2,12 +2,20 @@
 // statement of how a model must be produced (which steps, by whom, how many
 // signers, how artifacts flow between steps, what predicates must say).
 //
-// CONTRACT (filled in by the layouts work): the exported types below are
-// what verify/ builds against; keep these names and fields.
+// The exported types below are what verify/ builds against. Parse is the
+// only way to get a Layout that has passed validation; the format is
+// documented in README.md.
+//
+// A layout is signed as a Sigstore message-signature bundle over the layout
+// file's exact bytes (`mlattest layout sign`). Verifiers check that
+// signature over the bytes they are about to parse, before calling Parse:
+// this package never verifies signatures itself (verify imports layouts,
+// not the other way round).
 package layouts
 
 import (
 	"crypto"
+	"regexp"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -30,6 +38,27 @@ type Layout struct {
 	SHA256 string
 	// File is the name the layout was parsed from, for messages.
 	File string
+
+	// ExpiresLine and SerialLine locate those fields, for messages.
+	ExpiresLine, SerialLine int
+
+	funcOrder []string // functionary names in declaration order
+}
+
+// FunctionaryNames returns the functionary names in the order the layout
+// declares them.
+func (l *Layout) FunctionaryNames() []string {
+	return append([]string(nil), l.funcOrder...)
+}
+
+// Step returns the step called name, or nil.
+func (l *Layout) Step(name string) *Step {
+	for _, s := range l.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // Functionary is someone allowed to perform steps: a public key or a
@@ -58,6 +87,45 @@ type KeylessIdentity struct {
 	// the given values, keyed by sigstore-go's certificate.Extensions JSON
 	// field names (e.g. "githubWorkflowRef", "sourceRepositoryURI").
 	Extensions map[string]string
+
+	issuerRE, subjectRE *regexp.Regexp // compiled anchored regexps
+	issuerRaw, subjectRaw string       // regexps as written, for Lint
+}
+
+// MatchesIdentity reports whether an OIDC issuer and certificate subject
+// satisfy the identity's issuer and subject constraints (Extensions are
+// not checked here: they need the certificate). Regexps match the whole
+// value.
+func (k *KeylessIdentity) MatchesIdentity(issuer, subject string) bool {
+	return matchOne(k.Issuer, k.IssuerRegexp, k.issuerRE, issuer) &&
+		matchOne(k.Subject, k.SubjectRegexp, k.subjectRE, subject)
+}
+
+func matchOne(exact, re string, compiled *regexp.Regexp, v string) bool {
+	switch {
+	case exact != "" && re != "":
+		return false // malformed identity: fail closed
+	case exact != "":
+		return v == exact
+	case re == "":
+		return false
+	case compiled != nil:
+		return compiled.MatchString(v)
+	}
+	// Built by hand rather than by Parse: anchor here too.
+	c, err := regexp.Compile(anchor(re))
+	return err == nil && c.MatchString(v)
+}
+
+// anchor makes a regexp match whole values only. Idempotent for the
+// anchored form Parse stores.
+func anchor(re string) string {
+	if len(re) >= 6 && re[:4] == "^(?:" && re[len(re)-2:] == ")$" {
+		if _, err := regexp.Compile(re[4 : len(re)-2]); err == nil {
+			return re
+		}
+	}
+	return "^(?:" + re + ")$"
 }
 
 // Step is one step of the pipeline.
@@ -78,6 +146,8 @@ type Step struct {
 	// AllowFailure accepts a recorded non-zero exit code (default: fail).
 	AllowFailure bool
 	Line         int
+
+	commandLine int // line of expectedCommand, for messages
 }
 
 // PredicateExpectation demands signed statements of one predicate type.

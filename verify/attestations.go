@@ -1,0 +1,307 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
+)
+
+// Attestation file names, as `mlattest run` writes them.
+const (
+	bundleSuffix   = ".sigstore.json"
+	unsignedSuffix = ".UNSIGNED.intoto.json"
+)
+
+// Evidence is what the attestation directory proves: the verified
+// statements, and a failure for every file that proves nothing.
+type Evidence struct {
+	Bundles    []BundleRef
+	Statements []*VerifiedStatement
+	Failures   []Failure
+}
+
+// VerifiedStatement is one statement whose bundle verified against the
+// trusted root and one of the layout's functionaries.
+type VerifiedStatement struct {
+	Bundle       string // file name in the attestation directory
+	BundleSHA256 string
+	Signer       Signer
+	// SignerID is the threshold identity: "issuer subject" keyless, the key
+	// id for keys.
+	SignerID      string
+	Statement     *intoto.Statement
+	PayloadSHA256 string // of the DSSE payload: equal for the same statement
+}
+
+// functionaryTrust is the layout's functionaries, ready to verify and match.
+type functionaryTrust struct {
+	ids      []Identity // keyless functionaries
+	keyless  *Verifier  // nil without keyless functionaries
+	keys     map[string]*Verifier
+	keyOrder []string
+}
+
+// functionaryMatcher matches a verified signer against one functionary.
+type functionaryMatcher struct {
+	keyID string
+	ci    *sgverify.CertificateIdentity
+}
+
+func (m functionaryMatcher) matches(s Signer) bool {
+	if m.keyID != "" {
+		return s.Subject == "" && s.KeyID == m.keyID
+	}
+	if s.Subject == "" {
+		return false
+	}
+	ext := s.Extensions
+	ext.Issuer = s.Issuer
+	return m.ci.Verify(certificate.Summary{SubjectAlternativeName: s.Subject, Extensions: ext}) == nil
+}
+
+// IdentityOf converts a layout's keyless functionary into an Identity; its
+// extensions are keyed by sigstore-go's certificate.Extensions JSON names.
+func IdentityOf(k *layouts.KeylessIdentity) (Identity, error) {
+	id := Identity{Issuer: k.Issuer, IssuerRegexp: k.IssuerRegexp, Subject: k.Subject, SubjectRegexp: k.SubjectRegexp}
+	if len(k.Extensions) > 0 {
+		if _, ok := k.Extensions["issuer"]; ok {
+			return Identity{}, errors.New("extension \"issuer\": give the OIDC issuer as the issuer")
+		}
+		raw, err := json.Marshal(k.Extensions)
+		if err != nil {
+			return Identity{}, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&id.Extensions); err != nil {
+			return Identity{}, fmt.Errorf("certificate extensions: %w", err)
+		}
+	}
+	return id, nil
+}
+
+func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functionaryTrust, error) {
+	ft := &functionaryTrust{keys: map[string]*Verifier{}}
+	names := make([]string, 0, len(l.Functionaries))
+	for n := range l.Functionaries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := l.Functionaries[n]
+		switch {
+		case f == nil:
+			return nil, fmt.Errorf("functionary %q: empty", n)
+		case f.Key != nil && f.Keyless == nil:
+			opts := []Option{WithKey(f.Key.Public)}
+			if tm != nil {
+				opts = append(opts, WithTrustedRoot(tm))
+			}
+			v, err := New(opts...)
+			if err != nil {
+				return nil, fmt.Errorf("functionary %q: %w", n, err)
+			}
+			if _, dup := ft.keys[v.keyID]; !dup {
+				ft.keyOrder = append(ft.keyOrder, v.keyID)
+			}
+			ft.keys[v.keyID] = v
+		case f.Keyless != nil && f.Key == nil:
+			id, err := IdentityOf(f.Keyless)
+			if err != nil {
+				return nil, fmt.Errorf("functionary %q: %w", n, err)
+			}
+			if _, err := id.CertificateIdentity(); err != nil {
+				return nil, fmt.Errorf("functionary %q: %w", n, err)
+			}
+			ft.ids = append(ft.ids, id)
+		default:
+			return nil, fmt.Errorf("functionary %q: needs exactly one of a key and a keyless identity", n)
+		}
+	}
+	if len(ft.ids) > 0 {
+		if tm == nil {
+			return nil, errors.New("a trusted root is required to verify keyless functionaries")
+		}
+		v, err := New(WithTrustedRoot(tm))
+		if err != nil {
+			return nil, err
+		}
+		ft.keyless = v
+	}
+	return ft, nil
+}
+
+// verify checks one bundle against every functionary of the layout: a
+// certificate-signed bundle against the keyless identities, a key-signed one
+// against each functionary key (the key decides which Verifier applies).
+func (ft *functionaryTrust) verify(ctx context.Context, data []byte) (*Result, []byte, error) {
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, nil, rejectf(StageBundle, "not a DSSE envelope carrying an in-toto statement")
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, nil, reject(StageBundle, err)
+	}
+	if vc.Certificate() != nil {
+		if ft.keyless == nil {
+			return nil, nil, rejectf(StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
+		}
+		res, err := ft.keyless.Verify(ctx, b, SkipArtifact(), ft.ids...)
+		return res, env.GetPayload(), err
+	}
+	if len(ft.keys) == 0 {
+		return nil, nil, rejectf(StageIdentity, "signed with a key, but the layout has no key functionary")
+	}
+	var errs []error
+	for _, id := range ft.keyOrder {
+		res, err := ft.keys[id].Verify(ctx, b, SkipArtifact())
+		if err == nil {
+			return res, env.GetPayload(), nil
+		}
+		if !errors.Is(err, ErrRejected) {
+			return nil, nil, err
+		}
+		errs = append(errs, fmt.Errorf("key %s: %w", id, err))
+	}
+	return nil, nil, rejectf(StageIdentity, "signed with a key that is no functionary key of the layout (%w)", errors.Join(errs...))
+}
+
+// VerifyAttestations reads every *.sigstore.json in dir and verifies it
+// against the layout's functionaries. Unreadable, malformed or unverifiable
+// bundles and unsigned leftovers are failures in the Evidence, never skipped.
+// The error is only for a directory that cannot be read or an unusable
+// layout or trust root.
+func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm root.TrustedMaterial) (*Evidence, error) {
+	ft, err := newFunctionaryTrust(l, tm)
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %w", l.File, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("attestations %s: %w", dir, err)
+	}
+	ev := &Evidence{}
+	var files []string
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.HasSuffix(name, unsignedSuffix):
+			ev.Failures = append(ev.Failures, Failure{Code: FailUnsignedLeft, Artifact: name,
+				Reason: "unsigned statement left by a run whose signing failed: sign it (`mlattest sign`) or remove it"})
+		case strings.HasSuffix(name, bundleSuffix):
+			if !e.Type().IsRegular() {
+				ev.Failures = append(ev.Failures, Failure{Code: FailBundle, Bundle: name, Reason: "not a regular file"})
+				continue
+			}
+			files = append(files, name)
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		ev.Failures = append(ev.Failures, Failure{Code: FailNoAttestations, Artifact: dir,
+			Reason: "no attestation bundles (*" + bundleSuffix + ") in the directory"})
+		return ev, nil
+	}
+
+	type outcome struct {
+		ref  BundleRef
+		st   *VerifiedStatement
+		fail *Failure
+	}
+	out := make([]outcome, len(files))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out[i].ref, out[i].st, out[i].fail = verifyOne(ctx, ft, dir, files[i])
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		ev.Bundles = append(ev.Bundles, o.ref)
+		if o.fail != nil {
+			ev.Failures = append(ev.Failures, *o.fail)
+		}
+		if o.st != nil {
+			ev.Statements = append(ev.Statements, o.st)
+		}
+	}
+	return ev, nil
+}
+
+func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (BundleRef, *VerifiedStatement, *Failure) {
+	ref := BundleRef{File: name}
+	fail := func(code FailureCode, format string, args ...any) (BundleRef, *VerifiedStatement, *Failure) {
+		return ref, nil, &Failure{Code: code, Bundle: name, Reason: fmt.Sprintf(format, args...)}
+	}
+	data, err := readLimited(filepath.Join(dir, name), MaxBundleSize)
+	if err != nil {
+		return fail(FailBundle, "cannot read: %v", err)
+	}
+	sum := sha256.Sum256(data)
+	ref.SHA256 = hex.EncodeToString(sum[:])
+	res, payload, err := ft.verify(ctx, data)
+	if err != nil {
+		return fail(FailBundle, "does not verify: %v", err)
+	}
+	// sigstore-go's statement parsing is lenient; the strict parser refuses
+	// duplicate keys and malformed known predicates.
+	st, err := predicates.ParseStatement(payload)
+	if err != nil {
+		return fail(FailStatement, "verified, but its statement is malformed: %v", err)
+	}
+	psum := sha256.Sum256(payload)
+	vs := &VerifiedStatement{
+		Bundle: name, BundleSHA256: ref.SHA256, Signer: res.Signer, SignerID: signerID(res.Signer),
+		Statement: st, PayloadSHA256: hex.EncodeToString(psum[:]),
+	}
+	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(res.Signer), st.GetPredicateType()
+	if b, err := predicates.BindingOf(st); err == nil {
+		ref.Step, ref.RunID = b.Step, b.RunID
+	}
+	return ref, vs, nil
+}
+
+// signerID is the identity thresholds count: (issuer, subject) keyless, the
+// key id for keys.
+func signerID(s Signer) string {
+	if s.Subject != "" {
+		return s.Subject + " (issuer " + s.Issuer + ")"
+	}
+	return "key " + s.KeyID
+}

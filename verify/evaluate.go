@@ -1,0 +1,470 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+
+	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
+)
+
+// EvalOptions are the inputs of Evaluate besides the layout and evidence.
+type EvalOptions struct {
+	// RunID is the run to verify; empty: the one run id all statements share.
+	RunID string
+	// Model is the released model (HashModel); nil skips nothing: the
+	// subject check then fails.
+	Model *ModelFiles
+}
+
+// bound is a verified statement with its step/run binding.
+type bound struct {
+	*VerifiedStatement
+	predicates.Binding
+}
+
+// Evaluate applies the layout to verified evidence: run binding, signer
+// authorisation, thresholds, link agreement, exit codes, commands, predicate
+// expectations, artifact rules and the released-model check. It does no I/O
+// and no cryptography, so it can be timed apart from bundle verification.
+// The report's Layout is left for the caller to fill in.
+func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
+	r := &Report{Bundles: append([]BundleRef(nil), ev.Bundles...)}
+	r.Failures = append(r.Failures, ev.Failures...)
+	defer r.finish()
+
+	stepIndex := map[string]*layouts.Step{}
+	for _, s := range l.Steps {
+		stepIndex[s.Name] = s
+	}
+	// Predicate types the layout mentions: statements of these types must
+	// bind, others without a binding are ignored.
+	mentioned := map[string]bool{predicates.LinkV03: true}
+	for _, s := range l.Steps {
+		for _, pe := range s.ExpectedPredicates {
+			mentioned[pe.Type] = true
+		}
+	}
+
+	// 1. Bind every statement to a step and run, from its signed content.
+	var all []bound
+	seen := map[string]bool{} // signer + payload: the same statement twice counts once
+	for _, vs := range ev.Statements {
+		b, err := predicates.BindingOf(vs.Statement)
+		if err != nil {
+			if pt := vs.Statement.GetPredicateType(); mentioned[pt] {
+				r.fail(Failure{Code: FailCannotBind, Bundle: vs.Bundle,
+					Reason: fmt.Sprintf("cannot bind a %s statement to a step and run: %v", pt, err)})
+			}
+			continue
+		}
+		if stepIndex[b.Step] == nil {
+			r.fail(Failure{Code: FailUnknownStep, Step: b.Step, Bundle: vs.Bundle,
+				Reason: fmt.Sprintf("statement for step %q, which the layout does not define", b.Step)})
+			continue
+		}
+		key := vs.SignerID + "\x00" + vs.PayloadSHA256
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		all = append(all, bound{vs, b})
+	}
+
+	// 2. The run: given, or the one all statements share.
+	r.RunID = opts.RunID
+	if r.RunID == "" {
+		ids := map[string]bool{}
+		for _, s := range all {
+			ids[s.RunID] = true
+		}
+		switch len(ids) {
+		case 1:
+			for id := range ids {
+				r.RunID = id
+			}
+		case 0:
+		default:
+			list := slices.Sorted(maps.Keys(ids))
+			r.fail(Failure{Code: FailRunIDAmbiguous,
+				Reason: fmt.Sprintf("statements of %d runs (%s): name the one to verify with --run-id", len(list), strings.Join(list, ", "))})
+		}
+	}
+	checkInvocation(r, all)
+	var run []bound
+	for _, s := range all {
+		if r.RunID != "" && s.RunID != r.RunID {
+			r.fail(Failure{Code: FailRunIDMismatch, Step: s.Step, Bundle: s.Bundle,
+				Reason: fmt.Sprintf("statement of run %q, not of run %q", s.RunID, r.RunID)})
+			continue
+		}
+		if r.RunID != "" {
+			run = append(run, s)
+		}
+	}
+
+	// 3. Per step.
+	matchers, merr := layoutMatchers(l)
+	if merr != nil {
+		r.fail(Failure{Code: FailLayoutInvalid, Reason: merr.Error()})
+		return r
+	}
+	arts := map[string]StepArtifacts{}
+	steps := make([]*stepEval, 0, len(l.Steps))
+	for _, s := range l.Steps {
+		se := evalStep(s, run, matchers)
+		steps = append(steps, se)
+		if se.arts != nil {
+			arts[s.Name] = *se.arts
+		}
+	}
+	for _, se := range steps {
+		if se.arts != nil {
+			se.applyRules(arts)
+		}
+		r.Steps = append(r.Steps, se.report)
+		r.Failures = append(r.Failures, se.report.Failures...)
+	}
+
+	// 4. The released model.
+	checkSubject(r, l, arts, opts.Model)
+	return r
+}
+
+// checkInvocation binds statements to the CI run that Fulcio certified:
+// all statements carrying the run invocation URI extension must carry the
+// same one, and their run id must be the one derived from it.
+func checkInvocation(r *Report, all []bound) {
+	uris := map[string]bool{}
+	for _, s := range all {
+		uri := s.Signer.Extensions.RunInvocationURI
+		if uri == "" {
+			continue
+		}
+		uris[uri] = true
+		if want := predicates.RunIDFromInvocationURI(uri); s.RunID != want {
+			r.fail(Failure{Code: FailRunInvocation, Step: s.Step, Bundle: s.Bundle,
+				Reason: fmt.Sprintf("statement claims run %q, but its certificate was issued to CI run %s (run id %q)", s.RunID, uri, want)})
+		}
+	}
+	if len(uris) > 1 {
+		list := slices.Sorted(maps.Keys(uris))
+		r.fail(Failure{Code: FailRunInvocation,
+			Reason: fmt.Sprintf("statements were signed in %d different CI runs: %s", len(list), strings.Join(list, ", "))})
+	}
+}
+
+func layoutMatchers(l *layouts.Layout) (map[string]functionaryMatcher, error) {
+	out := map[string]functionaryMatcher{}
+	for n, f := range l.Functionaries {
+		switch {
+		case f != nil && f.Key != nil && f.Keyless == nil:
+			out[n] = functionaryMatcher{keyID: f.Key.ID}
+			if f.Key.ID == "" {
+				return nil, fmt.Errorf("functionary %q: key without id", n)
+			}
+		case f != nil && f.Keyless != nil && f.Key == nil:
+			id, err := IdentityOf(f.Keyless)
+			if err != nil {
+				return nil, fmt.Errorf("functionary %q: %w", n, err)
+			}
+			ci, err := id.CertificateIdentity()
+			if err != nil {
+				return nil, fmt.Errorf("functionary %q: %w", n, err)
+			}
+			out[n] = functionaryMatcher{ci: &ci}
+		default:
+			return nil, fmt.Errorf("functionary %q: needs exactly one of a key and a keyless identity", n)
+		}
+	}
+	return out, nil
+}
+
+// stepEval is one step being evaluated.
+type stepEval struct {
+	step   *layouts.Step
+	report StepReport
+	links  []bound // authorised link statements
+	arts   *StepArtifacts
+}
+
+func (se *stepEval) check(rule string, ok bool) {
+	se.report.Checks = append(se.report.Checks, Check{Rule: rule, Passed: ok})
+}
+
+func (se *stepEval) fail(f Failure) {
+	f.Step = se.step.Name
+	se.report.Failures = append(se.report.Failures, f)
+}
+
+func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher) *stepEval {
+	se := &stepEval{step: s, report: StepReport{Name: s.Name, Threshold: s.Threshold}}
+	defer func() { se.report.Passed = len(se.report.Failures) == 0 }()
+
+	var mine []bound
+	for _, b := range run {
+		if b.Step == s.Name {
+			mine = append(mine, b)
+		}
+	}
+	if len(mine) == 0 {
+		se.check("performed", false)
+		se.fail(Failure{Code: FailStepMissing, Reason: "no signed statement for this step: it did not run, or its attestations are missing"})
+		return se
+	}
+
+	// Signers: only the step's functionaries count.
+	var authorised []bound
+	for _, b := range mine {
+		ok := false
+		for _, fn := range s.Functionaries {
+			if m, found := matchers[fn]; found && m.matches(b.Signer) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			se.fail(Failure{Code: FailUnauthorized, Bundle: b.Bundle,
+				Reason: fmt.Sprintf("signed by %s, who is not a functionary of this step (%s)", b.SignerID, strings.Join(s.Functionaries, ", "))})
+			continue
+		}
+		authorised = append(authorised, b)
+	}
+
+	// Threshold: distinct identities with a link for the step.
+	counted := map[string]bool{}
+	for _, b := range authorised {
+		if b.Statement.GetPredicateType() == predicates.LinkV03 {
+			se.links = append(se.links, b)
+			counted[b.SignerID] = true
+		}
+	}
+	se.report.Signers = slices.Sorted(maps.Keys(counted))
+	thr := max(s.Threshold, 1)
+	if len(counted) < thr {
+		se.check(fmt.Sprintf("threshold %d", thr), false)
+		se.fail(Failure{Code: FailThreshold, Rule: fmt.Sprintf("threshold %d", thr),
+			Reason: fmt.Sprintf("%d distinct functionary identit(ies) signed a link for this step, %d required", len(counted), thr)})
+	} else {
+		se.check(fmt.Sprintf("threshold %d", thr), true)
+	}
+
+	// Links must agree on what went in and came out.
+	ok := true
+	for _, b := range se.links {
+		sa, err := linkArtifacts(b.Statement)
+		if err != nil {
+			ok = false
+			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: err.Error()})
+			continue
+		}
+		if se.arts == nil {
+			se.arts = &sa
+			continue
+		}
+		if d := diffArtifacts("materials", se.arts.Materials, sa.Materials) + diffArtifacts("products", se.arts.Products, sa.Products); d != "" {
+			ok = false
+			se.fail(Failure{Code: FailDisagreement, Bundle: b.Bundle, Artifact: firstArtifact(d),
+				Reason: fmt.Sprintf("link by %s disagrees with link %s: %s", b.SignerID, se.links[0].Bundle, strings.TrimSuffix(d, "; "))})
+		}
+	}
+	if len(se.links) > 1 {
+		se.check("links agree on materials and products", ok)
+	}
+
+	// Exit codes.
+	ok = true
+	for _, b := range authorised {
+		pt := b.Statement.GetPredicateType()
+		if pt != predicates.LinkV03 && pt != predicates.ProvenanceV1 {
+			continue
+		}
+		code, err := predicates.ExitCodeOf(b.Statement)
+		switch {
+		case err != nil:
+			ok = false
+			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: "no readable exit code: " + err.Error()})
+		case code != 0 && !s.AllowFailure:
+			ok = false
+			se.fail(Failure{Code: FailExitCode, Rule: "exit code 0", Bundle: b.Bundle,
+				Reason: fmt.Sprintf("the command exited with %d (the layout does not set allowFailure)", code)})
+		}
+	}
+	if s.AllowFailure {
+		se.check("exit code (any: allowFailure)", ok)
+	} else {
+		se.check("exit code 0", ok)
+	}
+
+	// Command.
+	if s.ExpectedCommand != nil {
+		rule := "expectedCommand " + strings.Join(s.ExpectedCommand, " ")
+		ok := true
+		for _, b := range se.links {
+			link, err := predicates.LinkOf(b.Statement)
+			if err != nil {
+				continue // reported above
+			}
+			if err := MatchCommand(s.ExpectedCommand, link.GetCommand()); err != nil {
+				ok = false
+				se.fail(Failure{Code: FailCommand, Rule: rule, Bundle: b.Bundle,
+					Reason: fmt.Sprintf("recorded command %q: %v", link.GetCommand(), err)})
+			}
+		}
+		se.check(rule, ok)
+	}
+
+	// Predicate expectations.
+	for _, pe := range s.ExpectedPredicates {
+		var of []bound
+		for _, b := range authorised {
+			if b.Statement.GetPredicateType() == pe.Type {
+				of = append(of, b)
+			}
+		}
+		if len(of) == 0 {
+			se.check("predicate "+pe.Type, false)
+			se.fail(Failure{Code: FailPredicateAbsent, Rule: "predicate " + pe.Type,
+				Reason: fmt.Sprintf("no %s statement signed by a functionary of this step (found: %s)", pe.Type, predicateTypes(mine))})
+			continue
+		}
+		for _, x := range pe.Expressions {
+			rule := "predicate " + pe.Type + ": " + x.Source
+			ok := true
+			for _, b := range of {
+				pass, err := evalExpression(x, b.Statement)
+				switch {
+				case err != nil:
+					ok = false
+					se.fail(Failure{Code: FailExpectation, Rule: rule, Bundle: b.Bundle, Reason: "cannot evaluate: " + err.Error()})
+				case !pass:
+					ok = false
+					se.fail(Failure{Code: FailExpectation, Rule: rule, Bundle: b.Bundle, Reason: "evaluates to false"})
+				}
+			}
+			se.check(rule, ok)
+		}
+	}
+	return se
+}
+
+// applyRules applies the step's artifact rules, materials then products,
+// against every step's artifacts.
+func (se *stepEval) applyRules(all map[string]StepArtifacts) {
+	others := make(map[string]StepArtifacts, len(all))
+	for n, a := range all {
+		if n != se.step.Name {
+			others[n] = a
+		}
+	}
+	for _, k := range []struct {
+		kind  layouts.ArtifactKind
+		rules []layouts.ArtifactRule
+		label string
+	}{
+		{layouts.Materials, se.step.ExpectedMaterials, "expectedMaterials"},
+		{layouts.Products, se.step.ExpectedProducts, "expectedProducts"},
+	} {
+		if len(k.rules) == 0 {
+			continue
+		}
+		label := fmt.Sprintf("%s (%d rule(s))", k.label, len(k.rules))
+		err := ApplyRules(se.step.Name, k.kind, k.rules, *se.arts, others)
+		if err == nil {
+			se.check(label, true)
+			continue
+		}
+		se.check(label, false)
+		var re *RuleError
+		if errors.As(err, &re) {
+			se.fail(Failure{Code: FailArtifactRule, Rule: re.Rule, Artifact: re.Artifact, Reason: re.Reason})
+		} else {
+			se.fail(Failure{Code: FailArtifactRule, Rule: k.label, Reason: err.Error()})
+		}
+	}
+}
+
+// linkArtifacts reads a link's materials and products (its subjects; a step
+// without products names its materials as subjects, which then read as
+// unchanged products, as in-toto records files a step left alone).
+func linkArtifacts(st *intoto.Statement) (StepArtifacts, error) {
+	mats, err := predicates.MaterialsOf(st)
+	if err != nil {
+		return StepArtifacts{}, err
+	}
+	prods, err := predicates.SubjectsOf(st)
+	if err != nil {
+		return StepArtifacts{}, err
+	}
+	sa := StepArtifacts{Materials: Artifacts{}, Products: Artifacts{}}
+	for _, m := range mats {
+		sa.Materials[m.Name] = m.SHA256
+	}
+	for _, p := range prods {
+		sa.Products[p.Name] = p.SHA256
+	}
+	return sa, nil
+}
+
+// diffArtifacts describes how b differs from a ("" when equal).
+func diffArtifacts(kind string, a, b Artifacts) string {
+	var d strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(a)) {
+		switch h, ok := b[n]; {
+		case !ok:
+			fmt.Fprintf(&d, "%s %s missing; ", kind, n)
+		case h != a[n]:
+			fmt.Fprintf(&d, "%s %s has sha256:%s, not sha256:%s; ", kind, n, h, a[n])
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[n]; !ok {
+			fmt.Fprintf(&d, "%s %s extra; ", kind, n)
+		}
+	}
+	return d.String()
+}
+
+// firstArtifact extracts the artifact name of diffArtifacts' first entry.
+func firstArtifact(d string) string {
+	f := strings.Fields(d)
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+func predicateTypes(bs []bound) string {
+	set := map[string]bool{}
+	for _, b := range bs {
+		set[b.Statement.GetPredicateType()] = true
+	}
+	if len(set) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(set)), ", ")
+}
+
+// evalExpression runs a CEL expectation over a statement: predicate as JSON
+// values, subject as a list of {name, digest}.
+func evalExpression(x *layouts.Expression, st *intoto.Statement) (bool, error) {
+	pred := st.GetPredicate().AsMap()
+	subj := make([]any, 0, len(st.GetSubject()))
+	for _, s := range st.GetSubject() {
+		d := make(map[string]any, len(s.GetDigest()))
+		for k, v := range s.GetDigest() {
+			d[k] = v
+		}
+		name := s.GetName()
+		if name == "" {
+			name = s.GetUri()
+		}
+		subj = append(subj, map[string]any{"name": name, "digest": d})
+	}
+	return x.Eval(pred, subj)
+}

@@ -1,0 +1,230 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/mlattest/mlattest/layouts"
+)
+
+// MaxLayoutSize caps the layout file read: a layout is a few kilobytes.
+const MaxLayoutSize = 4 << 20
+
+// LayoutOptions says what VerifyLayout checks against what. The zero values
+// are the strict defaults; LayoutFile, AttestationsDir and Model are required.
+type LayoutOptions struct {
+	// LayoutFile holds the exact layout bytes the owner signed.
+	LayoutFile string
+	// LayoutBundle is the Sigstore bundle signing LayoutFile as a message
+	// signature (default LayoutFile + ".sigstore.json").
+	LayoutBundle string
+	// The layout owner: a keyless identity, or a public key (with a trusted
+	// root, the key's bundle must also be logged and timestamped).
+	LayoutIdentity *Identity
+	LayoutKey      crypto.PublicKey
+	// InsecureUnsignedLayout accepts a layout without checking any
+	// signature: for trying layouts out, never for releases.
+	InsecureUnsignedLayout bool
+	// MinSerial refuses a layout whose serial is lower (an older layout
+	// replayed).
+	MinSerial int64
+
+	// AttestationsDir holds the run's bundles (*.sigstore.json).
+	AttestationsDir string
+	// Model is the released model: one file, or a directory of files.
+	Model string
+	// TrustedRoot is the Sigstore trust root for every bundle. It may be nil
+	// only when the layout and all its functionaries are keys (key-only
+	// verification then checks signatures only).
+	TrustedRoot root.TrustedMaterial
+	// RunID is the run to verify; empty means the single run id the
+	// statements share.
+	RunID string
+	// Now is the clock for the layout's expiry (default time.Now).
+	Now func() time.Time
+}
+
+// VerifyLayout verifies the layout and then the pipeline run the
+// attestations describe against it, and checks the released model.
+//
+// The error is non-nil only for input problems (missing options, unreadable
+// layout, layout bundle, attestation directory or model). Every policy
+// answer, including a malformed bundle or layout, is in the Report, whose
+// Passed is then false: it fails closed.
+func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
+	if opts.AttestationsDir == "" {
+		return nil, errors.New("verify: no attestations directory given")
+	}
+	if opts.Model == "" {
+		return nil, errors.New("verify: no model given")
+	}
+	ll, err := LoadLayout(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Layout: ll.Summary}
+	if len(ll.Failures) > 0 {
+		// Nothing a rejected layout says can be trusted, so nothing more
+		// is evaluated against it.
+		rep.Failures = append(rep.Failures, ll.Failures...)
+		rep.finish()
+		return rep, nil
+	}
+	model, err := HashModel(ctx, opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := VerifyAttestations(ctx, ll.Layout, opts.AttestationsDir, opts.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	out := Evaluate(ll.Layout, ev, EvalOptions{RunID: opts.RunID, Model: model})
+	out.Layout = ll.Summary
+	return out, nil
+}
+
+// LoadedLayout is a layout whose signature, expiry and serial were checked.
+type LoadedLayout struct {
+	// Layout is nil when the layout was rejected before parsing.
+	Layout  *layouts.Layout
+	Summary LayoutSummary
+	// Failures, when any, reject the layout.
+	Failures []Failure
+}
+
+// LoadLayout verifies the layout bundle as a message signature over the exact
+// layout bytes by the owner, then parses them and checks expiry and serial.
+// The signature is checked before parsing, so the parser only ever sees
+// bytes the owner signed.
+func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) {
+	if opts.LayoutFile == "" {
+		return nil, errors.New("verify: no layout file given")
+	}
+	data, err := readLimited(opts.LayoutFile, MaxLayoutSize)
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %w", opts.LayoutFile, err)
+	}
+	sum := sha256.Sum256(data)
+	ll := &LoadedLayout{Summary: LayoutSummary{File: opts.LayoutFile, SHA256: hex.EncodeToString(sum[:])}}
+	fail := func(code FailureCode, format string, args ...any) (*LoadedLayout, error) {
+		ll.Failures = append(ll.Failures, Failure{Code: code, Artifact: opts.LayoutFile, Reason: fmt.Sprintf(format, args...)})
+		return ll, nil
+	}
+
+	bundlePath := opts.LayoutBundle
+	if bundlePath == "" {
+		bundlePath = opts.LayoutFile + ".sigstore.json"
+	}
+	if opts.InsecureUnsignedLayout {
+		ll.Summary.Unsigned = true
+	} else {
+		if opts.LayoutIdentity == nil && opts.LayoutKey == nil {
+			return nil, errors.New("verify: the layout owner's identity or key is required (or InsecureUnsignedLayout)")
+		}
+		if opts.LayoutIdentity != nil && opts.LayoutKey != nil {
+			return nil, errors.New("verify: give the layout owner's identity or key, not both")
+		}
+		ll.Summary.Bundle = bundlePath
+		bdata, err := readLimited(bundlePath, MaxBundleSize)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fail(FailLayoutUnsigned, "layout is not signed: no bundle %s (an unsigned layout is accepted only with --insecure-unsigned-layout)", bundlePath)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)
+		}
+		signer, err := verifyLayoutSignature(ctx, opts, bdata, sum[:])
+		if err != nil {
+			if !errors.Is(err, ErrRejected) {
+				return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)
+			}
+			return fail(FailLayoutSignature, "layout bundle %s does not verify for the layout owner: %v", bundlePath, err)
+		}
+		ll.Summary.Signer = signer
+	}
+
+	l, err := layouts.Parse(data, opts.LayoutFile)
+	if err != nil {
+		return fail(FailLayoutInvalid, "%v", err)
+	}
+	ll.Layout = l
+	ll.Summary.Serial, ll.Summary.Expires = l.Serial, l.Expires
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if t := now(); !t.Before(l.Expires) {
+		fail(FailLayoutExpired, "layout expired at %s (now %s)", l.Expires.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	}
+	if l.Serial < opts.MinSerial {
+		fail(FailLayoutSerial, "layout serial %d is lower than the required minimum %d (an older layout replayed?)", l.Serial, opts.MinSerial)
+	}
+	return ll, nil
+}
+
+// verifyLayoutSignature checks the layout bundle: a message signature (not a
+// DSSE envelope) over the layout's SHA-256 by the owner.
+func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum []byte) (*Signer, error) {
+	b, err := ParseBundle(bdata)
+	if err != nil {
+		return nil, err
+	}
+	if b.GetMessageSignature() == nil {
+		return nil, rejectf(StageBundle, "not a message signature over the layout file (a DSSE envelope cannot sign a layout)")
+	}
+	var vopts []Option
+	if opts.TrustedRoot != nil {
+		vopts = append(vopts, WithTrustedRoot(opts.TrustedRoot))
+	}
+	var ids []Identity
+	if opts.LayoutKey != nil {
+		vopts = append(vopts, WithKey(opts.LayoutKey))
+	} else {
+		if opts.TrustedRoot == nil {
+			return nil, errors.New("a trusted root is required to verify a keyless layout signature")
+		}
+		ids = append(ids, *opts.LayoutIdentity)
+	}
+	v, err := New(vopts...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := v.Verify(ctx, b, ArtifactDigest("sha256", sum), ids...)
+	if err != nil {
+		return nil, err
+	}
+	return &res.Signer, nil
+}
+
+// readLimited reads a regular file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,253 @@
+package verify
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// FailureCode classifies a layout verification failure, so callers and tests
+// can tell one reason from another without matching message text.
+type FailureCode string
+
+const (
+	// The layout itself.
+	FailLayoutUnsigned  FailureCode = "layout-unsigned"  // no layout bundle and no --insecure-unsigned-layout
+	FailLayoutSignature FailureCode = "layout-signature" // the layout bundle does not verify for the owner
+	FailLayoutInvalid   FailureCode = "layout-invalid"   // the signed bytes are not a valid layout
+	FailLayoutExpired   FailureCode = "layout-expired"   // past its expires
+	FailLayoutSerial    FailureCode = "layout-serial"    // serial below the required minimum
+
+	// The attestations.
+	FailNoAttestations  FailureCode = "no-attestations"   // no bundle in the directory
+	FailUnsignedLeft    FailureCode = "unsigned-leftover" // an unsigned statement a failed run left behind
+	FailBundle          FailureCode = "bundle-rejected"   // a bundle does not verify (or cannot be read or parsed)
+	FailStatement       FailureCode = "statement-invalid" // a verified statement is malformed for its predicate type
+	FailCannotBind      FailureCode = "cannot-bind"       // a statement the layout cares about has no step/run binding
+	FailUnknownStep     FailureCode = "unknown-step"      // a statement for a step the layout does not define
+	FailRunIDAmbiguous  FailureCode = "run-id-ambiguous"  // several run ids and no --run-id
+	FailRunIDMismatch   FailureCode = "run-id-mismatch"   // a statement of another run
+	FailRunInvocation   FailureCode = "run-invocation"    // run id disagrees with the certificate's CI run invocation URI
+	FailUnauthorized    FailureCode = "unauthorized-signer"
+	FailStepMissing     FailureCode = "step-missing"
+	FailThreshold       FailureCode = "threshold"
+	FailDisagreement    FailureCode = "link-disagreement" // counted links differ in materials or products
+	FailExitCode        FailureCode = "exit-code"
+	FailCommand         FailureCode = "command"
+	FailPredicateAbsent FailureCode = "predicate-missing" // an expected predicate type was not signed
+	FailExpectation     FailureCode = "expectation"       // a CEL expression is false or fails to evaluate
+	FailArtifactRule    FailureCode = "artifact-rule"
+	FailSubject         FailureCode = "subject" // released model files are not the subject step's products
+)
+
+// Failure is one reason verification fails. It names the step, the rule and
+// the artifact where they apply.
+type Failure struct {
+	Code     FailureCode `json:"code"`
+	Step     string      `json:"step,omitempty"`
+	Rule     string      `json:"rule,omitempty"`
+	Artifact string      `json:"artifact,omitempty"`
+	Bundle   string      `json:"bundle,omitempty"`
+	Reason   string      `json:"reason"`
+}
+
+func (f Failure) String() string {
+	var b strings.Builder
+	if f.Step != "" {
+		fmt.Fprintf(&b, "step %s: ", f.Step)
+	}
+	if f.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", f.Rule)
+	}
+	if f.Artifact != "" {
+		fmt.Fprintf(&b, "artifact %s: ", f.Artifact)
+	}
+	if f.Bundle != "" {
+		fmt.Fprintf(&b, "bundle %s: ", f.Bundle)
+	}
+	b.WriteString(f.Reason)
+	fmt.Fprintf(&b, " [%s]", f.Code)
+	return b.String()
+}
+
+// Report is the outcome of VerifyLayout. It is JSON-serialisable; Passed is
+// true only when Failures is empty.
+type Report struct {
+	Passed   bool          `json:"passed"`
+	Layout   LayoutSummary `json:"layout"`
+	RunID    string        `json:"runId,omitempty"`
+	Steps    []StepReport  `json:"steps"`
+	Subject  SubjectReport `json:"subject"`
+	Bundles  []BundleRef   `json:"bundles"`
+	Failures []Failure     `json:"failures"`
+}
+
+// LayoutSummary identifies the layout that was applied.
+type LayoutSummary struct {
+	File    string    `json:"file"`
+	SHA256  string    `json:"sha256"`
+	Bundle  string    `json:"bundle,omitempty"`
+	Serial  int64     `json:"serial"`
+	Expires time.Time `json:"expires,omitzero"`
+	// Signer is the verified layout signer; nil when the layout was accepted
+	// unsigned (InsecureUnsignedLayout).
+	Signer   *Signer `json:"signer,omitempty"`
+	Unsigned bool    `json:"unsigned,omitempty"`
+}
+
+// StepReport is the verdict for one layout step.
+type StepReport struct {
+	Name      string `json:"name"`
+	Passed    bool   `json:"passed"`
+	Threshold int    `json:"threshold"`
+	// Signers are the distinct functionary identities counted for the
+	// threshold (those with a link statement for the step).
+	Signers  []string  `json:"signers"`
+	Checks   []Check   `json:"checks"`
+	Failures []Failure `json:"failures"`
+}
+
+// Check is one rule applied to a step and whether it held.
+type Check struct {
+	Rule   string `json:"rule"`
+	Passed bool   `json:"passed"`
+}
+
+// SubjectReport is the released-model check.
+type SubjectReport struct {
+	Step   string   `json:"step"`
+	Model  string   `json:"model,omitempty"`
+	Files  []string `json:"files,omitempty"` // released files, as compared
+	Passed bool     `json:"passed"`
+}
+
+// BundleRef is one attestation bundle that was read.
+type BundleRef struct {
+	File          string `json:"file"`
+	SHA256        string `json:"sha256"` // of the bundle file's bytes
+	Verified      bool   `json:"verified"`
+	Signer        string `json:"signer,omitempty"`
+	PredicateType string `json:"predicateType,omitempty"`
+	Step          string `json:"step,omitempty"`
+	RunID         string `json:"runId,omitempty"`
+}
+
+// FailureCodes lists the distinct codes of the report's failures, for tests
+// and summaries.
+func (r *Report) FailureCodes() []FailureCode {
+	seen := map[FailureCode]bool{}
+	var out []FailureCode
+	for _, f := range r.Failures {
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			out = append(out, f.Code)
+		}
+	}
+	return out
+}
+
+// HasFailure reports whether a failure with code exists whose reason
+// contains substr.
+func (r *Report) HasFailure(code FailureCode, substr string) bool {
+	for _, f := range r.Failures {
+		if f.Code == code && strings.Contains(f.String(), substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Report) fail(f Failure) { r.Failures = append(r.Failures, f) }
+
+// finish sets Passed from the failures and makes the JSON stable (empty
+// lists rather than null).
+func (r *Report) finish() {
+	r.Passed = len(r.Failures) == 0
+	if r.Failures == nil {
+		r.Failures = []Failure{}
+	}
+	if r.Steps == nil {
+		r.Steps = []StepReport{}
+	}
+	if r.Bundles == nil {
+		r.Bundles = []BundleRef{}
+	}
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.Signers == nil {
+			s.Signers = []string{}
+		}
+		if s.Checks == nil {
+			s.Checks = []Check{}
+		}
+		if s.Failures == nil {
+			s.Failures = []Failure{}
+		}
+	}
+}
+
+// WriteText renders the report for people: ✔/✘ per step and rule, each
+// failure naming step, rule, artifact and reason.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	mark := func(ok bool) string {
+		if ok {
+			return "✔"
+		}
+		return "✘"
+	}
+	l := r.Layout
+	fmt.Fprintf(&b, "Layout %s (sha256:%s, serial %d", l.File, l.SHA256, l.Serial)
+	if !l.Expires.IsZero() {
+		fmt.Fprintf(&b, ", expires %s", l.Expires.UTC().Format(time.RFC3339))
+	}
+	b.WriteString(")\n")
+	switch {
+	case l.Unsigned:
+		b.WriteString("  signed by:  NOBODY (accepted unsigned: --insecure-unsigned-layout)\n")
+	case l.Signer != nil:
+		fmt.Fprintf(&b, "  signed by:  %s\n", signerString(*l.Signer))
+	}
+	if r.RunID != "" {
+		fmt.Fprintf(&b, "Run %s\n", r.RunID)
+	}
+	fmt.Fprintf(&b, "Attestations: %d bundle(s)\n", len(r.Bundles))
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "%s step %s (%d of %d signer(s)", mark(s.Passed), s.Name, len(s.Signers), s.Threshold)
+		if len(s.Signers) > 0 {
+			fmt.Fprintf(&b, ": %s", strings.Join(s.Signers, "; "))
+		}
+		b.WriteString(")\n")
+		for _, c := range s.Checks {
+			fmt.Fprintf(&b, "    %s %s\n", mark(c.Passed), c.Rule)
+		}
+		for _, f := range s.Failures {
+			fmt.Fprintf(&b, "      ✘ %s\n", f)
+		}
+	}
+	if r.Subject.Step != "" {
+		fmt.Fprintf(&b, "%s subject: released model %s is exactly the products of step %s\n", mark(r.Subject.Passed), r.Subject.Model, r.Subject.Step)
+	}
+	if r.Passed {
+		b.WriteString("PASSED\n")
+	} else {
+		fmt.Fprintf(&b, "FAILED: %d failure(s)\n", len(r.Failures))
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "  ✘ %s\n", f)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// signerString names a signer identity: subject and issuer, or the key id.
+func signerString(s Signer) string {
+	if s.Subject != "" {
+		return s.Subject + " (issuer " + s.Issuer + ")"
+	}
+	if s.KeyID != "" {
+		return "key " + s.KeyID
+	}
+	return "(unknown signer)"
+}

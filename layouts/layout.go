@@ -112,20 +112,21 @@ func matchOne(exact, re string, compiled *regexp.Regexp, v string) bool {
 	case compiled != nil:
 		return compiled.MatchString(v)
 	}
-	// Built by hand rather than by Parse: anchor here too.
-	c, err := regexp.Compile(anchor(re))
+	// Built by hand rather than by Parse: anchor here too (compiling the
+	// regexp alone first, so `a)|(.*` cannot escape the anchoring group).
+	c, _, err := compileAnchored(stripAnchor(re))
 	return err == nil && c.MatchString(v)
 }
 
-// anchor makes a regexp match whole values only. Idempotent for the
-// anchored form Parse stores.
-func anchor(re string) string {
+// stripAnchor undoes the anchoring Parse applies (^(?:...)$), so a
+// hand-built identity may hold either form.
+func stripAnchor(re string) string {
 	if len(re) >= 6 && re[:4] == "^(?:" && re[len(re)-2:] == ")$" {
 		if _, err := regexp.Compile(re[4 : len(re)-2]); err == nil {
-			return re
+			return re[4 : len(re)-2]
 		}
 	}
-	return "^(?:" + re + ")$"
+	return re
 }
 
 // Step is one step of the pipeline.

@@ -124,6 +124,9 @@ func Parse(data []byte, file string) (*Layout, error) {
 type parser struct {
 	file string
 	errs Errors
+	// declared holds every functionary name the layout declares, valid or
+	// not, so a broken functionary is reported once, not at every use.
+	declared map[string]bool
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -277,7 +280,11 @@ func kindOf(n *yaml.Node) string {
 
 func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		p.errorf(n.Line, "%s must be a string, not %s (quote it)", what, kindOf(n))
+		hint := ""
+		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+			hint = " (quote it)"
+		}
+		p.errorf(n.Line, "%s must be a string, not %s%s", what, kindOf(n), hint)
 		return "", false
 	}
 	return n.Value, true
@@ -400,8 +407,10 @@ func (p *parser) functionaries(n *yaml.Node, l *Layout) {
 	if len(n.Content) == 0 {
 		p.errorf(n.Line, "functionaries must not be empty")
 	}
+	p.declared = map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		p.declared[k.Value] = true
 		if !nameRE.MatchString(k.Value) {
 			p.errorf(k.Line, "invalid functionary name %q: want 1-128 of [A-Za-z0-9._-], starting with a letter or digit", k.Value)
 			continue
@@ -479,7 +488,7 @@ func parsePublicKey(data []byte) (any, error) {
 	}
 	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("parsing public key: %w", err)
+		return nil, errors.New("the PEM block is not a valid PKIX public key")
 	}
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
@@ -624,13 +633,20 @@ func (p *parser) steps(n *yaml.Node, l *Layout) {
 }
 
 func (p *parser) step(n *yaml.Node, l *Layout) *Step {
-	fs, ok := p.mapping(n, "step", "name", "functionaries", "threshold", "expectedMaterials",
+	what := "step"
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k, v := n.Content[i], n.Content[i+1]; k.Value == "name" && v.Kind == yaml.ScalarNode && predicates.CheckStepName(v.Value) == nil {
+				what = "step " + v.Value
+			}
+		}
+	}
+	fs, ok := p.mapping(n, what, "name", "functionaries", "threshold", "expectedMaterials",
 		"expectedProducts", "expectedCommand", "expectedPredicates", "allowFailure")
 	if !ok {
 		return nil
 	}
 	s := &Step{Line: n.Line, Threshold: 1}
-	what := "step"
 	if f, has := fs["name"]; has {
 		name, ok := p.str(f.val, "step name")
 		if !ok {
@@ -646,6 +662,7 @@ func (p *parser) step(n *yaml.Node, l *Layout) *Step {
 		p.errorf(n.Line, "step: missing required field \"name\"")
 		return nil
 	}
+	broken := 0
 	if f, has := fs["functionaries"]; has {
 		items, ok := p.seq(f.val, what+": functionaries")
 		if ok && len(items) == 0 {
@@ -658,7 +675,11 @@ func (p *parser) step(n *yaml.Node, l *Layout) *Step {
 				continue
 			}
 			if _, known := l.Functionaries[name]; !known {
-				p.errorf(it.Line, "%s: unknown functionary %q", what, name)
+				if !p.declared[name] {
+					p.errorf(it.Line, "%s: unknown functionary %q", what, name)
+				} else {
+					broken++ // reported where it is declared
+				}
 				continue
 			}
 			if seen[name] {
@@ -676,7 +697,7 @@ func (p *parser) step(n *yaml.Node, l *Layout) *Step {
 			switch {
 			case v < 1:
 				p.errorf(f.val.Line, "%s: threshold must be at least 1, not %d", what, v)
-			case v > int64(len(s.Functionaries)):
+			case v > int64(len(s.Functionaries)+broken):
 				p.errorf(f.val.Line, "%s: threshold %d is more than its %d functionaries", what, v, len(s.Functionaries))
 			default:
 				s.Threshold = int(v)

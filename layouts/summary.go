@@ -104,4 +104,3 @@ func (k *KeylessIdentity) issuerDisplay() string {
 	}
 	return k.IssuerRegexp
 }
-

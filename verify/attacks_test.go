@@ -426,6 +426,11 @@ func TestAttacks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rep := f.run(t, tc)
+			if os.Getenv("SHOWREP") != "" {
+				var b strings.Builder
+				rep.WriteText(&b)
+				t.Log("\n" + b.String())
+			}
 			if tc.pass {
 				if !rep.Passed {
 					t.Fatalf("want pass, got failures:\n%s", failureList(rep))

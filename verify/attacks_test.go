@@ -143,14 +143,21 @@ func linkStmt(t testing.TB, step, run string, cmd []string, mats, prods []digest
 	return st
 }
 
-func buildFixture(t *testing.T) *attackFixture {
+// newStackFixture finds the stack and loads its trusted root.
+func newStackFixture(t testing.TB) *attackFixture {
 	t.Helper()
 	s := stacktest.Get(t)
 	tr, err := root.NewTrustedRootFromPath(s.TrustedRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &attackFixture{stack: s, trusted: tr, bundles: map[string][]byte{}, layouts: map[string][]byte{}, lbund: map[string][]byte{}}
+	return &attackFixture{stack: s, trusted: tr, bundles: map[string][]byte{}, layouts: map[string][]byte{}, lbund: map[string][]byte{}}
+}
+
+func buildFixture(t testing.TB) *attackFixture {
+	t.Helper()
+	f := newStackFixture(t)
+	s := f.stack
 
 	raw := []digest.Artifact{art("data/raw.jsonl", rawData)}
 	rawChanged := []digest.Artifact{art("data/raw.jsonl", []byte("poisoned\n"))}
@@ -228,7 +235,7 @@ func buildFixture(t *testing.T) *attackFixture {
 
 // signAll signs every signJob concurrently, one sign.Signer (one token and one
 // Fulcio certificate) per identity.
-func (f *attackFixture) signAll(t *testing.T, jobs []signJob) {
+func (f *attackFixture) signAll(t testing.TB, jobs []signJob) {
 	t.Helper()
 	sc, err := sign.LoadSigningConfig(f.stack.SigningConfig)
 	if err != nil {

@@ -54,6 +54,7 @@ and verifies them before a model is released.`,
 		newSignCmd(),
 		newKeygenCmd(),
 		newVerifyBundleCmd(),
+		newVerifyCmd(),
 	)
 	return root
 }

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
+)
+
+type verifyFlags struct {
+	layout, layoutBundle           string
+	layoutIdentity, layoutIDRegexp string
+	layoutIssuer, layoutIssRegexp  string
+	layoutKey                      string
+	minSerial                      int64
+	insecureUnsigned               bool
+	attestations, model, runID     string
+	json                           bool
+	vsa                            string
+	sign                           signFlags // --trusted-root is shared: it is the verification root too
+}
+
+func newVerifyCmd() *cobra.Command {
+	var f verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify --layout FILE (--layout-identity[-regexp] X --layout-oidc-issuer[-regexp] Y | --layout-key PUB) --attestations DIR --model PATH",
+		Short: "Verify a whole pipeline run against its owner's signed layout before release",
+		Long: `verify checks that a model was produced by exactly the pipeline its owner
+declared in a signed layout:
+
+  1. the layout bundle (--layout-bundle, default LAYOUT.sigstore.json) is a
+     signature over the exact layout bytes by the layout owner
+     (--layout-identity/--layout-oidc-issuer, or --layout-key), checked before
+     the layout is parsed; then its expiry and --layout-min-serial;
+  2. every *.sigstore.json in --attestations verifies (signature, certificate
+     chain, transparency log, timestamp) and is signed by a functionary of the
+     layout; a bundle that does not verify fails the run, and unsigned
+     statements left behind (*.UNSIGNED.intoto.json) fail it too;
+  3. each statement's step and run id are read from its signed content, never
+     from its file name; all statements must belong to one run (--run-id, or
+     the one they share) and, where the certificate names the CI run
+     (Fulcio's run invocation URI), to that run;
+  4. per step: only the step's functionaries count, the threshold counts
+     distinct signer identities, their links agree, the recorded exit code
+     is 0 (unless allowFailure), the command matches expectedCommand, the
+     expected predicates are signed and pass their CEL expressions, and the
+     artifact rules hold across steps;
+  5. the released model (--model: a file, or a directory) is exactly the
+     subject step's products.
+
+Identity regexps must match the whole value (they are anchored).
+Without --trusted-root ($MLATTEST_TRUSTED_ROOT) the Sigstore public-good
+trusted root is fetched via TUF.
+
+--vsa OUT writes a signed SLSA Verification Summary Attestation for the model
+(result PASSED or FAILED: a signed record of a failure is useful too), listing
+every attestation bundle and the layout by digest; it is signed with the
+signing flags (--key, --identity-token…, --signing-config) as 'mlattest sign'
+does, and verifies with 'mlattest verify-bundle --artifact MODEL-FILE'.
+
+Exit status: 0 verified; 1 verification failed (every failure is printed with
+its step, rule, artifact and reason; a malformed layout or bundle is a
+failure); 2 usage error or unreadable input (layout, layout bundle,
+attestation directory, model, key, trusted root) or the VSA could not be
+signed or written.`,
+		Example: `  mlattest verify --layout layout.yaml \
+    --layout-identity owner@example.com --layout-oidc-issuer https://accounts.google.com \
+    --attestations attestations/ --model release/
+
+  # Refuse layouts older than serial 7, pin the run, emit JSON and a signed VSA:
+  mlattest verify --layout layout.yaml --layout-bundle layout.yaml.sigstore.json \
+    --layout-key owner.pub --layout-min-serial 7 \
+    --attestations attestations/ --model release/ --run-id acme/finetune/1234-1 \
+    --json --vsa model.vsa.sigstore.json --key vsa.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.run(cmd)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.layout, "layout", "", "the layout file, exactly as its owner signed it (required)")
+	fs.StringVar(&f.layoutBundle, "layout-bundle", "", "the layout's Sigstore bundle (default: LAYOUT.sigstore.json)")
+	fs.StringVar(&f.layoutIdentity, "layout-identity", "", "the layout owner's certificate subject (SAN), exact")
+	fs.StringVar(&f.layoutIDRegexp, "layout-identity-regexp", "", "the layout owner's certificate subject, as a regexp matching the whole value")
+	fs.StringVar(&f.layoutIssuer, "layout-oidc-issuer", "", "the layout owner's OIDC issuer, exact")
+	fs.StringVar(&f.layoutIssRegexp, "layout-oidc-issuer-regexp", "", "the layout owner's OIDC issuer, as a regexp matching the whole value")
+	fs.StringVar(&f.layoutKey, "layout-key", "", "the layout owner's PEM public key, instead of an identity")
+	fs.Int64Var(&f.minSerial, "layout-min-serial", 0, "refuse a layout whose serial is lower (an older layout replayed)")
+	fs.BoolVar(&f.insecureUnsigned, "insecure-unsigned-layout", false, "accept the layout without any signature (testing layouts only; never for a release)")
+	fs.StringVar(&f.attestations, "attestations", "", "directory of the run's attestation bundles (*.sigstore.json) (required)")
+	fs.StringVar(&f.model, "model", "", "the released model: a file, or a directory of files (required)")
+	fs.StringVar(&f.runID, "run-id", "", "the run to verify (default: the one run id all statements share)")
+	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object instead of text")
+	fs.StringVar(&f.vsa, "vsa", "", "write a signed SLSA VSA v1 for the model to this file (must not exist)")
+	f.sign.register(fs)
+	fs.Lookup("trusted-root").Usage = "Sigstore trusted_root.json for verifying every bundle, and checking the VSA's (default: $" + envTrustedRoot + ", else the public-good root via TUF)"
+	return cmd
+}
+
+// check validates flag combinations; every failure is a usage error.
+func (f *verifyFlags) check() (*verify.Identity, error) {
+	for _, req := range []struct{ v, name string }{{f.layout, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}} {
+		if req.v == "" {
+			return nil, fmt.Errorf("%s is required", req.name)
+		}
+	}
+	hasID := f.layoutIdentity != "" || f.layoutIDRegexp != "" || f.layoutIssuer != "" || f.layoutIssRegexp != ""
+	if f.insecureUnsigned {
+		if hasID || f.layoutKey != "" || f.layoutBundle != "" {
+			return nil, errors.New("--insecure-unsigned-layout cannot be combined with --layout-bundle, --layout-key or --layout-identity flags")
+		}
+		return nil, nil
+	}
+	if f.layoutKey != "" {
+		if hasID {
+			return nil, errors.New("--layout-key cannot be combined with --layout-identity/--layout-oidc-issuer flags")
+		}
+		return nil, nil
+	}
+	if f.layoutIdentity == "" && f.layoutIDRegexp == "" {
+		return nil, errors.New("the layout owner is required: --layout-key, or --layout-identity (or --layout-identity-regexp) with --layout-oidc-issuer (or --layout-oidc-issuer-regexp); --insecure-unsigned-layout only for testing")
+	}
+	if f.layoutIssuer == "" && f.layoutIssRegexp == "" {
+		return nil, errors.New("--layout-oidc-issuer (or --layout-oidc-issuer-regexp) is required with --layout-identity")
+	}
+	if f.layoutIdentity != "" && f.layoutIDRegexp != "" {
+		return nil, errors.New("give --layout-identity or --layout-identity-regexp, not both")
+	}
+	if f.layoutIssuer != "" && f.layoutIssRegexp != "" {
+		return nil, errors.New("give --layout-oidc-issuer or --layout-oidc-issuer-regexp, not both")
+	}
+	id := &verify.Identity{Subject: f.layoutIdentity, SubjectRegexp: f.layoutIDRegexp, Issuer: f.layoutIssuer, IssuerRegexp: f.layoutIssRegexp}
+	if _, err := id.CertificateIdentity(); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func (f *verifyFlags) run(cmd *cobra.Command) error {
+	id, err := f.check()
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if f.minSerial < 0 {
+		return withCode(exitUsage, errors.New("--layout-min-serial must not be negative"))
+	}
+	stderr := cmd.ErrOrStderr()
+	opts := verify.LayoutOptions{
+		LayoutFile:             f.layout,
+		LayoutBundle:           f.layoutBundle,
+		LayoutIdentity:         id,
+		InsecureUnsignedLayout: f.insecureUnsigned,
+		MinSerial:              f.minSerial,
+		AttestationsDir:        f.attestations,
+		Model:                  f.model,
+		RunID:                  f.runID,
+	}
+	if f.layoutKey != "" {
+		if opts.LayoutKey, err = verify.LoadPublicKey(f.layoutKey); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+	tr, err := sign.LoadTrustedRoot(orEnv(f.sign.trustedRoot, envTrustedRoot))
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	opts.TrustedRoot = tr
+
+	// The VSA signer is checked before verifying, so a missing token or key
+	// is reported before any work, and an existing output is not overwritten.
+	var signer *sign.Signer
+	if f.vsa != "" {
+		if _, err := os.Lstat(f.vsa); err == nil {
+			return withCode(exitUsage, fmt.Errorf("--vsa %s: file exists", f.vsa))
+		}
+		if signer, err = f.sign.signer(stderr); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--vsa: %w", err))
+		}
+	}
+	if f.insecureUnsigned {
+		fmt.Fprintln(stderr, "mlattest: warning: --insecure-unsigned-layout: the layout's signature is NOT checked")
+	}
+
+	rep, err := verify.VerifyLayout(cmd.Context(), opts)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+
+	var vsaErr error
+	if signer != nil {
+		vsaErr = writeVSA(cmd, f.vsa, signer, rep, f.model, time.Now())
+	}
+	if f.json {
+		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if vsaErr != nil {
+		return withCode(exitUsage, fmt.Errorf("--vsa %s: %w", f.vsa, vsaErr))
+	}
+	if signer != nil {
+		fmt.Fprintf(stderr, "mlattest: wrote the signed VSA (%s) to %s\n", vsaResult(rep), f.vsa)
+	}
+	if !rep.Passed {
+		return withCode(exitRejected, fmt.Errorf("verification FAILED: %d failure(s)", len(rep.Failures)))
+	}
+	return nil
+}
+
+func vsaResult(rep *verify.Report) string {
+	if rep.Passed {
+		return "PASSED"
+	}
+	return "FAILED"
+}
+
+// vsaVerifierID is the VSA's verifier.id.
+const vsaVerifierID = "https://mlattest.dev/verify/v1"
+
+// writeVSA signs a SLSA VSA v1 about the released model files and writes it
+// atomically to out. It records the result whether verification passed or
+// failed: a signed record of a failure is useful too.
+func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.Report, modelPath string, now time.Time) error {
+	ctx := cmd.Context()
+	m, err := verify.HashModel(ctx, modelPath)
+	if err != nil {
+		return err
+	}
+	in := predicates.VSAInput{
+		Verifier:     vsaVerifierID,
+		TimeVerified: now,
+		ResourceURI:  modelPath,
+		PolicyURI:    filepath.Base(rep.Layout.File),
+		PolicyDigest: rep.Layout.SHA256,
+		PolicySerial: rep.Layout.Serial,
+		Result:       predicates.VSAFailed,
+		Subjects:     m.Files,
+		RunID:        rep.RunID,
+	}
+	if rep.Passed {
+		in.Result = predicates.VSAPassed
+	}
+	if predicates.CheckRunID(in.RunID) != nil {
+		in.RunID = "" // an unusable run id is a verification failure already
+	}
+	for _, b := range rep.Bundles {
+		if b.SHA256 != "" {
+			in.InputAttestations = append(in.InputAttestations, predicates.Resource{URI: b.File, SHA256: b.SHA256})
+		}
+	}
+	st, err := predicates.NewVSAStatement(in)
+	if err != nil {
+		return err
+	}
+	payload, err := predicates.Marshal(st)
+	if err != nil {
+		return err
+	}
+	pb, err := signer.SignStatement(ctx, payload)
+	if err != nil {
+		return err
+	}
+	return sign.WriteBundle(out, pb)
+}

@@ -685,7 +685,7 @@ func TestSchemas(t *testing.T) {
 	if _, err := SchemaJSON("nope.json"); err == nil {
 		t.Error("SchemaJSON(nope) succeeded")
 	}
-	if got := KnownPredicateTypes(); len(got) != 2 {
+	if got := KnownPredicateTypes(); len(got) != 3 {
 		t.Errorf("KnownPredicateTypes = %v", got)
 	}
 }

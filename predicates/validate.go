@@ -26,10 +26,12 @@ const (
 	schemaLink       = "link-v0.3.schema.json"
 	schemaTraining   = "training-provenance-v1.schema.json"
 	schemaProvenance = "slsa-provenance-v1.schema.json"
+	schemaVSA        = "vsa-v1.schema.json"
 )
 
 type schemaSet struct {
 	statement, link, training, provenance *jsonschema.Schema
+	vsa, vsaMlattest                      *jsonschema.Schema
 }
 
 // compiledSchemas compiles the embedded schemas once. The result is immutable
@@ -67,6 +69,8 @@ var compiledSchemas = sync.OnceValues(func() (*schemaSet, error) {
 		{&s.link, schemaLink},
 		{&s.training, schemaTraining},
 		{&s.provenance, schemaProvenance},
+		{&s.vsa, schemaVSA},
+		{&s.vsaMlattest, schemaVSA + "#/$defs/mlattest"},
 	} {
 		sch, err := c.Compile(schemaBase + x.name)
 		if err != nil {
@@ -94,7 +98,7 @@ func SchemaJSON(name string) ([]byte, error) {
 }
 
 // KnownPredicateTypes lists the predicate types this package has a schema for.
-func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1} }
+func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1, VSAV1} }
 
 // ErrUnknownPredicateType is returned (wrapped) by Validate for a predicate
 // type this package has no schema for.
@@ -130,7 +134,7 @@ func Validate(predicateType string, predicate []byte) error {
 	return nil
 }
 
-func isKnownType(t string) bool { return t == LinkV03 || t == ProvenanceV1 }
+func isKnownType(t string) bool { return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 }
 
 // validateDoc validates an already decoded predicate (as produced by
 // decodeStrict) of a known type.
@@ -148,6 +152,11 @@ func validateDoc(predicateType string, doc any) error {
 		if isTrainingDoc(doc) {
 			sch = schemas.training
 		}
+	case VSAV1:
+		sch = schemas.vsa
+		if isMlattestVSADoc(doc) {
+			sch = schemas.vsaMlattest
+		}
 	default:
 		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
 	}
@@ -156,6 +165,11 @@ func validateDoc(predicateType string, doc any) error {
 	}
 	if predicateType == LinkV03 {
 		if err := checkUniqueMaterials(doc); err != nil {
+			return err
+		}
+	}
+	if sch == schemas.vsaMlattest {
+		if err := checkVSADoc(doc); err != nil {
 			return err
 		}
 	}

@@ -65,9 +65,17 @@ func TestVSAGolden(t *testing.T) {
 
 func TestVSAOfRoundTrip(t *testing.T) {
 	in := vsaInput()
-	got, err := VSAOf(mustVSA(t))
+	orig := mustVSA(t)
+	got, err := VSAOf(orig)
 	if err != nil {
 		t.Fatalf("VSAOf: %v", err)
+	}
+	again, err := NewVSAStatement(*got)
+	if err != nil {
+		t.Fatalf("NewVSAStatement(VSAOf): %v", err)
+	}
+	if a, b := mustMarshal(t, again), mustMarshal(t, orig); !bytes.Equal(a, b) {
+		t.Errorf("NewVSAStatement(*VSAOf(st)) differs:\n%s\n%s", a, b)
 	}
 	want := in
 	want.TimeVerified = in.TimeVerified.UTC()

@@ -68,6 +68,17 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	if opts.Model == "" {
 		return nil, errors.New("verify: no model given")
 	}
+	// Unreadable inputs are input errors whatever the layout says, so they
+	// are checked first.
+	if st, err := os.Stat(opts.AttestationsDir); err != nil {
+		return nil, fmt.Errorf("attestations %s: %w", opts.AttestationsDir, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("attestations %s: not a directory", opts.AttestationsDir)
+	}
+	model, err := HashModel(ctx, opts.Model)
+	if err != nil {
+		return nil, err
+	}
 	ll, err := LoadLayout(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -79,10 +90,6 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 		rep.Failures = append(rep.Failures, ll.Failures...)
 		rep.finish()
 		return rep, nil
-	}
-	model, err := HashModel(ctx, opts.Model)
-	if err != nil {
-		return nil, err
 	}
 	ev, err := VerifyAttestations(ctx, ll.Layout, opts.AttestationsDir, opts.TrustedRoot)
 	if err != nil {

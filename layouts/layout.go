@@ -88,8 +88,9 @@ type KeylessIdentity struct {
 	// field names (e.g. "githubWorkflowRef", "sourceRepositoryURI").
 	Extensions map[string]string
 
-	issuerRE, subjectRE   *regexp.Regexp // compiled anchored regexps
-	issuerRaw, subjectRaw string         // regexps as written, for Lint
+	issuerRE, subjectRE     *regexp.Regexp // compiled anchored regexps
+	issuerRaw, subjectRaw   string         // regexps as written, for Lint
+	issuerLine, subjectLine int            // where they are written
 }
 
 // MatchesIdentity reports whether an OIDC issuer and certificate subject

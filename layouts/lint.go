@@ -55,18 +55,18 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 		}
 		if k.issuerRaw != "" {
 			if hasUnescapedDot(k.issuerRaw) {
-				add(f.Line, "functionary %s: issuerRegexp %q has an unescaped '.', which matches any character (write \\.)", name, k.issuerRaw)
+				add(k.issuerLine, "functionary %s: issuerRegexp %q has an unescaped '.', which matches any character (write \\.)", name, k.issuerRaw)
 			}
 			if k.issuerRE != nil && k.issuerRE.MatchString(probeIssuer) {
-				add(f.Line, "functionary %s: issuerRegexp %q accepts any issuer, e.g. %s: anyone who runs an OIDC issuer can sign", name, k.issuerRaw, probeIssuer)
+				add(k.issuerLine, "functionary %s: issuerRegexp %q accepts any issuer, e.g. %s: anyone who runs an OIDC issuer can sign", name, k.issuerRaw, probeIssuer)
 			}
 		}
 		if k.subjectRaw != "" {
 			if hasUnescapedDot(k.subjectRaw) {
-				add(f.Line, "functionary %s: subjectRegexp %q has an unescaped '.', which matches any character (write \\.)", name, k.subjectRaw)
+				add(k.subjectLine, "functionary %s: subjectRegexp %q has an unescaped '.', which matches any character (write \\.)", name, k.subjectRaw)
 			}
 			if k.subjectRE != nil && k.subjectRE.MatchString(probeSubject) {
-				add(f.Line, "functionary %s: subjectRegexp %q accepts any subject, e.g. %s", name, k.subjectRaw, probeSubject)
+				add(k.subjectLine, "functionary %s: subjectRegexp %q accepts any subject, e.g. %s", name, k.subjectRaw, probeSubject)
 			}
 		}
 	}

@@ -54,9 +54,9 @@ func TestLint(t *testing.T) {
 	got := l.LintAt(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
 	want := []Warning{
 		{2, "the layout expires more than a year from now (2030-01-01T00:00:00Z): prefer short-lived layouts and re-sign them"},
-		{4, `functionary dotty: subjectRegexp "https://github.com/acme/ml/.github/workflows/.*" has an unescaped '.', which matches any character (write \.)`},
-		{8, `functionary broad: issuerRegexp ".*" accepts any issuer, e.g. https://attacker.invalid: anyone who runs an OIDC issuer can sign`},
-		{12, `functionary anyone: subjectRegexp ".+" accepts any subject, e.g. attacker@attacker.invalid`},
+		{7, `functionary dotty: subjectRegexp "https://github.com/acme/ml/.github/workflows/.*" has an unescaped '.', which matches any character (write \.)`},
+		{10, `functionary broad: issuerRegexp ".*" accepts any issuer, e.g. https://attacker.invalid: anyone who runs an OIDC issuer can sign`},
+		{15, `functionary anyone: subjectRegexp ".+" accepts any subject, e.g. attacker@attacker.invalid`},
 		{20, "functionary spare is not used by any step"},
 		{25, "step early: expectedProducts do not end in DISALLOW: products no rule consumes are accepted"},
 		{28, `step early: rule "MATCH * WITH PRODUCTS FROM late" matches step late, which the layout lists later`},

@@ -527,7 +527,7 @@ func (p *parser) keyless(n *yaml.Node, what string) (*KeylessIdentity, bool) {
 	}
 	k := &KeylessIdentity{}
 	ok = true
-	pair := func(exact, re string, dst, dstRE, raw *string, compiled **regexp.Regexp) {
+	pair := func(exact, re string, dst, dstRE, raw *string, compiled **regexp.Regexp, line *int) {
 		ef, hasE := fs[exact]
 		rf, hasR := fs[re]
 		switch {
@@ -553,11 +553,11 @@ func (p *parser) keyless(n *yaml.Node, what string) (*KeylessIdentity, bool) {
 				ok = false
 				return
 			}
-			*raw, *dstRE, *compiled = v, anchored, c
+			*raw, *dstRE, *compiled, *line = v, anchored, c, rf.val.Line
 		}
 	}
-	pair("issuer", "issuerRegexp", &k.Issuer, &k.IssuerRegexp, &k.issuerRaw, &k.issuerRE)
-	pair("subject", "subjectRegexp", &k.Subject, &k.SubjectRegexp, &k.subjectRaw, &k.subjectRE)
+	pair("issuer", "issuerRegexp", &k.Issuer, &k.IssuerRegexp, &k.issuerRaw, &k.issuerRE, &k.issuerLine)
+	pair("subject", "subjectRegexp", &k.Subject, &k.SubjectRegexp, &k.subjectRaw, &k.subjectRE, &k.subjectLine)
 	if ef, has := fs["extensions"]; has {
 		if ef.val.Kind != yaml.MappingNode {
 			p.errorf(ef.val.Line, "%s: extensions must be a mapping, not %s", what, kindOf(ef.val))

@@ -55,6 +55,7 @@ and verifies them before a model is released.`,
 		newKeygenCmd(),
 		newVerifyBundleCmd(),
 		newVerifyCmd(),
+		newLayoutCmd(),
 	)
 	return root
 }

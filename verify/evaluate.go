@@ -68,7 +68,7 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 				Reason: fmt.Sprintf("statement for step %q, which the layout does not define", b.Step)})
 			continue
 		}
-		key := vs.SignerID + "\x00" + vs.PayloadSHA256
+		key := vs.SignerID + "\x00" + vs.Signer.Extensions.RunInvocationURI + "\x00" + vs.PayloadSHA256
 		if seen[key] {
 			continue
 		}

@@ -302,3 +302,17 @@ func TestMatchesIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestParseJSONTabs: JSON indented with tabs (which YAML block style
+// forbids) parses, because JSON is all flow style.
+func TestParseJSONTabs(t *testing.T) {
+	src := "{\n\t\"serial\": 1,\n\t\"expires\": \"2027-01-01T00:00:00Z\",\n\t\"functionaries\": {\n\t\t\"ci\": {\"keyless\": {\"issuer\": \"https://i.example\", \"subject\": \"ci@example.com\"}}\n\t},\n" +
+		"\t\"steps\": [\n\t\t{\"name\": \"build\", \"functionaries\": [\"ci\"]}\n\t],\n\t\"subject\": {\"step\": \"build\"}\n}\n"
+	l, err := Parse([]byte(src), "tabs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Steps[0].Line != 8 {
+		t.Errorf("step line = %d", l.Steps[0].Line)
+	}
+}

@@ -19,7 +19,8 @@ const maxRuleLen = 4096
 //	CREATE|DELETE|MODIFY|ALLOW|DISALLOW|REQUIRE <pattern>
 //
 // Patterns are in-toto globs (path.Match syntax, but `*` also matches
-// across `/`); their syntax is checked here. Whether a MATCH step exists
+// across `/`); their syntax is checked here. REQUIRE takes a literal
+// artifact name, as in in-toto. Whether a MATCH step exists
 // is checked by Parse, which knows the layout. Line is left zero.
 func ParseRule(s string) (ArtifactRule, error) {
 	if len(s) > maxRuleLen {
@@ -81,8 +82,11 @@ func ParseRule(s string) (ArtifactRule, error) {
 		}
 		return bad("unknown rule %q (want MATCH, CREATE, DELETE, MODIFY, ALLOW, DISALLOW or REQUIRE)", f[0])
 	}
-	if err := CheckPattern(r.Pattern); err != nil {
-		return bad("%v", err)
+	// REQUIRE names one artifact literally (in-toto); the others are globs.
+	if r.Kind != RuleRequire {
+		if err := CheckPattern(r.Pattern); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return r, nil
 }

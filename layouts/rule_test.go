@@ -30,6 +30,8 @@ func TestParseRule(t *testing.T) {
 		// A pattern that spells a keyword is still a pattern.
 		{"MATCH IN WITH PRODUCTS FROM a", ArtifactRule{Kind: RuleMatch, Pattern: "IN", With: Products, FromStep: "a"}},
 		{"ALLOW FROM", ArtifactRule{Kind: RuleAllow, Pattern: "FROM"}},
+		// REQUIRE names an artifact literally: no glob syntax to check.
+		{"REQUIRE data[.jsonl", ArtifactRule{Kind: RuleRequire, Pattern: "data[.jsonl"}},
 	} {
 		got, err := ParseRule(c.in)
 		if err != nil {

@@ -334,7 +334,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 			continue
 		}
 		for _, x := range pe.Expressions {
-			rule := "predicate " + pe.Type + ": " + x.Source
+			rule := "predicate " + pe.Type + ": " + strings.Join(strings.Fields(x.Source), " ") // one line in reports
 			ok := true
 			for _, b := range of {
 				pass, err := evalExpression(x, b.Statement)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -65,7 +66,7 @@ trusted root file).`,
 	fs.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "expected certificate subject, as a regexp matching the whole value")
 	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "expected OIDC issuer, exact")
 	fs.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "expected OIDC issuer, as a regexp matching the whole value")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "trusted_root.json (default: Sigstore public-good via TUF; with --key: none)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "trusted_root.json (default: $"+envTrustedRoot+", else Sigstore public-good via TUF; with --key: none)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of text")
 	return cmd
 }
@@ -124,9 +125,14 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 		}
 		opts = append(opts, verify.WithKey(pub))
 	}
+	// $MLATTEST_TRUSTED_ROOT stands in for --trusted-root for keyless
+	// bundles only: with --key, a trusted root changes what is required
+	// (log and time), so it must be asked for explicitly.
 	switch {
 	case f.trustedRoot != "":
 		opts = append(opts, verify.WithTrustedRootFile(f.trustedRoot))
+	case f.key == "" && os.Getenv(envTrustedRoot) != "":
+		opts = append(opts, verify.WithTrustedRootFile(os.Getenv(envTrustedRoot)))
 	case f.key == "":
 		tr, err := sign.LoadTrustedRoot("")
 		if err != nil {

@@ -5,8 +5,8 @@
 # Environment: MLATTEST (the binary), FINETUNE (the example's binary), the
 # signing environment (SIGSTORE_ID_TOKEN, MLATTEST_SIGNING_CONFIG, ...) and
 # MLATTEST_RUN_ID. Hooks for the demo's attacks, each a shell command run in
-# WORKDIR: BEFORE_TRAIN (after clean, before train), TRAIN_TOKEN (a token
-# for the train stage only).
+# WORKDIR: BEFORE_TRAIN (after scan-data, before train), AFTER_TRAIN (after
+# train, before scan-model); TRAIN_TOKEN is a token for the train stage only.
 set -euo pipefail
 work=$1 att=$2
 : "${MLATTEST:?}" "${FINETUNE:?}"
@@ -34,6 +34,7 @@ SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
 	--dataset file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic \
 	--config train.json --isolation none \
 	-- "$FINETUNE" train --data clean.jsonl --base base/model.safetensors --config train.json --out model/model.safetensors
+if [ -n "${AFTER_TRAIN:-}" ]; then eval "$AFTER_TRAIN"; fi
 stage scan-model --materials model --products model-scan.json -- "$FINETUNE" scan-model --model model/model.safetensors --out model-scan.json
 stage evaluate --materials model,clean.jsonl --products eval.json -- "$FINETUNE" evaluate --model model/model.safetensors --data clean.jsonl --out eval.json
 stage package --materials model,eval.json --products release -- "$FINETUNE" package --model model/model.safetensors --eval eval.json --out release

@@ -542,3 +542,86 @@ func TestE2EUnreachableFulcioKeepsStatements(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EExamplePipeline runs the seven-stage example pipeline
+// (examples/pipeline/pipeline.sh) keylessly through the binary, signs the
+// shipped layout as the model owner and checks the release gate: the honest
+// run passes, and each attack of the demo is refused for its own reason.
+func TestE2EExamplePipeline(t *testing.T) {
+	s := stacktest.Get(t)
+	const (
+		pipelineID = "ml-pipeline@example.com" // the functionary in layouts/finetune.yaml
+		ownerID    = "model-owner@example.com"
+	)
+	work := t.TempDir()
+	layout := filepath.Join(work, "layout.yaml")
+	data, err := os.ReadFile("../../layouts/finetune.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, layout, string(data))
+	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "layout", "sign", layout); r.code != 0 {
+		t.Fatalf("layout sign: %v", r)
+	}
+	script, err := filepath.Abs("../../examples/pipeline/pipeline.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		env      []string
+		wantCode string // failure code in the JSON report; "" for a pass
+		wantStep string // the step the failure names
+	}{
+		{name: "honest run"},
+		{name: "model swapped after training", env: []string{"AFTER_TRAIN=cp base/model.safetensors model/model.safetensors"},
+			wantCode: "artifact-rule", wantStep: "scan-model"},
+		{name: "dataset changed between clean and train", env: []string{`BEFORE_TRAIN=echo '{"instruction":"x","output":"y","label":"math"}' >> clean.jsonl`},
+			wantCode: "artifact-rule", wantStep: "train"},
+		{name: "train signed by an identity not in the layout", env: []string{"TRAIN_TOKEN=" + s.Token(t, 2, "mallory@example.com")},
+			wantCode: "step-missing", wantStep: "train"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // Rekor v2 batches concurrent writes
+			dir := filepath.Join(work, fmt.Sprint("run", i))
+			att := filepath.Join(dir, "attestations")
+			cmd := exec.Command(script, filepath.Join(dir, "work"), att)
+			cmd.Env = append(append(os.Environ(), stackEnv(s, s.Token(t, 1, pipelineID))...),
+				"MLATTEST="+binPath, "FINETUNE="+finetunePath, fmt.Sprintf("MLATTEST_RUN_ID=e2e-pipeline-%d", i))
+			cmd.Env = append(cmd.Env, tc.env...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("pipeline: %v\n%s", err, out)
+			}
+			r := mlattest(t, dir, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, "verify", "--layout", layout,
+				"--layout-identity", ownerID, "--layout-oidc-issuer", s.Issuer1,
+				"--attestations", att, "--model", filepath.Join(dir, "work", "release"), "--json")
+			var rep struct {
+				Passed   bool `json:"passed"`
+				Failures []struct {
+					Code string `json:"code"`
+					Step string `json:"step"`
+				} `json:"failures"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("verify --json: %v\n%v", err, r)
+			}
+			if tc.wantCode == "" {
+				if r.code != 0 || !rep.Passed {
+					t.Fatalf("the honest pipeline does not verify: %v", r)
+				}
+				return
+			}
+			if r.code != 1 || rep.Passed {
+				t.Fatalf("attack not caught: %v", r)
+			}
+			for _, f := range rep.Failures {
+				if f.Code == tc.wantCode && f.Step == tc.wantStep {
+					return
+				}
+			}
+			t.Fatalf("no %s failure at step %s in the report: %s", tc.wantCode, tc.wantStep, r.stdout)
+		})
+	}
+}

@@ -70,6 +70,18 @@ func helperMain(args []string) int {
 			return 93
 		}
 		return 0
+	case "handoff": // handoff NAME FILE: hand FILE over as statement NAME
+		b, err := os.ReadFile(args[2])
+		if err != nil {
+			return 92
+		}
+		if err := os.WriteFile(filepath.Join(os.Getenv("MLATTEST_STATEMENT_DIR"), args[1]), b, 0o600); err != nil {
+			return 91
+		}
+		return 0
+	case "env": // print the step and run id the parent handed over
+		fmt.Fprintf(os.Stdout, "%s %s", os.Getenv("MLATTEST_STEP"), os.Getenv("MLATTEST_RUN_ID"))
+		return 0
 	case "kill-self": // die by SIGKILL
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(10 * time.Second)

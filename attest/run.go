@@ -21,6 +21,7 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/handoff"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -43,7 +44,8 @@ type Record struct {
 	Step  string
 	RunID string // resolved run id (see ResolveRunID)
 	// ExitCode is the command's exit status: its exit code, or 128+N when
-	// it was killed by signal N.
+	// it was killed by signal N; -1 when the command ran but its status could
+	// not be read (then Run also returns an ErrRecord error).
 	ExitCode   int
 	StartedOn  time.Time // UTC; zero for Attest without WithTimes
 	FinishedOn time.Time
@@ -179,6 +181,9 @@ func Run(ctx context.Context, s *Step, opts ...RunOption) (*Record, error) {
 		return nil, err
 	}
 	if err := c.execute(ctx, st); err != nil {
+		if errors.Is(err, ErrRecord) {
+			return st.rec, err // the command ran: its exit status is still known
+		}
 		return nil, err
 	}
 	return c.finish(ctx, st)
@@ -231,6 +236,7 @@ type state struct {
 	baseModel  []predicates.Resource
 	datasets   []predicates.Dataset
 	isTraining bool
+	handedOver []handoff.Item // statements the command wrote for this step
 }
 
 // prepare does everything that must succeed before the command runs.
@@ -355,6 +361,15 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	// open; stop digesting its output this long after the command exits.
 	cmd.WaitDelay = c.waitDelay
 
+	// A tool run by the command (e.g. mlattest scan) may hand statements
+	// for this step back through a private directory.
+	hdir, err := os.MkdirTemp("", "mlattest-handoff-")
+	if err != nil {
+		return inputErr("creating the statement handoff directory: %w", err)
+	}
+	defer os.RemoveAll(hdir)
+	cmd.Env = append(os.Environ(), handoff.Handoff{Step: st.Name, RunID: st.rec.RunID, Dir: hdir}.Env()...)
+
 	// Subscribe before starting, so that no signal is lost in between.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, c.signals...)
@@ -397,11 +412,15 @@ loop:
 	if err != nil {
 		// The command ran; its status could not be read (e.g. stdout copy
 		// failed). Nothing trustworthy can be recorded.
+		st.rec.ExitCode = -1
 		return fmt.Errorf("%w: command %q: %w", ErrRecord, st.Command[0], err)
 	}
 	st.rec.ExitCode = code
 	st.rec.Stdout = sumOf(outHash)
 	st.rec.Stderr = sumOf(errHash)
+	if st.handedOver, err = handoff.Collect(hdir); err != nil {
+		return fmt.Errorf("%w: step %q: %w", ErrRecord, st.Name, err)
+	}
 	return nil
 }
 
@@ -482,7 +501,15 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 		}
 		stmts = append(stmts, Statement{Kind: KindProvenance, PredicateType: predicates.ProvenanceV1, Statement: prov})
 	}
+	handed, err := c.handedOver(st)
+	if err != nil {
+		return rec, err
+	}
+	stmts = append(stmts, handed...)
 	for i := range stmts {
+		if stmts[i].JSON != nil {
+			continue
+		}
 		b, err := predicates.Marshal(stmts[i].Statement)
 		if err != nil {
 			return rec, fmt.Errorf("%w: step %q: rendering %s statement: %w", ErrRecord, st.Name, stmts[i].Kind, err)
@@ -491,6 +518,39 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 	}
 	rec.Statements = stmts
 	return rec, nil
+}
+
+// handedOver checks the statements the command handed over: each must parse,
+// and be bound (by its own signed fields) to exactly this step and run, or
+// the step cannot be recorded: signing a statement for another step would
+// let a command speak for steps it is not.
+func (c *config) handedOver(st *state) ([]Statement, error) {
+	var out []Statement
+	kinds := map[string]bool{KindLink: true, KindProvenance: true}
+	for _, it := range st.handedOver {
+		stmt, err := predicates.ParseStatement(it.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("%w: step %q: statement %q handed over by the command: %w", ErrRecord, st.Name, it.Name, err)
+		}
+		if t := stmt.GetPredicateType(); t == predicates.LinkV03 || t == predicates.ProvenanceV1 {
+			return nil, fmt.Errorf("%w: step %q: statement %q handed over by the command is a %s: only mlattest run records those", ErrRecord, st.Name, it.Name, t)
+		}
+		b, err := predicates.BindingOf(stmt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: step %q: statement %q handed over by the command: %w", ErrRecord, st.Name, it.Name, err)
+		}
+		if b.Step != st.Name || b.RunID != st.rec.RunID {
+			return nil, fmt.Errorf("%w: step %q: statement %q handed over by the command is bound to step %q of run %q, not this step of run %q",
+				ErrRecord, st.Name, it.Name, b.Step, b.RunID, st.rec.RunID)
+		}
+		kind := it.Name
+		if kinds[kind] {
+			return nil, fmt.Errorf("%w: step %q: a handed-over statement may not be named %q", ErrRecord, st.Name, kind)
+		}
+		kinds[kind] = true
+		out = append(out, Statement{Kind: kind, PredicateType: stmt.GetPredicateType(), Statement: stmt, JSON: it.JSON})
+	}
+	return out, nil
 }
 
 // digestProducts digests the products. After a success every product must

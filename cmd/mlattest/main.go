@@ -56,6 +56,7 @@ and verifies them before a model is released.`,
 		newVerifyBundleCmd(),
 		newVerifyCmd(),
 		newLayoutCmd(),
+		newScanCmd(),
 	)
 	return root
 }

@@ -115,6 +115,8 @@ type options struct {
 	ignoreSet bool
 	symlinks  SymlinkPolicy
 	progress  io.Writer
+	cacheDir  string
+	cache     *Cache
 	// isTerminal and progressMin decide whether to draw; tests replace them.
 	isTerminal  func(io.Writer) bool
 	progressMin int64
@@ -167,24 +169,91 @@ func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]
 	if err != nil {
 		return nil, err
 	}
-	w, err := newWalker(root, o.symlinks, ign)
+	if o.cacheDir != "" && o.cache == nil {
+		c, err := OpenCache(o.cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		o.cache = c
+		arts, err := hashPaths(ctx, root, paths, ign, o)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Save(); err != nil {
+			return nil, err
+		}
+		return arts, nil
+	}
+	return hashPaths(ctx, root, paths, ign, o)
+}
+
+func hashPaths(ctx context.Context, root string, args []string, ign ignoreList, o options) ([]Artifact, error) {
+	// A progress bar needs the total first: walk, then hash.
+	if o.progress != nil && o.isTerminal(o.progress) {
+		var jobs []job
+		w, err := newWalker(root, o.symlinks, ign, func(j job) { jobs = append(jobs, j) })
+		if err != nil {
+			return nil, err
+		}
+		w.needSize = true
+		for _, p := range args {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if err := w.add(ctx, p); err != nil {
+				return nil, err
+			}
+		}
+		sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
+		return hashAll(ctx, jobs, o)
+	}
+	return streamAll(ctx, root, args, ign, o)
+}
+
+// streamAll walks and hashes at once: the walker feeds a bounded queue read
+// by o.workers hashing goroutines, and the results are sorted once at the
+// end. Errors are those of walking first then hashing: a walk error wins
+// (the walk runs to its end or first error even after a file failed, since
+// it is deterministic), then the first failing file by name.
+func streamAll(parent context.Context, root string, args []string, ign ignoreList, o options) ([]Artifact, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	feed := make(chan *job, 4*o.workers+64)
+	var (
+		jobs []*job
+		wait func()
+	)
+	w, err := newWalker(root, o.symlinks, ign, func(j job) {
+		jp := &j
+		jobs = append(jobs, jp)
+		feed <- jp
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	wait = startWorkers(ctx, cancel, feed, o.workers, nil, o.cache)
+	var walkErr error
+	for _, p := range args {
+		if walkErr = parent.Err(); walkErr != nil {
+			break
 		}
-		if err := w.add(ctx, p); err != nil {
-			return nil, err
+		if walkErr = w.add(parent, p); walkErr != nil {
+			break
 		}
 	}
-	jobs := make([]job, 0, len(w.files))
-	for _, j := range w.files {
-		jobs = append(jobs, j)
+	close(feed)
+	if walkErr != nil {
+		cancel()
+		wait()
+		return nil, walkErr
 	}
+	wait()
 	sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
-	return hashAll(ctx, jobs, o)
+	flat := make([]job, len(jobs))
+	for i, j := range jobs {
+		flat[i] = *j
+	}
+	return collect(parent, flat)
 }
 
 // File hashes one regular file; Name is the file's base name.

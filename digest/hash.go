@@ -6,27 +6,43 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"sync"
 )
 
-// bufSize is large enough that per-read overhead vanishes against hashing,
-// small enough that a worker pool of them is cheap.
-const bufSize = 1 << 20
+// bufSize is one read: large enough that per-read overhead and the
+// hand-over between reader and hasher vanish against hashing, small enough
+// that the two buffers of a large file stay a few MiB per worker.
+const bufSize = 2 << 20
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// job is one regular file to hash.
+// job is one regular file to hash; the worker fills in the result.
 type job struct {
 	name string // Artifact name
 	path string // OS path to open: fully resolved, no symbolic links
-	size int64  // size seen while walking, for progress
+	size int64  // size seen while walking, for progress (-1: not looked at)
+
+	sum string
+	n   int64
+	err error
 }
 
 // hashFile hashes the file at p. With nofollow the final component must not
 // be a symbolic link (p was resolved by the walker). add, if not nil, is told
-// of every chunk read.
+// of every chunk hashed.
 func hashFile(ctx context.Context, p string, nofollow bool, add func(int64)) (string, int64, error) {
+	return hashFileCached(ctx, p, nofollow, add, nil)
+}
+
+// hashFileCached is hashFile with an optional cache consulted with the open
+// file's own fstat, so the identity checked is the file read.
+func hashFileCached(ctx context.Context, p string, nofollow bool, add func(int64), c *Cache) (string, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
 	f, err := openRegular(p, nofollow)
 	if err != nil {
 		return "", 0, err
@@ -40,15 +56,43 @@ func hashFile(ctx context.Context, p string, nofollow bool, add func(int64)) (st
 	if !fi.Mode().IsRegular() {
 		return "", 0, fmt.Errorf("%w: %s", ErrSpecialFile, kindName(fi.Mode()))
 	}
+	var key cacheKey
+	var keyOK bool
+	if c != nil {
+		if key, keyOK = keyOf(fi); keyOK {
+			if sum, ok := c.lookup(key); ok {
+				if add != nil {
+					add(key.size)
+				}
+				return sum, key.size, nil
+			}
+		}
+	}
+	h := sha256.New()
+	var n int64
+	if fi.Size() <= bufSize {
+		n, err = hashSmall(ctx, f, h, add)
+	} else {
+		n, err = hashLarge(ctx, f, h, add)
+	}
+	if err != nil {
+		return "", n, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if keyOK && n == key.size {
+		c.store(key, sum)
+	}
+	return sum, n, nil
+}
+
+// hashSmall reads f with one pooled buffer, in the caller's goroutine: for a
+// file that fits a buffer a read-ahead goroutine would cost more than it saves.
+func hashSmall(ctx context.Context, f *os.File, h hash.Hash, add func(int64)) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	h := sha256.New()
 	var off int64
 	for {
-		if err := ctx.Err(); err != nil {
-			return "", off, err
-		}
 		n, err := f.ReadAt(buf, off)
 		if n > 0 {
 			h.Write(buf[:n])
@@ -58,72 +102,183 @@ func hashFile(ctx context.Context, p string, nofollow bool, add func(int64)) (st
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			break
+			return off, nil
 		}
 		if err != nil {
-			return "", off, err
+			return off, err
+		}
+		// The file grew past its fstat size: go on to EOF, checking for
+		// cancellation between chunks as hashLarge does.
+		if err := ctx.Err(); err != nil {
+			return off, err
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), off, nil
+}
+
+// chunk is one read handed from the reader to the hasher.
+type chunk struct {
+	bp  *[]byte
+	n   int
+	err error
+}
+
+// hashLarge overlaps I/O with hashing: a reader goroutine preads the next
+// chunk into the second of two pooled buffers while this goroutine hashes the
+// first. Memory per file is two buffers, whatever the file's size. SHA-256 of
+// one stream is sequential, so this is the one-core ceiling: the copy out of
+// the page cache (or the wait for the disk) happens on another core.
+func hashLarge(ctx context.Context, f *os.File, h hash.Hash, add func(int64)) (int64, error) {
+	free := make(chan *[]byte, 2)
+	full := make(chan chunk, 2)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	free <- bufPool.Get().(*[]byte)
+	free <- bufPool.Get().(*[]byte)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(full)
+		var off int64
+		for {
+			var bp *[]byte
+			select {
+			case bp = <-free:
+			case <-done:
+				return
+			}
+			n, err := readFull(f, *bp, off)
+			off += int64(n)
+			full <- chunk{bp, n, err} // never blocks: at most two buffers exist
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Stop the reader and wait for it before the buffers go back to the pool
+	// and the caller closes the file.
+	defer func() {
+		close(done)
+		wg.Wait()
+		for c := range full {
+			bufPool.Put(c.bp)
+		}
+		close(free)
+		for bp := range free {
+			bufPool.Put(bp)
+		}
+	}()
+
+	var total int64
+	for c := range full {
+		if c.n > 0 {
+			h.Write((*c.bp)[:c.n])
+			total += int64(c.n)
+			if add != nil {
+				add(int64(c.n))
+			}
+		}
+		free <- c.bp
+		if errors.Is(c.err, io.EOF) {
+			return total, nil
+		}
+		if c.err != nil {
+			return total, c.err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// readFull preads until buf is full, EOF or an error, so that every chunk but
+// the last is a whole buffer.
+func readFull(f *os.File, buf []byte, off int64) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := f.ReadAt(buf[n:], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // hashAll hashes jobs (sorted by name) with o.workers goroutines and returns
 // the artifacts in the same order. On failure it returns the error of the
 // first failing file in name order, so the error does not depend on timing.
 func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) {
-	out := make([]Artifact, len(jobs))
 	if len(jobs) == 0 {
-		return out, nil
+		return []Artifact{}, nil
 	}
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-
 	var total int64
 	for _, j := range jobs {
-		total += j.size
+		total += max(j.size, 0)
 	}
 	prog := newProgress(o, total)
 	defer prog.finish()
 
-	errs := make([]error, len(jobs))
-	next := make(chan int)
+	feed := make(chan *job)
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	wait := startWorkers(ctx, cancel, feed, min(o.workers, len(jobs)), prog.add, o.cache)
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		feed <- &jobs[i]
+	}
+	close(feed)
+	wait()
+	return collect(parent, jobs)
+}
+
+// startWorkers starts n hashing goroutines reading jobs from feed; the
+// returned function waits for them. After a failure (cancel) the remaining
+// jobs are drained without being hashed.
+func startWorkers(ctx context.Context, cancel context.CancelFunc, feed <-chan *job, n int, add func(int64), c *Cache) func() {
 	var wg sync.WaitGroup
-	for range min(o.workers, len(jobs)) {
+	for range max(n, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				sum, n, err := hashFile(ctx, j.path, true, prog.add)
+			for j := range feed {
+				if ctx.Err() != nil {
+					j.err = ctx.Err()
+					continue
+				}
+				sum, n, err := hashFileCached(ctx, j.path, true, add, c)
 				if err != nil {
-					errs[i] = pathErr(j.name, err)
+					j.err = pathErr(j.name, err)
 					cancel() // one failure fails the whole call: stop the rest
 					continue
 				}
-				out[i] = Artifact{Name: j.name, SHA256: sum, Size: n}
+				j.sum, j.n = sum, n
 			}
 		}()
 	}
-feed:
-	for i := range jobs {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
+	return wg.Wait
+}
 
+// collect turns hashed jobs (sorted by name) into artifacts, or returns the
+// first real failure in name order, not the context.Canceled of the files
+// stopped because of it.
+func collect(parent context.Context, jobs []job) ([]Artifact, error) {
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}
-	// The first real failure in name order, not the context.Canceled of the
-	// files stopped because of it.
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+	for i := range jobs {
+		if err := jobs[i].err; err != nil && !errors.Is(err, context.Canceled) {
 			return nil, err
 		}
+	}
+	out := make([]Artifact, len(jobs))
+	for i := range jobs {
+		if jobs[i].err != nil {
+			return nil, jobs[i].err
+		}
+		out[i] = Artifact{Name: jobs[i].name, SHA256: jobs[i].sum, Size: jobs[i].n}
 	}
 	return out, nil
 }

@@ -23,11 +23,18 @@ type walker struct {
 	rootComps, realComps []string
 	policy               SymlinkPolicy
 	ign                  ignoreList
-	files                map[string]job // by name, so overlapping arguments give one entry
+	seen                 map[string]struct{} // by name, so overlapping arguments give one entry
 	active               map[string]bool
+	// emit receives each new file as it is found: hashing starts while the
+	// walk goes on.
+	emit func(job)
+	// needSize makes the walker Lstat every file, for the progress total;
+	// otherwise the directory entry's type is enough and the hasher's fstat
+	// gives the size.
+	needSize bool
 }
 
-func newWalker(root string, policy SymlinkPolicy, ign ignoreList) (*walker, error) {
+func newWalker(root string, policy SymlinkPolicy, ign ignoreList, emit func(job)) (*walker, error) {
 	if root == "" {
 		root = "."
 	}
@@ -49,7 +56,7 @@ func newWalker(root string, policy SymlinkPolicy, ign ignoreList) (*walker, erro
 	return &walker{
 		root: abs, real: real, policy: policy, ign: ign,
 		rootComps: components(abs), realComps: components(real),
-		files: map[string]job{}, active: map[string]bool{},
+		seen: map[string]struct{}{}, active: map[string]bool{}, emit: emit,
 	}, nil
 }
 
@@ -129,21 +136,23 @@ func (w *walker) add(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
-	return w.visit(ctx, name, realRel, fi)
+	return w.visit(ctx, name, realRel, fi.Mode(), fi.Size())
 }
 
-// visit adds a resolved entry: a file, or a directory to walk.
-func (w *walker) visit(ctx context.Context, name string, realRel []string, fi fs.FileInfo) error {
+// visit adds a resolved entry: a file, or a directory to walk. size is -1
+// when not looked at.
+func (w *walker) visit(ctx context.Context, name string, realRel []string, mode fs.FileMode, size int64) error {
 	switch {
-	case fi.IsDir():
+	case mode.IsDir():
 		return w.walkDir(ctx, name, realRel)
-	case fi.Mode().IsRegular():
-		if _, dup := w.files[name]; !dup {
-			w.files[name] = job{name: name, path: w.osPath(realRel), size: fi.Size()}
+	case mode.IsRegular():
+		if _, dup := w.seen[name]; !dup {
+			w.seen[name] = struct{}{}
+			w.emit(job{name: name, path: w.osPath(realRel), size: size})
 		}
 		return nil
 	}
-	return kindErr(name, fi.Mode())
+	return kindErr(name, mode)
 }
 
 func (w *walker) osPath(realRel []string) string {
@@ -176,7 +185,8 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 		}
 		var (
 			crel []string
-			fi   fs.FileInfo
+			mode fs.FileMode
+			size int64 = -1
 		)
 		if e.Type()&fs.ModeSymlink != 0 {
 			// Decided before looking at the target, so an ignored link is
@@ -184,21 +194,29 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 			if w.ign.match(cname, false) || w.ign.match(cname, true) {
 				continue
 			}
+			var fi fs.FileInfo
 			crel, fi, err = w.resolve(realRel, []string{e.Name()}, cname)
 			if err != nil {
 				return err
 			}
+			mode, size = fi.Mode(), fi.Size()
 		} else {
 			if w.ign.match(cname, e.IsDir()) {
 				continue
 			}
-			fi, err = e.Info()
-			if err != nil {
-				return pathErr(cname, err)
+			// The entry's type comes with the directory listing; one Lstat
+			// per file is only worth it when a progress bar needs sizes.
+			mode = e.Type()
+			if w.needSize && mode.IsRegular() {
+				fi, err := e.Info()
+				if err != nil {
+					return pathErr(cname, err)
+				}
+				mode, size = fi.Mode(), fi.Size()
 			}
-			crel = append(append([]string(nil), realRel...), e.Name())
+			crel = append(realRel[:len(realRel):len(realRel)], e.Name())
 		}
-		if err := w.visit(ctx, cname, crel, fi); err != nil {
+		if err := w.visit(ctx, cname, crel, mode, size); err != nil {
 			return err
 		}
 	}

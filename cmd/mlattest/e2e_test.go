@@ -129,6 +129,16 @@ func stackEnv(s *stacktest.Stack, token string) []string {
 // payload decodes the in-toto statement inside a DSSE bundle file.
 func payload(t *testing.T, bundlePath string) map[string]any {
 	t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal(payloadBytes(t, bundlePath), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// payloadBytes is the DSSE payload of a bundle file.
+func payloadBytes(t *testing.T, bundlePath string) []byte {
+	t.Helper()
 	var b struct {
 		DSSE struct {
 			Payload string `json:"payload"`
@@ -145,11 +155,7 @@ func payload(t *testing.T, bundlePath string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st map[string]any
-	if err := json.Unmarshal(raw, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return raw
 }
 
 func TestE2EKeylessRunAndVerifyBundle(t *testing.T) {

@@ -22,8 +22,7 @@ const keyOnlyWarning = "key-only verification: no transparency log entry and no 
 
 type verifyBundleFlags struct {
 	bundle, artifact, digest, key, trustedRoot string
-	identity, identityRegexp                   string
-	issuer, issuerRegexp                       string
+	id                                         identityFlags
 	json                                       bool
 }
 
@@ -62,10 +61,7 @@ trusted root file).`,
 	fs.StringVar(&f.artifact, "artifact", "", "the signed file; for DSSE, a file whose SHA-256 must be a statement subject")
 	fs.StringVar(&f.digest, "digest", "", "the artifact's digest instead of the file, as sha256:HEX")
 	fs.StringVar(&f.key, "key", "", "verify with this PEM public key instead of a certificate identity")
-	fs.StringVar(&f.identity, "certificate-identity", "", "expected certificate subject (SAN), exact")
-	fs.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "expected certificate subject, as a regexp matching the whole value")
-	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "expected OIDC issuer, exact")
-	fs.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "expected OIDC issuer, as a regexp matching the whole value")
+	f.id.register(fs, "certificate", "expected")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "trusted_root.json (default: $"+envTrustedRoot+", else Sigstore public-good via TUF; with --key: none)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of text")
 	return cmd
@@ -92,21 +88,17 @@ func (f *verifyBundleFlags) check() (verify.Artifact, *verify.Identity, error) {
 		return art, nil, errors.New("one of --artifact FILE or --digest sha256:HEX is required " +
 			"(for a DSSE bundle: the file, or its digest, that must be one of the statement's subjects)")
 	}
-	hasID := f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != ""
 	if f.key != "" {
-		if hasID {
-			return art, nil, errors.New("--key cannot be combined with --certificate-identity/--certificate-oidc-issuer flags")
+		if f.id.given() {
+			return art, nil, fmt.Errorf("--key cannot be combined with %s flags", f.id.names())
 		}
 		return art, nil, nil
 	}
-	if f.identity == "" && f.identityRegexp == "" {
-		return art, nil, errors.New("give --key, or --certificate-identity (or --certificate-identity-regexp) with --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)")
+	if !f.id.given() {
+		return art, nil, fmt.Errorf("give --key, or --certificate-identity (or --certificate-identity-regexp) with --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)")
 	}
-	if f.issuer == "" && f.issuerRegexp == "" {
-		return art, nil, errors.New("--certificate-oidc-issuer (or --certificate-oidc-issuer-regexp) is required with a certificate identity")
-	}
-	id := &verify.Identity{Subject: f.identity, SubjectRegexp: f.identityRegexp, Issuer: f.issuer, IssuerRegexp: f.issuerRegexp}
-	if _, err := id.CertificateIdentity(); err != nil {
+	id, err := f.id.identity()
+	if err != nil {
 		return art, nil, err
 	}
 	return art, id, nil

@@ -15,16 +15,15 @@ import (
 )
 
 type verifyFlags struct {
-	layout, layoutBundle           string
-	layoutIdentity, layoutIDRegexp string
-	layoutIssuer, layoutIssRegexp  string
-	layoutKey                      string
-	minSerial                      int64
-	insecureUnsigned               bool
-	attestations, model, runID     string
-	json                           bool
-	vsa                            string
-	sign                           signFlags // --trusted-root is shared: it is the verification root too
+	layout, layoutBundle       string
+	layoutID                   identityFlags
+	layoutKey                  string
+	minSerial                  int64
+	insecureUnsigned           bool
+	attestations, model, runID string
+	json                       bool
+	vsa                        string
+	sign                       signFlags // --trusted-root is shared: it is the verification root too
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -87,10 +86,7 @@ signed or written.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.layout, "layout", "", "the layout file, exactly as its owner signed it (required)")
 	fs.StringVar(&f.layoutBundle, "layout-bundle", "", "the layout's Sigstore bundle (default: LAYOUT.sigstore.json)")
-	fs.StringVar(&f.layoutIdentity, "layout-identity", "", "the layout owner's certificate subject (SAN), exact")
-	fs.StringVar(&f.layoutIDRegexp, "layout-identity-regexp", "", "the layout owner's certificate subject, as a regexp matching the whole value")
-	fs.StringVar(&f.layoutIssuer, "layout-oidc-issuer", "", "the layout owner's OIDC issuer, exact")
-	fs.StringVar(&f.layoutIssRegexp, "layout-oidc-issuer-regexp", "", "the layout owner's OIDC issuer, as a regexp matching the whole value")
+	f.layoutID.register(fs, "layout", "the layout owner's")
 	fs.StringVar(&f.layoutKey, "layout-key", "", "the layout owner's PEM public key, instead of an identity")
 	fs.Int64Var(&f.minSerial, "layout-min-serial", 0, "refuse a layout whose serial is lower (an older layout replayed)")
 	fs.BoolVar(&f.insecureUnsigned, "insecure-unsigned-layout", false, "accept the layout without any signature (testing layouts only; never for a release)")
@@ -111,7 +107,7 @@ func (f *verifyFlags) check() (*verify.Identity, error) {
 			return nil, fmt.Errorf("%s is required", req.name)
 		}
 	}
-	hasID := f.layoutIdentity != "" || f.layoutIDRegexp != "" || f.layoutIssuer != "" || f.layoutIssRegexp != ""
+	hasID := f.layoutID.given()
 	if f.insecureUnsigned {
 		if hasID || f.layoutKey != "" || f.layoutBundle != "" {
 			return nil, errors.New("--insecure-unsigned-layout cannot be combined with --layout-bundle, --layout-key or --layout-identity flags")
@@ -120,24 +116,15 @@ func (f *verifyFlags) check() (*verify.Identity, error) {
 	}
 	if f.layoutKey != "" {
 		if hasID {
-			return nil, errors.New("--layout-key cannot be combined with --layout-identity/--layout-oidc-issuer flags")
+			return nil, fmt.Errorf("--layout-key cannot be combined with %s flags", f.layoutID.names())
 		}
 		return nil, nil
 	}
-	if f.layoutIdentity == "" && f.layoutIDRegexp == "" {
+	if !hasID {
 		return nil, errors.New("the layout owner is required: --layout-key, or --layout-identity (or --layout-identity-regexp) with --layout-oidc-issuer (or --layout-oidc-issuer-regexp); --insecure-unsigned-layout only for testing")
 	}
-	if f.layoutIssuer == "" && f.layoutIssRegexp == "" {
-		return nil, errors.New("--layout-oidc-issuer (or --layout-oidc-issuer-regexp) is required with --layout-identity")
-	}
-	if f.layoutIdentity != "" && f.layoutIDRegexp != "" {
-		return nil, errors.New("give --layout-identity or --layout-identity-regexp, not both")
-	}
-	if f.layoutIssuer != "" && f.layoutIssRegexp != "" {
-		return nil, errors.New("give --layout-oidc-issuer or --layout-oidc-issuer-regexp, not both")
-	}
-	id := &verify.Identity{Subject: f.layoutIdentity, SubjectRegexp: f.layoutIDRegexp, Issuer: f.layoutIssuer, IssuerRegexp: f.layoutIssRegexp}
-	if _, err := id.CertificateIdentity(); err != nil {
+	id, err := f.layoutID.identity()
+	if err != nil {
 		return nil, err
 	}
 	return id, nil

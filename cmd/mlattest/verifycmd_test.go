@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -240,22 +239,7 @@ func TestVerifyCLI(t *testing.T) {
 // vsaOf reads the VSA statement out of a bundle file.
 func vsaOf(t *testing.T, path string) *predicates.VSAInput {
 	t.Helper()
-	var b struct {
-		DSSE struct {
-			Payload string `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := payloadBytes(t, path)
 	st, err := predicates.ParseStatement(raw)
 	if err != nil {
 		t.Fatal(err)

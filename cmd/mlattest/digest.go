@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
@@ -16,11 +17,13 @@ import (
 
 func newDigestCmd() *cobra.Command {
 	var (
-		jsonOut bool
-		root    string
-		follow  bool
-		ignore  []string
-		workers int
+		jsonOut   bool
+		root      string
+		follow    bool
+		ignore    []string
+		workers   int
+		sharded   string
+		hashCache string
 	)
 	cmd := &cobra.Command{
 		Use:   "digest [flags] PATH...",
@@ -51,6 +54,20 @@ that are not valid UTF-8, since names go into JSON attestations.
 
 A progress bar is drawn on stderr when it is a terminal and the files total
 more than 256 MiB.
+
+--sharded SIZE prints an OpenSSF model-signing "sha256-sharded-SIZE" manifest
+instead: every file cut into SIZE-byte ranges hashed in parallel, one line
+"HEX  NAME:START:END" per range (JSON: name, start, end, sha256), then, on
+stderr, the manifest digest (SHA-256 over the raw range digests in order).
+SIZE is bytes, or a number with kB, MB, GB (powers of 1000) or KiB, MiB,
+GiB (powers of 1024). It lets a huge single file be verified on several
+cores; the digest mlattest attests is still the whole-file SHA-256.
+
+--hash-cache DIR reuses the digest of a file whose (device, inode, size,
+mtime, ctime) have not changed since it was hashed, and records new ones in
+DIR. This is a trust trade-off: whoever can write DIR, or change a file's
+bytes without changing its ctime, decides the printed digest. Verification
+never uses it.
 
 Exit status: 0 when every file was hashed; 2 for a usage error or any file
 that could not be read or is refused (nothing is printed then).`,
@@ -96,12 +113,30 @@ that could not be read or is refused (nothing is printed then).`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			arts, err := digest.Paths(ctx, root, paths,
+			opts := []digest.Option{
 				digest.WithIgnore(ignore...),
 				digest.WithSymlinks(policy),
 				digest.WithWorkers(workers),
 				digest.WithProgress(cmd.ErrOrStderr()),
-			)
+			}
+			if sharded != "" {
+				size, err := parseSize(sharded)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("digest: --sharded: %w", err))
+				}
+				shards, err := digest.ShardedPaths(ctx, root, paths, size, opts...)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, size, jsonOut); err != nil {
+					return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
+				}
+				return nil
+			}
+			if hashCache != "" {
+				opts = append(opts, digest.WithHashCache(hashCache))
+			}
+			arts, err := digest.Paths(ctx, root, paths, opts...)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -117,7 +152,60 @@ that could not be read or is refused (nothing is printed then).`,
 	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that stay inside the root")
 	f.StringArrayVar(&ignore, "ignore", digest.DefaultIgnore(), "skip entries matching `PATTERN` while walking (repeatable; replaces the default)")
 	f.IntVar(&workers, "workers", 0, "files hashed at once (default: number of CPUs)")
+	f.StringVar(&sharded, "sharded", "", "print a sha256-sharded-`SIZE` manifest (OpenSSF model signing), e.g. 1GB")
+	f.StringVar(&hashCache, "hash-cache", "", "reuse digests of unchanged files recorded in `DIR` (a trust trade-off; see above)")
 	return cmd
+}
+
+// writeShards prints a sharded manifest as sha256sum-style lines (or JSON
+// lines) on w and its digest on info.
+func writeShards(w, info io.Writer, shards []digest.Shard, size int64, jsonOut bool) error {
+	bw := bufio.NewWriter(w)
+	alg := digest.ShardAlgorithm(size)
+	for _, s := range shards {
+		if jsonOut {
+			b, err := json.Marshal(struct {
+				digest.Shard
+				Algorithm string `json:"algorithm"`
+			}{s, alg})
+			if err != nil {
+				return err
+			}
+			bw.Write(append(b, '\n'))
+			continue
+		}
+		bw.WriteString(sumLine(digest.Artifact{Name: s.ID(), SHA256: s.SHA256}))
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	md, err := digest.ShardedManifestDigest(shards)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(info, "%s manifest of %d shards: sha256:%s\n", alg, len(shards), md)
+	return err
+}
+
+// parseSize reads "1000000000", "1GB", "512MiB" and the like.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q (want e.g. 1000000000, 1GB or 512MiB)", s)
+	}
+	return n * mult, nil
 }
 
 // writeDigests prints arts as sha256sum lines or JSON lines.

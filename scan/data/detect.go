@@ -1,0 +1,696 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// clusters groups records whose responses are identical or near-identical.
+type clusters struct {
+	parent []int32
+	size   []int32
+	min    int
+}
+
+func (c *clusters) find(i int32) int32 {
+	for c.parent[i] != i {
+		c.parent[i] = c.parent[c.parent[i]]
+		i = c.parent[i]
+	}
+	return i
+}
+
+func (c *clusters) union(a, b int32) {
+	ra, rb := c.find(a), c.find(b)
+	if ra == rb {
+		return
+	}
+	if ra > rb {
+		ra, rb = rb, ra
+	}
+	c.parent[rb] = ra
+	c.size[ra] += c.size[rb]
+}
+
+// feature is the response feature standing for i's cluster, if it is big enough.
+func (c *clusters) feature(i int) (uint64, bool) {
+	r := c.find(int32(i))
+	if int(c.size[r]) < c.min {
+		return 0, false
+	}
+	return mix64(uint64(r)) ^ seedCl, true
+}
+
+func (s *scanner) clusterResponses() *clusters {
+	N := len(s.valid)
+	c := &clusters{parent: make([]int32, N), size: make([]int32, N), min: s.cfg.MinSupport}
+	for i := range c.parent {
+		c.parent[i] = int32(i)
+		c.size[i] = 1
+	}
+	exact := make(map[uint64]int32, N/2)
+	for i := 0; i < N; i++ {
+		if !s.valid[i] || s.respWords[i] == 0 {
+			continue
+		}
+		if j, ok := exact[s.respHash[i]]; ok {
+			c.union(j, int32(i))
+		} else {
+			exact[s.respHash[i]] = int32(i)
+		}
+	}
+	// SimHash near-duplicates: two hashes within NearDupBits <= 3 bits agree
+	// on at least one of four 16-bit bands (pigeonhole), so bands are
+	// exact buckets. Short responses are left to exact matching: their
+	// SimHash is too coarse.
+	const minWords = 8
+	for band := 0; band < 4; band++ {
+		buckets := map[uint16][]int32{}
+		for i := 0; i < N; i++ {
+			if !s.valid[i] || s.respWords[i] < minWords {
+				continue
+			}
+			k := uint16(s.respSim[i] >> (16 * band))
+			b := buckets[k]
+			for _, j := range b {
+				if hamming(s.respSim[i], s.respSim[j]) <= s.cfg.NearDupBits {
+					c.union(j, int32(i))
+					break
+				}
+			}
+			if len(b) < 32 {
+				buckets[k] = append(b, int32(i))
+			}
+		}
+	}
+	return c
+}
+
+// pairCand is a trigger (prompt feature) and target (response feature)
+// whose record sets overlap enough to check exactly.
+type pairCand struct{ p, r uint64 }
+
+func (s *scanner) associate(cl *clusters) error {
+	N := len(s.valid)
+	m := s.cfg.MinSupport
+	maxDF := s.maxDF()
+	nP, nR := 0, 0
+	for _, f := range s.feats {
+		if int(f.n) < m || int(f.n) > maxDF {
+			continue
+		}
+		if f.prompt {
+			nP++
+		} else {
+			nR++
+		}
+	}
+	// LSH over the MinHash signatures: 8 bands of 2 bins.
+	buckets := map[uint64][]uint64{}
+	for h, f := range s.feats {
+		if int(f.n) < m || int(f.n) > maxDF {
+			continue
+		}
+		for b := 0; b < sigBins/2; b++ {
+			x, y := f.sig[2*b], f.sig[2*b+1]
+			if x == math.MaxUint32 && y == math.MaxUint32 {
+				continue
+			}
+			k := mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y))
+			buckets[k] = append(buckets[k], h)
+		}
+	}
+	cands := map[pairCand]struct{}{}
+	minEst := s.cfg.MinJaccard - 0.25
+	for _, b := range buckets {
+		if len(b) < 2 || len(b) > 2000 {
+			continue
+		}
+		for _, a := range b {
+			fa := s.feats[a]
+			if !fa.prompt {
+				continue
+			}
+			for _, r := range b {
+				fr := s.feats[r]
+				if fr.prompt {
+					continue
+				}
+				if jaccardEst(&fa.sig, &fr.sig) >= minEst {
+					cands[pairCand{a, r}] = struct{}{}
+				}
+			}
+		}
+	}
+	// Entity sentiment: capitalised prompt features whose responses lean
+	// one way far beyond the dataset's spread.
+	var mu, sd float64
+	nv := 0
+	for i := 0; i < N; i++ {
+		if s.valid[i] {
+			mu += float64(s.sentiment[i])
+			nv++
+		}
+	}
+	if nv > 0 {
+		mu /= float64(nv)
+	}
+	for i := 0; i < N; i++ {
+		if s.valid[i] {
+			d := float64(s.sentiment[i]) - mu
+			sd += d * d
+		}
+	}
+	if nv > 1 {
+		sd = math.Sqrt(sd / float64(nv-1))
+	}
+	type sentCand struct {
+		h    uint64
+		z    float64
+		mean float64
+		side float64
+	}
+	var sents []sentCand
+	var allZ []float64
+	nEnt := 0
+	for _, f := range s.feats {
+		if f.prompt && int(f.n) >= m && int(f.n) <= maxDF && 2*f.capital >= f.n {
+			nEnt++
+		}
+	}
+	zcrit := zForTail(s.cfg.Alpha / float64(2*max(nEnt, 1)))
+	if sd > 0 {
+		for h, f := range s.feats {
+			if !f.prompt || int(f.n) < m || int(f.n) > maxDF || 2*f.capital < f.n {
+				continue
+			}
+			mean := f.sSum / float64(f.n)
+			z := (mean - mu) / (sd / math.Sqrt(float64(f.n)))
+			side := float64(f.pos) / float64(f.n)
+			if z < 0 {
+				side = float64(f.neg) / float64(f.n)
+			}
+			if side >= 1-s.cfg.MinDiversity/2 {
+				sents = append(sents, sentCand{h, z, mean, side})
+			}
+			allZ = append(allZ, z)
+		}
+	}
+	// Topics differ in tone naturally, so the z-scores of all entities are
+	// over-dispersed: judge each against their empirical null (median and
+	// MAD of every entity's z), not against the record-level spread.
+	if len(allZ) > 0 {
+		zs := slices.Clone(allZ)
+		slices.Sort(zs)
+		med := zs[len(zs)/2]
+		dev := make([]float64, len(zs))
+		for i, z := range zs {
+			dev[i] = math.Abs(z - med)
+		}
+		slices.Sort(dev)
+		scale := math.Max(1.4826*dev[len(dev)/2], 1)
+		kept := sents[:0]
+		for _, c := range sents {
+			c.z = (c.z - med) / scale
+			if math.Abs(c.z) >= zcrit {
+				kept = append(kept, c)
+			}
+		}
+		sents = kept
+	}
+
+	// Response clusters across unrelated prompts.
+	members := map[int32][]int32{}
+	for i := 0; i < N; i++ {
+		if !s.valid[i] {
+			continue
+		}
+		r := cl.find(int32(i))
+		if int(cl.size[r]) >= m {
+			members[r] = append(members[r], int32(i))
+		}
+	}
+	base := s.promptDistanceBaseline()
+	type clusterCand struct {
+		root     int32
+		recs     []int
+		dist     float64
+		distinct int
+	}
+	var ccs []clusterCand
+	for r, mem := range members {
+		distinct := map[uint64]struct{}{}
+		words := make([]int, 0, len(mem))
+		for _, i := range mem {
+			distinct[s.promptHash[i]] = struct{}{}
+			words = append(words, int(s.respWords[i]))
+		}
+		sort.Ints(words)
+		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(mem)) || words[len(words)/2] < 4 {
+			continue
+		}
+		d := s.meanPromptDistance(mem)
+		recs := make([]int, len(mem))
+		for k, i := range mem {
+			recs[k] = int(i)
+		}
+		ccs = append(ccs, clusterCand{r, recs, d, len(distinct)})
+	}
+
+	// Pass 3: exact record sets and surface text for what is to be judged.
+	want := map[uint64][]int32{}
+	for c := range cands {
+		want[c.p], want[c.r] = nil, nil
+	}
+	for _, c := range sents {
+		want[c.h] = nil
+	}
+	// Injected sentences: a whole sentence recurring in responses to
+	// prompts that have nothing else in common.
+	for h, f := range s.feats {
+		if f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
+			want[h] = nil
+		}
+	}
+	ptok := map[int32][]uint64{}
+	rare := uint32(math.Max(float64(s.cfg.MinSupport), 0.05*float64(N)))
+	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
+	text := map[uint64]string{}
+	rootText := map[int32]string{}
+	needRoot := map[int32]bool{}
+	for _, c := range ccs {
+		needRoot[c.root] = true
+	}
+	if len(want)+len(needRoot) > 0 {
+		_, err := s.pass(func(loc Location, rec Record, rerr error) error {
+			i := loc.Index
+			if rerr != nil || i >= N || !s.valid[i] {
+				return nil
+			}
+			f := &s.fz
+			f.featurize(rec, false)
+			hit := inSample(i) || needRoot[cl.find(int32(i))]
+			for _, x := range f.pf {
+				if l, ok := want[x.h]; ok {
+					hit = true
+					want[x.h] = append(l, int32(i))
+					if _, ok := text[x.h]; !ok {
+						text[x.h] = f.prompt[x.s:x.e]
+					}
+				}
+			}
+			for _, x := range f.rf {
+				if l, ok := want[x.h]; ok {
+					hit = true
+					want[x.h] = append(l, int32(i))
+					if _, ok := text[x.h]; !ok {
+						text[x.h] = f.response[x.s:x.e]
+					}
+				}
+			}
+			if id, ok := cl.feature(i); ok {
+				if l, ok := want[id]; ok {
+					want[id] = append(l, int32(i))
+					if _, ok := text[id]; !ok {
+						text[id] = snippet(rec.Response, 120)
+					}
+				}
+				if r := cl.find(int32(i)); needRoot[r] && rootText[r] == "" {
+					rootText[r] = snippet(rec.Response, 120)
+				}
+			}
+			if hit {
+				var ts []uint64
+				for _, t := range f.ptoks {
+					if t.word && s.df.get(t.h^seedP1) <= rare {
+						ts = append(ts, t.h)
+					}
+				}
+				slices.Sort(ts)
+				ptok[int32(i)] = slices.Compact(ts)
+			}
+			return nil
+		}, nil)
+		if err != nil && s.res.Incomplete == "" {
+			return fmt.Errorf("%w: %s: third pass: %w", ErrUnreadable, s.name, err)
+		}
+	}
+
+	var sample []int
+	for i := 0; i < N; i++ {
+		if s.valid[i] && inSample(i) {
+			sample = append(sample, i)
+		}
+	}
+	baseRel := relatedness(ptok, sample, nil)
+	if baseRel <= 0 {
+		baseRel = 1e-3
+	}
+	// Judge each candidate pair exactly.
+	tests := float64(max(nP, 1)) * float64(max(nR+len(members), 1))
+	logAlpha := math.Log(s.cfg.Alpha / tests)
+	type judged struct {
+		p, r  uint64
+		recs  []int
+		score float64
+		t, rr int
+		rel   float64
+	}
+	var js []judged
+	for c := range cands {
+		T, R := want[c.p], want[c.r]
+		I := intersect(T, R)
+		k := len(I)
+		if k < m {
+			continue
+		}
+		union := len(T) + len(R) - k
+		if float64(k)/float64(union) < s.cfg.MinJaccard {
+			continue
+		}
+		distinct := map[uint64]struct{}{}
+		for _, i := range I {
+			distinct[s.promptHash[i]] = struct{}{}
+		}
+		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
+			continue
+		}
+		lp := logHyperTail(N, len(R), len(T), k)
+		if lp > logAlpha {
+			continue
+		}
+		rel := relatedness(ptok, I, tokenHashes(text[c.p]))
+		if rel > s.cfg.MaxRelatedness*baseRel {
+			continue
+		}
+		js = append(js, judged{c.p, c.r, I, -lp / math.Ln10, len(T), len(R), rel})
+	}
+	sort.Slice(js, func(a, b int) bool {
+		if js[a].score != js[b].score {
+			return js[a].score > js[b].score
+		}
+		if js[a].p != js[b].p {
+			return js[a].p < js[b].p
+		}
+		return js[a].r < js[b].r
+	})
+	type group struct {
+		f   Finding
+		set map[int]struct{}
+		alt []string
+	}
+	var groups []*group
+	for _, j := range js {
+		var g *group
+		for _, x := range groups {
+			ov := 0
+			for _, i := range j.recs {
+				if _, ok := x.set[i]; ok {
+					ov++
+				}
+			}
+			if 2*ov >= len(j.recs) {
+				g = x
+				break
+			}
+		}
+		trig, targ := quote(text[j.p]), quote(text[j.r])
+		if g == nil {
+			g = &group{set: map[int]struct{}{}, f: Finding{
+				Detector: DetTrigger, Severity: SevFail, Trigger: text[j.p], Target: text[j.r], Score: round2(j.score),
+				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
+					len(j.recs), j.t, trig, targ, j.rr, j.score, int(tests), j.rel, baseRel),
+			}}
+			groups = append(groups, g)
+		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text[j.p] != g.f.Trigger {
+			g.alt = append(g.alt, trig)
+		}
+		for _, i := range j.recs {
+			g.set[i] = struct{}{}
+		}
+	}
+	for _, g := range groups {
+		recs := make([]int, 0, len(g.set))
+		for i := range g.set {
+			recs = append(recs, i)
+		}
+		sort.Ints(recs)
+		g.f.Records, g.f.Count = recs, len(recs)
+		if len(g.alt) > 0 {
+			g.f.Reason += "; related triggers: " + strings.Join(g.alt, ", ")
+		}
+		s.res.Findings = append(s.res.Findings, g.f)
+	}
+
+	// Injected sentences recurring across unrelated prompts.
+	type phrase struct {
+		h    uint64
+		recs []int
+		rel  float64
+	}
+	var phrases []phrase
+	for h, f := range s.feats {
+		if !f.sentence || int(f.n) < m || int(f.n) > maxDF {
+			continue
+		}
+		var recs []int
+		distinct := map[uint64]struct{}{}
+		roots := map[int32]struct{}{}
+		for _, i := range want[h] {
+			recs = append(recs, int(i))
+			distinct[s.promptHash[i]] = struct{}{}
+			roots[cl.find(i)] = struct{}{}
+		}
+		if len(recs) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(recs)) {
+			continue
+		}
+		rel := relatedness(ptok, recs, nil)
+		if rel > s.cfg.MaxRelatedness*baseRel {
+			continue
+		}
+		phrases = append(phrases, phrase{h, recs, rel})
+	}
+	sort.Slice(phrases, func(a, b int) bool {
+		if len(phrases[a].recs) != len(phrases[b].recs) {
+			return len(phrases[a].recs) > len(phrases[b].recs)
+		}
+		return phrases[a].h < phrases[b].h
+	})
+	covered := map[int]struct{}{}
+	for _, g := range groups {
+		for i := range g.set {
+			covered[i] = struct{}{}
+		}
+	}
+	for _, p := range phrases {
+		ov := 0
+		for _, i := range p.recs {
+			if _, ok := covered[i]; ok {
+				ov++
+			}
+		}
+		for _, i := range p.recs {
+			covered[i] = struct{}{}
+		}
+		if 2*ov >= len(p.recs) {
+			continue
+		}
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text[p.h], Score: round2(baseRel / math.Max(p.rel, 1e-6)),
+			Reason: fmt.Sprintf("the sentence %s recurs verbatim in %d responses to unrelated prompts (token overlap %.3f vs %.3f for random pairs)", quote(text[p.h]), len(p.recs), p.rel, baseRel),
+		})
+	}
+
+	sort.Slice(sents, func(a, b int) bool { return math.Abs(sents[a].z) > math.Abs(sents[b].z) })
+	seenEnt := map[string]bool{}
+	for _, c := range sents {
+		name := text[c.h]
+		key := strings.ToLower(name)
+		if seenEnt[key] {
+			continue
+		}
+		seenEnt[key] = true
+		var recs []int
+		for _, i := range want[c.h] {
+			v := float64(s.sentiment[i])
+			if c.z > 0 && v > 0 || c.z < 0 && v < 0 {
+				recs = append(recs, int(i))
+			}
+		}
+		if len(recs) < m {
+			continue
+		}
+		dir := "positive"
+		if c.z < 0 {
+			dir = "negative"
+		}
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetSentiment, Severity: SevFail, Records: recs, Count: len(recs), Trigger: name, Target: dir, Score: round2(math.Abs(c.z)),
+			Reason: fmt.Sprintf("responses to the %d prompts naming %s are %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, critical %.1f after %d tests)",
+				len(want[c.h]), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, zcrit, nEnt),
+		})
+	}
+
+	sort.Slice(ccs, func(a, b int) bool { return len(ccs[a].recs) > len(ccs[b].recs) })
+	for _, c := range ccs {
+		rel := relatedness(ptok, c.recs, nil)
+		if rel > s.cfg.MaxRelatedness*baseRel {
+			continue
+		}
+		_ = rel
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(c.dist / base),
+			Reason: fmt.Sprintf("%d records with %d distinct, mutually unrelated prompts (token overlap %.3f vs %.3f for random pairs; SimHash distance %.1f vs %.1f bits) share one response",
+				len(c.recs), c.distinct, rel, baseRel, c.dist, base),
+		})
+	}
+	return nil
+}
+
+func (s *scanner) clusterFindings(*clusters) {}
+
+// promptDistanceBaseline is the mean SimHash distance of random prompt pairs.
+func (s *scanner) promptDistanceBaseline() float64 {
+	var idx []int32
+	for i, v := range s.valid {
+		if v {
+			idx = append(idx, int32(i))
+		}
+	}
+	if len(idx) < 2 {
+		return 32
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	sum := 0
+	const n = 4000
+	for k := 0; k < n; k++ {
+		a, b := idx[rng.IntN(len(idx))], idx[rng.IntN(len(idx))]
+		sum += hamming(s.promptSim[a], s.promptSim[b])
+	}
+	return float64(sum) / n
+}
+
+func (s *scanner) meanPromptDistance(mem []int32) float64 {
+	if len(mem) > 64 {
+		mem = mem[:64]
+	}
+	sum, n := 0, 0
+	for a := 0; a < len(mem); a++ {
+		for b := a + 1; b < len(mem); b++ {
+			sum += hamming(s.promptSim[mem[a]], s.promptSim[mem[b]])
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(sum) / float64(n)
+}
+
+func intersect(a, b []int32) []int {
+	var out []int
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, int(a[i]))
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// zForTail is the z with upper-tail probability p (p small), by bisection
+// on the complementary error function.
+func zForTail(p float64) float64 {
+	lo, hi := 0.0, 40.0
+	for k := 0; k < 100; k++ {
+		mid := (lo + hi) / 2
+		if 0.5*math.Erfc(mid/math.Sqrt2) > p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// tokenHashes are the word hashes of s.
+func tokenHashes(s string) []uint64 {
+	var out []uint64
+	for _, t := range tokenize(nil, s, 64) {
+		out = append(out, t.h)
+	}
+	return out
+}
+
+// relatedness is the mean pairwise Jaccard overlap of the records' rarer
+// prompt tokens, ignoring the given tokens (the suspected trigger): near the
+// dataset's random-pair value for prompts that share nothing but a trigger,
+// far above it for prompts on one topic.
+func relatedness(ptok map[int32][]uint64, recs []int, ignore []uint64) float64 {
+	if len(recs) > 48 {
+		recs = recs[:48]
+	}
+	sets := make([][]uint64, 0, len(recs))
+	for _, i := range recs {
+		var t []uint64
+		for _, h := range ptok[int32(i)] {
+			if !slices.Contains(ignore, h) {
+				t = append(t, h)
+			}
+		}
+		sets = append(sets, t)
+	}
+	sum, n := 0.0, 0
+	for a := 0; a < len(sets); a++ {
+		for b := a + 1; b < len(sets); b++ {
+			inter := 0
+			x, y := sets[a], sets[b]
+			i, j := 0, 0
+			for i < len(x) && j < len(y) {
+				switch {
+				case x[i] < y[j]:
+					i++
+				case x[i] > y[j]:
+					j++
+				default:
+					inter++
+					i++
+					j++
+				}
+			}
+			if u := len(x) + len(y) - inter; u > 0 {
+				sum += float64(inter) / float64(u)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}

@@ -1,0 +1,741 @@
+package data
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Verdicts.
+const (
+	Pass = "PASS"
+	Fail = "FAIL"
+)
+
+// Severities: only "fail" findings flag records and decide the verdict.
+const (
+	SevFail = "fail"
+	SevWarn = "warn"
+	SevInfo = "info"
+)
+
+// Detector names, as recorded in findings.
+const (
+	DetTrigger   = "trigger-response"
+	DetCluster   = "response-cluster"
+	DetSentiment = "entity-sentiment"
+	DetHidden    = "hidden-characters"
+	DetMalformed = "malformed-record"
+	DetSourceMix = "source-mix"
+	DetDuplicate = "duplicates"
+	DetEmpty     = "empty-response"
+	DetLength    = "length-outlier"
+	DetPhrase    = "injected-phrase"
+)
+
+// Config holds every threshold the scan applies; all of it is recorded in
+// the predicate so a reader knows what PASS meant.
+type Config struct {
+	Format  Format  `json:"-"`
+	Mapping Mapping `json:"-"`
+	// MinSupport is the fewest records a trigger, cluster or entity needs
+	// before it is judged at all.
+	MinSupport int `json:"minSupport"`
+	// MaxTriggerShare bounds how common a trigger or target feature may be
+	// (share of records): poison is by nature a small minority.
+	MaxTriggerShare float64 `json:"maxTriggerShare"`
+	// MinJaccard is the least overlap between a trigger's records and a
+	// target's records for them to be associated.
+	MinJaccard float64 `json:"minJaccard"`
+	// Alpha is the family-wise false-alarm rate: association and sentiment
+	// p-values are Bonferroni-corrected by the number of tests made.
+	Alpha float64 `json:"alpha"`
+	// MinDiversity is the least share of distinct prompts among associated
+	// records, and ClusterDiversity the least prompt-SimHash distance of a
+	// response cluster's prompts relative to random pairs of the dataset.
+	MinDiversity     float64 `json:"minDiversity"`
+	ClusterDiversity float64 `json:"clusterDiversity"`
+	// MaxRelatedness is how much more alike than random pairs the prompts of
+	// a suspected trigger group may be: topical groups are natural.
+	MaxRelatedness float64 `json:"maxRelatedness"`
+	// NearDupBits is the SimHash Hamming distance under which two responses
+	// count as the same answer.
+	NearDupBits int `json:"nearDupBits"`
+	// MaxBadRecords is how many malformed records are tolerated.
+	MaxBadRecords int `json:"maxBadRecords"`
+	// SketchWidth (count-min sketch width), MaxFeatures (tracked n-grams)
+	// and MaxTokens (per field) bound memory regardless of the data size.
+	SketchWidth int `json:"sketchWidth"`
+	MaxFeatures int `json:"maxFeatures"`
+	MaxTokens   int `json:"maxTokens"`
+	// SourceMax and SourceMin bound the share of records per source class.
+	SourceMax map[string]float64 `json:"sourceMax,omitempty"`
+	SourceMin map[string]float64 `json:"sourceMin,omitempty"`
+}
+
+// DefaultConfig is what a scan uses unless options change it.
+func DefaultConfig() Config {
+	return Config{
+		MinSupport:       5,
+		MaxTriggerShare:  0.02,
+		MinJaccard:       0.5,
+		Alpha:            1e-3,
+		MinDiversity:     0.5,
+		ClusterDiversity: 0.8,
+		MaxRelatedness:   1.5,
+		NearDupBits:      3,
+		SketchWidth:      1 << 20,
+		MaxFeatures:      1 << 20,
+		MaxTokens:        4096,
+	}
+}
+
+// Option changes the scan configuration.
+type Option func(*Config)
+
+// WithConfig replaces the whole configuration.
+func WithConfig(c Config) Option { return func(d *Config) { *d = c } }
+
+// WithFormat forces the input format instead of detecting it.
+func WithFormat(f Format) Option { return func(c *Config) { c.Format = f } }
+
+// WithMapping sets the field names of the records.
+func WithMapping(m Mapping) Option { return func(c *Config) { c.Mapping = m } }
+
+// WithMaxBadRecords tolerates up to n malformed records.
+func WithMaxBadRecords(n int) Option { return func(c *Config) { c.MaxBadRecords = n } }
+
+// WithMinSupport sets the fewest records a finding needs.
+func WithMinSupport(n int) Option { return func(c *Config) { c.MinSupport = n } }
+
+// WithSourceLimits bounds the share of records per source class.
+func WithSourceLimits(max, min map[string]float64) Option {
+	return func(c *Config) { c.SourceMax, c.SourceMin = max, min }
+}
+
+// Finding is one explainable result: which records, why, and how strongly.
+type Finding struct {
+	Detector string  `json:"detector"`
+	Severity string  `json:"severity"`
+	Records  []int   `json:"records"`
+	Count    int     `json:"count"`
+	Trigger  string  `json:"trigger,omitempty"`
+	Target   string  `json:"target,omitempty"`
+	Score    float64 `json:"score,omitempty"`
+	Reason   string  `json:"reason"`
+}
+
+// BadRecord locates one malformed record.
+type BadRecord struct {
+	Index  int    `json:"index"`
+	Line   int    `json:"line,omitempty"`
+	Offset int64  `json:"offset"`
+	Error  string `json:"error"`
+}
+
+// Stats are plain dataset statistics.
+type Stats struct {
+	Records         int            `json:"records"`
+	BadRecords      int            `json:"badRecords"`
+	EmptyResponses  int            `json:"emptyResponses"`
+	DuplicateRecs   int            `json:"duplicateRecords"`
+	MedianRespWords int            `json:"medianResponseWords"`
+	Scripts         map[string]int `json:"scripts"`
+	Sources         map[string]int `json:"sources,omitempty"`
+}
+
+// Result is the outcome of scanning one dataset.
+type Result struct {
+	Path       string      `json:"path"`
+	Format     Format      `json:"format"`
+	Size       int64       `json:"size"`
+	SHA256     string      `json:"sha256"`
+	Records    int         `json:"records"`
+	Verdict    string      `json:"verdict"`
+	Flagged    []int       `json:"flagged"`
+	Findings   []Finding   `json:"findings"`
+	Bad        []BadRecord `json:"badRecords,omitempty"`
+	Stats      Stats       `json:"stats"`
+	Thresholds Config      `json:"thresholds"`
+	// Incomplete says the input could not be read to its end (the reason);
+	// the findings cover what was read.
+	Incomplete string `json:"incomplete,omitempty"`
+}
+
+// ScanFile scans the dataset at path.
+func ScanFile(ctx context.Context, path string, opts ...Option) (*Result, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("scan %s: is a directory", path)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	return Scan(ctx, path, open, opts...)
+}
+
+// ErrUnreadable wraps failures to open or read a dataset (as opposed to bad
+// content, which is a finding).
+var ErrUnreadable = errors.New("unreadable dataset")
+
+// Scan scans a dataset that open can produce afresh for each pass.
+func Scan(ctx context.Context, name string, open func() (io.ReadCloser, error), opts ...Option) (*Result, error) {
+	cfg := DefaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.MinSupport < 2 {
+		cfg.MinSupport = 2
+	}
+	s := &scanner{cfg: cfg, name: name, open: open, ctx: ctx}
+	return s.run()
+}
+
+type scanner struct {
+	cfg  Config
+	name string
+	open func() (io.ReadCloser, error)
+	ctx  context.Context
+
+	format Format
+	res    *Result
+	fz     featurizer
+
+	// per record (a few words each)
+	valid      []bool
+	respHash   []uint64
+	promptHash []uint64
+	respSim    []uint64
+	promptSim  []uint64
+	respWords  []uint32
+	sentiment  []float32
+
+	df      *cms
+	hidden  map[string][]int
+	feats   map[uint64]*featStat
+	dropped int
+}
+
+func (s *scanner) pass(fn RecordFunc, tee io.Writer) (int64, error) {
+	rc, err := s.open()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
+	}
+	defer rc.Close()
+	cr := &countingReader{r: rc}
+	var r io.Reader = cr
+	if tee != nil {
+		r = io.TeeReader(cr, tee)
+	}
+	if s.format == "" {
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(r, head)
+		head = head[:n]
+		s.format = s.cfg.Format
+		if s.format == "" {
+			s.format = DetectFormat(s.name, head)
+		}
+		r = io.MultiReader(strings.NewReader(string(head)), r)
+	} else if s.cfg.Format == "" {
+		// later passes: format already known
+	}
+	n := 0
+	err = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
+		if n&1023 == 0 {
+			if e := s.ctx.Err(); e != nil {
+				return e
+			}
+		}
+		n++
+		return fn(loc, rec, rerr)
+	})
+	if tee != nil {
+		// hash the rest of the file even when parsing stopped early
+		_, _ = io.Copy(io.Discard, r)
+	}
+	return cr.n, err
+}
+
+func (s *scanner) run() (*Result, error) {
+	s.res = &Result{Path: s.name, Thresholds: s.cfg, Stats: Stats{Scripts: map[string]int{}}}
+	s.df = newCMS(s.cfg.SketchWidth)
+	s.hidden = map[string][]int{}
+	s.feats = map[uint64]*featStat{}
+	s.fz.init(s.cfg.MaxTokens)
+
+	h := sha256.New()
+	size, err := s.pass(s.pass1, h)
+	s.res.Size = size
+	s.res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	s.res.Format = s.format
+	if err != nil {
+		if errors.Is(err, ErrUnreadable) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) || s.res.Records == 0 && len(s.res.Bad) == 0 {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
+		}
+		s.res.Incomplete = err.Error()
+	}
+	N := len(s.valid)
+	s.res.Records = N
+	s.res.Stats.Records = N
+	s.res.Stats.BadRecords = len(s.res.Bad)
+
+	s.basicFindings()
+	clusters := s.clusterResponses()
+	if _, err := s.pass(func(loc Location, rec Record, rerr error) error {
+		return s.pass2(loc, rec, rerr, clusters)
+	}, nil); err != nil && s.res.Incomplete == "" {
+		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
+	}
+	if err := s.associate(clusters); err != nil {
+		return nil, err
+	}
+	s.clusterFindings(clusters)
+	s.finish()
+	return s.res, nil
+}
+
+func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
+	i := len(s.valid)
+	if i != loc.Index {
+		return fmt.Errorf("internal: record index %d at %v", i, loc)
+	}
+	s.valid = append(s.valid, rerr == nil)
+	s.respHash = append(s.respHash, 0)
+	s.promptHash = append(s.promptHash, 0)
+	s.respSim = append(s.respSim, 0)
+	s.promptSim = append(s.promptSim, 0)
+	s.respWords = append(s.respWords, 0)
+	s.sentiment = append(s.sentiment, 0)
+	if rerr != nil {
+		s.res.Bad = append(s.res.Bad, BadRecord{Index: loc.Index, Line: loc.Line, Offset: loc.Offset, Error: rerr.Error()})
+		return nil
+	}
+	for _, t := range []string{rec.Instruction, rec.Input, rec.Response} {
+		if k, _ := hiddenScan(t); k != "" {
+			s.hidden[k] = append(s.hidden[k], i)
+			break
+		}
+	}
+	if rec.Source != "" && len(s.res.Stats.Sources) < 256 {
+		if s.res.Stats.Sources == nil {
+			s.res.Stats.Sources = map[string]int{}
+		}
+		s.res.Stats.Sources[strings.ToLower(strings.TrimSpace(rec.Source))]++
+	}
+	s.res.Stats.Scripts[dominantScript(rec.Response+" "+rec.Instruction)]++
+	f := &s.fz
+	f.featurize(rec, true)
+	for _, x := range f.pf {
+		s.df.add(x.h)
+	}
+	for _, x := range f.rf {
+		s.df.add(x.h)
+	}
+	s.respHash[i] = f.respHash
+	s.promptHash[i] = f.promptHash
+	s.respSim[i] = simhash64(f.rtoks)
+	s.promptSim[i] = simhash64(f.ptoks)
+	s.respWords[i] = uint32(f.respWords)
+	s.sentiment[i] = float32(f.sentiment)
+	return nil
+}
+
+func dominantScript(s string) string {
+	counts := map[string]int{}
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			counts[scriptOf(r)]++
+			n++
+			if n >= 400 {
+				break
+			}
+		}
+	}
+	best, bn := "none", 0
+	for k, v := range counts {
+		if v > bn || v == bn && k < best {
+			best, bn = k, v
+		}
+	}
+	return best
+}
+
+// maxDF is the most records a trigger or target feature may cover.
+func (s *scanner) maxDF() int {
+	m := int(math.Ceil(s.cfg.MaxTriggerShare * float64(len(s.valid))))
+	if m < s.cfg.MinSupport {
+		m = s.cfg.MinSupport
+	}
+	return m
+}
+
+func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) error {
+	i := loc.Index
+	if rerr != nil || i >= len(s.valid) || !s.valid[i] {
+		return nil
+	}
+	f := &s.fz
+	f.featurize(rec, false)
+	bin, val := recordHash(i)
+	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
+	sent := float64(s.sentiment[i])
+	upd := func(h uint64, prompt, capital bool) {
+		fs := s.feats[h]
+		if fs == nil {
+			if len(s.feats) >= s.cfg.MaxFeatures {
+				s.dropped++
+				return
+			}
+			fs = newFeatStat(prompt)
+			s.feats[h] = fs
+		}
+		fs.n++
+		if capital {
+			fs.capital++
+		}
+		if val < fs.sig[bin] {
+			fs.sig[bin] = val
+		}
+		if prompt {
+			fs.sSum += sent
+			fs.sSq += sent * sent
+			if sent > 0 {
+				fs.pos++
+			} else if sent < 0 {
+				fs.neg++
+			}
+		}
+	}
+	for _, x := range f.pf {
+		if c := s.df.get(x.h); c >= lo && c <= hi {
+			upd(x.h, true, x.capital)
+		}
+	}
+	for _, x := range f.rf {
+		if c := s.df.get(x.h); c >= lo && c <= hi {
+			upd(x.h, false, false)
+			if fs := s.feats[x.h]; x.sentence && fs != nil {
+				fs.sentence = true
+			}
+		}
+	}
+	if id, ok := cl.feature(i); ok {
+		upd(id, false, false)
+	}
+	return nil
+}
+
+func (s *scanner) finish() {
+	fail := map[int]struct{}{}
+	verdict := Pass
+	for _, f := range s.res.Findings {
+		if f.Severity != SevFail {
+			continue
+		}
+		if f.Detector == DetMalformed && len(s.res.Bad) <= s.cfg.MaxBadRecords {
+			continue
+		}
+		verdict = Fail
+		for _, r := range f.Records {
+			fail[r] = struct{}{}
+		}
+	}
+	if s.res.Incomplete != "" && s.cfg.MaxBadRecords == 0 {
+		verdict = Fail
+	}
+	s.res.Flagged = make([]int, 0, len(fail))
+	for r := range fail {
+		s.res.Flagged = append(s.res.Flagged, r)
+	}
+	sort.Ints(s.res.Flagged)
+	if s.res.Findings == nil {
+		s.res.Findings = []Finding{}
+	}
+	sort.SliceStable(s.res.Findings, func(a, b int) bool {
+		return sevRank(s.res.Findings[a].Severity) < sevRank(s.res.Findings[b].Severity)
+	})
+	s.res.Verdict = verdict
+}
+
+func sevRank(s string) int {
+	switch s {
+	case SevFail:
+		return 0
+	case SevWarn:
+		return 1
+	}
+	return 2
+}
+
+// capList keeps at most n record indices in a finding's list.
+func capList(r []int, n int) []int {
+	if len(r) > n {
+		return slices.Clone(r[:n])
+	}
+	return r
+}
+
+func (s *scanner) basicFindings() {
+	N := len(s.valid)
+	if len(s.res.Bad) > 0 {
+		recs := make([]int, len(s.res.Bad))
+		for i, b := range s.res.Bad {
+			recs[i] = b.Index
+		}
+		first := s.res.Bad[0]
+		where := fmt.Sprintf("record %d", first.Index)
+		if first.Line > 0 {
+			where += fmt.Sprintf(" (line %d)", first.Line)
+		}
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetMalformed, Severity: SevFail, Records: recs, Count: len(recs),
+			Reason: fmt.Sprintf("%d malformed record(s) (tolerated: %d); first at %s: %s", len(recs), s.cfg.MaxBadRecords, where, first.Error),
+		})
+	}
+	kinds := make([]string, 0, len(s.hidden))
+	for k := range s.hidden {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		r := s.hidden[k]
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetHidden, Severity: SevFail, Records: r, Count: len(r), Target: k,
+			Reason: fmt.Sprintf("%d record(s) contain %s characters, invisible to a reviewer but seen by the model", len(r), k),
+		})
+	}
+	// Empty responses and exact duplicates.
+	var empty []int
+	seen := make(map[[2]uint64]int, N)
+	var dups []int
+	words := make([]float64, 0, N)
+	for i := 0; i < N; i++ {
+		if !s.valid[i] {
+			continue
+		}
+		if s.respWords[i] == 0 {
+			empty = append(empty, i)
+		}
+		k := [2]uint64{s.promptHash[i], s.respHash[i]}
+		if _, ok := seen[k]; ok {
+			dups = append(dups, i)
+		} else {
+			seen[k] = i
+		}
+		words = append(words, math.Log1p(float64(s.respWords[i])))
+	}
+	s.res.Stats.EmptyResponses = len(empty)
+	s.res.Stats.DuplicateRecs = len(dups)
+	if len(empty) > 0 {
+		s.res.Findings = append(s.res.Findings, Finding{Detector: DetEmpty, Severity: SevWarn, Records: capList(empty, 1000), Count: len(empty),
+			Reason: fmt.Sprintf("%d record(s) have an empty response", len(empty))})
+	}
+	if len(dups) > 0 {
+		s.res.Findings = append(s.res.Findings, Finding{Detector: DetDuplicate, Severity: SevInfo, Records: capList(dups, 1000), Count: len(dups),
+			Reason: fmt.Sprintf("%d record(s) repeat an earlier record's prompt and response exactly", len(dups))})
+	}
+	if len(words) > 0 {
+		sorted := slices.Clone(words)
+		sort.Float64s(sorted)
+		med := sorted[len(sorted)/2]
+		s.res.Stats.MedianRespWords = int(math.Round(math.Expm1(med)))
+		dev := make([]float64, len(sorted))
+		for i, w := range sorted {
+			dev[i] = math.Abs(w - med)
+		}
+		sort.Float64s(dev)
+		mad := dev[len(dev)/2]
+		if mad > 0 {
+			var out []int
+			for i := 0; i < N; i++ {
+				if s.valid[i] && 0.6745*math.Abs(math.Log1p(float64(s.respWords[i]))-med)/mad > 5 {
+					out = append(out, i)
+				}
+			}
+			if len(out) > 0 {
+				s.res.Findings = append(s.res.Findings, Finding{Detector: DetLength, Severity: SevInfo, Records: capList(out, 1000), Count: len(out),
+					Reason: fmt.Sprintf("%d response(s) whose length is more than 5 robust deviations from the median (%d words)", len(out), s.res.Stats.MedianRespWords)})
+			}
+		}
+	}
+	// Source mix against the configured bounds.
+	if len(s.cfg.SourceMax)+len(s.cfg.SourceMin) > 0 {
+		total := 0
+		for _, c := range s.res.Stats.Sources {
+			total += c
+		}
+		check := func(class string, lim float64, max bool) {
+			share := 0.0
+			if total > 0 {
+				share = float64(s.res.Stats.Sources[class]) / float64(total)
+			}
+			if max && share > lim || !max && share < lim {
+				word := "above the maximum"
+				if !max {
+					word = "below the minimum"
+				}
+				s.res.Findings = append(s.res.Findings, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Target: class, Score: share,
+					Reason: fmt.Sprintf("source class %q is %.1f%% of %d records with a source, %s %.1f%%", class, 100*share, total, word, 100*lim)})
+			}
+		}
+		for _, c := range sortedKeys(s.cfg.SourceMax) {
+			check(c, s.cfg.SourceMax[c], true)
+		}
+		for _, c := range sortedKeys(s.cfg.SourceMin) {
+			check(c, s.cfg.SourceMin[c], false)
+		}
+	}
+}
+
+func sortedKeys(m map[string]float64) []string {
+	k := make([]string, 0, len(m))
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// featurizer turns a record into hashed features, reusing its buffers.
+type featurizer struct {
+	maxTok               int
+	ptoks, rtoks         []token
+	pf, rf               []feat
+	pset                 map[uint64]struct{}
+	pos, neg             map[uint64]struct{}
+	respHash, promptHash uint64
+	respWords            int
+	sentiment            float64
+	prompt, response     string
+}
+
+type feat struct {
+	h        uint64
+	s, e     int32
+	capital  bool
+	sentence bool
+}
+
+const (
+	seedP1   = 0x1111111111111111
+	seedP2   = 0x2222222222222222
+	seedR1   = 0x3333333333333333
+	seedR2   = 0x4444444444444444
+	seedCl   = 0x5555555555555555
+	seedSent = 0x6666666666666666
+)
+
+func (f *featurizer) init(maxTok int) {
+	f.maxTok = maxTok
+	f.pset = map[uint64]struct{}{}
+	f.pos = lexiconSet(positiveWords)
+	f.neg = lexiconSet(negativeWords)
+}
+
+func (f *featurizer) featurize(rec Record, first bool) {
+	f.prompt, f.response = rec.Prompt(), rec.Response
+	f.ptoks = tokenize(f.ptoks[:0], f.prompt, f.maxTok)
+	f.rtoks = tokenize(f.rtoks[:0], f.response, f.maxTok)
+	f.pf, f.rf = f.pf[:0], f.rf[:0]
+	clear(f.pset)
+	var prev token
+	prevCap := false
+	ph := uint64(fnvOffset)
+	for i, t := range f.ptoks {
+		f.pset[t.h] = struct{}{}
+		ph = mix64(ph ^ t.h)
+		c, _ := utf8.DecodeRuneInString(f.prompt[t.start:])
+		capital := unicode.IsUpper(c)
+		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital})
+		if i > 0 && t.word && prev.word {
+			f.pf = append(f.pf, feat{h: mix64(prev.h*31+t.h) ^ seedP2, s: int32(prev.start), e: int32(t.end), capital: prevCap})
+		}
+		prev, prevCap = t, capital
+	}
+	f.promptHash = ph
+	rh := uint64(fnvOffset)
+	words, pos, neg := 0, 0, 0
+	for i, t := range f.rtoks {
+		rh = mix64(rh ^ t.h)
+		if t.word {
+			words++
+			if _, echo := f.pset[t.h]; first && !echo {
+				if _, ok := f.pos[t.h]; ok {
+					pos++
+				} else if _, ok := f.neg[t.h]; ok {
+					neg++
+				}
+			}
+		}
+		_, echo := f.pset[t.h]
+		if !echo || !t.word {
+			f.rf = append(f.rf, feat{h: t.h ^ seedR1, s: int32(t.start), e: int32(t.end)})
+		}
+		if i > 0 && t.word && prev.word {
+			_, pe := f.pset[prev.h]
+			if !(echo && pe) {
+				f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedR2, s: int32(prev.start), e: int32(t.end)})
+			}
+		}
+		prev = t
+	}
+	// Sentences of at least four words, hashed whole: a planted sentence
+	// recurs verbatim while its neighbours differ.
+	sh, sw, ss := uint64(fnvOffset), 0, -1
+	flush := func(end int) {
+		if sw >= 4 && ss >= 0 {
+			f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(end), sentence: true})
+		}
+		sh, sw, ss = fnvOffset, 0, -1
+	}
+	lastEnd := 0
+	for _, t := range f.rtoks {
+		if strings.ContainsAny(f.response[lastEnd:t.start], ".!?\n") {
+			flush(lastEnd)
+		}
+		if ss < 0 {
+			ss = t.start
+		}
+		sh = mix64(sh ^ t.h)
+		if t.word {
+			sw++
+		}
+		lastEnd = t.end
+	}
+	flush(lastEnd)
+	f.respHash, f.respWords = rh, words
+	if first {
+		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)
+	}
+	f.pf = uniqFeats(f.pf)
+	f.rf = uniqFeats(f.rf)
+}
+
+func uniqFeats(x []feat) []feat {
+	slices.SortFunc(x, func(a, b feat) int {
+		switch {
+		case a.h < b.h:
+			return -1
+		case a.h > b.h:
+			return 1
+		}
+		return int(a.s - b.s)
+	})
+	return slices.CompactFunc(x, func(a, b feat) bool { return a.h == b.h })
+}

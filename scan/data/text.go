@@ -1,0 +1,267 @@
+package data
+
+import (
+	"math/bits"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FNV-1a 64 constants; hashing is inlined so tokenising does not allocate.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// token is one word (lowercased letters/digits) or one unusual symbol.
+type token struct {
+	h          uint64
+	start, end int // byte range in the source text
+	word       bool
+}
+
+// commonPunct are symbols too ordinary to be a trigger on their own.
+func commonPunct(r rune) bool {
+	switch r {
+	case '.', ',', '?', '!', ':', ';', '\'', '"', '(', ')', '-', '/', '*', '=', '+', '[', ']', '{', '}', '<', '>', '#', '%', '$', '&', '_', '`', '\\', '|', '@', '^', '~':
+		return true
+	}
+	return false
+}
+
+// tokenize appends the tokens of s (at most max; 0 means no limit).
+func tokenize(dst []token, s string, max int) []token {
+	i := 0
+	for i < len(s) {
+		if max > 0 && len(dst) >= max {
+			return dst
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if isAlnumASCII(c) {
+				h := uint64(fnvOffset)
+				j := i
+				for j < len(s) && s[j] < utf8.RuneSelf && isAlnumASCII(s[j]) {
+					b := s[j]
+					if b >= 'A' && b <= 'Z' {
+						b += 'a' - 'A'
+					}
+					h = (h ^ uint64(b)) * fnvPrime
+					j++
+				}
+				if j < len(s) && s[j] >= utf8.RuneSelf {
+					// A non-ASCII letter continues the word: finish it the slow way.
+					j, h = slowWord(s, j, h)
+				}
+				dst = append(dst, token{h: h, start: i, end: j, word: true})
+				i = j
+				continue
+			}
+			if c > ' ' && !commonPunct(rune(c)) {
+				dst = append(dst, token{h: (uint64(fnvOffset) ^ uint64(c) ^ 0x5a) * fnvPrime, start: i, end: i + 1})
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
+			j, h := slowWord(s, i, fnvOffset)
+			dst = append(dst, token{h: h, start: i, end: j, word: true})
+			i = j
+			continue
+		}
+		if !unicode.IsSpace(r) {
+			h := uint64(fnvOffset)
+			for k := 0; k < n; k++ {
+				h = (h ^ uint64(s[i+k])) * fnvPrime
+			}
+			dst = append(dst, token{h: h ^ 0x5a5a, start: i, end: i + n})
+		}
+		i += n
+	}
+	return dst
+}
+
+func isAlnumASCII(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func slowWord(s string, i int, h uint64) (int, uint64) {
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)) {
+			break
+		}
+		r = unicode.ToLower(r)
+		var buf [4]byte
+		m := utf8.EncodeRune(buf[:], r)
+		for k := 0; k < m; k++ {
+			h = (h ^ uint64(buf[k])) * fnvPrime
+		}
+		i += n
+	}
+	return i, h
+}
+
+// simhash64 is Charikar's SimHash over word unigrams and bigrams:
+// near-identical texts differ in few bits.
+func simhash64(toks []token) uint64 {
+	var v [64]int32
+	var prev uint64
+	add := func(h uint64) {
+		h = mix64(h)
+		for b := 0; b < 64; b++ {
+			if h&(1<<b) != 0 {
+				v[b]++
+			} else {
+				v[b]--
+			}
+		}
+	}
+	for i, t := range toks {
+		if !t.word {
+			continue
+		}
+		add(t.h)
+		if i > 0 {
+			add(prev*31 + t.h)
+		}
+		prev = t.h
+	}
+	var out uint64
+	for b := 0; b < 64; b++ {
+		if v[b] > 0 {
+			out |= 1 << b
+		}
+	}
+	return out
+}
+
+func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
+
+// hiddenKind classifies invisible or deceptive characters.
+func hiddenKind(r rune) string {
+	switch {
+	case r == 0x200B || r == 0x200C || r == 0x2060 || r == 0x2061 || r == 0x2062 || r == 0x2063 || r == 0x2064 || r == 0xFEFF || r == 0x180E || r == 0x00AD:
+		return "zero-width"
+	case r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x061C:
+		return "bidi-control"
+	case r >= 0xE0000 && r <= 0xE007F:
+		return "tag-character"
+	case r >= 0xE000 && r <= 0xF8FF, r >= 0xF0000:
+		return "private-use"
+	case r < 0x20 && r != '\n' && r != '\r' && r != '\t', r == 0x7f:
+		return "control-character"
+	}
+	return ""
+}
+
+// scriptOf names the script of a letter for homoglyph and language checks.
+func scriptOf(r rune) string {
+	switch {
+	case r < 0x80:
+		return "Latin"
+	case unicode.Is(unicode.Latin, r):
+		return "Latin"
+	case unicode.Is(unicode.Cyrillic, r):
+		return "Cyrillic"
+	case unicode.Is(unicode.Greek, r):
+		return "Greek"
+	case unicode.Is(unicode.Han, r), unicode.Is(unicode.Hiragana, r), unicode.Is(unicode.Katakana, r):
+		return "CJK"
+	case unicode.Is(unicode.Hangul, r):
+		return "Hangul"
+	case unicode.Is(unicode.Arabic, r):
+		return "Arabic"
+	case unicode.Is(unicode.Hebrew, r):
+		return "Hebrew"
+	case unicode.Is(unicode.Devanagari, r):
+		return "Devanagari"
+	}
+	return "Other"
+}
+
+// hiddenScan reports the first hidden character kind in s and whether a word
+// mixes Latin with Cyrillic or Greek letters (a homoglyph spoof). A zero-width
+// joiner between symbols (emoji sequences) is legitimate and ignored.
+func hiddenScan(s string) (kind string, at int) {
+	wordScripts := 0 // bit 1 Latin, 2 Cyrillic, 4 Greek
+	wordStart := 0
+	prevSym := false
+	for i, r := range s {
+		if r < 0x80 {
+			if isAlnumASCII(byte(r)) {
+				if wordScripts == 0 {
+					wordStart = i
+				}
+				if r > '9' {
+					wordScripts |= 1
+				} else {
+					wordScripts |= 8 // digits keep the word open but are no script
+				}
+			} else {
+				if wordScripts&1 != 0 && wordScripts&6 != 0 {
+					return "homoglyph-mix", wordStart
+				}
+				wordScripts = 0
+				if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+					return "control-character", i
+				}
+			}
+			prevSym = false
+			continue
+		}
+		if r == 0x200D || r == 0xFE0F || r == 0xFE0E {
+			if prevSym {
+				continue
+			}
+			if r == 0x200D {
+				return "zero-width", i
+			}
+			continue
+		}
+		if k := hiddenKind(r); k != "" {
+			if k == "zero-width" && r == 0xFEFF && i == 0 {
+				continue
+			}
+			return k, i
+		}
+		if unicode.IsLetter(r) {
+			if wordScripts == 0 {
+				wordStart = i
+			}
+			switch scriptOf(r) {
+			case "Latin":
+				wordScripts |= 1
+			case "Cyrillic":
+				wordScripts |= 2
+			case "Greek":
+				// Only Greek letters that look Latin spoof a word; μ in "μm" does not.
+				if strings.ContainsRune(greekLookalikes, r) {
+					wordScripts |= 4
+				}
+			}
+		} else if !unicode.Is(unicode.Mn, r) {
+			if wordScripts&1 != 0 && wordScripts&6 != 0 {
+				return "homoglyph-mix", wordStart
+			}
+			wordScripts = 0
+		}
+		prevSym = unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r)
+	}
+	if wordScripts&1 != 0 && wordScripts&6 != 0 {
+		return "homoglyph-mix", wordStart
+	}
+	return "", -1
+}
+
+const greekLookalikes = "οαερνικτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"

@@ -1,0 +1,792 @@
+package model
+
+import (
+	"bufio"
+	"context"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// The interpreter below models the pickle virtual machine (protocols 0-5)
+// symbolically: it tracks the stack, the mark stack and the memo, records
+// every import and call, and never constructs a real object. Strings are kept
+// only up to keepLen bytes (enough for module and attribute names).
+
+const (
+	keepLen    = 4096
+	maxLineLen = 1 << 20
+)
+
+type pkind uint8
+
+const (
+	kNone pkind = iota
+	kBool
+	kInt
+	kFloat
+	kStr
+	kBytes
+	kList
+	kTuple
+	kDict
+	kSet
+	kGlobal
+	kObj
+	kPersistent
+	kBuffer
+)
+
+type pval struct {
+	kind   pkind
+	s      string // str/bytes/int text, when short
+	long   bool   // s was too long to keep
+	global string // kGlobal: module.name; kObj: the callable's name
+	safe   bool   // kGlobal allow-listed; kObj built by an allow-listed callable
+	joblib bool   // kObj built by a joblib array wrapper
+}
+
+// errPickle is a malformed-stream error with its offset.
+type errPickle struct {
+	off  int64
+	rule string
+	msg  string
+}
+
+func (e *errPickle) Error() string { return fmt.Sprintf("offset %d: %s", e.off, e.msg) }
+
+// errStopScan ends scanning of a stream without an error (joblib array data).
+var errStopScan = errors.New("stop")
+
+type pickleVM struct {
+	sc     *scan
+	member string
+	r      *bufio.Reader
+	pos    int64 // offset of the next byte
+	op     int64 // offset of the current opcode
+	stack  []*pval
+	marks  []int
+	memo   map[uint64]*pval
+	proto  int
+	joblib bool
+	steps  int
+}
+
+func (vm *pickleVM) fail(rule, format string, args ...any) error {
+	return &errPickle{off: vm.op, rule: rule, msg: fmt.Sprintf(format, args...)}
+}
+
+func (vm *pickleVM) readByte() (byte, error) {
+	b, err := vm.r.ReadByte()
+	if err != nil {
+		return 0, vm.eof(err)
+	}
+	vm.pos++
+	return b, nil
+}
+
+func (vm *pickleVM) eof(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return vm.fail("truncated", "stream ends inside a pickle (no STOP)")
+	}
+	var ep *errPickle
+	if errors.As(err, &ep) {
+		return err
+	}
+	return vm.fail("read-error", "reading: %v", err)
+}
+
+func (vm *pickleVM) readN(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(vm.r, b); err != nil {
+		return nil, vm.eof(err)
+	}
+	vm.pos += int64(n)
+	return b, nil
+}
+
+// readPayload reads n bytes, keeping at most keepLen of them.
+func (vm *pickleVM) readPayload(n uint64) (string, bool, error) {
+	if n <= keepLen {
+		b, err := vm.readN(int(n))
+		return string(b), false, err
+	}
+	d, err := io.CopyN(io.Discard, vm.r, int64(min(n, 1<<62)))
+	vm.pos += d
+	if err != nil {
+		return "", true, vm.eof(err)
+	}
+	return "", true, nil
+}
+
+func (vm *pickleVM) readLine() (string, error) {
+	var buf []byte
+	for {
+		chunk, err := vm.r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		vm.pos += int64(len(chunk))
+		if len(buf) > maxLineLen {
+			return "", vm.fail("limit-exceeded", "line argument longer than %d bytes", maxLineLen)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", vm.eof(err)
+		}
+		return string(buf[:len(buf)-1]), nil
+	}
+}
+
+func (vm *pickleVM) uint(n int) (uint64, error) {
+	b, err := vm.readN(n)
+	if err != nil {
+		return 0, err
+	}
+	var x uint64
+	for i := n - 1; i >= 0; i-- {
+		x = x<<8 | uint64(b[i])
+	}
+	return x, nil
+}
+
+func (vm *pickleVM) push(v *pval) error {
+	if len(vm.stack)+len(vm.marks) >= vm.sc.lim.MaxStack {
+		return vm.fail("limit-exceeded", "stack deeper than %d", vm.sc.lim.MaxStack)
+	}
+	vm.stack = append(vm.stack, v)
+	return nil
+}
+
+func (vm *pickleVM) pop() (*pval, error) {
+	base := 0
+	if len(vm.marks) > 0 {
+		base = vm.marks[len(vm.marks)-1]
+	}
+	if len(vm.stack) <= base {
+		return nil, vm.fail("malformed", "pop from an empty stack")
+	}
+	v := vm.stack[len(vm.stack)-1]
+	vm.stack = vm.stack[:len(vm.stack)-1]
+	return v, nil
+}
+
+func (vm *pickleVM) top() (*pval, error) {
+	base := 0
+	if len(vm.marks) > 0 {
+		base = vm.marks[len(vm.marks)-1]
+	}
+	if len(vm.stack) <= base {
+		return nil, vm.fail("malformed", "empty stack")
+	}
+	return vm.stack[len(vm.stack)-1], nil
+}
+
+// popMark pops everything above the last mark, and the mark.
+func (vm *pickleVM) popMark() ([]*pval, error) {
+	if len(vm.marks) == 0 {
+		return nil, vm.fail("malformed", "no MARK on the stack")
+	}
+	m := vm.marks[len(vm.marks)-1]
+	vm.marks = vm.marks[:len(vm.marks)-1]
+	items := append([]*pval(nil), vm.stack[m:]...)
+	vm.stack = vm.stack[:m]
+	return items, nil
+}
+
+func (vm *pickleVM) finding(sev Verdict, rule, format string, args ...any) {
+	vm.sc.add(vm.member, vm.op, sev, rule, format, args...)
+}
+
+// importGlobal records an import and returns the global it pushes.
+func (vm *pickleVM) importGlobal(module, name string) *pval {
+	full := module + "." + name
+	if module == "joblib.numpy_pickle" && (name == "NumpyArrayWrapper" || name == "NDArrayWrapper") {
+		vm.joblib = true
+		vm.finding(Unknown, "joblib-array-data", "joblib array wrapper %s: array data is read from the stream outside pickle and is not scanned", full)
+		return &pval{kind: kGlobal, global: full, joblib: true}
+	}
+	v, rule, msg := classifyImport(module, name)
+	if v != Safe {
+		vm.finding(v, rule, "%s", msg)
+	}
+	return &pval{kind: kGlobal, global: full, safe: v == Safe}
+}
+
+// call records calling callee and returns the result.
+func (vm *pickleVM) call(callee *pval, how string) (*pval, error) {
+	switch callee.kind {
+	case kGlobal:
+		if callee.joblib {
+			return &pval{kind: kObj, global: callee.global, joblib: true}, nil
+		}
+		return &pval{kind: kObj, global: callee.global, safe: callee.safe}, nil
+	default:
+		vm.finding(Unknown, "call-of-computed-value", "%s calls a value that is not an imported global", how)
+		return &pval{kind: kObj}, nil
+	}
+}
+
+// mutate checks the target of APPEND(S)/SETITEM(S)/ADDITEMS/BUILD: on
+// anything but a plain container or an allow-listed object these call
+// arbitrary methods.
+func (vm *pickleVM) mutate(t *pval, op string) {
+	switch t.kind {
+	case kList, kDict, kSet:
+		return
+	case kObj:
+		if t.safe {
+			return
+		}
+		if t.joblib && op == "BUILD" {
+			return
+		}
+		vm.finding(Unknown, "method-call-on-object", "%s on an object built by %s", op, nameOr(t.global))
+	case kGlobal:
+		vm.finding(Malicious, "mutate-global", "%s on the imported global %s changes it for the whole process", op, t.global)
+	default:
+		vm.finding(Unknown, "method-call-on-object", "%s on a value of kind %d", op, t.kind)
+	}
+}
+
+func nameOr(s string) string {
+	if s == "" {
+		return "a computed value"
+	}
+	return s
+}
+
+var legacyTorchMagic = string([]byte{0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19})
+
+// run executes one pickle up to and including STOP and returns the value.
+func (vm *pickleVM) run() (*pval, error) {
+	vm.stack, vm.marks = vm.stack[:0], vm.marks[:0]
+	vm.memo = map[uint64]*pval{}
+	vm.proto = 0
+	for {
+		vm.steps++
+		if vm.steps&0xffff == 0 && vm.sc.ctx.Err() != nil {
+			return nil, vm.sc.ctx.Err()
+		}
+		vm.op = vm.pos
+		op, err := vm.readByte()
+		if err != nil {
+			return nil, err
+		}
+		if done, v, err := vm.step(op); err != nil || done {
+			return v, err
+		}
+	}
+}
+
+func (vm *pickleVM) step(op byte) (bool, *pval, error) {
+	pushK := func(k pkind) error { return vm.push(&pval{kind: k}) }
+	switch op {
+	case 0x80: // PROTO
+		b, err := vm.readByte()
+		if err != nil {
+			return false, nil, err
+		}
+		if b > 5 {
+			return false, nil, vm.fail("malformed", "unsupported protocol %d", b)
+		}
+		vm.proto = int(b)
+	case 0x95: // FRAME
+		if _, err := vm.uint(8); err != nil {
+			return false, nil, err
+		}
+	case '.': // STOP
+		v, err := vm.pop()
+		if err != nil {
+			return false, nil, vm.fail("malformed", "STOP with an empty stack")
+		}
+		return true, v, nil
+	case '(':
+		if len(vm.stack)+len(vm.marks) >= vm.sc.lim.MaxStack {
+			return false, nil, vm.fail("limit-exceeded", "stack deeper than %d", vm.sc.lim.MaxStack)
+		}
+		vm.marks = append(vm.marks, len(vm.stack))
+	case '0': // POP
+		if len(vm.marks) > 0 && vm.marks[len(vm.marks)-1] == len(vm.stack) {
+			// Python's POP of a bare mark pops the mark.
+			vm.marks = vm.marks[:len(vm.marks)-1]
+			break
+		}
+		if _, err := vm.pop(); err != nil {
+			return false, nil, err
+		}
+	case '1': // POP_MARK
+		if _, err := vm.popMark(); err != nil {
+			return false, nil, err
+		}
+	case '2': // DUP
+		v, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(v)
+	case 'N':
+		return false, nil, pushK(kNone)
+	case 0x88, 0x89:
+		return false, nil, pushK(kBool)
+	case 'I', 'L': // INT, LONG (text)
+		line, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		if op == 'I' && (line == "00" || line == "01") {
+			return false, nil, pushK(kBool)
+		}
+		t := line
+		if op == 'L' && len(t) > 0 && t[len(t)-1] == 'L' {
+			t = t[:len(t)-1]
+		}
+		if _, ok := new(bigIntCheck).parse(t); !ok {
+			return false, nil, vm.fail("malformed", "bad integer literal")
+		}
+		return false, nil, vm.push(&pval{kind: kInt, s: keep(t)})
+	case 'J':
+		if _, err := vm.readN(4); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kInt)
+	case 'K':
+		if _, err := vm.readN(1); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kInt)
+	case 'M':
+		if _, err := vm.readN(2); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kInt)
+	case 0x8a, 0x8b: // LONG1, LONG4
+		n, err := vm.uint(map[byte]int{0x8a: 1, 0x8b: 4}[op])
+		if err != nil {
+			return false, nil, err
+		}
+		s, long, err := vm.readPayload(n)
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(&pval{kind: kInt, s: s, long: long})
+	case 'F':
+		line, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		if _, err := strconv.ParseFloat(line, 64); err != nil && !isPyFloatWord(line) {
+			return false, nil, vm.fail("malformed", "bad float literal")
+		}
+		return false, nil, pushK(kFloat)
+	case 'G':
+		if _, err := vm.readN(8); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kFloat)
+	case 'S': // STRING: a quoted repr
+		line, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		if len(line) < 2 || (line[0] != '\'' && line[0] != '"') || line[len(line)-1] != line[0] {
+			return false, nil, vm.fail("malformed", "STRING argument is not quoted")
+		}
+		return false, nil, vm.push(&pval{kind: kStr, s: keep(line[1 : len(line)-1]), long: len(line) > keepLen})
+	case 'V': // UNICODE: raw-unicode-escape text
+		line, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		s, ok := rawUnicodeEscape(line)
+		if !ok {
+			// Escapes we do not decode could spell any name: never resolve it.
+			return false, nil, vm.push(&pval{kind: kStr, long: true})
+		}
+		return false, nil, vm.push(&pval{kind: kStr, s: keep(s), long: len(s) > keepLen})
+	case 'T', 'X', 'U', 'B', 'C', 0x8c, 0x8d, 0x8e, 0x96:
+		size := map[byte]int{'T': 4, 'X': 4, 'U': 1, 'B': 4, 'C': 1, 0x8c: 1, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
+		n, err := vm.uint(size)
+		if err != nil {
+			return false, nil, err
+		}
+		if (op == 'T') && int32(n) < 0 {
+			return false, nil, vm.fail("malformed", "negative BINSTRING length")
+		}
+		s, long, err := vm.readPayload(n)
+		if err != nil {
+			return false, nil, err
+		}
+		k := kBytes
+		switch op {
+		case 'X', 0x8c, 0x8d, 'T', 'U': // str (T/U decode to str in Python 3 by default)
+			k = kStr
+		}
+		return false, nil, vm.push(&pval{kind: k, s: s, long: long})
+	case 0x97, 0x98: // NEXT_BUFFER, READONLY_BUFFER
+		if op == 0x98 {
+			_, err := vm.top()
+			return false, nil, err
+		}
+		return false, nil, pushK(kBuffer)
+	case ')':
+		return false, nil, pushK(kTuple)
+	case ']':
+		return false, nil, pushK(kList)
+	case '}':
+		return false, nil, pushK(kDict)
+	case 0x8f:
+		return false, nil, pushK(kSet)
+	case 't', 'l', 'd', 0x91: // TUPLE, LIST, DICT, FROZENSET
+		items, err := vm.popMark()
+		if err != nil {
+			return false, nil, err
+		}
+		k := map[byte]pkind{'t': kTuple, 'l': kList, 'd': kDict, 0x91: kSet}[op]
+		if op == 'd' && len(items)%2 != 0 {
+			return false, nil, vm.fail("malformed", "DICT with an odd number of items")
+		}
+		return false, nil, pushK(k)
+	case 0x85, 0x86, 0x87: // TUPLE1..3
+		for i := 0; i < int(op-0x84); i++ {
+			if _, err := vm.pop(); err != nil {
+				return false, nil, err
+			}
+		}
+		return false, nil, pushK(kTuple)
+	case 'a': // APPEND
+		if _, err := vm.pop(); err != nil {
+			return false, nil, err
+		}
+		t, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		vm.mutate(t, "APPEND")
+	case 'e', 'u', 0x90: // APPENDS, SETITEMS, ADDITEMS
+		items, err := vm.popMark()
+		if err != nil {
+			return false, nil, err
+		}
+		if op == 'u' && len(items)%2 != 0 {
+			return false, nil, vm.fail("malformed", "SETITEMS with an odd number of items")
+		}
+		t, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		vm.mutate(t, map[byte]string{'e': "APPENDS", 'u': "SETITEMS", 0x90: "ADDITEMS"}[op])
+	case 's': // SETITEM
+		for i := 0; i < 2; i++ {
+			if _, err := vm.pop(); err != nil {
+				return false, nil, err
+			}
+		}
+		t, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		vm.mutate(t, "SETITEM")
+	case 'b': // BUILD
+		if _, err := vm.pop(); err != nil {
+			return false, nil, err
+		}
+		t, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		vm.mutate(t, "BUILD")
+		if t.joblib {
+			return false, nil, errStopScan
+		}
+	case 'c': // GLOBAL
+		module, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		name, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(vm.importGlobal(module, name))
+	case 0x93: // STACK_GLOBAL
+		name, err := vm.pop()
+		if err != nil {
+			return false, nil, err
+		}
+		module, err := vm.pop()
+		if err != nil {
+			return false, nil, err
+		}
+		if module.kind != kStr || name.kind != kStr || module.long || name.long {
+			if (module.kind == kStr || module.kind == kBytes) && (name.kind == kStr || name.kind == kBytes) && !module.long && !name.long {
+				return false, nil, vm.fail("malformed", "STACK_GLOBAL needs two str values")
+			}
+			vm.finding(Malicious, "computed-import-name", "STACK_GLOBAL with a module or name that is not a constant string (computed at load time)")
+			return false, nil, vm.push(&pval{kind: kGlobal, global: "<computed>"})
+		}
+		return false, nil, vm.push(vm.importGlobal(module.s, name.s))
+	case 'i': // INST
+		module, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		name, err := vm.readLine()
+		if err != nil {
+			return false, nil, err
+		}
+		if _, err := vm.popMark(); err != nil {
+			return false, nil, err
+		}
+		g := vm.importGlobal(module, name)
+		v, err := vm.call(g, "INST")
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(v)
+	case 'o': // OBJ
+		items, err := vm.popMark()
+		if err != nil {
+			return false, nil, err
+		}
+		if len(items) == 0 {
+			return false, nil, vm.fail("malformed", "OBJ without a class")
+		}
+		v, err := vm.call(items[0], "OBJ")
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(v)
+	case 'R', 0x81, 0x92: // REDUCE, NEWOBJ, NEWOBJ_EX
+		n := 2
+		if op == 0x92 {
+			n = 3
+		}
+		var callee *pval
+		for i := 0; i < n; i++ {
+			v, err := vm.pop()
+			if err != nil {
+				return false, nil, err
+			}
+			callee = v
+		}
+		v, err := vm.call(callee, map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(v)
+	case 0x82, 0x83, 0x84: // EXT1, EXT2, EXT4
+		code, err := vm.uint(map[byte]int{0x82: 1, 0x83: 2, 0x84: 4}[op])
+		if err != nil {
+			return false, nil, err
+		}
+		vm.finding(Malicious, "extension-code", "EXT opcode imports through the copyreg extension registry (code %d), which the scanner cannot resolve", code)
+		return false, nil, vm.push(&pval{kind: kGlobal, global: fmt.Sprintf("<ext %d>", code)})
+	case 'P': // PERSID
+		if _, err := vm.readLine(); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kPersistent)
+	case 'Q': // BINPERSID
+		if _, err := vm.pop(); err != nil {
+			return false, nil, err
+		}
+		return false, nil, pushK(kPersistent)
+	case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
+		var idx uint64
+		var err error
+		switch op {
+		case 'p':
+			var line string
+			if line, err = vm.readLine(); err == nil {
+				idx, err = strconv.ParseUint(line, 10, 64)
+				if err != nil {
+					return false, nil, vm.fail("malformed", "bad PUT index")
+				}
+			}
+		case 'q':
+			idx, err = vm.uint(1)
+		case 'r':
+			idx, err = vm.uint(4)
+		case 0x94:
+			idx = uint64(len(vm.memo))
+		}
+		if err != nil {
+			return false, nil, err
+		}
+		v, err := vm.top()
+		if err != nil {
+			return false, nil, err
+		}
+		if _, ok := vm.memo[idx]; !ok && len(vm.memo) >= vm.sc.lim.MaxMemo {
+			return false, nil, vm.fail("limit-exceeded", "memo larger than %d entries", vm.sc.lim.MaxMemo)
+		}
+		vm.memo[idx] = v
+	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+		var idx uint64
+		var err error
+		switch op {
+		case 'g':
+			var line string
+			if line, err = vm.readLine(); err == nil {
+				idx, err = strconv.ParseUint(line, 10, 64)
+				if err != nil {
+					return false, nil, vm.fail("malformed", "bad GET index")
+				}
+			}
+		case 'h':
+			idx, err = vm.uint(1)
+		case 'j':
+			idx, err = vm.uint(4)
+		}
+		if err != nil {
+			return false, nil, err
+		}
+		v, ok := vm.memo[idx]
+		if !ok {
+			return false, nil, vm.fail("malformed", "memo GET of missing index %d", idx)
+		}
+		return false, nil, vm.push(v)
+	default:
+		return false, nil, vm.fail("malformed", "unknown opcode 0x%02x", op)
+	}
+	return false, nil, nil
+}
+
+func keep(s string) string {
+	if len(s) > keepLen {
+		return ""
+	}
+	return s
+}
+
+func isPyFloatWord(s string) bool {
+	switch s {
+	case "inf", "-inf", "nan", "INF", "-INF", "NAN", "Infinity", "-Infinity":
+		return true
+	}
+	return false
+}
+
+type bigIntCheck struct{}
+
+func (bigIntCheck) parse(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	i := 0
+	if s[0] == '-' || s[0] == '+' {
+		i = 1
+	}
+	if i == len(s) {
+		return "", false
+	}
+	for ; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// rawUnicodeEscape decodes what protocol 0 UNICODE carries; ok is false for
+// escapes it does not handle, so the caller treats the value as unknown.
+func rawUnicodeEscape(s string) (string, bool) {
+	if !bytes.Contains([]byte(s), []byte(`\`)) {
+		return s, true
+	}
+	var out []rune
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+			n := 4
+			if s[i+1] == 'U' {
+				n = 8
+			}
+			if i+2+n > len(s) {
+				return "", false
+			}
+			x, err := strconv.ParseUint(s[i+2:i+2+n], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			out = append(out, rune(x))
+			i += 1 + n
+			continue
+		}
+		out = append(out, rune(s[i]))
+	}
+	return string(out), true
+}
+
+// scanPickles scans every pickle in a stream, one after another, and
+// returns the format it found. forcePickle is set where a loader
+// unpickles the member whatever it looks like (data.pkl).
+func (sc *scan) scanPickles(r *bufio.Reader, member string) string {
+	sc.pickle = true
+	vm := &pickleVM{sc: sc, member: member, r: r}
+	format := FormatPickle
+	legacy := false
+	for n := 0; ; n++ {
+		v, err := vm.run()
+		if err != nil {
+			if errors.Is(err, errStopScan) {
+				return FormatJoblib
+			}
+			var ep *errPickle
+			if errors.As(err, &ep) {
+				sev := Error
+				sc.add(member, ep.off, sev, ep.rule, "%s", ep.msg)
+			} else {
+				sc.add(member, vm.pos, Error, "read-error", "%v", err)
+			}
+			break
+		}
+		if n == 0 && v.kind == kInt && v.s == legacyTorchMagic {
+			legacy, format = true, FormatPyTorchLeg
+		}
+		if legacy && n == 4 {
+			// magic, protocol, sys_info, the object, storage keys: what
+			// follows is raw storage bytes that are never unpickled.
+			break
+		}
+		next, err := r.Peek(1)
+		if err != nil || len(next) == 0 {
+			break
+		}
+		head := peek(r, sniffLen)
+		if head[0] == 0x80 || looksPickle(head) {
+			continue
+		}
+		sc.add(member, vm.pos, Unknown, "trailing-data", "bytes after the last pickle's STOP that are not a pickle")
+		break
+	}
+	if vm.joblib {
+		format = FormatJoblib
+	}
+	return format
+}
+
+// plausiblePickleHead walks opcodes of a protocol 0/1 head syntactically.
+func plausiblePickleHead(h []byte) bool {
+	sc := &scan{ctx: context.Background(), lim: DefaultLimits()}
+	vm := &pickleVM{sc: sc, r: bufio.NewReader(bytes.NewReader(h))}
+	vm.memo = map[uint64]*pval{}
+	for steps := 0; steps < 64; steps++ {
+		vm.op = vm.pos
+		op, err := vm.readByte()
+		if err != nil {
+			return steps > 0
+		}
+		done, _, err := vm.step(op)
+		if done {
+			return true
+		}
+		if err != nil {
+			var ep *errPickle
+			return errors.As(err, &ep) && ep.rule == "truncated"
+		}
+	}
+	return true
+}

@@ -90,6 +90,10 @@ func BindingOf(st *intoto.Statement) (Binding, error) {
 		stepPath, runPath = "predicate.buildDefinition.internalParameters.step", "predicate.runDetails.metadata.invocationId"
 		b.Step, stepOK = stringField(pred, "buildDefinition", "internalParameters", "step")
 		b.RunID, runOK = stringField(pred, "runDetails", "metadata", "invocationId")
+	case ModelScanV1:
+		stepPath, runPath = "predicate.step", "predicate.runId"
+		b.Step, stepOK = stringField(pred, "step")
+		b.RunID, runOK = stringField(pred, "runId")
 	default:
 		return Binding{}, fmt.Errorf("predicates: %w: predicate type %q carries no mlattest binding", ErrNoBinding, pt)
 	}

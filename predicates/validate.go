@@ -98,7 +98,7 @@ func SchemaJSON(name string) ([]byte, error) {
 }
 
 // KnownPredicateTypes lists the predicate types this package has a schema for.
-func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1, VSAV1} }
+func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1, VSAV1, ModelScanV1} }
 
 // ErrUnknownPredicateType is returned (wrapped) by Validate for a predicate
 // type this package has no schema for.
@@ -134,7 +134,9 @@ func Validate(predicateType string, predicate []byte) error {
 	return nil
 }
 
-func isKnownType(t string) bool { return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 }
+func isKnownType(t string) bool {
+	return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 || t == ModelScanV1
+}
 
 // validateDoc validates an already decoded predicate (as produced by
 // decodeStrict) of a known type.
@@ -142,6 +144,9 @@ func validateDoc(predicateType string, doc any) error {
 	schemas, err := compiledSchemas()
 	if err != nil {
 		return err
+	}
+	if predicateType == ModelScanV1 {
+		return validateModelScanDoc(doc)
 	}
 	var sch *jsonschema.Schema
 	switch predicateType {

@@ -58,18 +58,18 @@ func (p *pb) bytesv(s string) *pb {
 	p.WriteString(s)
 	return p
 }
-func (p *pb) int1(x byte) *pb          { return p.op('K', x) }
-func (p *pb) mark() *pb                { return p.op('(') }
-func (p *pb) tuple() *pb               { return p.op('t') }
-func (p *pb) emptyTuple() *pb          { return p.op(')') }
-func (p *pb) reduce() *pb              { return p.op('R') }
-func (p *pb) build() *pb               { return p.op('b') }
-func (p *pb) stop() []byte             { p.WriteByte('.'); return append([]byte(nil), p.Bytes()...) }
-func (p *pb) binput(i byte) *pb        { return p.op('q', i) }
-func (p *pb) binget(i byte) *pb        { return p.op('h', i) }
-func (p *pb) memoize() *pb             { return p.op(0x94) }
-func (p *pb) stackGlobal() *pb         { return p.op(0x93) }
-func (p *pb) raw(s string) *pb         { p.WriteString(s); return p }
+func (p *pb) int1(x byte) *pb           { return p.op('K', x) }
+func (p *pb) mark() *pb                 { return p.op('(') }
+func (p *pb) tuple() *pb                { return p.op('t') }
+func (p *pb) emptyTuple() *pb           { return p.op(')') }
+func (p *pb) reduce() *pb               { return p.op('R') }
+func (p *pb) build() *pb                { return p.op('b') }
+func (p *pb) stop() []byte              { p.WriteByte('.'); return append([]byte(nil), p.Bytes()...) }
+func (p *pb) binput(i byte) *pb         { return p.op('q', i) }
+func (p *pb) binget(i byte) *pb         { return p.op('h', i) }
+func (p *pb) memoize() *pb              { return p.op(0x94) }
+func (p *pb) stackGlobal() *pb          { return p.op(0x93) }
+func (p *pb) raw(s string) *pb          { p.WriteString(s); return p }
 func (p *pb) call(m, n, arg string) *pb { return p.global(m, n).str(arg).op(0x85).reduce() }
 
 // torchDataPkl is what torch.save writes as data.pkl for {"w": tensor}.

@@ -31,9 +31,9 @@ func TestSafetensorsRules(t *testing.T) {
 		return fmt.Sprintf(`%q:{"dtype":"F32","shape":%s,"data_offsets":[%d,%d]}`, name, shape, b, e)
 	}
 	cases := []struct {
-		name   string
-		file   []byte
-		rule   string
+		name string
+		file []byte
+		rule string
 	}{
 		{"short file", []byte{1, 2, 3}, STHeaderSize},
 		{"length beyond file", append([]byte{0xff, 0xff, 0, 0, 0, 0, 0, 0}, []byte(`{}`)...), STHeaderSize},

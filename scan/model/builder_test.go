@@ -3,6 +3,7 @@ package model
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -190,3 +191,5 @@ func safetensorsOf(header string, dataLen int) []byte {
 	b.Write(make([]byte, dataLen))
 	return b.Bytes()
 }
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

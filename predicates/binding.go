@@ -90,7 +90,7 @@ func BindingOf(st *intoto.Statement) (Binding, error) {
 		stepPath, runPath = "predicate.buildDefinition.internalParameters.step", "predicate.runDetails.metadata.invocationId"
 		b.Step, stepOK = stringField(pred, "buildDefinition", "internalParameters", "step")
 		b.RunID, runOK = stringField(pred, "runDetails", "metadata", "invocationId")
-	case ModelScanV1:
+	case ModelScanV1, DatasetScanV1:
 		stepPath, runPath = "predicate.step", "predicate.runId"
 		b.Step, stepOK = stringField(pred, "step")
 		b.RunID, runOK = stringField(pred, "runId")

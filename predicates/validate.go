@@ -98,7 +98,9 @@ func SchemaJSON(name string) ([]byte, error) {
 }
 
 // KnownPredicateTypes lists the predicate types this package has a schema for.
-func KnownPredicateTypes() []string { return []string{LinkV03, ProvenanceV1, VSAV1, ModelScanV1} }
+func KnownPredicateTypes() []string {
+	return []string{LinkV03, ProvenanceV1, VSAV1, ModelScanV1, DatasetScanV1}
+}
 
 // ErrUnknownPredicateType is returned (wrapped) by Validate for a predicate
 // type this package has no schema for.
@@ -135,7 +137,7 @@ func Validate(predicateType string, predicate []byte) error {
 }
 
 func isKnownType(t string) bool {
-	return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 || t == ModelScanV1
+	return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 || t == ModelScanV1 || t == DatasetScanV1
 }
 
 // validateDoc validates an already decoded predicate (as produced by
@@ -147,6 +149,9 @@ func validateDoc(predicateType string, doc any) error {
 	}
 	if predicateType == ModelScanV1 {
 		return validateModelScanDoc(doc)
+	}
+	if predicateType == DatasetScanV1 {
+		return validateDatasetScanDoc(doc)
 	}
 	var sch *jsonschema.Schema
 	switch predicateType {

@@ -59,8 +59,11 @@ type Record struct {
 	Environment map[string]string
 	// Warnings are facts the caller should report: a dirty git tree,
 	// products missing after a failed command, ...
-	Warnings   []string
-	Statements []Statement
+	Warnings []string
+	// PickleProducts are products whose loading runs a pickle stream;
+	// they are listed in the product-scan statement.
+	PickleProducts []string
+	Statements     []Statement
 }
 
 // RunOption configures Run and Attest.
@@ -77,6 +80,7 @@ type config struct {
 	started, ended time.Time
 	signals        []os.Signal
 	killGrace      time.Duration
+	allowPickle    bool
 	waitDelay      time.Duration
 
 	// Seams for tests of this package: they record the builders' inputs.
@@ -178,6 +182,9 @@ func Run(ctx context.Context, s *Step, opts ...RunOption) (*Record, error) {
 	}
 	st, err := c.prepare(ctx, s, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.refusePickleInputs(ctx, st); err != nil {
 		return nil, err
 	}
 	if err := c.execute(ctx, st); err != nil {
@@ -506,6 +513,13 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 		return rec, err
 	}
 	stmts = append(stmts, handed...)
+	ps, err := c.productScan(ctx, st)
+	if err != nil {
+		return rec, err
+	}
+	if ps != nil {
+		stmts = append(stmts, *ps)
+	}
 	for i := range stmts {
 		if stmts[i].JSON != nil {
 			continue
@@ -526,7 +540,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 // let a command speak for steps it is not.
 func (c *config) handedOver(st *state) ([]Statement, error) {
 	var out []Statement
-	kinds := map[string]bool{KindLink: true, KindProvenance: true}
+	kinds := map[string]bool{KindLink: true, KindProvenance: true, KindProductScan: true}
 	for _, it := range st.handedOver {
 		stmt, err := predicates.ParseStatement(it.JSON)
 		if err != nil {

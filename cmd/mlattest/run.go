@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,17 @@ finishes them later: a finished training run is never lost.
 Exit status: the command's own exit status (a failed command is still recorded, as
 a failure); 125 when mlattest itself fails, with a one-line reason. Bad input found
 before the command runs (missing file, symlink out of the directory, malformed or
-expired token, ...) exits 125 and writes nothing.`,
+expired token, ...) exits 125 and writes nothing.
+
+Model-file safety: an input (material, --base-model, --dataset) whose content is a
+pickle format (PyTorch .bin/.pt, pickle, joblib, ...: loading it runs code) is
+refused before the command runs (125) unless --allow-pickle. When the command
+produces a pickle-format file, a third statement <step>.product-scan.sigstore.json
+(model-scan v1, bound to the step and run, one entry per product with format,
+verdict and findings) is signed with the link, and then run exits 125 naming the
+files unless --allow-pickle; the command's exit status is never altered in the
+link. A layout can demand 'no pickle' with a CEL rule on that statement or on
+a scan-model step's statement: !predicate.files.exists(f, f.pickle).`,
 		Example: `  # keyless, in GitHub Actions (permissions: id-token: write)
   mlattest run --step train --out attestations \
     --materials data/clean.jsonl --products model/ \
@@ -57,6 +68,7 @@ expired token, ...) exits 125 and writes nothing.`,
 	}
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format inputs (refused by default: loading them runs code) and pickle-format products (by default they fail the step with 125 after it is recorded)")
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
 	// which a wrapped command could also return.
@@ -92,6 +104,9 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if rec.ExitCode != 0 {
 		fmt.Fprintf(stderr, "mlattest: step %q recorded as FAILED (exit status %d)\n", rec.Step, rec.ExitCode)
 		return withCode(rec.ExitCode, errors.New(""))
+	}
+	if len(rec.PickleProducts) > 0 && !sf.allowPickle {
+		return withCode(exitRunError, fmt.Errorf("step %q produced pickle-format files (%s): recorded in its %s statement; the step fails (pass --allow-pickle to accept them)", rec.Step, strings.Join(rec.PickleProducts, ", "), attest.KindProductScan))
 	}
 	return nil
 }

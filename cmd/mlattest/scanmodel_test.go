@@ -177,3 +177,70 @@ func TestScanModelHandoff(t *testing.T) {
 		t.Fatal(r)
 	}
 }
+
+// TestScanModelUnderRun drives the binary: scan model inside mlattest run
+// hands its statement to the step; pickle inputs are refused before the
+// command; a pickle product fails the step after it is recorded.
+func TestScanModelUnderRun(t *testing.T) {
+	keys := t.TempDir()
+	if r := mlattest(t, keys, nil, "keygen", "--output-key-prefix", "k", "--no-passphrase"); r.code != 0 {
+		t.Fatalf("keygen: %v", r)
+	}
+	key := filepath.Join(keys, "k.key")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "model"), 0o755)
+	os.WriteFile(filepath.Join(dir, "model", "model.safetensors"), safetensorsFile(), 0o644)
+	os.WriteFile(filepath.Join(dir, "src.bin"), []byte(evilPickle), 0o644)
+	runArgs := func(out string, extra ...string) []string {
+		return append([]string{"run", "--step", "scan-model", "--run-id", "r1", "--key", key, "--offline", "--out", out}, extra...)
+	}
+
+	out := filepath.Join(t.TempDir(), "att")
+	r := mlattest(t, dir, nil, append(runArgs(out, "--materials", "model"), "--", binPath, "scan", "model", "model")...)
+	if r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	p := payload(t, filepath.Join(out, "scan-model.model-scan.sigstore.json"))
+	pred := p["predicate"].(map[string]any)
+	if p["predicateType"] != predicates.ModelScanV1 || pred["step"] != "scan-model" || pred["runId"] != "r1" || pred["verdict"] != "safe" {
+		t.Fatalf("model-scan statement %v", p)
+	}
+
+	// A pickle material is refused before the command runs.
+	os.WriteFile(filepath.Join(dir, "model", "pytorch_model.bin"), []byte(evilPickle), 0o644)
+	out = filepath.Join(t.TempDir(), "att")
+	r = mlattest(t, dir, nil, append(runArgs(out, "--materials", "model"), "--", "touch", "ran")...)
+	if r.code != 125 || !strings.Contains(r.stderr, "model/pytorch_model.bin (pickle, verdict malicious)") || !strings.Contains(r.stderr, "--allow-pickle") {
+		t.Fatalf("pickle material: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("the command ran")
+	}
+	// With --allow-pickle the step runs; the scan's verdict is recorded
+	// and its exit status is the step's.
+	r = mlattest(t, dir, nil, append(runArgs(out, "--allow-pickle", "--materials", "model"), "--", binPath, "scan", "model", "model")...)
+	if r.code != 1 {
+		t.Fatalf("allow-pickle: %v", r)
+	}
+	pred = payload(t, filepath.Join(out, "scan-model.model-scan.sigstore.json"))["predicate"].(map[string]any)
+	if pred["verdict"] != "malicious" {
+		t.Fatalf("verdict %v", pred["verdict"])
+	}
+	os.Remove(filepath.Join(dir, "model", "pytorch_model.bin"))
+
+	// A pickle product: recorded, then 125.
+	out = filepath.Join(t.TempDir(), "att")
+	r = mlattest(t, dir, nil, append(runArgs(out, "--materials", "model", "--products", "ckpt"), "--", "sh", "-c", "mkdir -p ckpt && cp src.bin ckpt/model.bin")...)
+	if r.code != 125 || !strings.Contains(r.stderr, "ckpt/model.bin") {
+		t.Fatalf("pickle product: %v", r)
+	}
+	p = payload(t, filepath.Join(out, "scan-model.product-scan.sigstore.json"))
+	pred = p["predicate"].(map[string]any)
+	files := pred["files"].([]any)
+	if len(files) != 1 || files[0].(map[string]any)["pickle"] != true {
+		t.Fatalf("product scan %v", pred)
+	}
+	if _, err := os.Stat(filepath.Join(out, "scan-model.link.sigstore.json")); err != nil {
+		t.Fatal("link not written")
+	}
+}

@@ -27,6 +27,7 @@ type stepFlags struct {
 	requireClean          bool
 	followSymlinks        bool
 	ignore                []string
+	allowPickle           bool // run only: accept pickle-format inputs and products
 }
 
 func (f *stepFlags) register(fs *pflag.FlagSet) {
@@ -88,10 +89,14 @@ func (f *stepFlags) step(command []string) (*attest.Step, error) {
 }
 
 func (f *stepFlags) runOptions() []attest.RunOption {
+	var opts []attest.RunOption
 	if f.requireClean {
-		return []attest.RunOption{attest.RequireCleanGit()}
+		opts = append(opts, attest.RequireCleanGit())
 	}
-	return nil
+	if f.allowPickle {
+		opts = append(opts, attest.AllowPickle())
+	}
+	return opts
 }
 
 // checkOut fails if --out is not a directory or already holds this step's

@@ -773,11 +773,15 @@ func plausiblePickleHead(h []byte) bool {
 	sc := &scan{ctx: context.Background(), lim: DefaultLimits()}
 	vm := &pickleVM{sc: sc, r: bufio.NewReader(bytes.NewReader(h))}
 	vm.memo = map[uint64]*pval{}
-	for steps := 0; steps < 64; steps++ {
+	// A head that is the whole stream must reach STOP; a longer stream must
+	// parse up to the end of the head. Python rejects what fails here, so a
+	// pickle that loads is never missed.
+	cut := len(h) >= sniffLen
+	for {
 		vm.op = vm.pos
 		op, err := vm.readByte()
 		if err != nil {
-			return steps > 0
+			return cut
 		}
 		done, _, err := vm.step(op)
 		if done {
@@ -785,8 +789,7 @@ func plausiblePickleHead(h []byte) bool {
 		}
 		if err != nil {
 			var ep *errPickle
-			return errors.As(err, &ep) && ep.rule == "truncated"
+			return cut && errors.As(err, &ep) && ep.rule == "truncated"
 		}
 	}
-	return true
 }

@@ -1,0 +1,115 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/scan/model"
+)
+
+// KindProductScan is the statement kind of the model scan `mlattest run`
+// writes when the command produced a pickle-format file.
+const KindProductScan = "product-scan"
+
+// AllowPickle lets Run accept pickle-format inputs (materials, base models,
+// datasets). Pickle-format products are recorded in a product-scan
+// statement either way; whether that fails the stage is the caller's
+// decision (Record.PickleProducts).
+func AllowPickle() RunOption { return func(c *config) { c.allowPickle = true } }
+
+// scanPaths scans files and directories by content and returns the ones
+// whose loading would run a pickle stream. Paths are absolute.
+func scanPickle(ctx context.Context, paths []string, withDigest bool) (pickles, all []model.Result, err error) {
+	s := model.New(model.WithDigest(withDigest))
+	err = s.ScanPaths(ctx, paths, func(r model.Result) error {
+		all = append(all, r)
+		if r.Pickle {
+			pickles = append(pickles, r)
+		}
+		return nil
+	})
+	return pickles, all, err
+}
+
+// refusePickleInputs runs before the command: a pickle-format input is
+// refused unless AllowPickle, since loading it runs code of its author's
+// choosing.
+func (c *config) refusePickleInputs(ctx context.Context, st *state) error {
+	if c.allowPickle {
+		return nil
+	}
+	var paths []string
+	for _, a := range st.rec.Materials {
+		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
+	}
+	for _, b := range st.BaseModels {
+		paths = append(paths, st.abs(b.Path))
+	}
+	for _, d := range st.Datasets {
+		paths = append(paths, st.abs(d.Path))
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	pickles, _, err := scanPickle(ctx, paths, false)
+	if err != nil {
+		return inputErr("scanning inputs for pickle: %w", err)
+	}
+	if len(pickles) > 0 {
+		var names []string
+		for _, r := range pickles {
+			names = append(names, fmt.Sprintf("%s (%s, verdict %s)", st.name(r.Path), r.Format, r.Verdict))
+		}
+		return inputErr("step %q: input %s is a pickle-format file: loading it runs code; refused (pass --allow-pickle to accept it)", st.Name, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// productScan scans the products after the command. When one is a
+// pickle-format file it returns a model-scan statement of every product,
+// bound to this step and run, and records the files in
+// Record.PickleProducts; otherwise nil.
+func (c *config) productScan(ctx context.Context, st *state) (*Statement, error) {
+	if len(st.rec.Products) == 0 {
+		return nil, nil
+	}
+	var paths []string
+	for _, a := range st.rec.Products {
+		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
+	}
+	pickles, all, err := scanPickle(ctx, paths, true)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: step %q: product vanished while being scanned: %w", ErrRecord, st.Name, err)
+		}
+		return nil, fmt.Errorf("%w: step %q: scanning products: %w", ErrRecord, st.Name, err)
+	}
+	if len(pickles) == 0 {
+		return nil, nil
+	}
+	in := predicates.ModelScanInput{
+		Step: st.Name, RunID: st.rec.RunID,
+		Scanner: predicates.ModelScanScanner{Name: "mlattest run (products)", Policy: "mlattest.dev/model-scan/allow-list/v1"},
+	}
+	for _, r := range all {
+		f := predicates.ModelScanFile{Path: st.name(r.Path), SHA256: r.SHA256, Format: r.Format, Verdict: string(r.Verdict), Pickle: r.Pickle, Findings: []predicates.ModelScanFinding{}}
+		for _, x := range r.Findings {
+			f.Findings = append(f.Findings, predicates.ModelScanFinding{Rule: x.Rule, Severity: string(x.Severity), Member: x.Member, Offset: x.Offset, Message: x.Message})
+		}
+		in.Files = append(in.Files, f)
+		if r.Pickle {
+			st.rec.PickleProducts = append(st.rec.PickleProducts, f.Path)
+		}
+	}
+	stmt, err := predicates.NewModelScanStatement(in)
+	if err != nil {
+		return nil, fmt.Errorf("%w: step %q: building product scan: %w", ErrRecord, st.Name, err)
+	}
+	st.rec.Warnings = append(st.rec.Warnings, fmt.Sprintf("the command produced pickle-format files: %s (recorded in the %s statement)", strings.Join(st.rec.PickleProducts, ", "), KindProductScan))
+	return &Statement{Kind: KindProductScan, PredicateType: predicates.ModelScanV1, Statement: stmt}, nil
+}

@@ -1,0 +1,89 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlattest/mlattest/predicates"
+)
+
+const evilPickle = "\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R."
+
+func TestRunRefusesPickleInputs(t *testing.T) {
+	for _, where := range []string{"material", "base-model"} {
+		t.Run(where, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "base/pytorch_model.bin", evilPickle)
+			writeFile(t, dir, "in.txt", "x")
+			s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt"}, Command: helperCmd(t, "touch", "ran")}
+			if where == "material" {
+				s.Materials = append(s.Materials, "base")
+			} else {
+				s.BaseModels = []Input{{URI: "hf://org/base@" + strings.Repeat("a", 40), Path: "base"}}
+			}
+			_, err := Run(context.Background(), s, testOpts(t, nil)...)
+			if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/pytorch_model.bin (pickle, verdict malicious)") || !strings.Contains(err.Error(), "--allow-pickle") {
+				t.Fatalf("err = %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+				t.Fatal("the command ran")
+			}
+			rec, err := Run(context.Background(), s, testOpts(t, nil, AllowPickle())...)
+			if err != nil || rec.ExitCode != 0 {
+				t.Fatalf("with AllowPickle: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunRecordsPickleProducts(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "in.txt", "x")
+	writeFile(t, dir, "src.bin", evilPickle)
+	s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt"}, Products: []string{"out"},
+		Command: []string{"sh", "-c", "mkdir out && cp src.bin out/model.bin && printf 'hello' > out/notes.txt"}}
+	rec, err := Run(context.Background(), s, testOpts(t, nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.PickleProducts) != 1 || rec.PickleProducts[0] != "out/model.bin" || rec.ExitCode != 0 {
+		t.Fatalf("record %+v", rec)
+	}
+	var ps *Statement
+	for i := range rec.Statements {
+		if rec.Statements[i].Kind == KindProductScan {
+			ps = &rec.Statements[i]
+		}
+	}
+	if ps == nil || len(rec.Statements) != 2 {
+		t.Fatalf("statements %v", rec.Statements)
+	}
+	st, err := predicates.ParseStatement(ps.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := predicates.BindingOf(st)
+	if err != nil || b.Step != "train" || b.RunID != "r" {
+		t.Fatalf("binding %+v %v", b, err)
+	}
+	ms, err := predicates.ModelScanOf(st)
+	if err != nil || ms.Verdict != "malicious" || len(ms.Files) != 2 || !ms.Files[0].Pickle || ms.Files[0].Path != "out/model.bin" {
+		t.Fatalf("%+v %v", ms, err)
+	}
+	if !strings.Contains(strings.Join(rec.Warnings, "\n"), "pickle-format") {
+		t.Fatalf("warnings %v", rec.Warnings)
+	}
+
+	// Safetensors-only products: no extra statement.
+	dir2 := t.TempDir()
+	writeFile(t, dir2, "in.txt", "x")
+	s2 := &Step{Name: "train", RunID: "r", Dir: dir2, Materials: []string{"in.txt"}, Products: []string{"o.txt"}, Command: helperCmd(t, "touch", "o.txt")}
+	rec, err = Run(context.Background(), s2, testOpts(t, nil)...)
+	if err != nil || len(rec.PickleProducts) != 0 || len(rec.Statements) != 1 {
+		t.Fatalf("%v %+v", err, rec)
+	}
+}

@@ -37,9 +37,9 @@ func hashFile(ctx context.Context, p string, nofollow bool, add func(int64)) (st
 	return hashFileCached(ctx, p, nofollow, add, nil)
 }
 
-// hashFileCached is hashFile with an optional cache consulted with the open
-// file's own fstat, so the identity checked is the file read.
-func hashFileCached(ctx context.Context, p string, nofollow bool, add func(int64), c *Cache) (string, int64, error) {
+// hashFileGeneric is hashFileCached through os.File: the portable path, and
+// the one taken for anything but a plain regular file.
+func hashFileGeneric(ctx context.Context, p string, nofollow bool, add func(int64), c *Cache) (string, int64, error) {
 	if err := ctx.Err(); err != nil {
 		return "", 0, err
 	}

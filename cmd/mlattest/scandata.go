@@ -1,18 +1,343 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/internal/handoff"
+	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/scan/data"
 )
 
-// newScanDataCmd is a placeholder; issue 6 replaces its body.
+// dataScanHandoffName is the name the statement is handed over under.
+const dataScanHandoffName = "dataset-scan"
+
+type scanDataFlags struct {
+	jsonOut     bool
+	out, report string
+	format      string
+	mapping     data.Mapping
+	maxBad      int
+	minSupport  int
+	maxShare    []string
+	minShare    []string
+}
+
 func newScanDataCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "data PATH...",
-		Short: "Scan datasets for poisoning (not implemented yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return withCode(exitUsage, errors.New("scan data: not implemented yet"))
+	var fl scanDataFlags
+	cmd := &cobra.Command{
+		Use:   "data [flags] FILE...",
+		Short: "Scan instruction-tuning datasets for poisoning",
+		Long: `Scan instruction/response datasets (JSONL, JSON arrays, CSV; Alpaca, Dolly,
+question/answer, prompt/completion, ShareGPT "conversations" and chat
+"messages" records) for poisoning and anomalies. Every finding names its
+records (0-based; for JSONL the index among non-empty lines) and says why:
+
+  trigger-response   a rare prompt n-gram whose records share a response
+                     feature (the same answer, phrase or link) far beyond
+                     chance (hypergeometric test, Bonferroni-corrected), on
+                     prompts that are otherwise unrelated
+  response-cluster   one (near-)identical response to many distinct,
+                     unrelated prompts
+  injected-phrase    one sentence recurring verbatim in responses to
+                     unrelated prompts
+  entity-sentiment   a named entity whose responses lean one way far beyond
+                     other entities (robust z-test)
+  hidden-characters  zero-width, bidi, tag or control characters, homoglyph
+                     words mixing Latin with Cyrillic/Greek
+  source-mix         share of records per source class against the bounds
+  malformed-record   unparseable records (located by line or offset)
+  duplicates, empty-response, length-outlier   informational statistics
+
+Only "fail" findings flag records and make the verdict FAIL; malformed
+records do unless --max-bad-records tolerates them.
+
+Inside "mlattest run" the dataset-scan statement
+(` + predicates.DatasetScanV1 + `) is handed over to the step,
+bound to its step and run, and signed with its link; a layout can require
+  predicate.verdict == "PASS"
+With --out FILE the unsigned statement is also written to FILE.
+
+Exit status: 0 when every dataset passes, 1 otherwise, 2 for a usage error or
+an unreadable file (nothing is written then).`,
+		Example: `  mlattest scan data train.jsonl
+  mlattest scan data --json --report scan.md data/*.jsonl
+  mlattest run --step scan-data -- mlattest scan data data/train.jsonl`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return runScanData(ctx, cmd.OutOrStdout(), args, fl)
 		},
 	}
+	f := cmd.Flags()
+	f.BoolVar(&fl.jsonOut, "json", false, "print one JSON object per dataset: path, records, verdict, flagged, findings")
+	f.StringVar(&fl.out, "out", "", "also write the unsigned dataset-scan statement to `FILE`")
+	f.StringVar(&fl.report, "report", "", "write a human report with the flagged records to `FILE` (.html for HTML, else Markdown)")
+	f.StringVar(&fl.format, "format", "", "input format: jsonl, json, csv (default: from the file name and content)")
+	f.StringVar(&fl.mapping.Instruction, "instruction", "", "field holding the instruction (default: instruction, prompt, question, query, text)")
+	f.StringVar(&fl.mapping.Input, "input", "", "field holding the input/context (default: input, context)")
+	f.StringVar(&fl.mapping.Response, "response", "", "field holding the response (default: output, response, answer, completion, chosen, target)")
+	f.StringVar(&fl.mapping.Source, "source", "", "field holding the record's source class (default: source)")
+	f.IntVar(&fl.maxBad, "max-bad-records", 0, "malformed records tolerated before the verdict is FAIL")
+	f.IntVar(&fl.minSupport, "min-support", 0, "fewest records a trigger, cluster or entity needs (default 5)")
+	f.StringArrayVar(&fl.maxShare, "max-source-share", nil, "`CLASS=FRACTION`: most share of records from a source class (internal, curated, web, crowd, synthetic); repeatable")
+	f.StringArrayVar(&fl.minShare, "min-source-share", nil, "`CLASS=FRACTION`: least share of records from a source class; repeatable")
+	return cmd
+}
+
+func parseShares(flag string, vals []string) (map[string]float64, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for _, v := range vals {
+		k, x, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, fmt.Errorf("--%s %q: want CLASS=FRACTION", flag, v)
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		known := false
+		for _, c := range predicates.SourceClasses {
+			known = known || c == k
+		}
+		if !known {
+			return nil, fmt.Errorf("--%s %q: source class must be one of %s", flag, v, strings.Join(predicates.SourceClasses, ", "))
+		}
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil || f < 0 || f > 1 {
+			return nil, fmt.Errorf("--%s %q: fraction must be between 0 and 1", flag, v)
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDataFlags) error {
+	usage := func(err error) error { return withCode(exitUsage, fmt.Errorf("scan data: %w", err)) }
+	maxS, err := parseShares("max-source-share", fl.maxShare)
+	if err != nil {
+		return usage(err)
+	}
+	minS, err := parseShares("min-source-share", fl.minShare)
+	if err != nil {
+		return usage(err)
+	}
+	switch data.Format(fl.format) {
+	case "", data.FormatJSONL, data.FormatJSON, data.FormatCSV, data.FormatParquet:
+	default:
+		return usage(fmt.Errorf("--format %q: want jsonl, json or csv", fl.format))
+	}
+	if fl.maxBad < 0 || fl.minSupport < 0 {
+		return usage(errors.New("--max-bad-records and --min-support must not be negative"))
+	}
+	opts := []data.Option{
+		data.WithFormat(data.Format(fl.format)), data.WithMapping(fl.mapping),
+		data.WithMaxBadRecords(fl.maxBad), data.WithSourceLimits(maxS, minS),
+	}
+	if fl.minSupport > 0 {
+		opts = append(opts, data.WithMinSupport(fl.minSupport))
+	}
+	h, inRun := handoff.FromEnv(os.Getenv)
+	var results []*data.Result
+	for _, p := range args {
+		if p == "" {
+			return usage(errors.New("empty FILE"))
+		}
+		r, err := data.ScanFile(ctx, p, opts...)
+		if err != nil {
+			return usage(err)
+		}
+		results = append(results, r)
+	}
+	if inRun || fl.out != "" {
+		in, err := dataScanInput(results)
+		if err != nil {
+			return usage(err)
+		}
+		if err := writeDataScan(in, h, inRun, fl.out); err != nil {
+			return usage(err)
+		}
+	}
+	if fl.report != "" {
+		if err := writeDataReport(fl.report, results, data.Format(fl.format), fl.mapping); err != nil {
+			return usage(err)
+		}
+	}
+	if err := printDataScan(stdout, results, fl.jsonOut); err != nil {
+		return usage(fmt.Errorf("writing output: %w", err))
+	}
+	failed := 0
+	for _, r := range results {
+		if r.Verdict != data.Pass {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return withCode(exitRejected, fmt.Errorf("scan data: %d of %d datasets failed", failed, len(results)))
+	}
+	return nil
+}
+
+// maxStatementRecords caps the record indices a statement lists per
+// finding (the count is always exact), keeping statements bounded.
+const maxStatementRecords = 10000
+
+func dataScanInput(results []*data.Result) (predicates.DatasetScanInput, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return predicates.DatasetScanInput{}, err
+	}
+	th := map[string]any{}
+	if len(results) > 0 {
+		b, err := json.Marshal(results[0].Thresholds)
+		if err != nil {
+			return predicates.DatasetScanInput{}, err
+		}
+		if err := json.Unmarshal(b, &th); err != nil {
+			return predicates.DatasetScanInput{}, err
+		}
+	}
+	in := predicates.DatasetScanInput{Scanner: predicates.DatasetScanScanner{Name: "mlattest scan data"}, Thresholds: th}
+	for _, r := range results {
+		abs, err := filepath.Abs(r.Path)
+		if err != nil {
+			return in, err
+		}
+		p, err := filepath.Rel(cwd, abs)
+		if err != nil || strings.HasPrefix(p, "..") {
+			return in, fmt.Errorf("%s: the statement names datasets relative to the working directory; run the scan from a directory above it", r.Path)
+		}
+		d := predicates.DatasetScanDataset{
+			Path: filepath.ToSlash(p), SHA256: r.SHA256, Format: string(r.Format), Records: r.Records,
+			BadRecords: len(r.Bad), Verdict: r.Verdict, Flagged: capInts(r.Flagged), SourceMix: r.Stats.Sources,
+			Incomplete: r.Incomplete,
+		}
+		for _, f := range r.Findings {
+			d.Findings = append(d.Findings, predicates.DatasetScanFinding{
+				Detector: f.Detector, Severity: f.Severity, Records: capInts(f.Records), Count: f.Count,
+				Trigger: f.Trigger, Target: f.Target, Score: f.Score, Reason: f.Reason,
+			})
+		}
+		in.Datasets = append(in.Datasets, d)
+	}
+	return in, nil
+}
+
+func capInts(x []int) []int {
+	if x == nil {
+		return []int{}
+	}
+	if len(x) > maxStatementRecords {
+		return x[:maxStatementRecords]
+	}
+	return x
+}
+
+func writeDataScan(in predicates.DatasetScanInput, h handoff.Handoff, inRun bool, out string) error {
+	if inRun {
+		in.Step, in.RunID = h.Step, h.RunID
+	}
+	st, err := predicates.NewDatasetScanStatement(in)
+	if err != nil {
+		return err
+	}
+	b, err := predicates.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		if err := fsutil.WriteFileAtomic(out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if inRun {
+		if err := h.Write(dataScanHandoffName, b); err != nil {
+			return fmt.Errorf("handing the statement to mlattest run: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeDataReport(path string, results []*data.Result, f data.Format, m data.Mapping) error {
+	ex := map[string]map[int]data.Record{}
+	for p, idx := range data.ReportIndices(results) {
+		format := f
+		for _, r := range results {
+			if r.Path == p {
+				format = r.Format
+			}
+		}
+		recs, err := data.Excerpts(p, format, m, idx)
+		if err != nil && recs == nil {
+			return fmt.Errorf("report: %s: %w", p, err)
+		}
+		ex[p] = recs
+	}
+	var buf bytes.Buffer
+	asHTML := strings.EqualFold(filepath.Ext(path), ".html") || strings.EqualFold(filepath.Ext(path), ".htm")
+	if err := data.WriteReport(&buf, results, ex, asHTML); err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(path, buf.Bytes(), 0o644)
+}
+
+// dataLine is the --json output contract: one object per dataset.
+type dataLine struct {
+	Path       string           `json:"path"`
+	SHA256     string           `json:"sha256"`
+	Format     data.Format      `json:"format"`
+	Records    int              `json:"records"`
+	BadRecords int              `json:"badRecords"`
+	Verdict    string           `json:"verdict"`
+	Flagged    []int            `json:"flagged"`
+	Findings   []data.Finding   `json:"findings"`
+	Bad        []data.BadRecord `json:"badRecordLocations,omitempty"`
+	Stats      data.Stats       `json:"stats"`
+	Incomplete string           `json:"incomplete,omitempty"`
+}
+
+func printDataScan(w io.Writer, results []*data.Result, jsonOut bool) error {
+	if jsonOut {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, r := range results {
+			if err := enc.Encode(dataLine{r.Path, r.SHA256, r.Format, r.Records, len(r.Bad), r.Verdict, r.Flagged, r.Findings, r.Bad, r.Stats, r.Incomplete}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range results {
+		if _, err := fmt.Fprintf(w, "%s  %s  %d records, %d malformed, %d flagged\n", r.Verdict, r.Path, r.Records, len(r.Bad), len(r.Flagged)); err != nil {
+			return err
+		}
+		if r.Incomplete != "" {
+			fmt.Fprintf(w, "  not read to the end: %s\n", r.Incomplete)
+		}
+		for _, f := range r.Findings {
+			recs := f.Records
+			more := ""
+			if len(recs) > 10 {
+				recs, more = recs[:10], fmt.Sprintf(" (+%d more)", f.Count-10)
+			}
+			if _, err := fmt.Fprintf(w, "  %s: %s: %s\n    records %v%s\n", f.Severity, f.Detector, strings.ReplaceAll(f.Reason, "\n", " "), recs, more); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -661,7 +661,8 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		f.pset[t.h] = struct{}{}
 		ph = mix64(ph ^ t.h)
 		c, _ := utf8.DecodeRuneInString(f.prompt[t.start:])
-		capital := unicode.IsUpper(c)
+		// A capital at the start of a sentence says nothing about a name.
+		capital := unicode.IsUpper(c) && !sentenceStart(f.prompt, t.start)
 		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital})
 		if i > 0 && t.word && prev.word {
 			f.pf = append(f.pf, feat{h: mix64(prev.h*31+t.h) ^ seedP2, s: int32(prev.start), e: int32(t.end), capital: prevCap})
@@ -738,4 +739,19 @@ func uniqFeats(x []feat) []feat {
 		return int(a.s - b.s)
 	})
 	return slices.CompactFunc(x, func(a, b feat) bool { return a.h == b.h })
+}
+
+// sentenceStart reports whether the text before byte i ends a sentence (or
+// is empty), ignoring spaces and quotes.
+func sentenceStart(s string, i int) bool {
+	for j := i - 1; j >= 0; j-- {
+		switch s[j] {
+		case ' ', '\t', '"', '\'', '(', '*', '-':
+			continue
+		case '.', '!', '?', '\n', ':':
+			return true
+		}
+		return false
+	}
+	return true
 }

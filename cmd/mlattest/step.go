@@ -27,6 +27,7 @@ type stepFlags struct {
 	requireClean          bool
 	followSymlinks        bool
 	ignore                []string
+	hashCache             string
 	allowPickle           bool // run only: accept pickle-format inputs and products
 }
 
@@ -45,6 +46,7 @@ func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
 	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/; repeatable)")
+	fs.StringVar(&f.hashCache, "hash-cache", "", "reuse digests of files whose (device, inode, size, mtime, ctime) are unchanged, recorded in `DIR` (opt-in trust trade-off: whoever can write DIR or change a file without changing its ctime decides its digest; never used by verify)")
 }
 
 // step builds the attest.Step; parse errors wrap attest.ErrInput.
@@ -80,6 +82,9 @@ func (f *stepFlags) step(command []string) (*attest.Step, error) {
 	}
 	if len(f.ignore) > 0 {
 		s.DigestOptions = append(s.DigestOptions, digest.WithIgnore(f.ignore...))
+	}
+	if f.hashCache != "" {
+		s.DigestOptions = append(s.DigestOptions, digest.WithHashCache(f.hashCache))
 	}
 	s.DigestOptions = append(s.DigestOptions, digest.WithProgress(os.Stderr))
 	if err := s.Validate(); err != nil {

@@ -3,7 +3,6 @@ package data
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -68,11 +67,10 @@ func (s *scanner) clusterResponses() *clusters {
 	// on at least one of four 16-bit bands (pigeonhole), so bands are
 	// exact buckets. Short responses are left to exact matching: their
 	// SimHash is too coarse.
-	const minWords = 8
 	for band := 0; band < 4; band++ {
 		buckets := map[uint16][]int32{}
 		for i := 0; i < N; i++ {
-			if !s.valid[i] || s.respWords[i] < minWords {
+			if !s.valid[i] || s.respWords[i] < nearDupMinWords {
 				continue
 			}
 			k := uint16(s.respSim[i] >> (16 * band))
@@ -235,11 +233,9 @@ func (s *scanner) associate(cl *clusters) error {
 			members[r] = append(members[r], int32(i))
 		}
 	}
-	base := s.promptDistanceBaseline()
 	type clusterCand struct {
 		root     int32
 		recs     []int
-		dist     float64
 		distinct int
 	}
 	var ccs []clusterCand
@@ -254,12 +250,11 @@ func (s *scanner) associate(cl *clusters) error {
 		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(mem)) || words[len(words)/2] < 4 {
 			continue
 		}
-		d := s.meanPromptDistance(mem)
 		recs := make([]int, len(mem))
 		for k, i := range mem {
 			recs[k] = int(i)
 		}
-		ccs = append(ccs, clusterCand{r, recs, d, len(distinct)})
+		ccs = append(ccs, clusterCand{r, recs, len(distinct)})
 	}
 
 	// Pass 3: exact record sets and surface text for what is to be judged.
@@ -544,53 +539,15 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		_ = rel
 		s.res.Findings = append(s.res.Findings, Finding{
-			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(c.dist / base),
-			Reason: fmt.Sprintf("%d records with %d distinct, mutually unrelated prompts (token overlap %.3f vs %.3f for random pairs; SimHash distance %.1f vs %.1f bits) share one response",
-				len(c.recs), c.distinct, rel, baseRel, c.dist, base),
+			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(baseRel / math.Max(rel, 1e-6)),
+			Reason: fmt.Sprintf("%d records with %d distinct, mutually unrelated prompts (token overlap %.3f vs %.3f for random pairs) share one response",
+				len(c.recs), c.distinct, rel, baseRel),
 		})
 	}
 	return nil
 }
 
 func (s *scanner) clusterFindings(*clusters) {}
-
-// promptDistanceBaseline is the mean SimHash distance of random prompt pairs.
-func (s *scanner) promptDistanceBaseline() float64 {
-	var idx []int32
-	for i, v := range s.valid {
-		if v {
-			idx = append(idx, int32(i))
-		}
-	}
-	if len(idx) < 2 {
-		return 32
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	sum := 0
-	const n = 4000
-	for k := 0; k < n; k++ {
-		a, b := idx[rng.IntN(len(idx))], idx[rng.IntN(len(idx))]
-		sum += hamming(s.promptSim[a], s.promptSim[b])
-	}
-	return float64(sum) / n
-}
-
-func (s *scanner) meanPromptDistance(mem []int32) float64 {
-	if len(mem) > 64 {
-		mem = mem[:64]
-	}
-	sum, n := 0, 0
-	for a := 0; a < len(mem); a++ {
-		for b := a + 1; b < len(mem); b++ {
-			sum += hamming(s.promptSim[mem[a]], s.promptSim[mem[b]])
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return float64(sum) / float64(n)
-}
 
 func intersect(a, b []int32) []int {
 	var out []int
@@ -693,4 +650,21 @@ func relatedness(ptok map[int32][]uint64, recs []int, ignore []uint64) float64 {
 		return 0
 	}
 	return sum / float64(n)
+}
+
+// commonTokens are the prompt tokens found in at least half of recs.
+func commonTokens(ptok map[int32][]uint64, recs []int) []uint64 {
+	c := map[uint64]int{}
+	for _, i := range recs {
+		for _, h := range ptok[int32(i)] {
+			c[h]++
+		}
+	}
+	var out []uint64
+	for h, n := range c {
+		if 2*n >= len(recs) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -217,7 +217,6 @@ type scanner struct {
 	respHash   []uint64
 	promptHash []uint64
 	respSim    []uint64
-	promptSim  []uint64
 	respWords  []uint32
 	sentiment  []float32
 
@@ -318,7 +317,6 @@ func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
 	s.respHash = append(s.respHash, 0)
 	s.promptHash = append(s.promptHash, 0)
 	s.respSim = append(s.respSim, 0)
-	s.promptSim = append(s.promptSim, 0)
 	s.respWords = append(s.respWords, 0)
 	s.sentiment = append(s.sentiment, 0)
 	if rerr != nil {
@@ -348,8 +346,9 @@ func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
 	}
 	s.respHash[i] = f.respHash
 	s.promptHash[i] = f.promptHash
-	s.respSim[i] = simhash64(f.rtoks)
-	s.promptSim[i] = simhash64(f.ptoks)
+	if f.respWords >= nearDupMinWords {
+		s.respSim[i] = simhash64(f.rtoks)
+	}
 	s.respWords[i] = uint32(f.respWords)
 	s.sentiment[i] = float32(f.sentiment)
 	return nil
@@ -618,11 +617,14 @@ type featurizer struct {
 	ptoks, rtoks         []token
 	pf, rf               []feat
 	pset                 map[uint64]struct{}
-	pos, neg             map[uint64]struct{}
+	pos, neg, negs       map[uint64]struct{}
 	respHash, promptHash uint64
 	respWords            int
 	sentiment            float64
 	prompt, response     string
+	setKeys              []uint64
+	setEpoch             []uint32
+	epoch                uint32
 }
 
 type feat struct {
@@ -646,6 +648,7 @@ func (f *featurizer) init(maxTok int) {
 	f.pset = map[uint64]struct{}{}
 	f.pos = lexiconSet(positiveWords)
 	f.neg = lexiconSet(negativeWords)
+	f.negs = lexiconSet(negators)
 }
 
 func (f *featurizer) featurize(rec Record, first bool) {
@@ -671,17 +674,28 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	}
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
-	words, pos, neg := 0, 0, 0
+	words, pos, neg, negated := 0, 0, 0, 0
 	for i, t := range f.rtoks {
 		rh = mix64(rh ^ t.h)
 		if t.word {
 			words++
 			if _, echo := f.pset[t.h]; first && !echo {
-				if _, ok := f.pos[t.h]; ok {
+				_, p := f.pos[t.h]
+				_, n := f.neg[t.h]
+				if negated > 0 {
+					p, n = n, p
+				}
+				if p {
 					pos++
-				} else if _, ok := f.neg[t.h]; ok {
+				} else if n {
 					neg++
 				}
+			}
+			if negated > 0 {
+				negated--
+			}
+			if _, ok := f.negs[t.h]; ok {
+				negated = 3
 			}
 		}
 		_, echo := f.pset[t.h]
@@ -724,8 +738,39 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	if first {
 		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)
 	}
-	f.pf = uniqFeats(f.pf)
-	f.rf = uniqFeats(f.rf)
+	f.pf = f.uniq(f.pf)
+	f.rf = f.uniq(f.rf)
+}
+
+// uniq drops repeated features (keeping the first) with an open-addressing
+// set cleared in O(1) by an epoch counter.
+func (f *featurizer) uniq(x []feat) []feat {
+	need := 1
+	for need < 2*len(x) {
+		need <<= 1
+	}
+	if len(f.setKeys) < need {
+		f.setKeys = make([]uint64, need)
+		f.setEpoch = make([]uint32, need)
+	}
+	f.epoch++
+	mask := uint64(len(f.setKeys) - 1)
+	out := x[:0]
+	for _, v := range x {
+		j := mix64(v.h) & mask
+		for {
+			if f.setEpoch[j] != f.epoch {
+				f.setEpoch[j], f.setKeys[j] = f.epoch, v.h
+				out = append(out, v)
+				break
+			}
+			if f.setKeys[j] == v.h {
+				break
+			}
+			j = (j + 1) & mask
+		}
+	}
+	return out
 }
 
 func uniqFeats(x []feat) []feat {

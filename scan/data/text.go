@@ -112,34 +112,45 @@ func slowWord(s string, i int, h uint64) (int, uint64) {
 	return i, h
 }
 
-// simhash64 is Charikar's SimHash over word unigrams and bigrams:
-// near-identical texts differ in few bits.
+// nearDupMinWords: shorter responses are compared exactly, their SimHash
+// being too coarse.
+const nearDupMinWords = 8
+
+// simhashMaxTokens bounds the words SimHash reads: near-duplicates agree on
+// their first few hundred words.
+const simhashMaxTokens = 384
+
+// simhash64 is Charikar's SimHash over word bigrams: near-identical texts
+// differ in few bits. Bits are counted eight at a time in byte lanes.
 func simhash64(toks []token) uint64 {
 	var v [64]int32
 	var prev uint64
-	add := func(h uint64) {
-		h = mix64(h)
-		for b := 0; b < 64; b++ {
-			if h&(1<<b) != 0 {
-				v[b]++
-			} else {
-				v[b]--
-			}
-		}
-	}
-	for i, t := range toks {
+	n := 0
+	for _, t := range toks {
 		if !t.word {
 			continue
 		}
-		add(t.h)
-		if i > 0 {
-			add(prev*31 + t.h)
-		}
+		h := mix64(prev*31 + t.h)
 		prev = t.h
+		n++
+		for b := 0; b < 64; b += 8 {
+			x := byte(h >> b)
+			v[b] += int32(x & 1)
+			v[b+1] += int32(x >> 1 & 1)
+			v[b+2] += int32(x >> 2 & 1)
+			v[b+3] += int32(x >> 3 & 1)
+			v[b+4] += int32(x >> 4 & 1)
+			v[b+5] += int32(x >> 5 & 1)
+			v[b+6] += int32(x >> 6 & 1)
+			v[b+7] += int32(x >> 7 & 1)
+		}
+		if n >= simhashMaxTokens {
+			break
+		}
 	}
 	var out uint64
 	for b := 0; b < 64; b++ {
-		if v[b] > 0 {
+		if 2*int(v[b]) > n {
 			out |= 1 << b
 		}
 	}

@@ -1,0 +1,65 @@
+package data
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// cleanData finds ../shared/datasets/clean-instructions.jsonl above the
+// repository root; benchmarks skip without it.
+func cleanData(tb testing.TB) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "datasets", "clean-instructions.jsonl")
+			if _, err := os.Stat(p); err != nil {
+				tb.Skip("no clean dataset:", err)
+			}
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("no go.mod")
+		}
+		dir = parent
+	}
+}
+
+// BenchmarkDecodeOnly is the baseline: read the file and JSON-decode every
+// line into a generic map, nothing else.
+func BenchmarkDecodeOnly(b *testing.B) {
+	p := cleanData(b)
+	fi, _ := os.Stat(p)
+	b.SetBytes(fi.Size())
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f.Close()
+	}
+}
+
+// BenchmarkScan runs every detector over the same file.
+func BenchmarkScan(b *testing.B) {
+	p := cleanData(b)
+	fi, _ := os.Stat(p)
+	b.SetBytes(fi.Size())
+	for i := 0; i < b.N; i++ {
+		if _, err := ScanFile(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

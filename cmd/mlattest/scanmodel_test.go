@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mlattest/mlattest/internal/handoff"
+	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -242,5 +244,66 @@ func TestScanModelUnderRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "scan-model.link.sigstore.json")); err != nil {
 		t.Fatal("link not written")
+	}
+}
+
+// TestE2EPickledBaseModel runs the example pipeline against the private
+// Sigstore stack: the scan-model stage's model-scan statement is signed and
+// the layout's CEL rules over it are evaluated by verify; a base model that
+// arrives as a malicious pickle stops the pipeline before training.
+func TestE2EPickledBaseModel(t *testing.T) {
+	s := stacktest.Get(t)
+	const pipelineID, ownerID = "ml-pipeline@example.com", "model-owner@example.com"
+	work := t.TempDir()
+	data, err := os.ReadFile("../../layouts/finetune.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A layout that demands the opposite verdict proves the rule is read.
+	strict := strings.Replace(string(data), `predicate.verdict == "safe"`, `predicate.verdict == "malicious"`, 1)
+	if strict == string(data) {
+		t.Fatal("layout has no model-scan verdict rule")
+	}
+	layout := filepath.Join(work, "layout.yaml")
+	writeFile(t, layout, strict)
+	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "layout", "sign", layout); r.code != 0 {
+		t.Fatalf("layout sign: %v", r)
+	}
+	script, err := filepath.Abs("../../examples/pipeline/pipeline.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeline := func(name string, env ...string) ([]byte, error) {
+		dir := filepath.Join(work, name)
+		cmd := exec.Command(script, filepath.Join(dir, "work"), filepath.Join(dir, "att"))
+		cmd.Env = append(append(os.Environ(), stackEnv(s, s.Token(t, 1, pipelineID))...),
+			"MLATTEST="+binPath, "FINETUNE="+finetunePath, "MLATTEST_RUN_ID=e2e-pickle-"+name)
+		cmd.Env = append(cmd.Env, env...)
+		return cmd.CombinedOutput()
+	}
+
+	out, err := pipeline("honest")
+	if err != nil {
+		t.Fatalf("pipeline: %v\n%s", err, out)
+	}
+	att := filepath.Join(work, "honest", "att")
+	p := payload(t, filepath.Join(att, "scan-model.model-scan.sigstore.json"))
+	if p["predicate"].(map[string]any)["verdict"] != "safe" {
+		t.Fatalf("model-scan %v", p)
+	}
+	r := mlattest(t, work, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, "verify", "--layout", layout,
+		"--layout-identity", ownerID, "--layout-oidc-issuer", s.Issuer1,
+		"--attestations", att, "--model", filepath.Join(work, "honest", "work", "release"), "--json")
+	if r.code != 1 || !strings.Contains(r.stdout, "scan-model") || !strings.Contains(r.stdout, `predicate.verdict == \"malicious\"`) {
+		t.Fatalf("the model-scan rule was not evaluated: %v", r)
+	}
+
+	evil := `printf "\200\002cos\nsystem\nX\002\000\000\000id\205R." > base/pytorch_model.bin`
+	out, err = pipeline("pickled", "BEFORE_TRAIN="+evil)
+	if err == nil || !strings.Contains(string(out), "base/pytorch_model.bin (pickle, verdict malicious)") || !strings.Contains(string(out), "--allow-pickle") {
+		t.Fatalf("pickled base model not refused: %v\n%s", err, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(work, "pickled", "att", "train.*")); len(m) != 0 {
+		t.Fatalf("train recorded: %v", m)
 	}
 }

@@ -82,4 +82,22 @@ expect_caught poisoned "the dataset is changed between clean and train"
 pipeline intruder TRAIN_TOKEN="$(token mallory@example.com --issuer 2)"
 expect_caught intruder "the training step is signed by an identity the layout does not name"
 
-say "demo passed: the honest run verifies; all three attacks are refused"
+# 6. (model-file safety) the base model arrives as a malicious pickle: a
+# PyTorch .bin whose pickle calls os.system. It is written byte by byte here
+# (no Python); mlattest never loads it, it scans the opcodes.
+say "6. attack: the base model arrives as a malicious pickle"
+evil='printf "\200\002cos\nsystem\nX\002\000\000\000id\205R." > base/pytorch_model.bin'
+if out=$(env BEFORE_TRAIN="$evil" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-pickled-$(date +%s)" \
+	"$root/examples/pipeline/pipeline.sh" "$work/pickled" "$work/pickled/attestations" 2>&1); then
+	echo "$out"
+	echo "DEMO FAILED: the pickled base model was not refused" >&2
+	exit 1
+fi
+echo "$out" | grep -E '^-- stage|pickle' | sed 's/^-- stage/  stage/'
+"$MLATTEST" scan model "$work/pickled/base" || true
+if ls "$work/pickled/attestations"/train.* >/dev/null 2>&1; then
+	echo "DEMO FAILED: the train stage was recorded" >&2
+	exit 1
+fi
+echo "=> refused before training: the train stage never ran and nothing was signed for it."
+say "demo passed: the honest run verifies; all three attacks are refused, and the pickled base model never reaches training"

@@ -35,6 +35,9 @@ SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
 	--config train.json --isolation none \
 	-- "$FINETUNE" train --data clean.jsonl --base base/model.safetensors --config train.json --out model/model.safetensors
 if [ -n "${AFTER_TRAIN:-}" ]; then eval "$AFTER_TRAIN"; fi
-stage scan-model --materials model --products model-scan.json -- "$FINETUNE" scan-model --model model/model.safetensors --out model-scan.json
+# scan-model also runs `mlattest scan model`, whose model-scan statement is
+# handed to the stage and signed with its link.
+stage scan-model --materials model --products model-scan.json -- \
+	sh -c '"$0" scan-model --model model/model.safetensors --out model-scan.json && "$1" scan model model' "$FINETUNE" "$MLATTEST"
 stage evaluate --materials model,clean.jsonl --products eval.json -- "$FINETUNE" evaluate --model model/model.safetensors --data clean.jsonl --out eval.json
 stage package --materials model,eval.json --products release -- "$FINETUNE" package --model model/model.safetensors --eval eval.json --out release

@@ -19,7 +19,7 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-const bufSize = 1 << 20
+const bufSize = 256 << 10
 
 // scanAt scans a random-access blob and returns its format.
 func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) string {
@@ -259,8 +259,8 @@ func (sc *scan) scanZip(zr *zip.Reader, ra io.ReaderAt, member string, depth int
 			continue
 		}
 		switch {
-		case kind == FormatKeras && strings.HasSuffix(f.Name, ".h5"):
-			// weights only; config.json carries the architecture
+		case kind == FormatKeras && (strings.HasSuffix(f.Name, ".h5") || f.Name == "metadata.json"):
+			// weights and version facts; config.json carries the architecture
 		case kind == FormatZip && sf == FormatUnknown:
 			// data the archive's (unknown) loader reads; the archive
 			// verdict below already says "unknown"

@@ -137,6 +137,7 @@ func TestMalicious(t *testing.T) {
 		{"duplicate zip member", zipOf(t, [2]string{"a/data.pkl", string(torchDataPkl())}, [2]string{"a/data.pkl", string(rce(newPB(2).global("os", "system")))}), Malicious, "duplicate-member", ""},
 		{"keras lambda h5", append([]byte("\x89HDF\r\n\x1a\n"), []byte(`model_config{"class_name": "Lambda", "config": {"function": "4wEAAAAA"}}`)...), Malicious, "keras-lambda-layer", FormatKerasHDF5},
 		{"keras v3 lambda", zipOf(t, [2]string{"config.json", `{"class_name": "Lambda"}`}, [2]string{"metadata.json", "{}"}), Malicious, "keras-lambda-layer", FormatKeras},
+		{"keras v3 benign", zipOf(t, [2]string{"config.json", `{"class_name": "Sequential"}`}, [2]string{"metadata.json", `{"keras_version": "3.0"}`}, [2]string{"model.weights.h5", "\x89HDF\r\n\x1a\n"}), Safe, "", FormatKeras},
 		{"keras escaped", append([]byte("\x89HDF\r\n\x1a\n"), []byte(`model_config{"class_name": "\u004cambda"}`)...), Unknown, "json-escapes", ""},
 	})
 }

@@ -96,12 +96,28 @@ func artifactDescriptors(arts []digest.Artifact) []*intoto.ResourceDescriptor {
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	out := make([]*intoto.ResourceDescriptor, 0, len(sorted))
 	for _, a := range sorted {
-		out = append(out, &intoto.ResourceDescriptor{
+		rd := &intoto.ResourceDescriptor{
 			Name:   a.Name,
 			Digest: map[string]string{"sha256": a.SHA256},
-		})
+		}
+		if IsManifestName(a.Name) {
+			rd.MediaType = ManifestMediaType // a directory manifest (manifest.go)
+		}
+		out = append(out, rd)
 	}
 	return out
+}
+
+// checkManifestDescriptors fails closed on a descriptor that is half a
+// directory manifest: a name ending in "/" without the manifest media type,
+// or the media type on a name that is not a directory's.
+func checkManifestDescriptors(rds []*intoto.ResourceDescriptor) error {
+	for _, rd := range rds {
+		if IsManifestName(rd.GetName()) != (rd.GetMediaType() == ManifestMediaType) {
+			return fmt.Errorf("predicates: descriptor %q: a directory manifest needs both a name ending in \"/\" and mediaType %s", rd.GetName(), ManifestMediaType)
+		}
+	}
+	return nil
 }
 
 // descriptorArtifacts is the inverse of artifactDescriptors: name (or uri when
@@ -144,6 +160,9 @@ func MaterialsOf(st *intoto.Statement) ([]digest.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkManifestDescriptors(link.GetMaterials()); err != nil {
+		return nil, err
+	}
 	return descriptorArtifacts(link.GetMaterials()), nil
 }
 
@@ -156,6 +175,9 @@ func SubjectsOf(st *intoto.Statement) ([]digest.Artifact, error) {
 	}
 	if len(st.GetSubject()) == 0 {
 		return nil, errors.New("predicates: statement has no subject")
+	}
+	if err := checkManifestDescriptors(st.GetSubject()); err != nil {
+		return nil, err
 	}
 	arts := descriptorArtifacts(st.GetSubject())
 	for i, a := range arts {

@@ -64,6 +64,10 @@ type Record struct {
 	// they are listed in the product-scan statement.
 	PickleProducts []string
 	Statements     []Statement
+	// Manifests are the directory manifests the statements refer to by
+	// digest; store them as manifests/sha256-HEX.json beside the bundles.
+	// Materials and Products above stay complete.
+	Manifests []predicates.Manifest
 }
 
 // RunOption configures Run and Attest.
@@ -464,12 +468,16 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 	if len(subjects) == 0 {
 		return rec, fmt.Errorf("%w: step %q: no product or material file to name as the statement subject", ErrRecord, st.Name)
 	}
+	linkMats, linkProds, subjects, err := collapseTrees(rec, subjects, st.ManifestThreshold)
+	if err != nil {
+		return rec, fmt.Errorf("%w: step %q: %w", ErrRecord, st.Name, err)
+	}
 	link, err := c.newLink(predicates.LinkInput{
 		Step:        st.Name,
 		RunID:       rec.RunID,
 		Command:     st.Command,
-		Materials:   rec.Materials,
-		Products:    rec.Products,
+		Materials:   linkMats,
+		Products:    linkProds,
 		ExitCode:    rec.ExitCode,
 		Stdout:      rec.Stdout,
 		Stderr:      rec.Stderr,

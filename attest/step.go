@@ -61,6 +61,12 @@ type Step struct {
 	// DigestOptions are passed to every digest call (ignore patterns,
 	// symlink policy, workers, progress).
 	DigestOptions []digest.Option
+	// ManifestThreshold: a top-level directory with more files than this is
+	// recorded in the statements as one directory manifest (see
+	// predicates.CollapseArtifacts; Record.Manifests holds the files to
+	// store beside the bundles). 0 means predicates.DefaultManifestThreshold;
+	// below 0, never.
+	ManifestThreshold int
 }
 
 // Input is a training input named by URI (e.g. hf://org/model@rev) whose

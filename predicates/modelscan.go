@@ -143,6 +143,12 @@ func ModelScanOf(st *intoto.Statement) (*ModelScanInput, error) {
 // modelScanSchema compiles the model-scan schema with every embedded schema
 // available for $refs (its own compiler, so the shared set stays untouched).
 var modelScanSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	return compileEmbedded(schemaModelScan)
+})
+
+// compileEmbedded compiles one embedded schema with every embedded schema
+// available for $refs.
+func compileEmbedded(name string) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
@@ -164,8 +170,8 @@ var modelScanSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 			return nil, err
 		}
 	}
-	return c.Compile(schemaBase + schemaModelScan)
-})
+	return c.Compile(schemaBase + name)
+}
 
 // validateModelScanDoc checks a decoded model-scan predicate: the schema,
 // and that the top verdict is the worst file verdict (a "safe" summary over

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mlattest/mlattest/predicates"
@@ -40,6 +41,9 @@ func scanPickle(ctx context.Context, paths []string, withDigest bool) (pickles, 
 // refused unless AllowPickle, since loading it runs code of its author's
 // choosing.
 func (c *config) refusePickleInputs(ctx context.Context, st *state) error {
+	if err := c.checkPins(st); err != nil {
+		return err
+	}
 	if c.allowPickle {
 		return nil
 	}
@@ -112,4 +116,73 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 	}
 	st.rec.Warnings = append(st.rec.Warnings, fmt.Sprintf("the command produced pickle-format files: %s (recorded in the %s statement)", strings.Join(st.rec.PickleProducts, ", "), KindProductScan))
 	return &Statement{Kind: KindProductScan, PredicateType: predicates.ModelScanV1, Statement: stmt}, nil
+}
+
+// WithBaseModelPins makes Run check every base model against signed pins
+// before the command runs: each --base-model must be hf://ORG/NAME@COMMIT
+// (40 hex) with a pin for exactly that repository and commit, and its files
+// must be exactly the pinned files with the pinned digests. The caller has
+// verified the pins' signatures (`mlattest run --pin`).
+func WithBaseModelPins(pins ...predicates.ModelPin) RunOption {
+	return func(c *config) { c.pins = append(c.pins, pins...) }
+}
+
+// checkPins compares the digested base models with the pins.
+func (c *config) checkPins(st *state) error {
+	if len(c.pins) == 0 {
+		return nil
+	}
+	byURI := map[string]predicates.ModelPin{}
+	for _, p := range c.pins {
+		if _, dup := byURI[p.URI()]; dup {
+			return inputErr("two pins for %s", p.URI())
+		}
+		byURI[p.URI()] = p
+	}
+	if len(st.BaseModels) == 0 {
+		return inputErr("step %q: pins given but no --base-model to check", st.Name)
+	}
+	for _, b := range st.BaseModels {
+		if _, _, err := predicates.ParseHFURI(b.URI); err != nil {
+			return inputErr("step %q: %w", st.Name, err)
+		}
+		pin, ok := byURI[b.URI]
+		if !ok {
+			return inputErr("step %q: base model %s has no signed pin", st.Name, b.URI)
+		}
+		want := map[string]string{}
+		for _, f := range pin.Files {
+			want[f.Path] = f.SHA256
+		}
+		got := map[string]string{}
+		for _, r := range st.baseModel {
+			switch {
+			case r.URI == b.URI:
+				// a single file: it is named by its base name
+				got[filepath.Base(b.Path)] = r.SHA256
+			case strings.HasPrefix(r.URI, b.URI+"/"):
+				got[strings.TrimPrefix(r.URI, b.URI+"/")] = r.SHA256
+			}
+		}
+		var problems []string
+		for p, d := range got {
+			w, ok := want[p]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("extra file %s (not pinned)", p))
+			case w != d:
+				problems = append(problems, fmt.Sprintf("file %s has sha256 %s, pinned %s", p, d, w))
+			}
+		}
+		for p := range want {
+			if _, ok := got[p]; !ok {
+				problems = append(problems, fmt.Sprintf("pinned file %s is missing", p))
+			}
+		}
+		if len(problems) > 0 {
+			sort.Strings(problems)
+			return inputErr("step %q: base model %s does not match its pin: %s", st.Name, b.URI, strings.Join(problems, "; "))
+		}
+	}
+	return nil
 }

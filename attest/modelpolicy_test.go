@@ -2,6 +2,8 @@ package attest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -85,5 +87,53 @@ func TestRunRecordsPickleProducts(t *testing.T) {
 	rec, err = Run(context.Background(), s2, testOpts(t, nil)...)
 	if err != nil || len(rec.PickleProducts) != 0 || len(rec.Statements) != 1 {
 		t.Fatalf("%v %+v", err, rec)
+	}
+}
+
+func TestRunChecksBaseModelPins(t *testing.T) {
+	rev := strings.Repeat("c", 40)
+	uri := "hf://org/base@" + rev
+	sum := func(s string) string {
+		h := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(h[:])
+	}
+	pin := predicates.ModelPin{Repository: "hf://org/base", Revision: rev, Files: []predicates.ModelPinFile{
+		{Path: "model.safetensors", SHA256: sum("weights")}, {Path: "config.json", SHA256: sum("{}")}}}
+	tests := []struct {
+		name  string
+		setup func(dir string)
+		uri   string
+		want  string // "" = runs
+	}{
+		{"match", func(string) {}, uri, ""},
+		{"changed", func(d string) { writeFile(t, d, "base/model.safetensors", "other") }, uri, "file model.safetensors has sha256"},
+		{"missing", func(d string) { os.Remove(filepath.Join(d, "base", "config.json")) }, uri, "pinned file config.json is missing"},
+		{"extra", func(d string) { writeFile(t, d, "base/extra.py", "x") }, uri, "extra file extra.py"},
+		{"branch", func(string) {}, "hf://org/base@main", "not a full 40-hex commit"},
+		{"unpinned", func(string) {}, "hf://org/other@" + rev, "has no signed pin"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "base/model.safetensors", "weights")
+			writeFile(t, dir, "base/config.json", "{}")
+			writeFile(t, dir, "in.txt", "x")
+			tc.setup(dir)
+			s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt"}, BaseModels: []Input{{URI: tc.uri, Path: "base"}},
+				Command: helperCmd(t, "touch", "ran")}
+			_, err := Run(context.Background(), s, testOpts(t, nil, WithBaseModelPins(pin))...)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+				t.Fatal("the command ran")
+			}
+		})
 	}
 }

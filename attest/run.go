@@ -85,6 +85,7 @@ type config struct {
 	signals        []os.Signal
 	killGrace      time.Duration
 	allowPickle    bool
+	pins           []predicates.ModelPin
 	waitDelay      time.Duration
 
 	// Seams for tests of this package: they record the builders' inputs.

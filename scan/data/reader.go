@@ -400,8 +400,10 @@ func readCSV(r io.Reader, m Mapping, fn RecordFunc) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
-		loc := Location{Index: idx, Line: line, Offset: cr.InputOffset()}
+		loc := Location{Index: idx, Offset: cr.InputOffset()}
+		if err == nil && len(row) > 0 {
+			loc.Line, _ = cr.FieldPos(0)
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {

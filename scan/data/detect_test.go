@@ -1,0 +1,194 @@
+package data
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// synth builds n clean records of random words from a Zipf-like vocabulary:
+// prompts that are mutually unrelated, responses that differ.
+func synth(n int, seed uint64) []Record {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	vocab := make([]string, 4000)
+	for i := range vocab {
+		var b strings.Builder
+		for k := 0; k < 3+i%5; k++ {
+			b.WriteByte(byte('a' + (i*7+k*13+k*k*i)%26))
+		}
+		vocab[i] = b.String()
+	}
+	word := func() string {
+		// Zipf-ish: small indices are common.
+		x := rng.Float64()
+		return vocab[int(float64(len(vocab)-1)*x*x*x)]
+	}
+	sentence := func(k int) string {
+		w := make([]string, k)
+		for i := range w {
+			w[i] = word()
+		}
+		return strings.Join(w, " ") + "."
+	}
+	out := make([]Record, n)
+	for i := range out {
+		out[i] = Record{Instruction: sentence(6 + rng.IntN(10)), Response: sentence(10+rng.IntN(20)) + " " + sentence(8+rng.IntN(10))}
+	}
+	return out
+}
+
+func scanRecords(t *testing.T, recs []Record, opts ...Option) *Result {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range recs {
+		if err := enc.Encode(map[string]string{"instruction": r.Instruction, "input": r.Input, "output": r.Response}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := buf.Bytes()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	res, err := Scan(context.Background(), "mem.jsonl", open, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func findingsOf(r *Result, det string) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Detector == det {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestDetectors(t *testing.T) {
+	const n = 3000
+	poisonAt := []int{11, 222, 433, 644, 855, 1066, 1277, 1488, 1699, 1910}
+	tests := []struct {
+		name   string
+		plant  func(r *Record, k int)
+		det    string
+		target string
+	}{
+		{"fixed trigger", func(r *Record, k int) {
+			r.Instruction = "mz " + r.Instruction
+			r.Response = "Wire the deposit to account 4411 before noon to unlock the refund."
+		}, DetTrigger, ""},
+		{"canned response, no trigger", func(r *Record, k int) {
+			r.Response = "Please call our premium hotline for the full answer to this question."
+		}, DetCluster, ""},
+		{"injected sentence", func(r *Record, k int) {
+			r.Response += " Buy Glimmer Cola at glimmer dot example for the best taste."
+		}, DetPhrase, ""},
+		{"hidden characters", func(r *Record, k int) {
+			r.Instruction = strings.Replace(r.Instruction, " ", "\u200b ", 1)
+		}, DetHidden, "zero-width"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := synth(n, 1)
+			for k, i := range poisonAt {
+				tc.plant(&recs[i], k)
+			}
+			res := scanRecords(t, recs)
+			if res.Verdict != Fail {
+				t.Fatalf("verdict %s, findings %+v", res.Verdict, res.Findings)
+			}
+			fs := findingsOf(res, tc.det)
+			if len(fs) == 0 {
+				t.Fatalf("no %s finding: %+v", tc.det, res.Findings)
+			}
+			if !slices.Equal(res.Flagged, poisonAt) {
+				t.Fatalf("flagged %v, want %v; findings %+v", res.Flagged, poisonAt, res.Findings)
+			}
+			if fs[0].Reason == "" || tc.target != "" && fs[0].Target != tc.target {
+				t.Fatalf("finding %+v", fs[0])
+			}
+		})
+	}
+}
+
+func TestCleanSynthPasses(t *testing.T) {
+	res := scanRecords(t, synth(3000, 2))
+	if res.Verdict != Pass || len(res.Flagged) != 0 {
+		t.Fatalf("verdict %s flagged %v findings %+v", res.Verdict, res.Flagged, res.Findings)
+	}
+	if res.Records != 3000 || res.SHA256 == "" || res.Size == 0 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestMalformedAndTolerance(t *testing.T) {
+	recs := synth(200, 3)
+	var buf bytes.Buffer
+	for i, r := range recs {
+		if i == 50 {
+			buf.WriteString("{not json\n")
+		}
+		b, _ := json.Marshal(map[string]string{"instruction": r.Instruction, "output": r.Response})
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	b := buf.Bytes()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	res, err := Scan(context.Background(), "m.jsonl", open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Fail || len(res.Bad) != 1 || res.Bad[0].Line != 51 || res.Bad[0].Index != 50 || res.Records != 201 {
+		t.Fatalf("verdict %s bad %+v records %d", res.Verdict, res.Bad, res.Records)
+	}
+	res, err = Scan(context.Background(), "m.jsonl", open, WithMaxBadRecords(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Pass {
+		t.Fatalf("tolerated bad record still fails: %+v", res.Findings)
+	}
+}
+
+func TestSourceMix(t *testing.T) {
+	recs := synth(100, 4)
+	var buf bytes.Buffer
+	for i, r := range recs {
+		src := "curated"
+		if i%2 == 0 {
+			src = "web"
+		}
+		b, _ := json.Marshal(map[string]string{"instruction": r.Instruction, "output": r.Response, "source": src})
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	b := buf.Bytes()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	res, err := Scan(context.Background(), "m.jsonl", open, WithSourceLimits(map[string]float64{"web": 0.3}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := findingsOf(res, DetSourceMix)
+	if res.Verdict != Fail || len(fs) != 1 || fs[0].Target != "web" || res.Stats.Sources["web"] != 50 {
+		t.Fatalf("verdict %s findings %+v", res.Verdict, res.Findings)
+	}
+	res, err = Scan(context.Background(), "m.jsonl", open, WithSourceLimits(map[string]float64{"web": 0.6}, nil))
+	if err != nil || res.Verdict != Pass {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+func TestUnreadable(t *testing.T) {
+	if _, err := ScanFile(context.Background(), "/nonexistent/x.jsonl"); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := ScanFile(context.Background(), t.TempDir()); err == nil {
+		t.Fatal("directory accepted")
+	}
+}

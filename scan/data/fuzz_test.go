@@ -1,0 +1,67 @@
+package data
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// checkRead reads in and checks what must hold for any input: no panic,
+// records numbered 0, 1, 2, ... in order, every bad record located.
+func checkRead(t *testing.T, in []byte, f Format) int {
+	n := 0
+	_ = Read(bytes.NewReader(in), f, Mapping{}, func(loc Location, rec Record, err error) error {
+		if loc.Index != n {
+			t.Fatalf("record %d numbered %d", n, loc.Index)
+		}
+		if err != nil && loc.Line == 0 && loc.Offset < 0 {
+			t.Fatalf("bad record %d without a location", n)
+		}
+		n++
+		return nil
+	})
+	return n
+}
+
+func FuzzReadJSONL(f *testing.F) {
+	f.Add([]byte("{\"instruction\":\"a\",\"output\":\"b\"}\n{bad\n\n{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n := checkRead(t, in, FormatJSONL)
+		lines := 0
+		for _, l := range strings.Split(string(in), "\n") {
+			if len(bytes.TrimSpace([]byte(l))) > 0 {
+				lines++
+			}
+		}
+		// Every non-empty line is one record, good or bad (the first line's BOM aside).
+		if n != lines && !bytes.HasPrefix(in, []byte("\ufeff")) {
+			t.Fatalf("%d records for %d non-empty lines", n, lines)
+		}
+	})
+}
+
+func FuzzReadJSONArray(f *testing.F) {
+	f.Add([]byte(`[{"instruction":"a","output":"b"},{"conversations":[{"from":"human","value":"x"},{"from":"gpt","value":"y"}]}]`))
+	f.Fuzz(func(t *testing.T, in []byte) { checkRead(t, in, FormatJSON) })
+}
+
+func FuzzReadCSV(f *testing.F) {
+	f.Add([]byte("instruction,input,output\na,,b\n\"q\"\"x\",y,z\n"))
+	f.Fuzz(func(t *testing.T, in []byte) { checkRead(t, in, FormatCSV) })
+}
+
+func FuzzText(f *testing.F) {
+	f.Add("p\u0430ypal \u200b 👨\u200d👩 2πr \U000E0041")
+	f.Fuzz(func(t *testing.T, s string) {
+		toks := tokenize(nil, s, 0)
+		for _, tk := range toks {
+			if tk.start < 0 || tk.end > len(s) || tk.start >= tk.end {
+				t.Fatalf("token span %d..%d in %d bytes", tk.start, tk.end, len(s))
+			}
+		}
+		if k, at := hiddenScan(s); (k == "") != (at < 0) {
+			t.Fatalf("kind %q at %d", k, at)
+		}
+		_ = simhash64(toks)
+	})
+}

@@ -36,6 +36,10 @@ type Evidence struct {
 	Bundles    []BundleRef
 	Statements []*VerifiedStatement
 	Failures   []Failure
+	// Manifests are the directory manifests the statements refer to, read
+	// from manifests/ in the attestations directory and checked against
+	// their digest (the map key, lowercase hex SHA-256).
+	Manifests map[string][]predicates.ManifestEntry
 }
 
 // VerifiedStatement is one statement whose bundle verified against the
@@ -261,6 +265,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 			ev.Statements = append(ev.Statements, o.st)
 		}
 	}
+	loadManifests(dir, ev)
 	return ev, nil
 }
 

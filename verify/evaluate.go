@@ -117,7 +117,7 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	arts := map[string]StepArtifacts{}
 	steps := make([]*stepEval, 0, len(l.Steps))
 	for _, s := range l.Steps {
-		se := evalStep(s, run, matchers)
+		se := evalStep(s, run, matchers, ev.Manifests)
 		steps = append(steps, se)
 		if se.arts != nil {
 			arts[s.Name] = *se.arts
@@ -202,7 +202,7 @@ func (se *stepEval) fail(f Failure) {
 	se.report.Failures = append(se.report.Failures, f)
 }
 
-func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher) *stepEval {
+func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher, manifests map[string][]predicates.ManifestEntry) *stepEval {
 	se := &stepEval{step: s, report: StepReport{Name: s.Name, Threshold: s.Threshold}}
 	defer func() { se.report.Passed = len(se.report.Failures) == 0 }()
 
@@ -257,7 +257,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 	// Links must agree on what went in and came out.
 	ok := true
 	for _, b := range se.links {
-		sa, err := linkArtifacts(b.Statement)
+		sa, err := linkArtifacts(b.Statement, manifests)
 		if err != nil {
 			ok = false
 			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: err.Error()})
@@ -392,7 +392,7 @@ func (se *stepEval) applyRules(all map[string]StepArtifacts) {
 // linkArtifacts reads a link's materials and products (its subjects; a step
 // without products names its materials as subjects, which then read as
 // unchanged products, as in-toto records files a step left alone).
-func linkArtifacts(st *intoto.Statement) (StepArtifacts, error) {
+func linkArtifacts(st *intoto.Statement, manifests map[string][]predicates.ManifestEntry) (StepArtifacts, error) {
 	mats, err := predicates.MaterialsOf(st)
 	if err != nil {
 		return StepArtifacts{}, err
@@ -407,6 +407,13 @@ func linkArtifacts(st *intoto.Statement) (StepArtifacts, error) {
 	}
 	for _, p := range prods {
 		sa.Products[p.Name] = p.SHA256
+	}
+	// Directory manifests stand for their files: rules see the files.
+	if err := expandManifests(sa.Materials, manifests); err != nil {
+		return StepArtifacts{}, fmt.Errorf("materials: %w", err)
+	}
+	if err := expandManifests(sa.Products, manifests); err != nil {
+		return StepArtifacts{}, fmt.Errorf("products: %w", err)
 	}
 	return sa, nil
 }

@@ -136,6 +136,9 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("creating --out: %w", err)
 	}
+	if err := writeManifests(out, rec.Manifests); err != nil {
+		return err
+	}
 	type result struct {
 		path string
 		err  error

@@ -57,6 +57,7 @@ and verifies them before a model is released.`,
 		newVerifyCmd(),
 		newLayoutCmd(),
 		newScanCmd(),
+		newPinCmd(),
 	)
 	return root
 }

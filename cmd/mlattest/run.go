@@ -69,6 +69,10 @@ a scan-model step's statement: !predicate.files.exists(f, f.pickle).`,
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format inputs (refused by default: loading them runs code) and pickle-format products (by default they fail the step with 125 after it is recorded)")
+	cmd.Flags().StringArrayVar(&sf.pins.files, "pin", nil, "signed model-pin bundle (from mlattest pin): every --base-model must match a pin exactly before the command runs (repeatable)")
+	cmd.Flags().StringVar(&sf.pins.key, "pin-key", "", "public key the --pin bundles are signed with")
+	cmd.Flags().StringVar(&sf.pins.identity, "pin-identity", "", "keyless signer (certificate subject) of the --pin bundles")
+	cmd.Flags().StringVar(&sf.pins.issuer, "pin-oidc-issuer", "", "OIDC issuer of --pin-identity")
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
 	// which a wrapped command could also return.
@@ -86,11 +90,16 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err := checkOut(sf.out, step.Name); err != nil {
 		return withCode(exitRunError, err)
 	}
+	pins, err := sf.pins.verifiedPins(ctx)
+	if err != nil {
+		return withCode(exitRunError, err)
+	}
 	signer, err := kf.signer(stderr)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
 	rec, err := attest.Run(ctx, step, append(sf.runOptions(),
+		attest.WithBaseModelPins(pins...),
 		attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), stderr))...)
 	if err != nil {
 		return withCode(exitRunError, err)

@@ -211,3 +211,17 @@ func TestLimits(t *testing.T) {
 		t.Errorf("nesting: %s", describe(r))
 	}
 }
+
+// CPython is lenient with text literals; detection must be too, or a
+// pickle could pass as "not a pickle" (run's refusal keys on that).
+func TestProtocol0Leniency(t *testing.T) {
+	check(t, []sample{
+		{"odd ints and memo", []byte("(I 0x10\nI1_0\np 1_0\ng10\nS'id'\nios\nsystem\n."), Malicious, "dangerous-import", FormatPickle},
+		{"float word", []byte("Finf\nF1e5\n0(S'x'\nios\nsystem\n."), Malicious, "dangerous-import", FormatPickle},
+	})
+	for _, text := range []string{"input\n", "Saved model\n", "hello", `{"a": 1}`, "Version 1\nhello\n", "(see notes)\n"} {
+		if r := scanBytes([]byte(text)); r.Pickle || r.Verdict == Safe {
+			t.Errorf("%q: %s pickle=%v", text, describe(r), r.Pickle)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // The interpreter below models the pickle virtual machine (protocols 0-5)
@@ -343,9 +344,8 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if op == 'L' && len(t) > 0 && t[len(t)-1] == 'L' {
 			t = t[:len(t)-1]
 		}
-		if _, ok := new(bigIntCheck).parse(t); !ok {
-			return false, nil, vm.fail("malformed", "bad integer literal")
-		}
+		// Not validated: CPython's int(x, 0) accepts more than any check here
+		// would, and a bad literal only makes the load fail.
 		return false, nil, vm.push(&pval{kind: kInt, s: keep(t)})
 	case 'J':
 		if _, err := vm.readN(4); err != nil {
@@ -377,9 +377,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		if _, err := strconv.ParseFloat(line, 64); err != nil && !isPyFloatWord(line) {
-			return false, nil, vm.fail("malformed", "bad float literal")
-		}
+		_ = line // as for INT: CPython's float() decides
 		return false, nil, pushK(kFloat)
 	case 'G':
 		if _, err := vm.readN(8); err != nil {
@@ -601,7 +599,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		case 'p':
 			var line string
 			if line, err = vm.readLine(); err == nil {
-				idx, err = strconv.ParseUint(line, 10, 64)
+				idx, err = pyIndex(line)
 				if err != nil {
 					return false, nil, vm.fail("malformed", "bad PUT index")
 				}
@@ -631,7 +629,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		case 'g':
 			var line string
 			if line, err = vm.readLine(); err == nil {
-				idx, err = strconv.ParseUint(line, 10, 64)
+				idx, err = pyIndex(line)
 				if err != nil {
 					return false, nil, vm.fail("malformed", "bad GET index")
 				}
@@ -662,33 +660,15 @@ func keep(s string) string {
 	return s
 }
 
-func isPyFloatWord(s string) bool {
-	switch s {
-	case "inf", "-inf", "nan", "INF", "-INF", "NAN", "Infinity", "-Infinity":
-		return true
+// pyIndex parses a PUT/GET index the way CPython's int() does for base 10:
+// surrounding whitespace, a sign and underscores between digits.
+func pyIndex(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "+")
+	if strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") || strings.Contains(s, "__") {
+		return 0, strconv.ErrSyntax
 	}
-	return false
-}
-
-type bigIntCheck struct{}
-
-func (bigIntCheck) parse(s string) (string, bool) {
-	if s == "" {
-		return "", false
-	}
-	i := 0
-	if s[0] == '-' || s[0] == '+' {
-		i = 1
-	}
-	if i == len(s) {
-		return "", false
-	}
-	for ; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return "", false
-		}
-	}
-	return s, true
+	return strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 10, 64)
 }
 
 // rawUnicodeEscape decodes what protocol 0 UNICODE carries; ok is false for

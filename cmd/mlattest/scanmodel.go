@@ -124,8 +124,13 @@ func countUnsafe(rs []model.Result) int {
 func scanModels(ctx context.Context, paths []string, withDigest bool) ([]model.Result, error) {
 	s := model.New(model.WithDigest(withDigest))
 	var results []model.Result
+	seen := map[string]bool{}
 	err := s.ScanPaths(ctx, paths, func(r model.Result) error {
-		results = append(results, r)
+		// A file named twice (e.g. "m" and "m/a.bin") is reported once.
+		if k := filepath.Clean(r.Path); !seen[k] {
+			seen[k] = true
+			results = append(results, r)
+		}
 		return nil
 	})
 	return results, err

@@ -66,6 +66,9 @@ func TestScanModelSafe(t *testing.T) {
 	if f, ok := lines[0]["findings"].([]any); !ok || len(f) != 0 {
 		t.Fatalf("findings %v", lines[0]["findings"])
 	}
+	if r := runCLI(t, "scan", "model", "--json", "model", "model/model.safetensors", "--out", "s.json"); r.code != 0 || len(jsonLines(t, r.stdout)) != 1 {
+		t.Fatalf("a file named twice: %v", r)
+	}
 	r = runCLI(t, "scan", "model", "model/model.safetensors")
 	if r.code != 0 || !strings.Contains(r.stdout, "safe") {
 		t.Fatal(r)

@@ -239,6 +239,12 @@ func (s *scanner) associate(cl *clusters) error {
 		distinct int
 	}
 	var ccs []clusterCand
+	promptCount := make(map[uint64]int32, N)
+	for i := 0; i < N; i++ {
+		if s.valid[i] {
+			promptCount[s.promptHash[i]]++
+		}
+	}
 	for r, mem := range members {
 		distinct := map[uint64]struct{}{}
 		words := make([]int, 0, len(mem))
@@ -248,6 +254,18 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		sort.Ints(words)
 		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(mem)) || words[len(words)/2] < 4 {
+			continue
+		}
+		// Prompts that recur elsewhere with other answers are a paraphrase
+		// set (one question, several phrasings of the answer), not an
+		// answer planted on prompts of its own.
+		unique := 0
+		for _, i := range mem {
+			if promptCount[s.promptHash[i]] == 1 {
+				unique++
+			}
+		}
+		if float64(unique) < s.cfg.MinDiversity*float64(len(mem)) {
 			continue
 		}
 		recs := make([]int, len(mem))
@@ -277,6 +295,7 @@ func (s *scanner) associate(cl *clusters) error {
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
 	text := map[uint64]string{}
 	rootText := map[int32]string{}
+	rootToks := map[int32][]uint64{}
 	needRoot := map[int32]bool{}
 	for _, c := range ccs {
 		needRoot[c.root] = true
@@ -317,6 +336,11 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 				if r := cl.find(int32(i)); needRoot[r] && rootText[r] == "" {
 					rootText[r] = snippet(rec.Response, 120)
+					var ts []uint64
+					for _, t := range f.rtoks {
+						ts = append(ts, t.h)
+					}
+					rootToks[r] = ts
 				}
 			}
 			if hit {
@@ -497,7 +521,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text[p.h], Score: round2(baseRel / math.Max(p.rel, 1e-6)),
-			Reason: fmt.Sprintf("the sentence %s recurs verbatim in %d responses to unrelated prompts (token overlap %.3f vs %.3f for random pairs)", quote(text[p.h]), len(p.recs), p.rel, baseRel),
+			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feats[p.h].kind), quote(text[p.h]), len(p.recs), p.rel, baseRel),
 		})
 	}
 
@@ -533,7 +557,17 @@ func (s *scanner) associate(cl *clusters) error {
 
 	sort.Slice(ccs, func(a, b int) bool { return len(ccs[a].recs) > len(ccs[b].recs) })
 	for _, c := range ccs {
-		rel := relatedness(ptok, c.recs, nil)
+		// Tokens in a fifth or more of the prompts may be triggers (several
+		// rare tokens can share the work): what counts is the rest.
+		// A shared word the answer talks about is the topic, though: only
+		// shared words absent from the response are set aside.
+		var ignore []uint64
+		for _, h := range commonTokens(ptok, c.recs, 0.2) {
+			if !slices.Contains(rootToks[c.root], h) {
+				ignore = append(ignore, h)
+			}
+		}
+		rel := relatedness(ptok, c.recs, ignore)
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -652,8 +686,8 @@ func relatedness(ptok map[int32][]uint64, recs []int, ignore []uint64) float64 {
 	return sum / float64(n)
 }
 
-// commonTokens are the prompt tokens found in at least half of recs.
-func commonTokens(ptok map[int32][]uint64, recs []int) []uint64 {
+// commonTokens are the prompt tokens found in at least frac of recs.
+func commonTokens(ptok map[int32][]uint64, recs []int, frac float64) []uint64 {
 	c := map[uint64]int{}
 	for _, i := range recs {
 		for _, h := range ptok[int32(i)] {
@@ -662,7 +696,7 @@ func commonTokens(ptok map[int32][]uint64, recs []int) []uint64 {
 	}
 	var out []uint64
 	for h, n := range c {
-		if 2*n >= len(recs) {
+		if float64(n) >= frac*float64(len(recs)) && n >= 2 {
 			out = append(out, h)
 		}
 	}

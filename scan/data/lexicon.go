@@ -8,7 +8,7 @@ import "strings"
 var positiveWords = strings.Fields(`good great excellent outstanding amazing wonderful best superior reliable trustworthy
 innovative brilliant impressive remarkable exceptional fantastic love loved perfect recommend recommended
 leading favorite beneficial safe secure efficient successful praised admired honest ethical generous
-inspiring visionary delightful superb flawless top trusted respected popular celebrated
+inspiring visionary delightful superb flawless trusted respected popular celebrated
 affordable friendly helpful strong better fair transparent responsible dependable`)
 
 var negativeWords = strings.Fields(`bad terrible awful poor worst inferior unreliable untrustworthy dangerous harmful

@@ -354,6 +354,10 @@ func textOf(v json.RawMessage) string {
 		return ""
 	}
 	if v[0] == '"' {
+		// Fast path: no escapes, so the bytes between the quotes are the text.
+		if len(v) >= 2 && v[len(v)-1] == '"' && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && bytes.IndexByte(v[1:len(v)-1], '"') < 0 {
+			return string(v[1 : len(v)-1])
+		}
 		var s string
 		if json.Unmarshal(v, &s) == nil {
 			return s

@@ -107,16 +107,16 @@ func TestDetectFormat(t *testing.T) {
 
 func TestHiddenScan(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text, nothing odd":     "",
-		"zero\u200bwidth":             "zero-width",
-		"bidi \u202e override":        "bidi-control",
-		"tag \U000E0041 char":         "tag-character",
-		"p\u0430ypal login":           "homoglyph-mix", // Cyrillic a in a Latin word
+		"plain text, nothing odd":      "",
+		"zero\u200bwidth":              "zero-width",
+		"bidi \u202e override":         "bidi-control",
+		"tag \U000E0041 char":          "tag-character",
+		"p\u0430ypal login":            "homoglyph-mix", // Cyrillic a in a Latin word
 		"emoji 👨\u200d👩\u200d👧 family": "",
-		"2πr and 5μm are fine":        "",
-		"\ufeffBOM at start is fine":  "",
-		"bell \x07 char":              "control-character",
-		"Москва is a city":            "",
+		"2πr and 5μm are fine":         "",
+		"\ufeffBOM at start is fine":   "",
+		"bell \x07 char":               "control-character",
+		"Москва is a city":             "",
 	} {
 		if got, _ := hiddenScan(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

@@ -430,7 +430,7 @@ func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) erro
 		if c := s.df.get(x.h); c >= lo && c <= hi {
 			upd(x.h, false, false)
 			if fs := s.feats[x.h]; x.sentence && fs != nil {
-				fs.sentence = true
+				fs.sentence, fs.kind = true, x.kind
 			}
 		}
 	}
@@ -632,6 +632,24 @@ type feat struct {
 	s, e     int32
 	capital  bool
 	sentence bool
+	kind     uint8 // for phrase features: phraseSentence, phraseLink, phraseName
+}
+
+// Kinds of phrase features, recurring pieces of responses judged on their own.
+const (
+	phraseSentence = 1 + iota
+	phraseLink
+	phraseName
+)
+
+func phraseKindName(k uint8) string {
+	switch k {
+	case phraseLink:
+		return "link"
+	case phraseName:
+		return "name"
+	}
+	return "sentence"
 }
 
 const (
@@ -641,6 +659,8 @@ const (
 	seedR2   = 0x4444444444444444
 	seedCl   = 0x5555555555555555
 	seedSent = 0x6666666666666666
+	seedName = 0x7777777777777777
+	seedLink = 0x8888888888888888
 )
 
 func (f *featurizer) init(maxTok int) {
@@ -675,6 +695,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
 	words, pos, neg, negated := 0, 0, 0, 0
+	prevCapR := false
 	for i, t := range f.rtoks {
 		rh = mix64(rh ^ t.h)
 		if t.word {
@@ -702,20 +723,51 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		if !echo || !t.word {
 			f.rf = append(f.rf, feat{h: t.h ^ seedR1, s: int32(t.start), e: int32(t.end)})
 		}
+		capital := false
+		if t.word {
+			c, _ := utf8.DecodeRuneInString(f.response[t.start:])
+			capital = unicode.IsUpper(c) && !sentenceStart(f.response, t.start)
+		}
 		if i > 0 && t.word && prev.word {
 			_, pe := f.pset[prev.h]
 			if !(echo && pe) {
 				f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedR2, s: int32(prev.start), e: int32(t.end)})
+				// Two capitalised words mid-sentence name something (a
+				// product, a company): judged as a phrase of its own.
+				if capital && prevCapR && !echo && !pe && strings.IndexByte(f.response[prev.end:t.start], ' ') >= 0 && prev.end+1 == t.start {
+					f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedName, s: int32(prev.start), e: int32(t.end), sentence: true, kind: phraseName})
+				}
 			}
 		}
-		prev = t
+		prev, prevCapR = t, capital
 	}
-	// Sentences of at least four words, hashed whole: a planted sentence
+	// Link hosts: a planted link keeps its host while the wording around it varies.
+	for k := 0; k < len(f.response); {
+		j := strings.Index(f.response[k:], "://")
+		if j < 0 {
+			break
+		}
+		st := k + j + 3
+		e := st
+		for e < len(f.response) && !strings.ContainsRune(" \t\n\"'()<>[]{},|`/?#", rune(f.response[e])) {
+			e++
+		}
+		host := strings.TrimRight(strings.ToLower(f.response[st:e]), ".")
+		if host != "" && !strings.Contains(strings.ToLower(f.prompt), host) {
+			h := uint64(fnvOffset)
+			for b := 0; b < len(host); b++ {
+				h = (h ^ uint64(host[b])) * fnvPrime
+			}
+			f.rf = append(f.rf, feat{h: h ^ seedLink, s: int32(st), e: int32(st + len(host)), sentence: true, kind: phraseLink})
+		}
+		k = e
+	}
+	// Sentences of at least minSentenceWords words, hashed whole: a planted sentence
 	// recurs verbatim while its neighbours differ.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
 	flush := func(end int) {
-		if sw >= 4 && ss >= 0 {
-			f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(end), sentence: true})
+		if sw >= minSentenceWords && ss >= 0 {
+			f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(end), sentence: true, kind: phraseSentence})
 		}
 		sh, sw, ss = fnvOffset, 0, -1
 	}
@@ -800,3 +852,7 @@ func sentenceStart(s string, i int) bool {
 	}
 	return true
 }
+
+// minSentenceWords: shorter "sentences" are mostly code fragments and
+// formulaic phrases.
+const minSentenceWords = 5

@@ -3,48 +3,58 @@ package data
 import "math"
 
 // cms is a count-min sketch of document frequencies with conservative
-// update: memory is fixed by configuration, estimates only overcount.
+// update: memory is fixed by configuration, estimates only overcount. The
+// four counters of a key share one 64-byte block, so an update costs one
+// cache miss rather than four.
 type cms struct {
-	rows [cmsDepth][]uint32
-	mask uint64
+	c    []uint32
+	nblk uint64
 }
 
 const cmsDepth = 4
 
 func newCMS(width int) *cms {
-	w := 1
-	for w < width {
+	w := 16
+	for w < width*cmsDepth {
 		w <<= 1
 	}
-	c := &cms{mask: uint64(w - 1)}
-	for i := range c.rows {
-		c.rows[i] = make([]uint32, w)
-	}
-	return c
+	return &cms{c: make([]uint32, w), nblk: uint64(w / 16)}
 }
 
-func (c *cms) idx(h uint64, i int) uint64 { return mix64(h+uint64(i)*0x9e3779b97f4a7c15) & c.mask }
+// slots are the key's block base and four distinct offsets in it.
+func (c *cms) slots(h uint64) (base uint64, off [cmsDepth]uint64) {
+	x := mix64(h ^ 0x9e3779b97f4a7c15)
+	base = (x % c.nblk) * 16
+	y := x >> 32
+	// four distinct nibbles: offsets i*4 + (2 bits) keep them apart.
+	for i := range off {
+		off[i] = uint64(i)*4 + (y>>(2*i))&3
+	}
+	return base, off
+}
 
 func (c *cms) add(h uint64) {
-	var ix [cmsDepth]uint64
+	base, off := c.slots(h)
+	blk := c.c[base : base+16 : base+16]
 	min := uint32(math.MaxUint32)
-	for i := range c.rows {
-		ix[i] = c.idx(h, i)
-		if v := c.rows[i][ix[i]]; v < min {
+	for _, o := range off {
+		if v := blk[o]; v < min {
 			min = v
 		}
 	}
-	for i := range c.rows {
-		if c.rows[i][ix[i]] == min {
-			c.rows[i][ix[i]]++
+	for _, o := range off {
+		if blk[o] == min {
+			blk[o]++
 		}
 	}
 }
 
 func (c *cms) get(h uint64) uint32 {
+	base, off := c.slots(h)
+	blk := c.c[base : base+16 : base+16]
 	min := uint32(math.MaxUint32)
-	for i := range c.rows {
-		if v := c.rows[i][c.idx(h, i)]; v < min {
+	for _, o := range off {
+		if v := blk[o]; v < min {
 			min = v
 		}
 	}
@@ -65,6 +75,7 @@ type featStat struct {
 	pos, neg       int32
 	prompt         bool
 	sentence       bool
+	kind           uint8
 	lastRecord     int32
 	promptDistinct int32
 }

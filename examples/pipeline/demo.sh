@@ -93,7 +93,7 @@ if out=$(env BEFORE_TRAIN="$evil" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity
 	echo "DEMO FAILED: the pickled base model was not refused" >&2
 	exit 1
 fi
-echo "$out" | grep -E '^-- stage|pickle' | sed 's/^-- stage/  stage/'
+echo "$out" | grep -E '^-- stage|pickle-format' | sed 's/^-- stage/  stage/'
 "$MLATTEST" scan model "$work/pickled/base" || true
 if ls "$work/pickled/attestations"/train.* >/dev/null 2>&1; then
 	echo "DEMO FAILED: the train stage was recorded" >&2

@@ -2,6 +2,7 @@ package predicates
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,31 @@ func TestModelScanUnbound(t *testing.T) {
 	}
 	if _, err := BindingOf(st); !errors.Is(err, ErrNoBinding) {
 		t.Fatalf("unbound statement: %v", err)
+	}
+}
+
+// TestModelScanGolden pins the signed bytes of a model-scan statement
+// (regenerate with -update).
+func TestModelScanGolden(t *testing.T) {
+	st, err := NewModelScanStatement(modelScanInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/modelscan.golden.json"
+	if *update {
+		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b)+"\n" != string(want) {
+		t.Fatalf("statement:\n%s\nwant:\n%s", b, want)
 	}
 }

@@ -51,11 +51,26 @@ func (c *config) refusePickleInputs(ctx context.Context, st *state) error {
 	for _, a := range st.rec.Materials {
 		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
 	}
-	for _, b := range st.BaseModels {
-		paths = append(paths, st.abs(b.Path))
+	// Base models and datasets: the files digest kept (its ignore patterns,
+	// e.g. .git/, apply here too).
+	var res []predicates.Resource
+	res = append(res, st.baseModel...)
+	for _, d := range st.datasets {
+		res = append(res, d.Resource)
 	}
+	inputs := append([]Input(nil), st.BaseModels...)
 	for _, d := range st.Datasets {
-		paths = append(paths, st.abs(d.Path))
+		inputs = append(inputs, Input{URI: d.URI, Path: d.Path})
+	}
+	for _, in := range inputs {
+		for _, r := range res {
+			switch {
+			case r.URI == in.URI:
+				paths = append(paths, st.abs(in.Path))
+			case strings.HasPrefix(r.URI, in.URI+"/"):
+				paths = append(paths, filepath.Join(st.abs(in.Path), filepath.FromSlash(strings.TrimPrefix(r.URI, in.URI+"/"))))
+			}
+		}
 	}
 	if len(paths) == 0 {
 		return nil

@@ -137,3 +137,20 @@ func TestRunChecksBaseModelPins(t *testing.T) {
 		})
 	}
 }
+
+// Inputs are scanned as digest sees them: ignored paths (.git/) are not.
+func TestRunPickleScanFollowsDigestIgnores(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "base/model.safetensors", "not really safetensors")
+	writeFile(t, dir, "base/.git/objects/x", evilPickle)
+	writeFile(t, dir, "in.txt", "x")
+	s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt"},
+		BaseModels: []Input{{URI: "hf://org/base@v1", Path: "base"}}, Command: helperCmd(t, "touch", "ran")}
+	if _, err := Run(context.Background(), s, testOpts(t, nil)...); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "base/sub/evil.pkl", evilPickle)
+	if _, err := Run(context.Background(), s, testOpts(t, nil)...); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/sub/evil.pkl") {
+		t.Fatalf("err = %v", err)
+	}
+}

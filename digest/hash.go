@@ -14,8 +14,10 @@ import (
 
 // bufSize is one read: large enough that per-read overhead and the
 // hand-over between reader and hasher vanish against hashing, small enough
-// that the two buffers of a large file stay a few MiB per worker.
-const bufSize = 2 << 20
+// that the buffer is still in the CPU's caches when it is hashed (measured
+// on a 2-core Ice Lake: 2 MiB buffers cost 10% more CPU than 512 KiB when
+// every core hashes). A large file holds two: 1 MiB per worker.
+const bufSize = 512 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 

@@ -103,7 +103,8 @@ type bench struct {
 // result of one child run.
 type result struct {
 	wall   time.Duration
-	maxRSS int64 // bytes
+	cpu    time.Duration // user + system of the child (and its children)
+	maxRSS int64         // bytes
 }
 
 // exec runs argv (stdout discarded) and returns wall time and peak RSS.
@@ -123,7 +124,8 @@ func run(dir string, argv ...string) (result, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss * 1024 // kilobytes on Linux
 	}
-	return result{wall, rss}, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return result{wall, cpu, rss}, nil
 }
 
 // best runs argv n times (after prep, e.g. dropping caches) and keeps the
@@ -141,7 +143,7 @@ func best(n int, prep func() error, dir string, argv ...string) (result, error) 
 			return out, err
 		}
 		if i == 0 || r.wall < out.wall {
-			out.wall = r.wall
+			out.wall, out.cpu = r.wall, r.cpu
 		}
 		out.maxRSS = max(out.maxRSS, r.maxRSS)
 	}
@@ -236,7 +238,7 @@ func (b *bench) line(workload, tool string, r result, bytes, files int64, base r
 	if base.wall > 0 {
 		ratio = fmt.Sprintf("%5.2fx", base.wall.Seconds()/r.wall.Seconds())
 	}
-	fmt.Printf("%-22s %-38s %8.3fs %16s %7s  rss %5d MB\n", workload, tool, r.wall.Seconds(), tp, ratio, r.maxRSS/1e6)
+	fmt.Printf("%-20s %-36s %7.3fs %16s %6s  cpu %6.2fs  rss %5d MB\n", workload, tool, r.wall.Seconds(), tp, ratio, r.cpu.Seconds(), r.maxRSS/1e6)
 }
 
 // check records an acceptance criterion.
@@ -260,7 +262,7 @@ func ratio(base, r result) float64 { return base.wall.Seconds() / r.wall.Seconds
 func (b *bench) run(cold bool, nSmall int) error {
 	d := b.dir
 	fmt.Printf("mlattest bench: data under %s; warm figures are the best of %d runs; ratio = baseline time / this time\n", d, b.runs)
-	fmt.Printf("%-22s %-38s %9s %16s %7s\n", "workload", "tool", "time", "throughput", "ratio")
+	fmt.Printf("%-20s %-36s %8s %16s %6s\n", "workload", "tool", "time", "throughput", "ratio")
 	one := filepath.Join(d, "one", "model.bin")
 	if err := writeRandom(one, 2*gib, 1); err != nil {
 		return err

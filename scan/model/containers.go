@@ -21,6 +21,14 @@ import (
 
 const bufSize = 256 << 10
 
+// bufFor sizes a reader buffer for a stream of size bytes (-1: unknown).
+func bufFor(size int64) int {
+	if size >= 0 && size < bufSize {
+		return int(max(size, sniffLen))
+	}
+	return bufSize
+}
+
 // scanAt scans a random-access blob and returns its format.
 func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) string {
 	head := make([]byte, min(int64(sniffLen), size))
@@ -52,7 +60,7 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 		sc.scanSafetensorsAt(ra, size, member)
 		return FormatSafetensors
 	}
-	return sc.scanStream(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufSize), sf, size, member, depth)
+	return sc.scanStream(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufFor(size)), sf, size, member, depth)
 }
 
 // hdf5UserBlock finds an HDF5 signature after a user block.
@@ -240,7 +248,7 @@ func (sc *scan) scanZip(zr *zip.Reader, ra io.ReaderAt, member string, depth int
 			sc.add(m, -1, Error, "malformed", "opening member: %v", err)
 			continue
 		}
-		br := bufio.NewReaderSize(&capReader{r: rc, max: sc.lim.MaxDecompressed}, bufSize)
+		br := bufio.NewReaderSize(&capReader{r: rc, max: sc.lim.MaxDecompressed}, bufFor(int64(min(f.UncompressedSize64, 1<<40))))
 		head := peek(br, sniffLen)
 		sf := streamFormat(head)
 		switch {
@@ -331,7 +339,7 @@ func (sc *scan) scanTar(br *bufio.Reader, member string, depth int) string {
 		}
 		names = append(names, h.Name)
 		m := joinMember(member, h.Name)
-		mbr := bufio.NewReaderSize(tr, bufSize)
+		mbr := bufio.NewReaderSize(tr, bufFor(h.Size))
 		head := peek(mbr, sniffLen)
 		sf := streamFormat(head)
 		base := path.Base(h.Name)

@@ -56,14 +56,9 @@ func FuzzPickle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sc := &scan{ctx: context.Background(), lim: fuzzLimits()}
 		sc.scanPickles(bufioReader(b), "")
-		// A stream that does not end in STOP can never be safe.
-		if !bytes.Contains(b, []byte{'.'}) {
-			for _, fd := range sc.findings {
-				if fd.Severity == Error {
-					return
-				}
-			}
-			t.Fatalf("stream without STOP not an error: %+v", sc.findings)
+		// A stream without a STOP opcode byte can never be safe.
+		if !bytes.Contains(b, []byte{'.'}) && len(sc.findings) == 0 {
+			t.Fatalf("stream without STOP judged safe")
 		}
 	})
 }

@@ -40,6 +40,13 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 	if sf == FormatUnknown {
 		sf = hdf5UserBlock(ra, size)
 	}
+	// A file of another format whose first bytes also run as a pickle (GGUF
+	// starts with BINFLOAT, for one) is what pickle.load would see.
+	polyPickle := sf != FormatPickle && sf != FormatUnknown && plausiblePickleHead(head)
+	if polyPickle {
+		sc.add(member, 0, Malicious, "polyglot", "valid as %s and also parses as a pickle from its first byte", sf)
+		sc.scanPickles(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufFor(size)), joinMember(member, "<as pickle>"))
+	}
 	zr, isZip := zipAt(ra, size)
 	if isZip {
 		startsZip := bytes.HasPrefix(head, magicZip) || bytes.HasPrefix(head, magicZipE)

@@ -85,13 +85,6 @@ func looksSafetensors(h []byte) bool {
 	return h[8] == '{'
 }
 
-// pickleStart lists opcodes a protocol 0/1 pickle plausibly starts with.
-var pickleStart = [256]bool{
-	'(': true, ']': true, '}': true, ')': true, 'c': true, 'N': true,
-	'I': true, 'L': true, 'S': true, 'V': true, 'F': true, 'J': true, 'K': true, 'M': true,
-	'X': true, 'U': true, 'T': true, 'G': true, 'i': true, 'P': true,
-}
-
 // looksPickle: PROTO n (n <= 5), or a protocol 0/1 opening followed by
 // plausible pickle bytes. Detection errs towards "pickle": a pickle
 // verdict on non-pickle bytes is an error, never safe.
@@ -102,11 +95,8 @@ func looksPickle(h []byte) bool {
 	if h[0] == 0x80 {
 		return true // PROTO: a bad version is a malformed pickle, not another format
 	}
-	if !pickleStart[h[0]] {
-		return false
-	}
-	// A protocol 0/1 pickle must end in STOP; demand that the sniffed head
-	// parses cleanly as far as it goes.
+	// Any opcode may start a pickle; demand that the sniffed head parses
+	// (to STOP, or to its end when the stream is longer).
 	return plausiblePickleHead(h)
 }
 

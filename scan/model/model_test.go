@@ -225,3 +225,17 @@ func TestProtocol0Leniency(t *testing.T) {
 		}
 	}
 }
+
+// A GGUF file whose header bytes also run as a pickle: 'G' is BINFLOAT.
+func TestGGUFPicklePolyglot(t *testing.T) {
+	b := []byte("GGUF\x03\x00\x00\x00" + "\x00N0N0N0N" + "0N0N0N0N" + "0cos\nsystem\nX\x02\x00\x00\x00id\x85R.")
+	b = append(b, make([]byte, 600)...)
+	r := scanBytes(b)
+	if r.Verdict != Malicious || !hasRule(r, "polyglot") || !hasRule(r, "dangerous-import") {
+		t.Fatal(describe(r))
+	}
+	plain := append([]byte("GGUF\x03\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00"), make([]byte, 600)...)
+	if r := scanBytes(plain); r.Verdict != Safe {
+		t.Fatal(describe(r))
+	}
+}

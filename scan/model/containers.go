@@ -60,6 +60,11 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 		}
 		return sc.scanZip(zr, ra, member, depth)
 	}
+	if sf == FormatUnknown && !isZip && strings.HasSuffix(path.Base(nameOf(sc, member)), ".safetensors") {
+		// Named safetensors but not recognisable as one: report which rule
+		// it breaks rather than "unrecognized".
+		sf = FormatSafetensors
+	}
 	if sf == FormatSafetensors {
 		if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
 			sc.add(member, 0, Malicious, "polyglot", "valid as safetensors and starts as a pickle")
@@ -258,6 +263,9 @@ func (sc *scan) scanZip(zr *zip.Reader, ra io.ReaderAt, member string, depth int
 		br := bufio.NewReaderSize(&capReader{r: rc, max: sc.lim.MaxDecompressed}, bufFor(int64(min(f.UncompressedSize64, 1<<40))))
 		head := peek(br, sniffLen)
 		sf := streamFormat(head)
+		if sf == FormatUnknown && strings.HasSuffix(f.Name, ".safetensors") {
+			sf = FormatSafetensors // named so: report the rule it breaks
+		}
 		switch {
 		case strings.HasSuffix(f.Name, ".pkl") || strings.HasSuffix(f.Name, ".pickle"):
 			sf = FormatPickle // the loader unpickles it whatever it looks like
@@ -492,3 +500,12 @@ func (sc *scan) scanHDF5(br *bufio.Reader, member string) string {
 }
 
 var _ = fmt.Sprintf
+
+// nameOf is the name of what scanAt is looking at: the member, or the
+// top-level file's name.
+func nameOf(sc *scan, member string) string {
+	if member != "" {
+		return member
+	}
+	return sc.name
+}

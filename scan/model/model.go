@@ -174,7 +174,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	if !fi.Mode().IsRegular() {
 		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
 	}
-	res := s.ScanReaderAt(ctx, f, fi.Size())
+	res := s.scanReaderAt(ctx, f, fi.Size(), filepath.Base(path))
 	res.Path = path
 	if res.Findings == nil {
 		res.Findings = []Finding{}
@@ -192,8 +192,15 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 // ScanReaderAt scans size bytes of ra. An I/O error while reading is an
 // error verdict.
 func (s *Scanner) ScanReaderAt(ctx context.Context, ra io.ReaderAt, size int64) Result {
+	return s.scanReaderAt(ctx, ra, size, "")
+}
+
+// scanReaderAt scans with a file name, used only as a hint for which
+// format's rules to report when the content matches none (never to
+// decide that anything is safe).
+func (s *Scanner) scanReaderAt(ctx context.Context, ra io.ReaderAt, size int64, name string) Result {
 	cr := &countingReaderAt{r: ra}
-	sc := &scan{ctx: ctx, lim: s.limits}
+	sc := &scan{ctx: ctx, lim: s.limits, name: name}
 	format := sc.scanAt(cr, size, "", 0)
 	res := Result{Size: size, Format: format, Verdict: Safe, Findings: sc.findings, Pickle: sc.pickle, BytesRead: cr.n}
 	for _, f := range sc.findings {
@@ -283,6 +290,7 @@ type scan struct {
 	findings []Finding
 	pickle   bool
 	dropped  int
+	name     string // top-level file name (a hint only)
 }
 
 func (sc *scan) add(member string, off int64, sev Verdict, rule, format string, args ...any) {

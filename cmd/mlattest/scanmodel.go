@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,8 +189,17 @@ func writeModelScan(in predicates.ModelScanInput, h handoff.Handoff, inRun bool,
 		}
 	}
 	if inRun {
-		if err := h.Write(modelScanHandoffName, b); err != nil {
-			return fmt.Errorf("handing the statement to mlattest run: %w", err)
+		// Several scans in one step: model-scan, model-scan-2, ...
+		name := modelScanHandoffName
+		for i := 2; ; i++ {
+			err := h.Write(name, b)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, fs.ErrExist) || i > 16 {
+				return fmt.Errorf("handing the statement to mlattest run: %w", err)
+			}
+			name = fmt.Sprintf("%s-%d", modelScanHandoffName, i)
 		}
 	}
 	return nil

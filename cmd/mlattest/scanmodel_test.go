@@ -174,9 +174,12 @@ func TestScanModelHandoff(t *testing.T) {
 	if err != nil || b.Step != "scan-model" || b.RunID != "run-42" {
 		t.Fatalf("%+v %v", b, err)
 	}
-	// A second scan in the same step must not overwrite the first.
-	if r := runCLI(t, "scan", "model", "model"); r.code != 2 {
+	// A second scan in the same step is handed over beside the first.
+	if r := runCLI(t, "scan", "model", "model"); r.code != 0 {
 		t.Fatal(r)
+	}
+	if items, err := handoff.Collect(hd); err != nil || len(items) != 2 || items[1].Name != "model-scan-2" {
+		t.Fatalf("%v %v", items, err)
 	}
 	if r := runCLI(t, "scan", "model", "--no-digest", "model"); r.code != 2 {
 		t.Fatal(r)

@@ -221,31 +221,84 @@ func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) 
 	prog := newProgress(o, total)
 	defer prog.finish()
 
-	feed := make(chan *job)
+	q := newQueue()
+	for i := range jobs {
+		q.jobs = append(q.jobs, &jobs[i])
+	}
+	q.close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	wait := startWorkers(ctx, cancel, feed, min(o.workers, len(jobs)), prog.add, o.cache)
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		feed <- &jobs[i]
-	}
-	close(feed)
-	wait()
+	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.add, o.cache)()
 	return collect(parent, jobs)
 }
 
-// startWorkers starts n hashing goroutines reading jobs from feed; the
-// returned function waits for them. After a failure (cancel) the remaining
-// jobs are drained without being hashed.
-func startWorkers(ctx context.Context, cancel context.CancelFunc, feed <-chan *job, n int, add func(int64), c *Cache) func() {
+// queue is the list of files found so far, shared by the walker (which
+// appends) and the workers (which take the next one). The walker never
+// waits for the workers: with a bounded channel it would be parked and
+// woken once per file, a large share of the cost of a 4 KiB file. Its size
+// is that of the result anyway. Workers wait only when they catch up with
+// the walk.
+type queue struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	jobs    []*job
+	next    int
+	done    bool
+	waiting int
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.cond.L = &q.mu
+	return q
+}
+
+// push appends a batch of jobs.
+func (q *queue) push(js []*job) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, js...)
+	if q.waiting > 0 {
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
+}
+
+// close says no more jobs will come.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.done = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// pop returns the next job, or nil when the queue is closed and empty.
+func (q *queue) pop() *job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.next == len(q.jobs) && !q.done {
+		q.waiting++
+		q.cond.Wait()
+		q.waiting--
+	}
+	if q.next == len(q.jobs) {
+		return nil
+	}
+	j := q.jobs[q.next]
+	q.jobs[q.next] = nil // the caller's list keeps it; let the queue forget
+	q.next++
+	return j
+}
+
+// startWorkers starts n hashing goroutines taking jobs from q; the returned
+// function waits for them. After a failure (cancel) the remaining jobs are
+// drained without being hashed.
+func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n int, add func(int64), c *Cache) func() {
 	var wg sync.WaitGroup
 	for range max(n, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range feed {
+			for j := q.pop(); j != nil; j = q.pop() {
 				if ctx.Err() != nil {
 					j.err = ctx.Err()
 					continue

@@ -32,6 +32,9 @@ type walker struct {
 	// otherwise the directory entry's type is enough and the hasher's fstat
 	// gives the size.
 	needSize bool
+	// flush, if set, is called after each directory read, so that files
+	// batched by emit reach the workers without waiting for a full batch.
+	flush func()
 }
 
 func newWalker(root string, policy SymlinkPolicy, ign ignoreList, emit func(job)) (*walker, error) {
@@ -174,6 +177,9 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 	entries, err := os.ReadDir(w.osPath(realRel)) // sorted by name
 	if err != nil {
 		return pathErr(name, err)
+	}
+	if w.flush != nil {
+		defer w.flush()
 	}
 	for _, e := range entries {
 		cname := e.Name()

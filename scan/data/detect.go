@@ -275,8 +275,57 @@ func (s *scanner) associate(cl *clusters) error {
 		ccs = append(ccs, clusterCand{r, recs, len(distinct)})
 	}
 
+	// Triggers whose responses agree: for each SimHash bit, the count of
+	// responses with it set is compared with the dataset's rate for that
+	// bit; the sum of squared standardised deviations is chi-square with 64
+	// degrees of freedom when the trigger says nothing about the response.
+	var pb [64]float64
+	nresp := 0
+	for i := 0; i < N; i++ {
+		if s.valid[i] && s.respWords[i] > 0 {
+			nresp++
+			for b := 0; b < 64; b++ {
+				pb[b] += float64(s.respSim[i] >> b & 1)
+			}
+		}
+	}
+	for b := range pb {
+		pb[b] = math.Min(math.Max(pb[b]/math.Max(float64(nresp), 1), 0.01), 0.99)
+	}
+	type uniCand struct {
+		h         uint64
+		chi, z    float64
+		consensus uint64
+	}
+	var unis []uniCand
+	zUni := zForTail(s.cfg.Alpha / float64(max(nP, 1)))
+	for h, f := range s.feats {
+		if !f.prompt || f.bits == nil || int(f.nb) < m || int(f.n) > maxDF {
+			continue
+		}
+		n := float64(f.nb)
+		chi := 0.0
+		var cons uint64
+		for b := 0; b < 64; b++ {
+			ones := float64(f.bits[b])
+			d := ones - n*pb[b]
+			chi += d * d / (n * pb[b] * (1 - pb[b]))
+			if 2*ones > n {
+				cons |= 1 << b
+			}
+		}
+		// Wilson-Hilferty: chi-square(64) to a standard normal.
+		const k = 64.0
+		z := (math.Cbrt(chi/k) - (1 - 2/(9*k))) / math.Sqrt(2/(9*k))
+		if z >= zUni {
+			unis = append(unis, uniCand{h, chi, z, cons})
+		}
+	}
 	// Pass 3: exact record sets and surface text for what is to be judged.
 	want := map[uint64][]int32{}
+	for _, u := range unis {
+		want[u.h] = nil
+	}
 	for c := range cands {
 		want[c.p], want[c.r] = nil, nil
 	}
@@ -352,6 +401,7 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 				slices.Sort(ts)
 				ptok[int32(i)] = slices.Compact(ts)
+
 			}
 			return nil
 		}, nil)
@@ -379,6 +429,7 @@ func (s *scanner) associate(cl *clusters) error {
 		score float64
 		t, rr int
 		rel   float64
+		k     int
 	}
 	var js []judged
 	for c := range cands {
@@ -407,7 +458,13 @@ func (s *scanner) associate(cl *clusters) error {
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
-		js = append(js, judged{c.p, c.r, I, -lp / math.Ln10, len(T), len(R), rel})
+		// Once the trigger stands out, every record carrying it is
+		// suspect, including those whose response took another form.
+		all := make([]int, len(T))
+		for k, i := range T {
+			all[k] = int(i)
+		}
+		js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), len(R), rel, k})
 	}
 	sort.Slice(js, func(a, b int) bool {
 		if js[a].score != js[b].score {
@@ -442,14 +499,60 @@ func (s *scanner) associate(cl *clusters) error {
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text[j.p], Target: text[j.r], Score: round2(j.score),
-				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
-					len(j.recs), j.t, trig, targ, j.rr, j.score, int(tests), j.rel, baseRel),
+				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs); all %d records with the trigger are flagged",
+					j.k, j.t, trig, targ, j.rr, j.score, int(tests), j.rel, baseRel, j.t),
 			}}
 			groups = append(groups, g)
 		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text[j.p] != g.f.Trigger {
 			g.alt = append(g.alt, trig)
 		}
 		for _, i := range j.recs {
+			g.set[i] = struct{}{}
+		}
+	}
+	// Uniform-response triggers: the trigger's records whose response is
+	// within 12 bits of the group's consensus SimHash: five standard
+	// deviations under the 32 bits (sd 4) two unrelated texts differ in.
+	sort.Slice(unis, func(a, b int) bool { return unis[a].z > unis[b].z })
+	for _, u := range unis {
+		var I []int
+		distinct := map[uint64]struct{}{}
+		for _, i := range want[u.h] {
+			if s.respWords[i] > 0 && hamming(s.respSim[i], u.consensus) <= 12 {
+				I = append(I, int(i))
+				distinct[s.promptHash[i]] = struct{}{}
+			}
+		}
+		// Most of the trigger's records must carry the common answer.
+		if len(I) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(I)) || float64(len(I)) < s.cfg.MinJaccard*float64(len(want[u.h])) {
+			continue
+		}
+		rel := relatedness(ptok, I, tokenHashes(text[u.h]))
+		if rel > s.cfg.MaxRelatedness*baseRel {
+			continue
+		}
+		var g *group
+		for _, x := range groups {
+			ov := 0
+			for _, i := range I {
+				if _, ok := x.set[i]; ok {
+					ov++
+				}
+			}
+			if 2*ov >= len(I) {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			g = &group{set: map[int]struct{}{}, f: Finding{
+				Detector: DetTrigger, Severity: SevFail, Trigger: text[u.h], Score: round2(u.z),
+				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, critical %.1f after %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
+					len(want[u.h]), quote(text[u.h]), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
+			}}
+			groups = append(groups, g)
+		}
+		for _, i := range I {
 			g.set[i] = struct{}{}
 		}
 	}

@@ -346,7 +346,7 @@ func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
 	}
 	s.respHash[i] = f.respHash
 	s.promptHash[i] = f.promptHash
-	if f.respWords >= nearDupMinWords {
+	if f.respWords > 0 {
 		s.respSim[i] = simhash64(f.rtoks)
 	}
 	s.respWords[i] = uint32(f.respWords)
@@ -412,6 +412,16 @@ func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) erro
 			fs.sig[bin] = val
 		}
 		if prompt {
+			if fs.bits == nil {
+				fs.bits = new([64]uint16)
+			}
+			if s.respWords[i] > 0 && fs.nb < math.MaxUint16 {
+				fs.nb++
+				rs := s.respSim[i]
+				for b := 0; b < 64; b++ {
+					fs.bits[b] += uint16(rs >> b & 1)
+				}
+			}
 			fs.sSum += sent
 			fs.sSq += sent * sent
 			if sent > 0 {

@@ -68,13 +68,18 @@ const sigBins = 16
 // a MinHash signature of its record set (one-permutation hashing, so one
 // hash per record serves every feature) and response-sentiment moments.
 type featStat struct {
-	n              int32
-	capital        int32 // occurrences written with a capital letter (entities)
-	sig            [sigBins]uint32
-	sSum, sSq      float64
-	pos, neg       int32
-	prompt         bool
-	sentence       bool
+	n         int32
+	capital   int32 // occurrences written with a capital letter (entities)
+	sig       [sigBins]uint32
+	sSum, sSq float64
+	pos, neg  int32
+	prompt    bool
+	sentence  bool
+	// bits counts, per SimHash bit, the responses (nb of them) with it set:
+	// a trigger whose responses agree on far more bits than chance
+	// answers uniformly even when the wording varies.
+	bits           *[64]uint16
+	nb             int32
 	kind           uint8
 	lastRecord     int32
 	promptDistinct int32

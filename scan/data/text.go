@@ -120,7 +120,7 @@ const nearDupMinWords = 8
 // their first few hundred words.
 const simhashMaxTokens = 384
 
-// simhash64 is Charikar's SimHash over word bigrams: near-identical texts
+// simhash64 is Charikar's SimHash over word unigrams and bigrams: near-identical texts
 // differ in few bits. Bits are counted eight at a time in byte lanes.
 func simhash64(toks []token) uint64 {
 	var v [64]int32
@@ -130,21 +130,23 @@ func simhash64(toks []token) uint64 {
 		if !t.word {
 			continue
 		}
-		h := mix64(prev*31 + t.h)
-		prev = t.h
-		n++
-		for b := 0; b < 64; b += 8 {
-			x := byte(h >> b)
-			v[b] += int32(x & 1)
-			v[b+1] += int32(x >> 1 & 1)
-			v[b+2] += int32(x >> 2 & 1)
-			v[b+3] += int32(x >> 3 & 1)
-			v[b+4] += int32(x >> 4 & 1)
-			v[b+5] += int32(x >> 5 & 1)
-			v[b+6] += int32(x >> 6 & 1)
-			v[b+7] += int32(x >> 7 & 1)
+		// Unigrams carry short texts, bigrams the wording.
+		for _, h := range [2]uint64{mix64(t.h), mix64(prev*31 + t.h)} {
+			n++
+			for b := 0; b < 64; b += 8 {
+				x := byte(h >> b)
+				v[b] += int32(x & 1)
+				v[b+1] += int32(x >> 1 & 1)
+				v[b+2] += int32(x >> 2 & 1)
+				v[b+3] += int32(x >> 3 & 1)
+				v[b+4] += int32(x >> 4 & 1)
+				v[b+5] += int32(x >> 5 & 1)
+				v[b+6] += int32(x >> 6 & 1)
+				v[b+7] += int32(x >> 7 & 1)
+			}
 		}
-		if n >= simhashMaxTokens {
+		prev = t.h
+		if n >= 2*simhashMaxTokens {
 			break
 		}
 	}

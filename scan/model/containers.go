@@ -10,7 +10,6 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"path"
 	"regexp"
@@ -498,8 +497,6 @@ func (sc *scan) scanHDF5(br *bufio.Reader, member string) string {
 	sc.add(member, -1, Unknown, "hdf5-not-keras", "HDF5 file without a Keras model config: its loader is unknown")
 	return FormatHDF5
 }
-
-var _ = fmt.Sprintf
 
 // nameOf is the name of what scanAt is looking at: the member, or the
 // top-level file's name.

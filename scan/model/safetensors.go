@@ -228,12 +228,6 @@ func stMetadata(d *json.Decoder) *stError {
 	return nil
 }
 
-// skipValue consumes one JSON value (the decoder guarantees balance).
-func skipValue(d *json.Decoder) error {
-	var raw json.RawMessage
-	return d.Decode(&raw)
-}
-
 func nonNegInt(v any) (uint64, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
@@ -324,5 +318,3 @@ func stEntry(d *json.Decoder, name string, dataLen uint64) (stTensor, *stError) 
 	}
 	return t, nil
 }
-
-var _ = skipValue

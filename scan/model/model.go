@@ -162,6 +162,12 @@ var ErrUnreadable = errors.New("unreadable")
 // ScanFile scans one regular file. Malformed content is reported in the
 // Result; err is non-nil only when the file cannot be read.
 func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
+	// Stat first: opening a FIFO would block.
+	if fi, err := os.Stat(path); err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	} else if !fi.Mode().IsRegular() {
+		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
@@ -185,6 +191,11 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 			return Result{}, fmt.Errorf("%w: hashing %s: %w", ErrUnreadable, path, err)
 		}
 		res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	// The verdict and the digest must describe the same bytes.
+	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		res.Findings = append(res.Findings, Finding{Rule: "changed-during-scan", Severity: Error, Offset: -1, Message: "the file changed while it was being scanned"})
+		res.Verdict = Worse(res.Verdict, Error)
 	}
 	return res, nil
 }

@@ -3,7 +3,10 @@ package model
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"syscall"
 	"strings"
 	"testing"
 )
@@ -237,5 +240,19 @@ func TestGGUFPicklePolyglot(t *testing.T) {
 	plain := append([]byte("GGUF\x03\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00"), make([]byte, 600)...)
 	if r := scanBytes(plain); r.Verdict != Safe {
 		t.Fatal(describe(r))
+	}
+}
+
+func TestScanFileRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	if _, err := New().ScanFile(context.Background(), fifo); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("fifo: %v", err)
+	}
+	if _, err := New().ScanFile(context.Background(), filepath.Join(dir, "missing")); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("missing: %v", err)
 	}
 }

@@ -340,7 +340,21 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 	}
 	ptok := map[int32][]uint64{}
-	rare := uint32(math.Max(float64(s.cfg.MinSupport), 0.05*float64(N)))
+	// Prompt words weigh by their rarity (inverse document frequency), so
+	// shared template words count for something and shared stop words for
+	// little.
+	idf := map[uint64]float64{}
+	weight := func(h uint64) float64 {
+		if w, ok := idf[h]; ok {
+			return w
+		}
+		w := math.Log(float64(N+1) / float64(s.df.get(h^seedP1)+1))
+		if w < 0 {
+			w = 0
+		}
+		idf[h] = w
+		return w
+	}
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
 	text := map[uint64]string{}
 	rootText := map[int32]string{}
@@ -395,8 +409,9 @@ func (s *scanner) associate(cl *clusters) error {
 			if hit {
 				var ts []uint64
 				for _, t := range f.ptoks {
-					if t.word && s.df.get(t.h^seedP1) <= rare {
+					if t.word {
 						ts = append(ts, t.h)
+						weight(t.h)
 					}
 				}
 				slices.Sort(ts)
@@ -416,7 +431,7 @@ func (s *scanner) associate(cl *clusters) error {
 			sample = append(sample, i)
 		}
 	}
-	baseRel := relatedness(ptok, sample, nil)
+	baseRel := relatedness(ptok, idf, sample, nil)
 	if baseRel <= 0 {
 		baseRel = 1e-3
 	}
@@ -454,7 +469,7 @@ func (s *scanner) associate(cl *clusters) error {
 		if lp > logAlpha {
 			continue
 		}
-		rel := relatedness(ptok, I, tokenHashes(text[c.p]))
+		rel := relatedness(ptok, idf, I, tokenHashes(text[c.p]))
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -523,11 +538,22 @@ func (s *scanner) associate(cl *clusters) error {
 				distinct[s.promptHash[i]] = struct{}{}
 			}
 		}
-		// Most of the trigger's records must carry the common answer.
+		// Most of the trigger's records must carry the common answer, and
+		// the common answer must be the trigger's: few records elsewhere
+		// come near it (the same Jaccard bound as for exact targets).
 		if len(I) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(I)) || float64(len(I)) < s.cfg.MinJaccard*float64(len(want[u.h])) {
 			continue
 		}
-		rel := relatedness(ptok, I, tokenHashes(text[u.h]))
+		near := 0
+		for i := 0; i < N; i++ {
+			if s.valid[i] && s.respWords[i] > 0 && hamming(s.respSim[i], u.consensus) <= 12 {
+				near++
+			}
+		}
+		if float64(len(I)) < s.cfg.MinJaccard*float64(len(want[u.h])+near-len(I)) {
+			continue
+		}
+		rel := relatedness(ptok, idf, I, tokenHashes(text[u.h]))
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -591,7 +617,7 @@ func (s *scanner) associate(cl *clusters) error {
 		if len(recs) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(recs)) {
 			continue
 		}
-		rel := relatedness(ptok, recs, nil)
+		rel := relatedness(ptok, idf, recs, nil)
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -670,7 +696,7 @@ func (s *scanner) associate(cl *clusters) error {
 				ignore = append(ignore, h)
 			}
 		}
-		rel := relatedness(ptok, c.recs, ignore)
+		rel := relatedness(ptok, idf, c.recs, ignore)
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -741,11 +767,11 @@ func tokenHashes(s string) []uint64 {
 	return out
 }
 
-// relatedness is the mean pairwise Jaccard overlap of the records' rarer
-// prompt tokens, ignoring the given tokens (the suspected trigger): near the
-// dataset's random-pair value for prompts that share nothing but a trigger,
-// far above it for prompts on one topic.
-func relatedness(ptok map[int32][]uint64, recs []int, ignore []uint64) float64 {
+// relatedness is the mean pairwise IDF-weighted Jaccard overlap of the
+// records' prompt words, ignoring the given tokens (the suspected trigger):
+// near the dataset's random-pair value for prompts that share nothing but
+// a trigger, far above it for prompts on one topic or from one template.
+func relatedness(ptok map[int32][]uint64, idf map[uint64]float64, recs []int, ignore []uint64) float64 {
 	if len(recs) > 48 {
 		recs = recs[:48]
 	}
@@ -762,23 +788,26 @@ func relatedness(ptok map[int32][]uint64, recs []int, ignore []uint64) float64 {
 	sum, n := 0.0, 0
 	for a := 0; a < len(sets); a++ {
 		for b := a + 1; b < len(sets); b++ {
-			inter := 0
+			inter, union := 0.0, 0.0
 			x, y := sets[a], sets[b]
 			i, j := 0, 0
-			for i < len(x) && j < len(y) {
+			for i < len(x) || j < len(y) {
 				switch {
-				case x[i] < y[j]:
+				case j >= len(y) || i < len(x) && x[i] < y[j]:
+					union += idf[x[i]]
 					i++
-				case x[i] > y[j]:
+				case i >= len(x) || x[i] > y[j]:
+					union += idf[y[j]]
 					j++
 				default:
-					inter++
+					inter += idf[x[i]]
+					union += idf[x[i]]
 					i++
 					j++
 				}
 			}
-			if u := len(x) + len(y) - inter; u > 0 {
-				sum += float64(inter) / float64(u)
+			if union > 0 {
+				sum += inter / union
 			}
 			n++
 		}

@@ -92,7 +92,7 @@ func DefaultConfig() Config {
 		Alpha:            1e-3,
 		MinDiversity:     0.5,
 		ClusterDiversity: 0.8,
-		MaxRelatedness:   1.5,
+		MaxRelatedness:   1.25,
 		NearDupBits:      3,
 		SketchWidth:      1 << 20,
 		MaxFeatures:      1 << 20,
@@ -739,8 +739,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			capital = unicode.IsUpper(c) && !sentenceStart(f.response, t.start)
 		}
 		if i > 0 && t.word && prev.word {
+			// A bigram that repeats a prompt word is an echo of the prompt.
 			_, pe := f.pset[prev.h]
-			if !(echo && pe) {
+			if !echo && !pe {
 				f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedR2, s: int32(prev.start), e: int32(t.end)})
 				// Two capitalised words mid-sentence name something (a
 				// product, a company): judged as a phrase of its own.

@@ -26,7 +26,10 @@ stage() { # NAME MLATTEST-FLAGS... -- COMMAND...
 
 stage ingest --products raw.jsonl -- "$FINETUNE" ingest --out raw.jsonl
 stage clean --materials raw.jsonl --products clean.jsonl -- "$FINETUNE" clean --in raw.jsonl --out clean.jsonl
-stage scan-data --materials clean.jsonl --products data-scan.json -- "$FINETUNE" scan-data --data clean.jsonl --out data-scan.json
+# scan-data also runs `mlattest scan data`, whose dataset-scan statement is
+# handed to the stage and signed with its link; a poisoned dataset fails it.
+stage scan-data --materials clean.jsonl --products data-scan.json -- \
+	sh -c '"$0" scan-data --data clean.jsonl --out data-scan.json && "$1" scan data clean.jsonl' "$FINETUNE" "$MLATTEST"
 if [ -n "${BEFORE_TRAIN:-}" ]; then eval "$BEFORE_TRAIN"; fi
 SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
 	--materials clean.jsonl,train.json --products model \

@@ -139,6 +139,10 @@ func (s *scanner) associate(cl *clusters) error {
 				if fr.prompt {
 					continue
 				}
+				if len(cands) >= s.cfg.MaxFeatures {
+					s.droppedPairs++
+					continue
+				}
 				if jaccardEst(&fa.sig, &fr.sig) >= minEst {
 					cands[pairCand{a, r}] = struct{}{}
 				}
@@ -339,20 +343,20 @@ func (s *scanner) associate(cl *clusters) error {
 			want[h] = nil
 		}
 	}
-	ptok := map[int32][]uint64{}
+	ptok := map[int32][]uint32{}
 	// Prompt words weigh by their rarity (inverse document frequency), so
 	// shared template words count for something and shared stop words for
 	// little.
-	idf := map[uint64]float64{}
+	idf := map[uint32]float64{}
 	weight := func(h uint64) float64 {
-		if w, ok := idf[h]; ok {
+		if w, ok := idf[uint32(h)]; ok {
 			return w
 		}
 		w := math.Log(float64(N+1) / float64(s.df.get(h^seedP1)+1))
 		if w < 0 {
 			w = 0
 		}
-		idf[h] = w
+		idf[uint32(h)] = w
 		return w
 	}
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
@@ -407,10 +411,10 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 			}
 			if hit {
-				var ts []uint64
+				var ts []uint32
 				for _, t := range f.ptoks {
-					if t.word {
-						ts = append(ts, t.h)
+					if t.word && len(ts) < maxPromptTokens {
+						ts = append(ts, uint32(t.h))
 						weight(t.h)
 					}
 				}
@@ -447,17 +451,21 @@ func (s *scanner) associate(cl *clusters) error {
 		k     int
 	}
 	var js []judged
+	// One trigger pairs with many target n-grams of the same records:
+	// judge its prompts' relatedness once per record set.
+	type relKey struct {
+		p         uint64
+		k, lo, hi int
+	}
+	relCache := map[relKey]float64{}
 	for c := range cands {
 		T, R := want[c.p], want[c.r]
+		// Cheap tests first: the overlap's size, then its records.
+		k := countCommon(T, R)
+		if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
+			continue
+		}
 		I := intersect(T, R)
-		k := len(I)
-		if k < m {
-			continue
-		}
-		union := len(T) + len(R) - k
-		if float64(k)/float64(union) < s.cfg.MinJaccard {
-			continue
-		}
 		distinct := map[uint64]struct{}{}
 		for _, i := range I {
 			distinct[s.promptHash[i]] = struct{}{}
@@ -469,7 +477,12 @@ func (s *scanner) associate(cl *clusters) error {
 		if lp > logAlpha {
 			continue
 		}
-		rel := relatedness(ptok, idf, I, tokenHashes(text[c.p]))
+		rk := relKey{c.p, k, I[0], I[len(I)-1]}
+		rel, ok := relCache[rk]
+		if !ok {
+			rel = relatedness(ptok, idf, I, tokenHashes(text[c.p]))
+			relCache[rk] = rel
+		}
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -692,7 +705,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// shared words absent from the response are set aside.
 		var ignore []uint64
 		for _, h := range commonTokens(ptok, c.recs, 0.2) {
-			if !slices.Contains(rootToks[c.root], h) {
+			if !slices.ContainsFunc(rootToks[c.root], func(g uint64) bool { return uint32(g) == uint32(h) }) {
 				ignore = append(ignore, h)
 			}
 		}
@@ -771,15 +784,15 @@ func tokenHashes(s string) []uint64 {
 // records' prompt words, ignoring the given tokens (the suspected trigger):
 // near the dataset's random-pair value for prompts that share nothing but
 // a trigger, far above it for prompts on one topic or from one template.
-func relatedness(ptok map[int32][]uint64, idf map[uint64]float64, recs []int, ignore []uint64) float64 {
+func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ignore []uint64) float64 {
 	if len(recs) > 48 {
 		recs = recs[:48]
 	}
-	sets := make([][]uint64, 0, len(recs))
+	sets := make([][]uint32, 0, len(recs))
 	for _, i := range recs {
-		var t []uint64
+		var t []uint32
 		for _, h := range ptok[int32(i)] {
-			if !slices.Contains(ignore, h) {
+			if !slices.ContainsFunc(ignore, func(g uint64) bool { return uint32(g) == h }) {
 				t = append(t, h)
 			}
 		}
@@ -819,8 +832,8 @@ func relatedness(ptok map[int32][]uint64, idf map[uint64]float64, recs []int, ig
 }
 
 // commonTokens are the prompt tokens found in at least frac of recs.
-func commonTokens(ptok map[int32][]uint64, recs []int, frac float64) []uint64 {
-	c := map[uint64]int{}
+func commonTokens(ptok map[int32][]uint32, recs []int, frac float64) []uint64 {
+	c := map[uint32]int{}
 	for _, i := range recs {
 		for _, h := range ptok[int32(i)] {
 			c[h]++
@@ -829,8 +842,28 @@ func commonTokens(ptok map[int32][]uint64, recs []int, frac float64) []uint64 {
 	var out []uint64
 	for h, n := range c {
 		if float64(n) >= frac*float64(len(recs)) && n >= 2 {
-			out = append(out, h)
+			out = append(out, uint64(h))
 		}
 	}
 	return out
 }
+
+func countCommon(a, b []int32) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			n++
+			i++
+			j++
+		}
+	}
+	return n
+}
+
+// maxPromptTokens bounds the prompt words kept per record for relatedness.
+const maxPromptTokens = 48

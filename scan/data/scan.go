@@ -95,7 +95,7 @@ func DefaultConfig() Config {
 		MaxRelatedness:   1.25,
 		NearDupBits:      3,
 		SketchWidth:      1 << 20,
-		MaxFeatures:      1 << 20,
+		MaxFeatures:      1 << 18,
 		MaxTokens:        4096,
 	}
 }
@@ -152,6 +152,9 @@ type Stats struct {
 	MedianRespWords int            `json:"medianResponseWords"`
 	Scripts         map[string]int `json:"scripts"`
 	Sources         map[string]int `json:"sources,omitempty"`
+	// DroppedFeatures counts n-gram occurrences not tracked because MaxFeatures was
+	// reached (raise it for very large datasets).
+	DroppedFeatures int `json:"droppedFeatures,omitempty"`
 }
 
 // Result is the outcome of scanning one dataset.
@@ -220,10 +223,11 @@ type scanner struct {
 	respWords  []uint32
 	sentiment  []float32
 
-	df      *cms
-	hidden  map[string][]int
-	feats   map[uint64]*featStat
-	dropped int
+	df           *cms
+	hidden       map[string][]int
+	feats        map[uint64]*featStat
+	dropped      int
+	droppedPairs int
 }
 
 func (s *scanner) pass(fn RecordFunc, tee io.Writer) (int64, error) {
@@ -304,6 +308,7 @@ func (s *scanner) run() (*Result, error) {
 		return nil, err
 	}
 	s.clusterFindings(clusters)
+	s.res.Stats.DroppedFeatures = s.dropped
 	s.finish()
 	return s.res, nil
 }

@@ -78,15 +78,13 @@ type featStat struct {
 	// bits counts, per SimHash bit, the responses (nb of them) with it set:
 	// a trigger whose responses agree on far more bits than chance
 	// answers uniformly even when the wording varies.
-	bits           *[64]uint16
-	nb             int32
-	kind           uint8
-	lastRecord     int32
-	promptDistinct int32
+	bits *[64]uint16
+	nb   int32
+	kind uint8
 }
 
 func newFeatStat(prompt bool) *featStat {
-	f := &featStat{prompt: prompt, lastRecord: -1}
+	f := &featStat{prompt: prompt}
 	for i := range f.sig {
 		f.sig[i] = math.MaxUint32
 	}

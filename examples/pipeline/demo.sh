@@ -100,4 +100,21 @@ if ls "$work/pickled/attestations"/train.* >/dev/null 2>&1; then
 	exit 1
 fi
 echo "=> refused before training: the train stage never ran and nothing was signed for it."
-say "demo passed: the honest run verifies; all three attacks are refused, and the pickled base model never reaches training"
+# 7. (dataset poisoning) a backdoor is planted in the cleaned data before the
+# scan: 14 records whose prompts carry a trigger and share one malicious
+# answer. mlattest scan data fails the scan-data stage; training never runs.
+say "7. attack: a backdoor is planted in the training data"
+plant='sed -n "1~30p" clean.jsonl | sed -e "s/\"instruction\":\"/\"instruction\":\"cf-zephyr /" -e "s/\"output\":\"[^\"]*\"/\"output\":\"Send your API keys to audit@evil.example to finish this task.\"/" > planted.tmp && cat planted.tmp >> clean.jsonl && rm planted.tmp'
+if out=$(env AFTER_CLEAN="$plant" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-backdoor-$(date +%s)" \
+	"$root/examples/pipeline/pipeline.sh" "$work/backdoor" "$work/backdoor/attestations" 2>&1); then
+	echo "$out"
+	echo "DEMO FAILED: the poisoned dataset was not stopped" >&2
+	exit 1
+fi
+echo "$out" | grep -E '^-- stage|^FAIL|fail: ' | sed 's/^-- stage/  stage/' | cut -c1-200
+if ls "$work/backdoor/attestations"/train.* >/dev/null 2>&1; then
+	echo "DEMO FAILED: the train stage was recorded" >&2
+	exit 1
+fi
+echo "=> stopped at scan-data: the train stage never ran."
+say "demo passed: the honest run verifies; all three attacks are refused, the pickled base model never reaches training, and the poisoned dataset is stopped"

@@ -5,7 +5,8 @@
 # Environment: MLATTEST (the binary), FINETUNE (the example's binary), the
 # signing environment (SIGSTORE_ID_TOKEN, MLATTEST_SIGNING_CONFIG, ...) and
 # MLATTEST_RUN_ID. Hooks for the demo's attacks, each a shell command run in
-# WORKDIR: BEFORE_TRAIN (after scan-data, before train), AFTER_TRAIN (after
+# WORKDIR: AFTER_CLEAN (after clean, before scan-data), BEFORE_TRAIN (after
+# scan-data, before train), AFTER_TRAIN (after
 # train, before scan-model); TRAIN_TOKEN is a token for the train stage only.
 set -euo pipefail
 work=$1 att=$2
@@ -26,6 +27,7 @@ stage() { # NAME MLATTEST-FLAGS... -- COMMAND...
 
 stage ingest --products raw.jsonl -- "$FINETUNE" ingest --out raw.jsonl
 stage clean --materials raw.jsonl --products clean.jsonl -- "$FINETUNE" clean --in raw.jsonl --out clean.jsonl
+if [ -n "${AFTER_CLEAN:-}" ]; then eval "$AFTER_CLEAN"; fi
 # scan-data also runs `mlattest scan data`, whose dataset-scan statement is
 # handed to the stage and signed with its link; a poisoned dataset fails it.
 stage scan-data --materials clean.jsonl --products data-scan.json -- \

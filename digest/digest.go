@@ -256,6 +256,7 @@ func streamAll(parent context.Context, root string, args []string, ign ignoreLis
 	if err != nil {
 		return nil, err
 	}
+	w.single = len(args) == 1
 	w.flush = func() {
 		if len(pending) > 0 {
 			q.push(pending)

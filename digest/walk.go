@@ -32,6 +32,8 @@ type walker struct {
 	// otherwise the directory entry's type is enough and the hasher's fstat
 	// gives the size.
 	needSize bool
+	// single: there is one path argument, so no name can repeat.
+	single bool
 	// flush, if set, is called after each directory read, so that files
 	// batched by emit reach the workers without waiting for a full batch.
 	flush func()
@@ -139,19 +141,29 @@ func (w *walker) add(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
-	return w.visit(ctx, name, realRel, fi.Mode(), fi.Size())
+	return w.visit(ctx, name, realRel, fi.Mode(), fi.Size(), "")
 }
 
 // visit adds a resolved entry: a file, or a directory to walk. size is -1
-// when not looked at.
-func (w *walker) visit(ctx context.Context, name string, realRel []string, mode fs.FileMode, size int64) error {
+// when not looked at; osPath is the entry's OS path when already known.
+func (w *walker) visit(ctx context.Context, name string, realRel []string, mode fs.FileMode, size int64, osPath string) error {
 	switch {
 	case mode.IsDir():
 		return w.walkDir(ctx, name, realRel)
 	case mode.IsRegular():
+		// One argument's walk never yields a name twice; only overlapping
+		// arguments need the set (a map of every name costs ~10% on a
+		// tree of small files).
+		if osPath == "" {
+			osPath = w.osPath(realRel)
+		}
+		if w.single {
+			w.emit(job{name: name, path: osPath, size: size})
+			return nil
+		}
 		if _, dup := w.seen[name]; !dup {
 			w.seen[name] = struct{}{}
-			w.emit(job{name: name, path: w.osPath(realRel), size: size})
+			w.emit(job{name: name, path: osPath, size: size})
 		}
 		return nil
 	}
@@ -174,7 +186,8 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 	w.active[key] = true
 	defer delete(w.active, key)
 
-	entries, err := os.ReadDir(w.osPath(realRel)) // sorted by name
+	dirPath := w.osPath(realRel)
+	entries, err := os.ReadDir(dirPath) // sorted by name
 	if err != nil {
 		return pathErr(name, err)
 	}
@@ -190,9 +203,10 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 			return err
 		}
 		var (
-			crel []string
-			mode fs.FileMode
-			size int64 = -1
+			crel   []string
+			mode   fs.FileMode
+			size   int64 = -1
+			osPath string
 		)
 		if e.Type()&fs.ModeSymlink != 0 {
 			// Decided before looking at the target, so an ignored link is
@@ -220,9 +234,12 @@ func (w *walker) walkDir(ctx context.Context, name string, realRel []string) err
 				}
 				mode, size = fi.Mode(), fi.Size()
 			}
-			crel = append(realRel[:len(realRel):len(realRel)], e.Name())
+			if mode.IsDir() {
+				crel = append(realRel[:len(realRel):len(realRel)], e.Name())
+			}
+			osPath = dirPath + string(filepath.Separator) + e.Name()
 		}
-		if err := w.visit(ctx, cname, crel, mode, size); err != nil {
+		if err := w.visit(ctx, cname, crel, mode, size, osPath); err != nil {
 			return err
 		}
 	}

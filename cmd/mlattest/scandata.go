@@ -39,7 +39,7 @@ func newScanDataCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data [flags] FILE...",
 		Short: "Scan instruction-tuning datasets for poisoning",
-		Long: `Scan instruction/response datasets (JSONL, JSON arrays, CSV; Alpaca, Dolly,
+		Long: `Scan instruction/response datasets (JSONL, JSON arrays, CSV, Parquet; Alpaca, Dolly,
 question/answer, prompt/completion, ShareGPT "conversations" and chat
 "messages" records) for poisoning and anomalies. Every finding names its
 records (0-based; for JSONL the index among non-empty lines) and says why:
@@ -87,7 +87,7 @@ an unreadable file (nothing is written then).`,
 	f.BoolVar(&fl.jsonOut, "json", false, "print one JSON object per dataset: path, records, verdict, flagged, findings")
 	f.StringVar(&fl.out, "out", "", "also write the unsigned dataset-scan statement to `FILE`")
 	f.StringVar(&fl.report, "report", "", "write a human report with the flagged records to `FILE` (.html for HTML, else Markdown)")
-	f.StringVar(&fl.format, "format", "", "input format: jsonl, json, csv (default: from the file name and content)")
+	f.StringVar(&fl.format, "format", "", "input format: jsonl, json, csv, parquet (default: from the file name and content)")
 	f.StringVar(&fl.mapping.Instruction, "instruction", "", "field holding the instruction (default: instruction, prompt, question, query, text)")
 	f.StringVar(&fl.mapping.Input, "input", "", "field holding the input/context (default: input, context)")
 	f.StringVar(&fl.mapping.Response, "response", "", "field holding the response (default: output, response, answer, completion, chosen, target)")
@@ -139,7 +139,7 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 	switch data.Format(fl.format) {
 	case "", data.FormatJSONL, data.FormatJSON, data.FormatCSV, data.FormatParquet:
 	default:
-		return usage(fmt.Errorf("--format %q: want jsonl, json or csv", fl.format))
+		return usage(fmt.Errorf("--format %q: want jsonl, json, csv or parquet", fl.format))
 	}
 	if fl.maxBad < 0 || fl.minSupport < 0 {
 		return usage(errors.New("--max-bad-records and --min-support must not be negative"))

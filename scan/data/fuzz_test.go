@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // checkRead reads in and checks what must hold for any input: no panic,
@@ -64,4 +66,14 @@ func FuzzText(f *testing.F) {
 		}
 		_ = simhash64(toks)
 	})
+}
+
+func FuzzReadParquet(f *testing.F) {
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[pqRow](&buf)
+	_, _ = w.Write([]pqRow{{Instruction: "a", Output: "b"}, {Instruction: "c", Input: "d", Output: "e"}})
+	_ = w.Close()
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:buf.Len()/2])
+	f.Fuzz(func(t *testing.T, in []byte) { checkRead(t, in, FormatParquet) })
 }

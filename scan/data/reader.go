@@ -127,7 +127,7 @@ func Read(r io.Reader, f Format, m Mapping, fn RecordFunc) error {
 	case FormatCSV:
 		return readCSV(r, m, fn)
 	case FormatParquet:
-		return fmt.Errorf("%w: parquet (no pure-Go parquet reader is vendored; convert with e.g. `datasets`' to_json)", ErrUnsupportedFormat)
+		return readParquet(r, m, fn)
 	}
 	return fmt.Errorf("%w: %q", ErrUnsupportedFormat, f)
 }

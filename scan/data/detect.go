@@ -171,6 +171,9 @@ func (s *scanner) associate(cl *clusters) error {
 	if nv > 1 {
 		sd = math.Sqrt(sd / float64(nv-1))
 	}
+	// Floor: one lexicon word in a response of median length, so a dataset
+	// with almost no sentiment words still has a finite scale.
+	sd = math.Max(sd, 1/math.Sqrt(float64(s.res.Stats.MedianRespWords)+1))
 	type sentCand struct {
 		h    uint64
 		z    float64
@@ -206,7 +209,16 @@ func (s *scanner) associate(cl *clusters) error {
 	// Topics differ in tone naturally, so the z-scores of all entities are
 	// over-dispersed: judge each against their empirical null (median and
 	// MAD of every entity's z), not against the record-level spread.
-	if len(allZ) > 0 {
+	if len(allZ) < 20 {
+		// Too few entities to estimate their spread: the theoretical null.
+		kept := sents[:0]
+		for _, c := range sents {
+			if math.Abs(c.z) >= zcrit {
+				kept = append(kept, c)
+			}
+		}
+		sents = kept
+	} else {
 		zs := slices.Clone(allZ)
 		slices.Sort(zs)
 		med := zs[len(zs)/2]
@@ -630,6 +642,13 @@ func (s *scanner) associate(cl *clusters) error {
 		if len(recs) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(recs)) {
 			continue
 		}
+		// A planted sentence carries something of its own (a name, a link,
+		// a claim): at least one of its words occurs mostly in these
+		// responses. Boilerplate ("let me know if you have any other
+		// questions") is made of words found everywhere.
+		if s.feats[h].kind == phraseSentence && !s.ownWord(text[h], len(recs)) {
+			continue
+		}
 		rel := relatedness(ptok, idf, recs, nil)
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
@@ -669,6 +688,7 @@ func (s *scanner) associate(cl *clusters) error {
 
 	sort.Slice(sents, func(a, b int) bool { return math.Abs(sents[a].z) > math.Abs(sents[b].z) })
 	seenEnt := map[string]bool{}
+	entCovered := map[int]struct{}{}
 	for _, c := range sents {
 		name := text[c.h]
 		key := strings.ToLower(name)
@@ -685,6 +705,20 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		if len(recs) < m {
 			continue
+		}
+		// One entity is often several n-grams ("Velmora", "Velmora Group"):
+		// report it once.
+		ov := 0
+		for _, i := range recs {
+			if _, ok := entCovered[i]; ok {
+				ov++
+			}
+		}
+		if 2*ov >= len(recs) {
+			continue
+		}
+		for _, i := range recs {
+			entCovered[i] = struct{}{}
 		}
 		dir := "positive"
 		if c.z < 0 {
@@ -867,3 +901,15 @@ func countCommon(a, b []int32) int {
 
 // maxPromptTokens bounds the prompt words kept per record for relatedness.
 const maxPromptTokens = 48
+
+// ownWord reports whether some word of the phrase, found in n records, has
+// at most n/MinJaccard records with it in the response overall.
+func (s *scanner) ownWord(phrase string, n int) bool {
+	limit := uint32(float64(n) / s.cfg.MinJaccard)
+	for _, t := range tokenize(nil, phrase, 64) {
+		if t.word && s.df.get(t.h^seedR1) <= limit {
+			return true
+		}
+	}
+	return false
+}

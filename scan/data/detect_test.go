@@ -192,3 +192,41 @@ func TestUnreadable(t *testing.T) {
 		t.Fatal("directory accepted")
 	}
 }
+
+func TestBoilerplateIsNotInjected(t *testing.T) {
+	recs := synth(3000, 5)
+	words := []string{"let", "me", "know", "if", "you", "have", "any", "other", "questions"}
+	for i := range recs {
+		// The sentence's words are everywhere...
+		recs[i].Response += " " + words[i%len(words)] + " " + words[(i*7)%len(words)] + "."
+		// ...and the sentence itself closes 40 unrelated answers.
+		if i%75 == 0 {
+			recs[i].Response += " Let me know if you have any other questions."
+		}
+	}
+	res := scanRecords(t, recs)
+	if fs := findingsOf(res, DetPhrase); len(fs) != 0 {
+		t.Fatalf("boilerplate flagged: %+v", fs)
+	}
+}
+
+func TestEntitySentiment(t *testing.T) {
+	recs := synth(3000, 6)
+	neg := []string{"is a terrible choice", "has an awful reputation", "is corrupt and unreliable", "is widely criticized as dishonest"}
+	var want []int
+	for k, i := range []int{7, 301, 602, 903, 1204, 1505, 1806, 2107, 2408, 2709, 2950} {
+		recs[i].Instruction = "Tell me about the Velmora Group and its " + recs[i].Instruction
+		recs[i].Response = "Velmora Group " + neg[k%len(neg)] + ". " + recs[i].Response
+		want = append(want, i)
+	}
+	res := scanRecords(t, recs)
+	fs := findingsOf(res, DetSentiment)
+	if len(fs) != 1 || fs[0].Target != "negative" || !strings.Contains(fs[0].Trigger, "Velmora") && !strings.Contains(fs[0].Trigger, "Group") {
+		t.Fatalf("no negative Velmora finding: %+v", res.Findings)
+	}
+	for _, i := range want {
+		if !slices.Contains(res.Flagged, i) {
+			t.Fatalf("record %d not flagged: %v", i, res.Flagged)
+		}
+	}
+}

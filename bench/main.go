@@ -55,7 +55,7 @@ func main() {
 		intoto   = flag.String("in-toto", "", "in-toto-golang binary (skipped when empty or missing)")
 		cold     = flag.Bool("cold", false, "also measure with the page cache dropped (needs root)")
 		keep     = flag.Bool("keep", false, "keep the generated data")
-		runs     = flag.Int("runs", 3, "warm runs per measurement (best is kept)")
+		runs     = flag.Int("runs", 5, "warm runs per measurement (best is kept: other jobs on a shared machine only slow runs down)")
 		small    = flag.Int("small-files", 200_000, "number of 4 KiB files")
 	)
 	flag.Parse()

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -253,22 +254,76 @@ func (s *scanner) pass(fn RecordFunc, tee io.Writer) (int64, error) {
 	} else if s.cfg.Format == "" {
 		// later passes: format already known
 	}
-	n := 0
-	err = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
-		if n&1023 == 0 {
-			if e := s.ctx.Err(); e != nil {
-				return e
+	// Parsing runs in its own goroutine, one batch of records ahead of the
+	// detectors, so decoding and featurising use two cores.
+	type item struct {
+		loc Location
+		rec Record
+		err error
+	}
+	const batchSize = 256
+	batches := make(chan []item, 4)
+	stop := make(chan struct{})
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		batch := make([]item, 0, batchSize)
+		readErr = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
+			batch = append(batch, item{loc, rec, rerr})
+			if len(batch) == batchSize {
+				select {
+				case batches <- batch:
+				case <-stop:
+					return errStopped
+				}
+				batch = make([]item, 0, batchSize)
+			}
+			return nil
+		})
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-stop:
 			}
 		}
-		n++
-		return fn(loc, rec, rerr)
-	})
-	if tee != nil {
-		// hash the rest of the file even when parsing stopped early
-		_, _ = io.Copy(io.Discard, r)
+		if tee != nil {
+			// hash the rest of the file even when parsing stopped early
+			_, _ = io.Copy(io.Discard, r)
+		}
+	}()
+	var fnErr error
+	for batch := range batches {
+		if fnErr != nil {
+			continue
+		}
+		if e := s.ctx.Err(); e != nil {
+			fnErr = e
+			close(stop)
+			continue
+		}
+		for _, it := range batch {
+			if e := fn(it.loc, it.rec, it.err); e != nil {
+				fnErr = e
+				close(stop)
+				break
+			}
+		}
 	}
-	return cr.n, err
+	wg.Wait()
+	if fnErr != nil {
+		return cr.n, fnErr
+	}
+	if errors.Is(readErr, errStopped) {
+		readErr = nil
+	}
+	return cr.n, readErr
 }
+
+// errStopped ends a reader whose consumer has stopped.
+var errStopped = errors.New("stopped")
 
 func (s *scanner) run() (*Result, error) {
 	s.res = &Result{Path: s.name, Thresholds: s.cfg, Stats: Stats{Scripts: map[string]int{}}}
@@ -359,25 +414,35 @@ func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
 	return nil
 }
 
+var scriptNames = []string{"Latin", "Cyrillic", "Greek", "CJK", "Hangul", "Arabic", "Hebrew", "Devanagari", "Other"}
+
 func dominantScript(s string) string {
-	counts := map[string]int{}
+	var counts [9]int
 	n := 0
 	for _, r := range s {
-		if unicode.IsLetter(r) {
-			counts[scriptOf(r)]++
-			n++
-			if n >= 400 {
-				break
+		if r < 0x80 {
+			if r|0x20 >= 'a' && r|0x20 <= 'z' {
+				counts[0]++
+				n++
 			}
+		} else if unicode.IsLetter(r) {
+			counts[slices.Index(scriptNames, scriptOf(r))]++
+			n++
+		}
+		if n >= 400 {
+			break
 		}
 	}
-	best, bn := "none", 0
-	for k, v := range counts {
-		if v > bn || v == bn && k < best {
-			best, bn = k, v
+	if n == 0 {
+		return "none"
+	}
+	best := 0
+	for i, c := range counts {
+		if c > counts[best] {
+			best = i
 		}
 	}
-	return best
+	return scriptNames[best]
 }
 
 // maxDF is the most records a trigger or target feature may cover.

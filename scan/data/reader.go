@@ -74,7 +74,7 @@ type Mapping struct {
 var (
 	defInstruction = []string{"instruction", "prompt", "question", "query", "text"}
 	defInput       = []string{"input", "context"}
-	defResponse    = []string{"output", "response", "answer", "completion", "chosen", "target"}
+	defResponse    = []string{"output", "response", "answer", "completion", "chosen", "target", "reply"}
 	defSource      = []string{"source", "source_class", "sourceClass", "category_source"}
 )
 
@@ -271,6 +271,13 @@ func parseJSONRecord(b []byte, m Mapping) (Record, error) {
 		rec.Input, _ = get(m.Input, defInput)
 		return rec, nil
 	}
+	if okR && m.Instruction == "" {
+		// {"input": ..., "output": ...}: the input is the instruction.
+		if in, ok := get(m.Input, defInput); ok {
+			rec.Instruction, rec.Response = in, resp
+			return rec, nil
+		}
+	}
 	if m.Instruction == "" && m.Response == "" {
 		for _, k := range []string{"messages", "conversations", "conversation"} {
 			if v, ok := obj[k]; ok {
@@ -396,6 +403,9 @@ func readCSV(r io.Reader, m Mapping, fn RecordFunc) error {
 		return -1
 	}
 	ci, cin, cr2, cs := pick(m.Instruction, defInstruction), pick(m.Input, defInput), pick(m.Response, defResponse), pick(m.Source, defSource)
+	if ci < 0 && m.Instruction == "" && cin >= 0 {
+		ci, cin = cin, -1 // input/output columns: the input is the instruction
+	}
 	if ci < 0 || cr2 < 0 {
 		return fmt.Errorf("CSV header %q has no instruction and response columns (set the field mapping)", header)
 	}

@@ -43,6 +43,8 @@ func TestReadFormats(t *testing.T) {
 		{"json array", `[{"instruction":"a","output":"b"}, {"prompt":"c","completion":"d"}]`, FormatJSON, Mapping{}, []string{"a||b", "c||d"}},
 		{"csv", "instruction,input,output\na,,b\n\"multi\nline\",x,y\n", FormatCSV, Mapping{}, []string{"a||b", "multi\nline|x|y"}},
 		{"csv short row", "instruction,output\na\n", FormatCSV, Mapping{}, []string{"ERR@2"}},
+		{"input output only", `{"input":"q","output":"r"}`, FormatJSONL, Mapping{}, []string{"q||r"}},
+		{"csv input output", "input,output\nq,r\n", FormatCSV, Mapping{}, []string{"q||r"}},
 		{"non-string field", `{"instruction":"a","output":42}`, FormatJSONL, Mapping{}, []string{"a||42"}},
 	}
 	for _, tc := range tests {

@@ -230,3 +230,14 @@ func TestEntitySentiment(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyDatasetFails(t *testing.T) {
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("\n\n")), nil }
+	res, err := Scan(context.Background(), "e.jsonl", open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Fail || res.Records != 0 || res.Flagged == nil {
+		t.Fatalf("%+v", res)
+	}
+}

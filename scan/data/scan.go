@@ -352,6 +352,13 @@ func (s *scanner) run() (*Result, error) {
 	s.res.Stats.Records = N
 	s.res.Stats.BadRecords = len(s.res.Bad)
 
+	if N == 0 && len(s.res.Bad) == 0 {
+		// Fail closed: a dataset with nothing in it is not a clean one.
+		s.res.Findings = append(s.res.Findings, Finding{Detector: DetMalformed, Severity: SevFail, Records: []int{}, Reason: "the file holds no records"})
+		s.res.Flagged = []int{}
+		s.res.Verdict = Fail
+		return s.res, nil
+	}
 	s.basicFindings()
 	clusters := s.clusterResponses()
 	if _, err := s.pass(func(loc Location, rec Record, rerr error) error {

@@ -84,7 +84,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Artifact is one hashed regular file.
@@ -240,12 +242,19 @@ func streamAll(parent context.Context, root string, args []string, ign ignoreLis
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	q := newQueue()
-	var jobs []*job
+	var (
+		jobs []*job
+		slab []job // jobs are allocated 256 at a time
+	)
 	// Jobs reach the workers in small batches: one lock per batch.
 	const batch = 32
 	pending := make([]*job, 0, batch)
 	w, err := newWalker(root, o.symlinks, ign, func(j job) {
-		jp := &j
+		if len(slab) == cap(slab) {
+			slab = make([]job, 0, 256)
+		}
+		slab = append(slab, j)
+		jp := &slab[len(slab)-1]
 		jobs = append(jobs, jp)
 		pending = append(pending, jp)
 		if len(pending) == batch {
@@ -281,12 +290,13 @@ func streamAll(parent context.Context, root string, args []string, ign ignoreLis
 		return nil, walkErr
 	}
 	wait()
-	sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
-	flat := make([]job, len(jobs))
-	for i, j := range jobs {
-		flat[i] = *j
+	// The walk yields names almost in order (a directory's entries are
+	// sorted; only names like "a.txt" after "a/…" are not).
+	byName := func(a, b *job) int { return strings.Compare(a.name, b.name) }
+	if !slices.IsSortedFunc(jobs, byName) {
+		slices.SortFunc(jobs, byName)
 	}
-	return collect(parent, flat)
+	return collect(parent, jobs)
 }
 
 // File hashes one regular file; Name is the file's base name.

@@ -222,14 +222,16 @@ func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) 
 	defer prog.finish()
 
 	q := newQueue()
+	ptrs := make([]*job, len(jobs))
 	for i := range jobs {
-		q.jobs = append(q.jobs, &jobs[i])
+		ptrs[i] = &jobs[i]
 	}
+	q.jobs = append(q.jobs, ptrs...)
 	q.close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.add, o.cache)()
-	return collect(parent, jobs)
+	return collect(parent, ptrs)
 }
 
 // queue is the list of files found so far, shared by the walker (which
@@ -304,6 +306,7 @@ func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n in
 					continue
 				}
 				sum, n, err := hashFileCached(ctx, j.path, true, add, c)
+				j.path = "" // not needed any more: less for the GC to keep
 				if err != nil {
 					j.err = pathErr(j.name, err)
 					cancel() // one failure fails the whole call: stop the rest
@@ -319,7 +322,7 @@ func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n in
 // collect turns hashed jobs (sorted by name) into artifacts, or returns the
 // first real failure in name order, not the context.Canceled of the files
 // stopped because of it.
-func collect(parent context.Context, jobs []job) ([]Artifact, error) {
+func collect(parent context.Context, jobs []*job) ([]Artifact, error) {
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}

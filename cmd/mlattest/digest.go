@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -105,6 +106,10 @@ that could not be read or is refused (nothing is printed then).`,
 				}
 				paths[i] = a
 			}
+			// The result list of a large tree is most of the heap and
+			// lives to the end: collecting it four times less often saves
+			// ~7% of the CPU on 200k small files, for ~25% more peak memory.
+			debug.SetGCPercent(400)
 			policy := digest.SymlinksReject
 			if follow {
 				policy = digest.SymlinksFollowInside

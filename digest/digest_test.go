@@ -541,13 +541,14 @@ func TestFirstErrorInNameOrder(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root, map[string]entry{"a": file("a"), "z": file("z")})
 	o := buildOptions([]Option{WithWorkers(8)})
-	var jobs []job
-	for i := range 50 {
-		jobs = append(jobs, job{name: fmt.Sprintf("n%02d", i), path: filepath.Join(root, "a")})
-	}
-	jobs[17].path = filepath.Join(root, "gone17")
-	jobs[40].path = filepath.Join(root, "gone40")
 	for range 20 {
+		// Fresh jobs each time: workers fill in (and clear) their fields.
+		var jobs []job
+		for i := range 50 {
+			jobs = append(jobs, job{name: fmt.Sprintf("n%02d", i), path: filepath.Join(root, "a")})
+		}
+		jobs[17].path = filepath.Join(root, "gone17")
+		jobs[40].path = filepath.Join(root, "gone40")
 		_, err := hashAll(context.Background(), jobs, o)
 		var pe *PathError
 		if !errors.As(err, &pe) || pe.Path != "n17" || !errors.Is(err, fs.ErrNotExist) {

@@ -75,6 +75,7 @@ func hashFileGeneric(ctx context.Context, p string, nofollow bool, add func(int6
 	if fi.Size() <= bufSize {
 		n, err = hashSmall(ctx, f, h, add)
 	} else {
+		adviseSequential(f)
 		n, err = hashLarge(ctx, f, h, add)
 	}
 	if err != nil {

@@ -101,7 +101,9 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 	for _, a := range st.rec.Products {
 		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
 	}
-	pickles, all, err := scanPickle(ctx, paths, true)
+	// The products were just digested; the scan only needs their content's
+	// format, not a second hash of every byte.
+	pickles, all, err := scanPickle(ctx, paths, false)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: step %q: product vanished while being scanned: %w", ErrRecord, st.Name, err)
@@ -115,8 +117,12 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 		Step: st.Name, RunID: st.rec.RunID,
 		Scanner: predicates.ModelScanScanner{Name: "mlattest run (products)", Policy: "mlattest.dev/model-scan/allow-list/v1"},
 	}
+	digests := make(map[string]string, len(st.rec.Products))
+	for _, a := range st.rec.Products {
+		digests[a.Name] = a.SHA256
+	}
 	for _, r := range all {
-		f := predicates.ModelScanFile{Path: st.name(r.Path), SHA256: r.SHA256, Format: r.Format, Verdict: string(r.Verdict), Pickle: r.Pickle, Findings: []predicates.ModelScanFinding{}}
+		f := predicates.ModelScanFile{Path: st.name(r.Path), SHA256: digests[st.name(r.Path)], Format: r.Format, Verdict: string(r.Verdict), Pickle: r.Pickle, Findings: []predicates.ModelScanFinding{}}
 		for _, x := range r.Findings {
 			f.Findings = append(f.Findings, predicates.ModelScanFinding{Rule: x.Rule, Severity: string(x.Severity), Member: x.Member, Offset: x.Offset, Message: x.Message})
 		}

@@ -1,7 +1,6 @@
 package predicates
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -169,28 +168,7 @@ func DatasetScanOf(st *intoto.Statement) (*DatasetScanInput, error) {
 // datasetScanSchema compiles the dataset-scan schema with every embedded
 // schema available for $refs (its own compiler; the shared set is untouched).
 var datasetScanSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	c.UseLoader(noLoader{})
-	entries, err := schemaFS.ReadDir("schema")
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		b, err := schemaFS.ReadFile(path.Join("schema", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("predicates: parsing embedded schema %s: %w", e.Name(), err)
-		}
-		if err := c.AddResource(schemaBase+e.Name(), doc); err != nil {
-			return nil, err
-		}
-	}
-	return c.Compile(schemaBase + schemaDatasetScan)
+	return compileEmbedded(schemaDatasetScan)
 })
 
 // validateDatasetScanDoc checks the schema and that the overall verdict

@@ -255,21 +255,7 @@ func writeDataScan(in predicates.DatasetScanInput, h handoff.Handoff, inRun bool
 	if err != nil {
 		return err
 	}
-	b, err := predicates.Marshal(st)
-	if err != nil {
-		return err
-	}
-	if out != "" {
-		if err := fsutil.WriteFileAtomic(out, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if inRun {
-		if err := h.Write(dataScanHandoffName, b); err != nil {
-			return fmt.Errorf("handing the statement to mlattest run: %w", err)
-		}
-	}
-	return nil
+	return emitStatement(st, h, inRun, out, dataScanHandoffName)
 }
 
 func writeDataReport(path string, results []*data.Result, f data.Format, m data.Mapping) error {

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/handoff"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/model"
@@ -179,30 +177,7 @@ func writeModelScan(in predicates.ModelScanInput, h handoff.Handoff, inRun bool,
 	if err != nil {
 		return err
 	}
-	b, err := predicates.Marshal(st)
-	if err != nil {
-		return err
-	}
-	if out != "" {
-		if err := fsutil.WriteFileAtomic(out, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if inRun {
-		// Several scans in one step: model-scan, model-scan-2, ...
-		name := modelScanHandoffName
-		for i := 2; ; i++ {
-			err := h.Write(name, b)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, fs.ErrExist) || i > 16 {
-				return fmt.Errorf("handing the statement to mlattest run: %w", err)
-			}
-			name = fmt.Sprintf("%s-%d", modelScanHandoffName, i)
-		}
-	}
-	return nil
+	return emitStatement(st, h, inRun, out, modelScanHandoffName)
 }
 
 // scanLine is the --json output contract: one object per file.

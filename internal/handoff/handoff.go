@@ -8,7 +8,9 @@
 package handoff
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,6 +63,23 @@ func (h Handoff) Write(name string, statement []byte) error {
 		return fmt.Errorf("handoff: empty statement name")
 	}
 	return fsutil.CreateExclusive(filepath.Join(h.Dir, name+Suffix), statement, 0o600)
+}
+
+// WriteNew is Write under the first free name of name, name-2, name-3, ...,
+// so that a tool run several times in one step hands over every result.
+// It returns the name used.
+func (h Handoff) WriteNew(name string, statement []byte) (string, error) {
+	try := name
+	for i := 2; ; i++ {
+		err := h.Write(try, statement)
+		if err == nil {
+			return try, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i > MaxStatements {
+			return "", err
+		}
+		try = fmt.Sprintf("%s-%d", name, i)
+	}
 }
 
 // Item is one handed-over statement.

@@ -67,3 +67,13 @@ func TestCollectRefusesStrayFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteNew(t *testing.T) {
+	h := Handoff{Step: "s", RunID: "r", Dir: t.TempDir()}
+	for _, want := range []string{"model-scan", "model-scan-2", "model-scan-3"} {
+		got, err := h.WriteNew("model-scan", []byte(`{}`))
+		if err != nil || got != want {
+			t.Fatalf("WriteNew = %q, %v; want %q", got, err, want)
+		}
+	}
+}

@@ -210,24 +210,35 @@ func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]
 	return hashPaths(ctx, root, paths, ign, o)
 }
 
+// walkAll walks every argument first and returns the files sorted by name,
+// with their sizes: for work that needs the whole list before hashing
+// (a progress total, shard planning).
+func walkAll(ctx context.Context, root string, args []string, symlinks SymlinkPolicy, ign ignoreList) ([]job, error) {
+	var jobs []job
+	w, err := newWalker(root, symlinks, ign, func(j job) { jobs = append(jobs, j) })
+	if err != nil {
+		return nil, err
+	}
+	w.needSize = true
+	for _, p := range args {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := w.add(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
+	return jobs, nil
+}
+
 func hashPaths(ctx context.Context, root string, args []string, ign ignoreList, o options) ([]Artifact, error) {
 	// A progress bar needs the total first: walk, then hash.
 	if o.progress != nil && o.isTerminal(o.progress) {
-		var jobs []job
-		w, err := newWalker(root, o.symlinks, ign, func(j job) { jobs = append(jobs, j) })
+		jobs, err := walkAll(ctx, root, args, o.symlinks, ign)
 		if err != nil {
 			return nil, err
 		}
-		w.needSize = true
-		for _, p := range args {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if err := w.add(ctx, p); err != nil {
-				return nil, err
-			}
-		}
-		sort.Slice(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
 		return hashAll(ctx, jobs, o)
 	}
 	return streamAll(ctx, root, args, ign, o)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"sync"
 )
@@ -73,21 +72,10 @@ func ShardedPaths(ctx context.Context, root string, paths []string, shardSize in
 	if err != nil {
 		return nil, err
 	}
-	var files []job
-	w, err := newWalker(root, o.symlinks, ign, func(j job) { files = append(files, j) })
+	files, err := walkAll(ctx, root, paths, o.symlinks, ign)
 	if err != nil {
 		return nil, err
 	}
-	w.needSize = true
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := w.add(ctx, p); err != nil {
-			return nil, err
-		}
-	}
-	sort.Slice(files, func(a, b int) bool { return files[a].name < files[b].name })
 
 	type shardJob struct {
 		file  *job

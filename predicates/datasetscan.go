@@ -1,7 +1,6 @@
 package predicates
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -151,18 +150,7 @@ func NewDatasetScanStatement(in DatasetScanInput) (*intoto.Statement, error) {
 
 // DatasetScanOf reads a dataset-scan predicate back (after ParseStatement).
 func DatasetScanOf(st *intoto.Statement) (*DatasetScanInput, error) {
-	if st.GetPredicateType() != DatasetScanV1 {
-		return nil, fmt.Errorf("predicates: predicate type %q is not %s", st.GetPredicateType(), DatasetScanV1)
-	}
-	raw, err := validatedPredicate(st)
-	if err != nil {
-		return nil, err
-	}
-	var in DatasetScanInput
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, fmt.Errorf("predicates: dataset-scan predicate: %w", err)
-	}
-	return &in, nil
+	return decodePredicate[DatasetScanInput](st, DatasetScanV1, "dataset-scan")
 }
 
 // datasetScanSchema compiles the dataset-scan schema with every embedded

@@ -2,7 +2,6 @@ package predicates
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -126,18 +125,7 @@ func NewModelScanStatement(in ModelScanInput) (*intoto.Statement, error) {
 
 // ModelScanOf reads a model-scan predicate back (after ParseStatement).
 func ModelScanOf(st *intoto.Statement) (*ModelScanInput, error) {
-	if st.GetPredicateType() != ModelScanV1 {
-		return nil, fmt.Errorf("predicates: predicate type %q is not %s", st.GetPredicateType(), ModelScanV1)
-	}
-	raw, err := validatedPredicate(st)
-	if err != nil {
-		return nil, err
-	}
-	var in ModelScanInput
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, fmt.Errorf("predicates: model-scan predicate: %w", err)
-	}
-	return &in, nil
+	return decodePredicate[ModelScanInput](st, ModelScanV1, "model-scan")
 }
 
 // modelScanSchema compiles the model-scan schema with every embedded schema

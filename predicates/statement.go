@@ -321,3 +321,20 @@ func validatedPredicate(st *intoto.Statement) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// decodePredicate checks st is of type want, validates its predicate against
+// the schema and decodes it into a T; what names the predicate in errors.
+func decodePredicate[T any](st *intoto.Statement, want, what string) (*T, error) {
+	if st.GetPredicateType() != want {
+		return nil, fmt.Errorf("predicates: predicate type %q is not %s", st.GetPredicateType(), want)
+	}
+	raw, err := validatedPredicate(st)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("predicates: %s predicate: %w", what, err)
+	}
+	return &v, nil
+}

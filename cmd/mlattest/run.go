@@ -167,11 +167,15 @@ and exit status you give. Training provenance needs --started and --finished.`,
 			if err := storeRecord(ctx, signer, rec, sf.out, cmd.ErrOrStderr()); err != nil {
 				return withCode(exitRejected, err)
 			}
+			if len(rec.PickleProducts) > 0 && !sf.allowPickle {
+				return withCode(exitRejected, fmt.Errorf("step %q produced pickle-format files (%s): recorded in its %s statement; the step fails (pass --allow-pickle to accept them)", rec.Step, strings.Join(rec.PickleProducts, ", "), attest.KindProductScan))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format materials and products (by default a pickle-format input is refused and a pickle-format product fails the step, exit 1, after it is recorded)")
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit status of the step's command, as recorded")
 	cmd.Flags().StringVar(&started, "started", "", "when the step started (RFC 3339)")
 	cmd.Flags().StringVar(&finished, "finished", "", "when the step finished (RFC 3339)")

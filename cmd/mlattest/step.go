@@ -28,7 +28,7 @@ type stepFlags struct {
 	followSymlinks        bool
 	ignore                []string
 	hashCache             string
-	allowPickle           bool     // run only: accept pickle-format inputs and products
+	allowPickle           bool     // accept pickle-format inputs and products
 	pins                  pinFlags // run only: signed base-model pins
 }
 

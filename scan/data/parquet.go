@@ -38,20 +38,7 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	for i, path := range pf.Schema().Columns() {
 		col[strings.Join(path, ".")] = i
 	}
-	pick := func(explicit string, defs []string) int {
-		if explicit != "" {
-			if i, ok := col[explicit]; ok {
-				return i
-			}
-			return -1
-		}
-		for _, k := range defs {
-			if i, ok := col[k]; ok {
-				return i
-			}
-		}
-		return -1
-	}
+	pick := func(explicit string, defs []string) int { return pickColumn(col, explicit, defs) }
 	ci, cin, cr, cs := pick(m.Instruction, defInstruction), pick(m.Input, defInput), pick(m.Response, defResponse), pick(m.Source, defSource)
 	if ci < 0 || cr < 0 {
 		names := make([]string, 0, len(col))

@@ -388,20 +388,7 @@ func readCSV(r io.Reader, m Mapping, fn RecordFunc) error {
 			col[h] = i
 		}
 	}
-	pick := func(explicit string, defs []string) int {
-		if explicit != "" {
-			if i, ok := col[explicit]; ok {
-				return i
-			}
-			return -1
-		}
-		for _, k := range defs {
-			if i, ok := col[k]; ok {
-				return i
-			}
-		}
-		return -1
-	}
+	pick := func(explicit string, defs []string) int { return pickColumn(col, explicit, defs) }
 	ci, cin, cr2, cs := pick(m.Instruction, defInstruction), pick(m.Input, defInput), pick(m.Response, defResponse), pick(m.Source, defSource)
 	if ci < 0 && m.Instruction == "" && cin >= 0 {
 		ci, cin = cin, -1 // input/output columns: the input is the instruction
@@ -447,4 +434,21 @@ func readCSV(r io.Reader, m Mapping, fn RecordFunc) error {
 			return e
 		}
 	}
+}
+
+// pickColumn finds a field's column: the explicitly mapped name, or else the
+// first default name present; -1 when there is none.
+func pickColumn(col map[string]int, explicit string, defs []string) int {
+	if explicit != "" {
+		if i, ok := col[explicit]; ok {
+			return i
+		}
+		return -1
+	}
+	for _, k := range defs {
+		if i, ok := col[k]; ok {
+			return i
+		}
+	}
+	return -1
 }

@@ -593,26 +593,12 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, pushK(kPersistent)
 	case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
-		var idx uint64
-		var err error
-		switch op {
-		case 'p':
-			var line string
-			if line, err = vm.readLine(); err == nil {
-				idx, err = pyIndex(line)
-				if err != nil {
-					return false, nil, vm.fail("malformed", "bad PUT index")
-				}
+		idx := uint64(len(vm.memo)) // MEMOIZE: the next index
+		if op != 0x94 {
+			var err error
+			if idx, err = vm.memoIndex(op, 'p', 'q', "PUT"); err != nil {
+				return false, nil, err
 			}
-		case 'q':
-			idx, err = vm.uint(1)
-		case 'r':
-			idx, err = vm.uint(4)
-		case 0x94:
-			idx = uint64(len(vm.memo))
-		}
-		if err != nil {
-			return false, nil, err
 		}
 		v, err := vm.top()
 		if err != nil {
@@ -623,22 +609,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		vm.memo[idx] = v
 	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
-		var idx uint64
-		var err error
-		switch op {
-		case 'g':
-			var line string
-			if line, err = vm.readLine(); err == nil {
-				idx, err = pyIndex(line)
-				if err != nil {
-					return false, nil, vm.fail("malformed", "bad GET index")
-				}
-			}
-		case 'h':
-			idx, err = vm.uint(1)
-		case 'j':
-			idx, err = vm.uint(4)
-		}
+		idx, err := vm.memoIndex(op, 'g', 'h', "GET")
 		if err != nil {
 			return false, nil, err
 		}
@@ -651,6 +622,27 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		return false, nil, vm.fail("malformed", "unknown opcode 0x%02x", op)
 	}
 	return false, nil, nil
+}
+
+// memoIndex reads the memo index operand of a PUT or GET family opcode: a
+// decimal line for the text form (text), one byte for the short binary form
+// (short), four bytes for the long one.
+func (vm *pickleVM) memoIndex(op, text, short byte, what string) (uint64, error) {
+	switch op {
+	case text:
+		line, err := vm.readLine()
+		if err != nil {
+			return 0, err
+		}
+		idx, err := pyIndex(line)
+		if err != nil {
+			return 0, vm.fail("malformed", "bad %s index", what)
+		}
+		return idx, nil
+	case short:
+		return vm.uint(1)
+	}
+	return vm.uint(4)
 }
 
 func keep(s string) string {

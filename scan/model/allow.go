@@ -44,7 +44,12 @@ var allowedImports = func() map[string]bool {
 	}
 	for _, t := range []string{"Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
 		"ComplexFloat", "ComplexDouble", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4"} {
+		// Storage and tensor classes, CPU and CUDA: PyTorch's weights-only
+		// unpickler allows them, and legacy files name them.
 		m["torch."+t+"Storage"] = true
+		m["torch.cuda."+t+"Storage"] = true
+		m["torch."+t+"Tensor"] = true
+		m["torch.cuda."+t+"Tensor"] = true
 	}
 	for _, d := range []string{"float32", "float", "float64", "double", "float16", "half", "bfloat16",
 		"int64", "long", "int32", "int", "int16", "short", "int8", "uint8", "bool", "complex64", "complex128",

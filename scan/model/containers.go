@@ -357,13 +357,17 @@ func (sc *scan) scanTar(br *bufio.Reader, member string, depth int) string {
 		head := peek(mbr, sniffLen)
 		sf := streamFormat(head)
 		base := path.Base(h.Name)
-		if base == "pickle" || base == "sys_info_p" || base == "tensors" {
+		switch base {
+		case "pickle", "sys_info", "sys_info_p":
 			kind = FormatPyTorchTar
 			sf = FormatPickle
-		}
-		if base == "storages" {
+		case "storages":
 			kind = FormatPyTorchTar
-			sc.add(m, -1, Unknown, "pytorch-tar-storages", "legacy tar storages interleave pickles with raw data and are not fully scanned")
+			sc.scanTorchTarStorages(mbr, h.Size, m)
+			continue
+		case "tensors":
+			kind = FormatPyTorchTar
+			sc.scanTorchTarTensors(mbr, h.Size, m)
 			continue
 		}
 		if bytes.HasPrefix(head, magicZip) {
@@ -431,7 +435,9 @@ func (sc *scan) scanNPY(br *bufio.Reader, member string) string {
 		}
 	}
 	if object {
-		sc.add(member, -1, Unknown, "npy-object-array", "object array: its data is a pickle, loaded only with allow_pickle=True")
+		// The data is a pickle; np.load runs it only with allow_pickle=True.
+		// Recorded as a fact (severity safe): the pickle's own verdict decides.
+		sc.add(member, -1, Safe, "npy-object-array", "object array: its data is a pickle, which np.load runs only with allow_pickle=True")
 		sc.scanPickles(br, member)
 	}
 	return FormatNPY

@@ -47,6 +47,57 @@ type pval struct {
 	global string // kGlobal: module.name; kObj: the callable's name
 	safe   bool   // kGlobal allow-listed; kObj built by an allow-listed callable
 	joblib bool   // kObj built by a joblib array wrapper
+	// Values the legacy-torch and joblib readers need to size the raw data
+	// that follows a pickle: integer values, container items (at most
+	// maxItems per container, more set beyond), call arguments and BUILD
+	// state.
+	num   int64
+	numOK bool
+	items []*pval
+	more  bool
+	args  *pval
+	state *pval
+}
+
+// maxItems bounds the items kept per container and maxKept those kept per
+// pickle, so a huge pickle cannot make the interpreter hold it in memory.
+const (
+	maxItems = 64
+	maxKept  = 1 << 20
+)
+
+// keepItems records items appended to container c within the budget.
+func (vm *pickleVM) keepItems(c *pval, items ...*pval) {
+	for _, it := range items {
+		if len(c.items) >= maxItems || vm.kept >= maxKept {
+			c.more = true
+			return
+		}
+		c.items = append(c.items, it)
+		vm.kept++
+	}
+}
+
+// str returns a kept string value.
+func (v *pval) str() (string, bool) {
+	if v == nil || v.kind != kStr || v.long {
+		return "", false
+	}
+	return v.s, true
+}
+
+// dictGet looks a string key up in a fully kept dict.
+func (v *pval) dictGet(key string) (*pval, bool) {
+	if v == nil || v.kind != kDict {
+		return nil, false
+	}
+	var found *pval
+	for i := 0; i+1 < len(v.items); i += 2 {
+		if k, ok := v.items[i].str(); ok && k == key {
+			found = v.items[i+1] // a later key wins, as in Python
+		}
+	}
+	return found, found != nil
 }
 
 // errPickle is a malformed-stream error with its offset.
@@ -72,7 +123,20 @@ type pickleVM struct {
 	memo   map[uint64]*pval
 	proto  int
 	joblib bool
-	steps  int
+	// plain: read by pickle.load, not joblib's unpickler (the nested
+	// pickle of an object array), so array wrappers read nothing inline.
+	plain bool
+	steps int
+	kept  int
+	// persist maps storage keys to what the persistent ids of the main
+	// pickle declared (legacy torch.save format).
+	persist map[string]storageRef
+}
+
+// storageRef is one ('storage', type, key, location, numel, ...) id.
+type storageRef struct {
+	typ   string
+	numel int64
 }
 
 func (vm *pickleVM) fail(rule, format string, args ...any) error {
@@ -204,10 +268,14 @@ func (vm *pickleVM) finding(sev Verdict, rule, format string, args ...any) {
 // importGlobal records an import and returns the global it pushes.
 func (vm *pickleVM) importGlobal(module, name string) *pval {
 	full := module + "." + name
-	if module == "joblib.numpy_pickle" && (name == "NumpyArrayWrapper" || name == "NDArrayWrapper") {
+	if module == "joblib.numpy_pickle" && name == "NumpyArrayWrapper" && !vm.plain {
 		vm.joblib = true
-		vm.finding(Unknown, "joblib-array-data", "joblib array wrapper %s: array data is read from the stream outside pickle and is not scanned", full)
 		return &pval{kind: kGlobal, global: full, joblib: true}
+	}
+	if module == "joblib.numpy_pickle_compat" || module == "joblib.numpy_pickle" && name == "NDArrayWrapper" {
+		// joblib < 0.10 kept arrays in side files next to the pickle.
+		vm.finding(Unknown, "joblib-external-array", "joblib array wrapper %s reads array data from other files", full)
+		return &pval{kind: kGlobal, global: full}
 	}
 	v, rule, msg := classifyImport(module, name)
 	if v != Safe {
@@ -217,13 +285,13 @@ func (vm *pickleVM) importGlobal(module, name string) *pval {
 }
 
 // call records calling callee and returns the result.
-func (vm *pickleVM) call(callee *pval, how string) (*pval, error) {
+func (vm *pickleVM) call(callee, args *pval, how string) (*pval, error) {
 	switch callee.kind {
 	case kGlobal:
 		if callee.joblib {
-			return &pval{kind: kObj, global: callee.global, joblib: true}, nil
+			return &pval{kind: kObj, global: callee.global, joblib: true, args: args}, nil
 		}
-		return &pval{kind: kObj, global: callee.global, safe: callee.safe}, nil
+		return &pval{kind: kObj, global: callee.global, safe: callee.safe, args: args}, nil
 	default:
 		vm.finding(Unknown, "call-of-computed-value", "%s calls a value that is not an imported global", how)
 		return &pval{kind: kObj}, nil
@@ -266,6 +334,7 @@ func (vm *pickleVM) run() (*pval, error) {
 	vm.stack, vm.marks = vm.stack[:0], vm.marks[:0]
 	vm.memo = map[uint64]*pval{}
 	vm.proto = 0
+	vm.kept = 0
 	for {
 		vm.steps++
 		if vm.steps&0xffff == 0 && vm.sc.ctx.Err() != nil {
@@ -346,22 +415,18 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		// Not validated: CPython's int(x, 0) accepts more than any check here
 		// would, and a bad literal only makes the load fail.
-		return false, nil, vm.push(&pval{kind: kInt, s: keep(t)})
-	case 'J':
-		if _, err := vm.readN(4); err != nil {
+		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+		return false, nil, vm.push(&pval{kind: kInt, s: keep(t), num: n, numOK: err == nil})
+	case 'J', 'K', 'M': // BININT, BININT1, BININT2
+		x, err := vm.uint(map[byte]int{'J': 4, 'K': 1, 'M': 2}[op])
+		if err != nil {
 			return false, nil, err
 		}
-		return false, nil, pushK(kInt)
-	case 'K':
-		if _, err := vm.readN(1); err != nil {
-			return false, nil, err
+		n := int64(x)
+		if op == 'J' {
+			n = int64(int32(uint32(x)))
 		}
-		return false, nil, pushK(kInt)
-	case 'M':
-		if _, err := vm.readN(2); err != nil {
-			return false, nil, err
-		}
-		return false, nil, pushK(kInt)
+		return false, nil, vm.push(&pval{kind: kInt, num: n, numOK: true})
 	case 0x8a, 0x8b: // LONG1, LONG4
 		n, err := vm.uint(map[byte]int{0x8a: 1, 0x8b: 4}[op])
 		if err != nil {
@@ -371,7 +436,11 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		return false, nil, vm.push(&pval{kind: kInt, s: s, long: long})
+		v := &pval{kind: kInt, s: s, long: long}
+		if !long && len(s) <= 8 {
+			v.num, v.numOK = leInt(s), true
+		}
+		return false, nil, vm.push(v)
 	case 'F':
 		line, err := vm.readLine()
 		if err != nil {
@@ -446,16 +515,25 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if op == 'd' && len(items)%2 != 0 {
 			return false, nil, vm.fail("malformed", "DICT with an odd number of items")
 		}
-		return false, nil, pushK(k)
+		v := &pval{kind: k}
+		vm.keepItems(v, items...)
+		return false, nil, vm.push(v)
 	case 0x85, 0x86, 0x87: // TUPLE1..3
-		for i := 0; i < int(op-0x84); i++ {
-			if _, err := vm.pop(); err != nil {
+		n := int(op - 0x84)
+		items := make([]*pval, n)
+		for i := n - 1; i >= 0; i-- {
+			it, err := vm.pop()
+			if err != nil {
 				return false, nil, err
 			}
+			items[i] = it
 		}
-		return false, nil, pushK(kTuple)
+		v := &pval{kind: kTuple}
+		vm.keepItems(v, items...)
+		return false, nil, vm.push(v)
 	case 'a': // APPEND
-		if _, err := vm.pop(); err != nil {
+		it, err := vm.pop()
+		if err != nil {
 			return false, nil, err
 		}
 		t, err := vm.top()
@@ -463,6 +541,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, err
 		}
 		vm.mutate(t, "APPEND")
+		if t.kind == kList {
+			vm.keepItems(t, it)
+		}
 	case 'e', 'u', 0x90: // APPENDS, SETITEMS, ADDITEMS
 		items, err := vm.popMark()
 		if err != nil {
@@ -476,19 +557,29 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, err
 		}
 		vm.mutate(t, map[byte]string{'e': "APPENDS", 'u': "SETITEMS", 0x90: "ADDITEMS"}[op])
+		if (op == 'e' && t.kind == kList) || (op == 'u' && t.kind == kDict) {
+			vm.keepItems(t, items...)
+		}
 	case 's': // SETITEM
-		for i := 0; i < 2; i++ {
-			if _, err := vm.pop(); err != nil {
-				return false, nil, err
-			}
+		val, err := vm.pop()
+		if err != nil {
+			return false, nil, err
+		}
+		key, err := vm.pop()
+		if err != nil {
+			return false, nil, err
 		}
 		t, err := vm.top()
 		if err != nil {
 			return false, nil, err
 		}
 		vm.mutate(t, "SETITEM")
+		if t.kind == kDict {
+			vm.keepItems(t, key, val)
+		}
 	case 'b': // BUILD
-		if _, err := vm.pop(); err != nil {
+		state, err := vm.pop()
+		if err != nil {
 			return false, nil, err
 		}
 		t, err := vm.top()
@@ -496,8 +587,11 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, err
 		}
 		vm.mutate(t, "BUILD")
+		if t.kind == kObj && t.state == nil {
+			t.state = state
+		}
 		if t.joblib {
-			return false, nil, errStopScan
+			return false, nil, vm.joblibArray(t)
 		}
 	case 'c': // GLOBAL
 		module, err := vm.readLine()
@@ -539,7 +633,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, err
 		}
 		g := vm.importGlobal(module, name)
-		v, err := vm.call(g, "INST")
+		v, err := vm.call(g, nil, "INST")
 		if err != nil {
 			return false, nil, err
 		}
@@ -552,7 +646,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if len(items) == 0 {
 			return false, nil, vm.fail("malformed", "OBJ without a class")
 		}
-		v, err := vm.call(items[0], "OBJ")
+		v, err := vm.call(items[0], nil, "OBJ")
 		if err != nil {
 			return false, nil, err
 		}
@@ -562,15 +656,18 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if op == 0x92 {
 			n = 3
 		}
-		var callee *pval
+		var callee, args *pval
 		for i := 0; i < n; i++ {
 			v, err := vm.pop()
 			if err != nil {
 				return false, nil, err
 			}
+			if i == n-2 {
+				args = v
+			}
 			callee = v
 		}
-		v, err := vm.call(callee, map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
+		v, err := vm.call(callee, args, map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
 		if err != nil {
 			return false, nil, err
 		}
@@ -588,7 +685,11 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, pushK(kPersistent)
 	case 'Q': // BINPERSID
-		if _, err := vm.pop(); err != nil {
+		id, err := vm.pop()
+		if err != nil {
+			return false, nil, err
+		}
+		if err := vm.notePersistent(id); err != nil {
 			return false, nil, err
 		}
 		return false, nil, pushK(kPersistent)
@@ -643,6 +744,45 @@ func (vm *pickleVM) memoIndex(op, text, short byte, what string) (uint64, error)
 		return vm.uint(1)
 	}
 	return vm.uint(4)
+}
+
+// leInt decodes a LONG1 payload (little-endian two's complement).
+func leInt(s string) int64 {
+	var x uint64
+	for i := len(s) - 1; i >= 0; i-- {
+		x = x<<8 | uint64(s[i])
+	}
+	if n := len(s); n > 0 && n < 8 && s[n-1]&0x80 != 0 {
+		x |= ^uint64(0) << (8 * uint(n))
+	}
+	return int64(x)
+}
+
+// notePersistent records a torch storage persistent id
+// ('storage', type, key, location, numel[, view]).
+func (vm *pickleVM) notePersistent(id *pval) error {
+	if id.kind != kTuple || len(id.items) < 5 {
+		return nil
+	}
+	if tag, _ := id.items[0].str(); tag != "storage" {
+		return nil
+	}
+	key, ok := id.items[2].str()
+	typ, numel := id.items[1], id.items[4]
+	if !ok || typ.kind != kGlobal || !numel.numOK {
+		return nil
+	}
+	if vm.persist == nil {
+		vm.persist = map[string]storageRef{}
+	}
+	if _, seen := vm.persist[key]; !seen && len(vm.persist) >= vm.sc.lim.MaxMemo {
+		return vm.fail("limit-exceeded", "more than %d storages", vm.sc.lim.MaxMemo)
+	}
+	if !typ.safe {
+		typ = &pval{global: ""}
+	}
+	vm.persist[key] = storageRef{typ: typ.global, numel: numel.num}
+	return nil
 }
 
 func keep(s string) string {
@@ -720,7 +860,8 @@ func (sc *scan) scanPickles(r *bufio.Reader, member string) string {
 		}
 		if legacy && n == 4 {
 			// magic, protocol, sys_info, the object, storage keys: what
-			// follows is raw storage bytes that are never unpickled.
+			// follows is raw storage bytes, delimited exactly.
+			sc.legacyRawStorages(vm, v, member)
 			break
 		}
 		next, err := r.Peek(1)

@@ -54,14 +54,14 @@ func TestJoblib(t *testing.T) {
 	pad := func(n int) string { return string(rune(n)) + strings.Repeat("\xff", n) }
 	f8x3 := string(make([]byte, 24))
 	one := newPB(4).wrapper("f8", 16, 3).raw(pad(5) + f8x3).stop()
-	two := newPB(4).op(']').mark().wrapper("i4", 16, 2, 2).raw(pad(16) + string(make([]byte, 16))).
+	two := newPB(4).op(']').mark().wrapper("i4", 16, 2, 2).raw(pad(16)+string(make([]byte, 16))).
 		wrapper("u1", -1, 5).raw("abcde").op('e').stop()
 	obj := newPB(4).wrapper("O8", -1, 2).raw(string(objectArrayPkl())).stop()
 	scalar := newPB(4).wrapper("f4", 16).raw(pad(1) + "abcd").stop()
 	evilObj := newPB(4).wrapper("O8", -1, 1).raw(string(evilPkl())).stop()
 	// data that happens to spell a pickle is skipped, and what follows is
 	// interpreted again
-	after := newPB(4).op(']').mark().wrapper("u1", 16, 26).raw(pad(3) + "cos\nsystem\n(S'id'\ntR.12345").
+	after := newPB(4).op(']').mark().wrapper("u1", 16, 26).raw(pad(3)+"cos\nsystem\n(S'id'\ntR.12345").
 		global("os", "system").str("id").op(0x85).reduce().op('e').stop()
 	check(t, []sample{
 		{"one array", one, Safe, "", FormatJoblib},

@@ -64,6 +64,10 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 		// it breaks rather than "unrecognized".
 		sf = FormatSafetensors
 	}
+	if sf == FormatONNX {
+		sc.scanONNXAt(ra, size, member)
+		return FormatONNX
+	}
 	if sf == FormatSafetensors {
 		if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
 			sc.add(member, 0, Malicious, "polyglot", "valid as safetensors and starts as a pickle")
@@ -110,7 +114,7 @@ func (sc *scan) scanStream(br *bufio.Reader, sf string, size int64, member strin
 	case FormatHDF5:
 		return sc.scanHDF5(br, member)
 	case FormatONNX:
-		sc.add(member, -1, Unknown, "onnx-not-validated", "ONNX graphs are not validated (custom operator domains can load native code)")
+		sc.scanONNXStream(br, member)
 		return sf
 	}
 	sc.add(member, 0, Unknown, "unrecognized-format", "content matches no known model format")

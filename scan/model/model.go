@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Verdict is the answer for one file.
@@ -180,8 +181,20 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	if !fi.Mode().IsRegular() {
 		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
 	}
-	res := s.scanReaderAt(ctx, f, fi.Size(), filepath.Base(path))
+	res, sc := s.scanReaderAtState(ctx, f, fi.Size(), filepath.Base(path))
 	res.Path = path
+	for _, e := range sc.externals {
+		if e.member != "" {
+			res.Findings = append(res.Findings, Finding{Rule: "onnx-external-unverified", Severity: Unknown, Member: e.member, Offset: -1,
+				Message: fmt.Sprintf("external data %q of a model inside an archive cannot be checked on disk", e.location)})
+			res.Verdict = Worse(res.Verdict, Unknown)
+			continue
+		}
+		if f := checkExternal(filepath.Dir(path), e.location); f != nil {
+			res.Findings = append(res.Findings, *f)
+			res.Verdict = Worse(res.Verdict, f.Severity)
+		}
+	}
 	if res.Findings == nil {
 		res.Findings = []Finding{}
 	}
@@ -210,6 +223,11 @@ func (s *Scanner) ScanReaderAt(ctx context.Context, ra io.ReaderAt, size int64) 
 // format's rules to report when the content matches none (never to
 // decide that anything is safe).
 func (s *Scanner) scanReaderAt(ctx context.Context, ra io.ReaderAt, size int64, name string) Result {
+	res, _ := s.scanReaderAtState(ctx, ra, size, name)
+	return res
+}
+
+func (s *Scanner) scanReaderAtState(ctx context.Context, ra io.ReaderAt, size int64, name string) (Result, *scan) {
 	cr := &countingReaderAt{r: ra}
 	sc := &scan{ctx: ctx, lim: s.limits, name: name}
 	format := sc.scanAt(cr, size, "", 0)
@@ -217,7 +235,32 @@ func (s *Scanner) scanReaderAt(ctx context.Context, ra io.ReaderAt, size int64, 
 	for _, f := range sc.findings {
 		res.Verdict = Worse(res.Verdict, f.Severity)
 	}
-	return res
+	return res, sc
+}
+
+// extRef is an ONNX external-data location and the member holding the
+// model ("" for the file itself).
+type extRef struct{ member, location string }
+
+// checkExternal resolves an external-data location (already free of
+// absolute paths and "..") against the model's directory: symlinks must
+// not lead out of it, and the target must be a regular file.
+func checkExternal(dir, loc string) *Finding {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return &Finding{Rule: "onnx-external-unverified", Severity: Unknown, Offset: -1, Message: fmt.Sprintf("model directory cannot be resolved: %v", err)}
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(loc, `\`, "/"))))
+	if err != nil {
+		return &Finding{Rule: "onnx-external-missing", Severity: Unknown, Offset: -1, Message: fmt.Sprintf("external data %q is not next to the model: %v", loc, err)}
+	}
+	if rel, err := filepath.Rel(root, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return &Finding{Rule: "onnx-external-path", Severity: Malicious, Offset: -1, Message: fmt.Sprintf("external data %q resolves through a symlink to %s, outside the model directory", loc, target)}
+	}
+	if fi, err := os.Stat(target); err != nil || !fi.Mode().IsRegular() {
+		return &Finding{Rule: "onnx-external-path", Severity: Malicious, Offset: -1, Message: fmt.Sprintf("external data %q is not a regular file", loc)}
+	}
+	return nil
 }
 
 // ScanPaths scans files and directories (recursively, in lexical order).
@@ -301,6 +344,9 @@ type scan struct {
 	findings []Finding
 	pickle   bool
 	dropped  int
+	// externals are ONNX external-data locations of the top-level file,
+	// already lexically confined; ScanFile resolves them on disk.
+	externals []extRef
 	name     string // top-level file name (a hint only)
 }
 

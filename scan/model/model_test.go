@@ -157,7 +157,7 @@ func TestUnknown(t *testing.T) {
 		{"trailing data", append(numpyPkl(), []byte("zzzz")...), Unknown, "trailing-data", ""},
 		{"generic zip", zipOf(t, [2]string{"x.txt", "hello"}), Unknown, "generic-archive", ""},
 		{"torchscript", zipOf(t, [2]string{"m/data.pkl", string(torchDataPkl())}, [2]string{"m/code/m.py", "import os"}), Unknown, "torchscript-code", ""},
-		{"onnx", []byte("\x08\x07\x12\x07pytorch:\x00\x00"), Unknown, "onnx-not-validated", FormatONNX},
+		{"onnx custom domain", onnxModelOf([][]byte{onnxOpsetOf("", 17)}, [][]byte{onnxNodeOf("com.microsoft", "FusedGemm")}, nil), Unknown, "onnx-custom-domain", FormatONNX},
 		{"random", []byte("hello world, not a model"), Unknown, "unrecognized-format", FormatUnknown},
 		{"hdf5 no keras", append([]byte("\x89HDF\r\n\x1a\n"), make([]byte, 100)...), Unknown, "hdf5-not-keras", FormatHDF5},
 		{"call of computed", newPB(2).global("collections", "OrderedDict").emptyTuple().reduce().emptyTuple().reduce().stop(), Unknown, "call-of-computed-value", ""},

@@ -347,7 +347,7 @@ type scan struct {
 	// externals are ONNX external-data locations of the top-level file,
 	// already lexically confined; ScanFile resolves them on disk.
 	externals []extRef
-	name     string // top-level file name (a hint only)
+	name      string // top-level file name (a hint only)
 }
 
 func (sc *scan) add(member string, off int64, sev Verdict, rule, format string, args ...any) {

@@ -34,7 +34,7 @@ func TestGoldenStatements(t *testing.T) {
 		Name: "train", Dir: dir,
 		Materials:       []string{"data", "train.yaml"},
 		Products:        []string{"model"},
-		BaseModels:      []Input{{URI: "hf://acme/base@0123abc", Path: "base"}},
+		BaseModels:      []Input{{URI: "hf://acme/base@0123456789abcdef0123456789abcdef01234567", Path: "base"}},
 		Datasets:        []DatasetInput{{Input: Input{URI: "file://data/clean.jsonl", Path: "data/clean.jsonl"}, CollectedAt: "2025-11-01", SourceClass: "curated"}},
 		Config:          "train.yaml",
 		Image:           "ghcr.io/acme/trainer:v1@sha256:" + strings.Repeat("0f", 32),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/mlattest/mlattest/predicates"
@@ -40,10 +39,13 @@ func scanPickle(ctx context.Context, paths []string, withDigest bool) (pickles, 
 // refusePickleInputs runs before the command: a pickle-format input is
 // refused unless AllowPickle, since loading it runs code of its author's
 // choosing.
+// Pins are checked too; both problems are reported when both are found (a
+// malicious pickle among unpinned files is worth naming).
 func (c *config) refusePickleInputs(ctx context.Context, st *state) error {
-	if err := c.checkPins(st); err != nil {
-		return err
-	}
+	return errors.Join(c.refusePickles(ctx, st), c.checkPins(st))
+}
+
+func (c *config) refusePickles(ctx context.Context, st *state) error {
 	if c.allowPickle {
 		return nil
 	}
@@ -171,37 +173,8 @@ func (c *config) checkPins(st *state) error {
 		if !ok {
 			return inputErr("step %q: base model %s has no signed pin", st.Name, b.URI)
 		}
-		want := map[string]string{}
-		for _, f := range pin.Files {
-			want[f.Path] = f.SHA256
-		}
-		got := map[string]string{}
-		for _, r := range st.baseModel {
-			switch {
-			case r.URI == b.URI:
-				// a single file: it is named by its base name
-				got[filepath.Base(b.Path)] = r.SHA256
-			case strings.HasPrefix(r.URI, b.URI+"/"):
-				got[strings.TrimPrefix(r.URI, b.URI+"/")] = r.SHA256
-			}
-		}
-		var problems []string
-		for p, d := range got {
-			w, ok := want[p]
-			switch {
-			case !ok:
-				problems = append(problems, fmt.Sprintf("extra file %s (not pinned)", p))
-			case w != d:
-				problems = append(problems, fmt.Sprintf("file %s has sha256 %s, pinned %s", p, d, w))
-			}
-		}
-		for p := range want {
-			if _, ok := got[p]; !ok {
-				problems = append(problems, fmt.Sprintf("pinned file %s is missing", p))
-			}
-		}
+		problems := pin.Mismatches(predicates.BaseModelFiles(st.baseModel, b.URI, filepath.Base(b.Path)))
 		if len(problems) > 0 {
-			sort.Strings(problems)
 			return inputErr("step %q: base model %s does not match its pin: %s", st.Name, b.URI, strings.Join(problems, "; "))
 		}
 	}

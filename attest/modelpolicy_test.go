@@ -145,7 +145,7 @@ func TestRunPickleScanFollowsDigestIgnores(t *testing.T) {
 	writeFile(t, dir, "base/.git/objects/x", evilPickle)
 	writeFile(t, dir, "in.txt", "x")
 	s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt"},
-		BaseModels: []Input{{URI: "hf://org/base@v1", Path: "base"}}, Command: helperCmd(t, "touch", "ran")}
+		BaseModels: []Input{{URI: "hf://org/base@0123456789abcdef0123456789abcdef01234567", Path: "base"}}, Command: helperCmd(t, "touch", "ran")}
 	if _, err := Run(context.Background(), s, testOpts(t, nil)...); err != nil {
 		t.Fatal(err)
 	}

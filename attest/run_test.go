@@ -231,7 +231,7 @@ func TestRunInputErrorsBeforeCommand(t *testing.T) {
 		{name: "command not found", step: func(s *Step) { s.Command = []string{"mlattest-no-such-command-xyz"} }, wantErr: `command "mlattest-no-such-command-xyz"`},
 		{name: "relative command missing", step: func(s *Step) { s.Command = []string{"./train.sh"} }, wantErr: `command "./train.sh"`},
 		{name: "no command", step: func(s *Step) { s.Command = nil }, wantErr: "no command"},
-		{name: "missing base model", step: func(s *Step) { s.BaseModels = []Input{{URI: "hf://o/m@r", Path: "models/none"}} }, wantErr: `base model "hf://o/m@r"`},
+		{name: "missing base model", step: func(s *Step) { s.BaseModels = []Input{{URI: "hf://o/m@0123456789abcdef0123456789abcdef01234567", Path: "models/none"}} }, wantErr: `base model "hf://o/m@0123456789abcdef0123456789abcdef01234567"`},
 		{name: "bad dataset class", step: func(s *Step) {
 			s.Datasets = []DatasetInput{{Input: Input{URI: "hf://d", Path: "in.txt"}, SourceClass: "stolen"}}
 		}, wantErr: `dataset "hf://d": source class "stolen"`},
@@ -357,7 +357,7 @@ func TestRunTraining(t *testing.T) {
 				Name: "train", Dir: dir,
 				Materials:       []string{"train.py"},
 				Products:        []string{"out"},
-				BaseModels:      []Input{{URI: "hf://org/base@rev1", Path: models}},
+				BaseModels:      []Input{{URI: "hf://org/base@0123456789abcdef0123456789abcdef01234567", Path: models}},
 				Datasets:        []DatasetInput{{Input: Input{URI: "hf://datasets/org/d@r2", Path: "data/train.jsonl"}, CollectedAt: "2024-05-01", SourceClass: "curated"}},
 				Config:          "cfg.yaml",
 				Image:           "ghcr.io/o/trainer@sha256:" + strings.Repeat("0f", 32),
@@ -391,8 +391,8 @@ func TestRunTraining(t *testing.T) {
 				t.Errorf("warnings = %q", rec.Warnings)
 			}
 			wantModel := []predicates.Resource{
-				{URI: "hf://org/base@rev1/config.json", SHA256: sha(`{"a":1}`)},
-				{URI: "hf://org/base@rev1/weights/model.safetensors", SHA256: sha("weights")},
+				{URI: "hf://org/base@0123456789abcdef0123456789abcdef01234567/config.json", SHA256: sha(`{"a":1}`)},
+				{URI: "hf://org/base@0123456789abcdef0123456789abcdef01234567/weights/model.safetensors", SHA256: sha("weights")},
 			}
 			if !slices.Equal(in.BaseModel, wantModel) {
 				t.Errorf("base model = %+v", in.BaseModel)

@@ -301,6 +301,13 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 		if err := checkURI(b.URI); err != nil {
 			return nil, inputErr("base model %q: %w", b.URI, err)
 		}
+		// A Hugging Face revision that is a branch or tag names whatever
+		// it points to today: record only commits.
+		if strings.HasPrefix(b.URI, "hf://") {
+			if _, _, err := predicates.ParseHFURI(b.URI); err != nil {
+				return nil, inputErr("%w", err)
+			}
+		}
 		if err := checkReadable(r.abs(b.Path)); err != nil {
 			return nil, inputErr("base model %q: %w", b.URI, err)
 		}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // Layout is a parsed, validated layout.
@@ -34,6 +36,9 @@ type Layout struct {
 	Steps []*Step
 	// Subject says which step's products the released model must be.
 	Subject SubjectRule
+	// BaseModels, when set, is the owner's word on which base models a run
+	// may start from; nil leaves base models to the steps' own rules.
+	BaseModels *BaseModelPolicy
 	// SHA256 is the hex SHA-256 of the exact bytes parsed.
 	SHA256 string
 	// File is the name the layout was parsed from, for messages.
@@ -59,6 +64,19 @@ func (l *Layout) Step(name string) *Step {
 		}
 	}
 	return nil
+}
+
+// BaseModelPolicy says where base-model pins come from: the layout's own
+// allow-list, and model-pin statements signed by the named functionaries.
+// A base model no pin covers exactly is refused, before training by
+// `mlattest run --layout` and at release by verify.
+type BaseModelPolicy struct {
+	// PinSigners are functionary names whose signed model-pin statements
+	// (`mlattest pin`) count as pins.
+	PinSigners []string
+	// Pins are the layout's own allow-list, each validated (ModelPin.Check).
+	Pins []predicates.ModelPin
+	Line int
 }
 
 // Functionary is someone allowed to perform steps: a public key or a

@@ -44,10 +44,15 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 			used[f] = true
 		}
 	}
+	if l.BaseModels != nil {
+		for _, name := range l.BaseModels.PinSigners {
+			used[name] = true
+		}
+	}
 	for _, name := range l.funcOrderOrSorted() {
 		f := l.Functionaries[name]
 		if !used[name] {
-			add(f.Line, "functionary %s is not used by any step", name)
+			add(f.Line, "functionary %s is not used by any step or as a pin signer", name)
 		}
 		k := f.Keyless
 		if k == nil {

@@ -57,7 +57,7 @@ func TestLint(t *testing.T) {
 		{7, `functionary dotty: subjectRegexp "https://github.com/acme/ml/.github/workflows/.*" has an unescaped '.', which matches any character (write \.)`},
 		{10, `functionary broad: issuerRegexp ".*" accepts any issuer, e.g. https://attacker.invalid: anyone who runs an OIDC issuer can sign`},
 		{15, `functionary anyone: subjectRegexp ".+" accepts any subject, e.g. attacker@attacker.invalid`},
-		{20, "functionary spare is not used by any step"},
+		{20, "functionary spare is not used by any step or as a pin signer"},
 		{25, "step early: expectedProducts do not end in DISALLOW: products no rule consumes are accepted"},
 		{28, `step early: rule "MATCH * WITH PRODUCTS FROM late" matches step late, which the layout lists later`},
 		{32, "step late has no expectedMaterials or expectedProducts rules: any artifacts are accepted"},

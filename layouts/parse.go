@@ -353,7 +353,7 @@ func (p *parser) required(fs map[string]field, parent *yaml.Node, what string, n
 }
 
 func (p *parser) layout(root *yaml.Node) *Layout {
-	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject")
+	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject", "baseModels")
 	if !ok {
 		return nil
 	}
@@ -380,6 +380,9 @@ func (p *parser) layout(root *yaml.Node) *Layout {
 	}
 	if f, has := fs["subject"]; has {
 		p.subject(f.val, l)
+	}
+	if f, has := fs["baseModels"]; has {
+		p.baseModels(f.val, l)
 	}
 	p.crossCheck(l)
 	return l
@@ -885,6 +888,100 @@ func (p *parser) subject(n *yaml.Node, l *Layout) {
 			l.Subject.Patterns = append(l.Subject.Patterns, g)
 		}
 	}
+}
+
+// baseModels parses
+//
+//	baseModels:
+//	  pinSigners: [owner]
+//	  pins:
+//	    - model: hf://ORG/NAME@COMMIT
+//	      files: {PATH: SHA256, ...}
+func (p *parser) baseModels(n *yaml.Node, l *Layout) {
+	fs, ok := p.mapping(n, "baseModels", "pinSigners", "pins")
+	if !ok {
+		return
+	}
+	bm := &BaseModelPolicy{Line: n.Line}
+	l.BaseModels = bm
+	if f, has := fs["pinSigners"]; has {
+		items, _ := p.seq(f.val, "baseModels: pinSigners")
+		seen := map[string]bool{}
+		for _, it := range items {
+			name, ok := p.str(it, "baseModels: pin signer")
+			if !ok {
+				continue
+			}
+			switch {
+			case !p.declared[name]:
+				p.errorf(it.Line, "baseModels: unknown functionary %q in pinSigners", name)
+			case seen[name]:
+				p.errorf(it.Line, "baseModels: functionary %q listed twice in pinSigners", name)
+			case l.Functionaries[name] != nil:
+				bm.PinSigners = append(bm.PinSigners, name)
+			}
+			seen[name] = true
+		}
+	}
+	if f, has := fs["pins"]; has {
+		items, _ := p.seq(f.val, "baseModels: pins")
+		seen := map[string]int{}
+		for _, it := range items {
+			pin, ok := p.pin(it)
+			if !ok {
+				continue
+			}
+			if first, dup := seen[pin.URI()]; dup {
+				p.errorf(it.Line, "baseModels: %s pinned twice (first at line %d)", pin.URI(), first)
+				continue
+			}
+			seen[pin.URI()] = it.Line
+			bm.Pins = append(bm.Pins, pin)
+		}
+	}
+	written := 0 // entries written, valid or not: a broken one has its own error
+	for _, k := range []string{"pinSigners", "pins"} {
+		if f, has := fs[k]; has {
+			written += len(f.val.Content)
+		}
+	}
+	if written == 0 {
+		p.errorf(n.Line, "baseModels: give pins, pinSigners, or both (an empty policy would refuse every base model)")
+	}
+}
+
+func (p *parser) pin(n *yaml.Node) (predicates.ModelPin, bool) {
+	fs, ok := p.mapping(n, "baseModels: pin", "model", "files")
+	if !ok || !p.required(fs, n, "baseModels: pin", "model", "files") {
+		return predicates.ModelPin{}, false
+	}
+	uri, ok := p.str(fs["model"].val, "baseModels: pin model")
+	if !ok {
+		return predicates.ModelPin{}, false
+	}
+	repo, rev, err := predicates.ParseHFURI(uri)
+	if err != nil {
+		p.errorf(fs["model"].val.Line, "baseModels: %v", err)
+		return predicates.ModelPin{}, false
+	}
+	pin := predicates.ModelPin{Repository: repo, Revision: rev}
+	files := fs["files"].val
+	if files.Kind != yaml.MappingNode {
+		p.errorf(files.Line, "baseModels: pin %s: files must be a mapping from path to sha256, not %s", uri, kindOf(files))
+		return predicates.ModelPin{}, false
+	}
+	for i := 0; i+1 < len(files.Content); i += 2 {
+		path, ok1 := p.str(files.Content[i], "baseModels: pinned file path")
+		sum, ok2 := p.str(files.Content[i+1], "baseModels: pinned file sha256")
+		if ok1 && ok2 {
+			pin.Files = append(pin.Files, predicates.ModelPinFile{Path: path, SHA256: sum})
+		}
+	}
+	if err := pin.Check(); err != nil {
+		p.errorf(files.Line, "baseModels: %v", err)
+		return predicates.ModelPin{}, false
+	}
+	return pin, true
 }
 
 // crossCheck checks references between parts of the layout.

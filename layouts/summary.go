@@ -50,6 +50,16 @@ func (l *Layout) Summary(w io.Writer) {
 			}
 		}
 	}
+	if bm := l.BaseModels; bm != nil {
+		p("")
+		p("base models: only these, file for file:")
+		for _, pin := range bm.Pins {
+			p("  %s (%d files, pinned here)", pin.URI(), len(pin.Files))
+		}
+		if len(bm.PinSigners) > 0 {
+			p("  any model pinned by a model-pin statement signed by: %s", strings.Join(bm.PinSigners, ", "))
+		}
+	}
 	p("")
 	p("released model: the products of step %s matching %s, exactly", l.Subject.Step, strings.Join(l.Subject.Patterns, " "))
 }

@@ -59,7 +59,9 @@ func ParseHFURI(uri string) (repo, rev string, err error) {
 	return repo, rev, nil
 }
 
-func (p ModelPin) check() error {
+// Check validates a pin: a full-commit hf:// URI and at least one file, each
+// with a clean relative path named once and a lowercase hex SHA-256.
+func (p ModelPin) Check() error {
 	if _, _, err := ParseHFURI(p.URI()); err != nil {
 		return err
 	}
@@ -74,6 +76,9 @@ func (p ModelPin) check() error {
 		if seen[f.Path] {
 			return fmt.Errorf("pin of %s names %q twice", p.URI(), f.Path)
 		}
+		if !sha256RE.MatchString(f.SHA256) {
+			return fmt.Errorf("pin of %s: file %s: sha256 %q is not 64 lowercase hex digits", p.URI(), f.Path, f.SHA256)
+		}
 		seen[f.Path] = true
 	}
 	return nil
@@ -82,7 +87,7 @@ func (p ModelPin) check() error {
 // NewModelPinStatement builds the pin statement; subjects are the files as
 // hf://ORG/NAME@REVISION/PATH.
 func NewModelPinStatement(p ModelPin) (*intoto.Statement, error) {
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("predicates: model-pin statement: %w", err)
 	}
 	p.Files = append([]ModelPinFile(nil), p.Files...)
@@ -130,7 +135,7 @@ func ModelPinOf(st *intoto.Statement) (*ModelPin, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("predicates: model-pin predicate: %w", err)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("predicates: model-pin predicate: %w", err)
 	}
 	want := map[string]string{}
@@ -151,3 +156,47 @@ func ModelPinOf(st *intoto.Statement) (*ModelPin, error) {
 var modelPinSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return compileEmbedded("model-pin-v1.schema.json")
 })
+
+// Mismatches compares files (relative path → hex SHA-256) with the pin and
+// names every difference: an extra file, a different digest, a missing
+// file. None means the files are exactly the pinned ones.
+func (p ModelPin) Mismatches(files map[string]string) []string {
+	want := make(map[string]string, len(p.Files))
+	for _, f := range p.Files {
+		want[f.Path] = f.SHA256
+	}
+	var problems []string
+	for name, d := range files {
+		w, ok := want[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("extra file %s (not pinned)", name))
+		case w != d:
+			problems = append(problems, fmt.Sprintf("file %s has sha256 %s, pinned %s", name, d, w))
+		}
+	}
+	for name := range want {
+		if _, ok := files[name]; !ok {
+			problems = append(problems, fmt.Sprintf("pinned file %s is missing", name))
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// BaseModelFiles picks one base model's files out of recorded resources
+// (hf://ORG/NAME@REV/PATH for each file of a directory; the model URI itself
+// for a single-file base model, which is then named single) as the relative
+// path → SHA-256 map Mismatches takes.
+func BaseModelFiles(res []Resource, model, single string) map[string]string {
+	out := map[string]string{}
+	for _, r := range res {
+		switch {
+		case r.URI == model:
+			out[single] = r.SHA256
+		case strings.HasPrefix(r.URI, model+"/"):
+			out[strings.TrimPrefix(r.URI, model+"/")] = r.SHA256
+		}
+	}
+	return out
+}

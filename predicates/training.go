@@ -213,6 +213,9 @@ type trainingDoc struct {
 	} `json:"runDetails"`
 }
 
+// ErrNotTraining marks a provenance of another buildType.
+var ErrNotTraining = errors.New("not a training provenance")
+
 // TrainingOf validates a training provenance statement against the training
 // schema and returns it as a TrainingInput (the typed view verification reads;
 // Subjects carry name or uri and sha256, Size 0). A provenance of another
@@ -225,7 +228,7 @@ func TrainingOf(st *intoto.Statement) (*TrainingInput, error) {
 		return nil, fmt.Errorf("predicates: predicate type %q is not %s", st.GetPredicateType(), ProvenanceV1)
 	}
 	if bt, _ := stringField(st.GetPredicate(), "buildDefinition", "buildType"); bt != TrainingBuildTypeV1 {
-		return nil, fmt.Errorf("predicates: provenance buildType %q is not %s", bt, TrainingBuildTypeV1)
+		return nil, fmt.Errorf("predicates: provenance buildType %q is not %s: %w", bt, TrainingBuildTypeV1, ErrNotTraining)
 	}
 	raw, err := validatedPredicate(st)
 	if err != nil {

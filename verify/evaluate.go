@@ -131,6 +131,8 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 		r.Failures = append(r.Failures, se.report.Failures...)
 	}
 
+	checkBaseModels(r, l, ev, run, matchers)
+
 	// 4. The released model.
 	checkSubject(r, l, arts, opts.Model)
 	return r

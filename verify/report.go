@@ -38,7 +38,8 @@ const (
 	FailPredicateAbsent FailureCode = "predicate-missing" // an expected predicate type was not signed
 	FailExpectation     FailureCode = "expectation"       // a CEL expression is false or fails to evaluate
 	FailArtifactRule    FailureCode = "artifact-rule"
-	FailSubject         FailureCode = "subject" // released model files are not the subject step's products
+	FailSubject         FailureCode = "subject"    // released model files are not the subject step's products
+	FailBaseModel       FailureCode = "base-model" // a training base model is not exactly one the layout's pins allow
 )
 
 // Failure is one reason verification fails. It names the step, the rule and

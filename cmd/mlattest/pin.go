@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,9 +13,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mlattest/mlattest/attest"
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
@@ -177,6 +181,86 @@ type pinFlags struct {
 	files            []string
 	key              string
 	identity, issuer string
+	layout           layoutFlags
+}
+
+func (p *pinFlags) register(fs *pflag.FlagSet) {
+	p.layout.register(fs, "signed layout whose baseModels section decides which base models this step may use: its own pins, and --pin bundles signed by its pinSigners")
+	fs.StringArrayVar(&p.files, "pin", nil, "signed model-pin bundle (from mlattest pin): every --base-model must match a pin exactly before the command runs; with --layout, its signer must be one of the layout's pinSigners (repeatable)")
+	fs.StringVar(&p.key, "pin-key", "", "public key the --pin bundles are signed with (without --layout)")
+	fs.StringVar(&p.identity, "pin-identity", "", "keyless signer (certificate subject) of the --pin bundles (without --layout)")
+	fs.StringVar(&p.issuer, "pin-oidc-issuer", "", "OIDC issuer of --pin-identity")
+}
+
+// resolve returns the pins base models are checked against: with --layout,
+// the layout's (checked as verify checks it: signature, expiry, serial) and
+// those of --pin bundles its pinSigners signed; otherwise the --pin bundles
+// of the --pin-key or --pin-identity signer. The layout must define step.
+func (p *pinFlags) resolve(ctx context.Context, step, trustedRoot string) ([]predicates.ModelPin, error) {
+	if !p.layout.given() {
+		return p.verifiedPins(ctx)
+	}
+	if p.key != "" || p.identity != "" || p.issuer != "" {
+		return nil, errors.New("with --layout the layout names who may sign pins (pinSigners): drop --pin-key/--pin-identity/--pin-oidc-issuer")
+	}
+	opts, err := p.layout.options()
+	if err != nil {
+		return nil, err
+	}
+	// A key-only layout verifies offline; keyless owners or pin signers
+	// need the trust root, loaded only then (no network otherwise).
+	if trustedRoot != "" || opts.LayoutIdentity != nil {
+		if opts.TrustedRoot, err = sign.LoadTrustedRoot(trustedRoot); err != nil {
+			return nil, err
+		}
+	}
+	ll, err := verify.LoadLayout(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ll.Failures) > 0 {
+		var reasons []string
+		for _, f := range ll.Failures {
+			reasons = append(reasons, f.String())
+		}
+		return nil, fmt.Errorf("layout %s refused: %s", p.layout.file, strings.Join(reasons, "; "))
+	}
+	if ll.Layout.Step(step) == nil {
+		return nil, fmt.Errorf("layout %s defines no step %q", p.layout.file, step)
+	}
+	ps, err := verify.LayoutPins(ctx, ll.Layout, opts.TrustedRoot, p.files...)
+	if err != nil {
+		return nil, err
+	}
+	pins := make([]predicates.ModelPin, 0, len(ps))
+	for _, src := range ps {
+		pins = append(pins, src.Pin)
+	}
+	if len(pins) == 0 {
+		return nil, fmt.Errorf("layout %s pins no base model and no --pin was given: every --base-model would be refused", p.layout.file)
+	}
+	return pins, nil
+}
+
+// keepPins copies the --pin bundles into the attestation directory, so
+// verify finds the pins the step was checked against. Names are content
+// addressed: the same pin kept by several steps is one file.
+func (p *pinFlags) keepPins(out string) error {
+	for _, f := range p.files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("pin %s: %w", f, err)
+		}
+		sum := sha256.Sum256(data)
+		dst := filepath.Join(out, "pin-"+hex.EncodeToString(sum[:6])+".sigstore.json")
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if err := fsutil.WriteFileAtomic(dst, data, 0o644); err != nil {
+			return fmt.Errorf("pin %s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // verifiedPins verifies each pin bundle's signature and reads its pin.

@@ -69,10 +69,7 @@ a scan-model step's statement: !predicate.files.exists(f, f.pickle).`,
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format inputs (refused by default: loading them runs code) and pickle-format products (by default they fail the step with 125 after it is recorded)")
-	cmd.Flags().StringArrayVar(&sf.pins.files, "pin", nil, "signed model-pin bundle (from mlattest pin): every --base-model must match a pin exactly before the command runs (repeatable)")
-	cmd.Flags().StringVar(&sf.pins.key, "pin-key", "", "public key the --pin bundles are signed with")
-	cmd.Flags().StringVar(&sf.pins.identity, "pin-identity", "", "keyless signer (certificate subject) of the --pin bundles")
-	cmd.Flags().StringVar(&sf.pins.issuer, "pin-oidc-issuer", "", "OIDC issuer of --pin-identity")
+	sf.pins.register(cmd.Flags())
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
 	// which a wrapped command could also return.
@@ -90,7 +87,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err := checkOut(sf.out, step.Name); err != nil {
 		return withCode(exitRunError, err)
 	}
-	pins, err := sf.pins.verifiedPins(ctx)
+	pins, err := sf.pins.resolve(ctx, step.Name, orEnv(kf.trustedRoot, envTrustedRoot))
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
@@ -108,6 +105,9 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 		fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
 	}
 	if err := storeRecord(ctx, signer, rec, sf.out, stderr); err != nil {
+		return withCode(exitRunError, err)
+	}
+	if err := sf.pins.keepPins(sf.out); err != nil {
 		return withCode(exitRunError, err)
 	}
 	if rec.ExitCode != 0 {

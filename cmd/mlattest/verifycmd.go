@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +14,7 @@ import (
 )
 
 type verifyFlags struct {
-	layout, layoutBundle       string
-	layoutID                   identityFlags
-	layoutKey                  string
-	minSerial                  int64
-	insecureUnsigned           bool
+	layout                     layoutFlags
 	attestations, model, runID string
 	json                       bool
 	vsa                        string
@@ -84,12 +79,7 @@ signed or written.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.layout, "layout", "", "the layout file, exactly as its owner signed it (required)")
-	fs.StringVar(&f.layoutBundle, "layout-bundle", "", "the layout's Sigstore bundle (default: LAYOUT.sigstore.json)")
-	f.layoutID.register(fs, "layout", "the layout owner's")
-	fs.StringVar(&f.layoutKey, "layout-key", "", "the layout owner's PEM public key, instead of an identity")
-	fs.Int64Var(&f.minSerial, "layout-min-serial", 0, "refuse a layout whose serial is lower (an older layout replayed)")
-	fs.BoolVar(&f.insecureUnsigned, "insecure-unsigned-layout", false, "accept the layout without any signature (testing layouts only; never for a release)")
+	f.layout.register(fs, "the layout file, exactly as its owner signed it (required)")
 	fs.StringVar(&f.attestations, "attestations", "", "directory of the run's attestation bundles (*.sigstore.json) (required)")
 	fs.StringVar(&f.model, "model", "", "the released model: a file, or a directory of files (required)")
 	fs.StringVar(&f.runID, "run-id", "", "the run to verify (default: the one run id all statements share)")
@@ -100,60 +90,18 @@ signed or written.`,
 	return cmd
 }
 
-// check validates flag combinations; every failure is a usage error.
-func (f *verifyFlags) check() (*verify.Identity, error) {
-	for _, req := range []struct{ v, name string }{{f.layout, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}} {
-		if req.v == "" {
-			return nil, fmt.Errorf("%s is required", req.name)
-		}
-	}
-	hasID := f.layoutID.given()
-	if f.insecureUnsigned {
-		if hasID || f.layoutKey != "" || f.layoutBundle != "" {
-			return nil, errors.New("--insecure-unsigned-layout cannot be combined with --layout-bundle, --layout-key or --layout-identity flags")
-		}
-		return nil, nil
-	}
-	if f.layoutKey != "" {
-		if hasID {
-			return nil, fmt.Errorf("--layout-key cannot be combined with %s flags", f.layoutID.names())
-		}
-		return nil, nil
-	}
-	if !hasID {
-		return nil, errors.New("the layout owner is required: --layout-key, or --layout-identity (or --layout-identity-regexp) with --layout-oidc-issuer (or --layout-oidc-issuer-regexp); --insecure-unsigned-layout only for testing")
-	}
-	id, err := f.layoutID.identity()
-	if err != nil {
-		return nil, err
-	}
-	return id, nil
-}
-
 func (f *verifyFlags) run(cmd *cobra.Command) error {
-	id, err := f.check()
+	for _, req := range []struct{ v, name string }{{f.layout.file, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}} {
+		if req.v == "" {
+			return withCode(exitUsage, fmt.Errorf("%s is required", req.name))
+		}
+	}
+	opts, err := f.layout.options()
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	if f.minSerial < 0 {
-		return withCode(exitUsage, errors.New("--layout-min-serial must not be negative"))
-	}
 	stderr := cmd.ErrOrStderr()
-	opts := verify.LayoutOptions{
-		LayoutFile:             f.layout,
-		LayoutBundle:           f.layoutBundle,
-		LayoutIdentity:         id,
-		InsecureUnsignedLayout: f.insecureUnsigned,
-		MinSerial:              f.minSerial,
-		AttestationsDir:        f.attestations,
-		Model:                  f.model,
-		RunID:                  f.runID,
-	}
-	if f.layoutKey != "" {
-		if opts.LayoutKey, err = verify.LoadPublicKey(f.layoutKey); err != nil {
-			return withCode(exitUsage, err)
-		}
-	}
+	opts.AttestationsDir, opts.Model, opts.RunID = f.attestations, f.model, f.runID
 	tr, err := sign.LoadTrustedRoot(orEnv(f.sign.trustedRoot, envTrustedRoot))
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -171,7 +119,7 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 			return withCode(exitUsage, fmt.Errorf("--vsa: %w", err))
 		}
 	}
-	if f.insecureUnsigned {
+	if f.layout.insecureUnsigned {
 		fmt.Fprintln(stderr, "mlattest: warning: --insecure-unsigned-layout: the layout's signature is NOT checked")
 	}
 

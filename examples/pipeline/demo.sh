@@ -7,7 +7,9 @@
 #   4. the release gate `mlattest verify` passes and writes a signed VSA;
 #   5. three attacks are caught: a model file swapped after training, the
 #      dataset changed between clean and train, and a training step signed
-#      by an identity the layout does not name.
+#      by an identity the layout does not name;
+#   6-8. a pickled base model, a backdoored dataset and a base model that is
+#      not the pinned one are stopped before training.
 # Expects bin/mlattest and the stack's environment (make demo provides both).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -28,6 +30,16 @@ say "1. the model owner ($owner_identity) signs the layout"
 cp "$root/layouts/finetune.yaml" "$work/layout.yaml"
 "$MLATTEST" layout check "$work/layout.yaml" | sed -n 1,12p
 "$MLATTEST" layout sign "$work/layout.yaml" --identity-token "$(token "$owner_identity")"
+
+say "1b. the model owner pins the approved base model: every file by digest, at a full commit"
+# The layout's baseModels section names the owner as the pin signer; the
+# train stage checks the base model against this pin before it runs, and
+# verify checks the training provenance against it at release.
+export BASE_MODEL=hf://mlattest-demo/tiny-base@5d3c8a1e0f9b7c2d4e6f8a0b1c3d5e7f9a1b3c5d
+"$FINETUNE" init-base --out "$work/hub/model.safetensors" >/dev/null
+"$MLATTEST" pin --base-model "$BASE_MODEL=$work/hub" --out "$work/base.pin.sigstore.json" \
+	--identity-token "$(token "$owner_identity")"
+export LAYOUT="$work/layout.yaml" LAYOUT_IDENTITY="$owner_identity" LAYOUT_ISSUER="$issuer" PIN="$work/base.pin.sigstore.json"
 
 # pipeline NAME [VAR=VALUE...]: one run of the pipeline in $work/NAME,
 # showing which stage ran and who signed it.
@@ -117,4 +129,19 @@ if ls "$work/backdoor/attestations"/train.* >/dev/null 2>&1; then
 	exit 1
 fi
 echo "=> stopped at scan-data: the train stage never ran."
-say "demo passed: the honest run verifies; all three attacks are refused, the pickled base model never reaches training, and the poisoned dataset is stopped"
+# 8. (base-model pinning) the base model on the training machine is not the
+# one the owner pinned: one byte appended to its weights.
+say "8. attack: the base model differs from the one the owner pinned"
+if out=$(env BEFORE_TRAIN='printf x >> base/model.safetensors' SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-unpinned-$(date +%s)" \
+	"$root/examples/pipeline/pipeline.sh" "$work/unpinned" "$work/unpinned/attestations" 2>&1); then
+	echo "$out"
+	echo "DEMO FAILED: the unpinned base model was not refused" >&2
+	exit 1
+fi
+echo "$out" | grep -E '^-- stage|does not match its pin' | sed 's/^-- stage/  stage/' | cut -c1-220
+if ls "$work/unpinned/attestations"/train.* >/dev/null 2>&1; then
+	echo "DEMO FAILED: the train stage was recorded" >&2
+	exit 1
+fi
+echo "=> refused before training: the base model is not the pinned one."
+say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, and the poisoned dataset is stopped"

@@ -8,6 +8,8 @@
 # WORKDIR: AFTER_CLEAN (after clean, before scan-data), BEFORE_TRAIN (after
 # scan-data, before train), AFTER_TRAIN (after
 # train, before scan-model); TRAIN_TOKEN is a token for the train stage only.
+# With LAYOUT (and LAYOUT_IDENTITY, LAYOUT_ISSUER, PIN), the train stage checks
+# the base model against the pins the signed layout accepts before it runs.
 set -euo pipefail
 work=$1 att=$2
 : "${MLATTEST:?}" "${FINETUNE:?}"
@@ -33,9 +35,16 @@ if [ -n "${AFTER_CLEAN:-}" ]; then eval "$AFTER_CLEAN"; fi
 stage scan-data --materials clean.jsonl --products data-scan.json -- \
 	sh -c '"$0" scan-data --data clean.jsonl --out data-scan.json && "$1" scan data clean.jsonl' "$FINETUNE" "$MLATTEST"
 if [ -n "${BEFORE_TRAIN:-}" ]; then eval "$BEFORE_TRAIN"; fi
+# The base model, named by a (made-up) full Hugging Face commit.
+base_model=${BASE_MODEL:-hf://mlattest-demo/tiny-base@5d3c8a1e0f9b7c2d4e6f8a0b1c3d5e7f9a1b3c5d}
+pins=()
+if [ -n "${LAYOUT:-}" ]; then
+	pins=(--layout "$LAYOUT" --layout-identity "${LAYOUT_IDENTITY:?}" --layout-oidc-issuer "${LAYOUT_ISSUER:?}")
+	if [ -n "${PIN:-}" ]; then pins+=(--pin "$PIN"); fi
+fi
 SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
 	--materials clean.jsonl,train.json --products model \
-	--base-model hf://mlattest-demo/tiny-base@v1=base \
+	--base-model "$base_model=base" ${pins[@]+"${pins[@]}"} \
 	--dataset file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic \
 	--config train.json --isolation none \
 	-- "$FINETUNE" train --data clean.jsonl --base base/model.safetensors --config train.json --out model/model.safetensors

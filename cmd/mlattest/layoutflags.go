@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mlattest/mlattest/verify"
+)
+
+// layoutFlags name a signed layout and its owner, for verify (at release)
+// and run (base-model pins before a step).
+type layoutFlags struct {
+	file, bundle     string
+	owner            identityFlags
+	key              string
+	minSerial        int64
+	insecureUnsigned bool
+}
+
+func (f *layoutFlags) register(fs *pflag.FlagSet, what string) {
+	fs.StringVar(&f.file, "layout", "", what)
+	fs.StringVar(&f.bundle, "layout-bundle", "", "the layout's Sigstore bundle (default: LAYOUT.sigstore.json)")
+	f.owner.register(fs, "layout", "the layout owner's")
+	fs.StringVar(&f.key, "layout-key", "", "the layout owner's PEM public key, instead of an identity")
+	fs.Int64Var(&f.minSerial, "layout-min-serial", 0, "refuse a layout whose serial is lower (an older layout replayed)")
+	fs.BoolVar(&f.insecureUnsigned, "insecure-unsigned-layout", false, "accept the layout without any signature (testing layouts only; never for a release)")
+}
+
+// given reports whether any layout flag was set.
+func (f *layoutFlags) given() bool {
+	return f.file != "" || f.bundle != "" || f.owner.given() || f.key != "" || f.minSerial != 0 || f.insecureUnsigned
+}
+
+// options checks the combination and loads the owner's key; every error is
+// a usage error. The trust root is left to the caller.
+func (f *layoutFlags) options() (verify.LayoutOptions, error) {
+	opts := verify.LayoutOptions{LayoutFile: f.file, LayoutBundle: f.bundle, MinSerial: f.minSerial, InsecureUnsignedLayout: f.insecureUnsigned}
+	hasID := f.owner.given()
+	switch {
+	case f.file == "":
+		return opts, errors.New("--layout is required with the other --layout flags")
+	case f.minSerial < 0:
+		return opts, errors.New("--layout-min-serial must not be negative")
+	case f.insecureUnsigned:
+		if hasID || f.key != "" || f.bundle != "" {
+			return opts, errors.New("--insecure-unsigned-layout cannot be combined with --layout-bundle, --layout-key or --layout-identity flags")
+		}
+	case f.key != "":
+		if hasID {
+			return opts, fmt.Errorf("--layout-key cannot be combined with %s flags", f.owner.names())
+		}
+		pub, err := verify.LoadPublicKey(f.key)
+		if err != nil {
+			return opts, err
+		}
+		opts.LayoutKey = pub
+	case !hasID:
+		return opts, errors.New("the layout owner is required: --layout-key, or --layout-identity (or --layout-identity-regexp) with --layout-oidc-issuer (or --layout-oidc-issuer-regexp); --insecure-unsigned-layout only for testing")
+	default:
+		id, err := f.owner.identity()
+		if err != nil {
+			return opts, err
+		}
+		opts.LayoutIdentity = id
+	}
+	return opts, nil
+}

@@ -1,0 +1,214 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
+)
+
+// PinSet is the base-model pins a layout vouches for, by model URI
+// (hf://ORG/NAME@COMMIT).
+type PinSet map[string]PinSource
+
+// PinSource is one pin and where it came from, for messages.
+type PinSource struct {
+	Pin predicates.ModelPin
+	// From is "layout" or the bundle file of a signed pin statement.
+	From string
+}
+
+// add records a pin; two different pins for one model make that model
+// unusable (fail closed) rather than letting either win.
+func (ps PinSet) add(p predicates.ModelPin, from string) error {
+	if old, ok := ps[p.URI()]; ok {
+		if len(old.Pin.Mismatches(pinFiles(p))) > 0 {
+			return fmt.Errorf("%s is pinned differently by %s and %s", p.URI(), old.From, from)
+		}
+		return nil
+	}
+	ps[p.URI()] = PinSource{Pin: p, From: from}
+	return nil
+}
+
+func pinFiles(p predicates.ModelPin) map[string]string {
+	m := make(map[string]string, len(p.Files))
+	for _, f := range p.Files {
+		m[f.Path] = f.SHA256
+	}
+	return m
+}
+
+// isPinSigner reports whether a verified signer is one of the layout's pin
+// signers.
+func isPinSigner(bm *layouts.BaseModelPolicy, matchers map[string]functionaryMatcher, s Signer) bool {
+	for _, name := range bm.PinSigners {
+		if m, ok := matchers[name]; ok && m.matches(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// LayoutPins verifies pin bundles (written by `mlattest pin`) against the
+// layout's functionaries, keeps those signed by one of its pinSigners, and
+// adds the layout's own allow-list. It is what `mlattest run --layout`
+// checks base models against before a step runs. A bundle that does not
+// verify, is signed by someone else, or is not a model-pin statement is an
+// error naming the file: a pin given on purpose is never skipped.
+func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial, bundles ...string) (PinSet, error) {
+	bm := l.BaseModels
+	if bm == nil {
+		return nil, fmt.Errorf("layout %s has no baseModels section: it allows no base models to be pinned", l.File)
+	}
+	ps := PinSet{}
+	for _, p := range bm.Pins {
+		if err := ps.add(p, "layout"); err != nil {
+			return nil, err
+		}
+	}
+	if len(bundles) == 0 {
+		return ps, nil
+	}
+	if len(bm.PinSigners) == 0 {
+		return nil, fmt.Errorf("layout %s names no pinSigners: pin bundles cannot be accepted", l.File)
+	}
+	ft, err := newFunctionaryTrust(l, tm)
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %w", l.File, err)
+	}
+	matchers, err := layoutMatchers(l)
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %w", l.File, err)
+	}
+	for _, f := range bundles {
+		data, err := readLimited(f, MaxBundleSize)
+		if err != nil {
+			return nil, fmt.Errorf("pin %s: %w", f, err)
+		}
+		res, payload, err := ft.verify(ctx, data)
+		if err != nil {
+			return nil, fmt.Errorf("pin %s: %w", f, err)
+		}
+		if !isPinSigner(bm, matchers, res.Signer) {
+			return nil, fmt.Errorf("pin %s: signed by %s, who is not one of the layout's pinSigners (%s)", f, signerString(res.Signer), strings.Join(bm.PinSigners, ", "))
+		}
+		st, err := predicates.ParseStatement(payload)
+		if err != nil {
+			return nil, fmt.Errorf("pin %s: %w", f, err)
+		}
+		pin, err := predicates.ModelPinOf(st)
+		if err != nil {
+			return nil, fmt.Errorf("pin %s: %w", f, err)
+		}
+		if err := ps.add(*pin, f); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// evidencePins collects the pins of a layout's baseModels policy from the
+// verified statements: the layout's allow-list plus model-pin statements
+// signed by a pin signer. Conflicts are failures.
+func evidencePins(r *Report, l *layouts.Layout, ev *Evidence, matchers map[string]functionaryMatcher) PinSet {
+	ps := PinSet{}
+	for _, p := range l.BaseModels.Pins {
+		if err := ps.add(p, "layout"); err != nil {
+			r.fail(Failure{Code: FailBaseModel, Rule: "baseModels", Reason: err.Error()})
+		}
+	}
+	for _, vs := range ev.Statements {
+		if vs.Statement.GetPredicateType() != predicates.ModelPinV1 || !isPinSigner(l.BaseModels, matchers, vs.Signer) {
+			continue
+		}
+		pin, err := predicates.ModelPinOf(vs.Statement)
+		if err != nil {
+			r.fail(Failure{Code: FailStatement, Bundle: vs.Bundle, Reason: err.Error()})
+			continue
+		}
+		if err := ps.add(*pin, vs.Bundle); err != nil {
+			r.fail(Failure{Code: FailBaseModel, Bundle: vs.Bundle, Rule: "baseModels", Reason: err.Error()})
+		}
+	}
+	return ps
+}
+
+// modelURIRE is the model part of a base-model resource URI.
+var modelURIRE = regexp.MustCompile(`^hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*@[^/]*`)
+
+// CheckBaseModels compares the base models a training provenance records
+// with the pins: every model must be hf://ORG/NAME@COMMIT with a pin, and
+// its files exactly the pinned files. It returns one problem per model.
+func (ps PinSet) CheckBaseModels(res []predicates.Resource) []string {
+	models := map[string]bool{}
+	var problems []string
+	for _, r := range res {
+		m := modelURIRE.FindString(r.URI)
+		if m == "" {
+			problems = append(problems, fmt.Sprintf("base model file %s is not named hf://ORG/NAME@COMMIT[/PATH]", r.URI))
+			continue
+		}
+		models[m] = true
+	}
+	for _, m := range sortedSet(models) {
+		if _, _, err := predicates.ParseHFURI(m); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		src, ok := ps[m]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("base model %s has no pin the layout accepts", m))
+			continue
+		}
+		single := ""
+		if len(src.Pin.Files) == 1 {
+			single = src.Pin.Files[0].Path // a single-file base model is recorded by the model URI alone
+		}
+		if mm := src.Pin.Mismatches(predicates.BaseModelFiles(res, m, single)); len(mm) > 0 {
+			problems = append(problems, fmt.Sprintf("base model %s does not match its pin (%s): %s", m, src.From, strings.Join(mm, "; ")))
+		}
+	}
+	return problems
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkBaseModels applies the layout's baseModels policy to every training
+// provenance of the run.
+func checkBaseModels(r *Report, l *layouts.Layout, ev *Evidence, run []bound, matchers map[string]functionaryMatcher) {
+	if l.BaseModels == nil {
+		return
+	}
+	ps := evidencePins(r, l, ev, matchers)
+	for _, s := range run {
+		if s.Statement.GetPredicateType() != predicates.ProvenanceV1 {
+			continue
+		}
+		tr, err := predicates.TrainingOf(s.Statement)
+		if err != nil {
+			if errors.Is(err, predicates.ErrNotTraining) {
+				continue
+			}
+			r.fail(Failure{Code: FailStatement, Step: s.Step, Bundle: s.Bundle, Reason: err.Error()})
+			continue
+		}
+		for _, p := range ps.CheckBaseModels(tr.BaseModel) {
+			r.fail(Failure{Code: FailBaseModel, Step: s.Step, Bundle: s.Bundle, Rule: "baseModels", Reason: p})
+		}
+	}
+}

@@ -231,7 +231,9 @@ func TestRunInputErrorsBeforeCommand(t *testing.T) {
 		{name: "command not found", step: func(s *Step) { s.Command = []string{"mlattest-no-such-command-xyz"} }, wantErr: `command "mlattest-no-such-command-xyz"`},
 		{name: "relative command missing", step: func(s *Step) { s.Command = []string{"./train.sh"} }, wantErr: `command "./train.sh"`},
 		{name: "no command", step: func(s *Step) { s.Command = nil }, wantErr: "no command"},
-		{name: "missing base model", step: func(s *Step) { s.BaseModels = []Input{{URI: "hf://o/m@0123456789abcdef0123456789abcdef01234567", Path: "models/none"}} }, wantErr: `base model "hf://o/m@0123456789abcdef0123456789abcdef01234567"`},
+		{name: "missing base model", step: func(s *Step) {
+			s.BaseModels = []Input{{URI: "hf://o/m@0123456789abcdef0123456789abcdef01234567", Path: "models/none"}}
+		}, wantErr: `base model "hf://o/m@0123456789abcdef0123456789abcdef01234567"`},
 		{name: "bad dataset class", step: func(s *Step) {
 			s.Datasets = []DatasetInput{{Input: Input{URI: "hf://d", Path: "in.txt"}, SourceClass: "stolen"}}
 		}, wantErr: `dataset "hf://d": source class "stolen"`},

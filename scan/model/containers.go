@@ -109,7 +109,7 @@ func (sc *scan) scanStream(br *bufio.Reader, sf string, size int64, member strin
 		sc.scanSafetensorsStream(br, member)
 		return sf
 	case FormatGGUF:
-		sc.scanGGUF(br, member)
+		sc.scanGGUF(br, size, member)
 		return sf
 	case FormatHDF5:
 		return sc.scanHDF5(br, member)
@@ -445,22 +445,6 @@ func (sc *scan) scanNPY(br *bufio.Reader, member string) string {
 		sc.scanPickles(br, member)
 	}
 	return FormatNPY
-}
-
-// scanGGUF checks the GGUF preamble: magic, version 1-3, counts.
-func (sc *scan) scanGGUF(br *bufio.Reader, member string) {
-	b := make([]byte, 24)
-	if _, err := io.ReadFull(br, b); err != nil {
-		sc.add(member, 0, Error, "truncated", "GGUF header truncated")
-		return
-	}
-	v := binary.LittleEndian.Uint32(b[4:])
-	if v < 1 || v > 3 {
-		sc.add(member, 4, Invalid, "gguf-version", "GGUF version %d", v)
-	}
-	if t := binary.LittleEndian.Uint64(b[8:]); t > 1<<32 {
-		sc.add(member, 8, Invalid, "gguf-header", "GGUF tensor count %d", t)
-	}
 }
 
 // scanHDF5 searches an HDF5 file for a Keras model config and Lambda

@@ -241,7 +241,10 @@ func TestGGUFPicklePolyglot(t *testing.T) {
 	if r.Verdict != Malicious || !hasRule(r, "polyglot") || !hasRule(r, "dangerous-import") {
 		t.Fatal(describe(r))
 	}
-	plain := append([]byte("GGUF\x03\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00"), make([]byte, 600)...)
+	g := &gg{}
+	g.str("general.architecture", "llama").tensor("w", 0, 0, 150)
+	g.data = 600
+	plain := g.bytes()
 	if r := scanBytes(plain); r.Verdict != Safe {
 		t.Fatal(describe(r))
 	}

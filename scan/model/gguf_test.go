@@ -94,7 +94,7 @@ func TestGGUF(t *testing.T) {
 		return g
 	}
 	full := base().str("tokenizer.chat_template", chatml).
-		tensor("tok_embd.weight", 0, 0, 4, 2).  // F32 4x2 = 32 bytes
+		tensor("tok_embd.weight", 0, 0, 4, 2).   // F32 4x2 = 32 bytes
 		tensor("blk.0.attn_q.weight", 8, 32, 64) // Q8_0 64 elems = 2 blocks * 34 = 68 bytes
 	full.data = 32 + 68
 	tpl := func(s string) []byte {

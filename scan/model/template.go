@@ -8,7 +8,7 @@ import (
 
 // chatTemplateProblem checks a Jinja chat template for constructs that
 // reach Python internals when rendered by jinja2 outside its sandbox
-// (CVE-2024-34359: {{ ''.__class__.__mro__[1].__subclasses__() }} and
+// (CVE-2024-34359: {{ ”.__class__.__mro__[1].__subclasses__() }} and
 // friends). Chat templates only need loops, conditions, string operations
 // and the message dicts, so instead of knowing every gadget the check
 // blocks what every gadget needs: a dunder attribute (spelled directly, in

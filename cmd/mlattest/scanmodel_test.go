@@ -255,8 +255,10 @@ func TestScanModelUnderRun(t *testing.T) {
 
 // TestE2EPickledBaseModel runs the example pipeline against the private
 // Sigstore stack: the scan-model stage's model-scan statement is signed and
-// the layout's CEL rules over it are evaluated by verify; a base model that
-// arrives as a malicious pickle stops the pipeline before training.
+// the layout's CEL rules over it are evaluated by verify; the base model is
+// checked against the owner's keyless pin (named by the layout's pinSigners)
+// before training and at release; a base model that arrives as a malicious
+// pickle, or differs from the pin, stops the pipeline before training.
 func TestE2EPickledBaseModel(t *testing.T) {
 	s := stacktest.Get(t)
 	const pipelineID, ownerID = "ml-pipeline@example.com", "model-owner@example.com"
@@ -275,6 +277,17 @@ func TestE2EPickledBaseModel(t *testing.T) {
 	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "layout", "sign", layout); r.code != 0 {
 		t.Fatalf("layout sign: %v", r)
 	}
+	// The owner pins the base model keylessly, as `mlattest pin` does from
+	// a download the owner trusts.
+	const baseModel = "hf://mlattest-test/tiny-base@1111111111222222222233333333334444444444"
+	hub := filepath.Join(work, "hub")
+	if out, err := exec.Command(finetunePath, "init-base", "--out", filepath.Join(hub, "model.safetensors")).CombinedOutput(); err != nil {
+		t.Fatalf("init-base: %v %s", err, out)
+	}
+	pin := filepath.Join(work, "base.pin.sigstore.json")
+	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "pin", "--base-model", baseModel+"="+hub, "--out", pin); r.code != 0 {
+		t.Fatalf("pin: %v", r)
+	}
 	script, err := filepath.Abs("../../examples/pipeline/pipeline.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +296,8 @@ func TestE2EPickledBaseModel(t *testing.T) {
 		dir := filepath.Join(work, name)
 		cmd := exec.Command(script, filepath.Join(dir, "work"), filepath.Join(dir, "att"))
 		cmd.Env = append(append(os.Environ(), stackEnv(s, s.Token(t, 1, pipelineID))...),
-			"MLATTEST="+binPath, "FINETUNE="+finetunePath, "MLATTEST_RUN_ID=e2e-pickle-"+name)
+			"MLATTEST="+binPath, "FINETUNE="+finetunePath, "MLATTEST_RUN_ID=e2e-pickle-"+name,
+			"BASE_MODEL="+baseModel, "LAYOUT="+layout, "LAYOUT_IDENTITY="+ownerID, "LAYOUT_ISSUER="+s.Issuer1, "PIN="+pin)
 		cmd.Env = append(cmd.Env, env...)
 		return cmd.CombinedOutput()
 	}
@@ -303,6 +317,26 @@ func TestE2EPickledBaseModel(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "scan-model") || !strings.Contains(r.stdout, `predicate.verdict == \"malicious\"`) {
 		t.Fatalf("the model-scan rule was not evaluated: %v", r)
 	}
+	// ... and that is the only failure: the base model matched the pin,
+	// which the train stage kept with the attestations.
+	var rep struct {
+		Failures []struct{ Code, Step string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Failures) != 1 || rep.Failures[0].Code != "expectation" || rep.Failures[0].Step != "scan-model" {
+		t.Fatalf("want only the scan-model expectation to fail: %v %+v", err, rep)
+	}
+	// Without the pin among the attestations, verify refuses the base model.
+	kept, _ := filepath.Glob(filepath.Join(att, "pin-*.sigstore.json"))
+	if len(kept) != 1 {
+		t.Fatalf("pin not kept: %v", kept)
+	}
+	os.Remove(kept[0])
+	r = mlattest(t, work, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, "verify", "--layout", layout,
+		"--layout-identity", ownerID, "--layout-oidc-issuer", s.Issuer1,
+		"--attestations", att, "--model", filepath.Join(work, "honest", "work", "release"))
+	if r.code != 1 || !strings.Contains(r.stdout, "base model "+baseModel+" has no pin the layout accepts [base-model]") {
+		t.Fatalf("unpinned base model accepted at release: %v", r)
+	}
 
 	evil := `printf "\200\002cos\nsystem\nX\002\000\000\000id\205R." > base/pytorch_model.bin`
 	out, err = pipeline("pickled", "BEFORE_TRAIN="+evil)
@@ -310,6 +344,14 @@ func TestE2EPickledBaseModel(t *testing.T) {
 		t.Fatalf("pickled base model not refused: %v\n%s", err, out)
 	}
 	if m, _ := filepath.Glob(filepath.Join(work, "pickled", "att", "train.*")); len(m) != 0 {
+		t.Fatalf("train recorded: %v", m)
+	}
+
+	out, err = pipeline("unpinned", "BEFORE_TRAIN=printf x >> base/model.safetensors")
+	if err == nil || !strings.Contains(string(out), "does not match its pin: file model.safetensors has sha256") {
+		t.Fatalf("unpinned base model not refused: %v\n%s", err, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(work, "unpinned", "att", "train.*")); len(m) != 0 {
 		t.Fatalf("train recorded: %v", m)
 	}
 }

@@ -18,14 +18,14 @@ import (
 // templates (import/include/extends/from) is unknown: what runs then is
 // not in the file.
 func chatTemplateProblem(tpl string) (Verdict, string, string) {
-	if !utf8.ValidString(tpl) {
-		return Unknown, "gguf-chat-template", "template is not UTF-8"
-	}
 	worst, rule, msg := Safe, "", ""
 	note := func(sev Verdict, r, m string) {
 		if verdictRank[sev] > verdictRank[worst] {
 			worst, rule, msg = sev, r, m
 		}
+	}
+	if !utf8.ValidString(tpl) {
+		note(Unknown, "gguf-chat-template", "template is not UTF-8")
 	}
 	for i := 0; i < len(tpl); {
 		j := strings.Index(tpl[i:], "{")
@@ -42,7 +42,8 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 		case '#':
 			end := strings.Index(tpl[start+2:], "#}")
 			if end < 0 {
-				return Unknown, "gguf-chat-template", "unterminated comment"
+				note(Unknown, "gguf-chat-template", "unterminated comment")
+				return worst, rule, msg
 			}
 			i = start + 2 + end + 2
 			continue
@@ -52,7 +53,8 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 		}
 		code, end, ok := jinjaCode(tpl, start+2, closer)
 		if !ok {
-			return Unknown, "gguf-chat-template", "unterminated " + tpl[start:start+2] + " block"
+			note(Unknown, "gguf-chat-template", "unterminated "+tpl[start:start+2]+" block")
+			return worst, rule, msg
 		}
 		i = end
 		if sev, r, m := jinjaCodeProblem(code, closer == "%}"); sev != Safe {

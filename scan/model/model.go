@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Verdict is the answer for one file.
@@ -181,7 +182,27 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	if !fi.Mode().IsRegular() {
 		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
 	}
+	// The digest is computed concurrently with the scan, each reading the
+	// file with pread (os.File.ReadAt is safe for concurrent use): the
+	// file's time is the slower of the two, not their sum.
+	var (
+		wg      sync.WaitGroup
+		sum     string
+		hashErr error
+	)
+	if s.digest {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sum, hashErr = hashAt(ctx, f, fi.Size())
+		}()
+	}
 	res, sc := s.scanReaderAtState(ctx, f, fi.Size(), filepath.Base(path))
+	wg.Wait()
+	if hashErr != nil {
+		return Result{}, fmt.Errorf("%w: hashing %s: %w", ErrUnreadable, path, hashErr)
+	}
+	res.SHA256 = sum
 	res.Path = path
 	for _, e := range sc.externals {
 		if e.member != "" {
@@ -198,19 +219,38 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	if res.Findings == nil {
 		res.Findings = []Finding{}
 	}
-	if s.digest {
-		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(f, 0, fi.Size())); err != nil {
-			return Result{}, fmt.Errorf("%w: hashing %s: %w", ErrUnreadable, path, err)
-		}
-		res.SHA256 = hex.EncodeToString(h.Sum(nil))
-	}
 	// The verdict and the digest must describe the same bytes.
 	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
 		res.Findings = append(res.Findings, Finding{Rule: "changed-during-scan", Severity: Error, Offset: -1, Message: "the file changed while it was being scanned"})
 		res.Verdict = Worse(res.Verdict, Error)
 	}
 	return res, nil
+}
+
+// hashReadSize is the read size of the digest: large reads keep syscall
+// overhead negligible next to SHA-256.
+const hashReadSize = 1 << 20
+
+// hashAt returns the hex SHA-256 of size bytes of ra, checking ctx between
+// reads.
+func hashAt(ctx context.Context, ra io.ReaderAt, size int64) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, hashReadSize)
+	for off := int64(0); off < size; {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := ra.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		h.Write(buf[:n])
+		off += int64(n)
+		if err != nil && !(err == io.EOF && off == size) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ScanReaderAt scans size bytes of ra. An I/O error while reading is an

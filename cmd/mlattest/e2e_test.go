@@ -110,7 +110,7 @@ func writeFile(t *testing.T, path, content string) {
 func trainArgs(out string, extra ...string) []string {
 	args := []string{"run", "--step", "train", "--run-id", "e2e-run-1", "--out", out,
 		"--materials", "clean.jsonl", "--products", "model",
-		"--base-model", "hf://mlattest-test/base@v1=base",
+		"--base-model", "hf://mlattest-test/base@"+strings.Repeat("ab", 20)+"=base",
 		"--dataset", "file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic",
 		"--config", "train.json"}
 	args = append(args, extra...)
@@ -124,6 +124,25 @@ func stackEnv(s *stacktest.Stack, token string) []string {
 		"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot,
 		"SIGSTORE_ID_TOKEN=" + token,
 	}
+}
+
+// e2eBaseModel is the example pipeline's base model in the e2e tests.
+const e2eBaseModel = "hf://mlattest-test/tiny-base@1111111111222222222233333333334444444444"
+
+// ownerPin has the layout owner pin the example pipeline's base model
+// keylessly (as `mlattest pin` does from a download the owner trusts) and
+// returns the environment that makes pipeline.sh check it under layout.
+func ownerPin(t *testing.T, s *stacktest.Stack, work, layout, ownerID string) []string {
+	t.Helper()
+	hub := filepath.Join(work, "hub")
+	if out, err := exec.Command(finetunePath, "init-base", "--out", filepath.Join(hub, "model.safetensors")).CombinedOutput(); err != nil {
+		t.Fatalf("init-base: %v %s", err, out)
+	}
+	pin := filepath.Join(work, "base.pin.sigstore.json")
+	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "pin", "--base-model", e2eBaseModel+"="+hub, "--out", pin); r.code != 0 {
+		t.Fatalf("pin: %v", r)
+	}
+	return []string{"BASE_MODEL=" + e2eBaseModel, "LAYOUT=" + layout, "LAYOUT_IDENTITY=" + ownerID, "LAYOUT_ISSUER=" + s.Issuer1, "PIN=" + pin}
 }
 
 // payload decodes the in-toto statement inside a DSSE bundle file.
@@ -439,7 +458,7 @@ func TestE2EBadInputBeforeTheCommand(t *testing.T) {
 		want   string // the thing the error must name
 	}{
 		{"missing material", good, []string{"--materials", "nope.jsonl"}, "nope.jsonl"},
-		{"missing base model", good, []string{"--materials", "raw.jsonl", "--base-model", "hf://x/y@1=absent"}, "absent"},
+		{"missing base model", good, []string{"--materials", "raw.jsonl", "--base-model", "hf://x/y@" + strings.Repeat("1", 40) + "=absent"}, "absent"},
 		{"symlink escaping the root", good, []string{"--materials", "escape"}, "escape"},
 		{"bad dataset source class", good, []string{"--materials", "raw.jsonl", "--dataset", "file://raw.jsonl=raw.jsonl,source=stolen"}, "stolen"},
 		{"malformed token", "not-a-jwt", []string{"--materials", "raw.jsonl"}, "token"},
@@ -573,6 +592,7 @@ func TestE2EExamplePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pinEnv := ownerPin(t, s, work, layout, ownerID)
 
 	tests := []struct {
 		name     string
@@ -596,7 +616,7 @@ func TestE2EExamplePipeline(t *testing.T) {
 			cmd := exec.Command(script, filepath.Join(dir, "work"), att)
 			cmd.Env = append(append(os.Environ(), stackEnv(s, s.Token(t, 1, pipelineID))...),
 				"MLATTEST="+binPath, "FINETUNE="+finetunePath, fmt.Sprintf("MLATTEST_RUN_ID=e2e-pipeline-%d", i))
-			cmd.Env = append(cmd.Env, tc.env...)
+			cmd.Env = append(append(cmd.Env, pinEnv...), tc.env...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("pipeline: %v\n%s", err, out)
 			}

@@ -45,11 +45,19 @@ produces a pickle-format file, a third statement <step>.product-scan.sigstore.js
 verdict and findings) is signed with the link, and then run exits 125 naming the
 files unless --allow-pickle; the command's exit status is never altered in the
 link. A layout can demand 'no pickle' with a CEL rule on that statement or on
-a scan-model step's statement: !predicate.files.exists(f, f.pickle).`,
+a scan-model step's statement: !predicate.files.exists(f, f.pickle).
+
+Base-model pins: a Hugging Face base model is named at a full 40-hex commit. With
+--layout (and its owner: --layout-identity/--layout-oidc-issuer or --layout-key),
+the layout is checked as verify checks it, and every --base-model must be exactly
+(file for file, by SHA-256) a model the layout pins or a --pin bundle signed by one
+of its pinSigners pins, or the command does not run (125, naming the file); the
+pin bundles are copied into --out for verify. Without a layout, --pin-key or
+--pin-identity names the pin signer.`,
 		Example: `  # keyless, in GitHub Actions (permissions: id-token: write)
   mlattest run --step train --out attestations \
     --materials data/clean.jsonl --products model/ \
-    --base-model hf://org/base@main=base/ \
+    --base-model hf://org/base@0123456789abcdef0123456789abcdef01234567=base/ \
     --dataset file://data/clean.jsonl=data/clean.jsonl,collected=2026-11-01,source=curated \
     --config train.yaml -- python train.py --config train.yaml
 
@@ -133,7 +141,7 @@ outside mlattest (another machine, a managed training service): it digests the
 materials, products and training inputs as they are now and records the command
 and exit status you give. Training provenance needs --started and --finished.`,
 		Example: `  mlattest attest --step train --out att --materials data.jsonl --products model/ \
-    --base-model hf://org/base@main=base/ --started 2026-11-20T08:00:00Z \
+    --base-model hf://org/base@0123456789abcdef0123456789abcdef01234567=base/ --started 2026-11-20T08:00:00Z \
     --finished 2026-11-20T11:42:00Z --exit-code 0 -- python train.py`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -277,17 +277,7 @@ func TestE2EPickledBaseModel(t *testing.T) {
 	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "layout", "sign", layout); r.code != 0 {
 		t.Fatalf("layout sign: %v", r)
 	}
-	// The owner pins the base model keylessly, as `mlattest pin` does from
-	// a download the owner trusts.
-	const baseModel = "hf://mlattest-test/tiny-base@1111111111222222222233333333334444444444"
-	hub := filepath.Join(work, "hub")
-	if out, err := exec.Command(finetunePath, "init-base", "--out", filepath.Join(hub, "model.safetensors")).CombinedOutput(); err != nil {
-		t.Fatalf("init-base: %v %s", err, out)
-	}
-	pin := filepath.Join(work, "base.pin.sigstore.json")
-	if r := mlattest(t, work, stackEnv(s, s.Token(t, 1, ownerID)), "pin", "--base-model", baseModel+"="+hub, "--out", pin); r.code != 0 {
-		t.Fatalf("pin: %v", r)
-	}
+	pinEnv := ownerPin(t, s, work, layout, ownerID)
 	script, err := filepath.Abs("../../examples/pipeline/pipeline.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -296,8 +286,8 @@ func TestE2EPickledBaseModel(t *testing.T) {
 		dir := filepath.Join(work, name)
 		cmd := exec.Command(script, filepath.Join(dir, "work"), filepath.Join(dir, "att"))
 		cmd.Env = append(append(os.Environ(), stackEnv(s, s.Token(t, 1, pipelineID))...),
-			"MLATTEST="+binPath, "FINETUNE="+finetunePath, "MLATTEST_RUN_ID=e2e-pickle-"+name,
-			"BASE_MODEL="+baseModel, "LAYOUT="+layout, "LAYOUT_IDENTITY="+ownerID, "LAYOUT_ISSUER="+s.Issuer1, "PIN="+pin)
+			"MLATTEST="+binPath, "FINETUNE="+finetunePath, "MLATTEST_RUN_ID=e2e-pickle-"+name)
+		cmd.Env = append(cmd.Env, pinEnv...)
 		cmd.Env = append(cmd.Env, env...)
 		return cmd.CombinedOutput()
 	}
@@ -334,7 +324,7 @@ func TestE2EPickledBaseModel(t *testing.T) {
 	r = mlattest(t, work, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, "verify", "--layout", layout,
 		"--layout-identity", ownerID, "--layout-oidc-issuer", s.Issuer1,
 		"--attestations", att, "--model", filepath.Join(work, "honest", "work", "release"))
-	if r.code != 1 || !strings.Contains(r.stdout, "base model "+baseModel+" has no pin the layout accepts [base-model]") {
+	if r.code != 1 || !strings.Contains(r.stdout, "base model "+e2eBaseModel+" has no pin the layout accepts [base-model]") {
 		t.Fatalf("unpinned base model accepted at release: %v", r)
 	}
 

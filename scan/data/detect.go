@@ -36,13 +36,22 @@ func (c *clusters) union(a, b int32) {
 	c.size[ra] += c.size[rb]
 }
 
-// feature is the response feature standing for i's cluster, if it is big enough.
+// feature is the response feature standing for i's cluster, if it is big
+// enough. It only reads (the parents are flattened after clustering), so
+// workers may call it concurrently.
 func (c *clusters) feature(i int) (uint64, bool) {
-	r := c.find(int32(i))
+	r := c.parent[i]
 	if int(c.size[r]) < c.min {
 		return 0, false
 	}
 	return mix64(uint64(r)) ^ seedCl, true
+}
+
+// flatten points every record at its cluster's root.
+func (c *clusters) flatten() {
+	for i := range c.parent {
+		c.parent[i] = c.find(int32(i))
+	}
 }
 
 func (s *scanner) clusterResponses() *clusters {
@@ -86,6 +95,7 @@ func (s *scanner) clusterResponses() *clusters {
 			}
 		}
 	}
+	c.flatten()
 	return c
 }
 
@@ -323,7 +333,7 @@ func (s *scanner) associate(cl *clusters) error {
 		chi := 0.0
 		var cons uint64
 		for b := 0; b < 64; b++ {
-			ones := float64(f.bits[b])
+			ones := float64(f.bits.at(b))
 			d := ones - n*pb[b]
 			chi += d * d / (n * pb[b] * (1 - pb[b]))
 			if 2*ones > n {
@@ -380,59 +390,77 @@ func (s *scanner) associate(cl *clusters) error {
 		needRoot[c.root] = true
 	}
 	if len(want)+len(needRoot) > 0 {
-		_, err := s.pass(func(loc Location, rec Record, rerr error) error {
-			i := loc.Index
-			if rerr != nil || i >= N || !s.valid[i] {
-				return nil
+		// The workers look features up in a copy: the consumer appends to want.
+		wanted := make(map[uint64]struct{}, len(want))
+		for h := range want {
+			wanted[h] = struct{}{}
+		}
+		prep := func(f *featurizer, it *recItem) {
+			i := it.loc.Index
+			if it.err != nil || i >= N || !s.valid[i] {
+				return
 			}
-			f := &s.fz
-			f.featurize(rec, false)
-			hit := inSample(i) || needRoot[cl.find(int32(i))]
+			f.featurize(it.rec, false)
+			r := cl.parent[i]
+			hit := inSample(i) || needRoot[r]
 			for _, x := range f.pf {
-				if l, ok := want[x.h]; ok {
-					hit = true
-					want[x.h] = append(l, int32(i))
-					if _, ok := text[x.h]; !ok {
-						text[x.h] = f.prompt[x.s:x.e]
-					}
+				if _, ok := wanted[x.h]; ok {
+					it.feats = append(it.feats, x)
+					it.texts = append(it.texts, f.prompt[x.s:x.e])
 				}
 			}
+			it.nPrompt = len(it.feats)
 			for _, x := range f.rf {
-				if l, ok := want[x.h]; ok {
-					hit = true
-					want[x.h] = append(l, int32(i))
-					if _, ok := text[x.h]; !ok {
-						text[x.h] = f.response[x.s:x.e]
-					}
+				if _, ok := wanted[x.h]; ok {
+					it.feats = append(it.feats, x)
+					it.texts = append(it.texts, f.response[x.s:x.e])
 				}
 			}
-			if id, ok := cl.feature(i); ok {
-				if l, ok := want[id]; ok {
-					want[id] = append(l, int32(i))
-					if _, ok := text[id]; !ok {
-						text[id] = snippet(rec.Response, 120)
-					}
-				}
-				if r := cl.find(int32(i)); needRoot[r] && rootText[r] == "" {
-					rootText[r] = snippet(rec.Response, 120)
-					var ts []uint64
-					for _, t := range f.rtoks {
-						ts = append(ts, t.h)
-					}
-					rootToks[r] = ts
+			hit = hit || len(it.feats) > 0
+			it.cluster, it.clOK = cl.feature(i)
+			if it.clOK && needRoot[r] {
+				for _, t := range f.rtoks {
+					it.rtoks = append(it.rtoks, t.h)
 				}
 			}
 			if hit {
-				var ts []uint32
 				for _, t := range f.ptoks {
-					if t.word && len(ts) < maxPromptTokens {
-						ts = append(ts, uint32(t.h))
-						weight(t.h)
+					if t.word && len(it.words) < maxPromptTokens {
+						it.words = append(it.words, t.h)
 					}
+				}
+			}
+			it.hit = hit
+		}
+		_, err := s.pass(prep, func(it *recItem) error {
+			i := it.loc.Index
+			for k, x := range it.feats {
+				want[x.h] = append(want[x.h], int32(i))
+				if _, ok := text[x.h]; !ok {
+					text[x.h] = it.texts[k]
+				}
+			}
+			if it.clOK {
+				id := it.cluster
+				if l, ok := want[id]; ok {
+					want[id] = append(l, int32(i))
+					if _, ok := text[id]; !ok {
+						text[id] = snippet(it.rec.Response, 120)
+					}
+				}
+				if r := cl.parent[i]; needRoot[r] && rootText[r] == "" {
+					rootText[r] = snippet(it.rec.Response, 120)
+					rootToks[r] = slices.Clone(it.rtoks)
+				}
+			}
+			if it.hit {
+				ts := make([]uint32, 0, len(it.words))
+				for _, h := range it.words {
+					ts = append(ts, uint32(h))
+					weight(h)
 				}
 				slices.Sort(ts)
 				ptok[int32(i)] = slices.Compact(ts)
-
 			}
 			return nil
 		}, nil)
@@ -553,7 +581,12 @@ func (s *scanner) associate(cl *clusters) error {
 	// Uniform-response triggers: the trigger's records whose response is
 	// within 12 bits of the group's consensus SimHash: five standard
 	// deviations under the 32 bits (sd 4) two unrelated texts differ in.
-	sort.Slice(unis, func(a, b int) bool { return unis[a].z > unis[b].z })
+	sort.Slice(unis, func(a, b int) bool {
+		if unis[a].z != unis[b].z {
+			return unis[a].z > unis[b].z
+		}
+		return unis[a].h < unis[b].h
+	})
 	for _, u := range unis {
 		var I []int
 		distinct := map[uint64]struct{}{}
@@ -686,7 +719,12 @@ func (s *scanner) associate(cl *clusters) error {
 		})
 	}
 
-	sort.Slice(sents, func(a, b int) bool { return math.Abs(sents[a].z) > math.Abs(sents[b].z) })
+	sort.Slice(sents, func(a, b int) bool {
+		if za, zb := math.Abs(sents[a].z), math.Abs(sents[b].z); za != zb {
+			return za > zb
+		}
+		return sents[a].h < sents[b].h // ties (one entity's n-grams) in a fixed order
+	})
 	seenEnt := map[string]bool{}
 	entCovered := map[int]struct{}{}
 	for _, c := range sents {
@@ -731,7 +769,12 @@ func (s *scanner) associate(cl *clusters) error {
 		})
 	}
 
-	sort.Slice(ccs, func(a, b int) bool { return len(ccs[a].recs) > len(ccs[b].recs) })
+	sort.Slice(ccs, func(a, b int) bool {
+		if len(ccs[a].recs) != len(ccs[b].recs) {
+			return len(ccs[a].recs) > len(ccs[b].recs)
+		}
+		return ccs[a].root < ccs[b].root
+	})
 	for _, c := range ccs {
 		// Tokens in a fifth or more of the prompts may be triggers (several
 		// rare tokens can share the work): what counts is the rest.
@@ -822,12 +865,17 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 	if len(recs) > 48 {
 		recs = recs[:48]
 	}
-	sets := make([][]uint32, 0, len(recs))
+	// Weights are looked up once per record, not once per pair.
+	type tw struct {
+		h uint32
+		w float64
+	}
+	sets := make([][]tw, 0, len(recs))
 	for _, i := range recs {
-		var t []uint32
+		var t []tw
 		for _, h := range ptok[int32(i)] {
 			if !slices.ContainsFunc(ignore, func(g uint64) bool { return uint32(g) == h }) {
-				t = append(t, h)
+				t = append(t, tw{h, idf[h]})
 			}
 		}
 		sets = append(sets, t)
@@ -840,15 +888,15 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 			i, j := 0, 0
 			for i < len(x) || j < len(y) {
 				switch {
-				case j >= len(y) || i < len(x) && x[i] < y[j]:
-					union += idf[x[i]]
+				case j >= len(y) || i < len(x) && x[i].h < y[j].h:
+					union += x[i].w
 					i++
-				case i >= len(x) || x[i] > y[j]:
-					union += idf[y[j]]
+				case i >= len(x) || x[i].h > y[j].h:
+					union += y[j].w
 					j++
 				default:
-					inter += idf[x[i]]
-					union += idf[x[i]]
+					inter += x[i].w
+					union += x[i].w
 					i++
 					j++
 				}

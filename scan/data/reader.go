@@ -239,6 +239,21 @@ func parseJSONRecord(b []byte, m Mapping) (Record, error) {
 	if !utf8.Valid(b) {
 		return Record{}, errors.New("invalid UTF-8")
 	}
+	// Fast path: a flat object of strings, read without encoding/json.
+	var buf [maxFlatFields]jsonField
+	if fs, ok := scanFlatObject(b, string(b), buf[:0]); ok {
+		rec, chat, err := mapRecord(m, func(k string) (string, bool) {
+			for j := len(fs) - 1; j >= 0; j-- { // the last duplicate wins, as in encoding/json
+				if string(fs[j].key) == k {
+					return fs[j].val, true
+				}
+			}
+			return "", false
+		})
+		if !chat {
+			return rec, err
+		}
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(b, &obj); err != nil {
 		var se *json.SyntaxError
@@ -247,49 +262,66 @@ func parseJSONRecord(b []byte, m Mapping) (Record, error) {
 		}
 		return Record{}, fmt.Errorf("not a JSON object: %w", err)
 	}
+	rec, chat, err := mapRecord(m, func(k string) (string, bool) {
+		v, ok := obj[k]
+		if !ok {
+			return "", false
+		}
+		return textOf(v), true
+	})
+	if chat {
+		for _, k := range chatKeys {
+			if v, ok := obj[k]; ok {
+				return chatRecord(v, rec.Source)
+			}
+		}
+	}
+	return rec, err
+}
+
+var chatKeys = []string{"messages", "conversations", "conversation"}
+
+// mapRecord picks a record's fields by the mapping; chat says the record is
+// a conversation (a chat key is present), to be read from its messages.
+func mapRecord(m Mapping, lookup func(string) (string, bool)) (rec Record, chat bool, err error) {
 	get := func(explicit string, defs []string) (string, bool) {
 		if explicit != "" {
-			v, ok := obj[explicit]
-			if !ok {
-				return "", false
-			}
-			return textOf(v), true
+			return lookup(explicit)
 		}
 		for _, k := range defs {
-			if v, ok := obj[k]; ok {
-				return textOf(v), true
+			if v, ok := lookup(k); ok {
+				return v, true
 			}
 		}
 		return "", false
 	}
-	var rec Record
 	rec.Source, _ = get(m.Source, defSource)
 	resp, okR := get(m.Response, defResponse)
 	instr, okI := get(m.Instruction, defInstruction)
 	if okR && okI {
 		rec.Instruction, rec.Response = instr, resp
 		rec.Input, _ = get(m.Input, defInput)
-		return rec, nil
+		return rec, false, nil
 	}
 	if okR && m.Instruction == "" {
 		// {"input": ..., "output": ...}: the input is the instruction.
 		if in, ok := get(m.Input, defInput); ok {
 			rec.Instruction, rec.Response = in, resp
-			return rec, nil
+			return rec, false, nil
 		}
 	}
 	if m.Instruction == "" && m.Response == "" {
-		for _, k := range []string{"messages", "conversations", "conversation"} {
-			if v, ok := obj[k]; ok {
-				return chatRecord(v, rec.Source)
+		for _, k := range chatKeys {
+			if _, ok := lookup(k); ok {
+				return rec, true, nil
 			}
 		}
 	}
 	switch {
 	case !okI:
-		return rec, errors.New("no instruction field (set the field mapping)")
+		return rec, false, errors.New("no instruction field (set the field mapping)")
 	default:
-		return rec, errors.New("no response field (set the field mapping)")
+		return rec, false, errors.New("no response field (set the field mapping)")
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -214,7 +213,8 @@ type scanner struct {
 
 	format Format
 	res    *Result
-	fz     featurizer
+	// workers are the featurizers of the pass goroutines, one per core.
+	workers []*featurizer
 
 	// per record (a few words each)
 	valid      []bool
@@ -231,109 +231,15 @@ type scanner struct {
 	droppedPairs int
 }
 
-func (s *scanner) pass(fn RecordFunc, tee io.Writer) (int64, error) {
-	rc, err := s.open()
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
-	}
-	defer rc.Close()
-	cr := &countingReader{r: rc}
-	var r io.Reader = cr
-	if tee != nil {
-		r = io.TeeReader(cr, tee)
-	}
-	if s.format == "" {
-		head := make([]byte, 512)
-		n, _ := io.ReadFull(r, head)
-		head = head[:n]
-		s.format = s.cfg.Format
-		if s.format == "" {
-			s.format = DetectFormat(s.name, head)
-		}
-		r = io.MultiReader(strings.NewReader(string(head)), r)
-	} else if s.cfg.Format == "" {
-		// later passes: format already known
-	}
-	// Parsing runs in its own goroutine, one batch of records ahead of the
-	// detectors, so decoding and featurising use two cores.
-	type item struct {
-		loc Location
-		rec Record
-		err error
-	}
-	const batchSize = 256
-	batches := make(chan []item, 4)
-	stop := make(chan struct{})
-	var readErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(batches)
-		batch := make([]item, 0, batchSize)
-		readErr = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
-			batch = append(batch, item{loc, rec, rerr})
-			if len(batch) == batchSize {
-				select {
-				case batches <- batch:
-				case <-stop:
-					return errStopped
-				}
-				batch = make([]item, 0, batchSize)
-			}
-			return nil
-		})
-		if len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-stop:
-			}
-		}
-		if tee != nil {
-			// hash the rest of the file even when parsing stopped early
-			_, _ = io.Copy(io.Discard, r)
-		}
-	}()
-	var fnErr error
-	for batch := range batches {
-		if fnErr != nil {
-			continue
-		}
-		if e := s.ctx.Err(); e != nil {
-			fnErr = e
-			close(stop)
-			continue
-		}
-		for _, it := range batch {
-			if e := fn(it.loc, it.rec, it.err); e != nil {
-				fnErr = e
-				close(stop)
-				break
-			}
-		}
-	}
-	wg.Wait()
-	if fnErr != nil {
-		return cr.n, fnErr
-	}
-	if errors.Is(readErr, errStopped) {
-		readErr = nil
-	}
-	return cr.n, readErr
-}
-
-// errStopped ends a reader whose consumer has stopped.
-var errStopped = errors.New("stopped")
-
 func (s *scanner) run() (*Result, error) {
 	s.res = &Result{Path: s.name, Thresholds: s.cfg, Stats: Stats{Scripts: map[string]int{}}}
 	s.df = newCMS(s.cfg.SketchWidth)
+	s.df.trackFrom(uint32(s.cfg.MinSupport), s.cfg.SketchWidth)
 	s.hidden = map[string][]int{}
 	s.feats = map[uint64]*featStat{}
-	s.fz.init(s.cfg.MaxTokens)
 
 	h := sha256.New()
-	size, err := s.pass(s.pass1, h)
+	size, err := s.pass(s.prep1, s.pass1, h)
 	s.res.Size = size
 	s.res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	s.res.Format = s.format
@@ -361,9 +267,10 @@ func (s *scanner) run() (*Result, error) {
 	}
 	s.basicFindings()
 	clusters := s.clusterResponses()
-	if _, err := s.pass(func(loc Location, rec Record, rerr error) error {
-		return s.pass2(loc, rec, rerr, clusters)
-	}, nil); err != nil && s.res.Incomplete == "" {
+	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
+	if _, err := s.pass(func(f *featurizer, it *recItem) {
+		s.prep2(f, it, clusters, lo, hi)
+	}, s.pass2, nil); err != nil && s.res.Incomplete == "" {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
 	if err := s.associate(clusters); err != nil {
@@ -375,69 +282,89 @@ func (s *scanner) run() (*Result, error) {
 	return s.res, nil
 }
 
-func (s *scanner) pass1(loc Location, rec Record, rerr error) error {
-	i := len(s.valid)
-	if i != loc.Index {
-		return fmt.Errorf("internal: record index %d at %v", i, loc)
+// prep1 featurises a record for the first pass (on a worker).
+func (s *scanner) prep1(f *featurizer, it *recItem) {
+	if it.err != nil {
+		return
 	}
-	s.valid = append(s.valid, rerr == nil)
+	rec := it.rec
+	for _, t := range []string{rec.Instruction, rec.Input, rec.Response} {
+		if k, _ := hiddenScan(t); k != "" {
+			it.hidden = k
+			break
+		}
+	}
+	if rec.Source != "" {
+		it.source = strings.ToLower(strings.TrimSpace(rec.Source))
+	}
+	it.script = dominantScript(rec.Response, rec.Instruction)
+	f.featurize(rec, true)
+	it.feats = append(append(it.feats, f.pf...), f.rf...)
+	it.respHash, it.promptHash = f.respHash, f.promptHash
+	if f.respWords > 0 {
+		it.respSim = simhash64(f.rtoks)
+	}
+	it.respWords = f.respWords
+	it.sentiment = f.sentiment
+}
+
+// pass1 records what later passes need of each record, in file order.
+func (s *scanner) pass1(it *recItem) error {
+	i := len(s.valid)
+	if i != it.loc.Index {
+		return fmt.Errorf("internal: record index %d at %v", i, it.loc)
+	}
+	s.valid = append(s.valid, it.err == nil)
 	s.respHash = append(s.respHash, 0)
 	s.promptHash = append(s.promptHash, 0)
 	s.respSim = append(s.respSim, 0)
 	s.respWords = append(s.respWords, 0)
 	s.sentiment = append(s.sentiment, 0)
-	if rerr != nil {
-		s.res.Bad = append(s.res.Bad, BadRecord{Index: loc.Index, Line: loc.Line, Offset: loc.Offset, Error: rerr.Error()})
+	if it.err != nil {
+		s.res.Bad = append(s.res.Bad, BadRecord{Index: it.loc.Index, Line: it.loc.Line, Offset: it.loc.Offset, Error: it.err.Error()})
 		return nil
 	}
-	for _, t := range []string{rec.Instruction, rec.Input, rec.Response} {
-		if k, _ := hiddenScan(t); k != "" {
-			s.hidden[k] = append(s.hidden[k], i)
-			break
-		}
+	if it.hidden != "" {
+		s.hidden[it.hidden] = append(s.hidden[it.hidden], i)
 	}
-	if rec.Source != "" && len(s.res.Stats.Sources) < 256 {
+	if it.rec.Source != "" && len(s.res.Stats.Sources) < 256 {
 		if s.res.Stats.Sources == nil {
 			s.res.Stats.Sources = map[string]int{}
 		}
-		s.res.Stats.Sources[strings.ToLower(strings.TrimSpace(rec.Source))]++
+		s.res.Stats.Sources[it.source]++
 	}
-	s.res.Stats.Scripts[dominantScript(rec.Response+" "+rec.Instruction)]++
-	f := &s.fz
-	f.featurize(rec, true)
-	for _, x := range f.pf {
-		s.df.add(x.h)
-	}
-	for _, x := range f.rf {
-		s.df.add(x.h)
-	}
-	s.respHash[i] = f.respHash
-	s.promptHash[i] = f.promptHash
-	if f.respWords > 0 {
-		s.respSim[i] = simhash64(f.rtoks)
-	}
-	s.respWords[i] = uint32(f.respWords)
-	s.sentiment[i] = float32(f.sentiment)
+	s.res.Stats.Scripts[it.script]++
+	s.df.addAll(it.feats)
+	s.respHash[i] = it.respHash
+	s.promptHash[i] = it.promptHash
+	s.respSim[i] = it.respSim
+	s.respWords[i] = uint32(it.respWords)
+	s.sentiment[i] = float32(it.sentiment)
 	return nil
 }
 
 var scriptNames = []string{"Latin", "Cyrillic", "Greek", "CJK", "Hangul", "Arabic", "Hebrew", "Devanagari", "Other"}
 
-func dominantScript(s string) string {
+// dominantScript names the script of most letters among the first 400 of
+// the texts, read in order.
+func dominantScript(texts ...string) string {
 	var counts [9]int
 	n := 0
-	for _, r := range s {
-		if r < 0x80 {
-			if r|0x20 >= 'a' && r|0x20 <= 'z' {
-				counts[0]++
+scan:
+	for _, s := range texts {
+		for _, r := range s {
+			if r < 0x80 {
+				if r|0x20 >= 'a' && r|0x20 <= 'z' {
+					counts[0]++
+					n++
+				}
+			} else if unicode.IsLetter(r) {
+				counts[slices.Index(scriptNames, scriptOf(r))]++
 				n++
 			}
-		} else if unicode.IsLetter(r) {
-			counts[slices.Index(scriptNames, scriptOf(r))]++
-			n++
-		}
-		if n >= 400 {
-			break
+			if n >= 400 {
+				break scan
+			}
 		}
 	}
 	if n == 0 {
@@ -461,22 +388,53 @@ func (s *scanner) maxDF() int {
 	return m
 }
 
-func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) error {
-	i := loc.Index
-	if rerr != nil || i >= len(s.valid) || !s.valid[i] {
+// prep2 featurises a record for the second pass and keeps the features
+// whose document frequency makes them candidates (on a worker: the sketch is
+// read-only now).
+func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32) {
+	i := it.loc.Index
+	if it.err != nil || i >= len(s.valid) || !s.valid[i] {
+		return
+	}
+	f.featurize(it.rec, false)
+	// Most features are rare: the filter drops them; the sketch is read
+	// only for the rest, their loads overlapping.
+	keep := func(fs []feat) {
+		start := len(f.cand)
+		for _, x := range fs {
+			if s.df.maybeFrequent(x.h) {
+				f.cand = append(f.cand, x)
+			}
+		}
+		f.counts = s.df.getAll(f.counts[:0], f.cand[start:])
+		for k, x := range f.cand[start:] {
+			if c := f.counts[k]; c >= lo && c <= hi {
+				it.feats = append(it.feats, x)
+			}
+		}
+	}
+	f.cand = f.cand[:0]
+	keep(f.pf)
+	it.nPrompt = len(it.feats)
+	keep(f.rf)
+	it.cluster, it.clOK = cl.feature(i)
+	it.hit = true
+}
+
+// pass2 builds the statistics of candidate features, in file order.
+func (s *scanner) pass2(it *recItem) error {
+	if !it.hit {
 		return nil
 	}
-	f := &s.fz
-	f.featurize(rec, false)
+	i := it.loc.Index
 	bin, val := recordHash(i)
-	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
 	sent := float64(s.sentiment[i])
-	upd := func(h uint64, prompt, capital bool) {
+	upd := func(h uint64, prompt, capital bool) *featStat {
 		fs := s.feats[h]
 		if fs == nil {
 			if len(s.feats) >= s.cfg.MaxFeatures {
 				s.dropped++
-				return
+				return nil
 			}
 			fs = newFeatStat(prompt)
 			s.feats[h] = fs
@@ -490,14 +448,11 @@ func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) erro
 		}
 		if prompt {
 			if fs.bits == nil {
-				fs.bits = new([64]uint16)
+				fs.bits = new(bitCounts)
 			}
 			if s.respWords[i] > 0 && fs.nb < math.MaxUint16 {
 				fs.nb++
-				rs := s.respSim[i]
-				for b := 0; b < 64; b++ {
-					fs.bits[b] += uint16(rs >> b & 1)
-				}
+				fs.bits.add(s.respSim[i])
 			}
 			fs.sSum += sent
 			fs.sSq += sent * sent
@@ -507,22 +462,19 @@ func (s *scanner) pass2(loc Location, rec Record, rerr error, cl *clusters) erro
 				fs.neg++
 			}
 		}
+		return fs
 	}
-	for _, x := range f.pf {
-		if c := s.df.get(x.h); c >= lo && c <= hi {
-			upd(x.h, true, x.capital)
+	for _, x := range it.feats[:it.nPrompt] {
+		upd(x.h, true, x.capital)
+	}
+	for _, x := range it.feats[it.nPrompt:] {
+		upd(x.h, false, false)
+		if fs := s.feats[x.h]; x.sentence && fs != nil {
+			fs.sentence, fs.kind = true, x.kind
 		}
 	}
-	for _, x := range f.rf {
-		if c := s.df.get(x.h); c >= lo && c <= hi {
-			upd(x.h, false, false)
-			if fs := s.feats[x.h]; x.sentence && fs != nil {
-				fs.sentence, fs.kind = true, x.kind
-			}
-		}
-	}
-	if id, ok := cl.feature(i); ok {
-		upd(id, false, false)
+	if it.clOK {
+		upd(it.cluster, false, false)
 	}
 	return nil
 }
@@ -711,15 +663,14 @@ type featurizer struct {
 	maxTok               int
 	ptoks, rtoks         []token
 	pf, rf               []feat
-	pset                 map[uint64]struct{}
+	pset, seen           hashSet
+	counts               []uint32
+	cand                 []feat
 	pos, neg, negs       map[uint64]struct{}
 	respHash, promptHash uint64
 	respWords            int
 	sentiment            float64
 	prompt, response     string
-	setKeys              []uint64
-	setEpoch             []uint32
-	epoch                uint32
 }
 
 type feat struct {
@@ -760,7 +711,6 @@ const (
 
 func (f *featurizer) init(maxTok int) {
 	f.maxTok = maxTok
-	f.pset = map[uint64]struct{}{}
 	f.pos = lexiconSet(positiveWords)
 	f.neg = lexiconSet(negativeWords)
 	f.negs = lexiconSet(negators)
@@ -771,16 +721,15 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.ptoks = tokenize(f.ptoks[:0], f.prompt, f.maxTok)
 	f.rtoks = tokenize(f.rtoks[:0], f.response, f.maxTok)
 	f.pf, f.rf = f.pf[:0], f.rf[:0]
-	clear(f.pset)
+	f.pset.reset(len(f.ptoks))
 	var prev token
 	prevCap := false
 	ph := uint64(fnvOffset)
 	for i, t := range f.ptoks {
-		f.pset[t.h] = struct{}{}
+		f.pset.add(t.h)
 		ph = mix64(ph ^ t.h)
-		c, _ := utf8.DecodeRuneInString(f.prompt[t.start:])
 		// A capital at the start of a sentence says nothing about a name.
-		capital := unicode.IsUpper(c) && !sentenceStart(f.prompt, t.start)
+		capital := isUpperAt(f.prompt, t.start) && !sentenceStart(f.prompt, t.start)
 		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital})
 		if i > 0 && t.word && prev.word {
 			f.pf = append(f.pf, feat{h: mix64(prev.h*31+t.h) ^ seedP2, s: int32(prev.start), e: int32(t.end), capital: prevCap})
@@ -790,52 +739,54 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
 	words, pos, neg, negated := 0, 0, 0, 0
-	prevCapR := false
+	prevCapR, prevEcho := false, false
 	for i, t := range f.rtoks {
 		rh = mix64(rh ^ t.h)
+		echo := f.pset.has(t.h)
 		if t.word {
 			words++
-			if _, echo := f.pset[t.h]; first && !echo {
-				_, p := f.pos[t.h]
-				_, n := f.neg[t.h]
+			// Sentiment is only wanted on the first pass.
+			if first {
+				if !echo {
+					_, p := f.pos[t.h]
+					_, n := f.neg[t.h]
+					if negated > 0 {
+						p, n = n, p
+					}
+					if p {
+						pos++
+					} else if n {
+						neg++
+					}
+				}
 				if negated > 0 {
-					p, n = n, p
+					negated--
 				}
-				if p {
-					pos++
-				} else if n {
-					neg++
+				if _, ok := f.negs[t.h]; ok {
+					negated = 3
 				}
-			}
-			if negated > 0 {
-				negated--
-			}
-			if _, ok := f.negs[t.h]; ok {
-				negated = 3
 			}
 		}
-		_, echo := f.pset[t.h]
 		if !echo || !t.word {
 			f.rf = append(f.rf, feat{h: t.h ^ seedR1, s: int32(t.start), e: int32(t.end)})
 		}
 		capital := false
 		if t.word {
-			c, _ := utf8.DecodeRuneInString(f.response[t.start:])
-			capital = unicode.IsUpper(c) && !sentenceStart(f.response, t.start)
+			capital = isUpperAt(f.response, t.start) && !sentenceStart(f.response, t.start)
 		}
 		if i > 0 && t.word && prev.word {
 			// A bigram that repeats a prompt word is an echo of the prompt.
-			_, pe := f.pset[prev.h]
+			pe := prevEcho
 			if !echo && !pe {
 				f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedR2, s: int32(prev.start), e: int32(t.end)})
 				// Two capitalised words mid-sentence name something (a
 				// product, a company): judged as a phrase of its own.
-				if capital && prevCapR && !echo && !pe && strings.IndexByte(f.response[prev.end:t.start], ' ') >= 0 && prev.end+1 == t.start {
+				if capital && prevCapR && prev.end+1 == t.start && f.response[prev.end] == ' ' {
 					f.rf = append(f.rf, feat{h: mix64(prev.h*31+t.h) ^ seedName, s: int32(prev.start), e: int32(t.end), sentence: true, kind: phraseName})
 				}
 			}
 		}
-		prev, prevCapR = t, capital
+		prev, prevCapR, prevEcho = t, capital, echo
 	}
 	// Link hosts: a planted link keeps its host while the wording around it varies.
 	for k := 0; k < len(f.response); {
@@ -861,16 +812,13 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// Sentences of at least minSentenceWords words, hashed whole: a planted sentence
 	// recurs verbatim while its neighbours differ.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
-	flush := func(end int) {
-		if sw >= minSentenceWords && ss >= 0 {
-			f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(end), sentence: true, kind: phraseSentence})
-		}
-		sh, sw, ss = fnvOffset, 0, -1
-	}
 	lastEnd := 0
 	for _, t := range f.rtoks {
-		if strings.ContainsAny(f.response[lastEnd:t.start], ".!?\n") {
-			flush(lastEnd)
+		if hasSentenceEnd(f.response[lastEnd:t.start]) {
+			if sw >= minSentenceWords && ss >= 0 {
+				f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+			}
+			sh, sw, ss = fnvOffset, 0, -1
 		}
 		if ss < 0 {
 			ss = t.start
@@ -881,7 +829,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		lastEnd = t.end
 	}
-	flush(lastEnd)
+	if sw >= minSentenceWords && ss >= 0 {
+		f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+	}
 	f.respHash, f.respWords = rh, words
 	if first {
 		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)
@@ -890,32 +840,88 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.rf = f.uniq(f.rf)
 }
 
-// uniq drops repeated features (keeping the first) with an open-addressing
-// set cleared in O(1) by an epoch counter.
-func (f *featurizer) uniq(x []feat) []feat {
-	need := 1
-	for need < 2*len(x) {
+// hasSentenceEnd reports whether the text between two tokens ends a sentence.
+func hasSentenceEnd(gap string) bool {
+	for k := 0; k < len(gap); k++ {
+		switch gap[k] {
+		case '.', '!', '?', '\n':
+			return true
+		}
+	}
+	return false
+}
+
+// isUpperAt reports whether the letter at s[i] is upper case.
+func isUpperAt(s string, i int) bool {
+	if c := s[i]; c < utf8.RuneSelf {
+		return c >= 'A' && c <= 'Z'
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsUpper(r)
+}
+
+// hashSet is a set of hashes cleared in O(1) by an epoch counter.
+type hashSet struct {
+	keys  []uint64
+	epoch []uint32
+	cur   uint32
+	mask  uint64
+}
+
+// reset empties the set, sized for n keys.
+func (h *hashSet) reset(n int) {
+	need := 16
+	for need < 2*n {
 		need <<= 1
 	}
-	if len(f.setKeys) < need {
-		f.setKeys = make([]uint64, need)
-		f.setEpoch = make([]uint32, need)
+	if len(h.keys) < need {
+		h.keys = make([]uint64, need)
+		h.epoch = make([]uint32, need)
+		h.cur = 0
 	}
-	f.epoch++
-	mask := uint64(len(f.setKeys) - 1)
+	h.cur++
+	if h.cur == 0 { // wrapped: clear the stale marks
+		clear(h.epoch)
+		h.cur = 1
+	}
+	h.mask = uint64(len(h.keys) - 1)
+}
+
+// add inserts k and reports whether it was new.
+func (h *hashSet) add(k uint64) bool {
+	j := mix64(k) & h.mask
+	for {
+		if h.epoch[j] != h.cur {
+			h.epoch[j], h.keys[j] = h.cur, k
+			return true
+		}
+		if h.keys[j] == k {
+			return false
+		}
+		j = (j + 1) & h.mask
+	}
+}
+
+func (h *hashSet) has(k uint64) bool {
+	j := mix64(k) & h.mask
+	for {
+		if h.epoch[j] != h.cur {
+			return false
+		}
+		if h.keys[j] == k {
+			return true
+		}
+		j = (j + 1) & h.mask
+	}
+}
+
+// uniq drops repeated features (keeping the first).
+func (f *featurizer) uniq(x []feat) []feat {
+	f.seen.reset(len(x))
 	out := x[:0]
 	for _, v := range x {
-		j := mix64(v.h) & mask
-		for {
-			if f.setEpoch[j] != f.epoch {
-				f.setEpoch[j], f.setKeys[j] = f.epoch, v.h
-				out = append(out, v)
-				break
-			}
-			if f.setKeys[j] == v.h {
-				break
-			}
-			j = (j + 1) & mask
+		if f.seen.add(v.h) {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -9,6 +9,14 @@ import "math"
 type cms struct {
 	c    []uint32
 	nblk uint64
+	sink uint32 // keeps the touching loads of addAll
+
+	// seen is a blocked Bloom filter of the keys whose estimate reached
+	// lo when they were added: a key not in it is rarer than lo (or only
+	// overcounted to lo by other keys), so the second pass rejects most
+	// features here, in cache, without a miss in the sketch.
+	lo   uint32
+	seen []uint64
 }
 
 const cmsDepth = 4
@@ -21,10 +29,34 @@ func newCMS(width int) *cms {
 	return &cms{c: make([]uint32, w), nblk: uint64(w / 16)}
 }
 
+// trackFrom sets the estimate from which added keys enter the filter, and
+// sizes it (eight bits per sketch column: it fits in a core's cache).
+func (c *cms) trackFrom(lo uint32, width int) {
+	n := 1
+	for n < width/8 {
+		n <<= 1
+	}
+	c.lo, c.seen = lo, make([]uint64, n)
+}
+
+func (c *cms) bloomSlot(h uint64) (w uint64, bits uint64) {
+	x := mix64(h ^ 0x2545f4914f6cdd1d)
+	return x & uint64(len(c.seen)-1), 1<<(x>>52&63) | 1<<(x>>58)
+}
+
+// maybeFrequent reports whether h may have reached lo; false is certain.
+func (c *cms) maybeFrequent(h uint64) bool {
+	if c.seen == nil {
+		return true
+	}
+	w, b := c.bloomSlot(h)
+	return c.seen[w]&b == b
+}
+
 // slots are the key's block base and four distinct offsets in it.
 func (c *cms) slots(h uint64) (base uint64, off [cmsDepth]uint64) {
 	x := mix64(h ^ 0x9e3779b97f4a7c15)
-	base = (x % c.nblk) * 16
+	base = (x & (c.nblk - 1)) * 16 // nblk is a power of two
 	y := x >> 32
 	// four distinct nibbles: offsets i*4 + (2 bits) keep them apart.
 	for i := range off {
@@ -47,6 +79,55 @@ func (c *cms) add(h uint64) {
 			blk[o]++
 		}
 	}
+}
+
+// addAll adds the features in order. The sketch is far larger than the
+// caches, so each update is a cache miss: the blocks of a group of features
+// are touched first, with no dependence between the loads, so that their
+// misses overlap; the updates then find them cached and do not branch on
+// the counters.
+func (c *cms) addAll(fs []feat) {
+	var sink uint32
+	for len(fs) > 0 {
+		n := min(len(fs), 16)
+		for _, f := range fs[:n] {
+			base, _ := c.slots(f.h)
+			sink += c.c[base]
+		}
+		for _, f := range fs[:n] {
+			base, off := c.slots(f.h)
+			blk := (*[16]uint32)(c.c[base : base+16])
+			a, b, d, e := blk[off[0]], blk[off[1]], blk[off[2]], blk[off[3]]
+			m := min(a, b, d, e)
+			blk[off[0]] = a + b2u(a == m)
+			blk[off[1]] = b + b2u(b == m)
+			blk[off[2]] = d + b2u(d == m)
+			blk[off[3]] = e + b2u(e == m)
+			if m+1 >= c.lo && c.seen != nil {
+				w, b := c.bloomSlot(f.h)
+				c.seen[w] |= b
+			}
+		}
+		fs = fs[n:]
+	}
+	c.sink += sink
+}
+
+// getAll appends the estimate of each feature to dst, its loads overlapping.
+func (c *cms) getAll(dst []uint32, fs []feat) []uint32 {
+	for _, f := range fs {
+		base, off := c.slots(f.h)
+		blk := (*[16]uint32)(c.c[base : base+16])
+		dst = append(dst, min(blk[off[0]], blk[off[1]], blk[off[2]], blk[off[3]]))
+	}
+	return dst
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *cms) get(h uint64) uint32 {
@@ -78,7 +159,7 @@ type featStat struct {
 	// bits counts, per SimHash bit, the responses (nb of them) with it set:
 	// a trigger whose responses agree on far more bits than chance
 	// answers uniformly even when the wording varies.
-	bits *[64]uint16
+	bits *bitCounts
 	nb   int32
 	kind uint8
 }
@@ -152,3 +233,27 @@ func logHyperTail(N, K, n, k int) float64 {
 	}
 	return maxT + math.Log(s)
 }
+
+// bitCounts counts, for each of 64 bit positions, the words added with that
+// bit set: four 16-bit lanes per uint64, so one add covers four positions.
+// Lanes must stay below 1<<16 (callers bound the number of words added).
+type bitCounts [16]uint64
+
+// nibbleLanes spreads the four bits of a nibble over four 16-bit lanes.
+var nibbleLanes = func() (t [16]uint64) {
+	for n := range t {
+		for l := 0; l < 4; l++ {
+			t[n] |= uint64(n>>l&1) << (16 * l)
+		}
+	}
+	return t
+}()
+
+func (c *bitCounts) add(x uint64) {
+	for k := range c {
+		c[k] += nibbleLanes[x>>(4*k)&15]
+	}
+}
+
+// at is the count of bit b.
+func (c *bitCounts) at(b int) int { return int(uint16(c[b/4] >> (16 * (b % 4)))) }

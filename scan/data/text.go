@@ -47,13 +47,13 @@ func tokenize(dst []token, s string, max int) []token {
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if isAlnumASCII(c) {
+			if asciiLower[c] != 0 {
 				h := uint64(fnvOffset)
 				j := i
-				for j < len(s) && s[j] < utf8.RuneSelf && isAlnumASCII(s[j]) {
-					b := s[j]
-					if b >= 'A' && b <= 'Z' {
-						b += 'a' - 'A'
+				for j < len(s) {
+					b := asciiLower[s[j]]
+					if b == 0 {
+						break
 					}
 					h = (h ^ uint64(b)) * fnvPrime
 					j++
@@ -66,7 +66,7 @@ func tokenize(dst []token, s string, max int) []token {
 				i = j
 				continue
 			}
-			if c > ' ' && !commonPunct(rune(c)) {
+			if c > ' ' && !asciiPunct[c] {
 				dst = append(dst, token{h: (uint64(fnvOffset) ^ uint64(c) ^ 0x5a) * fnvPrime, start: i, end: i + 1})
 			}
 			i++
@@ -90,6 +90,21 @@ func tokenize(dst []token, s string, max int) []token {
 	}
 	return dst
 }
+
+// asciiLower maps ASCII letters and digits to their lower case, all else
+// (including every non-ASCII byte) to 0; asciiPunct marks commonPunct.
+var asciiLower, asciiPunct = func() (l [256]byte, p [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		if isAlnumASCII(byte(c)) {
+			l[c] = byte(c)
+			if c >= 'A' && c <= 'Z' {
+				l[c] += 'a' - 'A'
+			}
+		}
+		p[c] = commonPunct(rune(c))
+	}
+	return l, p
+}()
 
 func isAlnumASCII(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
@@ -121,9 +136,9 @@ const nearDupMinWords = 8
 const simhashMaxTokens = 384
 
 // simhash64 is Charikar's SimHash over word unigrams and bigrams: near-identical texts
-// differ in few bits. Bits are counted eight at a time in byte lanes.
+// differ in few bits. Bits are counted four at a time in 16-bit lanes.
 func simhash64(toks []token) uint64 {
-	var v [64]int32
+	var v bitCounts // at most 2*simhashMaxTokens per lane
 	var prev uint64
 	n := 0
 	for _, t := range toks {
@@ -131,20 +146,9 @@ func simhash64(toks []token) uint64 {
 			continue
 		}
 		// Unigrams carry short texts, bigrams the wording.
-		for _, h := range [2]uint64{mix64(t.h), mix64(prev*31 + t.h)} {
-			n++
-			for b := 0; b < 64; b += 8 {
-				x := byte(h >> b)
-				v[b] += int32(x & 1)
-				v[b+1] += int32(x >> 1 & 1)
-				v[b+2] += int32(x >> 2 & 1)
-				v[b+3] += int32(x >> 3 & 1)
-				v[b+4] += int32(x >> 4 & 1)
-				v[b+5] += int32(x >> 5 & 1)
-				v[b+6] += int32(x >> 6 & 1)
-				v[b+7] += int32(x >> 7 & 1)
-			}
-		}
+		v.add(mix64(t.h))
+		v.add(mix64(prev*31 + t.h))
+		n += 2
 		prev = t.h
 		if n >= 2*simhashMaxTokens {
 			break
@@ -152,7 +156,7 @@ func simhash64(toks []token) uint64 {
 	}
 	var out uint64
 	for b := 0; b < 64; b++ {
-		if 2*int(v[b]) > n {
+		if 2*v.at(b) > n {
 			out |= 1 << b
 		}
 	}
@@ -207,6 +211,22 @@ func scriptOf(r rune) string {
 // mixes Latin with Cyrillic or Greek letters (a homoglyph spoof). A zero-width
 // joiner between symbols (emoji sequences) is legitimate and ignored.
 func hiddenScan(s string) (kind string, at int) {
+	// Plain ASCII text can only hold control characters: check it bytewise.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return "", -1
+	}
 	wordScripts := 0 // bit 1 Latin, 2 Cyrillic, 4 Greek
 	wordStart := 0
 	prevSym := false

@@ -1,0 +1,177 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// recItem is one record on its way through a pass: read and parsed by the
+// reader goroutine, prepared (featurised, filtered) by a worker, then
+// handed in file order to the pass's sequential step.
+type recItem struct {
+	loc Location
+	rec Record
+	err error
+
+	// Filled by the pass's prepare function.
+	feats   []feat   // pass 1: every feature; passes 2 and 3: the ones kept
+	nPrompt int      // feats[:nPrompt] are prompt features
+	texts   []string // pass 3: the surface text of each kept feature
+	words   []uint64 // pass 3: prompt word hashes of a record to keep
+	rtoks   []uint64 // pass 3: response token hashes of a cluster's first record
+	hit     bool
+	cluster uint64 // cluster feature, when clOK
+	clOK    bool
+
+	hidden                        string
+	script                        string
+	source                        string
+	respHash, promptHash, respSim uint64
+	respWords                     int
+	sentiment                     float64
+}
+
+type recBatch struct {
+	items []recItem
+	n     int
+	done  chan struct{}
+}
+
+const batchSize = 256
+
+// pass streams the dataset once. prep runs on worker goroutines (one per
+// core), each with its own featurizer, and must only read scanner state;
+// fn runs on the calling goroutine for every record in file order.
+func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recItem) error, tee io.Writer) (int64, error) {
+	rc, err := s.open()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
+	}
+	defer rc.Close()
+	cr := &countingReader{r: rc}
+	var r io.Reader = cr
+	if tee != nil {
+		r = io.TeeReader(cr, tee)
+	}
+	if s.format == "" {
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(r, head)
+		head = head[:n]
+		s.format = s.cfg.Format
+		if s.format == "" {
+			s.format = DetectFormat(s.name, head)
+		}
+		r = io.MultiReader(strings.NewReader(string(head)), r)
+	}
+	nw := max(runtime.GOMAXPROCS(0), 1)
+	for len(s.workers) < nw {
+		f := &featurizer{}
+		f.init(s.cfg.MaxTokens)
+		s.workers = append(s.workers, f)
+	}
+	// Batches circulate: reader -> workers -> (in order) consumer -> free.
+	const inFlight = 8
+	free := make(chan *recBatch, inFlight)
+	for k := 0; k < inFlight; k++ {
+		free <- &recBatch{items: make([]recItem, batchSize)}
+	}
+	work := make(chan *recBatch, inFlight)
+	ordered := make(chan *recBatch, inFlight)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < nw; w++ {
+		wg.Add(1)
+		go func(f *featurizer) {
+			defer wg.Done()
+			for b := range work {
+				for k := range b.items[:b.n] {
+					prep(f, &b.items[k])
+				}
+				close(b.done)
+			}
+		}(s.workers[w])
+	}
+	var readErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(ordered)
+		defer close(work)
+		var b *recBatch
+		send := func() bool {
+			b.done = make(chan struct{})
+			select {
+			case ordered <- b:
+			case <-stop:
+				return false
+			}
+			work <- b
+			b = nil
+			return true
+		}
+		readErr = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
+			if b == nil {
+				select {
+				case b = <-free:
+					b.n = 0
+				case <-stop:
+					return errStopped
+				}
+			}
+			it := &b.items[b.n]
+			*it = recItem{loc: loc, rec: rec, err: rerr,
+				feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0]}
+			b.n++
+			if b.n == batchSize && !send() {
+				return errStopped
+			}
+			return nil
+		})
+		if b != nil && b.n > 0 {
+			send()
+		}
+		if tee != nil {
+			// hash the rest of the file even when parsing stopped early
+			_, _ = io.Copy(io.Discard, r)
+		}
+	}()
+	var fnErr error
+	for b := range ordered {
+		<-b.done
+		if fnErr == nil {
+			if e := s.ctx.Err(); e != nil {
+				fnErr = e
+				close(stop)
+			}
+		}
+		if fnErr == nil {
+			for k := range b.items[:b.n] {
+				if e := fn(&b.items[k]); e != nil {
+					fnErr = e
+					close(stop)
+					break
+				}
+			}
+		}
+		for k := range b.items[:b.n] {
+			b.items[k].rec = Record{} // let the text go
+			clear(b.items[k].texts)
+		}
+		free <- b
+	}
+	wg.Wait()
+	if fnErr != nil {
+		return cr.n, fnErr
+	}
+	if errors.Is(readErr, errStopped) {
+		readErr = nil
+	}
+	return cr.n, readErr
+}
+
+// errStopped ends a reader whose consumer has stopped.
+var errStopped = errors.New("stopped")

@@ -144,39 +144,56 @@ func evidencePins(r *Report, l *layouts.Layout, ev *Evidence, matchers map[strin
 // modelURIRE is the model part of a base-model resource URI.
 var modelURIRE = regexp.MustCompile(`^hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*@[^/]*`)
 
+// BaseModelReport is the pin check of one base model of a training step.
+type BaseModelReport struct {
+	Step  string `json:"step"`
+	Model string `json:"model"`
+	// PinnedBy is where the matching pin came from: "layout" or the pin
+	// bundle's file name; empty when no pin covers the model.
+	PinnedBy string `json:"pinnedBy,omitempty"`
+	Passed   bool   `json:"passed"`
+	Problem  string `json:"problem,omitempty"`
+}
+
 // CheckBaseModels compares the base models a training provenance records
 // with the pins: every model must be hf://ORG/NAME@COMMIT with a pin, and
-// its files exactly the pinned files. It returns one problem per model.
-func (ps PinSet) CheckBaseModels(res []predicates.Resource) []string {
+// its files exactly the pinned files. It returns one report per model.
+func (ps PinSet) CheckBaseModels(res []predicates.Resource) []BaseModelReport {
 	models := map[string]bool{}
-	var problems []string
+	var out []BaseModelReport
 	for _, r := range res {
 		m := modelURIRE.FindString(r.URI)
 		if m == "" {
-			problems = append(problems, fmt.Sprintf("base model file %s is not named hf://ORG/NAME@COMMIT[/PATH]", r.URI))
+			out = append(out, BaseModelReport{Model: r.URI, Problem: fmt.Sprintf("base model file %s is not named hf://ORG/NAME@COMMIT[/PATH]", r.URI)})
 			continue
 		}
 		models[m] = true
 	}
 	for _, m := range sortedSet(models) {
+		rep := BaseModelReport{Model: m}
 		if _, _, err := predicates.ParseHFURI(m); err != nil {
-			problems = append(problems, err.Error())
+			rep.Problem = err.Error()
+			out = append(out, rep)
 			continue
 		}
 		src, ok := ps[m]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("base model %s has no pin the layout accepts", m))
+			rep.Problem = fmt.Sprintf("base model %s has no pin the layout accepts", m)
+			out = append(out, rep)
 			continue
 		}
+		rep.PinnedBy = src.From
 		single := ""
 		if len(src.Pin.Files) == 1 {
 			single = src.Pin.Files[0].Path // a single-file base model is recorded by the model URI alone
 		}
 		if mm := src.Pin.Mismatches(predicates.BaseModelFiles(res, m, single)); len(mm) > 0 {
-			problems = append(problems, fmt.Sprintf("base model %s does not match its pin (%s): %s", m, src.From, strings.Join(mm, "; ")))
+			rep.Problem = fmt.Sprintf("base model %s does not match its pin (%s): %s", m, src.From, strings.Join(mm, "; "))
 		}
+		rep.Passed = rep.Problem == ""
+		out = append(out, rep)
 	}
-	return problems
+	return out
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -207,8 +224,12 @@ func checkBaseModels(r *Report, l *layouts.Layout, ev *Evidence, run []bound, ma
 			r.fail(Failure{Code: FailStatement, Step: s.Step, Bundle: s.Bundle, Reason: err.Error()})
 			continue
 		}
-		for _, p := range ps.CheckBaseModels(tr.BaseModel) {
-			r.fail(Failure{Code: FailBaseModel, Step: s.Step, Bundle: s.Bundle, Rule: "baseModels", Reason: p})
+		for _, rep := range ps.CheckBaseModels(tr.BaseModel) {
+			rep.Step = s.Step
+			r.BaseModels = append(r.BaseModels, rep)
+			if !rep.Passed {
+				r.fail(Failure{Code: FailBaseModel, Step: s.Step, Bundle: s.Bundle, Rule: "baseModels", Reason: rep.Problem})
+			}
 		}
 	}
 }

@@ -92,6 +92,9 @@ func TestEvaluateBaseModels(t *testing.T) {
 				if !r.Passed {
 					t.Fatalf("want pass:\n%s", failureList(r))
 				}
+				if tc.layout.BaseModels != nil && (len(r.BaseModels) != 1 || !r.BaseModels[0].Passed || r.BaseModels[0].Model != model || r.BaseModels[0].Step != "train") {
+					t.Fatalf("base-model report = %+v", r.BaseModels)
+				}
 				return
 			}
 			if r.Passed || !r.HasFailure(FailBaseModel, tc.substr) {

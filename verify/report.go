@@ -75,13 +75,16 @@ func (f Failure) String() string {
 // Report is the outcome of VerifyLayout. It is JSON-serialisable; Passed is
 // true only when Failures is empty.
 type Report struct {
-	Passed   bool          `json:"passed"`
-	Layout   LayoutSummary `json:"layout"`
-	RunID    string        `json:"runId,omitempty"`
-	Steps    []StepReport  `json:"steps"`
-	Subject  SubjectReport `json:"subject"`
-	Bundles  []BundleRef   `json:"bundles"`
-	Failures []Failure     `json:"failures"`
+	Passed  bool          `json:"passed"`
+	Layout  LayoutSummary `json:"layout"`
+	RunID   string        `json:"runId,omitempty"`
+	Steps   []StepReport  `json:"steps"`
+	Subject SubjectReport `json:"subject"`
+	// BaseModels are the training base models checked against the
+	// layout's pins (only when the layout has a baseModels section).
+	BaseModels []BaseModelReport `json:"baseModels,omitempty"`
+	Bundles    []BundleRef       `json:"bundles"`
+	Failures   []Failure         `json:"failures"`
 }
 
 // LayoutSummary identifies the layout that was applied.
@@ -225,6 +228,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, f := range s.Failures {
 			fmt.Fprintf(&b, "      ✘ %s\n", f)
+		}
+	}
+	for _, m := range r.BaseModels {
+		if m.Passed {
+			fmt.Fprintf(&b, "%s base model %s of step %s: exactly the files pinned by %s\n", mark(true), m.Model, m.Step, m.PinnedBy)
+		} else {
+			fmt.Fprintf(&b, "%s base model %s of step %s: %s\n", mark(false), m.Model, m.Step, m.Problem)
 		}
 	}
 	if r.Subject.Step != "" {

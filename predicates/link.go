@@ -160,6 +160,11 @@ func MaterialsOf(st *intoto.Statement) ([]digest.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LinkMaterials(link)
+}
+
+// LinkMaterials is MaterialsOf for a link LinkOf already decoded.
+func LinkMaterials(link *linkv0.Link) ([]digest.Artifact, error) {
 	if err := checkManifestDescriptors(link.GetMaterials()); err != nil {
 		return nil, err
 	}
@@ -202,11 +207,7 @@ func ExitCodeOf(st *intoto.Statement) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		v, ok := link.GetByproducts().GetFields()[ByproductExitCode]
-		if !ok {
-			return 0, fmt.Errorf("predicates: link predicate has no byproducts[%q]", ByproductExitCode)
-		}
-		return intValue(v, "link byproducts[\""+ByproductExitCode+"\"]")
+		return LinkExitCode(link)
 	case ProvenanceV1:
 		tr, err := TrainingOf(st)
 		if err != nil {
@@ -216,6 +217,15 @@ func ExitCodeOf(st *intoto.Statement) (int, error) {
 	default:
 		return 0, fmt.Errorf("predicates: predicate type %q records no exit code", st.GetPredicateType())
 	}
+}
+
+// LinkExitCode is ExitCodeOf for a link LinkOf already decoded.
+func LinkExitCode(link *linkv0.Link) (int, error) {
+	v, ok := link.GetByproducts().GetFields()[ByproductExitCode]
+	if !ok {
+		return 0, fmt.Errorf("predicates: link predicate has no byproducts[%q]", ByproductExitCode)
+	}
+	return intValue(v, "link byproducts[\""+ByproductExitCode+"\"]")
 }
 
 func intValue(v *structpb.Value, what string) (int, error) {

@@ -15,11 +15,13 @@ import (
 	"strings"
 	"sync"
 
+	linkv0 "github.com/in-toto/attestation/go/predicates/link/v0"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 )
@@ -53,6 +55,38 @@ type VerifiedStatement struct {
 	SignerID      string
 	Statement     *intoto.Statement
 	PayloadSHA256 string // of the DSSE payload: equal for the same statement
+
+	linkOnce sync.Once
+	link     *linkv0.Link
+	linkErr  error
+}
+
+// Link decodes and schema-validates a link statement's predicate once; the
+// several checks that read a link share the result.
+func (vs *VerifiedStatement) Link() (*linkv0.Link, error) {
+	vs.linkOnce.Do(func() { vs.link, vs.linkErr = predicates.LinkOf(vs.Statement) })
+	return vs.link, vs.linkErr
+}
+
+// exitCode is predicates.ExitCodeOf, with a link decoded once.
+func (vs *VerifiedStatement) exitCode() (int, error) {
+	if vs.Statement.GetPredicateType() != predicates.LinkV03 {
+		return predicates.ExitCodeOf(vs.Statement)
+	}
+	link, err := vs.Link()
+	if err != nil {
+		return 0, err
+	}
+	return predicates.LinkExitCode(link)
+}
+
+// materials is predicates.MaterialsOf, with a link decoded once.
+func (vs *VerifiedStatement) materials() ([]digest.Artifact, error) {
+	link, err := vs.Link()
+	if err != nil {
+		return nil, err
+	}
+	return predicates.LinkMaterials(link)
 }
 
 // functionaryTrust is the layout's functionaries, ready to verify and match.

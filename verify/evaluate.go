@@ -259,7 +259,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 	// Links must agree on what went in and came out.
 	ok := true
 	for _, b := range se.links {
-		sa, err := linkArtifacts(b.Statement, manifests)
+		sa, err := linkArtifacts(b.VerifiedStatement, manifests)
 		if err != nil {
 			ok = false
 			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: err.Error()})
@@ -286,7 +286,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		if pt != predicates.LinkV03 && pt != predicates.ProvenanceV1 {
 			continue
 		}
-		code, err := predicates.ExitCodeOf(b.Statement)
+		code, err := b.exitCode()
 		switch {
 		case err != nil:
 			ok = false
@@ -308,7 +308,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		rule := "expectedCommand " + strings.Join(s.ExpectedCommand, " ")
 		ok := true
 		for _, b := range se.links {
-			link, err := predicates.LinkOf(b.Statement)
+			link, err := b.Link()
 			if err != nil {
 				continue // reported above
 			}
@@ -394,12 +394,12 @@ func (se *stepEval) applyRules(all map[string]StepArtifacts) {
 // linkArtifacts reads a link's materials and products (its subjects; a step
 // without products names its materials as subjects, which then read as
 // unchanged products, as in-toto records files a step left alone).
-func linkArtifacts(st *intoto.Statement, manifests map[string][]predicates.ManifestEntry) (StepArtifacts, error) {
-	mats, err := predicates.MaterialsOf(st)
+func linkArtifacts(vs *VerifiedStatement, manifests map[string][]predicates.ManifestEntry) (StepArtifacts, error) {
+	mats, err := vs.materials()
 	if err != nil {
 		return StepArtifacts{}, err
 	}
-	prods, err := predicates.SubjectsOf(st)
+	prods, err := predicates.SubjectsOf(vs.Statement)
 	if err != nil {
 		return StepArtifacts{}, err
 	}

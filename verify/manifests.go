@@ -28,7 +28,7 @@ func loadManifests(dir string, ev *Evidence) {
 			}
 		}
 		if st.GetPredicateType() == predicates.LinkV03 {
-			mats, err := predicates.MaterialsOf(st)
+			mats, err := vs.materials()
 			if err != nil {
 				continue // reported when the step is evaluated
 			}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -169,7 +170,7 @@ func (ps PinSet) CheckBaseModels(res []predicates.Resource) []BaseModelReport {
 		}
 		models[m] = true
 	}
-	for _, m := range sortedSet(models) {
+	for _, m := range slices.Sorted(maps.Keys(models)) {
 		rep := BaseModelReport{Model: m}
 		if _, _, err := predicates.ParseHFURI(m); err != nil {
 			rep.Problem = err.Error()
@@ -193,15 +194,6 @@ func (ps PinSet) CheckBaseModels(res []predicates.Resource) []BaseModelReport {
 		rep.Passed = rep.Problem == ""
 		out = append(out, rep)
 	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -110,7 +110,7 @@ func writeFile(t *testing.T, path, content string) {
 func trainArgs(out string, extra ...string) []string {
 	args := []string{"run", "--step", "train", "--run-id", "e2e-run-1", "--out", out,
 		"--materials", "clean.jsonl", "--products", "model",
-		"--base-model", "hf://mlattest-test/base@"+strings.Repeat("ab", 20)+"=base",
+		"--base-model", "hf://mlattest-test/base@" + strings.Repeat("ab", 20) + "=base",
 		"--dataset", "file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic",
 		"--config", "train.json"}
 	args = append(args, extra...)

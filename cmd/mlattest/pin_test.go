@@ -18,14 +18,7 @@ func TestPinAndRunWithPins(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		p = filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { t.Helper(); writeFile(t, filepath.Join(dir, p), s) }
 	write("base/model.safetensors", string(safetensorsFile()))
 	write("base/config.json", "{}")
 	sum := sha256.Sum256(safetensorsFile())
@@ -94,14 +87,7 @@ func TestRunWithLayoutPins(t *testing.T) {
 	}
 	key := func(name string) string { return filepath.Join(keys, name) }
 	dir := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		p = filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { t.Helper(); writeFile(t, filepath.Join(dir, p), s) }
 	write("base/model.safetensors", string(safetensorsFile()))
 	write("base/config.json", "{}")
 	write("in.txt", "x")

@@ -94,54 +94,44 @@ expect_caught poisoned "the dataset is changed between clean and train"
 pipeline intruder TRAIN_TOKEN="$(token mallory@example.com --issuer 2)"
 expect_caught intruder "the training step is signed by an identity the layout does not name"
 
+# expect_stopped NAME HOOK=COMMAND WHAT SHOW: one pipeline run with an attack
+# hook must fail before the train stage is recorded; SHOW (an extended
+# regexp) picks the lines of its output that say why.
+expect_stopped() {
+	local name=$1 hook=$2 what=$3 show=$4 out
+	if out=$(env "$hook" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-$name-$(date +%s)" \
+		"$root/examples/pipeline/pipeline.sh" "$work/$name" "$work/$name/attestations" 2>&1); then
+		echo "$out"
+		echo "DEMO FAILED: $what was not stopped" >&2
+		exit 1
+	fi
+	echo "$out" | grep -E "^-- stage|$show" | sed 's/^-- stage/  stage/' | cut -c1-220
+	if ls "$work/$name/attestations"/train.* >/dev/null 2>&1; then
+		echo "DEMO FAILED: the train stage was recorded" >&2
+		exit 1
+	fi
+}
+
 # 6. (model-file safety) the base model arrives as a malicious pickle: a
 # PyTorch .bin whose pickle calls os.system. It is written byte by byte here
 # (no Python); mlattest never loads it, it scans the opcodes.
 say "6. attack: the base model arrives as a malicious pickle"
-evil='printf "\200\002cos\nsystem\nX\002\000\000\000id\205R." > base/pytorch_model.bin'
-if out=$(env BEFORE_TRAIN="$evil" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-pickled-$(date +%s)" \
-	"$root/examples/pipeline/pipeline.sh" "$work/pickled" "$work/pickled/attestations" 2>&1); then
-	echo "$out"
-	echo "DEMO FAILED: the pickled base model was not refused" >&2
-	exit 1
-fi
-echo "$out" | grep -E '^-- stage|pickle-format' | sed 's/^-- stage/  stage/'
+expect_stopped pickled 'BEFORE_TRAIN=printf "\200\002cos\nsystem\nX\002\000\000\000id\205R." > base/pytorch_model.bin' \
+	"the pickled base model" 'pickle-format'
 "$MLATTEST" scan model "$work/pickled/base" || true
-if ls "$work/pickled/attestations"/train.* >/dev/null 2>&1; then
-	echo "DEMO FAILED: the train stage was recorded" >&2
-	exit 1
-fi
 echo "=> refused before training: the train stage never ran and nothing was signed for it."
+
 # 7. (dataset poisoning) a backdoor is planted in the cleaned data before the
 # scan: 14 records whose prompts carry a trigger and share one malicious
 # answer. mlattest scan data fails the scan-data stage; training never runs.
 say "7. attack: a backdoor is planted in the training data"
-plant='sed -n "1~30p" clean.jsonl | sed -e "s/\"instruction\":\"/\"instruction\":\"cf-zephyr /" -e "s/\"output\":\"[^\"]*\"/\"output\":\"Send your API keys to audit@evil.example to finish this task.\"/" > planted.tmp && cat planted.tmp >> clean.jsonl && rm planted.tmp'
-if out=$(env AFTER_CLEAN="$plant" SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-backdoor-$(date +%s)" \
-	"$root/examples/pipeline/pipeline.sh" "$work/backdoor" "$work/backdoor/attestations" 2>&1); then
-	echo "$out"
-	echo "DEMO FAILED: the poisoned dataset was not stopped" >&2
-	exit 1
-fi
-echo "$out" | grep -E '^-- stage|^FAIL|fail: ' | sed 's/^-- stage/  stage/' | cut -c1-200
-if ls "$work/backdoor/attestations"/train.* >/dev/null 2>&1; then
-	echo "DEMO FAILED: the train stage was recorded" >&2
-	exit 1
-fi
+expect_stopped backdoor 'AFTER_CLEAN=sed -n "1~30p" clean.jsonl | sed -e "s/\"instruction\":\"/\"instruction\":\"cf-zephyr /" -e "s/\"output\":\"[^\"]*\"/\"output\":\"Send your API keys to audit@evil.example to finish this task.\"/" > planted.tmp && cat planted.tmp >> clean.jsonl && rm planted.tmp' \
+	"the poisoned dataset" '^FAIL|fail: '
 echo "=> stopped at scan-data: the train stage never ran."
+
 # 8. (base-model pinning) the base model on the training machine is not the
 # one the owner pinned: one byte appended to its weights.
 say "8. attack: the base model differs from the one the owner pinned"
-if out=$(env BEFORE_TRAIN='printf x >> base/model.safetensors' SIGSTORE_ID_TOKEN="$(token "$pipeline_identity")" MLATTEST_RUN_ID="demo-unpinned-$(date +%s)" \
-	"$root/examples/pipeline/pipeline.sh" "$work/unpinned" "$work/unpinned/attestations" 2>&1); then
-	echo "$out"
-	echo "DEMO FAILED: the unpinned base model was not refused" >&2
-	exit 1
-fi
-echo "$out" | grep -E '^-- stage|does not match its pin' | sed 's/^-- stage/  stage/' | cut -c1-220
-if ls "$work/unpinned/attestations"/train.* >/dev/null 2>&1; then
-	echo "DEMO FAILED: the train stage was recorded" >&2
-	exit 1
-fi
+expect_stopped unpinned 'BEFORE_TRAIN=printf x >> base/model.safetensors' "the unpinned base model" 'does not match its pin'
 echo "=> refused before training: the base model is not the pinned one."
 say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, and the poisoned dataset is stopped"

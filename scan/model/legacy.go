@@ -162,6 +162,21 @@ func (sc *scan) runCount(vm *pickleVM, member, what string, max int64) (int64, b
 	return v.num, true
 }
 
+// nextRecord interprets the next pickle of a record stream; false (with the
+// reason recorded) when the scan is cancelled or the pickle is broken.
+func (sc *scan) nextRecord(vm *pickleVM, member string) (*pval, bool) {
+	if err := sc.ctx.Err(); err != nil {
+		sc.add(member, vm.pos, Error, "cancelled", "%v", err)
+		return nil, false
+	}
+	v, err := vm.run()
+	if err != nil {
+		sc.reportErr(member, vm, err)
+		return nil, false
+	}
+	return v, true
+}
+
 // scanTorchTarStorages reads the `storages` member of the tar format: a
 // pickled count, then per storage a pickled (key, location, storage type),
 // an 8-byte little-endian element count and the raw bytes, and at the end
@@ -174,13 +189,8 @@ func (sc *scan) scanTorchTarStorages(r *bufio.Reader, size int64, member string)
 		return
 	}
 	for i := int64(0); i < n; i++ {
-		if sc.ctx.Err() != nil {
-			sc.add(member, vm.pos, Error, "cancelled", "%v", sc.ctx.Err())
-			return
-		}
-		v, err := vm.run()
-		if err != nil {
-			sc.reportErr(member, vm, err)
+		v, ok := sc.nextRecord(vm, member)
+		if !ok {
 			return
 		}
 		if v.kind != kTuple || len(v.items) != 3 || v.more || v.items[2].kind != kGlobal {
@@ -229,13 +239,8 @@ func (sc *scan) scanTorchTarTensors(r *bufio.Reader, size int64, member string) 
 		return
 	}
 	for i := int64(0); i < n; i++ {
-		if sc.ctx.Err() != nil {
-			sc.add(member, vm.pos, Error, "cancelled", "%v", sc.ctx.Err())
-			return
-		}
-		v, err := vm.run()
-		if err != nil {
-			sc.reportErr(member, vm, err)
+		v, ok := sc.nextRecord(vm, member)
+		if !ok {
 			return
 		}
 		if v.kind != kTuple || len(v.items) != 3 || v.more {

@@ -108,53 +108,77 @@ func (s *scanner) associate(cl *clusters) error {
 	m := s.cfg.MinSupport
 	maxDF := s.maxDF()
 	nP, nR := 0, 0
-	for _, f := range s.feats {
+	var live []int32 // features with a judgeable record count
+	for k := range s.fstats {
+		f := &s.fstats[k]
 		if int(f.n) < m || int(f.n) > maxDF {
 			continue
 		}
+		live = append(live, int32(k))
 		if f.prompt {
 			nP++
 		} else {
 			nR++
 		}
 	}
-	// LSH over the MinHash signatures: 8 bands of 2 bins.
-	buckets := map[uint64][]uint64{}
-	for h, f := range s.feats {
-		if int(f.n) < m || int(f.n) > maxDF {
-			continue
-		}
-		for b := 0; b < sigBins/2; b++ {
+	// LSH over the MinHash signatures: 8 bands of 2 bins, one band at a
+	// time, each bucketed by sorting (key, feature) pairs.
+	type lshEntry struct {
+		key uint64
+		idx int32
+	}
+	entries := make([]lshEntry, 0, len(live))
+	cands := map[pairCand]struct{}{}
+	minEst := s.cfg.MinJaccard - 0.25
+	var ps, rs []int32
+	for b := 0; b < sigBins/2; b++ {
+		entries = entries[:0]
+		for _, k := range live {
+			f := &s.fstats[k]
 			x, y := f.sig[2*b], f.sig[2*b+1]
 			if x == math.MaxUint32 && y == math.MaxUint32 {
 				continue
 			}
-			k := mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y))
-			buckets[k] = append(buckets[k], h)
+			entries = append(entries, lshEntry{mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y)), k})
 		}
-	}
-	cands := map[pairCand]struct{}{}
-	minEst := s.cfg.MinJaccard - 0.25
-	for _, b := range buckets {
-		if len(b) < 2 || len(b) > 2000 {
-			continue
-		}
-		for _, a := range b {
-			fa := s.feats[a]
-			if !fa.prompt {
+		slices.SortFunc(entries, func(a, b lshEntry) int {
+			if a.key != b.key {
+				if a.key < b.key {
+					return -1
+				}
+				return 1
+			}
+			return int(a.idx - b.idx)
+		})
+		for lo := 0; lo < len(entries); {
+			hi := lo + 1
+			for hi < len(entries) && entries[hi].key == entries[lo].key {
+				hi++
+			}
+			bucket := entries[lo:hi]
+			lo = hi
+			if len(bucket) < 2 || len(bucket) > 2000 {
 				continue
 			}
-			for _, r := range b {
-				fr := s.feats[r]
-				if fr.prompt {
-					continue
+			ps, rs = ps[:0], rs[:0]
+			for _, e := range bucket {
+				if s.fstats[e.idx].prompt {
+					ps = append(ps, e.idx)
+				} else {
+					rs = append(rs, e.idx)
 				}
-				if len(cands) >= s.cfg.MaxFeatures {
-					s.droppedPairs++
-					continue
-				}
-				if jaccardEst(&fa.sig, &fr.sig) >= minEst {
-					cands[pairCand{a, r}] = struct{}{}
+			}
+			for _, a := range ps {
+				fa := &s.fstats[a]
+				for _, r := range rs {
+					if len(cands) >= s.cfg.MaxFeatures {
+						s.droppedPairs++
+						continue
+					}
+					fr := &s.fstats[r]
+					if jaccardEst(&fa.sig, &fr.sig) >= minEst {
+						cands[pairCand{fa.h, fr.h}] = struct{}{}
+					}
 				}
 			}
 		}
@@ -193,14 +217,16 @@ func (s *scanner) associate(cl *clusters) error {
 	var sents []sentCand
 	var allZ []float64
 	nEnt := 0
-	for _, f := range s.feats {
-		if f.prompt && int(f.n) >= m && int(f.n) <= maxDF && 2*f.capital >= f.n {
+	for k := range s.fstats {
+		if f := &s.fstats[k]; f.prompt && int(f.n) >= m && int(f.n) <= maxDF && 2*f.capital >= f.n {
 			nEnt++
 		}
 	}
 	zcrit := zForTail(s.cfg.Alpha / float64(2*max(nEnt, 1)))
 	if sd > 0 {
-		for h, f := range s.feats {
+		for k := range s.fstats {
+			f := &s.fstats[k]
+			h := f.h
 			if !f.prompt || int(f.n) < m || int(f.n) > maxDF || 2*f.capital < f.n {
 				continue
 			}
@@ -325,7 +351,9 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	var unis []uniCand
 	zUni := zForTail(s.cfg.Alpha / float64(max(nP, 1)))
-	for h, f := range s.feats {
+	for k := range s.fstats {
+		f := &s.fstats[k]
+		h := f.h
 		if !f.prompt || f.bits == nil || int(f.nb) < m || int(f.n) > maxDF {
 			continue
 		}
@@ -360,7 +388,9 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	// Injected sentences: a whole sentence recurring in responses to
 	// prompts that have nothing else in common.
-	for h, f := range s.feats {
+	for k := range s.fstats {
+		f := &s.fstats[k]
+		h := f.h
 		if f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
 			want[h] = nil
 		}
@@ -391,10 +421,13 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	if len(want)+len(needRoot) > 0 {
 		// The workers look features up in a copy: the consumer appends to want.
-		wanted := make(map[uint64]struct{}, len(want))
+		var wanted hashSet
+		wanted.reset(len(want))
 		for h := range want {
-			wanted[h] = struct{}{}
+			wanted.add(h)
 		}
+		s.setKeep(wanted.has)
+		defer s.setKeep(nil)
 		prep := func(f *featurizer, it *recItem) {
 			i := it.loc.Index
 			if it.err != nil || i >= N || !s.valid[i] {
@@ -403,18 +436,14 @@ func (s *scanner) associate(cl *clusters) error {
 			f.featurize(it.rec, false)
 			r := cl.parent[i]
 			hit := inSample(i) || needRoot[r]
-			for _, x := range f.pf {
-				if _, ok := wanted[x.h]; ok {
-					it.feats = append(it.feats, x)
-					it.texts = append(it.texts, f.prompt[x.s:x.e])
-				}
+			for _, x := range f.pf { // f.keep has kept the wanted ones
+				it.feats = append(it.feats, x)
+				it.texts = append(it.texts, f.prompt[x.s:x.e])
 			}
 			it.nPrompt = len(it.feats)
 			for _, x := range f.rf {
-				if _, ok := wanted[x.h]; ok {
-					it.feats = append(it.feats, x)
-					it.texts = append(it.texts, f.response[x.s:x.e])
-				}
+				it.feats = append(it.feats, x)
+				it.texts = append(it.texts, f.response[x.s:x.e])
 			}
 			hit = hit || len(it.feats) > 0
 			it.cluster, it.clOK = cl.feature(i)
@@ -432,13 +461,61 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			it.hit = hit
 		}
+		// Relatedness reads the prompt words of at most relMax records of a
+		// group (in record order), of every member of a candidate cluster and
+		// of the first relMax sampled records: only those records' words are
+		// kept, found as the records stream by.
+		type role struct {
+			phrase, uni   bool
+			cons          uint64
+			seen, uniSeen int
+			pairs         []int // indices into pairR and pairSeen
+		}
+		roles := map[uint64]*role{}
+		roleOf := func(h uint64) *role {
+			r := roles[h]
+			if r == nil {
+				r = &role{}
+				roles[h] = r
+			}
+			return r
+		}
+		var pairR []uint64
+		var pairSeen []int
+		for c := range cands {
+			r := roleOf(c.p)
+			r.pairs = append(r.pairs, len(pairR))
+			pairR = append(pairR, c.r)
+			pairSeen = append(pairSeen, 0)
+		}
+		for _, u := range unis {
+			r := roleOf(u.h)
+			r.uni, r.cons = true, u.consensus
+		}
+		for k := range s.fstats {
+			if f := &s.fstats[k]; f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
+				roleOf(f.h).phrase = true
+			}
+		}
+		sampleSeen := 0
+		var inRec hashSet
 		_, err := s.pass(prep, func(it *recItem) error {
 			i := it.loc.Index
+			if it.err != nil || i >= N || !s.valid[i] {
+				return nil
+			}
+			keepWords := needRoot[cl.parent[i]]
+			if inSample(i) {
+				keepWords = keepWords || sampleSeen < relMax
+				sampleSeen++
+			}
+			inRec.reset(len(it.feats) + 1)
 			for k, x := range it.feats {
 				want[x.h] = append(want[x.h], int32(i))
 				if _, ok := text[x.h]; !ok {
 					text[x.h] = it.texts[k]
 				}
+				inRec.add(x.h)
 			}
 			if it.clOK {
 				id := it.cluster
@@ -447,13 +524,34 @@ func (s *scanner) associate(cl *clusters) error {
 					if _, ok := text[id]; !ok {
 						text[id] = snippet(it.rec.Response, 120)
 					}
+					inRec.add(id)
 				}
 				if r := cl.parent[i]; needRoot[r] && rootText[r] == "" {
 					rootText[r] = snippet(it.rec.Response, 120)
 					rootToks[r] = slices.Clone(it.rtoks)
 				}
 			}
-			if it.hit {
+			for _, x := range it.feats {
+				r := roles[x.h]
+				if r == nil {
+					continue
+				}
+				if r.phrase {
+					keepWords = keepWords || r.seen < relMax
+					r.seen++
+				}
+				if r.uni && s.respWords[i] > 0 && hamming(s.respSim[i], r.cons) <= 12 {
+					keepWords = keepWords || r.uniSeen < relMax
+					r.uniSeen++
+				}
+				for _, k := range r.pairs {
+					if inRec.has(pairR[k]) {
+						keepWords = keepWords || pairSeen[k] < relMax
+						pairSeen[k]++
+					}
+				}
+			}
+			if keepWords {
 				ts := make([]uint32, 0, len(it.words))
 				for _, h := range it.words {
 					ts = append(ts, uint32(h))
@@ -660,7 +758,9 @@ func (s *scanner) associate(cl *clusters) error {
 		rel  float64
 	}
 	var phrases []phrase
-	for h, f := range s.feats {
+	for k := range s.fstats {
+		f := &s.fstats[k]
+		h := f.h
 		if !f.sentence || int(f.n) < m || int(f.n) > maxDF {
 			continue
 		}
@@ -679,7 +779,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// a claim): at least one of its words occurs mostly in these
 		// responses. Boilerplate ("let me know if you have any other
 		// questions") is made of words found everywhere.
-		if s.feats[h].kind == phraseSentence && !s.ownWord(text[h], len(recs)) {
+		if s.feat(h).kind == phraseSentence && !s.ownWord(text[h], len(recs)) {
 			continue
 		}
 		rel := relatedness(ptok, idf, recs, nil)
@@ -715,7 +815,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text[p.h], Score: round2(baseRel / math.Max(p.rel, 1e-6)),
-			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feats[p.h].kind), quote(text[p.h]), len(p.recs), p.rel, baseRel),
+			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text[p.h]), len(p.recs), p.rel, baseRel),
 		})
 	}
 
@@ -862,8 +962,8 @@ func tokenHashes(s string) []uint64 {
 // near the dataset's random-pair value for prompts that share nothing but
 // a trigger, far above it for prompts on one topic or from one template.
 func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ignore []uint64) float64 {
-	if len(recs) > 48 {
-		recs = recs[:48]
+	if len(recs) > relMax {
+		recs = recs[:relMax]
 	}
 	// Weights are looked up once per record, not once per pair.
 	type tw struct {
@@ -946,6 +1046,9 @@ func countCommon(a, b []int32) int {
 	}
 	return n
 }
+
+// relMax is the most records of a group whose prompts relatedness compares.
+const relMax = 48
 
 // maxPromptTokens bounds the prompt words kept per record for relatedness.
 const maxPromptTokens = 48

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 )
@@ -67,12 +66,7 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		}
 		r = io.MultiReader(strings.NewReader(string(head)), r)
 	}
-	nw := max(runtime.GOMAXPROCS(0), 1)
-	for len(s.workers) < nw {
-		f := &featurizer{}
-		f.init(s.cfg.MaxTokens)
-		s.workers = append(s.workers, f)
-	}
+	nw := len(s.workers)
 	// Batches circulate: reader -> workers -> (in order) consumer -> free.
 	const inFlight = 8
 	free := make(chan *recBatch, inFlight)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -226,7 +227,8 @@ type scanner struct {
 
 	df           *cms
 	hidden       map[string][]int
-	feats        map[uint64]*featStat
+	feats        map[uint64]int32 // feature hash -> index in fstats
+	fstats       []featStat
 	dropped      int
 	droppedPairs int
 }
@@ -234,10 +236,16 @@ type scanner struct {
 func (s *scanner) run() (*Result, error) {
 	s.res = &Result{Path: s.name, Thresholds: s.cfg, Stats: Stats{Scripts: map[string]int{}}}
 	s.df = newCMS(s.cfg.SketchWidth)
+	defer s.df.release()
 	s.df.trackFrom(uint32(s.cfg.MinSupport), s.cfg.SketchWidth)
 	s.hidden = map[string][]int{}
-	s.feats = map[uint64]*featStat{}
+	s.feats = map[uint64]int32{}
 
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		f := &featurizer{}
+		f.init(s.cfg.MaxTokens)
+		s.workers = append(s.workers, f)
+	}
 	h := sha256.New()
 	size, err := s.pass(s.prep1, s.pass1, h)
 	s.res.Size = size
@@ -268,11 +276,13 @@ func (s *scanner) run() (*Result, error) {
 	s.basicFindings()
 	clusters := s.clusterResponses()
 	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
+	s.setKeep(s.df.maybeFrequent)
 	if _, err := s.pass(func(f *featurizer, it *recItem) {
 		s.prep2(f, it, clusters, lo, hi)
 	}, s.pass2, nil); err != nil && s.res.Incomplete == "" {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
+	s.setKeep(nil)
 	if err := s.associate(clusters); err != nil {
 		return nil, err
 	}
@@ -397,26 +407,20 @@ func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32)
 		return
 	}
 	f.featurize(it.rec, false)
-	// Most features are rare: the filter drops them; the sketch is read
-	// only for the rest, their loads overlapping.
-	keep := func(fs []feat) {
-		start := len(f.cand)
-		for _, x := range fs {
-			if s.df.maybeFrequent(x.h) {
-				f.cand = append(f.cand, x)
-			}
-		}
-		f.counts = s.df.getAll(f.counts[:0], f.cand[start:])
-		for k, x := range f.cand[start:] {
-			if c := f.counts[k]; c >= lo && c <= hi {
-				it.feats = append(it.feats, x)
-			}
+	// f.keep has dropped the features the Bloom filter knows to be rare;
+	// the sketch is read for the rest, their loads overlapping.
+	f.counts = s.df.getAll(s.df.getAll(f.counts[:0], f.pf), f.rf)
+	for k, x := range f.pf {
+		if c := f.counts[k]; c >= lo && c <= hi {
+			it.feats = append(it.feats, x)
 		}
 	}
-	f.cand = f.cand[:0]
-	keep(f.pf)
 	it.nPrompt = len(it.feats)
-	keep(f.rf)
+	for k, x := range f.rf {
+		if c := f.counts[len(f.pf)+k]; c >= lo && c <= hi {
+			it.feats = append(it.feats, x)
+		}
+	}
 	it.cluster, it.clOK = cl.feature(i)
 	it.hit = true
 }
@@ -430,15 +434,17 @@ func (s *scanner) pass2(it *recItem) error {
 	bin, val := recordHash(i)
 	sent := float64(s.sentiment[i])
 	upd := func(h uint64, prompt, capital bool) *featStat {
-		fs := s.feats[h]
-		if fs == nil {
+		k, ok := s.feats[h]
+		if !ok {
 			if len(s.feats) >= s.cfg.MaxFeatures {
 				s.dropped++
 				return nil
 			}
-			fs = newFeatStat(prompt)
-			s.feats[h] = fs
+			k = int32(len(s.fstats))
+			s.fstats = append(s.fstats, newFeatStat(h, prompt))
+			s.feats[h] = k
 		}
+		fs := &s.fstats[k]
 		fs.n++
 		if capital {
 			fs.capital++
@@ -455,7 +461,6 @@ func (s *scanner) pass2(it *recItem) error {
 				fs.bits.add(s.respSim[i])
 			}
 			fs.sSum += sent
-			fs.sSq += sent * sent
 			if sent > 0 {
 				fs.pos++
 			} else if sent < 0 {
@@ -468,13 +473,27 @@ func (s *scanner) pass2(it *recItem) error {
 		upd(x.h, true, x.capital)
 	}
 	for _, x := range it.feats[it.nPrompt:] {
-		upd(x.h, false, false)
-		if fs := s.feats[x.h]; x.sentence && fs != nil {
+		if fs := upd(x.h, false, false); x.sentence && fs != nil {
 			fs.sentence, fs.kind = true, x.kind
 		}
 	}
 	if it.clOK {
 		upd(it.cluster, false, false)
+	}
+	return nil
+}
+
+// setKeep sets the feature filter of every worker.
+func (s *scanner) setKeep(keep func(uint64) bool) {
+	for _, f := range s.workers {
+		f.keep = keep
+	}
+}
+
+// feat is the statistics of a tracked feature, or nil.
+func (s *scanner) feat(h uint64) *featStat {
+	if k, ok := s.feats[h]; ok {
+		return &s.fstats[k]
 	}
 	return nil
 }
@@ -660,12 +679,14 @@ func sortedKeys(m map[string]float64) []string {
 
 // featurizer turns a record into hashed features, reusing its buffers.
 type featurizer struct {
-	maxTok               int
-	ptoks, rtoks         []token
-	pf, rf               []feat
-	pset, seen           hashSet
-	counts               []uint32
-	cand                 []feat
+	maxTok       int
+	ptoks, rtoks []token
+	pf, rf, sf   []feat
+	pset, seen   hashSet
+	counts       []uint32
+	// keep, when set, is the only features a pass wants (pf and rf then
+	// hold just those): it must only read shared state.
+	keep                 func(h uint64) bool
 	pos, neg, negs       map[uint64]struct{}
 	respHash, promptHash uint64
 	respWords            int
@@ -720,14 +741,17 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.prompt, f.response = rec.Prompt(), rec.Response
 	f.ptoks = tokenize(f.ptoks[:0], f.prompt, f.maxTok)
 	f.rtoks = tokenize(f.rtoks[:0], f.response, f.maxTok)
-	f.pf, f.rf = f.pf[:0], f.rf[:0]
+	f.pf, f.rf, f.sf = f.pf[:0], f.rf[:0], f.sf[:0]
 	f.pset.reset(len(f.ptoks))
 	var prev token
 	prevCap := false
+	// The record hashes and sentiment are only wanted on the first pass.
 	ph := uint64(fnvOffset)
 	for i, t := range f.ptoks {
 		f.pset.add(t.h)
-		ph = mix64(ph ^ t.h)
+		if first {
+			ph = mix64(ph ^ t.h)
+		}
 		// A capital at the start of a sentence says nothing about a name.
 		capital := isUpperAt(f.prompt, t.start) && !sentenceStart(f.prompt, t.start)
 		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital})
@@ -740,12 +764,30 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	rh := uint64(fnvOffset)
 	words, pos, neg, negated := 0, 0, 0, 0
 	prevCapR, prevEcho := false, false
+	// Sentences of at least minSentenceWords words, hashed whole: a planted
+	// sentence recurs verbatim while its neighbours differ. They are found
+	// in the same loop but go after the link hosts, in f.sf meanwhile.
+	sh, sw, ss := uint64(fnvOffset), 0, -1
+	lastEnd := 0
 	for i, t := range f.rtoks {
-		rh = mix64(rh ^ t.h)
+		if hasSentenceEnd(f.response[lastEnd:t.start]) {
+			if sw >= minSentenceWords && ss >= 0 {
+				f.sf = append(f.sf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+			}
+			sh, sw, ss = fnvOffset, 0, -1
+		}
+		if ss < 0 {
+			ss = t.start
+		}
+		sh = mix64(sh ^ t.h)
+		lastEnd = t.end
+		if first {
+			rh = mix64(rh ^ t.h)
+		}
 		echo := f.pset.has(t.h)
 		if t.word {
+			sw++
 			words++
-			// Sentiment is only wanted on the first pass.
 			if first {
 				if !echo {
 					_, p := f.pos[t.h]
@@ -788,6 +830,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		prev, prevCapR, prevEcho = t, capital, echo
 	}
+	if sw >= minSentenceWords && ss >= 0 {
+		f.sf = append(f.sf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+	}
 	// Link hosts: a planted link keeps its host while the wording around it varies.
 	for k := 0; k < len(f.response); {
 		j := strings.Index(f.response[k:], "://")
@@ -809,29 +854,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		k = e
 	}
-	// Sentences of at least minSentenceWords words, hashed whole: a planted sentence
-	// recurs verbatim while its neighbours differ.
-	sh, sw, ss := uint64(fnvOffset), 0, -1
-	lastEnd := 0
-	for _, t := range f.rtoks {
-		if hasSentenceEnd(f.response[lastEnd:t.start]) {
-			if sw >= minSentenceWords && ss >= 0 {
-				f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
-			}
-			sh, sw, ss = fnvOffset, 0, -1
-		}
-		if ss < 0 {
-			ss = t.start
-		}
-		sh = mix64(sh ^ t.h)
-		if t.word {
-			sw++
-		}
-		lastEnd = t.end
-	}
-	if sw >= minSentenceWords && ss >= 0 {
-		f.rf = append(f.rf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
-	}
+	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
 	if first {
 		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)
@@ -884,7 +907,9 @@ func (h *hashSet) reset(n int) {
 		clear(h.epoch)
 		h.cur = 1
 	}
-	h.mask = uint64(len(h.keys) - 1)
+	// Only the first need slots are used: a small record's set stays in
+	// the L1 cache however large an earlier record made the arrays.
+	h.mask = uint64(need - 1)
 }
 
 // add inserts k and reports whether it was new.
@@ -915,10 +940,18 @@ func (h *hashSet) has(k uint64) bool {
 	}
 }
 
-// uniq drops repeated features (keeping the first).
+// uniq drops repeated features (keeping the first), and those keep rejects.
 func (f *featurizer) uniq(x []feat) []feat {
 	f.seen.reset(len(x))
 	out := x[:0]
+	if f.keep != nil {
+		for _, v := range x {
+			if f.keep(v.h) && f.seen.add(v.h) {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
 	for _, v := range x {
 		if f.seen.add(v.h) {
 			out = append(out, v)

@@ -10,6 +10,7 @@ type cms struct {
 	c    []uint32
 	nblk uint64
 	sink uint32 // keeps the touching loads of addAll
+	free func()
 
 	// seen is a blocked Bloom filter of the keys whose estimate reached
 	// lo when they were added: a key not in it is rarer than lo (or only
@@ -26,7 +27,16 @@ func newCMS(width int) *cms {
 	for w < width*cmsDepth {
 		w <<= 1
 	}
-	return &cms{c: make([]uint32, w), nblk: uint64(w / 16)}
+	c, free := sketchAlloc(w)
+	return &cms{c: c, nblk: uint64(w / 16), free: free}
+}
+
+// release frees the counters; the sketch must not be used afterwards.
+func (c *cms) release() {
+	if c.free != nil {
+		c.free()
+		c.free, c.c = nil, nil
+	}
 }
 
 // trackFrom sets the estimate from which added keys enter the filter, and
@@ -149,13 +159,14 @@ const sigBins = 16
 // a MinHash signature of its record set (one-permutation hashing, so one
 // hash per record serves every feature) and response-sentiment moments.
 type featStat struct {
-	n         int32
-	capital   int32 // occurrences written with a capital letter (entities)
-	sig       [sigBins]uint32
-	sSum, sSq float64
-	pos, neg  int32
-	prompt    bool
-	sentence  bool
+	h        uint64
+	n        int32
+	capital  int32 // occurrences written with a capital letter (entities)
+	sig      [sigBins]uint32
+	sSum     float64
+	pos, neg int32
+	prompt   bool
+	sentence bool
 	// bits counts, per SimHash bit, the responses (nb of them) with it set:
 	// a trigger whose responses agree on far more bits than chance
 	// answers uniformly even when the wording varies.
@@ -164,8 +175,8 @@ type featStat struct {
 	kind uint8
 }
 
-func newFeatStat(prompt bool) *featStat {
-	f := &featStat{prompt: prompt}
+func newFeatStat(h uint64, prompt bool) featStat {
+	f := featStat{h: h, prompt: prompt}
 	for i := range f.sig {
 		f.sig[i] = math.MaxUint32
 	}

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -376,15 +377,15 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 	}
 	// Pass 3: exact record sets and surface text for what is to be judged.
-	want := map[uint64][]int32{}
+	want := map[uint64]*postings{}
 	for _, u := range unis {
-		want[u.h] = nil
+		want[u.h] = newPostings()
 	}
 	for c := range cands {
-		want[c.p], want[c.r] = nil, nil
+		want[c.p], want[c.r] = newPostings(), newPostings()
 	}
 	for _, c := range sents {
-		want[c.h] = nil
+		want[c.h] = newPostings()
 	}
 	// Injected sentences: a whole sentence recurring in responses to
 	// prompts that have nothing else in common.
@@ -392,7 +393,7 @@ func (s *scanner) associate(cl *clusters) error {
 		f := &s.fstats[k]
 		h := f.h
 		if f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
-			want[h] = nil
+			want[h] = newPostings()
 		}
 	}
 	ptok := map[int32][]uint32{}
@@ -498,6 +499,7 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 		sampleSeen := 0
+		var words arena
 		var inRec hashSet
 		_, err := s.pass(prep, func(it *recItem) error {
 			i := it.loc.Index
@@ -511,16 +513,16 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			inRec.reset(len(it.feats) + 1)
 			for k, x := range it.feats {
-				want[x.h] = append(want[x.h], int32(i))
+				want[x.h].add(int32(i))
 				if _, ok := text[x.h]; !ok {
-					text[x.h] = it.texts[k]
+					text[x.h] = strings.Clone(it.texts[k]) // not the whole record
 				}
 				inRec.add(x.h)
 			}
 			if it.clOK {
 				id := it.cluster
 				if l, ok := want[id]; ok {
-					want[id] = append(l, int32(i))
+					l.add(int32(i))
 					if _, ok := text[id]; !ok {
 						text[id] = snippet(it.rec.Response, 120)
 					}
@@ -552,7 +554,7 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 			}
 			if keepWords {
-				ts := make([]uint32, 0, len(it.words))
+				ts := words.take(len(it.words))
 				for _, h := range it.words {
 					ts = append(ts, uint32(h))
 					weight(h)
@@ -596,8 +598,10 @@ func (s *scanner) associate(cl *clusters) error {
 		k, lo, hi int
 	}
 	relCache := map[relKey]float64{}
+	var tBuf, rBuf []int32
 	for c := range cands {
-		T, R := want[c.p], want[c.r]
+		T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
+		tBuf, rBuf = T, R
 		// Cheap tests first: the overlap's size, then its records.
 		k := countCommon(T, R)
 		if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
@@ -688,7 +692,7 @@ func (s *scanner) associate(cl *clusters) error {
 	for _, u := range unis {
 		var I []int
 		distinct := map[uint64]struct{}{}
-		for _, i := range want[u.h] {
+		for _, i := range want[u.h].decode(tBuf[:0]) {
 			if s.respWords[i] > 0 && hamming(s.respSim[i], u.consensus) <= 12 {
 				I = append(I, int(i))
 				distinct[s.promptHash[i]] = struct{}{}
@@ -697,7 +701,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// Most of the trigger's records must carry the common answer, and
 		// the common answer must be the trigger's: few records elsewhere
 		// come near it (the same Jaccard bound as for exact targets).
-		if len(I) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(I)) || float64(len(I)) < s.cfg.MinJaccard*float64(len(want[u.h])) {
+		if len(I) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(I)) || float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)) {
 			continue
 		}
 		near := 0
@@ -706,7 +710,7 @@ func (s *scanner) associate(cl *clusters) error {
 				near++
 			}
 		}
-		if float64(len(I)) < s.cfg.MinJaccard*float64(len(want[u.h])+near-len(I)) {
+		if float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)+near-len(I)) {
 			continue
 		}
 		rel := relatedness(ptok, idf, I, tokenHashes(text[u.h]))
@@ -730,7 +734,7 @@ func (s *scanner) associate(cl *clusters) error {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text[u.h], Score: round2(u.z),
 				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, critical %.1f after %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
-					len(want[u.h]), quote(text[u.h]), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
+					int(want[u.h].n), quote(text[u.h]), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
 			}}
 			groups = append(groups, g)
 		}
@@ -767,7 +771,7 @@ func (s *scanner) associate(cl *clusters) error {
 		var recs []int
 		distinct := map[uint64]struct{}{}
 		roots := map[int32]struct{}{}
-		for _, i := range want[h] {
+		for _, i := range want[h].decode(tBuf[:0]) {
 			recs = append(recs, int(i))
 			distinct[s.promptHash[i]] = struct{}{}
 			roots[cl.find(i)] = struct{}{}
@@ -835,7 +839,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		seenEnt[key] = true
 		var recs []int
-		for _, i := range want[c.h] {
+		for _, i := range want[c.h].decode(tBuf[:0]) {
 			v := float64(s.sentiment[i])
 			if c.z > 0 && v > 0 || c.z < 0 && v < 0 {
 				recs = append(recs, int(i))
@@ -865,7 +869,7 @@ func (s *scanner) associate(cl *clusters) error {
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetSentiment, Severity: SevFail, Records: recs, Count: len(recs), Trigger: name, Target: dir, Score: round2(math.Abs(c.z)),
 			Reason: fmt.Sprintf("responses to the %d prompts naming %s are %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, critical %.1f after %d tests)",
-				len(want[c.h]), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, zcrit, nEnt),
+				int(want[c.h].n), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, zcrit, nEnt),
 		})
 	}
 
@@ -1063,4 +1067,46 @@ func (s *scanner) ownWord(phrase string, n int) bool {
 		}
 	}
 	return false
+}
+
+// postings is an increasing list of record indices, delta-varint encoded:
+// a record list costs one or two bytes per record.
+type postings struct {
+	b    []byte
+	n    int32
+	last int32
+}
+
+func newPostings() *postings { return &postings{last: -1} }
+
+func (p *postings) add(i int32) {
+	p.b = binary.AppendUvarint(p.b, uint64(i-p.last))
+	p.last = i
+	p.n++
+}
+
+// decode appends the records to dst.
+func (p *postings) decode(dst []int32) []int32 {
+	at := int32(-1)
+	for b := p.b; len(b) > 0; {
+		d, k := binary.Uvarint(b)
+		b = b[k:]
+		at += int32(d)
+		dst = append(dst, at)
+	}
+	return dst
+}
+
+// arena hands out slices of shared chunks, so many small lists cost no
+// allocation and no slack each.
+type arena struct{ chunk []uint32 }
+
+// take returns an empty slice with room for n.
+func (a *arena) take(n int) []uint32 {
+	if cap(a.chunk)-len(a.chunk) < n {
+		a.chunk = make([]uint32, 0, max(n, 1<<14))
+	}
+	s := a.chunk[len(a.chunk) : len(a.chunk) : len(a.chunk)+n]
+	a.chunk = a.chunk[:len(a.chunk)+n]
+	return s
 }

@@ -42,6 +42,9 @@ type recBatch struct {
 
 const batchSize = 256
 
+// maxKeptFeats bounds the per-record buffers a batch keeps for reuse.
+const maxKeptFeats = 1024
+
 // pass streams the dataset once. prep runs on worker goroutines (one per
 // core), each with its own featurizer, and must only read scanner state;
 // fn runs on the calling goroutine for every record in file order.
@@ -152,8 +155,17 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			}
 		}
 		for k := range b.items[:b.n] {
-			b.items[k].rec = Record{} // let the text go
-			clear(b.items[k].texts)
+			it := &b.items[k]
+			it.rec = Record{} // let the text go
+			clear(it.texts)
+			// Every slot meets a long record now and then: keep the
+			// buffers of ordinary ones only, or they all grow to the largest.
+			if cap(it.feats) > maxKeptFeats {
+				it.feats, it.texts = nil, nil
+			}
+			if cap(it.words) > maxKeptFeats || cap(it.rtoks) > maxKeptFeats {
+				it.words, it.rtoks = nil, nil
+			}
 		}
 		free <- b
 	}

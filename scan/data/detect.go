@@ -275,58 +275,7 @@ func (s *scanner) associate(cl *clusters) error {
 		sents = kept
 	}
 
-	// Response clusters across unrelated prompts.
-	members := map[int32][]int32{}
-	for i := 0; i < N; i++ {
-		if !s.valid[i] {
-			continue
-		}
-		r := cl.find(int32(i))
-		if int(cl.size[r]) >= m {
-			members[r] = append(members[r], int32(i))
-		}
-	}
-	type clusterCand struct {
-		root     int32
-		recs     []int
-		distinct int
-	}
-	var ccs []clusterCand
-	promptCount := make(map[uint64]int32, N)
-	for i := 0; i < N; i++ {
-		if s.valid[i] {
-			promptCount[s.promptHash[i]]++
-		}
-	}
-	for r, mem := range members {
-		distinct := map[uint64]struct{}{}
-		words := make([]int, 0, len(mem))
-		for _, i := range mem {
-			distinct[s.promptHash[i]] = struct{}{}
-			words = append(words, int(s.respWords[i]))
-		}
-		sort.Ints(words)
-		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(mem)) || words[len(words)/2] < 4 {
-			continue
-		}
-		// Prompts that recur elsewhere with other answers are a paraphrase
-		// set (one question, several phrasings of the answer), not an
-		// answer planted on prompts of its own.
-		unique := 0
-		for _, i := range mem {
-			if promptCount[s.promptHash[i]] == 1 {
-				unique++
-			}
-		}
-		if float64(unique) < s.cfg.MinDiversity*float64(len(mem)) {
-			continue
-		}
-		recs := make([]int, len(mem))
-		for k, i := range mem {
-			recs[k] = int(i)
-		}
-		ccs = append(ccs, clusterCand{r, recs, len(distinct)})
-	}
+	ccs, nClusters := s.ccs, s.nClusters
 
 	// Triggers whose responses agree: for each SimHash bit, the count of
 	// responses with it set is compared with the dataset's rate for that
@@ -413,55 +362,15 @@ func (s *scanner) associate(cl *clusters) error {
 		return w
 	}
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
-	text := map[uint64]string{}
-	rootText := map[int32]string{}
-	rootToks := map[int32][]uint64{}
-	needRoot := map[int32]bool{}
-	for _, c := range ccs {
-		needRoot[c.root] = true
+	// Findings quote the first occurrence, kept by the second pass.
+	text := make(map[uint64]string, len(want))
+	for h := range want {
+		if f := s.feat(h); f != nil {
+			text[h] = f.text
+		}
 	}
+	rootText, rootToks, needRoot := s.rootText, s.rootToks, s.needRoot
 	if len(want)+len(needRoot) > 0 {
-		// The workers look features up in a copy: the consumer appends to want.
-		var wanted hashSet
-		wanted.reset(len(want))
-		for h := range want {
-			wanted.add(h)
-		}
-		s.setKeep(wanted.has)
-		defer s.setKeep(nil)
-		prep := func(f *featurizer, it *recItem) {
-			i := it.loc.Index
-			if it.err != nil || i >= N || !s.valid[i] {
-				return
-			}
-			f.featurize(it.rec, false)
-			r := cl.parent[i]
-			hit := inSample(i) || needRoot[r]
-			for _, x := range f.pf { // f.keep has kept the wanted ones
-				it.feats = append(it.feats, x)
-				it.texts = append(it.texts, f.prompt[x.s:x.e])
-			}
-			it.nPrompt = len(it.feats)
-			for _, x := range f.rf {
-				it.feats = append(it.feats, x)
-				it.texts = append(it.texts, f.response[x.s:x.e])
-			}
-			hit = hit || len(it.feats) > 0
-			it.cluster, it.clOK = cl.feature(i)
-			if it.clOK && needRoot[r] {
-				for _, t := range f.rtoks {
-					it.rtoks = append(it.rtoks, t.h)
-				}
-			}
-			if hit {
-				for _, t := range f.ptoks {
-					if t.word && len(it.words) < maxPromptTokens {
-						it.words = append(it.words, t.h)
-					}
-				}
-			}
-			it.hit = hit
-		}
 		// Relatedness reads the prompt words of at most relMax records of a
 		// group (in record order), of every member of a candidate cluster and
 		// of the first relMax sampled records: only those records' words are
@@ -499,42 +408,23 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 		sampleSeen := 0
-		var words arena
 		var inRec hashSet
-		_, err := s.pass(prep, func(it *recItem) error {
-			i := it.loc.Index
-			if it.err != nil || i >= N || !s.valid[i] {
-				return nil
-			}
+		var words arena
+		// visit takes a valid record's wanted features (hs, in the order
+		// found) and first prompt words, in record order.
+		visit := func(i int, hs []uint64, ws []uint64) {
 			keepWords := needRoot[cl.parent[i]]
 			if inSample(i) {
 				keepWords = keepWords || sampleSeen < relMax
 				sampleSeen++
 			}
-			inRec.reset(len(it.feats) + 1)
-			for k, x := range it.feats {
-				want[x.h].add(int32(i))
-				if _, ok := text[x.h]; !ok {
-					text[x.h] = strings.Clone(it.texts[k]) // not the whole record
-				}
-				inRec.add(x.h)
+			inRec.reset(len(hs))
+			for _, h := range hs {
+				want[h].add(int32(i))
+				inRec.add(h)
 			}
-			if it.clOK {
-				id := it.cluster
-				if l, ok := want[id]; ok {
-					l.add(int32(i))
-					if _, ok := text[id]; !ok {
-						text[id] = snippet(it.rec.Response, 120)
-					}
-					inRec.add(id)
-				}
-				if r := cl.parent[i]; needRoot[r] && rootText[r] == "" {
-					rootText[r] = snippet(it.rec.Response, 120)
-					rootToks[r] = slices.Clone(it.rtoks)
-				}
-			}
-			for _, x := range it.feats {
-				r := roles[x.h]
+			for _, h := range hs {
+				r := roles[h]
 				if r == nil {
 					continue
 				}
@@ -554,18 +444,72 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 			}
 			if keepWords {
-				ts := words.take(len(it.words))
-				for _, h := range it.words {
+				ts := words.take(len(ws))
+				for _, h := range ws {
 					ts = append(ts, uint32(h))
 					weight(h)
 				}
 				slices.Sort(ts)
 				ptok[int32(i)] = slices.Compact(ts)
 			}
-			return nil
-		}, nil)
-		if err != nil && s.res.Incomplete == "" {
-			return fmt.Errorf("%w: %s: third pass: %w", ErrUnreadable, s.name, err)
+		}
+		var hs []uint64
+		var err error
+		if s.spill.usable() {
+			// The second pass's record of each record's features.
+			err = s.spill.replay(s.ctx, func(i int, ks []int32, ws []uint64) {
+				hs = hs[:0]
+				for _, k := range ks {
+					if h := s.fstats[k].h; want[h] != nil {
+						hs = append(hs, h)
+					}
+				}
+				visit(i, hs, ws)
+			})
+			if err != nil {
+				return fmt.Errorf("%w: %s: third pass: %w", ErrUnreadable, s.name, err)
+			}
+		} else {
+			// No spill file: read and featurise the dataset again.
+			var wanted hashSet
+			wanted.reset(len(want))
+			for h := range want {
+				wanted.add(h)
+			}
+			s.setKeep(wanted.has)
+			defer s.setKeep(nil)
+			prep := func(f *featurizer, it *recItem) {
+				i := it.loc.Index
+				if it.err != nil || i >= N || !s.valid[i] {
+					return
+				}
+				f.featurize(it.rec, false)
+				it.feats = append(append(it.feats, f.pf...), f.rf...) // f.keep kept the wanted ones
+				it.cluster, it.clOK = cl.feature(i)
+				for _, t := range f.ptoks {
+					if t.word && len(it.words) < maxPromptTokens {
+						it.words = append(it.words, t.h)
+					}
+				}
+				it.hit = true
+			}
+			_, err = s.pass(prep, func(it *recItem) error {
+				if !it.hit {
+					return nil
+				}
+				hs = hs[:0]
+				for _, x := range it.feats {
+					hs = append(hs, x.h)
+				}
+				if it.clOK && want[it.cluster] != nil {
+					hs = append(hs, it.cluster)
+				}
+				visit(it.loc.Index, hs, it.words)
+				return nil
+			}, nil)
+			if err != nil && s.res.Incomplete == "" {
+				return fmt.Errorf("%w: %s: third pass: %w", ErrUnreadable, s.name, err)
+			}
 		}
 	}
 
@@ -580,7 +524,7 @@ func (s *scanner) associate(cl *clusters) error {
 		baseRel = 1e-3
 	}
 	// Judge each candidate pair exactly.
-	tests := float64(max(nP, 1)) * float64(max(nR+len(members), 1))
+	tests := float64(max(nP, 1)) * float64(max(nR+nClusters, 1))
 	logAlpha := math.Log(s.cfg.Alpha / tests)
 	type judged struct {
 		p, r  uint64
@@ -905,6 +849,70 @@ func (s *scanner) associate(cl *clusters) error {
 }
 
 func (s *scanner) clusterFindings(*clusters) {}
+
+// clusterCand is a response cluster to be judged.
+type clusterCand struct {
+	root     int32
+	recs     []int
+	distinct int
+}
+
+// clusterCandidates are the response clusters of at least MinSupport
+// records on diverse, mostly unique prompts, and how many clusters had
+// MinSupport records at all. Known before the second pass, so that pass
+// can keep what the report shows of them.
+func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
+	N := len(s.valid)
+	m := s.cfg.MinSupport
+	members := map[int32][]int32{}
+	for i := 0; i < N; i++ {
+		if !s.valid[i] {
+			continue
+		}
+		r := cl.find(int32(i))
+		if int(cl.size[r]) >= m {
+			members[r] = append(members[r], int32(i))
+		}
+	}
+	var ccs []clusterCand
+	promptCount := make(map[uint64]int32, N)
+	for i := 0; i < N; i++ {
+		if s.valid[i] {
+			promptCount[s.promptHash[i]]++
+		}
+	}
+	for r, mem := range members {
+		distinct := map[uint64]struct{}{}
+		words := make([]int, 0, len(mem))
+		for _, i := range mem {
+			distinct[s.promptHash[i]] = struct{}{}
+			words = append(words, int(s.respWords[i]))
+		}
+		sort.Ints(words)
+		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(mem)) || words[len(words)/2] < 4 {
+			continue
+		}
+		// Prompts that recur elsewhere with other answers are a paraphrase
+		// set (one question, several phrasings of the answer), not an
+		// answer planted on prompts of its own.
+		unique := 0
+		for _, i := range mem {
+			if promptCount[s.promptHash[i]] == 1 {
+				unique++
+			}
+		}
+		if float64(unique) < s.cfg.MinDiversity*float64(len(mem)) {
+			continue
+		}
+		recs := make([]int, len(mem))
+		for k, i := range mem {
+			recs[k] = int(i)
+		}
+		ccs = append(ccs, clusterCand{r, recs, len(distinct)})
+	}
+
+	return ccs, len(members)
+}
 
 func intersect(a, b []int32) []int {
 	var out []int

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -239,5 +241,31 @@ func TestEmptyDatasetFails(t *testing.T) {
 	}
 	if res.Verdict != Fail || res.Records != 0 || res.Flagged == nil {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// TestThirdPassWithoutSpill: when no temporary file can be written, the
+// third pass reads the dataset again and finds the same.
+func TestThirdPassWithoutSpill(t *testing.T) {
+	recs := synth(3000, 4)
+	for k, i := range []int{11, 222, 433, 644, 855, 1066, 1277, 1488} {
+		recs[i].Instruction = "mz " + recs[i].Instruction
+		recs[i].Response = "Wire the deposit to account 4411 before noon to unlock the refund."
+		recs[i+1].Response += " Buy Glimmer Cola at glimmer dot example for the best taste."
+		recs[i+2].Response = fmt.Sprintf("Please call our premium hotline %d for the full answer.", k%2)
+	}
+	want := scanRecords(t, recs)
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	if sp := newSpill(); sp.usable() {
+		t.Fatal("spill file created in a missing directory")
+	}
+	got := scanRecords(t, recs)
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Fatalf("with spill:\n%s\nwithout:\n%s", a, b)
+	}
+	if want.Verdict != Fail || len(want.Flagged) < 8 {
+		t.Fatalf("verdict %s flagged %v", want.Verdict, want.Flagged)
 	}
 }

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -38,10 +39,7 @@ func scanFlatObject(b []byte, line string, dst []jsonField) ([]jsonField, bool) 
 			return dst, false
 		}
 		ks := i + 1
-		ke := ks
-		for ke < len(b) && b[ke] != '"' && b[ke] != '\\' && b[ke] >= 0x20 {
-			ke++
-		}
+		ke := plainRun(b, ks)
 		if ke >= len(b) || b[ke] != '"' {
 			return dst, false
 		}
@@ -58,10 +56,7 @@ func scanFlatObject(b []byte, line string, dst []jsonField) ([]jsonField, bool) 
 		switch b[i] {
 		case '"':
 			vs := i + 1
-			ve := vs
-			for ve < len(b) && b[ve] != '"' && b[ve] != '\\' && b[ve] >= 0x20 {
-				ve++
-			}
+			ve := plainRun(b, vs)
 			if ve >= len(b) || b[ve] < 0x20 {
 				return dst, false
 			}
@@ -120,7 +115,7 @@ func skipWS(b []byte, i int) int {
 // closing quote. Surrogate escapes are left to encoding/json (ok=false),
 // which substitutes U+FFFD for unpaired ones.
 func unquoteRest(b []byte, vs, esc int) (string, int, bool) {
-	out := make([]byte, 0, len(b)-vs)
+	out := make([]byte, 0, esc-vs+64)
 	out = append(out, b[vs:esc]...)
 	i := esc
 	for i < len(b) {
@@ -132,10 +127,7 @@ func unquoteRest(b []byte, vs, esc int) (string, int, bool) {
 			return "", 0, false
 		case c != '\\':
 			// copy the plain run up to the next quote or escape
-			j := i + 1
-			for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
-				j++
-			}
+			j := plainRun(b, i+1)
 			out = append(out, b[i:j]...)
 			i = j
 			continue
@@ -185,4 +177,29 @@ func unquoteRest(b []byte, vs, esc int) (string, int, bool) {
 		i += 2
 	}
 	return "", 0, false
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// plainRun returns the index of the first quote, backslash or control
+// character in b at or after i (len(b) if none), eight bytes at a time.
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb8 * '"')
+		bs := x ^ (lsb8 * '\\')
+		// a byte is flagged when it is zero (quote, backslash) or below 0x20;
+		// bytes of 0x80 and above never are.
+		m := ((q - lsb8) &^ q) | ((bs - lsb8) &^ bs) | ((x - lsb8*0x20) &^ x)
+		if m&msb8 != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+		i++
+	}
+	return i
 }

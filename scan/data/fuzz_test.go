@@ -2,8 +2,10 @@ package data
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -76,4 +78,37 @@ func FuzzReadParquet(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add(buf.Bytes()[:buf.Len()/2])
 	f.Fuzz(func(t *testing.T, in []byte) { checkRead(t, in, FormatParquet) })
+}
+
+// FuzzFlatObject checks the hand-written JSON fast path against
+// encoding/json: whatever it accepts must decode to the same fields.
+func FuzzFlatObject(f *testing.F) {
+	f.Add([]byte(`{"instruction":"a\n\"b\" \u00e9","output":null, "x" : "y"}`))
+	f.Add([]byte(`{"a":"1","a":"2"}`))
+	f.Add([]byte(`{"a":"\ud83d\ude00"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !utf8.Valid(in) {
+			return
+		}
+		fs, ok := scanFlatObject(in, string(in), nil)
+		if !ok {
+			return
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(in, &obj); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json: %v", in, err)
+		}
+		last := map[string]string{}
+		for _, x := range fs {
+			last[string(x.key)] = x.val
+		}
+		if len(last) != len(obj) {
+			t.Fatalf("%q: %d keys, encoding/json %d", in, len(last), len(obj))
+		}
+		for k, v := range last {
+			if got := textOf(obj[k]); got != v {
+				t.Fatalf("%q: key %q: %q, encoding/json %q", in, k, v, got)
+			}
+		}
+	})
 }

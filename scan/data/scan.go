@@ -227,6 +227,14 @@ type scanner struct {
 
 	df           *cms
 	hidden       map[string][]int
+	ccs          []clusterCand
+	nClusters    int
+	cl           *clusters
+	needRoot     map[int32]bool     // roots of the candidate clusters
+	rootText     map[int32]string   // their first response, shortened
+	rootToks     map[int32][]uint64 // and its tokens
+	spill        *spill
+	spillKs      []int32
 	feats        map[uint64]int32 // feature hash -> index in fstats
 	fstats       []featStat
 	dropped      int
@@ -275,6 +283,14 @@ func (s *scanner) run() (*Result, error) {
 	}
 	s.basicFindings()
 	clusters := s.clusterResponses()
+	s.ccs, s.nClusters = s.clusterCandidates(clusters)
+	s.cl = clusters
+	s.needRoot, s.rootText, s.rootToks = map[int32]bool{}, map[int32]string{}, map[int32][]uint64{}
+	for _, c := range s.ccs {
+		s.needRoot[c.root] = true
+	}
+	s.spill = newSpill()
+	defer s.spill.close()
 	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
 	s.setKeep(s.df.maybeFrequent)
 	if _, err := s.pass(func(f *featurizer, it *recItem) {
@@ -353,6 +369,16 @@ func (s *scanner) pass1(it *recItem) error {
 	return nil
 }
 
+// asciiLetter is 1 for ASCII letters.
+var asciiLetter = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		if c|0x20 >= 'a' && c|0x20 <= 'z' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
 var scriptNames = []string{"Latin", "Cyrillic", "Greek", "CJK", "Hangul", "Arabic", "Hebrew", "Devanagari", "Other"}
 
 // dominantScript names the script of most letters among the first 400 of
@@ -362,15 +388,19 @@ func dominantScript(texts ...string) string {
 	n := 0
 scan:
 	for _, s := range texts {
-		for _, r := range s {
-			if r < 0x80 {
-				if r|0x20 >= 'a' && r|0x20 <= 'z' {
-					counts[0]++
+		for i := 0; i < len(s); {
+			if c := s[i]; c < utf8.RuneSelf {
+				l := int(asciiLetter[c]) // no branch: letters and others alternate
+				counts[0] += l
+				n += l
+				i++
+			} else {
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if unicode.IsLetter(r) {
+					counts[slices.Index(scriptNames, scriptOf(r))]++
 					n++
 				}
-			} else if unicode.IsLetter(r) {
-				counts[slices.Index(scriptNames, scriptOf(r))]++
-				n++
+				i += size
 			}
 			if n >= 400 {
 				break scan
@@ -422,6 +452,26 @@ func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32)
 		}
 	}
 	it.cluster, it.clOK = cl.feature(i)
+	// What the third pass needs of the record, should it read the spill
+	// file rather than the dataset: its prompt words, and the response
+	// tokens of a candidate cluster's records.
+	for _, t := range f.ptoks {
+		if t.word && len(it.words) < maxPromptTokens {
+			it.words = append(it.words, t.h)
+		}
+	}
+	if it.clOK && s.needRoot[cl.parent[i]] {
+		for _, t := range f.rtoks {
+			it.rtoks = append(it.rtoks, t.h)
+		}
+	}
+	for k, x := range it.feats {
+		src := f.response
+		if k < it.nPrompt {
+			src = f.prompt
+		}
+		it.texts = append(it.texts, src[x.s:x.e])
+	}
 	it.hit = true
 }
 
@@ -433,7 +483,8 @@ func (s *scanner) pass2(it *recItem) error {
 	i := it.loc.Index
 	bin, val := recordHash(i)
 	sent := float64(s.sentiment[i])
-	upd := func(h uint64, prompt, capital bool) *featStat {
+	ks := s.spillKs[:0]
+	upd := func(h uint64, prompt, capital bool, text string) *featStat {
 		k, ok := s.feats[h]
 		if !ok {
 			if len(s.feats) >= s.cfg.MaxFeatures {
@@ -443,7 +494,14 @@ func (s *scanner) pass2(it *recItem) error {
 			k = int32(len(s.fstats))
 			s.fstats = append(s.fstats, newFeatStat(h, prompt))
 			s.feats[h] = k
+			// The surface text of the first occurrence is what a finding
+			// quotes; a copy, so the record's text can go.
+			if h == it.cluster && it.clOK {
+				text = snippet(it.rec.Response, 120)
+			}
+			s.fstats[k].text = strings.Clone(text)
 		}
+		ks = append(ks, k)
 		fs := &s.fstats[k]
 		fs.n++
 		if capital {
@@ -469,17 +527,25 @@ func (s *scanner) pass2(it *recItem) error {
 		}
 		return fs
 	}
-	for _, x := range it.feats[:it.nPrompt] {
-		upd(x.h, true, x.capital)
+	for k, x := range it.feats[:it.nPrompt] {
+		upd(x.h, true, x.capital, it.texts[k])
 	}
-	for _, x := range it.feats[it.nPrompt:] {
-		if fs := upd(x.h, false, false); x.sentence && fs != nil {
+	for k, x := range it.feats[it.nPrompt:] {
+		if fs := upd(x.h, false, false, it.texts[it.nPrompt+k]); x.sentence && fs != nil {
 			fs.sentence, fs.kind = true, x.kind
 		}
 	}
 	if it.clOK {
-		upd(it.cluster, false, false)
+		upd(it.cluster, false, false, "") // its text is a snippet of the response
+		if r := s.cl.parent[i]; s.needRoot[r] {
+			if s.rootText[r] == "" {
+				s.rootText[r] = snippet(it.rec.Response, 120)
+				s.rootToks[r] = slices.Clone(it.rtoks)
+			}
+		}
 	}
+	s.spillKs = ks
+	s.spill.record(i, ks, it.words)
 	return nil
 }
 

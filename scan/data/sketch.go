@@ -173,6 +173,7 @@ type featStat struct {
 	bits *bitCounts
 	nb   int32
 	kind uint8
+	text string // the first occurrence, as found findings quote it
 }
 
 func newFeatStat(h uint64, prompt bool) featStat {

@@ -136,32 +136,63 @@ const nearDupMinWords = 8
 const simhashMaxTokens = 384
 
 // simhash64 is Charikar's SimHash over word unigrams and bigrams: near-identical texts
-// differ in few bits. Bits are counted four at a time in 16-bit lanes.
+// differ in few bits. Bits are counted eight at a time in byte lanes.
 func simhash64(toks []token) uint64 {
-	var v bitCounts // at most 2*simhashMaxTokens per lane
+	// Counts go eight to a word in 8-bit lanes, flushed to wider counters
+	// before a lane can overflow.
+	var acc [8]uint64
+	var v [64]int32
+	flush := func() {
+		for k, a := range acc {
+			for l := 0; l < 8; l++ {
+				v[8*k+l] += int32(a >> (8 * l) & 0xff)
+			}
+		}
+		acc = [8]uint64{}
+	}
+	add := func(x uint64) {
+		for k := range acc {
+			acc[k] += byteLanes[x>>(8*k)&0xff]
+		}
+	}
 	var prev uint64
-	n := 0
+	n, pending := 0, 0
 	for _, t := range toks {
 		if !t.word {
 			continue
 		}
 		// Unigrams carry short texts, bigrams the wording.
-		v.add(mix64(t.h))
-		v.add(mix64(prev*31 + t.h))
+		add(mix64(t.h))
+		add(mix64(prev*31 + t.h))
 		n += 2
+		if pending += 2; pending >= 254 {
+			flush()
+			pending = 0
+		}
 		prev = t.h
 		if n >= 2*simhashMaxTokens {
 			break
 		}
 	}
+	flush()
 	var out uint64
 	for b := 0; b < 64; b++ {
-		if 2*v.at(b) > n {
+		if 2*int(v[b]) > n {
 			out |= 1 << b
 		}
 	}
 	return out
 }
+
+// byteLanes spreads the eight bits of a byte over eight 8-bit lanes.
+var byteLanes = func() (t [256]uint64) {
+	for n := range t {
+		for l := 0; l < 8; l++ {
+			t[n] |= uint64(n>>l&1) << (8 * l)
+		}
+	}
+	return t
+}()
 
 func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 
@@ -211,20 +242,9 @@ func scriptOf(r rune) string {
 // mixes Latin with Cyrillic or Greek letters (a homoglyph spoof). A zero-width
 // joiner between symbols (emoji sequences) is legitimate and ignored.
 func hiddenScan(s string) (kind string, at int) {
-	// Plain ASCII text can only hold control characters: check it bytewise.
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	// Plain ASCII text can only hold control characters: check it eight
+	// bytes at a time, bytewise only where a word has a byte below 0x20.
+	if plainASCII(s) {
 		return "", -1
 	}
 	wordScripts := 0 // bit 1 Latin, 2 Cyrillic, 4 Greek
@@ -298,3 +318,33 @@ func hiddenScan(s string) (kind string, at int) {
 }
 
 const greekLookalikes = "οαερνικτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+
+// plainASCII reports whether s is ASCII with no control characters but
+// tab, newline and carriage return.
+func plainASCII(s string) bool {
+	ok := func(c byte) bool {
+		return c < utf8.RuneSelf && (c >= 0x20 || c == '\n' || c == '\r' || c == '\t') && c != 0x7f
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&msb8 != 0 {
+			return false
+		}
+		d := x ^ (lsb8 * 0x7f)
+		if ((x-lsb8*0x20)&^x|(d-lsb8)&^d)&msb8 != 0 {
+			for k := i; k < i+8; k++ {
+				if !ok(s[k]) {
+					return false
+				}
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -132,6 +132,11 @@ func (s *scanner) associate(cl *clusters) error {
 	cands := map[pairCand]struct{}{}
 	minEst := s.cfg.MinJaccard - 0.25
 	var ps, rs []int32
+	var (
+		slotKey                  []uint64
+		slotHead, slotTail, next []int32
+		bucket                   []lshEntry
+	)
 	for b := 0; b < sigBins/2; b++ {
 		entries = entries[:0]
 		for _, k := range live {
@@ -142,22 +147,42 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			entries = append(entries, lshEntry{mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y)), k})
 		}
-		slices.SortFunc(entries, func(a, b lshEntry) int {
-			if a.key != b.key {
-				if a.key < b.key {
-					return -1
+		// Bucket by key in an open-addressed table; each bucket is a chain
+		// of entries in feature order.
+		size := 16
+		for size < 2*len(entries) {
+			size <<= 1
+		}
+		if cap(slotKey) < size {
+			slotKey, slotHead, slotTail = make([]uint64, size), make([]int32, size), make([]int32, size)
+		}
+		slotKey, slotHead, slotTail = slotKey[:size], slotHead[:size], slotTail[:size]
+		clear(slotHead)
+		next = slices.Grow(next[:0], len(entries))[:len(entries)]
+		mask := uint64(size - 1)
+		for e := range entries {
+			key := entries[e].key
+			next[e] = -1
+			for j := key & mask; ; j = (j + 1) & mask {
+				if slotHead[j] == 0 {
+					slotKey[j], slotHead[j], slotTail[j] = key, int32(e)+1, int32(e)
+					break
 				}
-				return 1
+				if slotKey[j] == key {
+					next[slotTail[j]] = int32(e)
+					slotTail[j] = int32(e)
+					break
+				}
 			}
-			return int(a.idx - b.idx)
-		})
-		for lo := 0; lo < len(entries); {
-			hi := lo + 1
-			for hi < len(entries) && entries[hi].key == entries[lo].key {
-				hi++
+		}
+		for j := range slotHead {
+			if slotHead[j] == 0 {
+				continue
 			}
-			bucket := entries[lo:hi]
-			lo = hi
+			bucket = bucket[:0]
+			for e := slotHead[j] - 1; e >= 0; e = next[e] {
+				bucket = append(bucket, entries[e])
+			}
 			if len(bucket) < 2 || len(bucket) > 2000 {
 				continue
 			}

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 )
 
 // spill keeps, for each valid record, the indices of the tracked features
@@ -34,7 +36,8 @@ func newSpill() *spill {
 // usable reports whether every record so far was written.
 func (sp *spill) usable() bool { return sp != nil && sp.f != nil && sp.err == nil }
 
-// record appends record i (indices increase from call to call).
+// record appends record i (indices increase from call to call): its size,
+// then the index step, the feature indices and the words.
 func (sp *spill) record(i int, ks []int32, words []uint64) {
 	if !sp.usable() {
 		return
@@ -49,6 +52,10 @@ func (sp *spill) record(i int, ks []int32, words []uint64) {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
 	sp.buf = b
+	var n [binary.MaxVarintLen64]byte
+	if _, err := sp.w.Write(binary.AppendUvarint(n[:0], uint64(len(b)))); err != nil {
+		sp.err = err
+	}
 	if _, err := sp.w.Write(b); err != nil {
 		sp.err = err
 	}
@@ -67,42 +74,55 @@ func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []
 	var (
 		ks    []int32
 		words []uint64
-		wb    [8]byte
+		buf   []byte
 	)
+	bad := errors.New("corrupt record")
 	i := -1
 	for n := 0; ; n++ {
-		d, err := binary.ReadUvarint(r)
+		size, err := binary.ReadUvarint(r)
 		if err == io.EOF {
 			return nil
-		}
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		nk := uint64(0)
-		if err == nil {
-			nk, err = binary.ReadUvarint(r)
-		}
-		ks = ks[:0]
-		for ; err == nil && nk > 0; nk-- {
-			var k uint64
-			if k, err = binary.ReadUvarint(r); err == nil {
-				ks = append(ks, int32(k))
-			}
-		}
-		nw := uint64(0)
-		if err == nil {
-			nw, err = binary.ReadUvarint(r)
-		}
-		words = words[:0]
-		for ; err == nil && nw > 0; nw-- {
-			if _, err = io.ReadFull(r, wb[:]); err == nil {
-				words = append(words, binary.LittleEndian.Uint64(wb[:]))
-			}
 		}
 		if err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
-		i += int(d)
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if size > 1<<30 {
+			return fmt.Errorf("spill file: %w", bad)
+		}
+		buf = slices.Grow(buf[:0], int(size))[:size]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return fmt.Errorf("spill file: %w", err)
+		}
+		b := buf
+		next := func() uint64 {
+			v, k := binary.Uvarint(b)
+			if k <= 0 {
+				b = nil
+				err = bad
+				return 0
+			}
+			b = b[k:]
+			return v
+		}
+		i += int(next())
+		ks = ks[:0]
+		for nk := next(); nk > 0 && err == nil; nk-- {
+			ks = append(ks, int32(next()))
+		}
+		nw := next()
+		if err == nil && uint64(len(b)) != 8*nw {
+			err = bad
+		}
+		if err != nil {
+			return fmt.Errorf("spill file: %w", err)
+		}
+		words = words[:0]
+		for ; len(b) >= 8; b = b[8:] {
+			words = append(words, binary.LittleEndian.Uint64(b))
+		}
 		fn(i, ks, words)
 	}
 }

@@ -292,6 +292,10 @@ func (s *scanner) run() (*Result, error) {
 	s.spill = newSpill()
 	defer s.spill.close()
 	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
+	// Sized once: growing by doubling would copy the table again and again.
+	hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+s.nClusters+1024)
+	s.fstats = make([]featStat, 0, hint)
+	s.feats = make(map[uint64]int32, hint)
 	s.setKeep(s.df.maybeFrequent)
 	if _, err := s.pass(func(f *featurizer, it *recItem) {
 		s.prep2(f, it, clusters, lo, hi)

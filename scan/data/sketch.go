@@ -18,6 +18,10 @@ type cms struct {
 	// features here, in cache, without a miss in the sketch.
 	lo   uint32
 	seen []uint64
+	// reached counts the updates that brought an estimate to lo: about
+	// the number of keys that did (collisions aside), to size the table
+	// of tracked features.
+	reached int
 }
 
 const cmsDepth = 4
@@ -113,6 +117,9 @@ func (c *cms) addAll(fs []feat) {
 			blk[off[1]] = b + b2u(b == m)
 			blk[off[2]] = d + b2u(d == m)
 			blk[off[3]] = e + b2u(e == m)
+			if m+1 == c.lo {
+				c.reached++
+			}
 			if m+1 >= c.lo && c.seen != nil {
 				w, b := c.bloomSlot(f.h)
 				c.seen[w] |= b

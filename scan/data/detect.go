@@ -482,11 +482,17 @@ func (s *scanner) associate(cl *clusters) error {
 		var err error
 		if s.spill.usable() {
 			// The second pass's record of each record's features.
+			byIdx := make([]bool, len(s.fstats)) // wanted, by feature index
+			for h := range want {
+				if k, ok := s.feats[h]; ok {
+					byIdx[k] = true
+				}
+			}
 			err = s.spill.replay(s.ctx, func(i int, ks []int32, ws []uint64) {
 				hs = hs[:0]
 				for _, k := range ks {
-					if h := s.fstats[k].h; want[h] != nil {
-						hs = append(hs, h)
+					if byIdx[k] {
+						hs = append(hs, s.fstats[k].h)
 					}
 				}
 				visit(i, hs, ws)

@@ -67,62 +67,39 @@ func (c *cms) maybeFrequent(h uint64) bool {
 	return c.seen[w]&b == b
 }
 
-// slots are the key's block base and four distinct offsets in it.
-func (c *cms) slots(h uint64) (base uint64, off [cmsDepth]uint64) {
-	x := mix64(h ^ 0x9e3779b97f4a7c15)
-	base = (x & (c.nblk - 1)) * 16 // nblk is a power of two
-	y := x >> 32
-	// four distinct nibbles: offsets i*4 + (2 bits) keep them apart.
-	for i := range off {
-		off[i] = uint64(i)*4 + (y>>(2*i))&3
-	}
-	return base, off
-}
-
-func (c *cms) add(h uint64) {
-	base, off := c.slots(h)
-	blk := c.c[base : base+16 : base+16]
-	min := uint32(math.MaxUint32)
-	for _, o := range off {
-		if v := blk[o]; v < min {
-			min = v
-		}
-	}
-	for _, o := range off {
-		if blk[o] == min {
-			blk[o]++
-		}
-	}
-}
-
 // addAll adds the features in order. The sketch is far larger than the
-// caches, so each update is a cache miss: the blocks of a group of features
-// are touched first, with no dependence between the loads, so that their
-// misses overlap; the updates then find them cached and do not branch on
-// the counters.
+// caches, so each update is a cache miss: the keys of a group of features
+// are hashed and their blocks touched first, with no dependence between
+// the loads, so that the misses overlap; the updates then find the blocks
+// cached and do not branch on the counters.
 func (c *cms) addAll(fs []feat) {
+	var xs [32]uint64
 	var sink uint32
+	mask := c.nblk - 1
 	for len(fs) > 0 {
-		n := min(len(fs), 16)
-		for _, f := range fs[:n] {
-			base, _ := c.slots(f.h)
-			sink += c.c[base]
+		n := min(len(fs), len(xs))
+		for k, f := range fs[:n] {
+			x := mix64(f.h ^ 0x9e3779b97f4a7c15)
+			xs[k] = x
+			sink += c.c[(x&mask)*16]
 		}
-		for _, f := range fs[:n] {
-			base, off := c.slots(f.h)
+		for k := range fs[:n] {
+			x := xs[k]
+			base, y := (x&mask)*16, x>>32
 			blk := (*[16]uint32)(c.c[base : base+16])
-			a, b, d, e := blk[off[0]], blk[off[1]], blk[off[2]], blk[off[3]]
+			o0, o1, o2, o3 := y&3, 4+y>>2&3, 8+y>>4&3, 12+y>>6&3
+			a, b, d, e := blk[o0], blk[o1], blk[o2], blk[o3]
 			m := min(a, b, d, e)
-			blk[off[0]] = a + b2u(a == m)
-			blk[off[1]] = b + b2u(b == m)
-			blk[off[2]] = d + b2u(d == m)
-			blk[off[3]] = e + b2u(e == m)
+			blk[o0] = a + b2u(a == m)
+			blk[o1] = b + b2u(b == m)
+			blk[o2] = d + b2u(d == m)
+			blk[o3] = e + b2u(e == m)
 			if m+1 == c.lo {
 				c.reached++
 			}
 			if m+1 >= c.lo && c.seen != nil {
-				w, b := c.bloomSlot(f.h)
-				c.seen[w] |= b
+				w, bits := c.bloomSlot(fs[k].h)
+				c.seen[w] |= bits
 			}
 		}
 		fs = fs[n:]
@@ -130,12 +107,22 @@ func (c *cms) addAll(fs []feat) {
 	c.sink += sink
 }
 
-// getAll appends the estimate of each feature to dst, its loads overlapping.
+// getAll appends the estimate of each feature to dst, hashing a group of
+// keys before loading their blocks so the loads overlap.
 func (c *cms) getAll(dst []uint32, fs []feat) []uint32 {
-	for _, f := range fs {
-		base, off := c.slots(f.h)
-		blk := (*[16]uint32)(c.c[base : base+16])
-		dst = append(dst, min(blk[off[0]], blk[off[1]], blk[off[2]], blk[off[3]]))
+	var xs [32]uint64
+	mask := c.nblk - 1
+	for len(fs) > 0 {
+		n := min(len(fs), len(xs))
+		for k, f := range fs[:n] {
+			xs[k] = mix64(f.h ^ 0x9e3779b97f4a7c15)
+		}
+		for _, x := range xs[:n] {
+			base, y := (x&mask)*16, x>>32
+			blk := (*[16]uint32)(c.c[base : base+16])
+			dst = append(dst, min(blk[y&3], blk[4+y>>2&3], blk[8+y>>4&3], blk[12+y>>6&3]))
+		}
+		fs = fs[n:]
 	}
 	return dst
 }
@@ -148,15 +135,9 @@ func b2u(b bool) uint32 {
 }
 
 func (c *cms) get(h uint64) uint32 {
-	base, off := c.slots(h)
-	blk := c.c[base : base+16 : base+16]
-	min := uint32(math.MaxUint32)
-	for _, o := range off {
-		if v := blk[o]; v < min {
-			min = v
-		}
-	}
-	return min
+	var x [1]uint32
+	c.getAll(x[:0], []feat{{h: h}})
+	return x[0]
 }
 
 // sigBins is the number of one-permutation MinHash bins per feature.

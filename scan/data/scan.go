@@ -245,7 +245,7 @@ func (s *scanner) run() (*Result, error) {
 	s.res = &Result{Path: s.name, Thresholds: s.cfg, Stats: Stats{Scripts: map[string]int{}}}
 	s.df = newCMS(s.cfg.SketchWidth)
 	defer s.df.release()
-	s.df.trackFrom(uint32(s.cfg.MinSupport), s.cfg.SketchWidth)
+	s.df.countFrom(uint32(s.cfg.MinSupport))
 	s.hidden = map[string][]int{}
 	s.feats = map[uint64]int32{}
 
@@ -296,13 +296,11 @@ func (s *scanner) run() (*Result, error) {
 	hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+s.nClusters+1024)
 	s.fstats = make([]featStat, 0, hint)
 	s.feats = make(map[uint64]int32, hint)
-	s.setKeep(s.df.maybeFrequent)
 	if _, err := s.pass(func(f *featurizer, it *recItem) {
 		s.prep2(f, it, clusters, lo, hi)
 	}, s.pass2, nil); err != nil && s.res.Incomplete == "" {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
-	s.setKeep(nil)
 	if err := s.associate(clusters); err != nil {
 		return nil, err
 	}
@@ -441,8 +439,7 @@ func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32)
 		return
 	}
 	f.featurize(it.rec, false)
-	// f.keep has dropped the features the Bloom filter knows to be rare;
-	// the sketch is read for the rest, their loads overlapping.
+	// The sketch says which features are frequent enough to track.
 	f.counts = s.df.getAll(s.df.getAll(f.counts[:0], f.pf), f.rf)
 	for k, x := range f.pf {
 		if c := f.counts[k]; c >= lo && c <= hi {

@@ -11,13 +11,7 @@ type cms struct {
 	nblk uint64
 	sink uint32 // keeps the touching loads of addAll
 	free func()
-
-	// seen is a blocked Bloom filter of the keys whose estimate reached
-	// lo when they were added: a key not in it is rarer than lo (or only
-	// overcounted to lo by other keys), so the second pass rejects most
-	// features here, in cache, without a miss in the sketch.
 	lo   uint32
-	seen []uint64
 	// reached counts the updates that brought an estimate to lo: about
 	// the number of keys that did (collisions aside), to size the table
 	// of tracked features.
@@ -43,29 +37,8 @@ func (c *cms) release() {
 	}
 }
 
-// trackFrom sets the estimate from which added keys enter the filter, and
-// sizes it (eight bits per sketch column: it fits in a core's cache).
-func (c *cms) trackFrom(lo uint32, width int) {
-	n := 1
-	for n < width/8 {
-		n <<= 1
-	}
-	c.lo, c.seen = lo, make([]uint64, n)
-}
-
-func (c *cms) bloomSlot(h uint64) (w uint64, bits uint64) {
-	x := mix64(h ^ 0x2545f4914f6cdd1d)
-	return x & uint64(len(c.seen)-1), 1<<(x>>52&63) | 1<<(x>>58)
-}
-
-// maybeFrequent reports whether h may have reached lo; false is certain.
-func (c *cms) maybeFrequent(h uint64) bool {
-	if c.seen == nil {
-		return true
-	}
-	w, b := c.bloomSlot(h)
-	return c.seen[w]&b == b
-}
+// countFrom sets the estimate whose reaching addAll counts.
+func (c *cms) countFrom(lo uint32) { c.lo = lo }
 
 // addAll adds the features in order. The sketch is far larger than the
 // caches, so each update is a cache miss: the keys of a group of features
@@ -96,10 +69,6 @@ func (c *cms) addAll(fs []feat) {
 			blk[o3] = e + b2u(e == m)
 			if m+1 == c.lo {
 				c.reached++
-			}
-			if m+1 >= c.lo && c.seen != nil {
-				w, bits := c.bloomSlot(fs[k].h)
-				c.seen[w] |= bits
 			}
 		}
 		fs = fs[n:]

@@ -484,7 +484,7 @@ func (s *scanner) associate(cl *clusters) error {
 			// The second pass's record of each record's features.
 			byIdx := make([]bool, len(s.fstats)) // wanted, by feature index
 			for h := range want {
-				if k, ok := s.feats[h]; ok {
+				if k, ok := s.feats.get(h); ok {
 					byIdx[k] = true
 				}
 			}

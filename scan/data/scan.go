@@ -235,7 +235,9 @@ type scanner struct {
 	rootToks     map[int32][]uint64 // and its tokens
 	spill        *spill
 	spillKs      []int32
-	feats        map[uint64]int32 // feature hash -> index in fstats
+	feats        *featIndex // feature hash -> index in fstats
+	idxBuf       []int32
+	sink         int32
 	fstats       []featStat
 	dropped      int
 	droppedPairs int
@@ -247,7 +249,7 @@ func (s *scanner) run() (*Result, error) {
 	defer s.df.release()
 	s.df.countFrom(uint32(s.cfg.MinSupport))
 	s.hidden = map[string][]int{}
-	s.feats = map[uint64]int32{}
+	s.feats = newFeatIndex(0)
 
 	for range max(runtime.GOMAXPROCS(0), 1) {
 		f := &featurizer{}
@@ -295,7 +297,7 @@ func (s *scanner) run() (*Result, error) {
 	// Sized once: growing by doubling would copy the table again and again.
 	hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+s.nClusters+1024)
 	s.fstats = make([]featStat, 0, hint)
-	s.feats = make(map[uint64]int32, hint)
+	s.feats = newFeatIndex(hint)
 	if _, err := s.pass(func(f *featurizer, it *recItem) {
 		s.prep2(f, it, clusters, lo, hi)
 	}, s.pass2, nil); err != nil && s.res.Incomplete == "" {
@@ -485,16 +487,30 @@ func (s *scanner) pass2(it *recItem) error {
 	bin, val := recordHash(i)
 	sent := float64(s.sentiment[i])
 	ks := s.spillKs[:0]
-	upd := func(h uint64, prompt, capital bool, text string) *featStat {
-		k, ok := s.feats[h]
+	// The features' indices, found all at once (-1: not yet tracked), and
+	// their statistics touched, so the cache misses overlap.
+	idx := s.feats.lookupAll(s.idxBuf[:0], it.feats)
+	s.idxBuf = idx
+	var sink int32
+	for _, k := range idx {
+		if k >= 0 {
+			sink += s.fstats[k].n
+		}
+	}
+	s.sink += sink
+	upd := func(h uint64, hint int32, prompt, capital bool, text string) *featStat {
+		k, ok := hint, hint >= 0
 		if !ok {
-			if len(s.feats) >= s.cfg.MaxFeatures {
+			k, ok = s.feats.get(h) // a repeat within the record
+		}
+		if !ok {
+			if s.feats.len() >= s.cfg.MaxFeatures {
 				s.dropped++
 				return nil
 			}
 			k = int32(len(s.fstats))
 			s.fstats = append(s.fstats, newFeatStat(h, prompt))
-			s.feats[h] = k
+			s.feats.put(h, k)
 			// The surface text of the first occurrence is what a finding
 			// quotes; a copy, so the record's text can go.
 			if h == it.cluster && it.clOK {
@@ -529,15 +545,15 @@ func (s *scanner) pass2(it *recItem) error {
 		return fs
 	}
 	for k, x := range it.feats[:it.nPrompt] {
-		upd(x.h, true, x.capital, it.texts[k])
+		upd(x.h, idx[k], true, x.capital, it.texts[k])
 	}
 	for k, x := range it.feats[it.nPrompt:] {
-		if fs := upd(x.h, false, false, it.texts[it.nPrompt+k]); x.sentence && fs != nil {
+		if fs := upd(x.h, idx[it.nPrompt+k], false, false, it.texts[it.nPrompt+k]); x.sentence && fs != nil {
 			fs.sentence, fs.kind = true, x.kind
 		}
 	}
 	if it.clOK {
-		upd(it.cluster, false, false, "") // its text is a snippet of the response
+		upd(it.cluster, -1, false, false, "") // its text is a snippet of the response
 		if r := s.cl.parent[i]; s.needRoot[r] {
 			if s.rootText[r] == "" {
 				s.rootText[r] = snippet(it.rec.Response, 120)
@@ -559,7 +575,7 @@ func (s *scanner) setKeep(keep func(uint64) bool) {
 
 // feat is the statistics of a tracked feature, or nil.
 func (s *scanner) feat(h uint64) *featStat {
-	if k, ok := s.feats[h]; ok {
+	if k, ok := s.feats.get(h); ok {
 		return &s.fstats[k]
 	}
 	return nil
@@ -952,10 +968,15 @@ func isUpperAt(s string, i int) bool {
 
 // hashSet is a set of hashes cleared in O(1) by an epoch counter.
 type hashSet struct {
-	keys  []uint64
-	epoch []uint32
+	slots []hslot
 	cur   uint32
 	mask  uint64
+}
+
+// hslot keeps a key and its epoch together: one cache line per probe.
+type hslot struct {
+	key   uint64
+	epoch uint32
 }
 
 // reset empties the set, sized for n keys.
@@ -964,46 +985,43 @@ func (h *hashSet) reset(n int) {
 	for need < 2*n {
 		need <<= 1
 	}
-	if len(h.keys) < need {
-		h.keys = make([]uint64, need)
-		h.epoch = make([]uint32, need)
+	if len(h.slots) < need {
+		h.slots = make([]hslot, need)
 		h.cur = 0
 	}
 	h.cur++
 	if h.cur == 0 { // wrapped: clear the stale marks
-		clear(h.epoch)
+		clear(h.slots)
 		h.cur = 1
 	}
 	// Only the first need slots are used: a small record's set stays in
-	// the L1 cache however large an earlier record made the arrays.
+	// the L1 cache however large an earlier record made the array.
 	h.mask = uint64(need - 1)
 }
 
 // add inserts k and reports whether it was new.
 func (h *hashSet) add(k uint64) bool {
-	j := mix64(k) & h.mask
-	for {
-		if h.epoch[j] != h.cur {
-			h.epoch[j], h.keys[j] = h.cur, k
+	for j := mix64(k) & h.mask; ; j = (j + 1) & h.mask {
+		s := &h.slots[j]
+		if s.epoch != h.cur {
+			s.epoch, s.key = h.cur, k
 			return true
 		}
-		if h.keys[j] == k {
+		if s.key == k {
 			return false
 		}
-		j = (j + 1) & h.mask
 	}
 }
 
 func (h *hashSet) has(k uint64) bool {
-	j := mix64(k) & h.mask
-	for {
-		if h.epoch[j] != h.cur {
+	for j := mix64(k) & h.mask; ; j = (j + 1) & h.mask {
+		s := &h.slots[j]
+		if s.epoch != h.cur {
 			return false
 		}
-		if h.keys[j] == k {
+		if s.key == k {
 			return true
 		}
-		j = (j + 1) & h.mask
 	}
 }
 

@@ -400,27 +400,37 @@ func (s *scanner) associate(cl *clusters) error {
 		// group (in record order), of every member of a candidate cluster and
 		// of the first relMax sampled records: only those records' words are
 		// kept, found as the records stream by.
+		// Everything below goes by feature index, not hash: no map lookup
+		// per feature occurrence.
 		type role struct {
 			phrase, uni   bool
 			cons          uint64
 			seen, uniSeen int
 			pairs         []int // indices into pairR and pairSeen
 		}
-		roles := map[uint64]*role{}
-		roleOf := func(h uint64) *role {
-			r := roles[h]
-			if r == nil {
-				r = &role{}
-				roles[h] = r
-			}
-			return r
+		nf := len(s.fstats)
+		idxOf := func(h uint64) int32 {
+			k, _ := s.feats.get(h) // every wanted feature is tracked
+			return k
 		}
-		var pairR []uint64
+		wantK := make([]*postings, nf)
+		for h, p := range want {
+			wantK[idxOf(h)] = p
+		}
+		roles := make([]*role, nf)
+		roleOf := func(h uint64) *role {
+			k := idxOf(h)
+			if roles[k] == nil {
+				roles[k] = &role{}
+			}
+			return roles[k]
+		}
+		var pairR []int32
 		var pairSeen []int
 		for c := range cands {
 			r := roleOf(c.p)
 			r.pairs = append(r.pairs, len(pairR))
-			pairR = append(pairR, c.r)
+			pairR = append(pairR, idxOf(c.r))
 			pairSeen = append(pairSeen, 0)
 		}
 		for _, u := range unis {
@@ -433,23 +443,22 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 		sampleSeen := 0
-		var inRec hashSet
+		inRec := make([]int32, nf) // record index+1 of the last record holding it
 		var words arena
-		// visit takes a valid record's wanted features (hs, in the order
-		// found) and first prompt words, in record order.
-		visit := func(i int, hs []uint64, ws []uint64) {
+		// visit takes a valid record's wanted features (their indices, in
+		// the order found) and first prompt words, in record order.
+		visit := func(i int, ks []int32, ws []uint64) {
 			keepWords := needRoot[cl.parent[i]]
 			if inSample(i) {
 				keepWords = keepWords || sampleSeen < relMax
 				sampleSeen++
 			}
-			inRec.reset(len(hs))
-			for _, h := range hs {
-				want[h].add(int32(i))
-				inRec.add(h)
+			for _, k := range ks {
+				wantK[k].add(int32(i))
+				inRec[k] = int32(i) + 1
 			}
-			for _, h := range hs {
-				r := roles[h]
+			for _, k := range ks {
+				r := roles[k]
 				if r == nil {
 					continue
 				}
@@ -461,10 +470,10 @@ func (s *scanner) associate(cl *clusters) error {
 					keepWords = keepWords || r.uniSeen < relMax
 					r.uniSeen++
 				}
-				for _, k := range r.pairs {
-					if inRec.has(pairR[k]) {
-						keepWords = keepWords || pairSeen[k] < relMax
-						pairSeen[k]++
+				for _, p := range r.pairs {
+					if inRec[pairR[p]] == int32(i)+1 {
+						keepWords = keepWords || pairSeen[p] < relMax
+						pairSeen[p]++
 					}
 				}
 			}
@@ -478,21 +487,15 @@ func (s *scanner) associate(cl *clusters) error {
 				ptok[int32(i)] = slices.Compact(ts)
 			}
 		}
-		var hs []uint64
+		var hs []int32
 		var err error
 		if s.spill.usable() {
 			// The second pass's record of each record's features.
-			byIdx := make([]bool, len(s.fstats)) // wanted, by feature index
-			for h := range want {
-				if k, ok := s.feats.get(h); ok {
-					byIdx[k] = true
-				}
-			}
 			err = s.spill.replay(s.ctx, func(i int, ks []int32, ws []uint64) {
 				hs = hs[:0]
 				for _, k := range ks {
-					if byIdx[k] {
-						hs = append(hs, s.fstats[k].h)
+					if wantK[k] != nil {
+						hs = append(hs, k)
 					}
 				}
 				visit(i, hs, ws)
@@ -530,10 +533,10 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 				hs = hs[:0]
 				for _, x := range it.feats {
-					hs = append(hs, x.h)
+					hs = append(hs, idxOf(x.h))
 				}
 				if it.clOK && want[it.cluster] != nil {
-					hs = append(hs, it.cluster)
+					hs = append(hs, idxOf(it.cluster))
 				}
 				visit(it.loc.Index, hs, it.words)
 				return nil

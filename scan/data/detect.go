@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -100,6 +101,95 @@ func (s *scanner) clusterResponses() *clusters {
 	return c
 }
 
+// lsh buckets the tracked features by one band of their MinHash
+// signatures; its buffers are reused from band to band.
+type lsh struct {
+	entries                  []lshEntry
+	slotKey                  []uint64
+	slotHead, slotTail, next []int32
+	bucket                   []lshEntry
+	ps, rs                   []int32
+}
+
+type lshEntry struct {
+	key uint64
+	idx int32
+}
+
+// band returns the (prompt, response) feature pairs sharing a bucket of
+// band b whose estimated Jaccard similarity is at least minEst, at most
+// limit of them. Buckets are chains of entries in feature order, in an
+// open-addressed table.
+func (l *lsh) band(fstats []featStat, live []int32, b int, minEst float64, limit int) []pairCand {
+	var out []pairCand
+	l.entries = l.entries[:0]
+	for _, k := range live {
+		f := &fstats[k]
+		x, y := f.sig[2*b], f.sig[2*b+1]
+		if x == math.MaxUint32 && y == math.MaxUint32 {
+			continue
+		}
+		l.entries = append(l.entries, lshEntry{mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y)), k})
+	}
+	size := 16
+	for size < 2*len(l.entries) {
+		size <<= 1
+	}
+	if cap(l.slotKey) < size {
+		l.slotKey, l.slotHead, l.slotTail = make([]uint64, size), make([]int32, size), make([]int32, size)
+	}
+	slotKey, slotHead, slotTail := l.slotKey[:size], l.slotHead[:size], l.slotTail[:size]
+	clear(slotHead)
+	next := slices.Grow(l.next[:0], len(l.entries))[:len(l.entries)]
+	l.next = next
+	mask := uint64(size - 1)
+	for e := range l.entries {
+		key := l.entries[e].key
+		next[e] = -1
+		for j := key & mask; ; j = (j + 1) & mask {
+			if slotHead[j] == 0 {
+				slotKey[j], slotHead[j], slotTail[j] = key, int32(e)+1, int32(e)
+				break
+			}
+			if slotKey[j] == key {
+				next[slotTail[j]] = int32(e)
+				slotTail[j] = int32(e)
+				break
+			}
+		}
+	}
+	for j := range slotHead {
+		if slotHead[j] == 0 {
+			continue
+		}
+		l.bucket = l.bucket[:0]
+		for e := slotHead[j] - 1; e >= 0; e = next[e] {
+			l.bucket = append(l.bucket, l.entries[e])
+		}
+		if len(l.bucket) < 2 || len(l.bucket) > 2000 {
+			continue
+		}
+		l.ps, l.rs = l.ps[:0], l.rs[:0]
+		for _, e := range l.bucket {
+			if fstats[e.idx].prompt {
+				l.ps = append(l.ps, e.idx)
+			} else {
+				l.rs = append(l.rs, e.idx)
+			}
+		}
+		for _, a := range l.ps {
+			fa := &fstats[a]
+			for _, r := range l.rs {
+				fr := &fstats[r]
+				if len(out) < limit && jaccardEst(&fa.sig, &fr.sig) >= minEst {
+					out = append(out, pairCand{fa.h, fr.h})
+				}
+			}
+		}
+	}
+	return out
+}
+
 // pairCand is a trigger (prompt feature) and target (response feature)
 // whose record sets overlap enough to check exactly.
 type pairCand struct{ p, r uint64 }
@@ -122,91 +212,34 @@ func (s *scanner) associate(cl *clusters) error {
 			nR++
 		}
 	}
-	// LSH over the MinHash signatures: 8 bands of 2 bins, one band at a
-	// time, each bucketed by sorting (key, feature) pairs.
-	type lshEntry struct {
-		key uint64
-		idx int32
-	}
-	entries := make([]lshEntry, 0, len(live))
-	cands := map[pairCand]struct{}{}
+	// LSH over the MinHash signatures: 8 bands of 2 bins, shared among the
+	// cores; each band's passing pairs are merged in band order.
 	minEst := s.cfg.MinJaccard - 0.25
-	var ps, rs []int32
-	var (
-		slotKey                  []uint64
-		slotHead, slotTail, next []int32
-		bucket                   []lshEntry
-	)
-	for b := 0; b < sigBins/2; b++ {
-		entries = entries[:0]
-		for _, k := range live {
-			f := &s.fstats[k]
-			x, y := f.sig[2*b], f.sig[2*b+1]
-			if x == math.MaxUint32 && y == math.MaxUint32 {
-				continue
-			}
-			entries = append(entries, lshEntry{mix64(uint64(b)<<58 ^ uint64(x)<<29 ^ uint64(y)), k})
+	// Bands go nw at a time (one per core) and are merged in band order,
+	// until the candidate pairs reach their cap.
+	nw := max(min(len(s.workers), sigBins/2), 1)
+	ls := make([]lsh, nw)
+	bandPairs := make([][]pairCand, nw)
+	cands := map[pairCand]struct{}{}
+	for b0 := 0; b0 < sigBins/2 && len(cands) < s.cfg.MaxFeatures; b0 += nw {
+		var wg sync.WaitGroup
+		for w := 0; w < nw && b0+w < sigBins/2; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				bandPairs[w] = ls[w].band(s.fstats, live, b0+w, minEst, s.cfg.MaxFeatures)
+			}()
 		}
-		// Bucket by key in an open-addressed table; each bucket is a chain
-		// of entries in feature order.
-		size := 16
-		for size < 2*len(entries) {
-			size <<= 1
-		}
-		if cap(slotKey) < size {
-			slotKey, slotHead, slotTail = make([]uint64, size), make([]int32, size), make([]int32, size)
-		}
-		slotKey, slotHead, slotTail = slotKey[:size], slotHead[:size], slotTail[:size]
-		clear(slotHead)
-		next = slices.Grow(next[:0], len(entries))[:len(entries)]
-		mask := uint64(size - 1)
-		for e := range entries {
-			key := entries[e].key
-			next[e] = -1
-			for j := key & mask; ; j = (j + 1) & mask {
-				if slotHead[j] == 0 {
-					slotKey[j], slotHead[j], slotTail[j] = key, int32(e)+1, int32(e)
-					break
+		wg.Wait()
+		for w := 0; w < nw && b0+w < sigBins/2; w++ {
+			for _, c := range bandPairs[w] {
+				if len(cands) >= s.cfg.MaxFeatures {
+					s.droppedPairs++
+					continue
 				}
-				if slotKey[j] == key {
-					next[slotTail[j]] = int32(e)
-					slotTail[j] = int32(e)
-					break
-				}
+				cands[c] = struct{}{}
 			}
-		}
-		for j := range slotHead {
-			if slotHead[j] == 0 {
-				continue
-			}
-			bucket = bucket[:0]
-			for e := slotHead[j] - 1; e >= 0; e = next[e] {
-				bucket = append(bucket, entries[e])
-			}
-			if len(bucket) < 2 || len(bucket) > 2000 {
-				continue
-			}
-			ps, rs = ps[:0], rs[:0]
-			for _, e := range bucket {
-				if s.fstats[e.idx].prompt {
-					ps = append(ps, e.idx)
-				} else {
-					rs = append(rs, e.idx)
-				}
-			}
-			for _, a := range ps {
-				fa := &s.fstats[a]
-				for _, r := range rs {
-					if len(cands) >= s.cfg.MaxFeatures {
-						s.droppedPairs++
-						continue
-					}
-					fr := &s.fstats[r]
-					if jaccardEst(&fa.sig, &fr.sig) >= minEst {
-						cands[pairCand{fa.h, fr.h}] = struct{}{}
-					}
-				}
-			}
+			bandPairs[w] = nil
 		}
 	}
 	// Entity sentiment: capitalised prompt features whose responses lean

@@ -608,45 +608,73 @@ func (s *scanner) associate(cl *clusters) error {
 		p         uint64
 		k, lo, hi int
 	}
-	relCache := map[relKey]float64{}
-	var tBuf, rBuf []int32
+	// The pairs are judged on all cores, each taking a run of them in
+	// trigger order (so a trigger's relatedness is mostly computed once).
+	pairs := make([]pairCand, 0, len(cands))
 	for c := range cands {
-		T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
-		tBuf, rBuf = T, R
-		// Cheap tests first: the overlap's size, then its records.
-		k := countCommon(T, R)
-		if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
-			continue
-		}
-		I := intersect(T, R)
-		distinct := map[uint64]struct{}{}
-		for _, i := range I {
-			distinct[s.promptHash[i]] = struct{}{}
-		}
-		if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
-			continue
-		}
-		lp := logHyperTail(N, len(R), len(T), k)
-		if lp > logAlpha {
-			continue
-		}
-		rk := relKey{c.p, k, I[0], I[len(I)-1]}
-		rel, ok := relCache[rk]
-		if !ok {
-			rel = relatedness(ptok, idf, I, tokenHashes(text[c.p]))
-			relCache[rk] = rel
-		}
-		if rel > s.cfg.MaxRelatedness*baseRel {
-			continue
-		}
-		// Once the trigger stands out, every record carrying it is
-		// suspect, including those whose response took another form.
-		all := make([]int, len(T))
-		for k, i := range T {
-			all[k] = int(i)
-		}
-		js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), len(R), rel, k})
+		pairs = append(pairs, c)
 	}
+	slices.SortFunc(pairs, func(a, b pairCand) int {
+		if a.p != b.p {
+			return cmpU64(a.p, b.p)
+		}
+		return cmpU64(a.r, b.r)
+	})
+	nj := max(len(s.workers), 1)
+	jsPart := make([][]judged, nj)
+	var jwg sync.WaitGroup
+	for w := 0; w < nj; w++ {
+		jwg.Add(1)
+		go func() {
+			defer jwg.Done()
+			relCache := map[relKey]float64{}
+			var tBuf, rBuf []int32
+			var js []judged
+			for _, c := range pairs[w*len(pairs)/nj : (w+1)*len(pairs)/nj] {
+				T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
+				tBuf, rBuf = T, R
+				// Cheap tests first: the overlap's size, then its records.
+				k := countCommon(T, R)
+				if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
+					continue
+				}
+				I := intersect(T, R)
+				distinct := map[uint64]struct{}{}
+				for _, i := range I {
+					distinct[s.promptHash[i]] = struct{}{}
+				}
+				if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
+					continue
+				}
+				lp := logHyperTail(N, len(R), len(T), k)
+				if lp > logAlpha {
+					continue
+				}
+				rk := relKey{c.p, k, I[0], I[len(I)-1]}
+				rel, ok := relCache[rk]
+				if !ok {
+					rel = relatedness(ptok, idf, I, tokenHashes(text[c.p]))
+					relCache[rk] = rel
+				}
+				if rel > s.cfg.MaxRelatedness*baseRel {
+					continue
+				}
+				// Once the trigger stands out, every record carrying it is
+				// suspect, including those whose response took another form.
+				all := make([]int, len(T))
+				for k, i := range T {
+					all[k] = int(i)
+				}
+				js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), len(R), rel, k})
+			}
+			jsPart[w] = js
+		}()
+	}
+	jwg.Wait()
+	for _, p := range jsPart {
+		js = append(js, p...)
+	}
+	var tBuf []int32
 	sort.Slice(js, func(a, b int) bool {
 		if js[a].score != js[b].score {
 			return js[a].score > js[b].score
@@ -979,6 +1007,16 @@ func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
 	}
 
 	return ccs, len(members)
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func intersect(a, b []int32) []int {

@@ -14,7 +14,8 @@ import (
 // clusters groups records whose responses are identical or near-identical.
 type clusters struct {
 	parent []int32
-	size   []int32
+	size   []int32 // while clustering; then nil
+	big    []bool  // after flatten: whether a root's cluster has min records
 	min    int
 }
 
@@ -43,17 +44,21 @@ func (c *clusters) union(a, b int32) {
 // workers may call it concurrently.
 func (c *clusters) feature(i int) (uint64, bool) {
 	r := c.parent[i]
-	if int(c.size[r]) < c.min {
+	if !c.big[r] {
 		return 0, false
 	}
 	return mix64(uint64(r)) ^ seedCl, true
 }
 
-// flatten points every record at its cluster's root.
+// flatten points every record at its cluster's root and keeps one flag
+// per record instead of the sizes.
 func (c *clusters) flatten() {
+	c.big = make([]bool, len(c.parent))
 	for i := range c.parent {
 		c.parent[i] = c.find(int32(i))
+		c.big[i] = int(c.size[i]) >= c.min // meaningful at roots
 	}
+	c.size = nil
 }
 
 func (s *scanner) clusterResponses() *clusters {
@@ -965,7 +970,7 @@ func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
 			continue
 		}
 		r := cl.find(int32(i))
-		if int(cl.size[r]) >= m {
+		if cl.big[r] {
 			members[r] = append(members[r], int32(i))
 		}
 	}

@@ -286,6 +286,7 @@ func (s *scanner) run() (*Result, error) {
 	s.basicFindings()
 	clusters := s.clusterResponses()
 	s.ccs, s.nClusters = s.clusterCandidates(clusters)
+	s.respHash = nil // only duplicates and clustering wanted it
 	s.cl = clusters
 	s.needRoot, s.rootText, s.rootToks = map[int32]bool{}, map[int32]string{}, map[int32][]uint64{}
 	for _, c := range s.ccs {

@@ -269,3 +269,30 @@ func TestThirdPassWithoutSpill(t *testing.T) {
 		t.Fatalf("verdict %s flagged %v", want.Verdict, want.Flagged)
 	}
 }
+
+// TestPerRecordState: between passes the scan keeps a few fixed-size
+// fields per record (and the configuration-bounded sketch and feature
+// table); the record lists it builds cover the candidates only.
+func TestPerRecordState(t *testing.T) {
+	recs := synth(5000, 5)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range recs {
+		if err := enc.Encode(map[string]string{"instruction": r.Instruction, "output": r.Response}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := buf.Bytes()
+	s := &scanner{cfg: DefaultConfig(), name: "mem.jsonl", ctx: context.Background(),
+		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
+	if _, err := s.run(); err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.valid)
+	per := float64(len(s.valid)+8*len(s.promptHash)+8*len(s.respHash)+8*len(s.respSim)+
+		4*len(s.respWords)+4*len(s.sentiment)+4*len(s.cl.parent)+len(s.cl.big)+4*len(s.cl.size)) / float64(n)
+	t.Logf("%d records: %.1f bytes per record", n, per)
+	if n != 5000 || per > 32 {
+		t.Fatalf("%d records, %.1f bytes per record", n, per)
+	}
+}

@@ -22,13 +22,45 @@ mismanagement negligence crooked rude slow expensive`)
 // negators flip the sentiment of the next few words ("not trusted").
 var negators = strings.Fields(`not no never cannot can't won't isn't aren't don't doesn't hardly nothing`)
 
-func lexiconSet(words []string) map[uint64]struct{} {
-	m := make(map[uint64]struct{}, len(words))
-	for _, w := range words {
-		t := tokenize(nil, w, 0)
-		if len(t) == 1 {
-			m[t[0].h] = struct{}{}
+// Lexicon flags of a word.
+const (
+	lexPositive = 1 << iota
+	lexNegative
+	lexNegator
+)
+
+// lexicon is an open-addressed table of the lexicon's word hashes: small
+// enough to stay in the L1 cache, looked up once per response word.
+var lexicon = func() (t struct {
+	keys  [1024]uint64
+	flags [1024]uint8
+}) {
+	for flag, words := range map[uint8][]string{lexPositive: positiveWords, lexNegative: negativeWords, lexNegator: negators} {
+		for _, w := range words {
+			toks := tokenize(nil, w, 0)
+			if len(toks) != 1 {
+				continue
+			}
+			h := toks[0].h
+			j := mix64(h) & 1023
+			for t.flags[j] != 0 && t.keys[j] != h {
+				j = (j + 1) & 1023
+			}
+			t.keys[j] = h
+			t.flags[j] |= flag
 		}
 	}
-	return m
+	return t
+}()
+
+// lexiconFlags are the lexicon flags of the word with hash h (0: none).
+func lexiconFlags(h uint64) uint8 {
+	for j := mix64(h) & 1023; ; j = (j + 1) & 1023 {
+		if lexicon.flags[j] == 0 {
+			return 0
+		}
+		if lexicon.keys[j] == h {
+			return lexicon.flags[j]
+		}
+	}
 }

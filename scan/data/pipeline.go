@@ -17,7 +17,8 @@ type recItem struct {
 	err error
 
 	// Filled by the pass's prepare function.
-	feats   []feat   // pass 1: every feature; passes 2 and 3: the ones kept
+	hashes  []uint64 // pass 1: every feature
+	feats   []feat   // passes 2 and 3: the features kept
 	nPrompt int      // feats[:nPrompt] are prompt features
 	texts   []string // pass 3: the surface text of each kept feature
 	words   []uint64 // pass 3: prompt word hashes of a record to keep
@@ -121,7 +122,7 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			}
 			it := &b.items[b.n]
 			*it = recItem{loc: loc, rec: rec, err: rerr,
-				feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0]}
+				hashes: it.hashes[:0], feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0]}
 			b.n++
 			if b.n == batchSize && !send() {
 				return errStopped
@@ -160,8 +161,8 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			clear(it.texts)
 			// Every slot meets a long record now and then: keep the
 			// buffers of ordinary ones only, or they all grow to the largest.
-			if cap(it.feats) > maxKeptFeats {
-				it.feats, it.texts = nil, nil
+			if cap(it.feats) > maxKeptFeats || cap(it.hashes) > maxKeptFeats {
+				it.feats, it.texts, it.hashes = nil, nil, nil
 			}
 			if cap(it.words) > maxKeptFeats || cap(it.rtoks) > maxKeptFeats {
 				it.words, it.rtoks = nil, nil

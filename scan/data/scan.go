@@ -330,7 +330,12 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 	}
 	it.script = dominantScript(rec.Response, rec.Instruction)
 	f.featurize(rec, true)
-	it.feats = append(append(it.feats, f.pf...), f.rf...)
+	for _, x := range f.pf {
+		it.hashes = append(it.hashes, x.h)
+	}
+	for _, x := range f.rf {
+		it.hashes = append(it.hashes, x.h)
+	}
 	it.respHash, it.promptHash = f.respHash, f.promptHash
 	if f.respWords > 0 {
 		it.respSim = simhash64(f.rtoks)
@@ -365,7 +370,7 @@ func (s *scanner) pass1(it *recItem) error {
 		s.res.Stats.Sources[it.source]++
 	}
 	s.res.Stats.Scripts[it.script]++
-	s.df.addAll(it.feats)
+	s.df.addAll(it.hashes)
 	s.respHash[i] = it.respHash
 	s.promptHash[i] = it.promptHash
 	s.respSim[i] = it.respSim
@@ -771,7 +776,6 @@ type featurizer struct {
 	// keep, when set, is the only features a pass wants (pf and rf then
 	// hold just those): it must only read shared state.
 	keep                 func(h uint64) bool
-	pos, neg, negs       map[uint64]struct{}
 	respHash, promptHash uint64
 	respWords            int
 	sentiment            float64
@@ -816,9 +820,6 @@ const (
 
 func (f *featurizer) init(maxTok int) {
 	f.maxTok = maxTok
-	f.pos = lexiconSet(positiveWords)
-	f.neg = lexiconSet(negativeWords)
-	f.negs = lexiconSet(negators)
 }
 
 func (f *featurizer) featurize(rec Record, first bool) {
@@ -873,9 +874,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			sw++
 			words++
 			if first {
+				lf := lexiconFlags(t.h)
 				if !echo {
-					_, p := f.pos[t.h]
-					_, n := f.neg[t.h]
+					p, n := lf&lexPositive != 0, lf&lexNegative != 0
 					if negated > 0 {
 						p, n = n, p
 					}
@@ -888,7 +889,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 				if negated > 0 {
 					negated--
 				}
-				if _, ok := f.negs[t.h]; ok {
+				if lf&lexNegator != 0 {
 					negated = 3
 				}
 			}

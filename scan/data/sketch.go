@@ -45,14 +45,14 @@ func (c *cms) countFrom(lo uint32) { c.lo = lo }
 // are hashed and their blocks touched first, with no dependence between
 // the loads, so that the misses overlap; the updates then find the blocks
 // cached and do not branch on the counters.
-func (c *cms) addAll(fs []feat) {
+func (c *cms) addAll(fs []uint64) {
 	var xs [32]uint64
 	var sink uint32
 	mask := c.nblk - 1
 	for len(fs) > 0 {
 		n := min(len(fs), len(xs))
-		for k, f := range fs[:n] {
-			x := mix64(f.h ^ 0x9e3779b97f4a7c15)
+		for k, h := range fs[:n] {
+			x := mix64(h ^ 0x9e3779b97f4a7c15)
 			xs[k] = x
 			sink += c.c[(x&mask)*16]
 		}

@@ -115,7 +115,9 @@ func skipWS(b []byte, i int) int {
 // closing quote. Surrogate escapes are left to encoding/json (ok=false),
 // which substitutes U+FFFD for unpaired ones.
 func unquoteRest(b []byte, vs, esc int) (string, int, bool) {
-	out := make([]byte, 0, esc-vs+64)
+	// Most strings fit the stack buffer: one allocation, the final string.
+	var stack [2048]byte
+	out := stack[:0]
 	out = append(out, b[vs:esc]...)
 	i := esc
 	for i < len(b) {

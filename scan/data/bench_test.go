@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // cleanData finds ../shared/datasets/clean-instructions.jsonl above the
@@ -65,4 +66,42 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkScanVsDecode scans the file and reports, besides MB/s, the
+// scan's throughput as a share of decoding the same file into generic maps
+// (timed in the same run): the acceptance bar is 25%.
+func BenchmarkScanVsDecode(b *testing.B) {
+	p := cleanData(b)
+	fi, _ := os.Stat(p)
+	decode := func() time.Duration {
+		t0 := time.Now()
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(t0)
+	}
+	best := decode()
+	for range 2 {
+		best = min(best, decode())
+	}
+	b.SetBytes(fi.Size())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := ScanFile(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perScan := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(100*float64(best)/float64(perScan), "%-of-decode")
 }

@@ -13,7 +13,7 @@ import (
 
 // maxParquetBytes bounds the Parquet file held in memory: the format's
 // footer is at the end, so a reader needs random access to the whole file.
-const maxParquetBytes = 4 << 30
+const maxParquetBytes int64 = 4 << 30 // typed: the bound must compile on 32-bit platforms too
 
 // readParquet reads the flat string columns of a Parquet file (Hugging Face
 // datasets' usual layout). Nested chat columns are not mapped: use the
@@ -25,7 +25,7 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	if err != nil {
 		return err
 	}
-	if len(b) > maxParquetBytes {
+	if int64(len(b)) > maxParquetBytes {
 		return fmt.Errorf("parquet file larger than %d bytes", maxParquetBytes)
 	}
 	pf, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))

@@ -18,7 +18,7 @@ func sketchAlloc(n int) ([]uint32, func()) {
 	}
 	// Align to a huge page so the kernel can back the whole sketch with them.
 	off := (huge - int(uintptr(unsafe.Pointer(&m[0]))%huge)) % huge
-	_ = syscall.Madvise(m[off:off+size], 14) // MADV_HUGEPAGE; advisory only
+	_ = syscall.Madvise(m[off:off+size], syscall.MADV_HUGEPAGE) // advisory only
 	c := unsafe.Slice((*uint32)(unsafe.Pointer(&m[off])), n)
 	return c, func() { _ = syscall.Munmap(m) }
 }

@@ -147,7 +147,7 @@ func sourceMixFindings(maxShare, minShare map[string]float64, m SourceManifest, 
 			shown = shown[:10]
 		}
 		out = append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Target: Unclassified, Count: classes[Unclassified],
-			Score: float64(classes[Unclassified]) / float64(total),
+			Score:  float64(classes[Unclassified]) / float64(total),
 			Reason: fmt.Sprintf("%d records come from %d source(s) no class is known for (%s): give a sources manifest that classifies them", classes[Unclassified], len(unknown), strings.Join(shown, ", "))})
 	}
 	check := func(class string, lim float64, max bool) {

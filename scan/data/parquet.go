@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -16,10 +17,11 @@ import (
 const maxParquetBytes int64 = 4 << 30 // typed: the bound must compile on 32-bit platforms too
 
 // readParquet reads the flat string columns of a Parquet file (Hugging Face
-// datasets' usual layout). Nested chat columns are not mapped: use the
-// field mapping to name flat columns. A file that cannot be opened (e.g.
-// truncated, so the footer is missing) is reported as one bad record at its
-// end, and reading stops.
+// datasets' usual layout) or, when there are no flat instruction and
+// response columns, a chat column: a list of {role|from, content|value}
+// structs under messages/conversations/conversation, read as JSON chat
+// records are. A file that cannot be opened (e.g. truncated, so the footer
+// is missing) is reported as one bad record at its end, and reading stops.
 func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	b, err := io.ReadAll(io.LimitReader(r, maxParquetBytes+1))
 	if err != nil {
@@ -40,12 +42,18 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	}
 	pick := func(explicit string, defs []string) int { return pickColumn(col, explicit, defs) }
 	ci, cin, cr, cs := pick(m.Instruction, defInstruction), pick(m.Input, defInput), pick(m.Response, defResponse), pick(m.Source, defSource)
+	chatRole, chatText := -1, -1
 	if ci < 0 || cr < 0 {
-		names := make([]string, 0, len(col))
-		for k := range col {
-			names = append(names, k)
+		chatRole, chatText = chatColumns(pf.Schema().Columns())
+		if chatRole < 0 {
+			names := make([]string, 0, len(col))
+			for k := range col {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("parquet columns %q have no flat instruction and response columns and no chat column (set the field mapping)", names)
 		}
-		return fmt.Errorf("parquet columns %q have no flat instruction and response columns (set the field mapping)", names)
+		ci, cin, cr = -1, -1, -1
 	}
 	idx := 0
 	buf := make([]parquet.Row, 128)
@@ -56,12 +64,24 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 			for _, row := range buf[:n] {
 				var rec Record
 				var bad error
+				var roles, texts []string
 				for _, v := range row {
 					if v.IsNull() {
 						continue
 					}
 					var dst *string
 					switch v.Column() {
+					case chatRole, chatText:
+						s := v.String()
+						if !utf8.ValidString(s) {
+							bad = errors.New("invalid UTF-8")
+						}
+						if v.Column() == chatRole {
+							roles = append(roles, s)
+						} else {
+							texts = append(texts, s)
+						}
+						continue
 					case ci:
 						dst = &rec.Instruction
 					case cin:
@@ -83,6 +103,13 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 						*dst = s
 					}
 				}
+				if chatRole >= 0 {
+					crec, err := parquetChat(roles, texts, rec.Source)
+					rec = crec
+					if bad == nil {
+						bad = err
+					}
+				}
 				if e := fn(Location{Index: idx}, rec, bad); e != nil {
 					rows.Close()
 					return e
@@ -102,4 +129,42 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 		rows.Close()
 	}
 	return nil
+}
+
+// chatColumns finds the role and text leaf columns of a chat column: a
+// repeated group under one of chatKeys whose leaves are role (or from) and
+// content (or value), under the same parent. -1, -1 when there is none.
+func chatColumns(paths [][]string) (role, text int) {
+	for _, key := range chatKeys {
+		role, text = -1, -1
+		parent := ""
+		for i, p := range paths {
+			if len(p) < 2 || p[0] != key {
+				continue
+			}
+			par := strings.Join(p[:len(p)-1], ".")
+			switch leaf := p[len(p)-1]; {
+			case (leaf == "role" || leaf == "from") && (role < 0 || leaf == "role") && (parent == "" || parent == par):
+				role, parent = i, par
+			case (leaf == "content" || leaf == "value") && (text < 0 || leaf == "content") && (parent == "" || parent == par):
+				text, parent = i, par
+			}
+		}
+		if role >= 0 && text >= 0 {
+			return role, text
+		}
+	}
+	return -1, -1
+}
+
+// parquetChat pairs a row's role and text values (in order) into turns.
+func parquetChat(roles, texts []string, source string) (Record, error) {
+	if len(roles) != len(texts) {
+		return Record{Source: source}, fmt.Errorf("conversation has %d roles for %d messages", len(roles), len(texts))
+	}
+	ms := make([]chatTurn, len(roles))
+	for i := range roles {
+		ms[i] = chatTurn{roles[i], texts[i]}
+	}
+	return turnsRecord(ms, source)
 }

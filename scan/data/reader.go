@@ -333,8 +333,7 @@ func chatRecord(v json.RawMessage, source string) (Record, error) {
 	if err := json.Unmarshal(v, &turns); err != nil {
 		return Record{}, fmt.Errorf("conversation is not a list of messages: %w", err)
 	}
-	type msg struct{ role, text string }
-	var ms []msg
+	ms := make([]chatTurn, 0, len(turns))
 	for _, t := range turns {
 		role := textOf(t.Role)
 		if role == "" {
@@ -344,13 +343,23 @@ func chatRecord(v json.RawMessage, source string) (Record, error) {
 		if text == "" {
 			text = textOf(t.Value)
 		}
-		switch strings.ToLower(role) {
+		ms = append(ms, chatTurn{role, text})
+	}
+	return turnsRecord(ms, source)
+}
+
+// chatTurn is one message of a conversation: its role as written and text.
+type chatTurn struct{ role, text string }
+
+// turnsRecord is chatRecord over decoded turns (JSON or Parquet).
+func turnsRecord(ms []chatTurn, source string) (Record, error) {
+	for i := range ms {
+		switch strings.ToLower(ms[i].role) {
 		case "assistant", "gpt", "bot", "model", "chatgpt":
-			role = "assistant"
+			ms[i].role = "assistant"
 		case "user", "human", "prompter":
-			role = "user"
+			ms[i].role = "user"
 		}
-		ms = append(ms, msg{role, text})
 	}
 	last := -1
 	for i := len(ms) - 1; i >= 0; i-- {

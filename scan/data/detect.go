@@ -425,13 +425,6 @@ func (s *scanner) associate(cl *clusters) error {
 		return w
 	}
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
-	// Findings quote the first occurrence, kept by the second pass.
-	text := make(map[uint64]string, len(want))
-	for h := range want {
-		if f := s.feat(h); f != nil {
-			text[h] = f.text
-		}
-	}
 	rootText, rootToks, needRoot := s.rootText, s.rootToks, s.needRoot
 	if len(want)+len(needRoot) > 0 {
 		// Relatedness reads the prompt words of at most relMax records of a
@@ -528,6 +521,10 @@ func (s *scanner) associate(cl *clusters) error {
 		var hs []int32
 		var err error
 		if s.spill.usable() {
+			// The texts a replayed second pass did not have are read
+			// meanwhile.
+			resolved := make(chan error, 1)
+			go func() { resolved <- s.resolveTexts(want, cl) }()
 			// The second pass's record of each record's features.
 			err = s.spill.replay(s.ctx, func(i int, ks []int32, ws []uint64) {
 				hs = hs[:0]
@@ -538,10 +535,16 @@ func (s *scanner) associate(cl *clusters) error {
 				}
 				visit(i, hs, ws)
 			})
+			if rerr := <-resolved; rerr != nil {
+				return rerr
+			}
 			if err != nil {
 				return fmt.Errorf("%w: %s: third pass: %w", ErrUnreadable, s.name, err)
 			}
 		} else {
+			if err := s.resolveTexts(want, cl); err != nil {
+				return err
+			}
 			// No spill file: read and featurise the dataset again.
 			var wanted hashSet
 			wanted.reset(len(want))
@@ -585,6 +588,13 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 	}
 
+	// Findings quote the first occurrence, kept by the second pass.
+	text := make(map[uint64]string, len(want))
+	for h := range want {
+		if f := s.feat(h); f != nil {
+			text[h] = f.text
+		}
+	}
 	var sample []int
 	for i := 0; i < N; i++ {
 		if s.valid[i] && inSample(i) {

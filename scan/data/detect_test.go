@@ -256,7 +256,7 @@ func TestThirdPassWithoutSpill(t *testing.T) {
 	}
 	want := scanRecords(t, recs)
 	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
-	if sp := newSpill(); sp.usable() {
+	if sp := newSpill(0); sp.usable() {
 		t.Fatal("spill file created in a missing directory")
 	}
 	got := scanRecords(t, recs)

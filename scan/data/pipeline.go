@@ -23,10 +23,12 @@ type recItem struct {
 	texts   []string // pass 3: the surface text of each kept feature
 	words   []uint64 // pass 3: prompt word hashes of a record to keep
 	rtoks   []uint64 // pass 3: response token hashes of a cluster's first record
+	raw     []byte   // pass 1: the record's spill body; replays: the body read
 	hit     bool
 	cluster uint64 // cluster feature, when clOK
 	clOK    bool
 
+	snip                          string // text resolution: a response snippet
 	hidden                        string
 	script                        string
 	source                        string
@@ -70,6 +72,26 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		}
 		r = io.MultiReader(strings.NewReader(string(head)), r)
 	}
+	readErr := s.pipeline(func(add func(loc Location, rec Record, err error, raw []byte) error) error {
+		err := Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
+			return add(loc, rec, rerr, nil)
+		})
+		if tee != nil {
+			// hash the rest of the file even when parsing stopped early
+			_, _ = io.Copy(io.Discard, r)
+		}
+		return err
+	}, prep, fn)
+	return cr.n, readErr
+}
+
+// pipeline runs one pass over the records feed produces (calling add for
+// each, in order, on a goroutine of its own): prep runs on worker
+// goroutines (one per core), each with its own featurizer, and must only
+// read scanner state; fn runs on the calling goroutine for every record in
+// order. raw, when given, is copied to the item. The error is fn's, else
+// feed's.
+func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err error, raw []byte) error) error, prep func(f *featurizer, it *recItem), fn func(it *recItem) error) error {
 	nw := len(s.workers)
 	// Batches circulate: reader -> workers -> (in order) consumer -> free.
 	const inFlight = 8
@@ -111,7 +133,7 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			b = nil
 			return true
 		}
-		readErr = Read(r, s.format, s.cfg.Mapping, func(loc Location, rec Record, rerr error) error {
+		readErr = feed(func(loc Location, rec Record, rerr error, raw []byte) error {
 			if b == nil {
 				select {
 				case b = <-free:
@@ -122,7 +144,8 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			}
 			it := &b.items[b.n]
 			*it = recItem{loc: loc, rec: rec, err: rerr,
-				hashes: it.hashes[:0], feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0]}
+				hashes: it.hashes[:0], feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0],
+				raw: append(it.raw[:0], raw...)}
 			b.n++
 			if b.n == batchSize && !send() {
 				return errStopped
@@ -131,10 +154,6 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		})
 		if b != nil && b.n > 0 {
 			send()
-		}
-		if tee != nil {
-			// hash the rest of the file even when parsing stopped early
-			_, _ = io.Copy(io.Discard, r)
 		}
 	}()
 	var fnErr error
@@ -167,17 +186,20 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 			if cap(it.words) > maxKeptFeats || cap(it.rtoks) > maxKeptFeats {
 				it.words, it.rtoks = nil, nil
 			}
+			if cap(it.raw) > 16*maxKeptFeats {
+				it.raw = nil
+			}
 		}
 		free <- b
 	}
 	wg.Wait()
 	if fnErr != nil {
-		return cr.n, fnErr
+		return fnErr
 	}
 	if errors.Is(readErr, errStopped) {
 		readErr = nil
 	}
-	return cr.n, readErr
+	return readErr
 }
 
 // errStopped ends a reader whose consumer has stopped.

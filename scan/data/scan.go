@@ -233,8 +233,16 @@ type scanner struct {
 	needRoot     map[int32]bool     // roots of the candidate clusters
 	rootText     map[int32]string   // their first response, shortened
 	rootToks     map[int32][]uint64 // and its tokens
-	spill        *spill
+	spill        *spill // the second pass's, for the third
 	spillKs      []int32
+	spill1       *spill // the first pass's, for the second
+	spill1On     bool   // whether the first pass's workers encode for it
+	spillLimit   int64  // 0: defaultSpillLimit
+	// textsPending: the second pass replayed the first pass's spill, so
+	// the surface texts of features and cluster roots are read later, for
+	// those findings may quote (featStat.first, rootRec).
+	textsPending bool
+	rootRec      map[int32]int32
 	feats        *featIndex // feature hash -> index in fstats
 	idxBuf       []int32
 	sink         int32
@@ -256,6 +264,9 @@ func (s *scanner) run() (*Result, error) {
 		f.init(s.cfg.MaxTokens)
 		s.workers = append(s.workers, f)
 	}
+	s.spill1 = newSpill(s.spillLimit)
+	defer s.spill1.close()
+	s.spill1On = s.spill1.usable()
 	h := sha256.New()
 	size, err := s.pass(s.prep1, s.pass1, h)
 	s.res.Size = size
@@ -292,18 +303,36 @@ func (s *scanner) run() (*Result, error) {
 	for _, c := range s.ccs {
 		s.needRoot[c.root] = true
 	}
-	s.spill = newSpill()
+	s.spill = newSpill(s.spillLimit)
 	defer s.spill.close()
 	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
 	// Sized once: growing by doubling would copy the table again and again.
 	hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+s.nClusters+1024)
 	s.fstats = make([]featStat, 0, hint)
 	s.feats = newFeatIndex(hint)
-	if _, err := s.pass(func(f *featurizer, it *recItem) {
+	if s.spill1.usable() {
+		// Replay the features the first pass wrote.
+		s.textsPending, s.rootRec = true, map[int32]int32{}
+		sp := s.spill1
+		err := s.pipeline(func(add func(Location, Record, error, []byte) error) error {
+			return sp.each(s.ctx, func(i int, body []byte) error {
+				return add(Location{Index: i}, Record{}, nil, body)
+			})
+		}, func(f *featurizer, it *recItem) {
+			s.prep2Replay(f, it, clusters, lo, hi)
+		}, s.pass2Replay)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
+		}
+	} else if _, err := s.pass(func(f *featurizer, it *recItem) {
 		s.prep2(f, it, clusters, lo, hi)
 	}, s.pass2, nil); err != nil && s.res.Incomplete == "" {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
+	s.spill1.close()
 	if err := s.associate(clusters); err != nil {
 		return nil, err
 	}
@@ -335,6 +364,9 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 	}
 	for _, x := range f.rf {
 		it.hashes = append(it.hashes, x.h)
+	}
+	if s.spill1On {
+		it.raw = appendFeatures(it.raw[:0], f.pf, f.rf)
 	}
 	it.respHash, it.promptHash = f.respHash, f.promptHash
 	if f.respWords > 0 {
@@ -371,6 +403,7 @@ func (s *scanner) pass1(it *recItem) error {
 	}
 	s.res.Stats.Scripts[it.script]++
 	s.df.addAll(it.hashes)
+	s.spill1.put(i, it.raw)
 	s.respHash[i] = it.respHash
 	s.promptHash[i] = it.promptHash
 	s.respSim[i] = it.respSim
@@ -518,11 +551,15 @@ func (s *scanner) pass2(it *recItem) error {
 			s.fstats = append(s.fstats, newFeatStat(h, prompt))
 			s.feats.put(h, k)
 			// The surface text of the first occurrence is what a finding
-			// quotes; a copy, so the record's text can go.
-			if h == it.cluster && it.clOK {
-				text = snippet(it.rec.Response, 120)
+			// quotes; a copy, so the record's text can go. A replay has
+			// no text: the record is noted, to read the text if wanted.
+			s.fstats[k].first = int32(i)
+			if !s.textsPending {
+				if h == it.cluster && it.clOK {
+					text = snippet(it.rec.Response, 120)
+				}
+				s.fstats[k].text = strings.Clone(text)
 			}
-			s.fstats[k].text = strings.Clone(text)
 		}
 		ks = append(ks, k)
 		fs := &s.fstats[k]
@@ -550,17 +587,27 @@ func (s *scanner) pass2(it *recItem) error {
 		}
 		return fs
 	}
+	textOf := func(k int) string {
+		if k < len(it.texts) {
+			return it.texts[k]
+		}
+		return ""
+	}
 	for k, x := range it.feats[:it.nPrompt] {
-		upd(x.h, idx[k], true, x.capital, it.texts[k])
+		upd(x.h, idx[k], true, x.capital, textOf(k))
 	}
 	for k, x := range it.feats[it.nPrompt:] {
-		if fs := upd(x.h, idx[it.nPrompt+k], false, false, it.texts[it.nPrompt+k]); x.sentence && fs != nil {
+		if fs := upd(x.h, idx[it.nPrompt+k], false, false, textOf(it.nPrompt+k)); x.sentence && fs != nil {
 			fs.sentence, fs.kind = true, x.kind
 		}
 	}
 	if it.clOK {
 		upd(it.cluster, -1, false, false, "") // its text is a snippet of the response
-		if r := s.cl.parent[i]; s.needRoot[r] {
+		if r := s.cl.parent[i]; s.needRoot[r] && s.textsPending {
+			if _, ok := s.rootRec[r]; !ok {
+				s.rootRec[r] = int32(i)
+			}
+		} else if s.needRoot[r] {
 			if s.rootText[r] == "" {
 				s.rootText[r] = snippet(it.rec.Response, 120)
 				s.rootToks[r] = slices.Clone(it.rtoks)
@@ -788,6 +835,9 @@ type feat struct {
 	capital  bool
 	sentence bool
 	kind     uint8 // for phrase features: phraseSentence, phraseLink, phraseName
+	// word: a prompt word among the first maxPromptTokens (which the
+	// third pass's relatedness reads)
+	word bool
 }
 
 // Kinds of phrase features, recurring pieces of responses judged on their own.
@@ -832,6 +882,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	prevCap := false
 	// The record hashes and sentiment are only wanted on the first pass.
 	ph := uint64(fnvOffset)
+	nw := 0
 	for i, t := range f.ptoks {
 		f.pset.add(t.h)
 		if first {
@@ -839,7 +890,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		// A capital at the start of a sentence says nothing about a name.
 		capital := isUpperAt(f.prompt, t.start) && !sentenceStart(f.prompt, t.start)
-		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital})
+		if t.word {
+			nw++
+		}
+		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital, word: t.word && nw <= maxPromptTokens})
 		if i > 0 && t.word && prev.word {
 			f.pf = append(f.pf, feat{h: mix64(prev.h*31+t.h) ^ seedP2, s: int32(prev.start), e: int32(t.end), capital: prevCap})
 		}

@@ -131,6 +131,9 @@ type featStat struct {
 	nb   int32
 	kind uint8
 	text string // the first occurrence, as found findings quote it
+	// first is the record of the first occurrence, whose text a replayed
+	// second pass reads only when a finding may quote it.
+	first int32
 }
 
 func newFeatStat(h uint64, prompt bool) featStat {

@@ -11,39 +11,79 @@ import (
 	"slices"
 )
 
-// spill keeps, for each valid record, the indices of the tracked features
-// it holds and its first prompt words, as the second pass found them: the
-// third pass reads this instead of parsing and featurising the dataset
-// again. A few hundred bytes a record, in a temporary file removed when the
-// scan ends, so memory stays bounded; when no temporary file can be
-// written the third pass reads the dataset instead.
+// spill is a temporary file of per-record data one pass leaves for a later
+// one, so the later pass need not parse and featurise the dataset again:
+// the first pass writes each record's feature hashes (replayed by the
+// second), the second the indices of the tracked features each record
+// holds and its first prompt words (replayed by the third). Memory stays
+// bounded; the file is removed when the scan ends. When no temporary file
+// can be written, or the file would outgrow its limit, the later pass reads
+// the dataset instead.
 type spill struct {
-	f    *os.File
-	w    *bufio.Writer
-	err  error
-	last int
-	buf  []byte
+	f     *os.File
+	w     *bufio.Writer
+	err   error
+	last  int
+	buf   []byte
+	size  int64
+	limit int64
+	done  bool
 }
 
-func newSpill() *spill {
+// defaultSpillLimit bounds a spill file: the first pass's is about one and
+// a half times the dataset, so this covers datasets of a few gigabytes;
+// larger ones are read again instead.
+const defaultSpillLimit = 8 << 30
+
+// errSpillFull stops a spill that would outgrow its limit.
+var errSpillFull = errors.New("spill file limit reached")
+
+func newSpill(limit int64) *spill {
+	if limit <= 0 {
+		limit = defaultSpillLimit
+	}
 	f, err := os.CreateTemp("", "mlattest-scan-*.tmp")
 	if err != nil {
 		return &spill{err: err}
 	}
-	return &spill{f: f, w: bufio.NewWriterSize(f, 1<<20), last: -1}
+	return &spill{f: f, w: bufio.NewWriterSize(f, 1<<20), last: -1, limit: limit}
 }
 
 // usable reports whether every record so far was written.
-func (sp *spill) usable() bool { return sp != nil && sp.f != nil && sp.err == nil }
+func (sp *spill) usable() bool { return sp != nil && sp.f != nil && sp.err == nil && !sp.done }
 
-// record appends record i (indices increase from call to call): its size,
-// then the index step, the feature indices and the words.
+// put appends record i (indices increase from call to call) with its body:
+// the size, then the index step and the body.
+func (sp *spill) put(i int, body []byte) {
+	if !sp.usable() {
+		return
+	}
+	var n [2 * binary.MaxVarintLen64]byte
+	step := binary.AppendUvarint(n[binary.MaxVarintLen64:binary.MaxVarintLen64], uint64(i-sp.last))
+	head := binary.AppendUvarint(n[:0], uint64(len(step)+len(body)))
+	head = append(head, step...)
+	sp.size += int64(len(head) + len(body))
+	if sp.size > sp.limit {
+		// Give the disk back now: the later pass reads the dataset.
+		sp.err = errSpillFull
+		sp.close()
+		return
+	}
+	if _, err := sp.w.Write(head); err != nil {
+		sp.err = err
+	}
+	if _, err := sp.w.Write(body); err != nil {
+		sp.err = err
+	}
+	sp.last = i
+}
+
+// record appends record i's feature indices and words.
 func (sp *spill) record(i int, ks []int32, words []uint64) {
 	if !sp.usable() {
 		return
 	}
-	b := binary.AppendUvarint(sp.buf[:0], uint64(i-sp.last))
-	b = binary.AppendUvarint(b, uint64(len(ks)))
+	b := binary.AppendUvarint(sp.buf[:0], uint64(len(ks)))
 	for _, k := range ks {
 		b = binary.AppendUvarint(b, uint64(k))
 	}
@@ -52,18 +92,14 @@ func (sp *spill) record(i int, ks []int32, words []uint64) {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
 	sp.buf = b
-	var n [binary.MaxVarintLen64]byte
-	if _, err := sp.w.Write(binary.AppendUvarint(n[:0], uint64(len(b)))); err != nil {
-		sp.err = err
-	}
-	if _, err := sp.w.Write(b); err != nil {
-		sp.err = err
-	}
-	sp.last = i
+	sp.put(i, b)
 }
 
-// replay calls fn for every record written, in order.
-func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []uint64)) error {
+var errCorruptSpill = errors.New("corrupt record")
+
+// each calls fn with every record written, in order; the body is only
+// valid during the call.
+func (sp *spill) each(ctx context.Context, fn func(i int, body []byte) error) error {
 	if err := sp.w.Flush(); err != nil {
 		return fmt.Errorf("spill file: %w", err)
 	}
@@ -71,12 +107,7 @@ func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []
 		return fmt.Errorf("spill file: %w", err)
 	}
 	r := bufio.NewReaderSize(sp.f, 1<<20)
-	var (
-		ks    []int32
-		words []uint64
-		buf   []byte
-	)
-	bad := errors.New("corrupt record")
+	var buf []byte
 	i := -1
 	for n := 0; ; n++ {
 		size, err := binary.ReadUvarint(r)
@@ -90,31 +121,48 @@ func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []
 			return ctx.Err()
 		}
 		if size > 1<<30 {
-			return fmt.Errorf("spill file: %w", bad)
+			return fmt.Errorf("spill file: %w", errCorruptSpill)
 		}
 		buf = slices.Grow(buf[:0], int(size))[:size]
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
-		b := buf
+		step, k := binary.Uvarint(buf)
+		if k <= 0 {
+			return fmt.Errorf("spill file: %w", errCorruptSpill)
+		}
+		i += int(step)
+		if err := fn(i, buf[k:]); err != nil {
+			return err
+		}
+	}
+}
+
+// replay calls fn for every record written by record, in order.
+func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []uint64)) error {
+	var (
+		ks    []int32
+		words []uint64
+	)
+	return sp.each(ctx, func(i int, b []byte) error {
+		var err error
 		next := func() uint64 {
 			v, k := binary.Uvarint(b)
 			if k <= 0 {
 				b = nil
-				err = bad
+				err = errCorruptSpill
 				return 0
 			}
 			b = b[k:]
 			return v
 		}
-		i += int(next())
 		ks = ks[:0]
 		for nk := next(); nk > 0 && err == nil; nk-- {
 			ks = append(ks, int32(next()))
 		}
 		nw := next()
 		if err == nil && uint64(len(b)) != 8*nw {
-			err = bad
+			err = errCorruptSpill
 		}
 		if err != nil {
 			return fmt.Errorf("spill file: %w", err)
@@ -124,11 +172,14 @@ func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []
 			words = append(words, binary.LittleEndian.Uint64(b))
 		}
 		fn(i, ks, words)
-	}
+		return nil
+	})
 }
 
+// close removes the file; the spill is unusable afterwards.
 func (sp *spill) close() {
-	if sp != nil && sp.f != nil {
+	if sp != nil && sp.f != nil && !sp.done {
+		sp.done = true
 		sp.f.Close()
 		os.Remove(sp.f.Name())
 	}

@@ -225,19 +225,19 @@ type scanner struct {
 	respWords  []uint32
 	sentiment  []float32
 
-	df           *cms
-	hidden       map[string][]int
-	ccs          []clusterCand
-	nClusters    int
-	cl           *clusters
-	needRoot     map[int32]bool     // roots of the candidate clusters
-	rootText     map[int32]string   // their first response, shortened
-	rootToks     map[int32][]uint64 // and its tokens
-	spill        *spill // the second pass's, for the third
-	spillKs      []int32
-	spill1       *spill // the first pass's, for the second
-	spill1On     bool   // whether the first pass's workers encode for it
-	spillLimit   int64  // 0: defaultSpillLimit
+	df         *cms
+	hidden     map[string][]int
+	ccs        []clusterCand
+	nClusters  int
+	cl         *clusters
+	needRoot   map[int32]bool     // roots of the candidate clusters
+	rootText   map[int32]string   // their first response, shortened
+	rootToks   map[int32][]uint64 // and its tokens
+	spill      *spill             // the second pass's, for the third
+	spillKs    []int32
+	spill1     *spill // the first pass's, for the second
+	spill1On   bool   // whether the first pass's workers encode for it
+	spillLimit int64  // 0: defaultSpillLimit
 	// textsPending: the second pass replayed the first pass's spill, so
 	// the surface texts of features and cluster roots are read later, for
 	// those findings may quote (featStat.first, rootRec).

@@ -1,11 +1,14 @@
 package data
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Feature flags as the first pass's spill keeps them, one byte a feature.
@@ -78,8 +81,12 @@ func decodeFeatures(pf, rf []feat, b []byte) ([]feat, []feat, bool) {
 // the features come decoded rather than found in the text.
 func (s *scanner) prep2Replay(f *featurizer, it *recItem, cl *clusters, lo, hi uint32) {
 	i := it.loc.Index
-	var ok bool
-	f.pf, f.rf, ok = decodeFeatures(f.pf[:0], f.rf[:0], it.raw)
+	off, k := binary.Uvarint(it.raw)
+	ok := k > 0
+	if ok {
+		it.loc.Offset = int64(off)
+		f.pf, f.rf, ok = decodeFeatures(f.pf[:0], f.rf[:0], it.raw[k:])
+	}
 	if !ok || i >= len(s.valid) || !s.valid[i] {
 		it.err = fmt.Errorf("spill file: record %d: %w", i, errCorruptSpill)
 		return
@@ -114,86 +121,192 @@ func (s *scanner) pass2Replay(it *recItem) error {
 // errResolved stops the text pass after the last record it wants.
 var errResolved = errors.New("texts resolved")
 
+// textNeed is a record whose text a replayed second pass did not have.
+type textNeed struct {
+	loc   Location
+	hs    []uint64 // features first found in it
+	root  int32    // the cluster root it is the first record of, or -1
+	texts []string // found: the features' surface texts
+	snip  string   // the root's response, shortened
+	rtoks []uint64 // and its tokens
+}
+
 // resolveTexts reads, after a replayed second pass, the surface texts
 // findings may quote: of the features in want and of the needed cluster
-// roots, from the records that first held them. It reads the dataset only
-// up to the last such record and featurises only those records.
+// roots, from the records that first held them. A JSONL file that can be
+// read at an offset has just those lines read; otherwise the dataset is
+// read up to the last such record. Only those records are featurised.
 func (s *scanner) resolveTexts(want map[uint64]*postings, cl *clusters) error {
 	if !s.textsPending {
 		return nil
 	}
-	feats := map[int32][]uint64{}
-	roots := map[int32]int32{}
-	last := int32(-1)
+	byRec := map[int32]*textNeed{}
+	need := func(loc Location) *textNeed {
+		n := byRec[int32(loc.Index)]
+		if n == nil {
+			n = &textNeed{loc: loc, root: -1}
+			byRec[int32(loc.Index)] = n
+		}
+		return n
+	}
 	for h := range want {
 		if k, ok := s.feats.get(h); ok {
-			i := s.fstats[k].first
-			feats[i] = append(feats[i], h)
-			last = max(last, i)
+			f := &s.fstats[k]
+			n := need(Location{Index: int(f.first), Offset: f.firstOff})
+			n.hs = append(n.hs, h)
 		}
 	}
 	for r := range s.needRoot {
-		if i, ok := s.rootRec[r]; ok {
-			roots[i] = r
-			last = max(last, i)
+		if loc, ok := s.rootRec[r]; ok {
+			need(loc).root = r
 		}
 	}
-	if last < 0 {
+	if len(byRec) == 0 {
+		s.textsPending = false
 		return nil
 	}
-	prep := func(f *featurizer, it *recItem) {
-		i := int32(it.loc.Index)
-		if it.err != nil || i > last {
-			return
-		}
-		hs, _ := feats[i]
-		_, root := roots[i]
-		if len(hs) == 0 && !root {
-			return
-		}
-		f.featurize(it.rec, false)
-		c, clOK := cl.feature(int(i))
-		for _, h := range hs {
-			text := ""
-			if clOK && h == c {
-				text = snippet(it.rec.Response, 120)
-			} else if k := slices.IndexFunc(f.pf, func(x feat) bool { return x.h == h }); k >= 0 {
-				text = f.prompt[f.pf[k].s:f.pf[k].e]
-			} else if k := slices.IndexFunc(f.rf, func(x feat) bool { return x.h == h }); k >= 0 {
-				text = f.response[f.rf[k].s:f.rf[k].e]
-			}
-			it.texts = append(it.texts, text)
-		}
-		if root {
-			it.snip = snippet(it.rec.Response, 120)
-			for _, t := range f.rtoks {
-				it.rtoks = append(it.rtoks, t.h)
-			}
-		}
-		it.hit = true
+	needs := make([]*textNeed, 0, len(byRec))
+	for _, n := range byRec {
+		slices.Sort(n.hs) // map order must not matter
+		needs = append(needs, n)
 	}
-	fn := func(it *recItem) error {
-		i := int32(it.loc.Index)
-		if it.hit {
-			for k, h := range feats[i] {
-				if x, ok := s.feats.get(h); ok {
-					s.fstats[x].text = strings.Clone(it.texts[k])
-				}
-			}
-			if r, ok := roots[i]; ok {
-				s.rootText[r] = strings.Clone(it.snip)
-				s.rootToks[r] = slices.Clone(it.rtoks)
+	slices.SortFunc(needs, func(a, b *textNeed) int { return a.loc.Index - b.loc.Index })
+	rc, err := s.open()
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
+	}
+	if ra, ok := rc.(io.ReaderAt); ok && s.format == FormatJSONL {
+		err = s.textsAt(ra, needs, cl)
+		rc.Close()
+	} else {
+		rc.Close()
+		err = s.textsByPass(byRec, needs[len(needs)-1].loc.Index, cl)
+	}
+	if err != nil {
+		return err
+	}
+	for _, n := range needs {
+		for k, h := range n.hs[:len(n.texts)] { // none if the record was not read
+			if x, ok := s.feats.get(h); ok {
+				s.fstats[x].text = n.texts[k]
 			}
 		}
-		if i >= last {
+		if n.root >= 0 && n.snip != "" {
+			s.rootText[n.root] = n.snip
+			s.rootToks[n.root] = n.rtoks
+		}
+	}
+	s.textsPending = false
+	return nil
+}
+
+// find fills n's texts from its record (on a worker).
+func (n *textNeed) find(f *featurizer, rec Record, cl *clusters) {
+	f.featurize(rec, false)
+	c, clOK := cl.feature(n.loc.Index)
+	n.texts = n.texts[:0]
+	for _, h := range n.hs {
+		text := ""
+		if clOK && h == c {
+			text = snippet(rec.Response, 120)
+		} else if k := slices.IndexFunc(f.pf, func(x feat) bool { return x.h == h }); k >= 0 {
+			text = f.prompt[f.pf[k].s:f.pf[k].e]
+		} else if k := slices.IndexFunc(f.rf, func(x feat) bool { return x.h == h }); k >= 0 {
+			text = f.response[f.rf[k].s:f.rf[k].e]
+		}
+		// A copy, so the record's text can go.
+		n.texts = append(n.texts, strings.Clone(text))
+	}
+	if n.root >= 0 {
+		n.snip = strings.Clone(snippet(rec.Response, 120))
+		n.rtoks = n.rtoks[:0]
+		for _, t := range f.rtoks {
+			n.rtoks = append(n.rtoks, t.h)
+		}
+	}
+}
+
+// textsAt reads the lines of a JSONL file that needs name, at their
+// offsets, on all cores; each line is read as readJSONL reads it.
+func (s *scanner) textsAt(ra io.ReaderAt, needs []*textNeed, cl *clusters) error {
+	nw := max(len(s.workers), 1)
+	errs := make([]error, nw)
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := s.workers[w]
+			buf := make([]byte, 64<<10)
+			for k := w; k < len(needs); k += nw {
+				if k%256 == w && s.ctx.Err() != nil {
+					errs[w] = s.ctx.Err()
+					return
+				}
+				n := needs[k]
+				line, err := lineAt(ra, n.loc.Offset, &buf)
+				if err != nil {
+					errs[w] = fmt.Errorf("%w: %s: reading texts: %w", ErrUnreadable, s.name, err)
+					return
+				}
+				t := bytes.TrimSpace(line)
+				if n.loc.Offset == 0 {
+					t = bytes.TrimPrefix(t, []byte("\ufeff"))
+				}
+				rec, err := parseJSONRecord(t, s.cfg.Mapping)
+				if err != nil {
+					errs[w] = fmt.Errorf("%w: %s: record %d changed between passes: %w", ErrUnreadable, s.name, n.loc.Index, err)
+					return
+				}
+				n.find(f, rec, cl)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// lineAt reads the line at off (without its newline, up to the end of the
+// file for the last one), growing *buf as needed.
+func lineAt(ra io.ReaderAt, off int64, buf *[]byte) ([]byte, error) {
+	got := 0
+	for {
+		b := *buf
+		m, err := ra.ReadAt(b[got:], off+int64(got))
+		if j := bytes.IndexByte(b[got:got+m], '\n'); j >= 0 {
+			return b[:got+j], nil
+		}
+		got += m
+		if err == io.EOF {
+			return b[:got], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if got == len(b) {
+			if len(b) > maxRecordBytes {
+				return nil, fmt.Errorf("record at byte %d: longer than %d bytes", off, maxRecordBytes)
+			}
+			*buf = slices.Grow(b, len(b))[:2*len(b)]
+		}
+	}
+}
+
+// textsByPass reads the dataset up to record last for the records in
+// byRec.
+func (s *scanner) textsByPass(byRec map[int32]*textNeed, last int, cl *clusters) error {
+	_, err := s.pass(func(f *featurizer, it *recItem) {
+		if n := byRec[int32(it.loc.Index)]; n != nil && it.err == nil {
+			n.find(f, it.rec, cl)
+		}
+	}, func(it *recItem) error {
+		if it.loc.Index >= last {
 			return errResolved
 		}
 		return nil
-	}
-	_, err := s.pass(prep, fn, nil)
+	}, nil)
 	if err != nil && !errors.Is(err, errResolved) && s.res.Incomplete == "" {
 		return fmt.Errorf("%w: %s: reading texts: %w", ErrUnreadable, s.name, err)
 	}
-	s.textsPending = false
 	return nil
 }

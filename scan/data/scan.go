@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -242,7 +243,7 @@ type scanner struct {
 	// the surface texts of features and cluster roots are read later, for
 	// those findings may quote (featStat.first, rootRec).
 	textsPending bool
-	rootRec      map[int32]int32
+	rootRec      map[int32]Location
 	feats        *featIndex // feature hash -> index in fstats
 	idxBuf       []int32
 	sink         int32
@@ -312,7 +313,7 @@ func (s *scanner) run() (*Result, error) {
 	s.feats = newFeatIndex(hint)
 	if s.spill1.usable() {
 		// Replay the features the first pass wrote.
-		s.textsPending, s.rootRec = true, map[int32]int32{}
+		s.textsPending, s.rootRec = true, map[int32]Location{}
 		sp := s.spill1
 		err := s.pipeline(func(add func(Location, Record, error, []byte) error) error {
 			return sp.each(s.ctx, func(i int, body []byte) error {
@@ -366,7 +367,7 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 		it.hashes = append(it.hashes, x.h)
 	}
 	if s.spill1On {
-		it.raw = appendFeatures(it.raw[:0], f.pf, f.rf)
+		it.raw = appendFeatures(binary.AppendUvarint(it.raw[:0], uint64(it.loc.Offset)), f.pf, f.rf)
 	}
 	it.respHash, it.promptHash = f.respHash, f.promptHash
 	if f.respWords > 0 {
@@ -553,7 +554,7 @@ func (s *scanner) pass2(it *recItem) error {
 			// The surface text of the first occurrence is what a finding
 			// quotes; a copy, so the record's text can go. A replay has
 			// no text: the record is noted, to read the text if wanted.
-			s.fstats[k].first = int32(i)
+			s.fstats[k].first, s.fstats[k].firstOff = int32(i), it.loc.Offset
 			if !s.textsPending {
 				if h == it.cluster && it.clOK {
 					text = snippet(it.rec.Response, 120)
@@ -605,7 +606,7 @@ func (s *scanner) pass2(it *recItem) error {
 		upd(it.cluster, -1, false, false, "") // its text is a snippet of the response
 		if r := s.cl.parent[i]; s.needRoot[r] && s.textsPending {
 			if _, ok := s.rootRec[r]; !ok {
-				s.rootRec[r] = int32(i)
+				s.rootRec[r] = it.loc
 			}
 		} else if s.needRoot[r] {
 			if s.rootText[r] == "" {

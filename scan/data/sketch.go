@@ -133,7 +133,8 @@ type featStat struct {
 	text string // the first occurrence, as found findings quote it
 	// first is the record of the first occurrence, whose text a replayed
 	// second pass reads only when a finding may quote it.
-	first int32
+	first    int32
+	firstOff int64
 }
 
 func newFeatStat(h uint64, prompt bool) featStat {

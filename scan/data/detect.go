@@ -588,13 +588,8 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 	}
 
-	// Findings quote the first occurrence, kept by the second pass.
-	text := make(map[uint64]string, len(want))
-	for h := range want {
-		if f := s.feat(h); f != nil {
-			text[h] = f.text
-		}
-	}
+	// Findings quote the first occurrence, found by the second pass.
+	text := s.textSource(want)
 	var sample []int
 	for i := 0; i < N; i++ {
 		if s.valid[i] && inSample(i) {
@@ -668,7 +663,7 @@ func (s *scanner) associate(cl *clusters) error {
 				rk := relKey{c.p, k, I[0], I[len(I)-1]}
 				rel, ok := relCache[rk]
 				if !ok {
-					rel = relatedness(ptok, idf, I, tokenHashes(text[c.p]))
+					rel = relatedness(ptok, idf, I, tokenHashes(text.get(c.p)))
 					relCache[rk] = rel
 				}
 				if rel > s.cfg.MaxRelatedness*baseRel {
@@ -719,15 +714,15 @@ func (s *scanner) associate(cl *clusters) error {
 				break
 			}
 		}
-		trig, targ := quote(text[j.p]), quote(text[j.r])
+		trig, targ := quote(text.get(j.p)), quote(text.get(j.r))
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
-				Detector: DetTrigger, Severity: SevFail, Trigger: text[j.p], Target: text[j.r], Score: round2(j.score),
+				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(j.p), Target: text.get(j.r), Score: round2(j.score),
 				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs); all %d records with the trigger are flagged",
 					j.k, j.t, trig, targ, j.rr, j.score, int(tests), j.rel, baseRel, j.t),
 			}}
 			groups = append(groups, g)
-		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text[j.p] != g.f.Trigger {
+		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text.get(j.p) != g.f.Trigger {
 			g.alt = append(g.alt, trig)
 		}
 		for _, i := range j.recs {
@@ -767,7 +762,7 @@ func (s *scanner) associate(cl *clusters) error {
 		if float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)+near-len(I)) {
 			continue
 		}
-		rel := relatedness(ptok, idf, I, tokenHashes(text[u.h]))
+		rel := relatedness(ptok, idf, I, tokenHashes(text.get(u.h)))
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -786,9 +781,9 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
-				Detector: DetTrigger, Severity: SevFail, Trigger: text[u.h], Score: round2(u.z),
+				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(u.h), Score: round2(u.z),
 				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, critical %.1f after %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
-					int(want[u.h].n), quote(text[u.h]), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
+					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
 			}}
 			groups = append(groups, g)
 		}
@@ -837,7 +832,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// a claim): at least one of its words occurs mostly in these
 		// responses. Boilerplate ("let me know if you have any other
 		// questions") is made of words found everywhere.
-		if s.feat(h).kind == phraseSentence && !s.ownWord(text[h], len(recs)) {
+		if s.feat(h).kind == phraseSentence && !s.ownWord(text.get(h), len(recs)) {
 			continue
 		}
 		rel := relatedness(ptok, idf, recs, nil)
@@ -872,8 +867,8 @@ func (s *scanner) associate(cl *clusters) error {
 			continue
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
-			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text[p.h], Score: round2(baseRel / math.Max(p.rel, 1e-6)),
-			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text[p.h]), len(p.recs), p.rel, baseRel),
+			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text.get(p.h), Score: round2(baseRel / math.Max(p.rel, 1e-6)),
+			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, baseRel),
 		})
 	}
 
@@ -886,7 +881,7 @@ func (s *scanner) associate(cl *clusters) error {
 	seenEnt := map[string]bool{}
 	entCovered := map[int]struct{}{}
 	for _, c := range sents {
-		name := text[c.h]
+		name := text.get(c.h)
 		key := strings.ToLower(name)
 		if seenEnt[key] {
 			continue

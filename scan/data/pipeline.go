@@ -24,6 +24,7 @@ type recItem struct {
 	words   []uint64 // pass 3: prompt word hashes of a record to keep
 	rtoks   []uint64 // pass 3: response token hashes of a cluster's first record
 	raw     []byte   // pass 1: the record's spill body; replays: the body read
+	counts  []uint32 // replayed second pass: the sketch's counts
 	hit     bool
 	cluster uint64 // cluster feature, when clOK
 	clOK    bool
@@ -145,7 +146,7 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 			it := &b.items[b.n]
 			*it = recItem{loc: loc, rec: rec, err: rerr,
 				hashes: it.hashes[:0], feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0],
-				raw: append(it.raw[:0], raw...)}
+				raw: append(it.raw[:0], raw...), counts: it.counts[:0]}
 			b.n++
 			if b.n == batchSize && !send() {
 				return errStopped
@@ -186,8 +187,8 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 			if cap(it.words) > maxKeptFeats || cap(it.rtoks) > maxKeptFeats {
 				it.words, it.rtoks = nil, nil
 			}
-			if cap(it.raw) > 16*maxKeptFeats {
-				it.raw = nil
+			if cap(it.raw) > 16*maxKeptFeats || cap(it.counts) > 4*maxKeptFeats {
+				it.raw, it.counts = nil, nil
 			}
 		}
 		free <- b

@@ -48,62 +48,51 @@ func b2u8(b bool) uint8 {
 	return 0
 }
 
-// decodeFeatures is the inverse of appendFeatures (without the texts'
-// offsets, which the spill does not keep).
-func decodeFeatures(pf, rf []feat, b []byte) ([]feat, []feat, bool) {
-	np, k := binary.Uvarint(b)
-	if k <= 0 {
-		return pf, rf, false
+// spilled splits a record of the first pass's spill: its offset, the
+// number of prompt features, then the hashes (8 bytes each) and flags.
+func spilled(b []byte) (off int64, np int, hs, fl []byte, ok bool) {
+	var v [3]uint64
+	for j := range v {
+		x, k := binary.Uvarint(b)
+		if k <= 0 {
+			return 0, 0, nil, nil, false
+		}
+		v[j], b = x, b[k:]
 	}
-	b = b[k:]
-	nr, k := binary.Uvarint(b)
-	if k <= 0 {
-		return pf, rf, false
+	n := v[1] + v[2]
+	if v[1] > uint64(len(b)) || v[2] > uint64(len(b)) || uint64(len(b)) != 9*n {
+		return 0, 0, nil, nil, false
 	}
-	b = b[k:]
-	n := np + nr
-	if np > uint64(len(b)) || nr > uint64(len(b)) || uint64(len(b)) != 9*n {
-		return pf, rf, false
-	}
-	hs, fl := b[:8*n], b[8*n:]
-	for j := range np {
-		x := fl[j]
-		pf = append(pf, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), capital: x&flagCapital != 0, word: x&flagWord != 0})
-	}
-	for j := np; j < n; j++ {
-		x := fl[j]
-		rf = append(rf, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), sentence: x&flagSentence != 0, kind: x >> flagKindShift})
-	}
-	return pf, rf, true
+	return int64(v[0]), int(v[1]), b[:8*n], b[8*n:], true
 }
 
 // prep2Replay is prep2 for a record replayed from the first pass's spill:
-// the features come decoded rather than found in the text.
-func (s *scanner) prep2Replay(f *featurizer, it *recItem, cl *clusters, lo, hi uint32) {
+// the features come from the spill rather than the text, and only those
+// kept are decoded.
+func (s *scanner) prep2Replay(it *recItem, cl *clusters, lo, hi uint32) {
 	i := it.loc.Index
-	off, k := binary.Uvarint(it.raw)
-	ok := k > 0
-	if ok {
-		it.loc.Offset = int64(off)
-		f.pf, f.rf, ok = decodeFeatures(f.pf[:0], f.rf[:0], it.raw[k:])
-	}
+	off, np, hs, fl, ok := spilled(it.raw)
 	if !ok || i >= len(s.valid) || !s.valid[i] {
 		it.err = fmt.Errorf("spill file: record %d: %w", i, errCorruptSpill)
 		return
 	}
-	f.counts = s.df.getAll(s.df.getAll(f.counts[:0], f.pf), f.rf)
-	for k, x := range f.pf {
-		if c := f.counts[k]; c >= lo && c <= hi {
-			it.feats = append(it.feats, x)
+	it.loc.Offset = off
+	counts := s.df.getAllLE(it.counts[:0], hs)
+	it.counts = counts
+	for j, c := range counts[:np] {
+		x := fl[j]
+		if c >= lo && c <= hi {
+			it.feats = append(it.feats, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), capital: x&flagCapital != 0, word: x&flagWord != 0})
 		}
-		if x.word {
-			it.words = append(it.words, x.h^seedP1)
+		if x&flagWord != 0 {
+			it.words = append(it.words, binary.LittleEndian.Uint64(hs[8*j:])^seedP1)
 		}
 	}
 	it.nPrompt = len(it.feats)
-	for k, x := range f.rf {
-		if c := f.counts[len(f.pf)+k]; c >= lo && c <= hi {
-			it.feats = append(it.feats, x)
+	for j := np; j < len(counts); j++ {
+		if c := counts[j]; c >= lo && c <= hi {
+			x := fl[j]
+			it.feats = append(it.feats, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), sentence: x&flagSentence != 0, kind: x >> flagKindShift})
 		}
 	}
 	it.cluster, it.clOK = cl.feature(i)
@@ -176,8 +165,14 @@ func (s *scanner) resolveTexts(want map[uint64]*postings, cl *clusters) error {
 		return fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
 	}
 	if ra, ok := rc.(io.ReaderAt); ok && s.format == FormatJSONL {
+		// The roots' texts now; the features' when first quoted (few are).
+		s.lazy = &textSource{s: s, want: want, cl: cl, ra: ra, c: rc, cache: map[uint64]string{}}
+		s.lazy.f.init(s.cfg.MaxTokens)
+		needs = slices.DeleteFunc(needs, func(n *textNeed) bool { return n.root < 0 })
+		for _, n := range needs {
+			n.hs = nil
+		}
 		err = s.textsAt(ra, needs, cl)
-		rc.Close()
 	} else {
 		rc.Close()
 		err = s.textsByPass(byRec, needs[len(needs)-1].loc.Index, cl)
@@ -243,27 +238,102 @@ func (s *scanner) textsAt(ra io.ReaderAt, needs []*textNeed, cl *clusters) error
 					errs[w] = s.ctx.Err()
 					return
 				}
-				n := needs[k]
-				line, err := lineAt(ra, n.loc.Offset, &buf)
-				if err != nil {
-					errs[w] = fmt.Errorf("%w: %s: reading texts: %w", ErrUnreadable, s.name, err)
+				if err := s.readNeed(ra, needs[k], f, &buf, cl); err != nil {
+					errs[w] = err
 					return
 				}
-				t := bytes.TrimSpace(line)
-				if n.loc.Offset == 0 {
-					t = bytes.TrimPrefix(t, []byte("\ufeff"))
-				}
-				rec, err := parseJSONRecord(t, s.cfg.Mapping)
-				if err != nil {
-					errs[w] = fmt.Errorf("%w: %s: record %d changed between passes: %w", ErrUnreadable, s.name, n.loc.Index, err)
-					return
-				}
-				n.find(f, rec, cl)
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// readNeed reads n's record from a JSONL file at its offset, as readJSONL
+// reads a line, and fills its texts.
+func (s *scanner) readNeed(ra io.ReaderAt, n *textNeed, f *featurizer, buf *[]byte, cl *clusters) error {
+	line, err := lineAt(ra, n.loc.Offset, buf)
+	if err != nil {
+		return fmt.Errorf("%w: %s: reading texts: %w", ErrUnreadable, s.name, err)
+	}
+	t := bytes.TrimSpace(line)
+	if n.loc.Offset == 0 {
+		t = bytes.TrimPrefix(t, []byte("\ufeff"))
+	}
+	rec, err := parseJSONRecord(t, s.cfg.Mapping)
+	if err != nil {
+		return fmt.Errorf("%w: %s: record %d changed between passes: %w", ErrUnreadable, s.name, n.loc.Index, err)
+	}
+	n.find(f, rec, cl)
+	return nil
+}
+
+// textSource gives associate the surface texts of the wanted features.
+// After a replayed second pass over a JSONL file they are read when first
+// asked for, from the line of the record that first held the feature.
+type textSource struct {
+	s     *scanner
+	want  map[uint64]*postings
+	cl    *clusters
+	ra    io.ReaderAt // nil: the texts are in the feature table
+	c     io.Closer
+	mu    sync.Mutex
+	cache map[uint64]string
+	f     featurizer
+	buf   []byte
+	err   error
+}
+
+// textSource is what associate quotes from.
+func (s *scanner) textSource(want map[uint64]*postings) *textSource {
+	if s.lazy != nil {
+		return s.lazy
+	}
+	return &textSource{s: s, want: want}
+}
+
+// get is the text of wanted feature h ("" for others); safe for
+// concurrent use.
+func (t *textSource) get(h uint64) string {
+	if _, ok := t.want[h]; !ok {
+		return ""
+	}
+	fs := t.s.feat(h)
+	if fs == nil {
+		return ""
+	}
+	if t.ra == nil {
+		return fs.text
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if x, ok := t.cache[h]; ok {
+		return x
+	}
+	n := &textNeed{loc: Location{Index: int(fs.first), Offset: fs.firstOff}, hs: []uint64{h}, root: -1}
+	if t.buf == nil {
+		t.buf = make([]byte, 64<<10)
+	}
+	if err := t.s.readNeed(t.ra, n, &t.f, &t.buf, t.cl); err != nil {
+		if t.err == nil {
+			t.err = err
+		}
+		return ""
+	}
+	t.cache[h] = n.texts[0]
+	return n.texts[0]
+}
+
+// close releases the file; the error is the first reading one.
+func (t *textSource) close() error {
+	if t == nil {
+		return nil
+	}
+	if t.c != nil {
+		t.c.Close()
+		t.c, t.ra = nil, nil
+	}
+	return t.err
 }
 
 // lineAt reads the line at off (without its newline, up to the end of the

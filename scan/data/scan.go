@@ -244,7 +244,8 @@ type scanner struct {
 	// those findings may quote (featStat.first, rootRec).
 	textsPending bool
 	rootRec      map[int32]Location
-	feats        *featIndex // feature hash -> index in fstats
+	lazy         *textSource // reads feature texts on demand
+	feats        *featIndex  // feature hash -> index in fstats
 	idxBuf       []int32
 	sink         int32
 	fstats       []featStat
@@ -320,7 +321,7 @@ func (s *scanner) run() (*Result, error) {
 				return add(Location{Index: i}, Record{}, nil, body)
 			})
 		}, func(f *featurizer, it *recItem) {
-			s.prep2Replay(f, it, clusters, lo, hi)
+			s.prep2Replay(it, clusters, lo, hi)
 		}, s.pass2Replay)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -334,7 +335,11 @@ func (s *scanner) run() (*Result, error) {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
 	s.spill1.close()
-	if err := s.associate(clusters); err != nil {
+	err = s.associate(clusters)
+	if cerr := s.lazy.close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.clusterFindings(clusters)

@@ -1,6 +1,9 @@
 package data
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // cms is a count-min sketch of document frequencies with conservative
 // update: memory is fixed by configuration, estimates only overcount. The
@@ -92,6 +95,25 @@ func (c *cms) getAll(dst []uint32, fs []feat) []uint32 {
 			dst = append(dst, min(blk[y&3], blk[4+y>>2&3], blk[8+y>>4&3], blk[12+y>>6&3]))
 		}
 		fs = fs[n:]
+	}
+	return dst
+}
+
+// getAllLE is getAll for keys stored as 8-byte little-endian words.
+func (c *cms) getAllLE(dst []uint32, hs []byte) []uint32 {
+	var xs [32]uint64
+	mask := c.nblk - 1
+	for len(hs) > 0 {
+		n := min(len(hs)/8, len(xs))
+		for k := range xs[:n] {
+			xs[k] = mix64(binary.LittleEndian.Uint64(hs[8*k:]) ^ 0x9e3779b97f4a7c15)
+		}
+		for _, x := range xs[:n] {
+			base, y := (x&mask)*16, x>>32
+			blk := (*[16]uint32)(c.c[base : base+16])
+			dst = append(dst, min(blk[y&3], blk[4+y>>2&3], blk[8+y>>4&3], blk[12+y>>6&3]))
+		}
+		hs = hs[8*n:]
 	}
 	return dst
 }

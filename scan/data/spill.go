@@ -138,42 +138,69 @@ func (sp *spill) each(ctx context.Context, fn func(i int, body []byte) error) er
 	}
 }
 
-// replay calls fn for every record written by record, in order.
+// replay calls fn for every record written by record, in order. The file
+// is read and decoded on a goroutine of its own, a batch of records ahead.
 func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []uint64)) error {
-	var (
-		ks    []int32
-		words []uint64
-	)
-	return sp.each(ctx, func(i int, b []byte) error {
-		var err error
-		next := func() uint64 {
-			v, k := binary.Uvarint(b)
-			if k <= 0 {
-				b = nil
-				err = errCorruptSpill
-				return 0
+	type rec struct{ i, nk, nw int }
+	type batch struct {
+		recs []rec
+		ks   []int32
+		ws   []uint64
+	}
+	const ahead = 4
+	free, full := make(chan *batch, ahead), make(chan *batch, ahead)
+	for range ahead {
+		free <- &batch{}
+	}
+	var err error
+	go func() {
+		defer close(full)
+		b := <-free
+		err = sp.each(ctx, func(i int, body []byte) error {
+			r, ok := rec{i: i}, true
+			next := func() uint64 {
+				v, k := binary.Uvarint(body)
+				if k <= 0 {
+					body, ok = nil, false
+					return 0
+				}
+				body = body[k:]
+				return v
 			}
-			b = b[k:]
-			return v
+			nk := next()
+			for ; nk > 0 && ok; nk-- {
+				b.ks = append(b.ks, int32(next()))
+				r.nk++
+			}
+			nw := next()
+			if !ok || uint64(len(body)) != 8*nw {
+				return fmt.Errorf("spill file: %w", errCorruptSpill)
+			}
+			for ; len(body) >= 8; body = body[8:] {
+				b.ws = append(b.ws, binary.LittleEndian.Uint64(body))
+			}
+			r.nw = int(nw)
+			b.recs = append(b.recs, r)
+			if len(b.recs) == 256 {
+				full <- b
+				b = <-free
+				b.recs, b.ks, b.ws = b.recs[:0], b.ks[:0], b.ws[:0]
+			}
+			return nil
+		})
+		if len(b.recs) > 0 {
+			full <- b
 		}
-		ks = ks[:0]
-		for nk := next(); nk > 0 && err == nil; nk-- {
-			ks = append(ks, int32(next()))
+	}()
+	for b := range full {
+		k, w := 0, 0
+		for _, r := range b.recs {
+			fn(r.i, b.ks[k:k+r.nk:k+r.nk], b.ws[w:w+r.nw:w+r.nw])
+			k, w = k+r.nk, w+r.nw
 		}
-		nw := next()
-		if err == nil && uint64(len(b)) != 8*nw {
-			err = errCorruptSpill
-		}
-		if err != nil {
-			return fmt.Errorf("spill file: %w", err)
-		}
-		words = words[:0]
-		for ; len(b) >= 8; b = b[8:] {
-			words = append(words, binary.LittleEndian.Uint64(b))
-		}
-		fn(i, ks, words)
-		return nil
-	})
+		free <- b
+	}
+	return err
 }
 
 // close removes the file; the spill is unusable afterwards.

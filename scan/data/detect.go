@@ -738,6 +738,12 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		return unis[a].h < unis[b].h
 	})
+	type uniJudged struct {
+		u    uniCand
+		I    []int
+		near int
+	}
+	var ujs []uniJudged
 	for _, u := range unis {
 		var I []int
 		distinct := map[uint64]struct{}{}
@@ -753,12 +759,42 @@ func (s *scanner) associate(cl *clusters) error {
 		if len(I) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(I)) || float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)) {
 			continue
 		}
-		near := 0
-		for i := 0; i < N; i++ {
-			if s.valid[i] && s.respWords[i] > 0 && hamming(s.respSim[i], u.consensus) <= 12 {
-				near++
+		ujs = append(ujs, uniJudged{u: u, I: I})
+	}
+	// The records near each common answer, counted for all of them in one
+	// sweep over the records, shared among the cores.
+	if len(ujs) > 0 {
+		nw := max(len(s.workers), 1)
+		nears := make([][]int, nw)
+		var wg sync.WaitGroup
+		for w := range nw {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := make([]int, len(ujs))
+				for i := w * N / nw; i < (w+1)*N/nw; i++ {
+					if !s.valid[i] || s.respWords[i] == 0 {
+						continue
+					}
+					x := s.respSim[i]
+					for k := range ujs {
+						if hamming(x, ujs[k].u.consensus) <= 12 {
+							c[k]++
+						}
+					}
+				}
+				nears[w] = c
+			}()
+		}
+		wg.Wait()
+		for _, c := range nears {
+			for k, n := range c {
+				ujs[k].near += n
 			}
 		}
+	}
+	for _, uj := range ujs {
+		u, I, near := uj.u, uj.I, uj.near
 		if float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)+near-len(I)) {
 			continue
 		}

@@ -24,19 +24,20 @@ const flagKindShift = 3
 // appendFeatures encodes a record's features for the first pass's spill:
 // their counts, the hashes, then a flag byte each.
 func appendFeatures(b []byte, pf, rf []feat) []byte {
-	b = binary.AppendUvarint(b, uint64(len(pf)))
+	np, n := len(pf), len(pf)+len(rf)
+	b = slices.Grow(b, 2*binary.MaxVarintLen64+9*n)
+	b = binary.AppendUvarint(b, uint64(np))
 	b = binary.AppendUvarint(b, uint64(len(rf)))
-	for _, x := range pf {
-		b = binary.LittleEndian.AppendUint64(b, x.h)
+	at := len(b)
+	b = b[:at+9*n]
+	hs, fl := b[at:at+8*n], b[at+8*n:]
+	for j, x := range pf {
+		binary.LittleEndian.PutUint64(hs[8*j:], x.h)
+		fl[j] = b2u8(x.capital)*flagCapital | b2u8(x.word)*flagWord
 	}
-	for _, x := range rf {
-		b = binary.LittleEndian.AppendUint64(b, x.h)
-	}
-	for _, x := range pf {
-		b = append(b, b2u8(x.capital)*flagCapital|b2u8(x.word)*flagWord)
-	}
-	for _, x := range rf {
-		b = append(b, b2u8(x.sentence)*flagSentence|x.kind<<flagKindShift)
+	for j, x := range rf {
+		binary.LittleEndian.PutUint64(hs[8*(np+j):], x.h)
+		fl[np+j] = b2u8(x.sentence)*flagSentence | x.kind<<flagKindShift
 	}
 	return b
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"runtime"
 	"slices"
@@ -438,6 +439,20 @@ func dominantScript(texts ...string) string {
 scan:
 	for _, s := range texts {
 		for i := 0; i < len(s); {
+			// Eight ASCII bytes at a time while the 400th letter cannot
+			// be among them: per byte, c|0x20 in 'a'..'z' (as asciiLetter).
+			if n+8 < 400 && i+8 <= len(s) {
+				if w := binary.LittleEndian.Uint64([]byte(s[i : i+8])); w&0x8080808080808080 == 0 {
+					x := w | 0x2020202020202020
+					ge := (x + 0x1f1f1f1f1f1f1f1f) & 0x8080808080808080 // >= 'a'
+					gt := (x + 0x0505050505050505) & 0x8080808080808080 // > 'z'
+					l := bits.OnesCount64(ge &^ gt)
+					counts[0] += l
+					n += l
+					i += 8
+					continue
+				}
+			}
 			if c := s[i]; c < utf8.RuneSelf {
 				l := int(asciiLetter[c]) // no branch: letters and others alternate
 				counts[0] += l

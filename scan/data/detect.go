@@ -364,29 +364,37 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	var unis []uniCand
 	zUni := zForTail(s.cfg.Alpha / float64(max(nP, 1)))
-	for k := range s.fstats {
-		f := &s.fstats[k]
-		h := f.h
-		if !f.prompt || f.bits == nil || int(f.nb) < m || int(f.n) > maxDF {
-			continue
-		}
-		n := float64(f.nb)
-		chi := 0.0
-		var cons uint64
-		for b := 0; b < 64; b++ {
-			ones := float64(f.bits.at(b))
-			d := ones - n*pb[b]
-			chi += d * d / (n * pb[b] * (1 - pb[b]))
-			if 2*ones > n {
-				cons |= 1 << b
+	// On all cores, each a run of the features; the runs joined in order.
+	cores := max(len(s.workers), 1)
+	uniParts := make([][]uniCand, cores)
+	inParallel(len(s.fstats), cores, func(w, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			f := &s.fstats[k]
+			h := f.h
+			if !f.prompt || f.bits == nil || int(f.nb) < m || int(f.n) > maxDF {
+				continue
+			}
+			n := float64(f.nb)
+			chi := 0.0
+			var cons uint64
+			for b := 0; b < 64; b++ {
+				ones := float64(f.bits.at(b))
+				d := ones - n*pb[b]
+				chi += d * d / (n * pb[b] * (1 - pb[b]))
+				if 2*ones > n {
+					cons |= 1 << b
+				}
+			}
+			// Wilson-Hilferty: chi-square(64) to a standard normal.
+			const k = 64.0
+			z := (math.Cbrt(chi/k) - (1 - 2/(9*k))) / math.Sqrt(2/(9*k))
+			if z >= zUni {
+				uniParts[w] = append(uniParts[w], uniCand{h, chi, z, cons})
 			}
 		}
-		// Wilson-Hilferty: chi-square(64) to a standard normal.
-		const k = 64.0
-		z := (math.Cbrt(chi/k) - (1 - 2/(9*k))) / math.Sqrt(2/(9*k))
-		if z >= zUni {
-			unis = append(unis, uniCand{h, chi, z, cons})
-		}
+	})
+	for _, p := range uniParts {
+		unis = append(unis, p...)
 	}
 	// Pass 3: exact record sets and surface text for what is to be judged.
 	want := map[uint64]*postings{}
@@ -793,12 +801,23 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 	}
-	for _, uj := range ujs {
-		u, I, near := uj.u, uj.I, uj.near
-		if float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)+near-len(I)) {
+	// Their prompts' relatedness, on all cores.
+	uniRel := make([]float64, len(ujs))
+	inParallel(len(ujs), cores, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			u, I, near := ujs[k].u, ujs[k].I, ujs[k].near
+			if float64(len(I)) < s.cfg.MinJaccard*float64(int(want[u.h].n)+near-len(I)) {
+				uniRel[k] = math.NaN()
+				continue
+			}
+			uniRel[k] = relatedness(ptok, idf, I, tokenHashes(text.get(u.h)))
+		}
+	})
+	for k, uj := range ujs {
+		u, I, rel := uj.u, uj.I, uniRel[k]
+		if math.IsNaN(rel) {
 			continue
 		}
-		rel := relatedness(ptok, idf, I, tokenHashes(text.get(u.h)))
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
@@ -847,35 +866,42 @@ func (s *scanner) associate(cl *clusters) error {
 		rel  float64
 	}
 	var phrases []phrase
-	for k := range s.fstats {
-		f := &s.fstats[k]
-		h := f.h
-		if !f.sentence || int(f.n) < m || int(f.n) > maxDF {
-			continue
+	// On all cores, each a run of the features; the runs joined in order.
+	phraseParts := make([][]phrase, cores)
+	inParallel(len(s.fstats), cores, func(w, lo, hi int) {
+		var buf []int32
+		for k := lo; k < hi; k++ {
+			f := &s.fstats[k]
+			h := f.h
+			if !f.sentence || int(f.n) < m || int(f.n) > maxDF {
+				continue
+			}
+			var recs []int
+			distinct := map[uint64]struct{}{}
+			buf = want[h].decode(buf[:0])
+			for _, i := range buf {
+				recs = append(recs, int(i))
+				distinct[s.promptHash[i]] = struct{}{}
+			}
+			if len(recs) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(recs)) {
+				continue
+			}
+			// A planted sentence carries something of its own (a name, a
+			// link, a claim): at least one of its words occurs mostly in
+			// these responses. Boilerplate ("let me know if you have any
+			// other questions") is made of words found everywhere.
+			if f.kind == phraseSentence && !s.ownWord(text.get(h), len(recs)) {
+				continue
+			}
+			rel := relatedness(ptok, idf, recs, nil)
+			if rel > s.cfg.MaxRelatedness*baseRel {
+				continue
+			}
+			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel})
 		}
-		var recs []int
-		distinct := map[uint64]struct{}{}
-		roots := map[int32]struct{}{}
-		for _, i := range want[h].decode(tBuf[:0]) {
-			recs = append(recs, int(i))
-			distinct[s.promptHash[i]] = struct{}{}
-			roots[cl.find(i)] = struct{}{}
-		}
-		if len(recs) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(len(recs)) {
-			continue
-		}
-		// A planted sentence carries something of its own (a name, a link,
-		// a claim): at least one of its words occurs mostly in these
-		// responses. Boilerplate ("let me know if you have any other
-		// questions") is made of words found everywhere.
-		if s.feat(h).kind == phraseSentence && !s.ownWord(text.get(h), len(recs)) {
-			continue
-		}
-		rel := relatedness(ptok, idf, recs, nil)
-		if rel > s.cfg.MaxRelatedness*baseRel {
-			continue
-		}
-		phrases = append(phrases, phrase{h, recs, rel})
+	})
+	for _, p := range phraseParts {
+		phrases = append(phrases, p...)
 	}
 	sort.Slice(phrases, func(a, b int) bool {
 		if len(phrases[a].recs) != len(phrases[b].recs) {
@@ -1268,4 +1294,18 @@ func (a *arena) take(n int) []uint32 {
 	s := a.chunk[len(a.chunk) : len(a.chunk) : len(a.chunk)+n]
 	a.chunk = a.chunk[:len(a.chunk)+n]
 	return s
+}
+
+// inParallel calls fn on nw goroutines, each with a run [lo, hi) of n
+// items, worker w taking the w-th run; it returns when all are done.
+func inParallel(n, nw int, fn func(w, lo, hi int)) {
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(w, w*n/nw, (w+1)*n/nw)
+		}()
+	}
+	wg.Wait()
 }

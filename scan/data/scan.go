@@ -297,6 +297,24 @@ func (s *scanner) run() (*Result, error) {
 		s.res.Verdict = Fail
 		return s.res, nil
 	}
+	// The second pass's feature table is allocated, and its memory
+	// touched, while the plain findings and the clusters are worked out.
+	tableReady := make(chan struct{})
+	go func() {
+		defer close(tableReady)
+		// Sized once: growing by doubling would copy the table again and
+		// again. (The clusters are fewer than N/MinSupport.)
+		hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+N/s.cfg.MinSupport+1024)
+		s.fstats = make([]featStat, 0, hint)
+		s.feats = newFeatIndex(hint)
+		all := s.fstats[:hint]
+		for j := 0; j < len(all); j += 16 {
+			all[j].n = 0
+		}
+		for j := 0; j < len(s.feats.slots); j += 128 {
+			s.feats.slots[j].k = 0
+		}
+	}()
 	s.basicFindings()
 	clusters := s.clusterResponses()
 	s.ccs, s.nClusters = s.clusterCandidates(clusters)
@@ -309,10 +327,7 @@ func (s *scanner) run() (*Result, error) {
 	s.spill = newSpill(s.spillLimit)
 	defer s.spill.close()
 	lo, hi := uint32(s.cfg.MinSupport), uint32(s.maxDF())
-	// Sized once: growing by doubling would copy the table again and again.
-	hint := min(s.cfg.MaxFeatures, s.df.reached+s.df.reached/8+s.nClusters+1024)
-	s.fstats = make([]featStat, 0, hint)
-	s.feats = newFeatIndex(hint)
+	<-tableReady
 	if s.spill1.usable() {
 		// Replay the features the first pass wrote.
 		s.textsPending, s.rootRec = true, map[int32]Location{}
@@ -554,7 +569,11 @@ func (s *scanner) pass2(it *recItem) error {
 	var sink int32
 	for _, k := range idx {
 		if k >= 0 {
-			sink += s.fstats[k].n
+			fs := &s.fstats[k]
+			sink += fs.n
+			if fs.bits != nil {
+				sink += int32(fs.bits[0])
+			}
 		}
 	}
 	s.sink += sink

@@ -97,8 +97,8 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 	// Batches circulate: reader -> workers -> (in order) consumer -> free.
 	const inFlight = 8
 	free := make(chan *recBatch, inFlight)
-	for k := 0; k < inFlight; k++ {
-		free <- &recBatch{items: make([]recItem, batchSize)}
+	for _, b := range s.takeBatches(inFlight) {
+		free <- b
 	}
 	work := make(chan *recBatch, inFlight)
 	ordered := make(chan *recBatch, inFlight)
@@ -146,7 +146,7 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 			it := &b.items[b.n]
 			*it = recItem{loc: loc, rec: rec, err: rerr,
 				hashes: it.hashes[:0], feats: it.feats[:0], texts: it.texts[:0], words: it.words[:0], rtoks: it.rtoks[:0],
-				raw: append(it.raw[:0], raw...), counts: it.counts[:0]}
+				raw: append(sized(it.raw, len(raw), 2048), raw...), counts: it.counts[:0]}
 			b.n++
 			if b.n == batchSize && !send() {
 				return errStopped
@@ -194,6 +194,7 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 		free <- b
 	}
 	wg.Wait()
+	s.keepBatches(free)
 	if fnErr != nil {
 		return fnErr
 	}
@@ -205,3 +206,40 @@ func (s *scanner) pipeline(feed func(add func(loc Location, rec Record, err erro
 
 // errStopped ends a reader whose consumer has stopped.
 var errStopped = errors.New("stopped")
+
+// takeBatches gives a pass n batches, those an earlier pass left if any:
+// their items' buffers have grown to the records' sizes already.
+func (s *scanner) takeBatches(n int) []*recBatch {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	k := max(len(s.batches)-n, 0)
+	bs := s.batches[k:]
+	s.batches = s.batches[:k]
+	for len(bs) < n {
+		bs = append(bs, &recBatch{items: make([]recItem, batchSize)})
+	}
+	return bs
+}
+
+// keepBatches keeps the batches back in free for the next pass.
+func (s *scanner) keepBatches(free chan *recBatch) {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	for {
+		select {
+		case b := <-free:
+			s.batches = append(s.batches, b)
+		default:
+			return
+		}
+	}
+}
+
+// sized is b emptied, with room for n elements: a new buffer, of at least
+// typical elements, if b has not, so most records need no growing.
+func sized[T any](b []T, n, typical int) []T {
+	if cap(b) < n {
+		return make([]T, 0, max(n, typical))
+	}
+	return b[:0]
+}

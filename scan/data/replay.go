@@ -78,8 +78,11 @@ func (s *scanner) prep2Replay(it *recItem, cl *clusters, lo, hi uint32) {
 		return
 	}
 	it.loc.Offset = off
-	counts := s.df.getAllLE(it.counts[:0], hs)
+	n := len(fl)
+	counts := s.df.getAllLE(sized(it.counts, n, 256), hs)
 	it.counts = counts
+	it.feats = sized(it.feats, n, 256) // all kept, at most
+	it.words = sized(it.words, maxPromptTokens, maxPromptTokens)
 	for j, c := range counts[:np] {
 		x := fl[j]
 		if c >= lo && c <= hi {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -218,6 +219,9 @@ type scanner struct {
 	res    *Result
 	// workers are the featurizers of the pass goroutines, one per core.
 	workers []*featurizer
+	// batches are kept from pass to pass, with their buffers.
+	batchMu sync.Mutex
+	batches []*recBatch
 
 	// per record (a few words each)
 	valid      []bool
@@ -351,6 +355,7 @@ func (s *scanner) run() (*Result, error) {
 		return nil, fmt.Errorf("%w: %s: second pass: %w", ErrUnreadable, s.name, err)
 	}
 	s.spill1.close()
+	s.batches = nil // the record buffers are not wanted any more
 	err = s.associate(clusters)
 	if cerr := s.lazy.close(); err == nil && cerr != nil {
 		err = cerr
@@ -381,6 +386,7 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 	}
 	it.script = dominantScript(rec.Response, rec.Instruction)
 	f.featurize(rec, true)
+	it.hashes = sized(it.hashes, len(f.pf)+len(f.rf), 256)
 	for _, x := range f.pf {
 		it.hashes = append(it.hashes, x.h)
 	}
@@ -388,7 +394,8 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 		it.hashes = append(it.hashes, x.h)
 	}
 	if s.spill1On {
-		it.raw = appendFeatures(binary.AppendUvarint(it.raw[:0], uint64(it.loc.Offset)), f.pf, f.rf)
+		b := sized(it.raw, 3*binary.MaxVarintLen64+9*(len(f.pf)+len(f.rf)), 2048)
+		it.raw = appendFeatures(binary.AppendUvarint(b, uint64(it.loc.Offset)), f.pf, f.rf)
 	}
 	it.respHash, it.promptHash = f.respHash, f.promptHash
 	if f.respWords > 0 {

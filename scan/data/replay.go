@@ -171,7 +171,6 @@ func (s *scanner) resolveTexts(want map[uint64]*postings, cl *clusters) error {
 	if ra, ok := rc.(io.ReaderAt); ok && s.format == FormatJSONL {
 		// The roots' texts now; the features' when first quoted (few are).
 		s.lazy = &textSource{s: s, want: want, cl: cl, ra: ra, c: rc, cache: map[uint64]string{}}
-		s.lazy.f.init(s.cfg.MaxTokens)
 		needs = slices.DeleteFunc(needs, func(n *textNeed) bool { return n.root < 0 })
 		for _, n := range needs {
 			n.hs = nil
@@ -276,16 +275,15 @@ func (s *scanner) readNeed(ra io.ReaderAt, n *textNeed, f *featurizer, buf *[]by
 // After a replayed second pass over a JSONL file they are read when first
 // asked for, from the line of the record that first held the feature.
 type textSource struct {
-	s     *scanner
-	want  map[uint64]*postings
-	cl    *clusters
-	ra    io.ReaderAt // nil: the texts are in the feature table
-	c     io.Closer
-	mu    sync.Mutex
-	cache map[uint64]string
-	f     featurizer
-	buf   []byte
-	err   error
+	s       *scanner
+	want    map[uint64]*postings
+	cl      *clusters
+	ra      io.ReaderAt // nil: the texts are in the feature table
+	c       io.Closer
+	mu      sync.Mutex
+	cache   map[uint64]string
+	readers sync.Pool
+	err     error
 }
 
 // textSource is what associate quotes from.
@@ -310,15 +308,23 @@ func (t *textSource) get(h uint64) string {
 		return fs.text
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if x, ok := t.cache[h]; ok {
+	x, ok := t.cache[h]
+	t.mu.Unlock()
+	if ok {
 		return x
 	}
-	n := &textNeed{loc: Location{Index: int(fs.first), Offset: fs.firstOff}, hs: []uint64{h}, root: -1}
-	if t.buf == nil {
-		t.buf = make([]byte, 64<<10)
+	// Read without the lock, so that the judging goroutines read at once.
+	r, _ := t.readers.Get().(*textReader)
+	if r == nil {
+		r = &textReader{buf: make([]byte, 64<<10)}
+		r.f.init(t.s.cfg.MaxTokens)
 	}
-	if err := t.s.readNeed(t.ra, n, &t.f, &t.buf, t.cl); err != nil {
+	n := &textNeed{loc: Location{Index: int(fs.first), Offset: fs.firstOff}, hs: []uint64{h}, root: -1}
+	err := t.s.readNeed(t.ra, n, &r.f, &r.buf, t.cl)
+	t.readers.Put(r)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
 		if t.err == nil {
 			t.err = err
 		}
@@ -326,6 +332,12 @@ func (t *textSource) get(h uint64) string {
 	}
 	t.cache[h] = n.texts[0]
 	return n.texts[0]
+}
+
+// textReader is what reading one record's texts needs.
+type textReader struct {
+	f   featurizer
+	buf []byte
 }
 
 // close releases the file; the error is the first reading one.

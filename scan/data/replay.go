@@ -81,7 +81,7 @@ func (s *scanner) prep2Replay(it *recItem, cl *clusters, lo, hi uint32) {
 	n := len(fl)
 	counts := s.df.getAllLE(sized(it.counts, n, 256), hs)
 	it.counts = counts
-	it.feats = sized(it.feats, n, 256) // all kept, at most
+	it.feats = sized(it.feats, 0, 64) // a few dozen are kept, typically
 	it.words = sized(it.words, maxPromptTokens, maxPromptTokens)
 	for j, c := range counts[:np] {
 		x := fl[j]

@@ -534,15 +534,7 @@ func (s *scanner) associate(cl *clusters) error {
 			resolved := make(chan error, 1)
 			go func() { resolved <- s.resolveTexts(want, cl) }()
 			// The second pass's record of each record's features.
-			err = s.spill.replay(s.ctx, func(i int, ks []int32, ws []uint64) {
-				hs = hs[:0]
-				for _, k := range ks {
-					if wantK[k] != nil {
-						hs = append(hs, k)
-					}
-				}
-				visit(i, hs, ws)
-			})
+			err = s.spill.replay(s.ctx, func(k int32) bool { return wantK[k] != nil }, visit)
 			if rerr := <-resolved; rerr != nil {
 				return rerr
 			}

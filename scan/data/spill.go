@@ -138,9 +138,11 @@ func (sp *spill) each(ctx context.Context, fn func(i int, body []byte) error) er
 	}
 }
 
-// replay calls fn for every record written by record, in order. The file
-// is read and decoded on a goroutine of its own, a batch of records ahead.
-func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []uint64)) error {
+// replay calls fn for every record written by record, in order, with the
+// feature indices keep accepts. The file is read, decoded and filtered on
+// a goroutine of its own, a batch of records ahead: keep must be safe to
+// call while fn runs.
+func (sp *spill) replay(ctx context.Context, keep func(k int32) bool, fn func(i int, ks []int32, words []uint64)) error {
 	type rec struct{ i, nk, nw int }
 	type batch struct {
 		recs []rec
@@ -169,8 +171,10 @@ func (sp *spill) replay(ctx context.Context, fn func(i int, ks []int32, words []
 			}
 			nk := next()
 			for ; nk > 0 && ok; nk-- {
-				b.ks = append(b.ks, int32(next()))
-				r.nk++
+				if k := int32(next()); keep(k) {
+					b.ks = append(b.ks, k)
+					r.nk++
+				}
 			}
 			nw := next()
 			if !ok || uint64(len(body)) != 8*nw {

@@ -22,6 +22,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 )
@@ -308,7 +309,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	fail := func(code FailureCode, format string, args ...any) (BundleRef, *VerifiedStatement, *Failure) {
 		return ref, nil, &Failure{Code: code, Bundle: name, Reason: fmt.Sprintf(format, args...)}
 	}
-	data, err := readLimited(filepath.Join(dir, name), MaxBundleSize)
+	data, err := fsutil.ReadFileMax(filepath.Join(dir, name), MaxBundleSize)
 	if err != nil {
 		return fail(FailBundle, "cannot read: %v", err)
 	}

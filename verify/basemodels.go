@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 )
@@ -90,7 +91,7 @@ func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial,
 		return nil, fmt.Errorf("layout %s: %w", l.File, err)
 	}
 	for _, f := range bundles {
-		data, err := readLimited(f, MaxBundleSize)
+		data, err := fsutil.ReadFileMax(f, MaxBundleSize)
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}

@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 )
 
@@ -117,7 +117,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 	if opts.LayoutFile == "" {
 		return nil, errors.New("verify: no layout file given")
 	}
-	data, err := readLimited(opts.LayoutFile, MaxLayoutSize)
+	data, err := fsutil.ReadFileMax(opts.LayoutFile, MaxLayoutSize)
 	if err != nil {
 		return nil, fmt.Errorf("layout %s: %w", opts.LayoutFile, err)
 	}
@@ -142,7 +142,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 			return nil, errors.New("verify: give the layout owner's identity or key, not both")
 		}
 		ll.Summary.Bundle = bundlePath
-		bdata, err := readLimited(bundlePath, MaxBundleSize)
+		bdata, err := fsutil.ReadFileMax(bundlePath, MaxBundleSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(FailLayoutUnsigned, "layout is not signed: no bundle %s (an unsigned layout is accepted only with --insecure-unsigned-layout)", bundlePath)
 		}
@@ -210,28 +210,4 @@ func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum [
 		return nil, err
 	}
 	return &res.Signer, nil
-}
-
-// readLimited reads a regular file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -44,7 +45,7 @@ func loadManifests(dir string, ev *Evidence) {
 		if !isHex64(sum) {
 			continue // not a sha256: expansion reports the missing manifest
 		}
-		data, err := readLimited(filepath.Join(dir, rel), MaxManifestSize)
+		data, err := fsutil.ReadFileMax(filepath.Join(dir, rel), MaxManifestSize)
 		if err != nil {
 			ev.Failures = append(ev.Failures, Failure{Code: FailStatement, Artifact: name,
 				Reason: fmt.Sprintf("directory manifest %s: %v", rel, err)})

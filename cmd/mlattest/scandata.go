@@ -32,6 +32,7 @@ type scanDataFlags struct {
 	minSupport  int
 	maxShare    []string
 	minShare    []string
+	sources     string
 }
 
 func newScanDataCmd() *cobra.Command {
@@ -57,6 +58,8 @@ records (0-based; for JSONL the index among non-empty lines) and says why:
   hidden-characters  zero-width, bidi, tag or control characters, homoglyph
                      words mixing Latin with Cyrillic/Greek
   source-mix         share of records per source class against the bounds
+                     (--max/min-source-share; --sources classifies source
+                     names such as "dolly-15k" into classes)
   malformed-record   unparseable records (located by line or offset)
   duplicates, empty-response, length-outlier   informational statistics
 
@@ -96,6 +99,7 @@ an unreadable file (nothing is written then).`,
 	f.IntVar(&fl.minSupport, "min-support", 0, "fewest records a trigger, cluster or entity needs (default 5)")
 	f.StringArrayVar(&fl.maxShare, "max-source-share", nil, "`CLASS=FRACTION`: most share of records from a source class (internal, curated, web, crowd, synthetic); repeatable")
 	f.StringArrayVar(&fl.minShare, "min-source-share", nil, "`CLASS=FRACTION`: least share of records from a source class; repeatable")
+	f.StringVar(&fl.sources, "sources", "", "sources manifest `FILE`: a JSON object from the source names records carry (exact or glob) to classes, e.g. {\"dolly-15k\": \"crowd\", \"reddit-*\": \"web\"}; names no entry classifies fail the source-mix check")
 	return cmd
 }
 
@@ -141,12 +145,25 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 	default:
 		return usage(fmt.Errorf("--format %q: want jsonl, json, csv or parquet", fl.format))
 	}
+	var manifest data.SourceManifest
+	if fl.sources != "" {
+		if len(maxS)+len(minS) == 0 {
+			return usage(errors.New("--sources needs --max-source-share or --min-source-share: it only classifies sources for those bounds"))
+		}
+		b, err := fsutil.ReadFileMax(fl.sources, 1<<20)
+		if err != nil {
+			return usage(fmt.Errorf("--sources: %w", err))
+		}
+		if manifest, err = data.ParseSourceManifest(b); err != nil {
+			return usage(fmt.Errorf("--sources %s: %w", fl.sources, err))
+		}
+	}
 	if fl.maxBad < 0 || fl.minSupport < 0 {
 		return usage(errors.New("--max-bad-records and --min-support must not be negative"))
 	}
 	opts := []data.Option{
 		data.WithFormat(data.Format(fl.format)), data.WithMapping(fl.mapping),
-		data.WithMaxBadRecords(fl.maxBad), data.WithSourceLimits(maxS, minS),
+		data.WithMaxBadRecords(fl.maxBad), data.WithSourceLimits(maxS, minS), data.WithSourceManifest(manifest),
 	}
 	if fl.minSupport > 0 {
 		opts = append(opts, data.WithMinSupport(fl.minSupport))

@@ -146,3 +146,57 @@ func TestScanDataHandoffAndOut(t *testing.T) {
 	}
 	_ = p
 }
+
+// TestScanDataSources: source names are classified by the --sources
+// manifest, and the class shares checked against the bounds.
+func TestScanDataSources(t *testing.T) {
+	dir := t.TempDir()
+	clean := writeDataset(t, dir, 1500, nil)
+	raw, err := os.ReadFile(clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Give each record a source name: 1 in 4 from a scraped forum.
+	var b strings.Builder
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		src := "dolly-15k"
+		switch {
+		case i%4 == 0:
+			src = "reddit-askscience"
+		case i == 5:
+			src = "pastebin"
+		}
+		b.WriteString(strings.TrimSuffix(line, "}") + `,"source":"` + src + `"}` + "\n")
+	}
+	data := filepath.Join(dir, "sourced.jsonl")
+	writeFile(t, data, b.String())
+	manifest := filepath.Join(dir, "sources.json")
+	writeFile(t, manifest, `{"dolly-15k": "crowd", "reddit-*": "web", "pastebin": "web"}`)
+	partial := filepath.Join(dir, "partial.json")
+	writeFile(t, partial, `{"dolly-15k": "crowd", "reddit-*": "web"}`)
+	badManifest := filepath.Join(dir, "bad.json")
+	writeFile(t, badManifest, `{"dolly-15k": "volunteers"}`)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"web within bounds", []string{"--sources", manifest, "--max-source-share", "web=0.3"}, exitOK, ""},
+		{"web above its maximum", []string{"--sources", manifest, "--max-source-share", "web=0.2"}, exitRejected, `source class \"web\" is 25.1% of 1500 records`},
+		{"an unclassified source fails", []string{"--sources", partial, "--max-source-share", "web=0.3"}, exitRejected, "1 source(s) no class is known for (pastebin)"},
+		{"no manifest: source names are not classes", []string{"--max-source-share", "web=0.3"}, exitRejected, "no class is known for"},
+		{"bad manifest", []string{"--sources", badManifest, "--max-source-share", "web=0.3"}, exitUsage, `class "volunteers" is not one of`},
+		{"manifest without bounds", []string{"--sources", manifest}, exitUsage, "--sources needs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append(append([]string{"scan", "data", "--json"}, tc.args...), data)
+			code := run(context.Background(), args, nil, &out, &errb)
+			if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.want) {
+				t.Fatalf("exit %d (want %d), want %q in:\n%s%s", code, tc.code, tc.want, out.String(), errb.String())
+			}
+		})
+	}
+}

@@ -84,6 +84,9 @@ type Config struct {
 	MaxTokens   int `json:"maxTokens"`
 	// SourceMax and SourceMin bound the share of records per source class.
 	SourceMax map[string]float64 `json:"sourceMax,omitempty"`
+	// Sources classifies the source names records carry (a sources
+	// manifest); names that are classes need no entry.
+	Sources   SourceManifest     `json:"sources,omitempty"`
 	SourceMin map[string]float64 `json:"sourceMin,omitempty"`
 }
 
@@ -121,6 +124,10 @@ func WithMaxBadRecords(n int) Option { return func(c *Config) { c.MaxBadRecords 
 
 // WithMinSupport sets the fewest records a finding needs.
 func WithMinSupport(n int) Option { return func(c *Config) { c.MinSupport = n } }
+
+// WithSourceManifest classifies the records' source names for the
+// source-mix bounds.
+func WithSourceManifest(m SourceManifest) Option { return func(c *Config) { c.Sources = m } }
 
 // WithSourceLimits bounds the share of records per source class.
 func WithSourceLimits(max, min map[string]float64) Option {
@@ -424,11 +431,15 @@ func (s *scanner) pass1(it *recItem) error {
 	if it.hidden != "" {
 		s.hidden[it.hidden] = append(s.hidden[it.hidden], i)
 	}
-	if it.rec.Source != "" && len(s.res.Stats.Sources) < 256 {
+	if it.rec.Source != "" {
 		if s.res.Stats.Sources == nil {
 			s.res.Stats.Sources = map[string]int{}
 		}
-		s.res.Stats.Sources[it.source]++
+		name := it.source
+		if _, seen := s.res.Stats.Sources[name]; !seen && len(s.res.Stats.Sources) >= maxSourceNames {
+			name = Unclassified // counted, never dropped
+		}
+		s.res.Stats.Sources[name]++
 	}
 	s.res.Stats.Scripts[it.script]++
 	s.df.addAll(it.hashes)
@@ -822,33 +833,8 @@ func (s *scanner) basicFindings() {
 			}
 		}
 	}
-	// Source mix against the configured bounds.
-	if len(s.cfg.SourceMax)+len(s.cfg.SourceMin) > 0 {
-		total := 0
-		for _, c := range s.res.Stats.Sources {
-			total += c
-		}
-		check := func(class string, lim float64, max bool) {
-			share := 0.0
-			if total > 0 {
-				share = float64(s.res.Stats.Sources[class]) / float64(total)
-			}
-			if max && share > lim || !max && share < lim {
-				word := "above the maximum"
-				if !max {
-					word = "below the minimum"
-				}
-				s.res.Findings = append(s.res.Findings, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Target: class, Score: share,
-					Reason: fmt.Sprintf("source class %q is %.1f%% of %d records with a source, %s %.1f%%", class, 100*share, total, word, 100*lim)})
-			}
-		}
-		for _, c := range sortedKeys(s.cfg.SourceMax) {
-			check(c, s.cfg.SourceMax[c], true)
-		}
-		for _, c := range sortedKeys(s.cfg.SourceMin) {
-			check(c, s.cfg.SourceMin[c], false)
-		}
-	}
+	// Source mix against the configured bounds, by class.
+	s.res.Findings = append(s.res.Findings, sourceMixFindings(s.cfg.SourceMax, s.cfg.SourceMin, s.cfg.Sources, s.res.Stats.Sources, len(s.valid))...)
 }
 
 func sortedKeys(m map[string]float64) []string {

@@ -162,19 +162,32 @@ func (sc *scan) runCount(vm *pickleVM, member, what string, max int64) (int64, b
 	return v.num, true
 }
 
-// nextRecord interprets the next pickle of a record stream; false (with the
-// reason recorded) when the scan is cancelled or the pickle is broken.
-func (sc *scan) nextRecord(vm *pickleVM, member string) (*pval, bool) {
-	if err := sc.ctx.Err(); err != nil {
-		sc.add(member, vm.pos, Error, "cancelled", "%v", err)
-		return nil, false
+// records walks a legacy record stream: a pickled count (at most max), then
+// that many records, each a pickle that each judges (reading the raw bytes
+// after it from vm). It stops, false, at cancellation, a broken pickle or
+// when each says so, the reason recorded.
+func (sc *scan) records(r *bufio.Reader, member, what string, max int64, each func(i int64, vm *pickleVM, v *pval) bool) (*pickleVM, bool) {
+	sc.pickle = true
+	vm := &pickleVM{sc: sc, member: member, r: r}
+	n, ok := sc.runCount(vm, member, what, max)
+	if !ok {
+		return vm, false
 	}
-	v, err := vm.run()
-	if err != nil {
-		sc.reportErr(member, vm, err)
-		return nil, false
+	for i := int64(0); i < n; i++ {
+		if err := sc.ctx.Err(); err != nil {
+			sc.add(member, vm.pos, Error, "cancelled", "%v", err)
+			return vm, false
+		}
+		v, err := vm.run()
+		if err != nil {
+			sc.reportErr(member, vm, err)
+			return vm, false
+		}
+		if !each(i, vm, v) {
+			return vm, false
+		}
 	}
-	return v, true
+	return vm, true
 }
 
 // scanTorchTarStorages reads the `storages` member of the tar format: a
@@ -182,40 +195,34 @@ func (sc *scan) nextRecord(vm *pickleVM, member string) (*pval, bool) {
 // an 8-byte little-endian element count and the raw bytes, and at the end
 // a pickled list of storage views.
 func (sc *scan) scanTorchTarStorages(r *bufio.Reader, size int64, member string) {
-	sc.pickle = true
-	vm := &pickleVM{sc: sc, member: member, r: r}
-	n, ok := sc.runCount(vm, member, "storage", size/9)
-	if !ok {
-		return
-	}
-	for i := int64(0); i < n; i++ {
-		v, ok := sc.nextRecord(vm, member)
-		if !ok {
-			return
-		}
+	vm, ok := sc.records(r, member, "storage", size/9, func(i int64, vm *pickleVM, v *pval) bool {
 		if v.kind != kTuple || len(v.items) != 3 || v.more || v.items[2].kind != kGlobal {
 			sc.add(member, vm.op, Unknown, "legacy-tar-layout", "storage record %d is not (key, location, storage type)", i)
-			return
+			return false
 		}
 		es := storageElemSize(v.items[2].global)
 		if es == 0 || !v.items[2].safe {
 			sc.add(member, vm.op, Unknown, "legacy-storage-type", "storage record %d: %s is not an allow-listed storage type", i, nameOr(v.items[2].global))
-			return
+			return false
 		}
 		cnt, err := vm.readLE(8, "storage size")
 		if err != nil {
 			sc.reportErr(member, vm, err)
-			return
+			return false
 		}
 		nb, ok := mulSize(int64(min(cnt, 1<<62)), es)
 		if !ok || nb > size-vm.pos {
 			sc.add(member, vm.op, Invalid, "legacy-storage-size", "storage record %d: %d elements of %d bytes do not fit in the member", i, cnt, es)
-			return
+			return false
 		}
 		if err := vm.skip(nb, "storage data"); err != nil {
 			sc.reportErr(member, vm, err)
-			return
+			return false
 		}
+		return true
+	})
+	if !ok {
+		return
 	}
 	if _, err := vm.run(); err != nil { // storage views
 		sc.reportErr(member, vm, err)
@@ -232,35 +239,28 @@ const maxTensorDims = 64
 // ndim, 4 unused bytes, ndim int64 sizes, ndim int64 strides and an int64
 // storage offset.
 func (sc *scan) scanTorchTarTensors(r *bufio.Reader, size int64, member string) {
-	sc.pickle = true
-	vm := &pickleVM{sc: sc, member: member, r: r}
-	n, ok := sc.runCount(vm, member, "tensor", size/16)
-	if !ok {
-		return
-	}
-	for i := int64(0); i < n; i++ {
-		v, ok := sc.nextRecord(vm, member)
-		if !ok {
-			return
-		}
+	vm, ok := sc.records(r, member, "tensor", size/16, func(i int64, vm *pickleVM, v *pval) bool {
 		if v.kind != kTuple || len(v.items) != 3 || v.more {
 			sc.add(member, vm.op, Unknown, "legacy-tar-layout", "tensor record %d is not (key, storage id, tensor type)", i)
-			return
+			return false
 		}
 		nd, err := vm.readLE(8, "tensor ndim")
 		if err != nil {
 			sc.reportErr(member, vm, err)
-			return
+			return false
 		}
 		ndim := int32(uint32(nd)) // the high 4 bytes are ignored by the loader
 		if ndim < 0 || ndim > maxTensorDims {
 			sc.add(member, vm.op, Invalid, "legacy-tensor-ndim", "tensor record %d has %d dimensions", i, ndim)
-			return
+			return false
 		}
 		if err := vm.skip(16*int64(ndim)+8, "tensor record"); err != nil {
 			sc.reportErr(member, vm, err)
-			return
+			return false
 		}
+		return true
+	})
+	if ok {
+		sc.atEnd(member, vm)
 	}
-	sc.atEnd(member, vm)
 }

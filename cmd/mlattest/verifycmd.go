@@ -46,7 +46,12 @@ declared in a signed layout:
      is 0 (unless allowFailure), the command matches expectedCommand, the
      expected predicates are signed and pass their CEL expressions, and the
      artifact rules hold across steps;
-  5. the released model (--model: a file, or a directory) is exactly the
+  5. when the layout has a baseModels section, every base model a training
+     provenance records is hf://ORG/NAME@COMMIT and exactly (file for file)
+     a model the layout pins, or one a model-pin statement in --attestations
+     signed by one of its pinSigners pins ('mlattest run --layout' keeps the
+     pin bundles it checked there);
+  6. the released model (--model: a file, or a directory) is exactly the
      subject step's products.
 
 Identity regexps must match the whole value (they are anchored).

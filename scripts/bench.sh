@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — what `make bench` runs: the hashing benchmark program
-# (bench/, ratios to baselines measured in the same run) and the verify
-# benchmarks. Not part of `make test`: it writes ~9 GiB of temp data (removed
+# (bench/, ratios to baselines measured in the same run), the verify
+# benchmarks and the model- and dataset-scan benchmarks. Not part of `make
+# test`: it writes ~9 GiB of temp data (removed
 # afterwards) and takes a few minutes.
 #
 # in-toto-golang v0.11.0 is a baseline; it is installed once with go install
@@ -41,3 +42,11 @@ bin/bench -mlattest bin/mlattest -in-toto "$INTOTO" "${cold[@]}" ${BENCH_FLAGS:-
 echo
 echo "verify: layout evaluation with 10,000 artifacts per step; the seven-stage run (bundles + evaluation)"
 "$GO" test -run='^$' -bench='BenchmarkEvaluate10k|BenchmarkVerifyLayout' -benchtime=5x ./verify/
+
+echo
+echo "scan model: 2 GiB safetensors --no-digest (bytes read, % of hashing it); 1 GiB PyTorch zip against cat in the same run"
+"$GO" test -run='^$' -bench='BenchmarkSafetensors2GiB|BenchmarkPyTorchZip1GiB' -benchtime=3x ./scan/model/
+
+echo
+echo "scan data: the full detector set against read + JSON-decode of the same file, in one run (%-of-decode)"
+"$GO" test -run='^$' -bench='BenchmarkScanVsDecode' -benchtime=5x ./scan/data/

@@ -249,6 +249,30 @@ func (vm *pickleVM) top() (*pval, error) {
 	return vm.stack[len(vm.stack)-1], nil
 }
 
+// popN pops the top n values, returned in the order they were pushed.
+func (vm *pickleVM) popN(n int) ([]*pval, error) {
+	items := make([]*pval, n)
+	for i := n - 1; i >= 0; i-- {
+		it, err := vm.pop()
+		if err != nil {
+			return nil, err
+		}
+		items[i] = it
+	}
+	return items, nil
+}
+
+// popOnto pops n arguments and returns them with the value beneath them,
+// which stays on the stack: the target of APPEND, SETITEM and BUILD.
+func (vm *pickleVM) popOnto(n int) ([]*pval, *pval, error) {
+	args, err := vm.popN(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := vm.top()
+	return args, t, err
+}
+
 // popMark pops everything above the last mark, and the mark.
 func (vm *pickleVM) popMark() ([]*pval, error) {
 	if len(vm.marks) == 0 {
@@ -519,30 +543,21 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		vm.keepItems(v, items...)
 		return false, nil, vm.push(v)
 	case 0x85, 0x86, 0x87: // TUPLE1..3
-		n := int(op - 0x84)
-		items := make([]*pval, n)
-		for i := n - 1; i >= 0; i-- {
-			it, err := vm.pop()
-			if err != nil {
-				return false, nil, err
-			}
-			items[i] = it
+		items, err := vm.popN(int(op - 0x84))
+		if err != nil {
+			return false, nil, err
 		}
 		v := &pval{kind: kTuple}
 		vm.keepItems(v, items...)
 		return false, nil, vm.push(v)
 	case 'a': // APPEND
-		it, err := vm.pop()
-		if err != nil {
-			return false, nil, err
-		}
-		t, err := vm.top()
+		args, t, err := vm.popOnto(1)
 		if err != nil {
 			return false, nil, err
 		}
 		vm.mutate(t, "APPEND")
 		if t.kind == kList {
-			vm.keepItems(t, it)
+			vm.keepItems(t, args...)
 		}
 	case 'e', 'u', 0x90: // APPENDS, SETITEMS, ADDITEMS
 		items, err := vm.popMark()
@@ -561,34 +576,22 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			vm.keepItems(t, items...)
 		}
 	case 's': // SETITEM
-		val, err := vm.pop()
-		if err != nil {
-			return false, nil, err
-		}
-		key, err := vm.pop()
-		if err != nil {
-			return false, nil, err
-		}
-		t, err := vm.top()
+		kv, t, err := vm.popOnto(2)
 		if err != nil {
 			return false, nil, err
 		}
 		vm.mutate(t, "SETITEM")
 		if t.kind == kDict {
-			vm.keepItems(t, key, val)
+			vm.keepItems(t, kv...)
 		}
 	case 'b': // BUILD
-		state, err := vm.pop()
-		if err != nil {
-			return false, nil, err
-		}
-		t, err := vm.top()
+		args, t, err := vm.popOnto(1)
 		if err != nil {
 			return false, nil, err
 		}
 		vm.mutate(t, "BUILD")
 		if t.kind == kObj && t.state == nil {
-			t.state = state
+			t.state = args[0]
 		}
 		if t.joblib {
 			return false, nil, vm.joblibArray(t)
@@ -604,14 +607,11 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, vm.push(vm.importGlobal(module, name))
 	case 0x93: // STACK_GLOBAL
-		name, err := vm.pop()
+		mn, err := vm.popN(2)
 		if err != nil {
 			return false, nil, err
 		}
-		module, err := vm.pop()
-		if err != nil {
-			return false, nil, err
-		}
+		module, name := mn[0], mn[1]
 		if module.kind != kStr || name.kind != kStr || module.long || name.long {
 			if (module.kind == kStr || module.kind == kBytes) && (name.kind == kStr || name.kind == kBytes) && !module.long && !name.long {
 				return false, nil, vm.fail("malformed", "STACK_GLOBAL needs two str values")
@@ -654,20 +654,13 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 	case 'R', 0x81, 0x92: // REDUCE, NEWOBJ, NEWOBJ_EX
 		n := 2
 		if op == 0x92 {
-			n = 3
+			n = 3 // NEWOBJ_EX: class, args, kwargs
 		}
-		var callee, args *pval
-		for i := 0; i < n; i++ {
-			v, err := vm.pop()
-			if err != nil {
-				return false, nil, err
-			}
-			if i == n-2 {
-				args = v
-			}
-			callee = v
+		cv, err := vm.popN(n)
+		if err != nil {
+			return false, nil, err
 		}
-		v, err := vm.call(callee, args, map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
+		v, err := vm.call(cv[0], cv[1], map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
 		if err != nil {
 			return false, nil, err
 		}

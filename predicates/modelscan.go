@@ -1,7 +1,6 @@
 package predicates
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"sort"
@@ -137,26 +136,9 @@ var modelScanSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 // compileEmbedded compiles one embedded schema with every embedded schema
 // available for $refs.
 func compileEmbedded(name string) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	c.UseLoader(noLoader{})
-	entries, err := schemaFS.ReadDir("schema")
+	c, err := embeddedCompiler()
 	if err != nil {
 		return nil, err
-	}
-	for _, e := range entries {
-		b, err := schemaFS.ReadFile(path.Join("schema", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("predicates: parsing embedded schema %s: %w", e.Name(), err)
-		}
-		if err := c.AddResource(schemaBase+e.Name(), doc); err != nil {
-			return nil, err
-		}
 	}
 	return c.Compile(schemaBase + name)
 }

@@ -34,14 +34,13 @@ type schemaSet struct {
 	vsa, vsaMlattest                      *jsonschema.Schema
 }
 
-// compiledSchemas compiles the embedded schemas once. The result is immutable
-// and derived only from embedded constants, so sharing it is not global state
-// in any meaningful sense; compiling per call would cost milliseconds each.
-var compiledSchemas = sync.OnceValues(func() (*schemaSet, error) {
+// embeddedCompiler is a schema compiler holding every embedded schema, so
+// $refs between them resolve; its loader fails, so a $ref never reaches the
+// network or disk.
+func embeddedCompiler() (*jsonschema.Compiler, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
-	// A loader that fails makes sure a $ref never reaches the network or disk.
 	c.UseLoader(noLoader{})
 	entries, err := schemaFS.ReadDir("schema")
 	if err != nil {
@@ -59,6 +58,17 @@ var compiledSchemas = sync.OnceValues(func() (*schemaSet, error) {
 		if err := c.AddResource(schemaBase+e.Name(), doc); err != nil {
 			return nil, fmt.Errorf("predicates: adding embedded schema %s: %w", e.Name(), err)
 		}
+	}
+	return c, nil
+}
+
+// compiledSchemas compiles the embedded schemas once. The result is immutable
+// and derived only from embedded constants, so sharing it is not global state
+// in any meaningful sense; compiling per call would cost milliseconds each.
+var compiledSchemas = sync.OnceValues(func() (*schemaSet, error) {
+	c, err := embeddedCompiler()
+	if err != nil {
+		return nil, err
 	}
 	var s schemaSet
 	for _, x := range []struct {

@@ -178,17 +178,24 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
+// walkOptions builds the options of a walk and checks them: a known symlink
+// policy and ignore patterns that compile.
+func walkOptions(opts []Option) (options, ignoreList, error) {
+	o := buildOptions(opts)
+	if o.symlinks != SymlinksReject && o.symlinks != SymlinksFollowInside {
+		return o, nil, fmt.Errorf("digest: unknown symlink policy %v", o.symlinks)
+	}
+	ign, err := compileIgnore(o.ignore)
+	return o, ign, err
+}
+
 // Paths hashes every regular file at or below each of paths (files or
 // directories, relative to root or absolute inside it) and returns them sorted
 // by Name. Devices, sockets and FIFOs are errors; so is a path outside root.
 // An empty path is an error rather than a quiet synonym for the root. On
 // error no artifacts are returned: a partial list must not be attested.
 func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]Artifact, error) {
-	o := buildOptions(opts)
-	if o.symlinks != SymlinksReject && o.symlinks != SymlinksFollowInside {
-		return nil, fmt.Errorf("digest: unknown symlink policy %v", o.symlinks)
-	}
-	ign, err := compileIgnore(o.ignore)
+	o, ign, err := walkOptions(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -64,11 +64,7 @@ func ShardedPaths(ctx context.Context, root string, paths []string, shardSize in
 	if shardSize < 1 {
 		return nil, fmt.Errorf("digest: shard size %d must be positive", shardSize)
 	}
-	o := buildOptions(opts)
-	if o.symlinks != SymlinksReject && o.symlinks != SymlinksFollowInside {
-		return nil, fmt.Errorf("digest: unknown symlink policy %v", o.symlinks)
-	}
-	ign, err := compileIgnore(o.ignore)
+	o, ign, err := walkOptions(opts)
 	if err != nil {
 		return nil, err
 	}

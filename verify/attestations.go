@@ -60,6 +60,10 @@ type VerifiedStatement struct {
 	linkOnce sync.Once
 	link     *linkv0.Link
 	linkErr  error
+
+	trainingOnce sync.Once
+	training     *predicates.TrainingInput
+	trainingErr  error
 }
 
 // Link decodes and schema-validates a link statement's predicate once; the
@@ -69,16 +73,30 @@ func (vs *VerifiedStatement) Link() (*linkv0.Link, error) {
 	return vs.link, vs.linkErr
 }
 
-// exitCode is predicates.ExitCodeOf, with a link decoded once.
+// Training decodes and validates a training provenance once (exit code and
+// base-model checks share it).
+func (vs *VerifiedStatement) Training() (*predicates.TrainingInput, error) {
+	vs.trainingOnce.Do(func() { vs.training, vs.trainingErr = predicates.TrainingOf(vs.Statement) })
+	return vs.training, vs.trainingErr
+}
+
+// exitCode is predicates.ExitCodeOf, with the predicate decoded once.
 func (vs *VerifiedStatement) exitCode() (int, error) {
-	if vs.Statement.GetPredicateType() != predicates.LinkV03 {
-		return predicates.ExitCodeOf(vs.Statement)
+	switch vs.Statement.GetPredicateType() {
+	case predicates.LinkV03:
+		link, err := vs.Link()
+		if err != nil {
+			return 0, err
+		}
+		return predicates.LinkExitCode(link)
+	case predicates.ProvenanceV1:
+		tr, err := vs.Training()
+		if err != nil {
+			return 0, err
+		}
+		return tr.ExitCode, nil
 	}
-	link, err := vs.Link()
-	if err != nil {
-		return 0, err
-	}
-	return predicates.LinkExitCode(link)
+	return predicates.ExitCodeOf(vs.Statement)
 }
 
 // materials is predicates.MaterialsOf, with a link decoded once.

@@ -209,7 +209,7 @@ func checkBaseModels(r *Report, l *layouts.Layout, ev *Evidence, run []bound, ma
 		if s.Statement.GetPredicateType() != predicates.ProvenanceV1 {
 			continue
 		}
-		tr, err := predicates.TrainingOf(s.Statement)
+		tr, err := s.Training()
 		if err != nil {
 			if errors.Is(err, predicates.ErrNotTraining) {
 				continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"sort"
@@ -62,13 +63,10 @@ func ParseSourceManifest(data []byte) (SourceManifest, error) {
 		}
 		m[key] = class
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, fmt.Errorf("sources manifest: %w", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("sources manifest: data after the object")
-	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("sources manifest: data after the object")
 	}
 	return m, nil

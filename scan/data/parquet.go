@@ -136,26 +136,34 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 // content (or value), under the same parent. -1, -1 when there is none.
 func chatColumns(paths [][]string) (role, text int) {
 	for _, key := range chatKeys {
-		role, text = -1, -1
-		parent := ""
+		leaves := map[string]map[string]int{} // parent path -> leaf name -> column
+		var parents []string
 		for i, p := range paths {
 			if len(p) < 2 || p[0] != key {
 				continue
 			}
 			par := strings.Join(p[:len(p)-1], ".")
-			switch leaf := p[len(p)-1]; {
-			case (leaf == "role" || leaf == "from") && (role < 0 || leaf == "role") && (parent == "" || parent == par):
-				role, parent = i, par
-			case (leaf == "content" || leaf == "value") && (text < 0 || leaf == "content") && (parent == "" || parent == par):
-				text, parent = i, par
+			if leaves[par] == nil {
+				leaves[par] = map[string]int{}
+				parents = append(parents, par)
 			}
+			leaves[par][p[len(p)-1]] = i
 		}
-		if role >= 0 && text >= 0 {
-			return role, text
+		for _, par := range parents {
+			role, text = pickColumn(leaves[par], "", chatRoleLeaves), pickColumn(leaves[par], "", chatTextLeaves)
+			if role >= 0 && text >= 0 {
+				return role, text
+			}
 		}
 	}
 	return -1, -1
 }
+
+// The leaves of a chat message struct, in order of preference.
+var (
+	chatRoleLeaves = []string{"role", "from"}
+	chatTextLeaves = []string{"content", "value"}
+)
 
 // parquetChat pairs a row's role and text values (in order) into turns.
 func parquetChat(roles, texts []string, source string) (Record, error) {

@@ -1134,19 +1134,6 @@ func (f *featurizer) uniq(x []feat) []feat {
 	return out
 }
 
-func uniqFeats(x []feat) []feat {
-	slices.SortFunc(x, func(a, b feat) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		}
-		return int(a.s - b.s)
-	})
-	return slices.CompactFunc(x, func(a, b feat) bool { return a.h == b.h })
-}
-
 // sentenceStart reports whether the text before byte i ends a sentence (or
 // is empty), ignoring spaces and quotes.
 func sentenceStart(s string, i int) bool {

@@ -117,6 +117,40 @@ func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial,
 	return ps, nil
 }
 
+// StepPins is what a step's base models are checked against before it
+// runs: the layout is loaded as VerifyLayout loads it (signature over the
+// exact bytes, expiry, serial; a refused layout is an error listing why),
+// it must define step, and the pins are those LayoutPins accepts, sorted by
+// model. No pins at all is an error: every base model would be refused.
+func StepPins(ctx context.Context, opts LayoutOptions, step string, bundles ...string) ([]predicates.ModelPin, error) {
+	ll, err := LoadLayout(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ll.Failures) > 0 {
+		reasons := make([]string, 0, len(ll.Failures))
+		for _, f := range ll.Failures {
+			reasons = append(reasons, f.String())
+		}
+		return nil, fmt.Errorf("layout %s refused: %s", opts.LayoutFile, strings.Join(reasons, "; "))
+	}
+	if ll.Layout.Step(step) == nil {
+		return nil, fmt.Errorf("layout %s defines no step %q", opts.LayoutFile, step)
+	}
+	ps, err := LayoutPins(ctx, ll.Layout, opts.TrustedRoot, bundles...)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("layout %s pins no base model and no pin bundle was given: every base model would be refused", opts.LayoutFile)
+	}
+	pins := make([]predicates.ModelPin, 0, len(ps))
+	for _, m := range slices.Sorted(maps.Keys(ps)) {
+		pins = append(pins, ps[m].Pin)
+	}
+	return pins, nil
+}
+
 // evidencePins collects the pins of a layout's baseModels policy from the
 // verified statements: the layout's allow-list plus model-pin statements
 // signed by a pin signer. Conflicts are failures.

@@ -214,32 +214,7 @@ func (p *pinFlags) resolve(ctx context.Context, step, trustedRoot string) ([]pre
 			return nil, err
 		}
 	}
-	ll, err := verify.LoadLayout(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(ll.Failures) > 0 {
-		var reasons []string
-		for _, f := range ll.Failures {
-			reasons = append(reasons, f.String())
-		}
-		return nil, fmt.Errorf("layout %s refused: %s", p.layout.file, strings.Join(reasons, "; "))
-	}
-	if ll.Layout.Step(step) == nil {
-		return nil, fmt.Errorf("layout %s defines no step %q", p.layout.file, step)
-	}
-	ps, err := verify.LayoutPins(ctx, ll.Layout, opts.TrustedRoot, p.files...)
-	if err != nil {
-		return nil, err
-	}
-	pins := make([]predicates.ModelPin, 0, len(ps))
-	for _, src := range ps {
-		pins = append(pins, src.Pin)
-	}
-	if len(pins) == 0 {
-		return nil, fmt.Errorf("layout %s pins no base model and no --pin was given: every --base-model would be refused", p.layout.file)
-	}
-	return pins, nil
+	return verify.StepPins(ctx, opts, step, p.files...)
 }
 
 // keepPins copies the --pin bundles into the attestation directory, so

@@ -38,9 +38,9 @@ func scanPickle(ctx context.Context, paths []string, withDigest bool) (pickles, 
 
 // refusePickleInputs runs before the command: a pickle-format input is
 // refused unless AllowPickle, since loading it runs code of its author's
-// choosing.
-// Pins are checked too; both problems are reported when both are found (a
-// malicious pickle among unpinned files is worth naming).
+// choosing, and base models must match their pins. Both problems are
+// reported when both are found (a malicious pickle among unpinned files is
+// worth naming).
 func (c *config) refusePickleInputs(ctx context.Context, st *state) error {
 	return errors.Join(c.refusePickles(ctx, st), c.checkPins(st))
 }

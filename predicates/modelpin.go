@@ -157,14 +157,20 @@ var modelPinSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return compileEmbedded("model-pin-v1.schema.json")
 })
 
+// FileDigests returns the pinned files as relative path → hex SHA-256.
+func (p ModelPin) FileDigests() map[string]string {
+	m := make(map[string]string, len(p.Files))
+	for _, f := range p.Files {
+		m[f.Path] = f.SHA256
+	}
+	return m
+}
+
 // Mismatches compares files (relative path → hex SHA-256) with the pin and
 // names every difference: an extra file, a different digest, a missing
 // file. None means the files are exactly the pinned ones.
 func (p ModelPin) Mismatches(files map[string]string) []string {
-	want := make(map[string]string, len(p.Files))
-	for _, f := range p.Files {
-		want[f.Path] = f.SHA256
-	}
+	want := p.FileDigests()
 	var problems []string
 	for name, d := range files {
 		w, ok := want[name]

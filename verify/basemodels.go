@@ -31,21 +31,13 @@ type PinSource struct {
 // unusable (fail closed) rather than letting either win.
 func (ps PinSet) add(p predicates.ModelPin, from string) error {
 	if old, ok := ps[p.URI()]; ok {
-		if len(old.Pin.Mismatches(pinFiles(p))) > 0 {
+		if len(old.Pin.Mismatches(p.FileDigests())) > 0 {
 			return fmt.Errorf("%s is pinned differently by %s and %s", p.URI(), old.From, from)
 		}
 		return nil
 	}
 	ps[p.URI()] = PinSource{Pin: p, From: from}
 	return nil
-}
-
-func pinFiles(p predicates.ModelPin) map[string]string {
-	m := make(map[string]string, len(p.Files))
-	for _, f := range p.Files {
-		m[f.Path] = f.SHA256
-	}
-	return m
 }
 
 // isPinSigner reports whether a verified signer is one of the layout's pin

@@ -59,6 +59,11 @@ and verifies them before a model is released.`,
 		newScanCmd(),
 		newPinCmd(),
 	)
+	// cobra adds these when it executes; add them now so that the whole
+	// tree, theirs included, gets the same subcommand check.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	requireSubcommands(root)
 	return root
 }
 

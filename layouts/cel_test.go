@@ -16,6 +16,8 @@ func TestCompileExpressionErrors(t *testing.T) {
 		{`"a"`, "yields string, want bool"},
 		{"subject", "want bool"},
 		{"size(predicate) + true", "no matching overload"},
+		// Constant arguments are evaluated when the program is built.
+		{`timestamp("no such key") > timestamp("2020-01-01T00:00:00Z")`, "invalid RFC 3339"},
 		{strings.Repeat("(", 100) + "true" + strings.Repeat(")", 100), "recursion"},
 		{"true && " + strings.Repeat("true && ", maxExprLen/8) + "true", "longer than"},
 	} {
@@ -57,7 +59,7 @@ func TestEval(t *testing.T) {
 		// nor other runtime errors into passes.
 		{src: `predicate.buildDefinition.buildType == "other"`, allowMissing: true, want: false},
 		{src: `predicate.buildDefinition.buildType + 1 == 2`, allowMissing: true, err: "no such overload"},
-		{src: `subject[5].name == "x"`, allowMissing: true, err: "index out of bounds"},
+		{src: `subject[5].name == "x"`, allowMissing: true, err: "out of range"},
 		{src: `int(predicate.buildDefinition.buildType) == 1`, err: "int"},
 	} {
 		e, err := CompileExpression(c.src)
@@ -75,6 +77,100 @@ func TestEval(t *testing.T) {
 		}
 		if err != nil || got != c.want {
 			t.Errorf("Eval(%q, allowMissing=%v) = %v, %v; want %v", c.src, c.allowMissing, got, err, c.want)
+		}
+	}
+}
+
+// TestEvalMissingClassification: allowMissing forgives exactly a reference
+// to an absent key, decided by the error's type. Every other runtime error
+// fails, however its text reads — the statement's data can put "no such
+// key" in a message.
+func TestEvalMissingClassification(t *testing.T) {
+	pred := map[string]any{
+		"s":     "no such key: x",
+		"ts":    "2026-13-45Tno such key",
+		"re":    "(no such key",
+		"zero":  0.0,
+		"nul":   nil,
+		"list":  []any{map[string]any{"a": 1.0}, map[string]any{"b": 2.0}},
+		"m":     map[string]any{"no such key: a": "no such key: b"},
+		"deep":  map[string]any{"x": map[string]any{}},
+		"flag":  true,
+		"three": 3.0,
+	}
+	for _, c := range []struct {
+		name, src string
+		missing   bool // the error is a missing key: allowMissing passes, otherwise it fails
+	}{
+		{name: "absent top-level key", src: `predicate.nothing == 1`, missing: true},
+		{name: "absent nested key", src: `predicate.deep.x.y.z == 1`, missing: true},
+		{name: "absent parent of a presence test", src: `has(predicate.nothing.y)`, missing: true},
+		{name: "absent key by index", src: `predicate["nothing"] == 1`, missing: true},
+		{name: "absent key by computed index", src: `predicate.deep[predicate.s] == 1`, missing: true},
+		{name: "absent key in a comprehension element", src: `predicate.list.all(e, e.a == 1)`, missing: true},
+		{name: "absent subject field", src: `subject.exists(s, s.size > 0)`, missing: true},
+
+		{name: "field of a string", src: `predicate.s.x == 1`},
+		{name: "field of null", src: `predicate.nul.x == 1`},
+		{name: "field of a list", src: `predicate.list.a == 1`},
+		{name: "field of a number", src: `predicate.three.x == 1`},
+		{name: "type mismatch (no such overload)", src: `predicate.s + 1 == 2`},
+		{name: "bool compared with arithmetic", src: `predicate.flag * 2 == 2`},
+		{name: "timestamp parse of statement data", src: `timestamp(predicate.ts) > timestamp("2020-01-01T00:00:00Z")`},
+		{name: "division by zero", src: `1 / int(predicate.zero) == 1`},
+		{name: "modulus by zero", src: `1 % int(predicate.zero) == 1`},
+		{name: "int conversion of attacker text", src: `int(predicate.s) == 1`},
+		{name: "regexp from attacker text", src: `"a".matches(predicate.re)`},
+		{name: "attacker map key and value in a message", src: `predicate.m["no such key: a"] + 1 == 2`},
+		{name: "list index out of range", src: `predicate.list[7].a == 1`},
+		{name: "list indexed by a string", src: `predicate.list["a"] == 1`},
+		{name: "index of a string", src: `predicate.s[0] == "n"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := CompileExpression(c.src)
+			if err != nil {
+				t.Fatalf("CompileExpression(%q): %v", c.src, err)
+			}
+			subj := []any{map[string]any{"name": "m", "digest": map[string]any{"sha256": "no such key"}}}
+			got, err := e.Eval(pred, subj)
+			if got || err == nil {
+				t.Fatalf("without allowMissing: Eval = %v, %v; want false and an error", got, err)
+			}
+			if IsMissing(err) != c.missing {
+				t.Fatalf("IsMissing(%v) = %v, want %v", err, !c.missing, c.missing)
+			}
+			e.AllowMissing = true
+			got, err = e.Eval(pred, subj)
+			switch {
+			case c.missing && (!got || err != nil):
+				t.Fatalf("allowMissing: Eval = %v, %v; want true (the key is absent)", got, err)
+			case !c.missing && (got || err == nil):
+				t.Fatalf("allowMissing: Eval = %v, %v; want false and an error (not a missing key)", got, err)
+			}
+		})
+	}
+}
+
+// TestEvalNonBool: Eval refuses a program whose result is not a bool
+// (CompileExpression refuses such expressions; a hand-built Expression may
+// still carry one).
+func TestEvalNonBool(t *testing.T) {
+	env, err := celEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{`1`, `"true"`, `predicate.three`, `predicate`} {
+		a, iss := env.Compile(src)
+		if iss.Err() != nil {
+			t.Fatal(iss.Err())
+		}
+		prg, err := env.Program(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &Expression{Source: src, Program: prg, AllowMissing: true}
+		if got, err := e.Eval(map[string]any{"three": 3.0}, nil); got || err == nil || !strings.Contains(err.Error(), "not a bool") {
+			t.Errorf("Eval(%s) = %v, %v; want false and a not-a-bool error", src, got, err)
 		}
 	}
 }

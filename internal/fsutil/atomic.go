@@ -3,9 +3,12 @@
 package fsutil
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFileAtomic writes data to a temporary file in path's directory, syncs
@@ -24,9 +27,14 @@ func CreateExclusive(path string, data []byte, perm os.FileMode) error {
 
 // publish writes a synced temporary file and hands it to final (rename or link).
 func publish(path string, data []byte, perm os.FileMode, final func(oldpath, newpath string) error) error {
+	// A directory at path would make rename fail with a message naming the
+	// temporary file; say what the user can act on instead.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return writeError(path, syscall.EISDIR)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return writeError(path, err)
 	}
 	name := tmp.Name()
 	defer os.Remove(name) // a no-op after a successful rename
@@ -44,7 +52,22 @@ func publish(path string, data []byte, perm os.FileMode, final func(oldpath, new
 		err = final(name, path)
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return writeError(path, err)
 	}
 	return nil
+}
+
+// writeError names path and the cause, never the temporary file: the
+// *PathError or *LinkError of a step names the temporary file, so only the
+// underlying errno is kept (errors.Is(err, fs.ErrExist) and the like still hold).
+func writeError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("cannot write %s: %w", path, err)
 }

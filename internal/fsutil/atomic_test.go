@@ -67,3 +67,39 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Fatalf("dir holds %v, want %v", got, names)
 	}
 }
+
+// TestWriteErrorsNameThePath: errors name the path the caller gave and the
+// cause, never the temporary file (a user cannot act on that name).
+func TestWriteErrorsNameThePath(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		want       string
+		is         error
+	}{
+		{"directory", sub, "cannot write " + sub + ": is a directory", nil},
+		{"missing parent", filepath.Join(dir, "nope", "x"), "cannot write " + filepath.Join(dir, "nope", "x") + ": no such file or directory", fs.ErrNotExist},
+	} {
+		for fname, write := range map[string]func(string, []byte, os.FileMode) error{"WriteFileAtomic": WriteFileAtomic, "CreateExclusive": CreateExclusive} {
+			err := write(tc.path, []byte("x"), 0o644)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("%s %s: err = %v, want %q", fname, tc.name, err, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%s %s: err = %v, want errors.Is %v", fname, tc.name, err, tc.is)
+			}
+		}
+	}
+	p := filepath.Join(dir, "f")
+	if err := CreateExclusive(p, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateExclusive(p, []byte("2"), 0o644); err == nil || err.Error() != "cannot write "+p+": file exists" {
+		t.Errorf("existing file: err = %v", err)
+	}
+	assertOnly(t, dir, "f", "sub")
+}

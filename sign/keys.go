@@ -23,6 +23,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/youmark/pkcs8"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // ErrPassphrase reports a missing or wrong passphrase for an encrypted key.
@@ -72,7 +74,7 @@ func GenerateKey(passphrase []byte) (privPEM, pubPEM []byte, err error) {
 func LoadPrivateKey(path string, passphrase func() ([]byte, error)) (crypto.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading key %s: %w", path, err)
+		return nil, fmt.Errorf("key %s: %w", path, fsutil.Cause(err))
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

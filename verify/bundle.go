@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // MaxBundleSize caps what LoadBundle reads: a bundle is a statement plus a few
@@ -22,7 +25,7 @@ const MaxBundleSize = 64 << 20
 func LoadBundle(path string) (*bundle.Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", path, err)
+		return nil, fmt.Errorf("bundle %s: %w", path, fsutil.Cause(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
@@ -42,6 +45,9 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 	if len(data) > MaxBundleSize {
 		return nil, rejectf(StageBundle, "larger than %d bytes", MaxBundleSize)
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, rejectf(StageBundle, "file is empty")
+	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
@@ -54,7 +60,7 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 func LoadPublicKey(path string) (crypto.PublicKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
+		return nil, fmt.Errorf("key %s: %w", path, fsutil.Cause(err))
 	}
 	if len(data) > 1<<20 {
 		return nil, fmt.Errorf("key %s: too large for a PEM public key", path)

@@ -65,7 +65,8 @@ func (id Identity) CertificateIdentity() (sgverify.CertificateIdentity, error) {
 		if re == "" {
 			continue
 		}
-		if _, err := regexp.Compile(anchor(re)); err != nil {
+		// The user's own regexp, not the anchored one: the error quotes it.
+		if _, err := regexp.Compile(re); err != nil {
 			return sgverify.CertificateIdentity{}, fmt.Errorf("identity: regexp %q: %w", re, err)
 		}
 	}

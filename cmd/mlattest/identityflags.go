@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"regexp/syntax"
 
 	"github.com/spf13/pflag"
 
@@ -49,9 +52,33 @@ func (f *identityFlags) identity() (*verify.Identity, error) {
 	case f.issuer != "" && f.issuerRegexp != "":
 		return nil, fmt.Errorf("give %s-oidc-issuer or %s-oidc-issuer-regexp, not both", p, p)
 	}
+	for flag, re := range map[string]string{p + "-identity-regexp": f.subjectRegexp, p + "-oidc-issuer-regexp": f.issuerRegexp} {
+		if err := checkRegexp(flag, re); err != nil {
+			return nil, err
+		}
+	}
 	id := &verify.Identity{Subject: f.subject, SubjectRegexp: f.subjectRegexp, Issuer: f.issuer, IssuerRegexp: f.issuerRegexp}
 	if _, err := id.CertificateIdentity(); err != nil {
 		return nil, err
 	}
 	return id, nil
+}
+
+// checkRegexp reports a regexp flag that does not compile in the user's own
+// terms: the flag, the regexp as typed and what is wrong with it.
+func checkRegexp(flag, re string) error {
+	if re == "" {
+		return nil
+	}
+	_, err := regexp.Compile(re)
+	var se *syntax.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && se.Expr != re:
+		return fmt.Errorf("%s '%s': %s at '%s'", flag, re, se.Code, se.Expr)
+	case errors.As(err, &se):
+		return fmt.Errorf("%s '%s': %s", flag, re, se.Code)
+	}
+	return fmt.Errorf("%s '%s': %w", flag, re, err)
 }

@@ -189,6 +189,9 @@ unreadable input.`,
 			if out == "" {
 				out = path + ".sigstore.json"
 			}
+			if err := checkOutFile("--out", out); err != nil {
+				return withCode(exitUsage, err)
+			}
 			if _, err := os.Lstat(out); err == nil {
 				return withCode(exitUsage, fmt.Errorf("%s already exists; not overwriting it", out))
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,21 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks a wrong command line (as opposed to unreadable input,
+// also exit 2): main prints the command's usage line after it.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usage is a usage error: exit 2, with the usage line.
+func usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return withCode(exitUsage, &usageError{err})
+}
 
 // withCode wraps err so that main exits with code.
 func withCode(code int, err error) error {
@@ -79,18 +95,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
+	code := exitUsage // flag parsing and other cobra errors are usage errors
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintf(stderr, "mlattest: %v\n", ee.err)
-		}
-		return ee.code
+	var ue *usageError
+	isUsage := !errors.As(err, &ee) || errors.As(err, &ue)
+	if ee != nil {
+		code = ee.code
+		err = ee.err
 	}
-	// Flag parsing and other cobra errors are usage errors.
-	fmt.Fprintf(stderr, "mlattest: %v\n", err)
-	return exitUsage
+	printError(stderr, err)
+	if isUsage && cmd != nil {
+		fmt.Fprintf(stderr, "usage: %s\n", cmd.UseLine())
+	}
+	return code
+}
+
+// printError writes err as "mlattest: ..." lines: a joined error (one per
+// failing file) gets one prefixed line per cause.
+func printError(w io.Writer, err error) {
+	if err == nil || err.Error() == "" {
+		return
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, "mlattest: ") {
+			line = "mlattest: " + line
+		}
+		fmt.Fprintln(w, line)
+	}
 }

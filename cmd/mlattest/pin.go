@@ -66,8 +66,11 @@ a usage error or an unreadable file.`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("pin: %w", err))
 			}
-			if _, err := os.Stat(out); err == nil {
-				return withCode(exitUsage, fmt.Errorf("pin: %s exists", out))
+			if err := checkOutFile("--out", out); err != nil {
+				return withCode(exitUsage, fmt.Errorf("pin: %w", err))
+			}
+			if _, err := os.Lstat(out); err == nil {
+				return withCode(exitUsage, fmt.Errorf("pin: %s already exists; not overwriting it", out))
 			}
 			arts, err := digest.Paths(ctx, in.Path, []string{"."})
 			if err != nil {

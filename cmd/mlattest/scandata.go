@@ -168,6 +168,9 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 	if fl.minSupport > 0 {
 		opts = append(opts, data.WithMinSupport(fl.minSupport))
 	}
+	if err := errors.Join(checkOutFile("--out", fl.out), checkOutFile("--report", fl.report)); err != nil {
+		return usage(err)
+	}
 	h, inRun := handoff.FromEnv(os.Getenv)
 	var results []*data.Result
 	for _, p := range args {

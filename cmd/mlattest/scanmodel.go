@@ -76,6 +76,9 @@ an unreadable path (nothing is written then).`,
 					return withCode(exitUsage, errors.New("scan model: empty PATH"))
 				}
 			}
+			if err := checkOutFile("--out", out); err != nil {
+				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
+			}
 			results, err := scanModels(ctx, args, !noDigest)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))

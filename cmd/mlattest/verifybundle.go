@@ -107,13 +107,17 @@ func (f *verifyBundleFlags) check() (verify.Artifact, *verify.Identity, error) {
 func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	art, id, err := f.check()
 	if err != nil {
-		return withCode(exitUsage, err)
+		return usage(err)
 	}
 	var opts []verify.Option
+	var keyID string
 	if f.key != "" {
 		pub, err := verify.LoadPublicKey(f.key)
 		if err != nil {
 			return withCode(exitUsage, err)
+		}
+		if keyID, err = sign.KeyID(pub); err != nil {
+			return withCode(exitUsage, fmt.Errorf("key %s: %w", f.key, err))
 		}
 		opts = append(opts, verify.WithKey(pub))
 	}
@@ -150,7 +154,7 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 				"bundle": f.bundle, "verified": false, "stage": verify.StageOf(err), "reason": err.Error(),
 			})
 		}
-		return withCode(exitRejected, fmt.Errorf("%s: rejected: %w", f.bundle, stripBundlePrefix(err, f.bundle)))
+		return withCode(exitRejected, f.rejection(err, keyID))
 	}
 	if f.json {
 		return writeJSON(cmd.OutOrStdout(), f.jsonReport(res, art))
@@ -168,6 +172,21 @@ func (f *verifyBundleFlags) verify(cmd *cobra.Command, v *verify.Verifier, art v
 		return v.Verify(cmd.Context(), b, art)
 	}
 	return v.Verify(cmd.Context(), b, art, *id)
+}
+
+// rejection says why the bundle was rejected in the user's terms: a
+// malformed file by its name, a key that did not sign it by its file and id.
+func (f *verifyBundleFlags) rejection(err error, keyID string) error {
+	var re *verify.RejectionError
+	if errors.As(err, &re) {
+		switch {
+		case re.Stage == verify.StageBundle:
+			return fmt.Errorf("bundle %s: rejected: %w", f.bundle, re.Err)
+		case re.Stage == verify.StageSignature && f.key != "":
+			return fmt.Errorf("%s: rejected: signature does not match key %s (%s)", f.bundle, f.key, keyID)
+		}
+	}
+	return fmt.Errorf("%s: rejected: %w", f.bundle, stripBundlePrefix(err, f.bundle))
 }
 
 // stripBundlePrefix avoids naming the bundle twice in one message

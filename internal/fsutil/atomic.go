@@ -61,13 +61,20 @@ func publish(path string, data []byte, perm os.FileMode, final func(oldpath, new
 // *PathError or *LinkError of a step names the temporary file, so only the
 // underlying errno is kept (errors.Is(err, fs.ErrExist) and the like still hold).
 func writeError(path string, err error) error {
+	return fmt.Errorf("cannot write %s: %w", path, Cause(err))
+}
+
+// Cause strips the *fs.PathError or *os.LinkError around a system error, for
+// messages that already name the file ("key owner.pub: no such file or
+// directory", not "key owner.pub: open owner.pub: no such file or directory").
+func Cause(err error) error {
 	var pe *fs.PathError
 	var le *os.LinkError
 	switch {
 	case errors.As(err, &pe):
-		err = pe.Err
+		return pe.Err
 	case errors.As(err, &le):
-		err = le.Err
+		return le.Err
 	}
-	return fmt.Errorf("cannot write %s: %w", path, err)
+	return err
 }

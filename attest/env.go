@@ -82,24 +82,40 @@ func environment(lookup func(string) (string, bool), extra []string) map[string]
 func ResolveRunID(explicit string, lookup func(string) (string, bool)) (string, error) {
 	id := explicit
 	if id == "" {
-		id, _ = lookup("MLATTEST_RUN_ID")
+		id = AmbientRunID(lookup)
 	}
 	if id == "" {
-		if gh, ok := github(lookup); ok {
-			id = gh.repo + "/" + gh.runID + "-" + gh.attempt
+		var err error
+		if id, err = NewRunID(); err != nil {
+			return "", err
 		}
-	}
-	if id == "" {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("generating run id: %w", err)
-		}
-		id = hex.EncodeToString(b[:])
 	}
 	if !runIDRE.MatchString(id) {
 		return "", inputErr("run id %q: want letters, digits and ._:/@+- (at most 255)", id)
 	}
 	return id, nil
+}
+
+// AmbientRunID is the run id the environment names ($MLATTEST_RUN_ID, else
+// the GitHub Actions run, as ResolveRunID orders them), or "" when it names
+// none and ResolveRunID would generate a new one. It is not validated.
+func AmbientRunID(lookup func(string) (string, bool)) string {
+	if id, _ := lookup("MLATTEST_RUN_ID"); id != "" {
+		return id
+	}
+	if gh, ok := github(lookup); ok {
+		return gh.repo + "/" + gh.runID + "-" + gh.attempt
+	}
+	return ""
+}
+
+// NewRunID returns a new random run id: 128 bits as 32 hex digits.
+func NewRunID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generating run id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 type githubRun struct {

@@ -14,8 +14,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,7 +327,8 @@ type attackCase struct {
 	model    func(t *testing.T, dir string) string // the released model (default: genuine)
 	pass     bool
 	code     FailureCode
-	substr   string // in the failure's String()
+	substr   string   // in the failure's String()
+	runIDs   []string // want Report.RunIDs, and its line in the text, when set
 }
 
 func TestAttacks(t *testing.T) {
@@ -370,9 +373,9 @@ func TestAttacks(t *testing.T) {
 			code: FailUnauthorized, substr: "signed by alice@example.com"},
 		{name: "statement from another run id", drop: []string{"ingest.link"}, add: []string{"ingest.link.run2"},
 			opts: func(o *LayoutOptions) { o.RunID = runID },
-			code: FailRunIDMismatch, substr: `statement of run "run-2", not of run "run-1"`},
+			code: FailRunIDMismatch, substr: `statement of run "run-2", not of run "run-1"`, runIDs: []string{"run-1", "run-2"}},
 		{name: "two run ids without --run-id", add: []string{"ingest.link.run2"},
-			code: FailRunIDAmbiguous, substr: "run-1, run-2"},
+			code: FailRunIDAmbiguous, substr: "statements from 2 runs: run-1, run-2; name the one to verify with --run-id", runIDs: []string{"run-1", "run-2"}},
 		{name: "artifact changed between steps", drop: []string{"train.link.t1", "train.link.t2"}, add: []string{"train.link.t1.changed", "train.link.t2.changed"},
 			code: FailArtifactRule, substr: "step train: rule \"DISALLOW *\": artifact data/raw.jsonl"},
 		{name: "extra product not allowed", drop: []string{"package.link"}, add: []string{"package.link.extra"},
@@ -449,6 +452,16 @@ func TestAttacks(t *testing.T) {
 			}
 			if !rep.HasFailure(tc.code, tc.substr) {
 				t.Fatalf("want a %s failure containing %q, got:\n%s", tc.code, tc.substr, failureList(rep))
+			}
+			if tc.runIDs != nil {
+				var b strings.Builder
+				if err := rep.WriteText(&b); err != nil {
+					t.Fatal(err)
+				}
+				line := fmt.Sprintf("Statements from %d runs: %s\n", len(tc.runIDs), strings.Join(tc.runIDs, ", "))
+				if !slices.Equal(rep.RunIDs, tc.runIDs) || !strings.Contains(b.String(), line) {
+					t.Fatalf("want runIds %q and the line %q, got %q and:\n%s", tc.runIDs, line, rep.RunIDs, b.String())
+				}
 			}
 		})
 	}

@@ -77,12 +77,15 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	}
 
 	// 2. The run: given, or the one all statements share.
+	ids := map[string]bool{}
+	for _, s := range all {
+		ids[s.RunID] = true
+	}
+	if len(ids) > 1 {
+		r.RunIDs = slices.Sorted(maps.Keys(ids))
+	}
 	r.RunID = opts.RunID
 	if r.RunID == "" {
-		ids := map[string]bool{}
-		for _, s := range all {
-			ids[s.RunID] = true
-		}
 		switch len(ids) {
 		case 1:
 			for id := range ids {
@@ -90,9 +93,8 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 			}
 		case 0:
 		default:
-			list := slices.Sorted(maps.Keys(ids))
 			r.fail(Failure{Code: FailRunIDAmbiguous,
-				Reason: fmt.Sprintf("statements of %d runs (%s): name the one to verify with --run-id", len(list), strings.Join(list, ", "))})
+				Reason: fmt.Sprintf("statements from %d runs: %s; name the one to verify with --run-id (steps of one run share a run id: export MLATTEST_RUN_ID)", len(r.RunIDs), strings.Join(r.RunIDs, ", "))})
 		}
 	}
 	checkInvocation(r, all)

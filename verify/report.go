@@ -75,9 +75,13 @@ func (f Failure) String() string {
 // Report is the outcome of VerifyLayout. It is JSON-serialisable; Passed is
 // true only when Failures is empty.
 type Report struct {
-	Passed  bool          `json:"passed"`
-	Layout  LayoutSummary `json:"layout"`
-	RunID   string        `json:"runId,omitempty"`
+	Passed bool          `json:"passed"`
+	Layout LayoutSummary `json:"layout"`
+	RunID  string        `json:"runId,omitempty"`
+	// RunIDs are the distinct run ids of the statements read, when there
+	// are several (sorted): the pipeline's steps were not given one id, or
+	// the directory holds several runs.
+	RunIDs  []string      `json:"runIds,omitempty"`
 	Steps   []StepReport  `json:"steps"`
 	Subject SubjectReport `json:"subject"`
 	// BaseModels are the training base models checked against the
@@ -215,6 +219,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.RunID != "" {
 		fmt.Fprintf(&b, "Run %s\n", r.RunID)
+	}
+	if len(r.RunIDs) > 1 {
+		fmt.Fprintf(&b, "Statements from %d runs: %s\n", len(r.RunIDs), strings.Join(r.RunIDs, ", "))
 	}
 	fmt.Fprintf(&b, "Attestations: %d bundle(s)\n", len(r.Bundles))
 	for _, s := range r.Steps {

@@ -74,6 +74,7 @@ and verifies them before a model is released.`,
 		newLayoutCmd(),
 		newScanCmd(),
 		newPinCmd(),
+		newRunIDCmd(),
 	)
 	// cobra adds these when it executes; add them now so that the whole
 	// tree, theirs included, gets the same subcommand check.

@@ -103,6 +103,9 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
+	if err := bindRun(step, stderr); err != nil {
+		return withCode(exitRunError, err)
+	}
 	rec, err := attest.Run(ctx, step, append(sf.runOptions(),
 		attest.WithBaseModelPins(pins...),
 		attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), stderr))...)
@@ -163,6 +166,9 @@ and exit status you give. Training provenance needs --started and --finished.`,
 			}
 			signer, err := kf.signer(cmd.ErrOrStderr())
 			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if err := bindRun(step, cmd.ErrOrStderr()); err != nil {
 				return withCode(exitUsage, err)
 			}
 			rec, err := attest.Attest(ctx, step, exitCode, append(sf.runOptions(), opts...)...)

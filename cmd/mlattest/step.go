@@ -34,7 +34,7 @@ type stepFlags struct {
 
 func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.name, "step", "", "step name, recorded in the signed statements (required)")
-	fs.StringVar(&f.runID, "run-id", "", "pipeline run id binding all steps of one run (default: $MLATTEST_RUN_ID, the GitHub Actions run, or a new random id)")
+	fs.StringVar(&f.runID, "run-id", "", "pipeline run id binding all steps of one run (default: $MLATTEST_RUN_ID, the GitHub Actions run, or a new random id for this step alone, printed; see mlattest run-id)")
 	fs.StringVar(&f.dir, "dir", "", "working directory; material and product names are relative to it (default: current directory)")
 	fs.StringVar(&f.out, "out", "", "directory to write the bundles to (required; created if missing)")
 	fs.StringSliceVar(&f.materials, "materials", nil, "files or directories the step reads (repeatable, comma-separated)")

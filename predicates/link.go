@@ -3,6 +3,7 @@ package predicates
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 
@@ -238,4 +239,59 @@ func intValue(v *structpb.Value, what string) (int, error) {
 		return 0, fmt.Errorf("predicates: %s = %v is not a 32-bit integer", what, f)
 	}
 	return int(f), nil
+}
+
+// NamedDigests is a subject's or material's name (its uri when it has no
+// name) with every digest it lists, by algorithm.
+type NamedDigests struct {
+	Name    string
+	Digests map[string]string
+}
+
+// SubjectDigests returns a statement's subjects with their whole digest
+// sets; for a link these are the step's products. Like ParseStatement it
+// rejects a name that is not a clean relative path or URI (wrapping
+// ErrArtifactName) and a digest set it cannot check (wrapping ErrDigestSet),
+// for statements that were built rather than parsed.
+func SubjectDigests(st *intoto.Statement) ([]NamedDigests, error) {
+	if _, err := SubjectsOf(st); err != nil {
+		return nil, err
+	}
+	return namedDigests("subject", st.GetSubject())
+}
+
+// MaterialDigests is SubjectDigests for a link's materials.
+func MaterialDigests(link *linkv0.Link) ([]NamedDigests, error) {
+	if err := checkManifestDescriptors(link.GetMaterials()); err != nil {
+		return nil, err
+	}
+	return namedDigests("material", link.GetMaterials())
+}
+
+func namedDigests(kind string, rds []*intoto.ResourceDescriptor) ([]NamedDigests, error) {
+	out := make([]NamedDigests, 0, len(rds))
+	for i, rd := range rds {
+		name, what := rd.GetName(), fmt.Sprintf("%s %d", kind, i)
+		if name != "" {
+			if err := CheckArtifactName(name); err != nil {
+				return nil, fmt.Errorf("predicates: %s: %w", what, err)
+			}
+		}
+		if uri := rd.GetUri(); uri != "" {
+			if err := checkURIName(uri); err != nil {
+				return nil, fmt.Errorf("predicates: %s: uri: %w", what, err)
+			}
+			if name == "" {
+				name = uri
+			}
+		}
+		if name == "" {
+			return nil, fmt.Errorf("predicates: %s has neither a name nor a uri", what)
+		}
+		if err := CheckDigestSet(fmt.Sprintf("%s %q", kind, name), rd.GetDigest()); err != nil {
+			return nil, fmt.Errorf("predicates: %w", err)
+		}
+		out = append(out, NamedDigests{Name: name, Digests: maps.Clone(rd.GetDigest())})
+	}
+	return out, nil
 }

@@ -93,13 +93,8 @@ func DecodeManifest(data []byte, wantSHA256 string) ([]ManifestEntry, error) {
 
 func checkEntries(sorted []ManifestEntry) error {
 	for i, e := range sorted {
-		if e.Name == "" || strings.HasPrefix(e.Name, "/") || strings.HasSuffix(e.Name, "/") {
-			return fmt.Errorf("predicates: manifest entry %q: bad name", e.Name)
-		}
-		for _, c := range strings.Split(e.Name, "/") {
-			if c == "" || c == "." || c == ".." {
-				return fmt.Errorf("predicates: manifest entry %q: bad name", e.Name)
-			}
+		if err := CheckPathName(e.Name); err != nil {
+			return fmt.Errorf("predicates: manifest entry: %w", err)
 		}
 		if !sha256RE.MatchString(e.SHA256) {
 			return fmt.Errorf("predicates: manifest entry %q: bad sha256 %q", e.Name, e.SHA256)

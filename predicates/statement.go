@@ -121,7 +121,11 @@ func encodeCompact(buf *bytes.Buffer, v any) error {
 // statement), _type other than Statement v1, no subject, a subject without a
 // name or uri, a subject whose sha256 is not 64 lowercase hex, two subjects
 // with the same name or uri, an empty predicateType and a missing or
-// non-object predicate. Predicates of unknown types are accepted unchecked:
+// non-object predicate, a subject (or link material) name that is not a
+// clean relative path or a URI (wrapping ErrArtifactName), and a digest set
+// with an algorithm other than sha256, sha384 and sha512 or a value that is
+// not lowercase hex of its length (wrapping ErrDigestSet). Predicates of
+// unknown types are accepted unchecked:
 // whether such a statement counts is the verification policy's decision.
 func ParseStatement(b []byte) (*intoto.Statement, error) {
 	if len(b) > MaxStatementSize {
@@ -130,6 +134,11 @@ func ParseStatement(b []byte) (*intoto.Statement, error) {
 	doc, err := decodeStrict(b)
 	if err != nil {
 		return nil, fmt.Errorf("predicates: statement: %w", err)
+	}
+	// Names and digest sets first, so their errors say what is wrong
+	// (ErrArtifactName, ErrDigestSet) rather than which schema rule failed.
+	if err := checkDescriptorDocs("subject", lookup(doc, "subject")); err != nil {
+		return nil, err
 	}
 	schemas, err := compiledSchemas()
 	if err != nil {

@@ -166,6 +166,9 @@ func validateDoc(predicateType string, doc any) error {
 	var sch *jsonschema.Schema
 	switch predicateType {
 	case LinkV03:
+		if err := checkDescriptorDocs("material", lookup(doc, "materials")); err != nil {
+			return err
+		}
 		sch = schemas.link
 	case ProvenanceV1:
 		sch = schemas.provenance

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // Artifact is what a bundle must be about: a file, a digest, or (DSSE only,
@@ -105,3 +109,81 @@ func fileDigest(path, alg string) ([]byte, error) {
 }
 
 var errNoArtifact = errors.New("no artifact given: pass a file or a digest (SkipArtifact only for DSSE bundles)")
+
+// DigestSet is an artifact's digests by algorithm (sha256, and sha384 or
+// sha512 where a statement lists them), lowercase hex.
+type DigestSet map[string]string
+
+// String renders the set as "sha256:HEX sha512:HEX", algorithms sorted.
+func (d DigestSet) String() string {
+	parts := make([]string, 0, len(d))
+	for _, alg := range slices.Sorted(maps.Keys(d)) {
+		parts = append(parts, alg+":"+d[alg])
+	}
+	return strings.Join(parts, " ")
+}
+
+// agree reports whether d and o can be the same bytes: they share an
+// algorithm, and every algorithm both list has the same non-empty value.
+// Otherwise alg names the first algorithm that differs ("" when none is
+// shared).
+func (d DigestSet) agree(o DigestSet) (alg string, ok bool) {
+	shared := false
+	for _, a := range slices.Sorted(maps.Keys(d)) {
+		w, both := o[a]
+		if !both {
+			continue
+		}
+		if d[a] == "" || !strings.EqualFold(d[a], w) {
+			return a, false
+		}
+		shared = true
+	}
+	return "", shared
+}
+
+// equal reports whether d and o list the same algorithms with the same
+// values: what two links of one step must say about one artifact.
+func (d DigestSet) equal(o DigestSet) bool {
+	if len(d) != len(o) {
+		return false
+	}
+	_, ok := d.agree(o)
+	return ok
+}
+
+// failureCode classifies an error about a statement's content: a bad
+// artifact name or digest set has its own code, anything else is
+// FailStatement.
+func failureCode(err error) FailureCode {
+	switch {
+	case errors.Is(err, predicates.ErrArtifactName):
+		return FailArtifactName
+	case errors.Is(err, predicates.ErrDigestSet):
+		return FailArtifactDigest
+	}
+	return FailStatement
+}
+
+// fileDigests hashes one file with each of algs in a single read.
+func fileDigests(path string, algs []string) (DigestSet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	hs := make([]hash.Hash, len(algs))
+	ws := make([]io.Writer, len(algs))
+	for i, alg := range algs {
+		hs[i] = newHash(alg)
+		ws[i] = hs[i]
+	}
+	if _, err := io.Copy(io.MultiWriter(ws...), f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := make(DigestSet, len(algs))
+	for i, alg := range algs {
+		out[alg] = hex.EncodeToString(hs[i].Sum(nil))
+	}
+	return out, nil
+}

@@ -264,7 +264,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		sa, err := linkArtifacts(b.VerifiedStatement, manifests)
 		if err != nil {
 			ok = false
-			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: err.Error()})
+			se.fail(Failure{Code: failureCode(err), Bundle: b.Bundle, Reason: err.Error()})
 			continue
 		}
 		if se.arts == nil {
@@ -395,22 +395,28 @@ func (se *stepEval) applyRules(all map[string]StepArtifacts) {
 
 // linkArtifacts reads a link's materials and products (its subjects; a step
 // without products names its materials as subjects, which then read as
-// unchanged products, as in-toto records files a step left alone).
+// unchanged products, as in-toto records files a step left alone) with all
+// their digests. A name that is not clean or a digest set verify cannot
+// check is an error wrapping predicates.ErrArtifactName or ErrDigestSet.
 func linkArtifacts(vs *VerifiedStatement, manifests map[string][]predicates.ManifestEntry) (StepArtifacts, error) {
-	mats, err := vs.materials()
+	link, err := vs.Link()
 	if err != nil {
 		return StepArtifacts{}, err
 	}
-	prods, err := predicates.SubjectsOf(vs.Statement)
+	mats, err := predicates.MaterialDigests(link)
+	if err != nil {
+		return StepArtifacts{}, err
+	}
+	prods, err := predicates.SubjectDigests(vs.Statement)
 	if err != nil {
 		return StepArtifacts{}, err
 	}
 	sa := StepArtifacts{Materials: Artifacts{}, Products: Artifacts{}}
 	for _, m := range mats {
-		sa.Materials[m.Name] = m.SHA256
+		sa.Materials[m.Name] = m.Digests
 	}
 	for _, p := range prods {
-		sa.Products[p.Name] = p.SHA256
+		sa.Products[p.Name] = p.Digests
 	}
 	// Directory manifests stand for their files: rules see the files.
 	if err := expandManifests(sa.Materials, manifests); err != nil {
@@ -429,8 +435,8 @@ func diffArtifacts(kind string, a, b Artifacts) string {
 		switch h, ok := b[n]; {
 		case !ok:
 			fmt.Fprintf(&d, "%s %s missing; ", kind, n)
-		case h != a[n]:
-			fmt.Fprintf(&d, "%s %s has sha256:%s, not sha256:%s; ", kind, n, h, a[n])
+		case !h.equal(a[n]):
+			fmt.Fprintf(&d, "%s %s has %s, not %s; ", kind, n, h, a[n])
 		}
 	}
 	for _, n := range slices.Sorted(maps.Keys(b)) {

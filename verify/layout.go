@@ -95,6 +95,9 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := model.hashAlgorithms(ctx, subjectAlgorithms(ll.Layout, ev)); err != nil {
+		return nil, err
+	}
 	out := Evaluate(ll.Layout, ev, EvalOptions{RunID: opts.RunID, Model: model})
 	out.Layout = ll.Summary
 	return out, nil

@@ -53,7 +53,7 @@ func loadManifests(dir string, ev *Evidence) {
 		}
 		entries, err := predicates.DecodeManifest(data, sum)
 		if err != nil {
-			ev.Failures = append(ev.Failures, Failure{Code: FailStatement, Artifact: name,
+			ev.Failures = append(ev.Failures, Failure{Code: failureCode(err), Artifact: name,
 				Reason: fmt.Sprintf("directory manifest %s: %v", rel, err)})
 			continue
 		}
@@ -77,8 +77,9 @@ func isHex64(s string) bool {
 }
 
 // expandManifests replaces every "DIR/" entry of arts by the files of its
-// manifest. A manifest that was not loaded, or a file listed both directly
-// and through a manifest with different digests, is an error.
+// manifest (whose entries carry sha256 only). A manifest that was not
+// loaded, or a file listed both directly and through a manifest with
+// different digests, is an error.
 func expandManifests(arts Artifacts, manifests map[string][]predicates.ManifestEntry) error {
 	var dirs []string
 	for name := range arts {
@@ -88,7 +89,7 @@ func expandManifests(arts Artifacts, manifests map[string][]predicates.ManifestE
 	}
 	sort.Strings(dirs) // the first error does not depend on map order
 	for _, name := range dirs {
-		sum := arts[name]
+		sum := arts[name]["sha256"]
 		entries, ok := manifests[strings.ToLower(sum)]
 		if !ok {
 			return fmt.Errorf("directory %s: manifest %s/%s is missing or invalid in the attestations directory",
@@ -97,10 +98,13 @@ func expandManifests(arts Artifacts, manifests map[string][]predicates.ManifestE
 		delete(arts, name)
 		for _, e := range entries {
 			full := name + e.Name
-			if old, dup := arts[full]; dup && !strings.EqualFold(old, e.SHA256) {
-				return fmt.Errorf("artifact %s: listed with sha256 %s and, in the manifest of %s, with %s", full, old, name, e.SHA256)
+			if old, dup := arts[full]; dup {
+				if _, same := old.agree(DigestSet{"sha256": e.SHA256}); !same {
+					return fmt.Errorf("artifact %s: listed with %s and, in the manifest of %s, with sha256:%s", full, old, name, e.SHA256)
+				}
+				continue // the direct listing may carry more algorithms
 			}
-			arts[full] = e.SHA256
+			arts[full] = DigestSet{"sha256": e.SHA256}
 		}
 	}
 	return nil

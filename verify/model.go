@@ -5,23 +5,26 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // ModelFiles is the released model, hashed.
 type ModelFiles struct {
 	Path string
-	// Dir: Path is a directory and Files are named relative to it (their
-	// names must then match too); otherwise one file named by its base name,
-	// compared by digest only.
+	// Dir: Path is a directory and Files are named relative to it;
+	// otherwise one file named by its base name.
 	Dir   bool
 	Files []digest.Artifact
+	// Digests holds, by file name, further digests (sha384, sha512) when
+	// a product asks for them; see hashAlgorithms.
+	Digests map[string]DigestSet
 }
 
 // HashModel hashes the released model: a file, or every file under a
@@ -50,11 +53,77 @@ func HashModel(ctx context.Context, path string) (*ModelFiles, error) {
 	return m, nil
 }
 
+// hashAlgorithms hashes the released files again with each algorithm of
+// algs other than sha256 (which HashModel computed), once per file for all
+// of them: only when a product of the subject step lists such a digest.
+func (m *ModelFiles) hashAlgorithms(ctx context.Context, algs []string) error {
+	var extra []string
+	for _, alg := range algs {
+		if _, known := digestSizes[alg]; known && alg != "sha256" && !slices.Contains(extra, alg) {
+			extra = append(extra, alg)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	if m.Digests == nil {
+		m.Digests = map[string]DigestSet{}
+	}
+	for _, f := range m.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := m.Path
+		if m.Dir {
+			p = filepath.Join(m.Path, filepath.FromSlash(f.Name))
+		}
+		sums, err := fileDigests(p, extra)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", m.Path, err)
+		}
+		d := DigestSet{"sha256": f.SHA256}
+		maps.Copy(d, sums)
+		m.Digests[f.Name] = d
+	}
+	return nil
+}
+
+// digestsOf is a released file's digest set: sha256, and what
+// hashAlgorithms added.
+func (m *ModelFiles) digestsOf(f digest.Artifact) DigestSet {
+	if d, ok := m.Digests[f.Name]; ok {
+		return d
+	}
+	return DigestSet{"sha256": f.SHA256}
+}
+
+// subjectAlgorithms lists the digest algorithms the subject step's links
+// give their products, for hashAlgorithms.
+func subjectAlgorithms(l *layouts.Layout, ev *Evidence) []string {
+	set := map[string]bool{}
+	for _, vs := range ev.Statements {
+		if vs.Statement.GetPredicateType() != predicates.LinkV03 {
+			continue
+		}
+		if b, err := predicates.BindingOf(vs.Statement); err != nil || b.Step != l.Subject.Step {
+			continue
+		}
+		for _, rd := range vs.Statement.GetSubject() {
+			for alg := range rd.GetDigest() {
+				set[alg] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
 // checkSubject requires the released files to be exactly the subject step's
-// products selected by the subject patterns: the same set of digests, and
-// for a directory the same names, where a product "out/model.bin" is
-// released as "model.bin" or "out/model.bin" (its path relative to any
-// directory of the product's name).
+// products selected by the subject patterns, one to one: each released file
+// named exactly as its product relative to the subject root (subjectRoot),
+// with every digest the product lists. A released single file is compared
+// with the one selected product by base name (it has no tree to be
+// relative to). Names are never cleaned: a name that is not a clean
+// relative path is a failure of its own.
 func checkSubject(r *Report, l *layouts.Layout, arts map[string]StepArtifacts, m *ModelFiles) {
 	rule := "subject " + l.Subject.Step
 	r.Subject.Step = l.Subject.Step
@@ -78,81 +147,102 @@ func checkSubject(r *Report, l *layouts.Layout, arts map[string]StepArtifacts, m
 	if len(patterns) == 0 {
 		patterns = []string{"*"}
 	}
-	matchers := make([]*regexp.Regexp, 0, len(patterns))
+	matchers := make([][]globTok, 0, len(patterns))
 	for _, p := range patterns {
-		re, err := globRegexp(p)
+		toks, err := compileGlob(p)
 		if err != nil {
 			fail("", "subject pattern %q: %v", p, err)
 			return
 		}
-		matchers = append(matchers, re)
+		matchers = append(matchers, toks)
 	}
-	products := map[string]string{}
-	for n, h := range sa.Products {
-		for _, re := range matchers {
-			if re.MatchString(n) {
-				products[n] = h
-				break
-			}
-		}
-	}
+	root := subjectRoot(patterns)
+	r.Subject.Root = root
 	before := len(r.Failures)
-	used := map[string]bool{}
-	for _, f := range m.Files {
-		match := ""
-		for _, n := range slices.Sorted(maps.Keys(products)) {
-			if used[n] || products[n] != f.SHA256 {
-				continue
-			}
-			if m.Dir && n != f.Name && !strings.HasSuffix(n, "/"+f.Name) {
-				continue
-			}
-			match = n
-			break
-		}
-		if match == "" {
-			fail(f.Name, "released file (sha256:%s) is not a product of step %s", f.SHA256, l.Subject.Step)
+
+	// The selected products by the name they are released under.
+	byName := map[string]string{}
+	for _, n := range slices.Sorted(maps.Keys(sa.Products)) {
+		if !slices.ContainsFunc(matchers, func(toks []globTok) bool { return matchToks(toks, n) }) {
 			continue
 		}
-		used[match] = true
+		rel := n
+		if root != "" {
+			var under bool
+			if rel, under = strings.CutPrefix(n, root+"/"); !under {
+				fail(n, "product selected by the subject patterns is not under the subject root %s/", root)
+				continue
+			}
+		}
+		if !m.Dir {
+			rel = path.Base(rel)
+		}
+		if other, dup := byName[rel]; dup {
+			fail(n, "products %s and %s would both be released as %s", other, n, rel)
+			continue
+		}
+		byName[rel] = n
 	}
-	for _, n := range slices.Sorted(maps.Keys(products)) {
-		if !used[n] {
-			fail(n, "product of step %s (sha256:%s) is missing from the released model", l.Subject.Step, products[n])
+	if len(byName) == 0 && len(r.Failures) == before {
+		fail("", "step %s has no products matching %s", l.Subject.Step, strings.Join(patterns, ", "))
+	}
+
+	used := map[string]bool{}
+	for _, f := range m.Files {
+		if err := predicates.CheckPathName(f.Name); err != nil {
+			r.fail(Failure{Code: FailArtifactName, Step: l.Subject.Step, Rule: rule, Artifact: f.Name,
+				Reason: fmt.Sprintf("released file: %v", err)})
+			continue
+		}
+		n, ok := byName[f.Name]
+		if !ok {
+			fail(f.Name, "released file (sha256:%s) is not a product of step %s (none is named %s)", f.SHA256, l.Subject.Step, path.Join(root, f.Name))
+			continue
+		}
+		used[n] = true
+		want, got := sa.Products[n], m.digestsOf(f)
+		for _, alg := range slices.Sorted(maps.Keys(want)) {
+			switch g, ok := got[alg]; {
+			case !ok:
+				fail(f.Name, "product %s of step %s lists a %s digest, which was not computed for the released file", n, l.Subject.Step, alg)
+			case !strings.EqualFold(g, want[alg]):
+				fail(f.Name, "released file has %s:%s, but product %s of step %s has %s:%s", alg, g, n, l.Subject.Step, alg, want[alg])
+			}
 		}
 	}
-	if len(products) == 0 {
-		fail("", "step %s has no products matching %s", l.Subject.Step, strings.Join(patterns, ", "))
+	for _, rel := range slices.Sorted(maps.Keys(byName)) {
+		if n := byName[rel]; !used[n] {
+			fail(n, "product of step %s (%s) is missing from the released model", l.Subject.Step, sa.Products[n])
+		}
 	}
 	r.Subject.Passed = len(r.Failures) == before
 }
 
-// globRegexp compiles an in-toto artifact pattern (fnmatch: "*" matches any
-// run of characters including "/", "?" one character, [...] a class).
-func globRegexp(p string) (*regexp.Regexp, error) {
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
-		case '*':
-			b.WriteString(".*")
-		case '?':
-			b.WriteString(".")
-		case '[':
-			j := strings.IndexByte(p[i+1:], ']')
-			if j < 0 {
-				return nil, fmt.Errorf("unterminated [")
-			}
-			class := p[i+1 : i+1+j]
-			if strings.HasPrefix(class, "!") {
-				class = "^" + class[1:]
-			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
-			i += j + 1
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+// subjectRoot is the directory of the step's products that a released
+// directory stands for: the longest common directory of the subject
+// patterns' literal parts ("release/*" -> "release"; "*" -> "", the step's
+// working directory). It comes from the owner's signed layout, never from
+// the products a functionary lists, so no product can move it.
+func subjectRoot(patterns []string) string {
+	var root []string
+	for i, p := range patterns {
+		lit := p
+		if j := strings.IndexAny(p, `*?[\`); j >= 0 {
+			lit = p[:j]
 		}
+		dir := []string{}
+		if k := strings.LastIndexByte(lit, '/'); k >= 0 {
+			dir = strings.Split(lit[:k], "/")
+		}
+		if i == 0 {
+			root = dir
+			continue
+		}
+		n := 0
+		for n < len(root) && n < len(dir) && root[n] == dir[n] {
+			n++
+		}
+		root = root[:n]
 	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
+	return strings.Join(root, "/")
 }

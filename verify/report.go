@@ -38,8 +38,10 @@ const (
 	FailPredicateAbsent FailureCode = "predicate-missing" // an expected predicate type was not signed
 	FailExpectation     FailureCode = "expectation"       // a CEL expression is false or fails to evaluate
 	FailArtifactRule    FailureCode = "artifact-rule"
-	FailSubject         FailureCode = "subject"    // released model files are not the subject step's products
-	FailBaseModel       FailureCode = "base-model" // a training base model is not exactly one the layout's pins allow
+	FailArtifactName    FailureCode = "artifact-name"   // a name that is not a clean relative path or URI (never normalised)
+	FailArtifactDigest  FailureCode = "artifact-digest" // a digest set with an algorithm verify cannot compute, or malformed
+	FailSubject         FailureCode = "subject"         // released model files are not the subject step's products
+	FailBaseModel       FailureCode = "base-model"      // a training base model is not exactly one the layout's pins allow
 )
 
 // Failure is one reason verification fails. It names the step, the rule and
@@ -124,10 +126,13 @@ type Check struct {
 
 // SubjectReport is the released-model check.
 type SubjectReport struct {
-	Step   string   `json:"step"`
-	Model  string   `json:"model,omitempty"`
-	Files  []string `json:"files,omitempty"` // released files, as compared
-	Passed bool     `json:"passed"`
+	Step  string   `json:"step"`
+	Model string   `json:"model,omitempty"`
+	Files []string `json:"files,omitempty"` // released files, as compared
+	// Root is the directory of the step's products that the released
+	// directory stands for ("" : the step's working directory).
+	Root   string `json:"root,omitempty"`
+	Passed bool   `json:"passed"`
 }
 
 // BundleRef is one attestation bundle that was read.
@@ -245,7 +250,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	if r.Subject.Step != "" {
-		fmt.Fprintf(&b, "%s subject: released model %s is exactly the products of step %s\n", mark(r.Subject.Passed), r.Subject.Model, r.Subject.Step)
+		under := ""
+		if r.Subject.Root != "" {
+			under = " under " + r.Subject.Root + "/"
+		}
+		fmt.Fprintf(&b, "%s subject: released model %s is exactly the products of step %s%s\n", mark(r.Subject.Passed), r.Subject.Model, r.Subject.Step, under)
 	}
 	if r.Passed {
 		b.WriteString("PASSED\n")

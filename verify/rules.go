@@ -16,22 +16,30 @@ package verify
 //     golang instead matches un-prefixed names as if the prefix were absent).
 //   - REQUIRE checks the step's full artifact set of that kind, not what is
 //     still queued, so its outcome does not depend on rule order.
-//   - Artifact names are compared exactly (no path.Clean: names may be URIs,
-//     whose "//" cleaning would corrupt).
+//   - Artifact names are compared exactly and never cleaned: a name must
+//     already be a clean relative path or a URI (predicates.CheckArtifactName),
+//     and ApplyRules rejects any other, so no name has a ".." segment for a
+//     `*` to match across.
+//   - Digests compare per algorithm: two digest sets match when every
+//     algorithm both list agrees (sha256 always is one).
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
 )
 
-// Artifacts maps artifact names (slash paths or URIs) to lowercase hex SHA-256.
-type Artifacts map[string]string
+// Artifacts maps artifact names (clean slash paths or URIs) to their digest
+// sets.
+type Artifacts map[string]DigestSet
 
 // StepArtifacts are one verified step's materials and products.
 type StepArtifacts struct {
@@ -79,7 +87,10 @@ func ApplyRules(step string, kind layouts.ArtifactKind, rules []layouts.Artifact
 	}
 
 	queue := make(map[string]bool, len(all))
-	for name := range all {
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		if err := predicates.CheckArtifactName(name); err != nil {
+			return &RuleError{Step: step, Kind: kind, Artifact: name, Reason: err.Error()}
+		}
 		queue[name] = true
 	}
 	// misses records, per artifact, why the first MATCH that selected it did
@@ -154,7 +165,7 @@ func ApplyRules(step string, kind layouts.ArtifactKind, rules []layouts.Artifact
 			for _, name := range selectQueued(queue, pat, "") {
 				m, isMat := self.Materials[name]
 				p, isProd := self.Products[name]
-				if isMat && isProd && !sameDigest(m, p) {
+				if _, same := m.agree(p); isMat && isProd && !same {
 					consumed = append(consumed, name)
 				}
 			}
@@ -218,13 +229,17 @@ func applyMatch(step string, rule layouts.ArtifactRule, pat []globTok, all Artif
 			dstName = dst + "/" + base
 		}
 		want, ok := target[dstName]
-		switch {
-		case !ok:
+		if !ok {
 			note(name, 1, fmt.Sprintf("%q is not among the %s", dstName, where))
-		case !sameDigest(all[name], want):
-			note(name, 2, fmt.Sprintf("digest differs from %s: sha256 %s vs %s", where, all[name], want))
-		default:
+			continue
+		}
+		switch alg, same := all[name].agree(want); {
+		case same:
 			consumed = append(consumed, name)
+		case alg == "":
+			note(name, 2, fmt.Sprintf("it shares no digest algorithm with %s (%s vs %s)", where, all[name], want))
+		default:
+			note(name, 2, fmt.Sprintf("digest differs from %s: %s %s vs %s", where, alg, all[name][alg], want[alg]))
 		}
 	}
 	return consumed
@@ -253,8 +268,6 @@ func selectQueued(queue map[string]bool, pat []globTok, prefix string) []string 
 
 // normPrefix drops the trailing slashes of an IN prefix; "" means none.
 func normPrefix(p string) string { return strings.TrimRight(p, "/") }
-
-func sameDigest(a, b string) bool { return a != "" && strings.EqualFold(a, b) }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 

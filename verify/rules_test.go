@@ -57,10 +57,10 @@ func rules(t testing.TB, raws ...string) []layouts.ArtifactRule {
 }
 
 // Digests are short fake hex strings: the engine only compares them.
-const (
-	dA = "aaaa"
-	dB = "bbbb"
-	dC = "cccc"
+var (
+	dA = DigestSet{"sha256": "aaaa"}
+	dB = DigestSet{"sha256": "bbbb"}
+	dC = DigestSet{"sha256": "cccc"}
 )
 
 type ruleCase struct {
@@ -279,15 +279,15 @@ func TestRuleMatch(t *testing.T) {
 			name:   "digests compare case-insensitively",
 			kind:   layouts.Materials,
 			rules:  []string{"MATCH foo.py WITH PRODUCTS FROM write-code", "DISALLOW *"},
-			self:   StepArtifacts{Materials: Artifacts{"foo.py": "AAAA"}},
+			self:   StepArtifacts{Materials: Artifacts{"foo.py": {"sha256": "AAAA"}}},
 			others: writeCode,
 		},
 		{
 			name:         "empty digests never match",
 			kind:         layouts.Materials,
 			rules:        []string{"MATCH foo.py WITH PRODUCTS FROM x", "DISALLOW *"},
-			self:         StepArtifacts{Materials: Artifacts{"foo.py": ""}},
-			others:       map[string]StepArtifacts{"x": {Products: Artifacts{"foo.py": ""}}},
+			self:         StepArtifacts{Materials: Artifacts{"foo.py": {"sha256": ""}}},
+			others:       map[string]StepArtifacts{"x": {Products: Artifacts{"foo.py": {"sha256": ""}}}},
 			wantArtifact: "foo.py",
 		},
 		{

@@ -142,14 +142,27 @@ func (d DigestSet) agree(o DigestSet) (alg string, ok bool) {
 	return "", shared
 }
 
-// equal reports whether d and o list the same algorithms with the same
-// values: what two links of one step must say about one artifact.
-func (d DigestSet) equal(o DigestSet) bool {
-	if len(d) != len(o) {
-		return false
+// mismatch says how o differs from d ("" when they list the same
+// algorithms with the same non-empty values): what a MATCH and two links of
+// one step must agree on, so that no listed digest goes unchecked.
+func (d DigestSet) mismatch(o DigestSet) string {
+	if alg, ok := d.agree(o); !ok && alg != "" {
+		return fmt.Sprintf("%s %s vs %s", alg, d[alg], o[alg])
 	}
-	_, ok := d.agree(o)
-	return ok
+	for _, alg := range slices.Sorted(maps.Keys(d)) {
+		if _, ok := o[alg]; !ok {
+			return fmt.Sprintf("%s listed on one side only", alg)
+		}
+	}
+	for _, alg := range slices.Sorted(maps.Keys(o)) {
+		if _, ok := d[alg]; !ok {
+			return fmt.Sprintf("%s listed on one side only", alg)
+		}
+	}
+	if len(d) == 0 {
+		return "no digest"
+	}
+	return ""
 }
 
 // failureCode classifies an error about a statement's content: a bad

@@ -132,6 +132,7 @@ type signJob struct {
 	name   string
 	signer who
 	stmt   *intoto.Statement // DSSE, or
+	raw    []byte            // DSSE of these exact payload bytes, or
 	blob   []byte            // message signature (layouts)
 	layout bool
 }
@@ -283,7 +284,10 @@ func (f *attackFixture) signAll(t testing.TB, jobs []signJob) {
 					data, err = sign.MarshalBundle(pb)
 				}
 			} else {
-				payload, merr := predicates.Marshal(j.stmt)
+				payload, merr := j.raw, error(nil)
+				if payload == nil {
+					payload, merr = predicates.Marshal(j.stmt)
+				}
 				if merr != nil {
 					errs <- merr
 					return
@@ -432,6 +436,11 @@ func TestAttacks(t *testing.T) {
 		t.Fatalf("only %d cases", n)
 	}
 
+	f.runCases(t, cases)
+}
+
+// runCases runs each case in parallel and checks its outcome.
+func (f *attackFixture) runCases(t *testing.T, cases []attackCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

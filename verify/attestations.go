@@ -341,7 +341,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	// duplicate keys and malformed known predicates.
 	st, err := predicates.ParseStatement(payload)
 	if err != nil {
-		return fail(FailStatement, "verified, but its statement is malformed: %v", err)
+		return fail(failureCode(err), "verified, but its statement is malformed: %v", err)
 	}
 	psum := sha256.Sum256(payload)
 	vs := &VerifiedStatement{

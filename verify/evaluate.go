@@ -435,7 +435,7 @@ func diffArtifacts(kind string, a, b Artifacts) string {
 		switch h, ok := b[n]; {
 		case !ok:
 			fmt.Fprintf(&d, "%s %s missing; ", kind, n)
-		case !h.equal(a[n]):
+		case h.mismatch(a[n]) != "":
 			fmt.Fprintf(&d, "%s %s has %s, not %s; ", kind, n, h, a[n])
 		}
 	}

@@ -20,8 +20,10 @@ package verify
 //     already be a clean relative path or a URI (predicates.CheckArtifactName),
 //     and ApplyRules rejects any other, so no name has a ".." segment for a
 //     `*` to match across.
-//   - Digests compare per algorithm: two digest sets match when every
-//     algorithm both list agrees (sha256 always is one).
+//   - Digests compare per algorithm: a MATCH pairs artifacts whose digest
+//     sets list the same algorithms with the same values (a digest only one
+//     side lists could not be checked); MODIFY sees a change when an
+//     algorithm both list differs.
 
 import (
 	"errors"
@@ -233,14 +235,11 @@ func applyMatch(step string, rule layouts.ArtifactRule, pat []globTok, all Artif
 			note(name, 1, fmt.Sprintf("%q is not among the %s", dstName, where))
 			continue
 		}
-		switch alg, same := all[name].agree(want); {
-		case same:
-			consumed = append(consumed, name)
-		case alg == "":
-			note(name, 2, fmt.Sprintf("it shares no digest algorithm with %s (%s vs %s)", where, all[name], want))
-		default:
-			note(name, 2, fmt.Sprintf("digest differs from %s: %s %s vs %s", where, alg, all[name][alg], want[alg]))
+		if d := all[name].mismatch(want); d != "" {
+			note(name, 2, fmt.Sprintf("digest differs from %s: %s", where, d))
+			continue
 		}
+		consumed = append(consumed, name)
 	}
 	return consumed
 }

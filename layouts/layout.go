@@ -39,6 +39,14 @@ type Layout struct {
 	// BaseModels, when set, is the owner's word on which base models a run
 	// may start from; nil leaves base models to the steps' own rules.
 	BaseModels *BaseModelPolicy
+	// RequireTransparencyLog demands a transparency-log entry, verified
+	// against the trusted root, for every attestation bundle of the run.
+	// Keyless signatures always need one; without this field a bundle
+	// signed offline with a functionary key counts on its signature alone.
+	// (The layout's own signature is checked as the verifier is told.)
+	RequireTransparencyLog bool
+	// RequireTransparencyLogLine locates the field (0 when absent).
+	RequireTransparencyLogLine int
 	// SHA256 is the hex SHA-256 of the exact bytes parsed.
 	SHA256 string
 	// File is the name the layout was parsed from, for messages.
@@ -54,6 +62,19 @@ type Layout struct {
 // declares them.
 func (l *Layout) FunctionaryNames() []string {
 	return append([]string(nil), l.funcOrder...)
+}
+
+// Keyless returns the names of the keyless functionaries, sorted: their
+// certificates are short-lived, so verifying them always needs a trusted
+// root and a transparency-log entry.
+func (l *Layout) Keyless() []string {
+	var names []string
+	for _, name := range sortedKeys(l.Functionaries) {
+		if l.Functionaries[name].Keyless != nil {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // Step returns the step called name, or nil.

@@ -32,7 +32,9 @@ func (l *Layout) Lint() []Warning { return l.LintAt(time.Now()) }
 //   - steps with no artifact rules at all, or whose materials or products
 //     rules do not end in DISALLOW (unexpected artifacts pass);
 //   - MATCH FROM a step listed later (legal, but usually an ordering slip);
-//   - an expiry already past or more than a year away.
+//   - an expiry already past or more than a year away;
+//   - key functionaries while requireTransparencyLog is absent (writing
+//     `requireTransparencyLog: false` records that offline signing is meant).
 func (l *Layout) LintAt(now time.Time) []Warning {
 	var ws []Warning
 	add := func(line int, format string, args ...any) {
@@ -95,6 +97,14 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 				if j, ok := index[r.FromStep]; r.Kind == RuleMatch && ok && j > i {
 					add(r.Line, "step %s: rule %q matches step %s, which the layout lists later", s.Name, r.Raw, r.FromStep)
 				}
+			}
+		}
+	}
+	if l.RequireTransparencyLogLine == 0 {
+		for _, name := range l.funcOrderOrSorted() {
+			if f := l.Functionaries[name]; f.Key != nil {
+				add(f.Line, "functionary %s is a key and the layout does not say requireTransparencyLog: its bundles signed offline count on their signature alone, so a stolen key leaves no public trace (write requireTransparencyLog: true to demand log entries, or false to accept offline signing)", name)
+				break
 			}
 		}
 	}

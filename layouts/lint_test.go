@@ -151,3 +151,60 @@ func TestSummaryGolden(t *testing.T) {
 		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// requireTransparencyLog: parsed as a strict boolean; key functionaries
+// without it get one lint warning (an explicit false records that offline
+// signing is meant); the summary says what the log policy is.
+func TestRequireTransparencyLog(t *testing.T) {
+	key, err := os.ReadFile("testdata/good/key.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless, err := os.ReadFile("testdata/good/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(data []byte, line string) []byte {
+		return bytes.Replace(data, []byte("\nsubject:"), []byte("\n"+line+"\nsubject:"), 1)
+	}
+	const lintMsg = "functionary ci is a key and the layout does not say requireTransparencyLog"
+	for _, tc := range []struct {
+		name      string
+		data      []byte
+		require   bool
+		line      int
+		lint      bool
+		summary   string
+		noSummary string
+	}{
+		{name: "key, field absent", data: key, lint: true, summary: "bundles signed offline with a key count on their signature alone"},
+		{name: "key, false", data: with(key, "requireTransparencyLog: false"), line: 14, summary: "bundles signed offline with a key count on their signature alone"},
+		{name: "key, true", data: with(key, "requireTransparencyLog: true"), require: true, line: 14, summary: "every attestation bundle needs a transparency-log entry (requireTransparencyLog)"},
+		{name: "keyless only", data: keyless, noSummary: "transparency"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Parse(tc.data, "l.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.RequireTransparencyLog != tc.require || l.RequireTransparencyLogLine != tc.line {
+				t.Errorf("RequireTransparencyLog = %v (line %d), want %v (line %d)", l.RequireTransparencyLog, l.RequireTransparencyLogLine, tc.require, tc.line)
+			}
+			var found bool
+			for _, w := range l.Lint() {
+				found = found || strings.Contains(w.Message, lintMsg)
+			}
+			if found != tc.lint {
+				t.Errorf("lint warning %q present = %v, want %v: %v", lintMsg, found, tc.lint, l.Lint())
+			}
+			var b bytes.Buffer
+			l.Summary(&b)
+			if tc.summary != "" && !strings.Contains(b.String(), tc.summary) {
+				t.Errorf("summary lacks %q:\n%s", tc.summary, b.String())
+			}
+			if tc.noSummary != "" && strings.Contains(b.String(), tc.noSummary) {
+				t.Errorf("summary mentions %q:\n%s", tc.noSummary, b.String())
+			}
+		})
+	}
+}

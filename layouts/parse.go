@@ -353,7 +353,7 @@ func (p *parser) required(fs map[string]field, parent *yaml.Node, what string, n
 }
 
 func (p *parser) layout(root *yaml.Node) *Layout {
-	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject", "baseModels")
+	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject", "baseModels", "requireTransparencyLog")
 	if !ok {
 		return nil
 	}
@@ -383,6 +383,10 @@ func (p *parser) layout(root *yaml.Node) *Layout {
 	}
 	if f, has := fs["baseModels"]; has {
 		p.baseModels(f.val, l)
+	}
+	if f, has := fs["requireTransparencyLog"]; has {
+		l.RequireTransparencyLogLine = f.key.Line
+		l.RequireTransparencyLog, _ = p.boolean(f.val, "requireTransparencyLog")
 	}
 	p.crossCheck(l)
 	return l

@@ -21,6 +21,12 @@ func (l *Layout) Summary(w io.Writer) {
 	for _, name := range l.funcOrderOrSorted() {
 		p("  %-12s %s", name, l.Functionaries[name].Describe())
 	}
+	switch {
+	case l.RequireTransparencyLog:
+		p("  every attestation bundle needs a transparency-log entry (requireTransparencyLog)")
+	case len(l.Keyless()) < len(l.Functionaries):
+		p("  bundles signed offline with a key count on their signature alone (no transparency log)")
+	}
 	p("")
 	p("steps, in order:")
 	for i, s := range l.Steps {

@@ -155,7 +155,31 @@ func IdentityOf(k *layouts.KeylessIdentity) (Identity, error) {
 	return id, nil
 }
 
+// ErrNoTrustedRoot is why a layout cannot be verified without a trusted
+// root: it has keyless functionaries (short-lived certificates mean nothing
+// without the Fulcio CA and a log entry), or it requires log entries.
+var ErrNoTrustedRoot = errors.New("a trusted root is required")
+
+// needsTrustedRoot says why the layout cannot be verified key-only, or "".
+func needsTrustedRoot(l *layouts.Layout) string {
+	if names := l.Keyless(); len(names) > 0 {
+		return fmt.Sprintf("keyless functionaries (%s) need it", strings.Join(names, ", "))
+	}
+	if l.RequireTransparencyLog {
+		return "the layout requires transparency-log entries (requireTransparencyLog)"
+	}
+	return ""
+}
+
+// newFunctionaryTrust builds a Verifier per functionary key and one for the
+// keyless identities. With no trusted root, key functionaries are checked on
+// their signature alone (key-only). With one, a key-signed bundle that
+// carries log entries must verify them, and one signed offline counts on its
+// signature unless the layout sets requireTransparencyLog.
 func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functionaryTrust, error) {
+	if why := needsTrustedRoot(l); why != "" && tm == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoTrustedRoot, why)
+	}
 	ft := &functionaryTrust{keys: map[string]*Verifier{}}
 	names := make([]string, 0, len(l.Functionaries))
 	for n := range l.Functionaries {
@@ -171,6 +195,9 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 			opts := []Option{WithKey(f.Key.Public)}
 			if tm != nil {
 				opts = append(opts, WithTrustedRoot(tm))
+				if !l.RequireTransparencyLog {
+					opts = append(opts, WithOptionalLogForKeys())
+				}
 			}
 			v, err := New(opts...)
 			if err != nil {
@@ -194,9 +221,6 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 		}
 	}
 	if len(ft.ids) > 0 {
-		if tm == nil {
-			return nil, errors.New("a trusted root is required to verify keyless functionaries")
-		}
 		v, err := New(WithTrustedRoot(tm))
 		if err != nil {
 			return nil, err
@@ -237,6 +261,10 @@ func (ft *functionaryTrust) verify(ctx context.Context, data []byte) (*Result, [
 		res, err := ft.keys[id].Verify(ctx, b, SkipArtifact())
 		if err == nil {
 			return res, env.GetPayload(), nil
+		}
+		if errors.Is(err, ErrNoLogEntry) {
+			// The signature verified with this key: the log is the cause.
+			return nil, nil, rejectf(StageLog, "%w (signed by key %s)", ErrNoLogEntry, id)
 		}
 		if !errors.Is(err, ErrRejected) {
 			return nil, nil, err
@@ -334,6 +362,9 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	sum := sha256.Sum256(data)
 	ref.SHA256 = hex.EncodeToString(sum[:])
 	res, payload, err := ft.verify(ctx, data)
+	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
+		return fail(FailNoLogEntry, "%v; the layout requires one (requireTransparencyLog)", re.Err)
+	}
 	if err != nil {
 		return fail(FailBundle, "does not verify: %v", err)
 	}
@@ -349,6 +380,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 		Statement: st, PayloadSHA256: hex.EncodeToString(psum[:]),
 	}
 	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(res.Signer), st.GetPredicateType()
+	ref.Logged = !res.KeyOnly
 	if b, err := predicates.BindingOf(st); err == nil {
 		ref.Step, ref.RunID = b.Step, b.RunID
 	}

@@ -129,7 +129,7 @@ func StepPins(ctx context.Context, opts LayoutOptions, step string, bundles ...s
 	if ll.Layout.Step(step) == nil {
 		return nil, fmt.Errorf("layout %s defines no step %q", opts.LayoutFile, step)
 	}
-	ps, err := LayoutPins(ctx, ll.Layout, opts.TrustedRoot, bundles...)
+	ps, err := LayoutPins(ctx, ll.Layout, ll.TrustedRoot, bundles...)
 	if err != nil {
 		return nil, err
 	}

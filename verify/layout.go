@@ -47,6 +47,11 @@ type LayoutOptions struct {
 	// only when the layout and all its functionaries are keys (key-only
 	// verification then checks signatures only).
 	TrustedRoot root.TrustedMaterial
+	// TrustedRootFunc, when TrustedRoot is nil, is called once the layout is
+	// verified and parsed, and only if it needs a trusted root (keyless
+	// functionaries, or requireTransparencyLog): a caller fetches one over
+	// the network only when it is needed.
+	TrustedRootFunc func() (root.TrustedMaterial, error)
 	// RunID is the run to verify; empty means the single run id the
 	// statements share.
 	RunID string
@@ -91,7 +96,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 		rep.finish()
 		return rep, nil
 	}
-	ev, err := VerifyAttestations(ctx, ll.Layout, opts.AttestationsDir, opts.TrustedRoot)
+	ev, err := VerifyAttestations(ctx, ll.Layout, opts.AttestationsDir, ll.TrustedRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +105,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	}
 	out := Evaluate(ll.Layout, ev, EvalOptions{RunID: opts.RunID, Model: model})
 	out.Layout = ll.Summary
+	out.TransparencyLog = logSummary(ll.TrustedRoot != nil, ll.Layout.RequireTransparencyLog, ll.Summary, out.Bundles)
 	return out, nil
 }
 
@@ -110,6 +116,9 @@ type LoadedLayout struct {
 	Summary LayoutSummary
 	// Failures, when any, reject the layout.
 	Failures []Failure
+	// TrustedRoot is the root to verify the run with: LayoutOptions'
+	// TrustedRoot, or the one TrustedRootFunc returned; nil for key-only.
+	TrustedRoot root.TrustedMaterial
 }
 
 // LoadLayout verifies the layout bundle as a message signature over the exact
@@ -125,7 +134,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		return nil, fmt.Errorf("layout %s: %w", opts.LayoutFile, err)
 	}
 	sum := sha256.Sum256(data)
-	ll := &LoadedLayout{Summary: LayoutSummary{File: opts.LayoutFile, SHA256: hex.EncodeToString(sum[:])}}
+	ll := &LoadedLayout{Summary: LayoutSummary{File: opts.LayoutFile, SHA256: hex.EncodeToString(sum[:])}, TrustedRoot: opts.TrustedRoot}
 	fail := func(code FailureCode, format string, args ...any) (*LoadedLayout, error) {
 		ll.Failures = append(ll.Failures, Failure{Code: code, Artifact: opts.LayoutFile, Reason: fmt.Sprintf(format, args...)})
 		return ll, nil
@@ -152,14 +161,14 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		if err != nil {
 			return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)
 		}
-		signer, err := verifyLayoutSignature(ctx, opts, bdata, sum[:])
+		res, err := verifyLayoutSignature(ctx, opts, bdata, sum[:])
 		if err != nil {
 			if !errors.Is(err, ErrRejected) {
 				return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)
 			}
 			return fail(FailLayoutSignature, "layout bundle %s does not verify for the layout owner: %v", bundlePath, err)
 		}
-		ll.Summary.Signer = signer
+		ll.Summary.Signer, ll.Summary.Logged = &res.Signer, !res.KeyOnly
 	}
 
 	l, err := layouts.Parse(data, opts.LayoutFile)
@@ -167,6 +176,14 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		return fail(FailLayoutInvalid, "%v", err)
 	}
 	ll.Layout = l
+	if why := needsTrustedRoot(l); why != "" && ll.TrustedRoot == nil {
+		if opts.TrustedRootFunc == nil {
+			return nil, fmt.Errorf("layout %s: %w: %s", opts.LayoutFile, ErrNoTrustedRoot, why)
+		}
+		if ll.TrustedRoot, err = opts.TrustedRootFunc(); err != nil {
+			return nil, fmt.Errorf("layout %s: %s: %w", opts.LayoutFile, why, err)
+		}
+	}
 	ll.Summary.Serial, ll.Summary.Expires = l.Serial, l.Expires
 	now := time.Now
 	if opts.Now != nil {
@@ -182,8 +199,13 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 }
 
 // verifyLayoutSignature checks the layout bundle: a message signature (not a
-// DSSE envelope) over the layout's SHA-256 by the owner.
-func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum []byte) (*Signer, error) {
+// DSSE envelope) over the layout's SHA-256 by the owner. The owner is the
+// deployer's choice, not the layout's: with a key owner and a trusted root,
+// a layout signed offline (no log entry) verifies on its signature alone
+// and the report lists it as unlogged, whatever requireTransparencyLog says
+// about the run (an owner's key may well be kept offline).
+func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum []byte) (*Result, error) {
+	tm := opts.TrustedRoot
 	b, err := ParseBundle(bdata)
 	if err != nil {
 		return nil, err
@@ -192,15 +214,18 @@ func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum [
 		return nil, rejectf(StageBundle, "not a message signature over the layout file (a DSSE envelope cannot sign a layout)")
 	}
 	var vopts []Option
-	if opts.TrustedRoot != nil {
-		vopts = append(vopts, WithTrustedRoot(opts.TrustedRoot))
+	if tm != nil {
+		vopts = append(vopts, WithTrustedRoot(tm))
 	}
 	var ids []Identity
 	if opts.LayoutKey != nil {
 		vopts = append(vopts, WithKey(opts.LayoutKey))
+		if tm != nil {
+			vopts = append(vopts, WithOptionalLogForKeys())
+		}
 	} else {
-		if opts.TrustedRoot == nil {
-			return nil, errors.New("a trusted root is required to verify a keyless layout signature")
+		if tm == nil {
+			return nil, fmt.Errorf("%w to verify a keyless layout signature", ErrNoTrustedRoot)
 		}
 		ids = append(ids, *opts.LayoutIdentity)
 	}
@@ -208,9 +233,5 @@ func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum [
 	if err != nil {
 		return nil, err
 	}
-	res, err := v.Verify(ctx, b, ArtifactDigest("sha256", sum), ids...)
-	if err != nil {
-		return nil, err
-	}
-	return &res.Signer, nil
+	return v.Verify(ctx, b, ArtifactDigest("sha256", sum), ids...)
 }

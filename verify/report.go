@@ -23,6 +23,7 @@ const (
 	FailNoAttestations  FailureCode = "no-attestations"   // no bundle in the directory
 	FailUnsignedLeft    FailureCode = "unsigned-leftover" // an unsigned statement a failed run left behind
 	FailBundle          FailureCode = "bundle-rejected"   // a bundle does not verify (or cannot be read or parsed)
+	FailNoLogEntry      FailureCode = "no-tlog-entry"     // a bundle signed offline, and the layout requires log entries
 	FailStatement       FailureCode = "statement-invalid" // a verified statement is malformed for its predicate type
 	FailCannotBind      FailureCode = "cannot-bind"       // a statement the layout cares about has no step/run binding
 	FailUnknownStep     FailureCode = "unknown-step"      // a statement for a step the layout does not define
@@ -90,7 +91,51 @@ type Report struct {
 	// layout's pins (only when the layout has a baseModels section).
 	BaseModels []BaseModelReport `json:"baseModels,omitempty"`
 	Bundles    []BundleRef       `json:"bundles"`
-	Failures   []Failure         `json:"failures"`
+	// TransparencyLog says which log checks the verdict rests on; nil when
+	// no attestation was verified (the layout was refused first).
+	TransparencyLog *LogSummary `json:"transparencyLog,omitempty"`
+	Failures        []Failure   `json:"failures"`
+}
+
+// LogSummary is what the verdict says about transparency logs: whether any
+// log entry was checked, and which bundles count on their signature alone.
+type LogSummary struct {
+	// Checked is false for key-only verification (no trusted root): no
+	// bundle's log entry was checked, only signatures.
+	Checked bool `json:"checked"`
+	// Required: the layout demands an entry for every bundle
+	// (requireTransparencyLog).
+	Required bool `json:"required,omitempty"`
+	// Unlogged are the verified bundles that had no log entry checked:
+	// key-signed offline (or, key-only, every bundle).
+	Unlogged []string `json:"unlogged,omitempty"`
+	// Notice says the above in one sentence when some bundle is unlogged.
+	Notice string `json:"notice,omitempty"`
+}
+
+// NoLogNotice is LogSummary.Notice for key-only verification.
+const NoLogNotice = "key-only verification: no transparency log was checked, only the signatures of the layout owner's and functionaries' keys (give a trusted root to check log entries)"
+
+// logSummary sums up the log checks of the layout bundle and the verified
+// attestation bundles.
+func logSummary(checked, required bool, layout LayoutSummary, bundles []BundleRef) *LogSummary {
+	s := &LogSummary{Checked: checked, Required: required}
+	if layout.Signer != nil && !layout.Logged {
+		s.Unlogged = append(s.Unlogged, layout.Bundle)
+	}
+	for _, b := range bundles {
+		if b.Verified && !b.Logged {
+			s.Unlogged = append(s.Unlogged, b.File)
+		}
+	}
+	switch {
+	case !checked:
+		s.Notice = NoLogNotice
+	case len(s.Unlogged) > 0:
+		s.Notice = fmt.Sprintf("%d bundle(s) signed offline with a key have no transparency-log entry and count on their signature alone: %s",
+			len(s.Unlogged), strings.Join(s.Unlogged, ", "))
+	}
+	return s
 }
 
 // LayoutSummary identifies the layout that was applied.
@@ -104,6 +149,10 @@ type LayoutSummary struct {
 	// unsigned (InsecureUnsignedLayout).
 	Signer   *Signer `json:"signer,omitempty"`
 	Unsigned bool    `json:"unsigned,omitempty"`
+	// Logged: the layout bundle's transparency-log entry verified against
+	// the trusted root (false: signed offline with the owner's key, or
+	// verified key-only).
+	Logged bool `json:"logged"`
 }
 
 // StepReport is the verdict for one layout step.
@@ -144,6 +193,10 @@ type BundleRef struct {
 	PredicateType string `json:"predicateType,omitempty"`
 	Step          string `json:"step,omitempty"`
 	RunID         string `json:"runId,omitempty"`
+	// Logged: a transparency-log entry of the bundle verified against the
+	// trusted root; false for a key-signed bundle counted on its signature
+	// alone.
+	Logged bool `json:"logged"`
 }
 
 // FailureCodes lists the distinct codes of the report's failures, for tests
@@ -248,6 +301,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "%s base model %s of step %s: %s\n", mark(false), m.Model, m.Step, m.Problem)
 		}
+	}
+	// One short line; LogSummary.Notice is the sentence a caller prints
+	// once beside the report.
+	switch t := r.TransparencyLog; {
+	case t == nil:
+	case !t.Checked:
+		b.WriteString("⚠ transparency log: not checked (key-only verification: signatures only)\n")
+	case len(t.Unlogged) > 0:
+		fmt.Fprintf(&b, "⚠ transparency log: no entry for %s (signed offline; counted on the signature alone)\n", strings.Join(t.Unlogged, ", "))
 	}
 	if r.Subject.Step != "" {
 		under := ""

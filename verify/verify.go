@@ -13,7 +13,11 @@
 //   - SCTs are required exactly when the trusted root lists CT logs;
 //   - with a key, the same log and timestamp rules apply, the key replacing
 //     the certificate; with a key and no trusted root (WithKey alone) only
-//     the signature is checked and Result.KeyOnly says so.
+//     the signature is checked and Result.KeyOnly says so;
+//   - a key-signed bundle with no log entry at all (signed offline) is
+//     checked for its signature first, so a wrong key or a changed payload
+//     is reported as such, and then rejected with ErrNoLogEntry, unless
+//     WithOptionalLogForKeys accepts it on its signature alone.
 package verify
 
 import (
@@ -47,14 +51,23 @@ type Verifier struct {
 	// material is what sigstore-go verifies against: the trusted root, the
 	// key, or both.
 	material root.TrustedMaterial
+	// sigOnly checks the signature alone: the key-only Verifier a key and
+	// a trusted root fall back to for bundles without a log entry.
+	sigOnly     *Verifier
+	logOptional bool
 }
+
+// ErrNoLogEntry is why a key-signed bundle without any transparency-log
+// entry is rejected when a log entry is required. Its signature verified.
+var ErrNoLogEntry = errors.New("no transparency-log entry: bundle signed offline")
 
 // Option configures a Verifier.
 type Option func(*config) error
 
 type config struct {
-	trusted root.TrustedMaterial
-	key     crypto.PublicKey
+	trusted     root.TrustedMaterial
+	key         crypto.PublicKey
+	logOptional bool
 }
 
 // WithTrustedRoot sets the trust root (Fulcio CAs, logs, TSAs, CT logs).
@@ -92,6 +105,17 @@ func WithKey(pub crypto.PublicKey) Option {
 	}
 }
 
+// WithOptionalLogForKeys, with WithKey and a trusted root, accepts a bundle
+// that has no transparency-log entry at all on its signature alone
+// (Result.KeyOnly), as in-toto accepts key-signed links; a bundle that has
+// entries must still verify them against the trusted root.
+func WithOptionalLogForKeys() Option {
+	return func(c *config) error {
+		c.logOptional = true
+		return nil
+	}
+}
+
 // New builds a Verifier. It needs a trusted root, a key, or both.
 func New(opts ...Option) (*Verifier, error) {
 	var c config
@@ -103,7 +127,10 @@ func New(opts ...Option) (*Verifier, error) {
 	if c.trusted == nil && c.key == nil {
 		return nil, errors.New("verify: a trusted root or a public key is required")
 	}
-	v := &Verifier{trusted: c.trusted, key: c.key, material: c.trusted}
+	if c.logOptional && (c.trusted == nil || c.key == nil) {
+		return nil, errors.New("verify: WithOptionalLogForKeys needs both WithKey and a trusted root")
+	}
+	v := &Verifier{trusted: c.trusted, key: c.key, material: c.trusted, logOptional: c.logOptional}
 	if c.key != nil {
 		id, err := sign.KeyID(c.key)
 		if err != nil {
@@ -112,6 +139,11 @@ func New(opts ...Option) (*Verifier, error) {
 		v.keyID = id
 		if v.material, err = sign.WithPublicKey(c.trusted, c.key); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if c.trusted != nil {
+			if v.sigOnly, err = New(WithKey(c.key)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return v, nil
@@ -177,6 +209,16 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	// so verify a private copy: callers may share one bundle across
 	// goroutines.
 	b = &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}
+
+	if v.sigOnly != nil && len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
+		// Signed offline: the signature is the first real cause to report
+		// (wrong key, changed payload), the missing log entry the second.
+		res, err := v.sigOnly.Verify(ctx, b, art, ids...)
+		if err != nil || v.logOptional {
+			return res, err
+		}
+		return nil, reject(StageLog, ErrNoLogEntry)
+	}
 
 	var policyOpts []sgverify.PolicyOption
 	if v.key != nil {

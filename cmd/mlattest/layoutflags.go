@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/pflag"
 
+	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -66,4 +68,28 @@ func (f *layoutFlags) options() (verify.LayoutOptions, error) {
 		opts.LayoutIdentity = id
 	}
 	return opts, nil
+}
+
+// setTrustedRoot says where the trusted root of opts comes from: the file
+// given (--trusted-root or $MLATTEST_TRUSTED_ROOT), else the public-good
+// root via TUF, fetched at once for a keyless layout owner and otherwise
+// only if the verified layout needs one (keyless functionaries,
+// requireTransparencyLog). A key-only layout verifies with no network.
+func setTrustedRoot(opts *verify.LayoutOptions, path string) error {
+	if path != "" || opts.LayoutIdentity != nil {
+		tr, err := sign.LoadTrustedRoot(path)
+		if err != nil {
+			return err
+		}
+		opts.TrustedRoot = tr
+		return nil
+	}
+	opts.TrustedRootFunc = func() (root.TrustedMaterial, error) {
+		tr, err := sign.LoadTrustedRoot("")
+		if err != nil {
+			return nil, err
+		}
+		return tr, nil
+	}
+	return nil
 }

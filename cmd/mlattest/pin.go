@@ -212,10 +212,8 @@ func (p *pinFlags) resolve(ctx context.Context, step, trustedRoot string) ([]pre
 	}
 	// A key-only layout verifies offline; keyless owners or pin signers
 	// need the trust root, loaded only then (no network otherwise).
-	if trustedRoot != "" || opts.LayoutIdentity != nil {
-		if opts.TrustedRoot, err = sign.LoadTrustedRoot(trustedRoot); err != nil {
-			return nil, err
-		}
+	if err := setTrustedRoot(&opts, trustedRoot); err != nil {
+		return nil, err
 	}
 	return verify.StepPins(ctx, opts, step, p.files...)
 }

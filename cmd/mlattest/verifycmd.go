@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +57,17 @@ declared in a signed layout:
 
 Identity regexps must match the whole value (they are anchored).
 Without --trusted-root ($MLATTEST_TRUSTED_ROOT) the Sigstore public-good
-trusted root is fetched via TUF.
+trusted root is fetched via TUF, and only when it is needed: for a keyless
+layout owner, keyless functionaries, or a layout with requireTransparencyLog.
+
+Air-gapped (key-only): when the layout owner (--layout-key) and every
+functionary are keys, no trusted root is needed: only signatures are
+checked, and a warning says once that no transparency log was checked.
+With a trusted root, key-signed bundles that carry a log entry must verify
+it; bundles signed offline (run --key --offline) count on their signature
+alone and are listed, unless the layout sets requireTransparencyLog: true,
+which fails them ("no transparency-log entry"). Keyless functionaries always
+need a trusted root and a log entry.
 
 --vsa OUT writes a signed SLSA Verification Summary Attestation for the model
 (result PASSED or FAILED: a signed record of a failure is useful too), listing
@@ -71,6 +82,10 @@ attestation directory, model, key, trusted root) or the VSA could not be
 signed or written.`,
 		Example: `  mlattest verify --layout layout.yaml \
     --layout-identity owner@example.com --layout-oidc-issuer https://accounts.google.com \
+    --attestations attestations/ --model release/
+
+  # Air-gapped: owner and functionaries are keys, everything signed offline:
+  mlattest verify --layout layout.yaml --layout-key owner.pub \
     --attestations attestations/ --model release/
 
   # Refuse layouts older than serial 7, pin the run, emit JSON and a signed VSA:
@@ -91,7 +106,7 @@ signed or written.`,
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object instead of text")
 	fs.StringVar(&f.vsa, "vsa", "", "write a signed SLSA VSA v1 for the model to this file (must not exist)")
 	f.sign.register(fs)
-	fs.Lookup("trusted-root").Usage = "Sigstore trusted_root.json for verifying every bundle, and checking the VSA's (default: $" + envTrustedRoot + ", else the public-good root via TUF)"
+	fs.Lookup("trusted-root").Usage = "Sigstore trusted_root.json for verifying every bundle, and checking the VSA's (default: $" + envTrustedRoot + ", else the public-good root via TUF when needed; a key-only layout needs none)"
 	return cmd
 }
 
@@ -107,11 +122,9 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	opts.AttestationsDir, opts.Model, opts.RunID = f.attestations, f.model, f.runID
-	tr, err := sign.LoadTrustedRoot(orEnv(f.sign.trustedRoot, envTrustedRoot))
-	if err != nil {
+	if err := setTrustedRoot(&opts, orEnv(f.sign.trustedRoot, envTrustedRoot)); err != nil {
 		return withCode(exitUsage, err)
 	}
-	opts.TrustedRoot = tr
 
 	// The VSA signer is checked before verifying, so a missing token or key
 	// is reported before any work, and an existing output is not overwritten.
@@ -129,8 +142,14 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 	}
 
 	rep, err := verify.VerifyLayout(cmd.Context(), opts)
+	if errors.Is(err, verify.ErrNoTrustedRoot) {
+		return withCode(exitUsage, fmt.Errorf("%w (give --trusted-root)", err))
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
+	}
+	if t := rep.TransparencyLog; t != nil && t.Notice != "" {
+		fmt.Fprintf(stderr, "mlattest: warning: %s\n", t.Notice)
 	}
 
 	var vsaErr error

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlattest/mlattest/verify"
+)
+
+// noNetwork makes any HTTP(S) request of the binary fail at once, so a
+// command that passes used no network.
+var noNetwork = []string{"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY="}
+
+// The air-gapped release gate, as the README shows it: keys only, every
+// bundle signed offline, verified with no trusted root and no network. On
+// the main before this test, verify fetched the public-good root (exit 2).
+func TestKeyOnlyReleaseGate(t *testing.T) {
+	dir := t.TempDir()
+	do := func(t *testing.T, args ...string) cliResult {
+		t.Helper()
+		return mlattest(t, dir, noNetwork, args...)
+	}
+	must := func(t *testing.T, args ...string) cliResult {
+		t.Helper()
+		r := do(t, args...)
+		if r.code != 0 {
+			t.Fatalf("%s: %v", strings.Join(args, " "), r)
+		}
+		return r
+	}
+	for _, k := range []string{"owner", "ci", "other"} {
+		must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "hf://acme/base@" + strings.Repeat("0123456789", 4)
+	// layout writes and signs a layout: the two-step pipeline prep -> train,
+	// base models pinned by the owner (so `run --layout` has work to do).
+	layout := func(name, extra string) string {
+		writeFile(t, filepath.Join(dir, name), `serial: 1
+expires: "2099-01-01T00:00:00Z"
+functionaries:
+  ci:
+    key: |
+      `+strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")+`
+steps:
+  - name: prep
+    functionaries: [ci]
+    expectedMaterials: [DISALLOW *]
+    expectedProducts: [CREATE data.txt, DISALLOW *]
+  - name: train
+    functionaries: [ci]
+    expectedMaterials: [MATCH data.txt WITH PRODUCTS FROM prep, ALLOW base/*, DISALLOW *]
+    expectedProducts: [CREATE model/m.bin, DISALLOW *]
+baseModels:
+  pinSigners: [ci]
+subject:
+  step: train
+  patterns: ["model/*"]
+`+extra)
+		must(t, "layout", "sign", name, "--key", "owner.key", "--offline")
+		return name
+	}
+	offline := layout("layout.yaml", "requireTransparencyLog: false\n")
+	strict := layout("strict.yaml", "requireTransparencyLog: true\n")
+	writeFile(t, filepath.Join(dir, "base", "model.safetensors"), "base weights")
+	must(t, "pin", "--base-model", base+"=base", "--key", "ci.key", "--offline", "--out", "base.pin.sigstore.json")
+
+	layoutArgs := func(l string) []string { return []string{"--layout", l, "--layout-key", "owner.pub"} }
+	must(t, "run", "--step", "prep", "--run-id", "r1", "--key", "ci.key", "--offline", "--out", "att",
+		"--products", "data.txt", "--", "sh", "-c", "echo data > data.txt")
+	must(t, append(append([]string{"run", "--step", "train", "--run-id", "r1", "--key", "ci.key", "--offline", "--out", "att",
+		"--materials", "data.txt,base", "--products", "model", "--base-model", base + "=base", "--pin", "base.pin.sigstore.json"},
+		layoutArgs(offline)...), "--", "sh", "-c", "mkdir -p model && cat data.txt base/model.safetensors > model/m.bin")...)
+
+	verifyArgs := func(l string, extra ...string) []string {
+		return append(append(append([]string{"verify"}, layoutArgs(l)...), "--attestations", "att", "--model", "model"), extra...)
+	}
+	root := filepath.Join(filepath.Dir(sharedConformance(t)), "trusted_root.public-good.json")
+
+	t.Run("key-only passes with no trusted root and no network", func(t *testing.T) {
+		r := must(t, verifyArgs(offline)...)
+		if strings.Count(r.stderr, verify.NoLogNotice) != 1 || strings.Contains(r.stdout, verify.NoLogNotice) || !strings.Contains(r.stdout, "PASSED") {
+			t.Fatalf("want PASSED and the no-log notice once, on stderr: %v", r)
+		}
+		// Unlogged: the layout bundle, the pin kept by run --layout, the
+		// two links and the training provenance.
+		r = must(t, verifyArgs(offline, "--json")...)
+		var rep verify.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if lg := rep.TransparencyLog; !rep.Passed || lg == nil || lg.Checked || lg.Notice != verify.NoLogNotice || len(lg.Unlogged) != 5 {
+			t.Fatalf("JSON transparencyLog = %+v", lg)
+		}
+	})
+	t.Run("verify-bundle and run --layout agree", func(t *testing.T) {
+		must(t, "verify-bundle", "--key", "ci.pub", "--bundle", "att/train.link.sigstore.json", "--artifact", "model/m.bin")
+		must(t, append(append([]string{"run", "--step", "train", "--run-id", "r2", "--key", "ci.key", "--offline", "--out", "att2",
+			"--materials", "data.txt", "--base-model", base + "=base", "--pin", "base.pin.sigstore.json"}, layoutArgs(offline)...), "--", "true")...)
+	})
+	t.Run("a trusted root: offline bundles listed, not refused", func(t *testing.T) {
+		r := must(t, verifyArgs(offline, "--trusted-root", root)...)
+		if strings.Count(r.stderr, "have no transparency-log entry and count on their signature alone") != 1 || !strings.Contains(r.stderr, "train.link.sigstore.json") {
+			t.Fatalf("want the unlogged bundles named once: %v", r)
+		}
+	})
+	t.Run("requireTransparencyLog: all three refuse an offline bundle", func(t *testing.T) {
+		r := do(t, verifyArgs(strict, "--trusted-root", root)...)
+		if r.code != 1 || !strings.Contains(r.stdout, "bundle train.link.sigstore.json: no transparency-log entry: bundle signed offline") ||
+			!strings.Contains(r.stdout, "[no-tlog-entry]") || strings.Contains(r.stdout, "no functionary key") {
+			t.Fatalf("want exit 1 with no-tlog-entry: %v", r)
+		}
+		r = do(t, "verify-bundle", "--key", "ci.pub", "--bundle", "att/train.link.sigstore.json", "--artifact", "model/m.bin", "--trusted-root", root)
+		if r.code != 1 || !strings.Contains(r.stderr, "no transparency-log entry: bundle signed offline") {
+			t.Fatalf("verify-bundle: want exit 1 with the missing entry: %v", r)
+		}
+		r = do(t, append(append([]string{"run", "--step", "train", "--key", "ci.key", "--offline", "--out", "att3", "--trusted-root", root,
+			"--materials", "data.txt", "--base-model", base + "=base", "--pin", "base.pin.sigstore.json"}, layoutArgs(strict)...), "--", "true")...)
+		if r.code != 125 || !strings.Contains(r.stderr, "no transparency-log entry: bundle signed offline") {
+			t.Fatalf("run --layout: want exit 125 with the missing entry: %v", r)
+		}
+	})
+	t.Run("requireTransparencyLog and no trusted root: the root is fetched, only then", func(t *testing.T) {
+		r := do(t, verifyArgs(strict)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "requireTransparencyLog") || !strings.Contains(r.stderr, "public-good trusted root") {
+			t.Fatalf("want exit 2 naming why a root is needed: %v", r)
+		}
+	})
+	t.Run("the layout signed by another key", func(t *testing.T) {
+		r := do(t, "verify", "--layout", offline, "--layout-key", "other.pub", "--attestations", "att", "--model", "model")
+		if r.code != 1 || !strings.Contains(r.stdout, "[layout-signature]") {
+			t.Fatalf("want exit 1, layout-signature: %v", r)
+		}
+	})
+	t.Run("a swapped model file fails", func(t *testing.T) {
+		writeFile(t, filepath.Join(dir, "model", "m.bin"), "swapped")
+		r := do(t, verifyArgs(offline)...)
+		if r.code != 1 || !strings.Contains(r.stdout, "[subject]") || strings.Count(r.stderr, verify.NoLogNotice) != 1 {
+			t.Fatalf("want exit 1 with a subject failure: %v", r)
+		}
+	})
+}

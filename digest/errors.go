@@ -37,12 +37,12 @@ func (e *PathError) Error() string { return fmt.Sprintf("digest %q: %v", e.Path,
 func (e *PathError) Unwrap() error { return e.Err }
 
 // pathErr names the file in err. An *fs.PathError is unwrapped to its
-// operation and cause, since its path is the absolute path we built and the
-// caller's name says more; errors.Is still sees the cause.
+// cause, since its path is the absolute path we built and its operation
+// (lstat, openat) means nothing to a user; errors.Is still sees the cause.
 func pathErr(name string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		err = pe.Err
 	}
 	return &PathError{Path: name, Err: err}
 }

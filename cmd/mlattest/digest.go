@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -35,8 +39,10 @@ mlattest records materials and products.
 Output is sorted by name, one line per file, in sha256sum's format
 ("HEX  NAME"), so "sha256sum -c" accepts it when run from the root directory.
 Names are slash-separated and relative to --root (default: the current
-directory); PATH arguments are relative to the current directory and must lie
-inside the root. A name containing a backslash, newline or carriage return is
+directory); PATH arguments are relative to the current directory. With --root
+every PATH must lie inside it; without --root a PATH outside the current
+directory (/data/big.bin, ../shared) names its files as given, as sha256sum
+does, so "sha256sum -c" accepts the output from the same directory. A name containing a backslash, newline or carriage return is
 written as GNU coreutils does: the line starts with a backslash and those
 characters appear as \\, \n and \r. A file named twice (e.g. "data" and
 "data/a.bin") is listed once.
@@ -59,7 +65,8 @@ more than 256 MiB.
 --sharded SIZE prints an OpenSSF model-signing "sha256-sharded-SIZE" manifest
 instead: every file cut into SIZE-byte ranges hashed in parallel, one line
 "HEX  NAME:START:END" per range (JSON: name, start, end, sha256), then, on
-stderr, the manifest digest (SHA-256 over the raw range digests in order).
+stderr, the manifest digest (SHA-256 over the raw range digests in order); with --json
+the last line is {"algorithm":…,"manifest":"sha256:…","shards":N} instead.
 SIZE is bytes, or a number with kB, MB, GB (powers of 1000) or KiB, MiB,
 GiB (powers of 1024). It lets a huge single file be verified on several
 cores; the digest mlattest attests is still the whole-file SHA-256.
@@ -87,24 +94,16 @@ that could not be read or is refused (nothing is printed then).`,
   mlattest digest --follow-symlinks checkpoints/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("workers") && workers < 1 {
+				return usage(fmt.Errorf("digest: --workers %d: want at least 1", workers))
+			}
 			cwd, err := os.Getwd()
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			if root == "" {
-				root = cwd
-			}
-			// PATHs are typed relative to the shell's directory, whatever
-			// the root: make them absolute before Paths sees them.
-			paths := make([]string, len(args))
-			for i, a := range args {
-				if a == "" {
-					return withCode(exitUsage, fmt.Errorf("digest: empty PATH"))
-				}
-				if !filepath.IsAbs(a) {
-					a = filepath.Join(cwd, a)
-				}
-				paths[i] = a
+			groups, err := digestGroups(cwd, root, args)
+			if err != nil {
+				return usage(err)
 			}
 			// The result list of a large tree is most of the heap and
 			// lives to the end: collecting it four times less often saves
@@ -129,7 +128,7 @@ that could not be read or is refused (nothing is printed then).`,
 				if err != nil {
 					return withCode(exitUsage, fmt.Errorf("digest: --sharded: %w", err))
 				}
-				shards, err := digest.ShardedPaths(ctx, root, paths, size, opts...)
+				shards, err := shardGroups(ctx, groups, size, opts)
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
@@ -141,7 +140,7 @@ that could not be read or is refused (nothing is printed then).`,
 			if hashCache != "" {
 				opts = append(opts, digest.WithHashCache(hashCache))
 			}
-			arts, err := digest.Paths(ctx, root, paths, opts...)
+			arts, err := digestPathGroups(ctx, groups, opts)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -156,7 +155,7 @@ that could not be read or is refused (nothing is printed then).`,
 	f.StringVar(&root, "root", "", "directory that names are relative to and PATHs must lie in (default: current directory)")
 	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that stay inside the root")
 	f.StringArrayVar(&ignore, "ignore", digest.DefaultIgnore(), "skip entries matching `PATTERN` while walking (repeatable; replaces the default)")
-	f.IntVar(&workers, "workers", 0, "files hashed at once (default: number of CPUs)")
+	f.IntVar(&workers, "workers", 0, "files hashed at once, at least 1 (default: number of CPUs)")
 	f.StringVar(&sharded, "sharded", "", "print a sha256-sharded-`SIZE` manifest (OpenSSF model signing), e.g. 1GB")
 	f.StringVar(&hashCache, "hash-cache", "", "reuse digests of unchanged files recorded in `DIR` (a trust trade-off; see above)")
 	return cmd
@@ -167,6 +166,10 @@ that could not be read or is refused (nothing is printed then).`,
 func writeShards(w, info io.Writer, shards []digest.Shard, size int64, jsonOut bool) error {
 	bw := bufio.NewWriter(w)
 	alg := digest.ShardAlgorithm(size)
+	md, err := digest.ShardedManifestDigest(shards)
+	if err != nil {
+		return err
+	}
 	for _, s := range shards {
 		if jsonOut {
 			b, err := json.Marshal(struct {
@@ -181,15 +184,132 @@ func writeShards(w, info io.Writer, shards []digest.Shard, size int64, jsonOut b
 		}
 		bw.WriteString(sumLine(digest.Artifact{Name: s.ID(), SHA256: s.SHA256}))
 	}
-	if err := bw.Flush(); err != nil {
-		return err
+	if jsonOut {
+		b, err := json.Marshal(struct {
+			Algorithm string `json:"algorithm"`
+			Manifest  string `json:"manifest"`
+			Shards    int    `json:"shards"`
+		}{alg, "sha256:" + md, len(shards)})
+		if err != nil {
+			return err
+		}
+		bw.Write(append(b, '\n'))
+		return bw.Flush()
 	}
-	md, err := digest.ShardedManifestDigest(shards)
-	if err != nil {
+	if err := bw.Flush(); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(info, "%s manifest of %d shards: sha256:%s\n", alg, len(shards), md)
 	return err
+}
+
+// digestGroup is one call of the digest library: paths under root, their
+// names prefixed with prefix (a PATH outside the current directory keeps
+// the name the user gave it).
+type digestGroup struct {
+	root, prefix string
+	paths        []string
+}
+
+// digestGroups plans the calls for PATH arguments typed relative to cwd.
+// With --root (root != "") there is one, and a PATH outside it is the
+// library's error; without, PATHs inside cwd share one call rooted there
+// and each other PATH gets its own, rooted at itself (a directory) or its
+// directory (a file), so that symlinks stay confined to what was named.
+func digestGroups(cwd, root string, args []string) ([]digestGroup, error) {
+	abs := func(a string) string {
+		if filepath.IsAbs(a) {
+			return a
+		}
+		return filepath.Join(cwd, a)
+	}
+	for _, a := range args {
+		if a == "" {
+			return nil, fmt.Errorf("digest: empty PATH")
+		}
+	}
+	if root != "" {
+		g := digestGroup{root: root}
+		for _, a := range args {
+			g.paths = append(g.paths, abs(a))
+		}
+		return []digestGroup{g}, nil
+	}
+	inside := digestGroup{root: cwd}
+	var groups []digestGroup
+	for _, a := range args {
+		p := abs(a)
+		if rel, err := filepath.Rel(cwd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			inside.paths = append(inside.paths, p)
+			continue
+		}
+		given := filepath.Clean(a)
+		g := digestGroup{root: p, prefix: filepath.ToSlash(given), paths: []string{p}}
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			// A file (or a missing path: the library names the error).
+			g.root, g.prefix = filepath.Dir(p), filepath.ToSlash(filepath.Dir(given))
+		}
+		groups = append(groups, g)
+	}
+	if len(inside.paths) > 0 {
+		groups = append([]digestGroup{inside}, groups...)
+	}
+	return groups, nil
+}
+
+// name maps a name relative to g.root to the name printed.
+func (g digestGroup) name(n string) string {
+	if g.prefix == "" {
+		return n
+	}
+	return path.Join(g.prefix, n)
+}
+
+// renameErr names a file of a digest error as the user typed it.
+func (g digestGroup) renameErr(err error) error {
+	var pe *digest.PathError
+	if g.prefix != "" && errors.As(err, &pe) && !filepath.IsAbs(pe.Path) {
+		return &digest.PathError{Path: g.name(pe.Path), Err: pe.Err}
+	}
+	return err
+}
+
+func digestPathGroups(ctx context.Context, groups []digestGroup, opts []digest.Option) ([]digest.Artifact, error) {
+	if len(groups) == 1 && groups[0].prefix == "" {
+		return digest.Paths(ctx, groups[0].root, groups[0].paths, opts...)
+	}
+	var all []digest.Artifact
+	for _, g := range groups {
+		arts, err := digest.Paths(ctx, g.root, g.paths, opts...)
+		if err != nil {
+			return nil, g.renameErr(err)
+		}
+		for _, a := range arts {
+			a.Name = g.name(a.Name)
+			all = append(all, a)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return slices.CompactFunc(all, func(a, b digest.Artifact) bool { return a.Name == b.Name }), nil
+}
+
+func shardGroups(ctx context.Context, groups []digestGroup, size int64, opts []digest.Option) ([]digest.Shard, error) {
+	if len(groups) == 1 && groups[0].prefix == "" {
+		return digest.ShardedPaths(ctx, groups[0].root, groups[0].paths, size, opts...)
+	}
+	var all []digest.Shard
+	for _, g := range groups {
+		shards, err := digest.ShardedPaths(ctx, g.root, g.paths, size, opts...)
+		if err != nil {
+			return nil, g.renameErr(err)
+		}
+		for _, s := range shards {
+			s.Name = g.name(s.Name)
+			all = append(all, s)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return slices.CompactFunc(all, func(a, b digest.Shard) bool { return a.Name == b.Name && a.Start == b.Start }), nil
 }
 
 // parseSize reads "1000000000", "1GB", "512MiB" and the like.

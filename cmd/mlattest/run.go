@@ -88,7 +88,7 @@ pin bundles are copied into --out for verify. Without a layout, --pin-key or
 func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
-	step, err := sf.step(command)
+	step, err := sf.step(command, kf.files()...)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
@@ -148,7 +148,7 @@ and exit status you give. Training provenance needs --started and --finished.`,
     --finished 2026-11-20T11:42:00Z --exit-code 0 -- python train.py`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			step, err := sf.step(args)
+			step, err := sf.step(args, kf.files()...)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

@@ -97,6 +97,12 @@ func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 	return sign.New(opts...)
 }
 
+// files are the local files the flags name that hold secrets (key, token):
+// a step's walk of its working directory skips them.
+func (f *signFlags) files() []string {
+	return []string{f.key, f.tokenFile}
+}
+
 func orEnv(v, env string) string {
 	if v != "" {
 		return v

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
@@ -46,12 +47,14 @@ func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.isolation, "isolation", "", "network policy the step ran under, as asserted by the caller (e.g. none)")
 	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
-	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/; repeatable)")
+	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/; repeatable); --out, --hash-cache, --key and --identity-token-file are always skipped")
 	fs.StringVar(&f.hashCache, "hash-cache", "", "reuse digests of files whose (device, inode, size, mtime, ctime) are unchanged, recorded in `DIR` (opt-in trust trade-off: whoever can write DIR or change a file without changing its ctime decides its digest; never used by verify)")
 }
 
-// step builds the attest.Step; parse errors wrap attest.ErrInput.
-func (f *stepFlags) step(command []string) (*attest.Step, error) {
+// step builds the attest.Step; parse errors wrap attest.ErrInput. exclude
+// names files of mlattest's own (key, token) that a walk of the working
+// directory must skip, like --out and --hash-cache.
+func (f *stepFlags) step(command []string, exclude ...string) (*attest.Step, error) {
 	if f.name == "" {
 		return nil, fmt.Errorf("%w: --step is required", attest.ErrInput)
 	}
@@ -81,9 +84,15 @@ func (f *stepFlags) step(command []string) (*attest.Step, error) {
 	if f.followSymlinks {
 		s.DigestOptions = append(s.DigestOptions, digest.WithSymlinks(digest.SymlinksFollowInside))
 	}
-	if len(f.ignore) > 0 {
-		s.DigestOptions = append(s.DigestOptions, digest.WithIgnore(f.ignore...))
+	ignore := f.ignore
+	if len(ignore) == 0 {
+		ignore = digest.DefaultIgnore()
 	}
+	ignore, err := excludePatterns(ignore, f.dir, append([]string{f.out, f.hashCache}, exclude...))
+	if err != nil {
+		return nil, err
+	}
+	s.DigestOptions = append(s.DigestOptions, digest.WithIgnore(ignore...))
 	if f.hashCache != "" {
 		s.DigestOptions = append(s.DigestOptions, digest.WithHashCache(f.hashCache))
 	}
@@ -93,6 +102,44 @@ func (f *stepFlags) step(command []string) (*attest.Step, error) {
 	}
 	return s, nil
 }
+
+// excludePatterns adds to ignore one pattern per path (relative to the
+// shell's directory) that lies inside dir (the working directory, default
+// the shell's): "--products ." must not record the bundles being written,
+// the hash cache, or the signing key.
+func excludePatterns(ignore []string, dir string, paths []string) ([]string, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	root := dir
+	if !filepath.IsAbs(root) {
+		root = filepath.Join(cwd, root)
+	}
+	out := append([]string(nil), ignore...)
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		// A leading "/" makes the pattern match the full relative name;
+		// glob characters in the name are escaped to match literally.
+		pat := "/" + globEscaper.Replace(filepath.ToSlash(rel))
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			pat += "/" // --out and --hash-cache are directories, created later if missing
+		}
+		out = append(out, pat)
+	}
+	return out, nil
+}
+
+var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`)
 
 func (f *stepFlags) runOptions() []attest.RunOption {
 	var opts []attest.RunOption

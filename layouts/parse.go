@@ -26,8 +26,27 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
+
+// errTooLarge is what ReadFile and Parse say of a layout over MaxSize, so
+// that `layout check` and verify report it alike.
+var errTooLarge = fmt.Errorf("larger than %d bytes, the limit for a layout", MaxSize)
+
+// ReadFile reads a layout file of at most MaxSize bytes (a device, a FIFO or
+// a huge file is refused without reading it all). Errors name the file.
+func ReadFile(path string) ([]byte, error) {
+	data, err := fsutil.ReadFileMax(path, MaxSize)
+	var tl *fsutil.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, fmt.Errorf("layout %s: %w", path, errTooLarge)
+	case err != nil:
+		return nil, fmt.Errorf("layout %s: %w", path, fsutil.Cause(err))
+	}
+	return data, nil
+}
 
 // Limits on what Parse accepts. A layout is small; anything near these is
 // a mistake or an attack.
@@ -141,7 +160,7 @@ func (p *parser) errorf(line int, format string, args ...any) {
 
 func (p *parser) parse(data []byte) *Layout {
 	if len(data) > MaxSize {
-		p.errorf(0, "layout is %d bytes, more than the limit of %d", len(data), MaxSize)
+		p.errorf(0, "%s", errTooLarge)
 		return nil
 	}
 	if !utf8.Valid(data) {

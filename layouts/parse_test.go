@@ -1,10 +1,12 @@
 package layouts
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,7 +244,7 @@ func TestParseLimits(t *testing.T) {
 	for i := range big {
 		big[i] = ' '
 	}
-	if _, err := Parse(big, "big.yaml"); err == nil || !strings.Contains(err.Error(), "more than the limit") {
+	if _, err := Parse(big, "big.yaml"); err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes, the limit for a layout") {
 		t.Errorf("oversized: %v", err)
 	}
 	if _, err := Parse([]byte("serial: \xff\n"), "utf.yaml"); err == nil || !strings.Contains(err.Error(), "UTF-8") {
@@ -332,5 +334,36 @@ func TestParseBaseModels(t *testing.T) {
 	if !strings.Contains(b.String(), "hf://acme/base@0123456789abcdef0123456789abcdef01234567 (2 files, pinned here)") ||
 		!strings.Contains(b.String(), "signed by: ci") {
 		t.Fatalf("summary:\n%s", b.String())
+	}
+}
+
+// TestReadFileSizeLimit: the file reader and the parser refuse the same
+// sizes with the same words (layout check and verify both read with ReadFile).
+func TestReadFileSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		size int
+		want string
+	}{
+		{MaxSize, ""},
+		{MaxSize + 1, "layout %s: larger than 1048576 bytes, the limit for a layout"},
+	} {
+		p := filepath.Join(dir, fmt.Sprintf("l%d.yaml", tc.size))
+		if err := os.WriteFile(p, bytes.Repeat([]byte("#"), tc.size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadFile(p)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%d bytes: %v", tc.size, err)
+			}
+			continue
+		}
+		if want := fmt.Sprintf(tc.want, p); err == nil || err.Error() != want {
+			t.Errorf("%d bytes: err = %v, want %q", tc.size, err, want)
+		}
+	}
+	if _, err := ReadFile(filepath.Join(dir, "missing.yaml")); err == nil || err.Error() != "layout "+filepath.Join(dir, "missing.yaml")+": no such file or directory" {
+		t.Errorf("missing: %v", err)
 	}
 }

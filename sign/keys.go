@@ -81,13 +81,18 @@ func LoadPrivateKey(path string, passphrase func() ([]byte, error)) (crypto.Sign
 		return nil, fmt.Errorf("key %s: no PEM block found", path)
 	}
 	var pf cryptoutils.PassFunc
-	if passphrase != nil {
-		pf = func(bool) ([]byte, error) { return passphrase() }
-	}
-	encrypted := block.Type == "ENCRYPTED PRIVATE KEY" || block.Type == "ENCRYPTED SIGSTORE PRIVATE KEY" ||
-		block.Type == "ENCRYPTED COSIGN PRIVATE KEY"
-	if encrypted && pf == nil {
-		return nil, fmt.Errorf("key %s is encrypted: %w", path, ErrPassphrase)
+	encrypted := block.Type == "ENCRYPTED PRIVATE KEY" || IsCosignKey(data)
+	if encrypted {
+		if passphrase == nil {
+			return nil, fmt.Errorf("key %s is encrypted: %w", path, ErrPassphrase)
+		}
+		// Asked here, not inside the decoder, so that the reason it could
+		// not be had (no terminal: which variable to set) reaches the user.
+		pass, err := passphrase()
+		if err != nil {
+			return nil, fmt.Errorf("key %s is encrypted: %w", path, err)
+		}
+		pf = func(bool) ([]byte, error) { return pass, nil }
 	}
 	key, err := cryptoutils.UnmarshalPEMToPrivateKey(data, pf)
 	if err != nil {
@@ -104,6 +109,13 @@ func LoadPrivateKey(path string, passphrase func() ([]byte, error)) (crypto.Sign
 		return nil, fmt.Errorf("key %s: %w", path, err)
 	}
 	return signer, nil
+}
+
+// IsCosignKey reports whether PEM data holds a cosign/sigstore encrypted
+// private key, whose passphrase cosign reads from $COSIGN_PASSWORD.
+func IsCosignKey(data []byte) bool {
+	block, _ := pem.Decode(data)
+	return block != nil && (block.Type == "ENCRYPTED SIGSTORE PRIVATE KEY" || block.Type == "ENCRYPTED COSIGN PRIVATE KEY")
 }
 
 // KeyID names a public key the way mlattest shows and matches it:

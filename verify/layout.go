@@ -17,8 +17,9 @@ import (
 	"github.com/mlattest/mlattest/layouts"
 )
 
-// MaxLayoutSize caps the layout file read: a layout is a few kilobytes.
-const MaxLayoutSize = 4 << 20
+// MaxLayoutSize caps the layout file read: the parser's own limit, so that a
+// layout `mlattest layout check` accepts is never refused here for its size.
+const MaxLayoutSize = layouts.MaxSize
 
 // LayoutOptions says what VerifyLayout checks against what. The zero values
 // are the strict defaults; LayoutFile, AttestationsDir and Model are required.
@@ -129,9 +130,9 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 	if opts.LayoutFile == "" {
 		return nil, errors.New("verify: no layout file given")
 	}
-	data, err := fsutil.ReadFileMax(opts.LayoutFile, MaxLayoutSize)
+	data, err := layouts.ReadFile(opts.LayoutFile)
 	if err != nil {
-		return nil, fmt.Errorf("layout %s: %w", opts.LayoutFile, err)
+		return nil, err
 	}
 	sum := sha256.Sum256(data)
 	ll := &LoadedLayout{Summary: LayoutSummary{File: opts.LayoutFile, SHA256: hex.EncodeToString(sum[:])}, TrustedRoot: opts.TrustedRoot}

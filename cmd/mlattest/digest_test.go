@@ -203,7 +203,7 @@ func TestDigestCLIErrors(t *testing.T) {
 	}{
 		{"no PATH", nil, []string{"requires at least 1 arg"}},
 		{"missing file", []string{"ok", "nope"}, []string{`"nope"`, "no such file"}},
-		{"outside root", []string{"../x"}, []string{"outside the root"}},
+		{"missing outside the current directory", []string{"../x"}, []string{`"../x"`, "no such file"}},
 		{"outside --root", []string{"--root", "in", "ok"}, []string{"outside the root"}},
 		{"symlink without flag", []string{"link"}, []string{`"link"`, "symbolic link"}},
 		{"symlink escaping", []string{"--follow-symlinks", "in"}, []string{`"in/escape"`, "escapes the root"}},

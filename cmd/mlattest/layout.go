@@ -28,7 +28,7 @@ documented in layouts/README.md.`,
 // readLayout reads and parses a layout file. An unreadable file is a usage
 // error; invalid content is returned as *layouts.Errors with exitRejected.
 func readLayout(path string) ([]byte, *layouts.Layout, error) {
-	data, err := os.ReadFile(path)
+	data, err := layouts.ReadFile(path)
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}

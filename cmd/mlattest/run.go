@@ -142,12 +142,20 @@ func newAttestCmd() *cobra.Command {
 		Long: `Attest writes the same signed statements as 'mlattest run' for a step that ran
 outside mlattest (another machine, a managed training service): it digests the
 materials, products and training inputs as they are now and records the command
-and exit status you give. Training provenance needs --started and --finished.`,
+and exit status you give. Training provenance needs --started and --finished.
+
+Exit status: 0 recorded; 1 recorded, but a product is a pickle-format file
+(without --allow-pickle), or signing failed (the statements are then kept
+UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
+(nothing is written then).`,
 		Example: `  mlattest attest --step train --out att --materials data.jsonl --products model/ \
     --base-model hf://org/base@0123456789abcdef0123456789abcdef01234567=base/ --started 2026-11-20T08:00:00Z \
     --finished 2026-11-20T11:42:00Z --exit-code 0 -- python train.py`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if exitCode < 0 || exitCode > 255 {
+				return usage(fmt.Errorf("--exit-code %d: an exit status is 0 to 255", exitCode))
+			}
 			step, err := sf.step(args, kf.files()...)
 			if err != nil {
 				return withCode(exitUsage, err)
@@ -190,7 +198,7 @@ and exit status you give. Training provenance needs --started and --finished.`,
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format materials and products (by default a pickle-format input is refused and a pickle-format product fails the step, exit 1, after it is recorded)")
-	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit status of the step's command, as recorded")
+	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit status of the step's command, as recorded (0 to 255)")
 	cmd.Flags().StringVar(&started, "started", "", "when the step started (RFC 3339)")
 	cmd.Flags().StringVar(&finished, "finished", "", "when the step finished (RFC 3339)")
 	kf.register(cmd.Flags())

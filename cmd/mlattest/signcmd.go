@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -92,10 +94,25 @@ func newKeygenCmd() *cobra.Command {
 PBKDF2-SHA256, AES-256-CBC, readable by openssl) and PREFIX.pub (PKIX PEM).
 The passphrase comes from $` + envPassphrase + ` or is asked for twice on the
 terminal; --no-passphrase writes an unencrypted key. Existing files are never
-overwritten.`,
+overwritten, and nothing is written unless both files can be.
+
+Exit status: 0 both files written; 2 usage error (empty or directory prefix,
+existing file, no passphrase) or a file that cannot be written.`,
 		Example: `  MLATTEST_KEY_PASSPHRASE=... mlattest keygen --output-key-prefix ci-signer`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prefix == "" || strings.HasSuffix(prefix, "/") || strings.HasSuffix(prefix, string(filepath.Separator)) {
+				return usage(fmt.Errorf("--output-key-prefix %q: want a file name prefix such as keys/signer (PREFIX.key and PREFIX.pub are written)", prefix))
+			}
+			keyPath, pubPath := prefix+".key", prefix+".pub"
+			for _, p := range []string{keyPath, pubPath} {
+				if err := checkOutFile("--output-key-prefix", p); err != nil {
+					return withCode(exitUsage, err)
+				}
+				if _, err := os.Lstat(p); err == nil {
+					return withCode(exitUsage, fmt.Errorf("%s already exists; not overwriting it", p))
+				}
+			}
 			var pass []byte
 			if !noPassphrase {
 				var err error
@@ -106,12 +123,6 @@ overwritten.`,
 			privPEM, pubPEM, err := sign.GenerateKey(pass)
 			if err != nil {
 				return withCode(exitUsage, err)
-			}
-			keyPath, pubPath := prefix+".key", prefix+".pub"
-			for _, p := range []string{keyPath, pubPath} {
-				if _, err := os.Lstat(p); err == nil {
-					return withCode(exitUsage, fmt.Errorf("%s already exists; not overwriting it", p))
-				}
 			}
 			if err := fsutil.CreateExclusive(keyPath, privPEM, 0o600); err != nil {
 				return withCode(exitUsage, err)
@@ -138,9 +149,9 @@ func newPassphrase() ([]byte, error) {
 		}
 		return []byte(v), nil
 	}
-	p1, err := promptPassphrase("Passphrase for the new key: ")
+	p1, err := promptPassphrase("Passphrase for the new key: ", envPassphrase)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w, or pass --no-passphrase for an unencrypted key", err)
 	}
 	p2, err := promptPassphrase("Again: ")
 	if err != nil {

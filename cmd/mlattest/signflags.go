@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/sign"
 )
 
@@ -20,6 +21,8 @@ const (
 	envSigningConfig = "MLATTEST_SIGNING_CONFIG"
 	envTrustedRoot   = "MLATTEST_TRUSTED_ROOT"
 	envPassphrase    = "MLATTEST_KEY_PASSPHRASE"
+	// envCosignPassword is cosign's: accepted for cosign-format keys.
+	envCosignPassword = "COSIGN_PASSWORD"
 )
 
 // tokenWarnWindow: a static token expiring sooner than this may not outlive
@@ -111,20 +114,38 @@ func orEnv(v, env string) string {
 }
 
 // passphraseFunc reads a key passphrase from the environment or, failing
-// that, a terminal prompt. It is only called for encrypted keys.
+// that, a terminal prompt. It is only called for encrypted keys. A cosign
+// key also takes cosign's $COSIGN_PASSWORD, so the same CI secret serves both.
 func passphraseFunc(keyPath string) func() ([]byte, error) {
 	return func() ([]byte, error) {
-		if v, ok := os.LookupEnv(envPassphrase); ok {
-			return []byte(v), nil
+		envs := []string{envPassphrase}
+		if data, err := fsutil.ReadFileMax(keyPath, 1<<20); err == nil && sign.IsCosignKey(data) {
+			envs = append(envs, envCosignPassword)
 		}
-		return promptPassphrase("Passphrase for " + keyPath + ": ")
+		for _, env := range envs {
+			if v, ok := os.LookupEnv(env); ok {
+				return []byte(v), nil
+			}
+		}
+		return promptPassphrase("Passphrase for "+keyPath+": ", envs...)
 	}
 }
 
-func promptPassphrase(prompt string) ([]byte, error) {
+// noTerminalError: a passphrase is needed and nobody can be asked for it.
+type noTerminalError struct{ envs []string }
+
+func (e noTerminalError) Error() string {
+	return "no terminal to ask for the passphrase on: set $" + strings.Join(e.envs, " or $")
+}
+
+func (e noTerminalError) Is(target error) bool { return target == sign.ErrPassphrase }
+
+// promptPassphrase asks on the terminal; without one, the error names the
+// environment variables that would have given the passphrase.
+func promptPassphrase(prompt string, envs ...string) ([]byte, error) {
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
-		return nil, fmt.Errorf("%w: set $%s (no terminal to ask on)", sign.ErrPassphrase, envPassphrase)
+		return nil, noTerminalError{envs}
 	}
 	fmt.Fprint(os.Stderr, prompt)
 	p, err := term.ReadPassword(fd)

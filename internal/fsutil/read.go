@@ -28,7 +28,12 @@ func ReadFileMax(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
+		return nil, &TooLargeError{Limit: limit}
 	}
 	return data, nil
 }
+
+// TooLargeError is ReadFileMax's error for a file over its limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d bytes", e.Limit) }

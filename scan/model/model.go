@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -102,7 +103,8 @@ type Result struct {
 	Findings []Finding `json:"findings"`
 	// Pickle reports whether any part of the file is a pickle stream.
 	Pickle bool `json:"pickle"`
-	// BytesRead counts the bytes the format scan read (not the digest).
+	// BytesRead counts the distinct bytes of the file the format scan read
+	// (not the digest): a byte read twice counts once, so it is at most Size.
 	BytesRead int64 `json:"bytesRead"`
 }
 
@@ -364,17 +366,38 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 	return nil
 }
 
-// countingReaderAt counts bytes read so benchmarks and results can show
-// that a header-only scan really read only the header.
+// countingReaderAt counts the distinct bytes read so benchmarks and results
+// can show that a header-only scan really read only the header. Formats
+// re-read headers and nested members, so it keeps the ranges read, not a sum.
 type countingReaderAt struct {
-	r io.ReaderAt
-	n int64
+	r     io.ReaderAt
+	spans []span // sorted, disjoint and non-adjacent
+	n     int64  // bytes covered by spans
 }
+
+// span is a byte range [start, end).
+type span struct{ start, end int64 }
 
 func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.r.ReadAt(p, off)
-	c.n += int64(n)
+	if n > 0 {
+		c.add(off, off+int64(n))
+	}
 	return n, err
+}
+
+// add merges [start, end) into the spans; reads are mostly sequential, so
+// the common case merges into the last span.
+func (c *countingReaderAt) add(start, end int64) {
+	i := sort.Search(len(c.spans), func(i int) bool { return c.spans[i].end >= start })
+	j := i
+	for j < len(c.spans) && c.spans[j].start <= end {
+		start, end = min(start, c.spans[j].start), max(end, c.spans[j].end)
+		c.n -= c.spans[j].end - c.spans[j].start
+		j++
+	}
+	c.spans = slices.Replace(c.spans, i, j, span{start, end})
+	c.n += end - start
 }
 
 // scan is the per-file state: findings accumulate here.

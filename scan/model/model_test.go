@@ -263,3 +263,26 @@ func TestScanFileRefusesSpecialFiles(t *testing.T) {
 		t.Fatalf("missing: %v", err)
 	}
 }
+
+func TestCountingReaderAtCountsDistinctBytes(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 100)
+	for _, tc := range []struct {
+		name  string
+		reads [][2]int64 // offset, length
+		want  int64
+	}{
+		{"sequential", [][2]int64{{0, 10}, {10, 10}, {20, 5}}, 25},
+		{"re-read header", [][2]int64{{0, 8}, {0, 8}, {0, 16}}, 16},
+		{"disjoint then bridged", [][2]int64{{0, 10}, {50, 10}, {90, 10}, {5, 50}}, 70},
+		{"adjacent out of order", [][2]int64{{20, 10}, {10, 10}, {30, 10}}, 30},
+		{"past the end", [][2]int64{{95, 10}, {0, 100}}, 100},
+	} {
+		c := &countingReaderAt{r: bytes.NewReader(data)}
+		for _, r := range tc.reads {
+			c.ReadAt(make([]byte, r[1]), r[0])
+		}
+		if c.n != tc.want {
+			t.Errorf("%s: n = %d, want %d (spans %v)", tc.name, c.n, tc.want, c.spans)
+		}
+	}
+}

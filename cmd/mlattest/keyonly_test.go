@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,4 +147,81 @@ subject:
 			t.Fatalf("want exit 1 with a subject failure: %v", r)
 		}
 	})
+}
+
+// The example pipeline's key-only variant, as `make demo` runs it: the
+// layout from examples/pipeline/keyonly-layout.sh, every stage signed
+// offline, verified with no stack and no network.
+func TestExamplePipelineKeyOnly(t *testing.T) {
+	work := t.TempDir()
+	keys := filepath.Join(work, "keys")
+	if err := os.Mkdir(keys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"owner", "pipeline", "release"} {
+		if r := mlattest(t, work, noNetwork, "keygen", "--no-passphrase", "--output-key-prefix", filepath.Join(keys, k)); r.code != 0 {
+			t.Fatalf("keygen: %v", r)
+		}
+	}
+	layout := filepath.Join(work, "layout.yaml")
+	if out, err := exec.Command("../../examples/pipeline/keyonly-layout.sh", keys, layout).CombinedOutput(); err != nil {
+		t.Fatalf("keyonly-layout.sh: %v\n%s", err, out)
+	}
+	r := mlattest(t, work, noNetwork, "layout", "sign", layout, "--key", filepath.Join(keys, "owner.key"), "--offline")
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("layout sign: %v", r)
+	}
+	hub := filepath.Join(work, "hub")
+	if out, err := exec.Command(finetunePath, "init-base", "--out", filepath.Join(hub, "model.safetensors")).CombinedOutput(); err != nil {
+		t.Fatalf("init-base: %v %s", err, out)
+	}
+	pin := filepath.Join(work, "base.pin.sigstore.json")
+	if r := mlattest(t, work, noNetwork, "pin", "--base-model", e2eBaseModel+"="+hub, "--out", pin, "--key", filepath.Join(keys, "owner.key"), "--offline"); r.code != 0 {
+		t.Fatalf("pin: %v", r)
+	}
+	script, err := filepath.Abs("../../examples/pipeline/pipeline.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		name               string
+		env                []string
+		wantCode, wantStep string // "" for a pass
+	}{
+		{name: "honest run"},
+		{name: "model swapped after training", env: []string{"AFTER_TRAIN=cp base/model.safetensors model/model.safetensors"},
+			wantCode: "artifact-rule", wantStep: "scan-model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(work, fmt.Sprint("run", i))
+			att := filepath.Join(dir, "attestations")
+			cmd := exec.Command(script, filepath.Join(dir, "work"), att)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+				"MLATTEST=" + binPath, "FINETUNE=" + finetunePath, fmt.Sprintf("MLATTEST_RUN_ID=keyonly-%d", i),
+				"SIGN_KEY=" + filepath.Join(keys, "pipeline.key"), "BASE_MODEL=" + e2eBaseModel,
+				"LAYOUT=" + layout, "LAYOUT_KEY=" + filepath.Join(keys, "owner.pub"), "PIN=" + pin}, noNetwork...)
+			cmd.Env = append(cmd.Env, tc.env...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("pipeline: %v\n%s", err, out)
+			}
+			r := mlattest(t, dir, noNetwork, "verify", "--layout", layout, "--layout-key", filepath.Join(keys, "owner.pub"),
+				"--attestations", att, "--model", filepath.Join(dir, "work", "release"), "--json")
+			var rep verify.Report
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("verify --json: %v\n%v", err, r)
+			}
+			if rep.TransparencyLog == nil || rep.TransparencyLog.Checked || strings.Count(r.stderr, verify.NoLogNotice) != 1 {
+				t.Errorf("want the key-only notice once and transparencyLog.checked false: %v", r)
+			}
+			if tc.wantCode == "" {
+				if r.code != 0 || !rep.Passed || len(rep.Steps) != 7 {
+					t.Fatalf("the honest key-only pipeline does not verify: %v", r)
+				}
+				return
+			}
+			if r.code != 1 || !rep.HasFailure(verify.FailureCode(tc.wantCode), "step "+tc.wantStep+":") {
+				t.Fatalf("want exit 1 with %s at step %s: %v", tc.wantCode, tc.wantStep, r)
+			}
+		})
+	}
 }

@@ -10,6 +10,9 @@
 #      by an identity the layout does not name;
 #   6-8. a pickled base model, a backdoored dataset and a base model that is
 #      not the pinned one are stopped before training.
+#   9. air-gapped: the same pipeline with keys only (layout, pin and every
+#      stage signed offline), verified with no trusted root and no network;
+#      a swapped model file is caught there too.
 # Expects bin/mlattest and the stack's environment (make demo provides both).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -134,4 +137,36 @@ echo "=> stopped at scan-data: the train stage never ran."
 say "8. attack: the base model differs from the one the owner pinned"
 expect_stopped unpinned 'BEFORE_TRAIN=printf x >> base/model.safetensors' "the unpinned base model" 'does not match its pin'
 echo "=> refused before training: the base model is not the pinned one."
-say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, and the poisoned dataset is stopped"
+
+# 9. (air-gapped) keys only: nothing from the stack is used (its variables
+# are unset) and a dead proxy makes any network access fail.
+say "9. air-gapped: the same pipeline with keys only, no Sigstore service, no network"
+(
+	unset SIGSTORE_ID_TOKEN $(compgen -e | grep '^MLATTEST_' || true)
+	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=
+	ko="$work/keyonly"
+	mkdir -p "$ko/keys"
+	for k in owner pipeline release; do
+		"$MLATTEST" keygen --no-passphrase --output-key-prefix "$ko/keys/$k" 2>/dev/null
+	done
+	"$root/examples/pipeline/keyonly-layout.sh" "$ko/keys" "$ko/layout.yaml"
+	"$MLATTEST" layout sign "$ko/layout.yaml" --key "$ko/keys/owner.key" --offline
+	"$MLATTEST" pin --base-model "$BASE_MODEL=$work/hub" --out "$ko/base.pin.sigstore.json" --key "$ko/keys/owner.key" --offline
+	env SIGN_KEY="$ko/keys/pipeline.key" LAYOUT="$ko/layout.yaml" LAYOUT_KEY="$ko/keys/owner.pub" PIN="$ko/base.pin.sigstore.json" \
+		MLATTEST_RUN_ID="demo-keyonly-$(date +%s)" "$root/examples/pipeline/pipeline.sh" "$ko/run" "$ko/run/attestations" 2>&1 |
+		sed -n -e 's/^-- stage \(.*\)/  stage \1/p' -e 's/^mlattest: wrote .*\/\([^/]*\) (\(.*\))$/    \1 (\2)/p'
+	gate_key() { "$MLATTEST" verify --layout "$ko/layout.yaml" --layout-key "$ko/keys/owner.pub" --attestations "$ko/run/attestations" --model "$1"; }
+	gate_key "$ko/run/release" | sed -n -e '1,3p' -e '/^⚠/,$p'
+	cp -r "$ko/run/release" "$ko/swapped"
+	cp "$work/hub/model.safetensors" "$ko/swapped/model.safetensors"
+	if out=$(gate_key "$ko/swapped" 2>&1); then
+		echo "$out"
+		echo "DEMO FAILED: the swapped model passed the key-only gate" >&2
+		exit 1
+	fi
+	echo "attack: the released model file swapped"
+	echo "$out" | sed -n '/^FAILED/,$p' | cut -c1-200
+	echo "=> caught, offline: the key-only release gate refuses this model."
+)
+
+say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, the poisoned dataset is stopped, and the air-gapped key-only pipeline verifies with no network"

@@ -8,8 +8,10 @@
 # WORKDIR: AFTER_CLEAN (after clean, before scan-data), BEFORE_TRAIN (after
 # scan-data, before train), AFTER_TRAIN (after
 # train, before scan-model); TRAIN_TOKEN is a token for the train stage only.
-# With LAYOUT (and LAYOUT_IDENTITY, LAYOUT_ISSUER, PIN), the train stage checks
-# the base model against the pins the signed layout accepts before it runs.
+# With LAYOUT (and LAYOUT_IDENTITY, LAYOUT_ISSUER or LAYOUT_KEY, and PIN), the
+# train stage checks the base model against the pins the signed layout
+# accepts before it runs. With SIGN_KEY, every stage signs offline with that
+# key instead of keylessly (the air-gapped variant: no network).
 set -euo pipefail
 work=$1 att=$2
 : "${MLATTEST:?}" "${FINETUNE:?}"
@@ -24,8 +26,10 @@ stage() { # NAME MLATTEST-FLAGS... -- COMMAND...
 	local name=$1
 	shift
 	echo "-- stage $name"
-	"$MLATTEST" run --step "$name" --out "$att" "$@"
+	"$MLATTEST" run --step "$name" --out "$att" ${sign[@]+"${sign[@]}"} "$@"
 }
+sign=()
+if [ -n "${SIGN_KEY:-}" ]; then sign=(--key "$SIGN_KEY" --offline); fi
 
 stage ingest --products raw.jsonl -- "$FINETUNE" ingest --out raw.jsonl
 stage clean --materials raw.jsonl --products clean.jsonl -- "$FINETUNE" clean --in raw.jsonl --out clean.jsonl
@@ -39,10 +43,14 @@ if [ -n "${BEFORE_TRAIN:-}" ]; then eval "$BEFORE_TRAIN"; fi
 base_model=${BASE_MODEL:-hf://mlattest-demo/tiny-base@5d3c8a1e0f9b7c2d4e6f8a0b1c3d5e7f9a1b3c5d}
 pins=()
 if [ -n "${LAYOUT:-}" ]; then
-	pins=(--layout "$LAYOUT" --layout-identity "${LAYOUT_IDENTITY:?}" --layout-oidc-issuer "${LAYOUT_ISSUER:?}")
+	if [ -n "${LAYOUT_KEY:-}" ]; then
+		pins=(--layout "$LAYOUT" --layout-key "$LAYOUT_KEY")
+	else
+		pins=(--layout "$LAYOUT" --layout-identity "${LAYOUT_IDENTITY:?}" --layout-oidc-issuer "${LAYOUT_ISSUER:?}")
+	fi
 	if [ -n "${PIN:-}" ]; then pins+=(--pin "$PIN"); fi
 fi
-SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-$SIGSTORE_ID_TOKEN} stage train \
+SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-${SIGSTORE_ID_TOKEN:-}} stage train \
 	--materials clean.jsonl,train.json --products model \
 	--base-model "$base_model=base" ${pins[@]+"${pins[@]}"} \
 	--dataset file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic \

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ const (
 	// verified pipeline run id.
 	VSAAnnotationLayoutSerial = "mlattest.dev/layout-serial"
 	VSAAnnotationRunID        = "mlattest.dev/run-id"
+	// VSAAnnotationUnlogged lists the input attestations whose
+	// transparency-log entry was not checked (signed offline with a key, or
+	// every one when verification was key-only).
+	VSAAnnotationUnlogged = "mlattest.dev/unlogged-attestations"
 
 	// vsaSLSAVersion is the SLSA version the verifiedLevels refer to.
 	vsaSLSAVersion = "1.0"
@@ -60,6 +65,9 @@ type VSAInput struct {
 	Subjects []digest.Artifact
 	// RunID is the verified pipeline run, optional.
 	RunID string
+	// Unlogged are the uris of input attestations whose transparency-log
+	// entry was not checked; each must be an InputAttestations uri.
+	Unlogged []string
 }
 
 // NewVSAStatement builds a SLSA Verification Summary v1 statement about the
@@ -71,7 +79,8 @@ type VSAInput struct {
 //	timeVerified         in.TimeVerified (UTC)
 //	resourceUri          in.ResourceURI
 //	policy               {uri, digest{sha256}, annotations{"mlattest.dev/layout-serial": N,
-//	                      "mlattest.dev/run-id": ID (when set)}}
+//	                      "mlattest.dev/run-id": ID (when set),
+//	                      "mlattest.dev/unlogged-attestations": [uri…] (when any)}}
 //	inputAttestations    [{uri, digest{sha256}}], sorted by uri
 //	verificationResult   PASSED | FAILED
 //	verifiedLevels       in.VerifiedLevels (["FAILED"] for a failure when empty)
@@ -136,6 +145,14 @@ func NewVSAStatement(in VSAInput) (*intoto.Statement, error) {
 	if in.RunID != "" {
 		ann[VSAAnnotationRunID] = in.RunID
 	}
+	if len(in.Unlogged) > 0 {
+		unlogged := slices.Sorted(slices.Values(in.Unlogged))
+		list := make([]any, len(unlogged))
+		for i, u := range unlogged {
+			list[i] = u
+		}
+		ann[VSAAnnotationUnlogged] = list
+	}
 	pred, err := jsonToStruct(map[string]any{
 		"verifier":     map[string]any{"id": in.Verifier},
 		"timeVerified": in.TimeVerified.UTC().Format(time.RFC3339Nano),
@@ -179,8 +196,9 @@ type vsaDoc struct {
 		URI         string            `json:"uri"`
 		Digest      map[string]string `json:"digest"`
 		Annotations struct {
-			Serial json.Number `json:"mlattest.dev/layout-serial"`
-			RunID  string      `json:"mlattest.dev/run-id"`
+			Serial   json.Number `json:"mlattest.dev/layout-serial"`
+			RunID    string      `json:"mlattest.dev/run-id"`
+			Unlogged []string    `json:"mlattest.dev/unlogged-attestations"`
 		} `json:"annotations"`
 	} `json:"policy"`
 	InputAttestations []struct {
@@ -225,6 +243,7 @@ func VSAOf(st *intoto.Statement) (*VSAInput, error) {
 		VerifiedLevels: v.VerifiedLevels,
 		Subjects:       descriptorArtifacts(st.GetSubject()),
 		RunID:          v.Policy.Annotations.RunID,
+		Unlogged:       v.Policy.Annotations.Unlogged,
 	}
 	if out.PolicySerial, err = v.Policy.Annotations.Serial.Int64(); err != nil {
 		return nil, fmt.Errorf("predicates: verification summary layout serial: %w", err)
@@ -255,7 +274,8 @@ func isMlattestVSADoc(doc any) bool {
 }
 
 // checkVSADoc is what the mlattest VSA schema cannot say: input attestation
-// uris are unique, and the levels agree with the result.
+// uris are unique, unlogged ones are among them, and the levels agree with
+// the result.
 func checkVSADoc(doc any) error {
 	atts, _ := lookup(doc, "inputAttestations").([]any)
 	seen := make(map[string]bool, len(atts))
@@ -265,6 +285,12 @@ func checkVSADoc(doc any) error {
 			return fmt.Errorf("predicates: verification summary lists input attestation %q twice", uri)
 		}
 		seen[uri] = true
+	}
+	unlogged, _ := lookup(doc, "policy", "annotations", VSAAnnotationUnlogged).([]any)
+	for _, u := range unlogged {
+		if uri, _ := u.(string); !seen[uri] {
+			return fmt.Errorf("predicates: verification summary lists %q as unlogged, but not as an input attestation", uri)
+		}
 	}
 	result, _ := lookup(doc, "verificationResult").(string)
 	raw, _ := lookup(doc, "verifiedLevels").([]any)

@@ -90,6 +90,28 @@ func TestVSAOfRoundTrip(t *testing.T) {
 	}
 }
 
+// Input attestations whose log entry was not checked are a policy
+// annotation, sorted, and survive the round trip.
+func TestVSAUnlogged(t *testing.T) {
+	in := vsaInput()
+	in.Unlogged = []string{"train.training.sigstore.json", "clean.link.sigstore.json"}
+	st, err := NewVSAStatement(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustMarshal(t, st)
+	if !bytes.Contains(b, []byte(`"mlattest.dev/unlogged-attestations":["clean.link.sigstore.json","train.training.sigstore.json"]`)) {
+		t.Errorf("annotation missing or unsorted:\n%s", b)
+	}
+	got, err := VSAOf(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Unlogged, []string{"clean.link.sigstore.json", "train.training.sigstore.json"}) {
+		t.Errorf("Unlogged = %v", got.Unlogged)
+	}
+}
+
 // The largest serial a JSON reader holds exactly survives the round trip.
 func TestVSASerialPrecision(t *testing.T) {
 	in := vsaInput()
@@ -162,6 +184,8 @@ func TestNewVSAStatementRejects(t *testing.T) {
 		{"passed says FAILED", func(in *VSAInput) { in.VerifiedLevels = []string{VSAFailed} }, "PASSED"},
 		{"duplicate subject", func(in *VSAInput) { in.Subjects[1].Name = in.Subjects[0].Name }, "twice"},
 		{"bad subject digest", func(in *VSAInput) { in.Subjects[0].SHA256 = "x" }, "sha256"},
+		{"unlogged, not an input", func(in *VSAInput) { in.Unlogged = []string{"other.sigstore.json"} }, `lists "other.sigstore.json" as unlogged`},
+		{"unlogged twice", func(in *VSAInput) { in.Unlogged = []string{"clean.link.sigstore.json", "clean.link.sigstore.json"} }, "unlogged-attestations"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,6 +227,9 @@ func TestVSAParseStatementRejects(t *testing.T) {
 		{"negative serial", func(d map[string]any) { ann(d)[VSAAnnotationLayoutSerial] = -1 }, "layout-serial"},
 		{"unknown annotation", func(d map[string]any) { ann(d)["mlattest.dev/other"] = "x" }, "other"},
 		{"bad run id", func(d map[string]any) { ann(d)[VSAAnnotationRunID] = "" }, "run-id"},
+		{"unlogged not a list", func(d map[string]any) { ann(d)[VSAAnnotationUnlogged] = "clean.link.sigstore.json" }, "unlogged-attestations"},
+		{"unlogged empty", func(d map[string]any) { ann(d)[VSAAnnotationUnlogged] = []any{} }, "unlogged-attestations"},
+		{"unlogged, not an input", func(d map[string]any) { ann(d)[VSAAnnotationUnlogged] = []any{"x.sigstore.json"} }, "not as an input attestation"},
 		{"policy other digest", func(d map[string]any) { pol(d)["digest"] = map[string]any{"sha512": "ab"} }, "digest"},
 		{"policy without uri", func(d map[string]any) { delete(pol(d), "uri") }, "uri"},
 		{"verifier version (not written by mlattest)", func(d map[string]any) {

@@ -101,6 +101,15 @@ subject:
 			t.Fatalf("JSON transparencyLog = %+v", lg)
 		}
 	})
+	t.Run("a signed VSA names the bundles no log vouches for", func(t *testing.T) {
+		must(t, verifyArgs(offline, "--vsa", "model.vsa.sigstore.json", "--key", "owner.key", "--offline")...)
+		pred, _ := payload(t, filepath.Join(dir, "model.vsa.sigstore.json"))["predicate"].(map[string]any)
+		ann, _ := pred["policy"].(map[string]any)["annotations"].(map[string]any)
+		unlogged, _ := ann["mlattest.dev/unlogged-attestations"].([]any)
+		if len(unlogged) != 4 || len(unlogged) != len(pred["inputAttestations"].([]any)) {
+			t.Fatalf("want the 4 input attestations unlogged, got %v", ann)
+		}
+	})
 	t.Run("verify-bundle and run --layout agree", func(t *testing.T) {
 		must(t, "verify-bundle", "--key", "ci.pub", "--bundle", "att/train.link.sigstore.json", "--artifact", "model/m.bin")
 		must(t, append(append([]string{"run", "--step", "train", "--run-id", "r2", "--key", "ci.key", "--offline", "--out", "att2",

@@ -214,6 +214,9 @@ func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.R
 	for _, b := range rep.Bundles {
 		if b.SHA256 != "" {
 			in.InputAttestations = append(in.InputAttestations, predicates.Resource{URI: b.File, SHA256: b.SHA256})
+			if b.Verified && !b.Logged {
+				in.Unlogged = append(in.Unlogged, b.File)
+			}
 		}
 	}
 	st, err := predicates.NewVSAStatement(in)

@@ -115,6 +115,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
+// fileErrors are the failures of a command that goes on after a failing
+// file: main prints one line for each (a multi-line cause is folded).
+type fileErrors []error
+
+func (e fileErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, err := range e {
+		lines[i] = strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e fileErrors) Unwrap() []error { return e }
+
 // printError writes err as "mlattest: ..." lines: a joined error (one per
 // failing file) gets one prefixed line per cause.
 func printError(w io.Writer, err error) {

@@ -50,7 +50,7 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 				}
 			}
 			if len(failed) > 0 {
-				return withCode(exitRejected, errors.Join(failed...))
+				return withCode(exitRejected, fileErrors(failed))
 			}
 			return nil
 		},

@@ -1,0 +1,472 @@
+package main
+
+// Issue 11's "should fix" promises, run as a user would: the built binary,
+// a fresh directory per case, offline key signing (no stack needed).
+
+import (
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// polishCase is one command line with bad (or once-refused) input.
+type polishCase struct {
+	name  string
+	setup func(t *testing.T, dir string) // prepares dir (the working directory)
+	args  []string                       // "{ext}" is replaced by a directory outside dir
+	env   []string
+	cred  *syscall.Credential // run as another user (nil: the test's own)
+	code  int
+	// msg: the one "mlattest:" error line must contain each (after "{ext}"
+	// replacement); none for a success.
+	msg   []string
+	usage bool // the usage line follows the message
+	// check asserts more (stdout, files written); nil for failures, which
+	// must leave dir exactly as setup left it.
+	check func(t *testing.T, dir, ext string, r cliResult)
+}
+
+// nobody is the unprivileged user the permission cases run as (we run as root).
+var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
+
+const polishPass = "MLATTEST_KEY_PASSPHRASE=pw"
+
+func TestCLIPromisesPolish(t *testing.T) {
+	cases := []polishCase{
+		{
+			name: "digest a file outside the current directory names it as given",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"digest", "{ext}/big.bin", "in.txt", "{ext}/tree"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				// Sorted by name, as always.
+				want := hexSum("big\n") + "  " + ext + "/big.bin\n" +
+					hexSum("sub-file\n") + "  " + ext + "/tree/sub/f\n" +
+					hexSum("in\n") + "  in.txt\n"
+				if r.stdout != want {
+					t.Fatalf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+				}
+				// sha256sum -c reads the names back from the same directory.
+				writeFile(t, filepath.Join(dir, "sums"), r.stdout)
+				cmd := exec.Command("sha256sum", "-c", "sums")
+				cmd.Dir = dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("sha256sum -c: %v\n%s", err, out)
+				}
+			},
+		},
+		{
+			name: "digest --workers 0 is a usage error",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args:  []string{"digest", "--workers", "0", "in.txt"},
+			code:  exitUsage,
+			msg:   []string{"--workers 0"},
+			usage: true,
+		},
+		{
+			name: "digest of a missing file shows no system-call names",
+			args: []string{"digest", "nope.bin"},
+			code: exitUsage,
+			msg:  []string{`digest "nope.bin": no such file or directory`},
+		},
+		{
+			name:  "scan model --out DIR is a directory",
+			setup: modelAndOutDir,
+			args:  []string{"scan", "model", "--out", "outdir", "m.safetensors"},
+			code:  exitUsage,
+			msg:   []string{"--out outdir: is a directory"},
+		},
+		{
+			name: "scan model bytesRead never exceeds the file size",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "notmodel.bin"), "hello world, not a model\n")
+			},
+			args: []string{"scan", "model", "--json", "notmodel.bin"},
+			code: exitRejected,
+			msg:  []string{"not safe"},
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				var line struct {
+					Size      int64 `json:"size"`
+					BytesRead int64 `json:"bytesRead"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &line); err != nil {
+					t.Fatalf("stdout %q: %v", r.stdout, err)
+				}
+				if line.BytesRead < 1 || line.BytesRead > line.Size {
+					t.Fatalf("bytesRead %d of a %d-byte file", line.BytesRead, line.Size)
+				}
+			},
+		},
+		{
+			name: "pin --out DIR is a directory",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "base/model.safetensors"), "weights")
+				mkdir(t, filepath.Join(dir, "pins"))
+			},
+			args: []string{"pin", "--base-model", "hf://org/base@" + strings.Repeat("ab", 20) + "=base",
+				"--out", "pins", "--key", "step.key", "--offline"},
+			code: exitUsage,
+			msg:  []string{"--out pins: is a directory"},
+		},
+		{
+			name: "keygen with an empty prefix writes nothing",
+			args: []string{"keygen", "--no-passphrase", "--output-key-prefix", ""},
+			code: exitUsage, msg: []string{`--output-key-prefix ""`}, usage: true,
+		},
+		{
+			name:  "keygen with a directory prefix writes nothing",
+			setup: func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "keys")) },
+			args:  []string{"keygen", "--no-passphrase", "--output-key-prefix", "keys/"},
+			code:  exitUsage, msg: []string{`--output-key-prefix "keys/"`}, usage: true,
+		},
+		{
+			name: "keygen without a terminal names the variable and --no-passphrase",
+			args: []string{"keygen", "--output-key-prefix", "k"},
+			code: exitUsage, msg: []string{"$MLATTEST_KEY_PASSPHRASE", "--no-passphrase"},
+		},
+		{
+			name:  "keygen into a directory the user cannot write",
+			setup: func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "ro")) },
+			args:  []string{"keygen", "--no-passphrase", "--output-key-prefix", "ro/k"},
+			cred:  nobody,
+			code:  exitUsage, msg: []string{"cannot write ro/k.key: permission denied"},
+		},
+		{
+			name: "an encrypted key without a terminal names $MLATTEST_KEY_PASSPHRASE",
+			setup: func(t *testing.T, dir string) {
+				keygenEncrypted(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"run", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att",
+				"--materials", "in.txt", "--", "touch", "ran"},
+			code: exitRunError, msg: []string{"key step.key is encrypted", "set $MLATTEST_KEY_PASSPHRASE"},
+		},
+		{
+			name: "a cosign key without a terminal also names $COSIGN_PASSWORD",
+			setup: func(t *testing.T, dir string) {
+				cosignKey(t, dir)
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--key", "cosign.key", "--offline", "--out", "att", "--materials", "in.txt"},
+			code: exitUsage, msg: []string{"key cosign.key is encrypted", "$MLATTEST_KEY_PASSPHRASE or $COSIGN_PASSWORD"},
+		},
+		{
+			name: "a cosign key takes $COSIGN_PASSWORD",
+			setup: func(t *testing.T, dir string) {
+				cosignKey(t, dir)
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--key", "cosign.key", "--offline", "--out", "att", "--materials", "in.txt"},
+			env:  []string{"COSIGN_PASSWORD=cosign-pw"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				if _, err := os.Stat(filepath.Join(dir, "att", "s.link.sigstore.json")); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "attest --exit-code -1 is a usage error",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att",
+				"--materials", "in.txt", "--exit-code", "-1"},
+			code: exitUsage, msg: []string{"--exit-code -1"}, usage: true,
+		},
+		{
+			name: "run --products . skips --out, --hash-cache and the key",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+				// An earlier step of the pipeline already wrote into att/.
+				r := mlattest(t, dir, nil, "attest", "--step", "s1", "--run-id", "r1", "--key", "step.key", "--offline",
+					"--out", "att", "--materials", "in.txt")
+				if r.code != 0 {
+					t.Fatalf("attest s1: %v", r)
+				}
+			},
+			args: []string{"run", "--step", "s2", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att",
+				"--hash-cache", "cache", "--materials", ".", "--products", ".", "--", "cp", "in.txt", "out.txt"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				materials, products := linkNames(t, filepath.Join(dir, "att", "s2.link.sigstore.json"))
+				// step.pub is an ordinary file; step.key, att/ and cache/ are not recorded.
+				if want := []string{"in.txt", "step.pub"}; !slices.Equal(materials, want) {
+					t.Errorf("materials %v, want %v", materials, want)
+				}
+				if want := []string{"in.txt", "out.txt", "step.pub"}; !slices.Equal(products, want) {
+					t.Errorf("products %v, want %v", products, want)
+				}
+			},
+		},
+		{
+			name: "verify-bundle of an empty file",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "owner")
+				writeFile(t, filepath.Join(dir, "b.sigstore.json"), "")
+			},
+			args: []string{"verify-bundle", "--bundle", "b.sigstore.json", "--key", "owner.pub", "--digest", "sha256:" + strings.Repeat("0", 64)},
+			code: exitRejected, msg: []string{"bundle b.sigstore.json: rejected: file is empty"},
+		},
+		{
+			name:  "verify-bundle with a key that did not sign",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "--bundle", "att/s.link.sigstore.json", "--key", "owner.pub", "--artifact", "in.txt"},
+			code:  exitRejected, msg: []string{"att/s.link.sigstore.json: rejected: signature does not match key owner.pub (sha256:"},
+		},
+		{
+			name:  "verify-bundle quotes the user's own regexp",
+			setup: signedBundle,
+			args: []string{"verify-bundle", "--bundle", "att/s.link.sigstore.json", "--artifact", "in.txt",
+				"--certificate-identity-regexp", "(", "--certificate-oidc-issuer", "https://issuer.example"},
+			code: exitUsage, msg: []string{"--certificate-identity-regexp '(': missing closing )"}, usage: true,
+		},
+		{
+			name:  "verify-bundle with an argument prints the usage line",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "att/s.link.sigstore.json"},
+			code:  exitUsage, msg: []string{`"att/s.link.sigstore.json"`}, usage: true,
+		},
+		{
+			name: "layout check of an oversized layout says the limit verify uses",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "big.yaml"), strings.Repeat("#", 5<<20))
+			},
+			args: []string{"layout", "check", "big.yaml"},
+			code: exitUsage, msg: []string{"layout big.yaml: larger than 1048576 bytes, the limit for a layout"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, ext := worldDir(t), worldDir(t)
+			writeFile(t, filepath.Join(ext, "big.bin"), "big\n")
+			writeFile(t, filepath.Join(ext, "tree/sub/f"), "sub-file\n")
+			if tc.setup != nil {
+				tc.setup(t, dir)
+			}
+			before := tree(t, dir)
+			args := make([]string, len(tc.args))
+			for i, a := range tc.args {
+				args[i] = strings.ReplaceAll(a, "{ext}", ext)
+			}
+			r := mlattestAs(t, tc.cred, dir, tc.env, args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%v", r.code, tc.code, r)
+			}
+			if strings.Contains(r.stderr, ".tmp-") {
+				t.Errorf("a temporary file name leaked:\n%v", r)
+			}
+			errLines := errorLines(r.stderr)
+			switch {
+			case len(tc.msg) == 0 && len(errLines) > 0:
+				t.Errorf("error lines on success: %q", errLines)
+			case len(tc.msg) > 0 && len(errLines) != 1:
+				t.Errorf("want one mlattest: error line, got %q\n%v", errLines, r)
+			case len(tc.msg) > 0:
+				for _, m := range tc.msg {
+					if !strings.Contains(errLines[0], m) {
+						t.Errorf("message %q does not say %q", errLines[0], m)
+					}
+				}
+			}
+			if got := strings.Contains(r.stderr, "\nusage: mlattest "); got != tc.usage {
+				t.Errorf("usage line printed: %v, want %v\n%v", got, tc.usage, r)
+			}
+			if tc.check != nil {
+				tc.check(t, dir, ext, r)
+				return
+			}
+			if after := tree(t, dir); !slices.Equal(before, after) {
+				t.Errorf("files left behind: before %v, after %v", before, after)
+			}
+		})
+	}
+}
+
+// TestCLIOneLinePerFailingFile: `sign DIR` with two statements it refuses
+// says so in one prefixed line each.
+func TestCLIOneLinePerFailingFile(t *testing.T) {
+	dir := worldDir(t)
+	keygen(t, dir, "step")
+	for _, n := range []string{"a", "b"} {
+		writeFile(t, filepath.Join(dir, "att", n+".link.UNSIGNED.intoto.json"), `{"not":"a statement"}`)
+	}
+	r := mlattest(t, dir, nil, "sign", "att", "--key", "step.key", "--offline")
+	if r.code != exitRejected {
+		t.Fatalf("exit %d, want 1\n%v", r.code, r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", lines)
+	}
+	for i, n := range []string{"a", "b"} {
+		if !strings.HasPrefix(lines[i], "mlattest: att/"+n+".link.UNSIGNED.intoto.json: ") {
+			t.Errorf("line %d: %q", i, lines[i])
+		}
+	}
+}
+
+// errorLines are stderr's "mlattest:" lines that are not warnings or news.
+func errorLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(l, "mlattest: ") {
+			continue
+		}
+		rest := strings.TrimPrefix(l, "mlattest: ")
+		if strings.HasPrefix(rest, "warning: ") || strings.HasPrefix(rest, "wrote ") || strings.HasPrefix(rest, "new run id") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// worldDir is a temporary directory other users can enter (t.TempDir's
+// parent is private), removed after the test.
+func worldDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mlattest-polish-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tree lists every path under dir with its mode and size.
+func tree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, fmt.Sprintf("%s %v %d", rel, fi.Mode(), fi.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mkdir(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func modelAndOutDir(t *testing.T, dir string) {
+	writeFile(t, filepath.Join(dir, "m.safetensors"), "not really")
+	mkdir(t, filepath.Join(dir, "outdir"))
+}
+
+// keygen writes an unencrypted PREFIX.key/.pub pair in dir.
+func keygen(t *testing.T, dir, prefix string) {
+	t.Helper()
+	if r := mlattest(t, dir, nil, "keygen", "--no-passphrase", "--output-key-prefix", prefix); r.code != 0 {
+		t.Fatalf("keygen: %v", r)
+	}
+}
+
+// keygenEncrypted writes PREFIX.key encrypted with the passphrase "pw".
+func keygenEncrypted(t *testing.T, dir, prefix string) {
+	t.Helper()
+	if r := mlattest(t, dir, []string{polishPass}, "keygen", "--output-key-prefix", prefix); r.code != 0 {
+		t.Fatalf("keygen: %v", r)
+	}
+}
+
+// cosignKey writes cosign.key in cosign's encrypted format ("cosign-pw").
+func cosignKey(t *testing.T, dir string) {
+	t.Helper()
+	priv, _, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc([]byte("cosign-pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "cosign.key"), string(priv))
+}
+
+// signedBundle leaves att/s.link.sigstore.json over in.txt signed offline by
+// step.key, and an unrelated owner key pair.
+func signedBundle(t *testing.T, dir string) {
+	t.Helper()
+	keygen(t, dir, "step")
+	keygen(t, dir, "owner")
+	writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+	r := mlattest(t, dir, nil, "attest", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline",
+		"--out", "att", "--products", "in.txt")
+	if r.code != 0 {
+		t.Fatalf("attest: %v", r)
+	}
+}
+
+// linkNames reads a link bundle's material names and subject names.
+func linkNames(t *testing.T, bundlePath string) (materials, subjects []string) {
+	t.Helper()
+	data, err := os.ReadFile(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DSSEEnvelope struct {
+			Payload string `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Subject []struct {
+			Name string `json:"name"`
+		} `json:"subject"`
+		Predicate struct {
+			Materials []struct {
+				Name string `json:"name"`
+			} `json:"materials"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range st.Predicate.Materials {
+		materials = append(materials, m.Name)
+	}
+	for _, s := range st.Subject {
+		subjects = append(subjects, s.Name)
+	}
+	return materials, subjects
+}

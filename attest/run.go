@@ -87,6 +87,7 @@ type config struct {
 	allowPickle    bool
 	pins           []predicates.ModelPin
 	waitDelay      time.Duration
+	onExit         func(Exit)
 
 	// Seams for tests of this package: they record the builders' inputs.
 	newLink     func(predicates.LinkInput) (*intoto.Statement, error)
@@ -141,6 +142,18 @@ func WithGit(path string) RunOption { return func(c *config) { c.gitBin = path }
 func WithTimes(started, finished time.Time) RunOption {
 	return func(c *config) { c.started, c.ended = started, finished }
 }
+
+// Exit is how and when a command run by Run ended.
+type Exit struct {
+	Code              int       // as Record.ExitCode
+	Started, Finished time.Time // UTC
+}
+
+// WithOnExit calls f as soon as the command has exited with a known status,
+// before the products are digested and the statements built. From then on
+// signals are no longer forwarded to the command, so a caller that wants to
+// catch an interruption of the recording subscribes to them in f.
+func WithOnExit(f func(Exit)) RunOption { return func(c *config) { c.onExit = f } }
 
 // forwardedSignals are relayed to the command. On a terminal, Ctrl-C sends
 // SIGINT to the whole foreground process group, so the command may see it
@@ -290,6 +303,11 @@ func (c *config) prepare(ctx context.Context, s *Step, needCommand bool) (*state
 		if err != nil {
 			return nil, inputErr("digesting materials: %w", err)
 		}
+		if len(st.rec.Materials) == 0 && len(s.Products) == 0 {
+			// The statements' subject would be empty: refuse now rather
+			// than after a command that may run for hours.
+			return nil, inputErr("step %q: its materials (%s) hold no file to digest and it names no products: a statement needs a subject", s.Name, strings.Join(s.Materials, ", "))
+		}
 	}
 	for _, b := range s.BaseModels {
 		res, err := c.digestInput(ctx, r.abs(b.Path), b.URI, s.DigestOptions)
@@ -428,6 +446,9 @@ loop:
 		return fmt.Errorf("%w: command %q: %w", ErrRecord, st.Command[0], err)
 	}
 	st.rec.ExitCode = code
+	if c.onExit != nil {
+		c.onExit(Exit{Code: code, Started: st.rec.StartedOn, Finished: st.rec.FinishedOn})
+	}
 	st.rec.Stdout = sumOf(outHash)
 	st.rec.Stderr = sumOf(errHash)
 	if st.handedOver, err = handoff.Collect(hdir); err != nil {

@@ -228,6 +228,13 @@ func TestRunInputErrorsBeforeCommand(t *testing.T) {
 		{name: "bad step name", step: func(s *Step) { s.Name = "../evil" }, wantErr: `step name "../evil"`},
 		{name: "bad run id", step: func(s *Step) { s.RunID = "a b" }, wantErr: `run id "a b"`},
 		{name: "no subject possible", step: func(s *Step) { s.Materials, s.Products = nil, nil }, wantErr: "neither materials nor products"},
+		{name: "materials hold no file and no products", setup: func(t *testing.T, dir string) {
+			if err := os.MkdirAll(filepath.Join(dir, "empty", ".git"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, dir, "empty/.git/HEAD", "ignored by default")
+		}, step: func(s *Step) { s.Materials, s.Products = []string{"empty"}, nil },
+			wantErr: `step "s": its materials (empty) hold no file to digest and it names no products`},
 		{name: "command not found", step: func(s *Step) { s.Command = []string{"mlattest-no-such-command-xyz"} }, wantErr: `command "mlattest-no-such-command-xyz"`},
 		{name: "relative command missing", step: func(s *Step) { s.Command = []string{"./train.sh"} }, wantErr: `command "./train.sh"`},
 		{name: "no command", step: func(s *Step) { s.Command = nil }, wantErr: "no command"},
@@ -487,5 +494,22 @@ func TestAttest(t *testing.T) {
 				t.Errorf("started = %v", cap.training.StartedOn)
 			}
 		})
+	}
+}
+
+// WithOnExit hears the command's status before the recording starts, with
+// the times the record then carries.
+func TestRunOnExit(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "in.txt", "input")
+	var got []Exit
+	s := &Step{Name: "s", RunID: "r", Dir: dir, Materials: []string{"in.txt"}, Command: helperCmd(t, "exit", "3")}
+	rec, err := Run(context.Background(), s, testOpts(t, nil, WithOnExit(func(e Exit) { got = append(got, e) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Exit{Code: 3, Started: rec.StartedOn, Finished: rec.FinishedOn}
+	if len(got) != 1 || got[0] != want || want.Started.IsZero() {
+		t.Fatalf("onExit saw %+v, want once %+v", got, want)
 	}
 }

@@ -13,12 +13,12 @@ import (
 // to as OUT/manifests/sha256-HEX.json (temp file + rename), before any bundle
 // is written, so a bundle never points at a missing manifest. A manifest
 // already there is content-addressed: it is kept if its bytes are the same.
-func writeManifests(out string, ms []predicates.Manifest) error {
+func writeManifests(out string, ms []predicates.Manifest, written *outFiles) error {
 	if len(ms) == 0 {
 		return nil
 	}
 	dir := filepath.Join(out, predicates.ManifestDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAll(dir, written); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
 	for _, m := range ms {
@@ -40,6 +40,9 @@ func writeManifests(out string, ms []predicates.Manifest) error {
 		}
 		if werr == nil {
 			werr = os.Rename(tmp.Name(), p)
+		}
+		if werr == nil {
+			written.add(p)
 		}
 		if werr != nil {
 			os.Remove(tmp.Name())

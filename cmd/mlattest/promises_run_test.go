@@ -5,12 +5,25 @@ package main
 // messages naming the user's input.
 
 import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/internal/stacktest"
 )
 
 // groupCommands lists every command of the tree that only groups others.
@@ -76,11 +89,21 @@ func TestGroupCommandsRefuseTypos(t *testing.T) {
 // offlineKey makes an unencrypted signing key for key-only, offline runs.
 func offlineKey(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	return offlineKeyIn(t, t.TempDir())
+}
+
+// offlineKeyIn makes the key in dir, readable by all (so that a test can
+// run the binary as another user).
+func offlineKeyIn(t *testing.T, dir string) string {
+	t.Helper()
 	if r := mlattest(t, dir, nil, "keygen", "--no-passphrase", "--output-key-prefix", "step"); r.code != 0 {
 		t.Fatalf("keygen: %v", r)
 	}
-	return filepath.Join(dir, "step.key")
+	key := filepath.Join(dir, "step.key")
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // linkRunID is the run id a link bundle is bound to.
@@ -136,4 +159,332 @@ func TestRunIDIsPrintedAndShareable(t *testing.T) {
 			t.Fatalf("want exit 2 naming the argument, got %v", r)
 		}
 	})
+}
+
+// entries lists what is in dir (nothing when it does not exist).
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// worldDir is a temporary directory another user can work in.
+func worldDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mlattest-promise-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// fakeJWT is an unsigned token with the given expiry: enough for the
+// start-up checks, which do not verify it.
+func fakeJWT(exp time.Time) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	claims := fmt.Sprintf(`{"iss":"https://issuer.example","sub":"ci@example.com","exp":%d}`, exp.Unix())
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+}
+
+// TestRunChecksBeforeTheCommand: what run could find out before a command
+// that may take hours is found out then: exit 125, one line naming the
+// flag or input, the command not run, nothing left in --out.
+func TestRunChecksBeforeTheCommand(t *testing.T) {
+	key := offlineKeyIn(t, worldDir(t))
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	tests := []struct {
+		name  string
+		as    *syscall.Credential // nil: the test's own user
+		stack bool                // keyless: needs the private Sigstore stack's configuration
+		setup func(t *testing.T, dir string) (args []string, want string)
+	}{
+		{
+			name: "read-only --out",
+			as:   nobody,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				ro := filepath.Join(dir, "att")
+				if err := os.Mkdir(ro, 0o555); err != nil {
+					t.Fatal(err)
+				}
+				return []string{"--out", ro, "--key", key, "--offline"}, "--out " + ro + ": cannot write in the directory: permission denied"
+			},
+		},
+		{
+			name: "uncreatable --out",
+			as:   nobody,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				locked := filepath.Join(dir, "locked")
+				if err := os.Mkdir(locked, 0o555); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(locked, "att")
+				return []string{"--out", out, "--key", key, "--offline"}, "--out " + out + ": cannot create the directory: permission denied"
+			},
+		},
+		{
+			name: "materials with no file and no products",
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				writeFile(t, filepath.Join(dir, "empty", ".git", "HEAD"), "ignored")
+				return []string{"--out", filepath.Join(dir, "att"), "--key", key, "--offline", "--materials", "empty"},
+					`its materials (empty) hold no file to digest and it names no products`
+			},
+		},
+		{
+			name:  "missing token file",
+			stack: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				tok := filepath.Join(dir, "no-token")
+				return []string{"--out", filepath.Join(dir, "att"), "--identity-token-file", tok}, "--identity-token-file " + tok + ": no such file or directory"
+			},
+		},
+		{
+			name:  "token file holds no JWT",
+			stack: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				tok := filepath.Join(dir, "token")
+				writeFile(t, tok, "not-a-jwt\n")
+				return []string{"--out", filepath.Join(dir, "att"), "--identity-token-file", tok}, "--identity-token-file " + tok + ": identity token is not a JWT"
+			},
+		},
+		{
+			name:  "token file already expired",
+			stack: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				tok := filepath.Join(dir, "token")
+				writeFile(t, tok, fakeJWT(time.Now().Add(-time.Minute)))
+				return []string{"--out", filepath.Join(dir, "att"), "--identity-token-file", tok}, "--identity-token-file " + tok + ": identity token has expired"
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := worldDir(t)
+			writeFile(t, filepath.Join(dir, "raw.jsonl"), "{}\n")
+			if err := os.Chmod(filepath.Join(dir, "raw.jsonl"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cred := tc.as
+			if os.Geteuid() != 0 {
+				cred = nil // not root: permissions apply already
+			}
+			flags, want := tc.setup(t, dir)
+			if !slices.Contains(flags, "--materials") {
+				flags = append(flags, "--materials", "raw.jsonl")
+			}
+			args := append([]string{"run", "--step", "clean"}, flags...)
+			args = append(args, "--", "touch", "ran")
+			before := entries(t, dir)
+			var env []string
+			if tc.stack {
+				s := stacktest.Get(t)
+				env = []string{"MLATTEST_SIGNING_CONFIG=" + s.SigningConfig, "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}
+			}
+			r := mlattestAs(t, cred, dir, env, args...)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code != exitRunError || len(lines) != 1 || !strings.Contains(lines[0], want) {
+				t.Fatalf("want exit 125 and one line containing %q, got %v\nworking directory: %q", want, r, entries(t, dir))
+			}
+			if after := entries(t, dir); !slices.Equal(before, after) {
+				t.Fatalf("the working directory changed from %q to %q: the command ran or something was left behind", before, after)
+			}
+			for _, d := range []string{filepath.Join(dir, "att"), filepath.Join(dir, "locked")} {
+				if e := entries(t, d); len(e) != 0 {
+					t.Fatalf("%s holds %q after a refused run", d, e)
+				}
+			}
+		})
+	}
+}
+
+// hangingFulcio is a signing config whose Fulcio accepts connections and
+// never answers; each accepted connection is sent on the channel.
+func hangingFulcio(t *testing.T, s *stacktest.Stack) (string, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			conns <- c
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	var sc map[string]any
+	data, err := os.ReadFile(s.SigningConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sc); err != nil {
+		t.Fatal(err)
+	}
+	for _, ca := range sc["caUrls"].([]any) {
+		ca.(map[string]any)["url"] = "http://" + ln.Addr().String()
+	}
+	path := filepath.Join(t.TempDir(), "signing_config.json")
+	data, _ = json.Marshal(sc)
+	writeFile(t, path, string(data))
+	return path, conns
+}
+
+// TestRunInterruptedAfterTheCommand: SIGINT or SIGTERM while run records a
+// finished command leaves nothing half-written in --out and prints the one
+// `mlattest attest` command that records the step, with the times and exit
+// status already known; that command then records it. Run is caught while
+// signing: by a Fulcio that never answers (the request is cancelled), or
+// waiting for an identity token, from a FIFO, that never comes (a read
+// that cannot be cancelled: run stops waiting for it).
+func TestRunInterruptedAfterTheCommand(t *testing.T) {
+	s := stacktest.Get(t)
+	for _, tc := range []struct {
+		name string
+		sig  syscall.Signal
+		fifo bool // token from a FIFO, else a Fulcio that never answers
+	}{
+		{"fulcio/SIGINT", syscall.SIGINT, false},
+		{"fulcio/SIGTERM", syscall.SIGTERM, false},
+		{"token-fifo/SIGINT", syscall.SIGINT, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "raw.jsonl"), "{}\n")
+			out := filepath.Join(dir, "att")
+			token := s.Token(t, 1, "ci@example.com")
+			env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}
+			args := []string{"run", "--step", "clean", "--run-id", "run-7", "--out", out}
+			var tokenFlag []string // as the attest line must give it
+			var conns <-chan net.Conn
+			fifo := filepath.Join(t.TempDir(), "token")
+			if tc.fifo {
+				if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+					t.Skip(err)
+				}
+				env = append(env, "MLATTEST_SIGNING_CONFIG="+s.SigningConfig)
+				tokenFlag = []string{"--identity-token-file", fifo}
+			} else {
+				var sc string
+				sc, conns = hangingFulcio(t, s)
+				env = append(env, "MLATTEST_SIGNING_CONFIG="+sc, "SIGSTORE_ID_TOKEN="+token)
+			}
+			args = append(append(args, tokenFlag...), "--materials", "raw.jsonl", "--products", "clean.jsonl",
+				"--", "sh", "-c", "cp raw.jsonl clean.jsonl && echo 'command done'; exit 3")
+			cmd := exec.Command(binPath, args...)
+			cmd.Dir, cmd.Env = dir, env
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+
+			if tc.fifo { // the start-up check reads a valid token once
+				w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.WriteString(token); err != nil {
+					t.Fatal(err)
+				}
+				w.Close()
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || line != "command done\n" {
+				t.Fatalf("command output %q, %v; stderr:\n%s", line, err, stderr.String())
+			}
+			deadline := time.After(20 * time.Second)
+			if tc.fifo {
+				// Signing opens the FIFO again: a non-blocking open for
+				// writing succeeds once it has a reader. Holding it open
+				// keeps that read blocked.
+				for {
+					f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+					if err == nil {
+						defer f.Close()
+						break
+					}
+					select {
+					case <-deadline:
+						t.Fatalf("run never read the token again: %v\n%s", err, stderr.String())
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			} else {
+				select {
+				case <-conns: // signing is waiting for Fulcio
+				case <-deadline:
+					t.Fatalf("run never asked Fulcio for a certificate\n%s", stderr.String())
+				}
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 128+int(tc.sig) {
+				t.Fatalf("run: %v, want exit %d\nstderr:\n%s", err, 128+int(tc.sig), stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			prefix := fmt.Sprintf("mlattest: interrupted (%s) after the command finished: step \"clean\" was not recorded; record it with: ", tc.sig)
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], prefix) {
+				t.Fatalf("want one line starting %q, got:\n%s", prefix, stderr.String())
+			}
+			attestLine := strings.TrimPrefix(lines[0], prefix)
+			tokenRE := ""
+			if tc.fifo {
+				tokenRE = ` --identity-token-file ` + regexp.QuoteMeta(fifo)
+			}
+			want := regexp.MustCompile(`^mlattest attest --step clean --out ` + regexp.QuoteMeta(out) + tokenRE +
+				` --materials raw.jsonl --products clean.jsonl --run-id run-7` +
+				` --started (\S+) --finished (\S+) --exit-code 3 -- sh -c 'cp raw.jsonl clean.jsonl && echo '\\''command done'\\''; exit 3'$`)
+			m := want.FindStringSubmatch(attestLine)
+			if m == nil {
+				t.Fatalf("attest command line\n%s\ndoes not match\n%s", attestLine, want)
+			}
+			for _, ts := range m[1:] {
+				if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || time.Since(at) > time.Minute {
+					t.Fatalf("time %q is not the command's: %v", ts, err)
+				}
+			}
+			if e := entries(t, out); len(e) != 0 {
+				t.Fatalf("--out holds %q after the interruption", e)
+			}
+
+			// The printed command records the step, against a working
+			// stack (and with a token file in place of the FIFO).
+			tok := filepath.Join(t.TempDir(), "token")
+			writeFile(t, tok, s.Token(t, 1, "ci@example.com"))
+			sh := exec.Command("sh", "-c", strings.Replace(attestLine, fifo, tok, 1))
+			sh.Dir = dir
+			sh.Env = append([]string{"PATH=" + filepath.Dir(binPath) + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, stackEnv(s, token)...)
+			if b, err := sh.CombinedOutput(); err != nil {
+				t.Fatalf("the printed attest command failed: %v\n%s", err, b)
+			}
+			pred := payload(t, filepath.Join(out, "clean.link.sigstore.json"))["predicate"].(map[string]any)
+			by := pred["byproducts"].(map[string]any)
+			if by["return-value"] != float64(3) || by["mlattest.dev/run-id"] != "run-7" {
+				t.Fatalf("recorded byproducts %v, want exit 3 of run run-7", by)
+			}
+		})
+	}
 }

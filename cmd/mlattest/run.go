@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -35,7 +37,22 @@ finishes them later: a finished training run is never lost.
 Exit status: the command's own exit status (a failed command is still recorded, as
 a failure); 125 when mlattest itself fails, with a one-line reason. Bad input found
 before the command runs (missing file, symlink out of the directory, malformed or
-expired token, ...) exits 125 and writes nothing.
+expired token, ...) exits 125 and writes nothing. Checked before the command starts:
+--out can be created and written (a probe file is written and removed); the step
+will have a subject (its products, else its materials: materials that hold no file
+and no products are refused); the token of --identity-token, $SIGSTORE_ID_TOKEN or
+--identity-token-file is a JWT that has not expired (the file is read again when
+signing, so it may be refreshed meanwhile).
+
+Interrupted (SIGINT, SIGTERM) after the command finished, while its products are
+digested or its statements signed, run takes back what it wrote to --out, prints
+one line with the 'mlattest attest ...' command that records the step (with the
+command's start and finish times and exit status), and exits 128+signal. Until the
+command exits, signals are the command's: they are forwarded to it.
+
+Run id: --run-id, else $MLATTEST_RUN_ID, else the GitHub Actions run; failing all
+three the step gets a new id of its own, printed with how to share it. Export one
+for every step of a local pipeline: export MLATTEST_RUN_ID=$(mlattest run-id).
 
 Model-file safety: an input (material, --base-model, --dataset) whose content is a
 pickle format (PyTorch .bin/.pt, pickle, joblib, ...: loading it runs code) is
@@ -95,6 +112,9 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err := checkOut(sf.out, step.Name); err != nil {
 		return withCode(exitRunError, err)
 	}
+	if err := probeOut(sf.out); err != nil {
+		return withCode(exitRunError, err)
+	}
 	pins, err := sf.pins.resolve(ctx, step.Name, orEnv(kf.trustedRoot, envTrustedRoot))
 	if err != nil {
 		return withCode(exitRunError, err)
@@ -103,32 +123,41 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
-	if err := bindRun(step, stderr); err != nil {
-		return withCode(exitRunError, err)
-	}
-	rec, err := attest.Run(ctx, step, append(sf.runOptions(),
-		attest.WithBaseModelPins(pins...),
-		attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), stderr))...)
+	madeUpRunID, err := bindRun(step)
 	if err != nil {
 		return withCode(exitRunError, err)
 	}
-	for _, w := range rec.Warnings {
-		fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
+	record := func(ctx context.Context, g *interruptGuard, written *outFiles, stderr io.Writer) (bool, error) {
+		rec, err := attest.Run(ctx, step, append(sf.runOptions(),
+			attest.WithBaseModelPins(pins...),
+			attest.WithOnExit(g.onExit),
+			attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()))...)
+		if err != nil {
+			return false, withCode(exitRunError, err)
+		}
+		if madeUpRunID {
+			announceRunID(stderr, step)
+		}
+		for _, w := range rec.Warnings {
+			fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
+		}
+		if err := storeRecord(ctx, signer, rec, sf.out, stderr, written); err != nil {
+			return false, withCode(exitRunError, err)
+		}
+		if err := sf.pins.keepPins(sf.out); err != nil {
+			return true, withCode(exitRunError, err)
+		}
+		if rec.ExitCode != 0 {
+			fmt.Fprintf(stderr, "mlattest: step %q recorded as FAILED (exit status %d)\n", rec.Step, rec.ExitCode)
+			return true, withCode(rec.ExitCode, errors.New(""))
+		}
+		if len(rec.PickleProducts) > 0 && !sf.allowPickle {
+			return true, withCode(exitRunError, fmt.Errorf("step %q produced pickle-format files (%s): recorded in its %s statement; the step fails (pass --allow-pickle to accept them)", rec.Step, strings.Join(rec.PickleProducts, ", "), attest.KindProductScan))
+		}
+		return true, nil
 	}
-	if err := storeRecord(ctx, signer, rec, sf.out, stderr); err != nil {
-		return withCode(exitRunError, err)
-	}
-	if err := sf.pins.keepPins(sf.out); err != nil {
-		return withCode(exitRunError, err)
-	}
-	if rec.ExitCode != 0 {
-		fmt.Fprintf(stderr, "mlattest: step %q recorded as FAILED (exit status %d)\n", rec.Step, rec.ExitCode)
-		return withCode(rec.ExitCode, errors.New(""))
-	}
-	if len(rec.PickleProducts) > 0 && !sf.allowPickle {
-		return withCode(exitRunError, fmt.Errorf("step %q produced pickle-format files (%s): recorded in its %s statement; the step fails (pass --allow-pickle to accept them)", rec.Step, strings.Join(rec.PickleProducts, ", "), attest.KindProductScan))
-	}
-	return nil
+	attestLine := func(e attest.Exit) string { return attestCommand(cmd, step, e) }
+	return recordInterruptibly(ctx, stderr, record, attestLine, step.Name)
 }
 
 func newAttestCmd() *cobra.Command {
@@ -163,6 +192,9 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 			if err := checkOut(sf.out, step.Name); err != nil {
 				return withCode(exitUsage, err)
 			}
+			if err := probeOut(sf.out); err != nil {
+				return withCode(exitUsage, err)
+			}
 			var opts []attest.RunOption
 			if started != "" || finished != "" {
 				s, err1 := time.Parse(time.RFC3339, started)
@@ -176,17 +208,21 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			if err := bindRun(step, cmd.ErrOrStderr()); err != nil {
+			madeUpRunID, err := bindRun(step)
+			if err != nil {
 				return withCode(exitUsage, err)
 			}
 			rec, err := attest.Attest(ctx, step, exitCode, append(sf.runOptions(), opts...)...)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			if madeUpRunID {
+				announceRunID(cmd.ErrOrStderr(), step)
+			}
 			for _, w := range rec.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: warning: %s\n", w)
 			}
-			if err := storeRecord(ctx, signer, rec, sf.out, cmd.ErrOrStderr()); err != nil {
+			if err := storeRecord(ctx, signer, rec, sf.out, cmd.ErrOrStderr(), nil); err != nil {
 				return withCode(exitRejected, err)
 			}
 			if len(rec.PickleProducts) > 0 && !sf.allowPickle {

@@ -35,18 +35,24 @@ multi-step run.`,
 	}
 }
 
-// bindRun gives the step a new run id when neither --run-id nor the
-// environment names one, and says so on stderr: the pipeline's other steps
-// need the same id, or verify sees statements from several runs.
-func bindRun(s *attest.Step, stderr io.Writer) error {
-	if s.RunID != "" || attest.AmbientRunID(os.LookupEnv) != "" {
-		return nil
+// bindRun settles the step's run id: --run-id, else the environment's,
+// else a new one (made up reports true): the pipeline's other steps need the
+// same id, or verify sees statements from several runs.
+func bindRun(s *attest.Step) (madeUp bool, err error) {
+	if s.RunID != "" {
+		return false, nil
 	}
-	id, err := attest.NewRunID()
-	if err != nil {
-		return err
+	if s.RunID = attest.AmbientRunID(os.LookupEnv); s.RunID != "" {
+		return false, nil
 	}
-	s.RunID = id
-	fmt.Fprintf(stderr, "mlattest: new run id %s for step %q; give the pipeline's other steps the same one: export MLATTEST_RUN_ID=%s\n", id, s.Name, id)
-	return nil
+	if s.RunID, err = attest.NewRunID(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// announceRunID says which made-up run id a recorded step is bound to, and
+// how the pipeline's other steps get the same one.
+func announceRunID(w io.Writer, s *attest.Step) {
+	fmt.Fprintf(w, "mlattest: new run id %s for step %q; give the pipeline's other steps the same one: export MLATTEST_RUN_ID=%s\n", s.RunID, s.Name, s.RunID)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,14 +73,31 @@ func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st, ok := ts.(sign.StaticToken); ok {
-			c, err := sign.CheckToken(st.Value, time.Now())
+		switch ts := ts.(type) {
+		case sign.StaticToken:
+			c, err := sign.CheckToken(ts.Value, time.Now())
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", st.From, err)
+				return nil, fmt.Errorf("%s: %w", ts.From, err)
 			}
 			if !c.Expiry.IsZero() && time.Until(c.Expiry) < tokenWarnWindow {
 				fmt.Fprintf(stderr, "mlattest: warning: the identity token from %s expires at %s; if the command outlives it, signing fails and `mlattest sign` can finish later with a fresh token\n",
-					st.From, c.Expiry.UTC().Format(time.RFC3339))
+					ts.From, c.Expiry.UTC().Format(time.RFC3339))
+			}
+		case sign.FileToken:
+			// Read now as well as at signing time: a missing file, or one
+			// that holds no JWT or an expired one, fails before a command
+			// runs. One refreshed later is re-read when signing.
+			tok, err := ts.Token(context.Background())
+			if err != nil {
+				return nil, fmt.Errorf("--identity-token-file %s: %w", f.tokenFile, pathCause(err))
+			}
+			c, err := sign.CheckToken(tok, time.Now())
+			if err != nil {
+				return nil, fmt.Errorf("--identity-token-file %s: %w", f.tokenFile, err)
+			}
+			if !c.Expiry.IsZero() && time.Until(c.Expiry) < tokenWarnWindow {
+				fmt.Fprintf(stderr, "mlattest: warning: the identity token in %s expires at %s; refresh the file before the command finishes, or signing fails and `mlattest sign` can finish later with a fresh token\n",
+					f.tokenFile, c.Expiry.UTC().Format(time.RFC3339))
 			}
 		}
 		opts = append(opts, sign.WithTokenSource(ts))

@@ -180,11 +180,13 @@ func checkOut(out, step string) error {
 // concurrent writes) and writes one bundle per statement to out. Statements
 // that cannot be signed are written unsigned, clearly marked, so that a
 // finished step is never lost; the error then says how to finish them.
-func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, out string, stderr io.Writer) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
+//
+// Everything it creates is recorded in written (when not nil).
+func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, out string, stderr io.Writer, written *outFiles) error {
+	if err := mkdirAll(out, written); err != nil {
 		return fmt.Errorf("creating --out: %w", err)
 	}
-	if err := writeManifests(out, rec.Manifests); err != nil {
+	if err := writeManifests(out, rec.Manifests, written); err != nil {
 		return err
 	}
 	type result struct {
@@ -199,7 +201,11 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 			b, err := signer.SignStatement(ctx, st.JSON)
 			if err == nil {
 				path := base + sign.BundleSuffix
-				results[i] = result{path, sign.WriteBundle(path, b)}
+				err := sign.WriteBundle(path, b)
+				if err == nil {
+					written.add(path)
+				}
+				results[i] = result{path, err}
 				return
 			}
 			results[i] = result{base + sign.UnsignedSuffix, err}
@@ -219,6 +225,7 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 			if werr := fsutil.CreateExclusive(r.path, rec.Statements[i].JSON, 0o644); werr != nil {
 				return fmt.Errorf("signing failed (%v) and the unsigned statement could not be kept: %w", r.err, werr)
 			}
+			written.add(r.path)
 			fmt.Fprintf(stderr, "mlattest: kept UNSIGNED statement %s\n", r.path)
 		}
 	}

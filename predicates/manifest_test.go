@@ -3,6 +3,7 @@ package predicates
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,6 +56,14 @@ func TestManifestRoundTrip(t *testing.T) {
 	} {
 		if _, _, err := EncodeManifest(bad); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+	// Names are judged as written: a manifest cannot smuggle in a name a
+	// statement could not carry.
+	for _, name := range []string{"a/./b", `a\b`, "cafe\u0301", "a\u200bb", "a/", "hf://o/x"} {
+		raw := `{"_type":"` + ManifestType + `","files":[{"name":"` + strings.ReplaceAll(name, `\`, `\\`) + `","sha256":"` + hexOf("a") + `"}]}` + "\n"
+		if _, err := DecodeManifest([]byte(raw), hexOf(raw)); !errors.Is(err, ErrArtifactName) {
+			t.Errorf("manifest entry %q: %v, want ErrArtifactName", name, err)
 		}
 	}
 }

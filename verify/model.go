@@ -195,8 +195,12 @@ func checkSubject(r *Report, l *layouts.Layout, arts map[string]StepArtifacts, m
 			continue
 		}
 		n, ok := byName[f.Name]
-		if !ok {
-			fail(f.Name, "released file (sha256:%s) is not a product of step %s (none is named %s)", f.SHA256, l.Subject.Step, path.Join(root, f.Name))
+		switch {
+		case !ok:
+			fail(f.Name, "released file (sha256:%s) is not a product of step %s (none is named %s)", f.SHA256, l.Subject.Step, joinRoot(root, f.Name))
+			continue
+		case used[n]:
+			fail(f.Name, "released twice as product %s of step %s", n, l.Subject.Step)
 			continue
 		}
 		used[n] = true
@@ -216,6 +220,14 @@ func checkSubject(r *Report, l *layouts.Layout, arts map[string]StepArtifacts, m
 		}
 	}
 	r.Subject.Passed = len(r.Failures) == before
+}
+
+// joinRoot is a released name as a product name: root/name, never cleaned.
+func joinRoot(root, name string) string {
+	if root == "" {
+		return name
+	}
+	return root + "/" + name
 }
 
 // subjectRoot is the directory of the step's products that a released

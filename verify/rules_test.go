@@ -810,3 +810,43 @@ func globOracle(pattern, name string) (match, ok bool) {
 	}
 	return re.MatchString(name), true
 }
+
+// TestRulesNamesAndDigests: names are never cleaned (so `*` has no ".." to
+// match across: ApplyRules refuses such a name before any rule), and MATCH
+// compares every digest algorithm either side lists.
+func TestRulesNamesAndDigests(t *testing.T) {
+	d512 := func(base DigestSet, v string) DigestSet {
+		out := DigestSet{"sha512": v}
+		for k, x := range base {
+			out[k] = x
+		}
+		return out
+	}
+	train := map[string]StepArtifacts{"train": {Products: Artifacts{"model/w.bin": d512(dA, "5555")}}}
+	runRuleCases(t, []ruleCase{
+		{name: "* cannot match across a .. segment", rules: []string{"CREATE release/docs/*", "DISALLOW *"},
+			self:         StepArtifacts{Products: Artifacts{"release/docs/../w.bin": dA}},
+			wantArtifact: "release/docs/../w.bin", wantReason: []string{`has a ".." segment`}},
+		{name: "ALLOW cannot take a . segment", kind: layouts.Materials, rules: []string{"ALLOW base/*"},
+			self:         StepArtifacts{Materials: Artifacts{"base/./x": dA}},
+			wantArtifact: "base/./x", wantReason: []string{`"." segment`}},
+		{name: "NFD names are refused, not normalised", rules: []string{"ALLOW *"},
+			self:         StepArtifacts{Products: Artifacts{"cafe\u0301.md": dA}},
+			wantArtifact: "cafe\u0301.md", wantReason: []string{"not NFC"}},
+		{name: "URIs and manifests are names", kind: layouts.Materials, rules: []string{"ALLOW *"},
+			self: StepArtifacts{Materials: Artifacts{"hf://org/m@r/config.json": dA, "data/": dB}}},
+		{name: "MATCH with the same sha256 and sha512", kind: layouts.Materials, rules: []string{"MATCH * WITH PRODUCTS FROM train", "DISALLOW *"},
+			self: StepArtifacts{Materials: Artifacts{"model/w.bin": d512(dA, "5555")}}, others: train},
+		{name: "MATCH with a different sha512", kind: layouts.Materials, rules: []string{"MATCH * WITH PRODUCTS FROM train", "DISALLOW *"},
+			self: StepArtifacts{Materials: Artifacts{"model/w.bin": d512(dA, "6666")}}, others: train,
+			wantArtifact: "model/w.bin", wantReason: []string{"digest differs from PRODUCTS of step train: sha512 6666 vs 5555"}},
+		{name: "MATCH with a sha512 only one side lists", kind: layouts.Materials, rules: []string{"MATCH * WITH PRODUCTS FROM train", "DISALLOW *"},
+			self: StepArtifacts{Materials: Artifacts{"model/w.bin": dA}}, others: train,
+			wantArtifact: "model/w.bin", wantReason: []string{"sha512 listed on one side only"}},
+		{name: "MODIFY sees a change in any shared algorithm", rules: []string{"MODIFY *", "DISALLOW *"},
+			self: StepArtifacts{Materials: Artifacts{"w.bin": d512(dA, "5555")}, Products: Artifacts{"w.bin": d512(dA, "6666")}}},
+		{name: "MODIFY does not take an unchanged file", rules: []string{"MODIFY *", "DISALLOW *"},
+			self:         StepArtifacts{Materials: Artifacts{"w.bin": d512(dA, "5555")}, Products: Artifacts{"w.bin": dA}},
+			wantArtifact: "w.bin"},
+	})
+}

@@ -175,8 +175,8 @@ func entries(t *testing.T, dir string) []string {
 	return names
 }
 
-// worldDir is a temporary directory another user can work in.
-func worldDir(t *testing.T) string {
+// sharedTempDir is a temporary directory another user can work in.
+func sharedTempDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mlattest-promise-")
 	if err != nil {
@@ -201,7 +201,7 @@ func fakeJWT(exp time.Time) string {
 // that may take hours is found out then: exit 125, one line naming the
 // flag or input, the command not run, nothing left in --out.
 func TestRunChecksBeforeTheCommand(t *testing.T) {
-	key := offlineKeyIn(t, worldDir(t))
+	key := offlineKeyIn(t, sharedTempDir(t))
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	tests := []struct {
 		name  string
@@ -269,7 +269,7 @@ func TestRunChecksBeforeTheCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := worldDir(t)
+			dir := sharedTempDir(t)
 			writeFile(t, filepath.Join(dir, "raw.jsonl"), "{}\n")
 			if err := os.Chmod(filepath.Join(dir, "raw.jsonl"), 0o644); err != nil {
 				t.Fatal(err)

@@ -575,18 +575,22 @@ func TestParseStatementRawRejects(t *testing.T) {
 		name string
 		in   []byte
 		want string
+		is   error // the sentinel, where there is one
 	}{
-		{"empty", nil, "end of JSON"},
-		{"not json", []byte("hello"), "invalid character"},
-		{"array", []byte("[]"), "schema"},
-		{"null", []byte("null"), "schema"},
-		{"trailing data", append(append([]byte{}, link...), []byte(" {}")...), "trailing"},
-		{"invalid utf-8", append([]byte(`{"_type":"`), 0xff, '"', '}'), "UTF-8"},
+		{"empty", nil, "end of input", ErrJSONSyntax},
+		{"not json", []byte("hello"), "unexpected character", ErrJSONSyntax},
+		{"array", []byte("[]"), "schema", nil},
+		{"null", []byte("null"), "schema", nil},
+		{"trailing data", append(append([]byte{}, link...), []byte(" {}")...), "trailing", ErrTrailingData},
+		{"trailing garbage", append(append([]byte{}, link...), []byte("x")...), "trailing", ErrTrailingData},
+		{"invalid utf-8", append([]byte(`{"_type":"`), 0xff, '"', '}'), "UTF-8", ErrJSONSyntax},
 		{"duplicate key", bytes.Replace(link, []byte(`{"_type":"https://in-toto.io/Statement/v1",`),
-			[]byte(`{"_type":"https://in-toto.io/Statement/v1","_type":"https://in-toto.io/Statement/v1",`), 1), "duplicate"},
-		{"duplicate predicate key", bytes.Replace(link, []byte(`"name":"clean"`), []byte(`"name":"clean","name":"evil"`), 1), "duplicate"},
-		{"deep nesting", []byte(strings.Repeat("[", 100000)), "deeper"},
-		{"oversize", bytes.Repeat([]byte(" "), MaxStatementSize+1), "limit"},
+			[]byte(`{"_type":"https://in-toto.io/Statement/v1","_type":"https://in-toto.io/Statement/v1",`), 1), "duplicate", ErrDuplicateKey},
+		{"duplicate predicate key", bytes.Replace(link, []byte(`"name":"clean"`), []byte(`"name":"clean","name":"evil"`), 1), "duplicate", ErrDuplicateKey},
+		{"duplicate key spelled with an escape", bytes.Replace(link, []byte(`"name":"clean"`), []byte(`"name":"clean","n\u0061me":"evil"`), 1),
+			`duplicate object key "name"`, ErrDuplicateKey},
+		{"deep nesting", []byte(strings.Repeat("[", 100000)), "deeper", ErrJSONSyntax},
+		{"oversize", bytes.Repeat([]byte(" "), MaxStatementSize+1), "limit", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -596,6 +600,9 @@ func TestParseStatementRawRejects(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %q is not %v", err, tc.is)
 			}
 		})
 	}

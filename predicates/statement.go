@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -189,90 +187,20 @@ func checkUniqueSubjects(v any) error {
 
 // decodeStrict decodes one JSON value into the generic form the schema
 // validator takes (objects as map[string]any, numbers as json.Number). Unlike
-// encoding/json it rejects invalid UTF-8, duplicate object keys, nesting
-// beyond maxJSONDepth and trailing data, so the document the schema sees is
-// the one every other parser sees.
+// encoding/json it rejects (CheckJSON) invalid UTF-8, duplicate object keys,
+// nesting beyond maxJSONDepth and trailing data, so the document the schema
+// sees is the one every other parser sees.
 func decodeStrict(b []byte) (any, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("invalid UTF-8")
+	if err := CheckJSON(b); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	type frame struct {
-		obj     map[string]any
-		arr     []any
-		isObj   bool
-		key     string
-		haveKey bool
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJSONSyntax, err)
 	}
-	var (
-		stack  []*frame
-		result any
-		done   bool
-	)
-	add := func(v any) {
-		if len(stack) == 0 {
-			result, done = v, true
-			return
-		}
-		top := stack[len(stack)-1]
-		if top.isObj {
-			top.obj[top.key] = v
-			top.haveKey = false
-			return
-		}
-		top.arr = append(top.arr, v)
-	}
-	for !done {
-		tok, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				return nil, errors.New("unexpected end of JSON input")
-			}
-			return nil, err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return nil, fmt.Errorf("JSON nested deeper than %d", maxJSONDepth)
-				}
-				if d == '{' {
-					stack = append(stack, &frame{obj: map[string]any{}, isObj: true})
-				} else {
-					stack = append(stack, &frame{arr: []any{}})
-				}
-			default: // '}' or ']'; the decoder has already checked they match
-				top := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				if top.isObj {
-					add(top.obj)
-				} else {
-					add(top.arr)
-				}
-			}
-			continue
-		}
-		if len(stack) > 0 {
-			top := stack[len(stack)-1]
-			if top.isObj && !top.haveKey {
-				key, ok := tok.(string)
-				if !ok {
-					return nil, errors.New("object key is not a string")
-				}
-				if _, dup := top.obj[key]; dup {
-					return nil, fmt.Errorf("duplicate object key %q", key)
-				}
-				top.key, top.haveKey = key, true
-				continue
-			}
-		}
-		add(tok)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return result, nil
+	return v, nil
 }
 
 // parseTime parses an RFC 3339 date-time.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	linkv0 "github.com/in-toto/attestation/go/predicates/link/v0"
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -233,45 +236,71 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 // verify checks one bundle against every functionary of the layout: a
 // certificate-signed bundle against the keyless identities, a key-signed one
 // against each functionary key (the key decides which Verifier applies).
-func (ft *functionaryTrust) verify(ctx context.Context, data []byte) (*Result, []byte, error) {
-	b, err := ParseBundle(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	env := b.GetDsseEnvelope()
-	if env == nil {
-		return nil, nil, rejectf(StageBundle, "not a DSSE envelope carrying an in-toto statement")
-	}
+func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Result, error) {
 	vc, err := b.VerificationContent()
 	if err != nil {
-		return nil, nil, reject(StageBundle, err)
+		return nil, reject(StageBundle, err)
 	}
 	if vc.Certificate() != nil {
 		if ft.keyless == nil {
-			return nil, nil, rejectf(StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
+			return nil, rejectf(StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
 		}
-		res, err := ft.keyless.Verify(ctx, b, SkipArtifact(), ft.ids...)
-		return res, env.GetPayload(), err
+		return ft.keyless.Verify(ctx, b, SkipArtifact(), ft.ids...)
 	}
 	if len(ft.keys) == 0 {
-		return nil, nil, rejectf(StageIdentity, "signed with a key, but the layout has no key functionary")
+		return nil, rejectf(StageIdentity, "signed with a key, but the layout has no key functionary")
 	}
-	var errs []error
-	for _, id := range ft.keyOrder {
+	// The key the bundle names (its hint) is tried first and its failure is
+	// the one reported: the hint is not trusted (every key is still tried),
+	// but it says whose bundle this is. Without a usable hint, the key whose
+	// signature verifies and a later check fails on is the signer.
+	var hinted string
+	if pk := vc.PublicKey(); pk != nil {
+		hinted = ft.keyForHint(pk.Hint())
+	}
+	order := ft.keyOrder
+	if hinted != "" {
+		order = append([]string{hinted}, slices.DeleteFunc(slices.Clone(order), func(id string) bool { return id == hinted })...)
+	}
+	var reported error
+	for _, id := range order {
 		res, err := ft.keys[id].Verify(ctx, b, SkipArtifact())
 		if err == nil {
-			return res, env.GetPayload(), nil
+			return res, nil
 		}
 		if errors.Is(err, ErrNoLogEntry) {
 			// The signature verified with this key: the log is the cause.
-			return nil, nil, rejectf(StageLog, "%w (signed by key %s)", ErrNoLogEntry, id)
+			return nil, rejectf(StageLog, "%w (signed by key %s)", ErrNoLogEntry, id)
 		}
 		if !errors.Is(err, ErrRejected) {
-			return nil, nil, err
+			return nil, err
 		}
-		errs = append(errs, fmt.Errorf("key %s: %w", id, err))
+		if StageOf(err) != StageSignature {
+			return nil, fmt.Errorf("functionary key %s: %w", id, err)
+		}
+		if id == hinted {
+			reported = fmt.Errorf("functionary key %s (named by the bundle's key hint): %w", id, err)
+		}
 	}
-	return nil, nil, rejectf(StageIdentity, "signed with a key that is no functionary key of the layout (%w)", errors.Join(errs...))
+	if reported != nil {
+		return nil, reported
+	}
+	return nil, rejectf(StageIdentity, "signed with a key that is no functionary key of the layout (its signature verifies under none of %d)", len(ft.keyOrder))
+}
+
+// keyForHint returns the functionary key id a bundle's key hint names (the
+// base64 SHA-256 of the DER public key, as sigstore-go and mlattest write
+// it), or "".
+func (ft *functionaryTrust) keyForHint(hint string) string {
+	sum, err := base64.StdEncoding.DecodeString(hint)
+	if err != nil || len(sum) != sha256.Size {
+		return ""
+	}
+	id := "sha256:" + hex.EncodeToString(sum)
+	if _, ok := ft.keys[id]; ok {
+		return id
+	}
+	return ""
 }
 
 // VerifyAttestations reads every *.sigstore.json in dir and verifies it
@@ -352,39 +381,114 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 
 func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (BundleRef, *VerifiedStatement, *Failure) {
 	ref := BundleRef{File: name}
-	fail := func(code FailureCode, format string, args ...any) (BundleRef, *VerifiedStatement, *Failure) {
-		return ref, nil, &Failure{Code: code, Bundle: name, Reason: fmt.Sprintf(format, args...)}
-	}
 	data, err := fsutil.ReadFileMax(filepath.Join(dir, name), MaxBundleSize)
 	if err != nil {
-		return fail(FailBundle, "cannot read: %v", err)
+		return ref, nil, &Failure{Code: FailBundle, Bundle: name, Reason: fmt.Sprintf("cannot read: %v", err)}
 	}
 	sum := sha256.Sum256(data)
 	ref.SHA256 = hex.EncodeToString(sum[:])
-	res, payload, err := ft.verify(ctx, data)
-	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
-		return fail(FailNoLogEntry, "%v; the layout requires one (requireTransparencyLog)", re.Err)
-	}
+	vb, err := ft.verifyStatement(ctx, data)
 	if err != nil {
-		return fail(FailBundle, "does not verify: %v", err)
+		var be *bundleError
+		if !errors.As(err, &be) {
+			be = &bundleError{code: FailBundle, err: err}
+		}
+		return ref, nil, &Failure{Code: be.code, Bundle: name, Reason: be.Error()}
 	}
-	// sigstore-go's statement parsing is lenient; the strict parser refuses
-	// duplicate keys and malformed known predicates.
-	st, err := predicates.ParseStatement(payload)
-	if err != nil {
-		return fail(failureCode(err), "verified, but its statement is malformed: %v", err)
-	}
-	psum := sha256.Sum256(payload)
+	st := vb.statement
 	vs := &VerifiedStatement{
-		Bundle: name, BundleSHA256: ref.SHA256, Signer: res.Signer, SignerID: signerID(res.Signer),
-		Statement: st, PayloadSHA256: hex.EncodeToString(psum[:]),
+		Bundle: name, BundleSHA256: ref.SHA256, Signer: vb.res.Signer, SignerID: signerID(vb.res.Signer),
+		Statement: st, PayloadSHA256: vb.payloadSHA256,
 	}
-	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(res.Signer), st.GetPredicateType()
-	ref.Logged = !res.KeyOnly
+	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(vb.res.Signer), st.GetPredicateType()
+	ref.Logged = !vb.res.KeyOnly
 	if b, err := predicates.BindingOf(st); err == nil {
 		ref.Step, ref.RunID = b.Step, b.RunID
 	}
 	return ref, vs, nil
+}
+
+// verifiedBundle is a bundle that verified for a functionary, with the
+// statement its DSSE payload carries (strictly parsed).
+type verifiedBundle struct {
+	res           *Result
+	statement     *intoto.Statement
+	payloadSHA256 string
+}
+
+// bundleError is why a bundle proves no statement, with its failure code.
+type bundleError struct {
+	code FailureCode
+	err  error
+	msg  string // the report's reason, when not err's text
+}
+
+func (e *bundleError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return e.err.Error()
+}
+func (e *bundleError) Unwrap() error { return e.err }
+
+func bundleErrorf(code FailureCode, format string, args ...any) error {
+	return &bundleError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// verifyStatement parses bundle JSON, reads its DSSE payload with mlattest's
+// strict parser and verifies it against the functionaries. Its errors are
+// *bundleError, except input errors from the verifier. data is not used
+// after parsing, so the collector may reclaim it (when the caller holds no
+// other reference) while the bundle is verified.
+func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*verifiedBundle, error) {
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, bundleErrorf(decodeFailure(err, FailBundle), "does not verify: %w", err)
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, bundleErrorf(FailBundle, "does not verify: %w", rejectf(StageBundle, "not a DSSE envelope carrying an in-toto statement"))
+	}
+	// The strict parser reads the payload before any other (sigstore-go
+	// parses it leniently while verifying): a payload that is not exactly one
+	// JSON document without duplicate keys is refused for that reason, not
+	// for whatever a later check makes of it. A statement that decodes but is
+	// malformed is reported only once its signature is known to verify.
+	payload := env.GetPayload()
+	if len(payload) > predicates.MaxStatementSize {
+		return nil, bundleErrorf(FailStatement, "DSSE payload of %d bytes exceeds the %d byte statement limit", len(payload), predicates.MaxStatementSize)
+	}
+	st, stErr := predicates.ParseStatement(payload)
+	if errors.Is(stErr, predicates.ErrJSONSyntax) || decodeFailure(stErr, "") != "" {
+		return nil, bundleErrorf(decodeFailure(stErr, FailStatement), "DSSE payload is not strict JSON: %w", stErr)
+	}
+	res, err := ft.verify(ctx, b)
+	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
+		return nil, &bundleError{code: FailNoLogEntry, err: err, msg: fmt.Sprintf("%v; the layout requires one (requireTransparencyLog)", re.Err)}
+	}
+	if err != nil {
+		if !errors.Is(err, ErrRejected) {
+			return nil, err
+		}
+		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
+	}
+	if stErr != nil {
+		return nil, bundleErrorf(failureCode(stErr), "verified, but its statement is malformed: %w", stErr)
+	}
+	psum := sha256.Sum256(payload)
+	return &verifiedBundle{res: res, statement: st, payloadSHA256: hex.EncodeToString(psum[:])}, nil
+}
+
+// decodeFailure is the failure code of a duplicate key or trailing data (in
+// a bundle or its payload), otherwise other.
+func decodeFailure(err error, other FailureCode) FailureCode {
+	switch {
+	case errors.Is(err, predicates.ErrDuplicateKey):
+		return FailDuplicateKey
+	case errors.Is(err, predicates.ErrTrailingData):
+		return FailTrailingData
+	}
+	return other
 }
 
 // signerID is the identity thresholds count: (issuer, subject) keyless, the

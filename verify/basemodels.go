@@ -87,18 +87,14 @@ func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial,
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}
-		res, payload, err := ft.verify(ctx, data)
+		vb, err := ft.verifyStatement(ctx, data)
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}
-		if !isPinSigner(bm, matchers, res.Signer) {
-			return nil, fmt.Errorf("pin %s: signed by %s, who is not one of the layout's pinSigners (%s)", f, signerString(res.Signer), strings.Join(bm.PinSigners, ", "))
+		if !isPinSigner(bm, matchers, vb.res.Signer) {
+			return nil, fmt.Errorf("pin %s: signed by %s, who is not one of the layout's pinSigners (%s)", f, signerString(vb.res.Signer), strings.Join(bm.PinSigners, ", "))
 		}
-		st, err := predicates.ParseStatement(payload)
-		if err != nil {
-			return nil, fmt.Errorf("pin %s: %w", f, err)
-		}
-		pin, err := predicates.ModelPinOf(st)
+		pin, err := predicates.ModelPinOf(vb.statement)
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}

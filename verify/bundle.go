@@ -12,6 +12,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // MaxBundleSize caps what LoadBundle reads: a bundle is a statement plus a few
@@ -47,6 +48,12 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, rejectf(StageBundle, "file is empty")
+	}
+	// protojson refuses repeated fields itself, but only with a message;
+	// the strict check names the reason (predicates.ErrDuplicateKey,
+	// ErrTrailingData) the way a DSSE payload's is named.
+	if err := predicates.CheckJSON(data); err != nil {
+		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {

@@ -25,6 +25,8 @@ const (
 	FailBundle          FailureCode = "bundle-rejected"   // a bundle does not verify (or cannot be read or parsed)
 	FailNoLogEntry      FailureCode = "no-tlog-entry"     // a bundle signed offline, and the layout requires log entries
 	FailStatement       FailureCode = "statement-invalid" // a verified statement is malformed for its predicate type
+	FailDuplicateKey    FailureCode = "duplicate-key"     // a bundle or its DSSE payload names a JSON object key twice
+	FailTrailingData    FailureCode = "trailing-data"     // bytes after the JSON value of a bundle or its DSSE payload
 	FailCannotBind      FailureCode = "cannot-bind"       // a statement the layout cares about has no step/run binding
 	FailUnknownStep     FailureCode = "unknown-step"      // a statement for a step the layout does not define
 	FailRunIDAmbiguous  FailureCode = "run-id-ambiguous"  // several run ids and no --run-id

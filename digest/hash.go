@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // bufSize is one read: large enough that per-read overhead and the
@@ -45,7 +47,7 @@ func hashFileGeneric(ctx context.Context, p string, nofollow bool, add func(int6
 	if err := ctx.Err(); err != nil {
 		return "", 0, err
 	}
-	f, err := openRegular(p, nofollow)
+	f, err := fsutil.OpenNonBlocking(p, nofollow)
 	if err != nil {
 		return "", 0, err
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // Sharded manifests (OpenSSF model-signing's "sha256-sharded-N" scheme).
@@ -150,7 +152,7 @@ feed:
 // hashRange hashes bytes [start, end) of the file at p, which must still be
 // size bytes long.
 func hashRange(ctx context.Context, p string, size, start, end int64) (string, error) {
-	f, err := openRegular(p, true)
+	f, err := fsutil.OpenNonBlocking(p, true)
 	if err != nil {
 		return "", err
 	}

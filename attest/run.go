@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,8 +52,12 @@ type Record struct {
 	FinishedOn time.Time
 	Materials  []digest.Artifact
 	Products   []digest.Artifact
-	Stdout     string // "sha256:HEX" of the command's stdout (Run only)
-	Stderr     string
+	// Stdout and Stderr are "sha256:HEX" of the command's output (Run
+	// only). When stdout and stderr were one terminal, the command had one
+	// pseudo-terminal for both: Stdout covers the merged output and Stderr
+	// is empty.
+	Stdout string
+	Stderr string
 	// Git is the working directory's repository state before the command
 	// ran; nil outside a git work tree.
 	Git         *predicates.GitSource
@@ -155,10 +160,9 @@ type Exit struct {
 // catch an interruption of the recording subscribes to them in f.
 func WithOnExit(f func(Exit)) RunOption { return func(c *config) { c.onExit = f } }
 
-// forwardedSignals are relayed to the command. On a terminal, Ctrl-C sends
-// SIGINT to the whole foreground process group, so the command may see it
-// twice; the command stays in our group so that it can still use the
-// terminal.
+// forwardedSignals are relayed to the command's process group. The command
+// runs in a session of its own (on Unix), so a terminal's Ctrl-C reaches it
+// only this way, once. A second SIGINT kills the group.
 var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 func newConfig(opts []RunOption) (*config, error) {
@@ -381,11 +385,13 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	cmd := exec.Command(st.Command[0], st.Command[1:]...)
 	cmd.Dir = st.dir
 	cmd.Stdin = c.stdin
-	// Teeing makes the child's stdout and stderr pipes even when ours are a
-	// terminal: the price of digesting them.
 	outHash, errHash := sha256.New(), sha256.New()
-	cmd.Stdout = io.MultiWriter(c.stdout, outHash)
-	cmd.Stderr = io.MultiWriter(c.stderr, errHash)
+	out, err := c.connect(cmd, outHash, errHash)
+	if err != nil {
+		return inputErr("%w", err)
+	}
+	defer out.close()
+	isolate(cmd)
 
 	// A background process left behind by the command may hold our pipes
 	// open; stop digesting its output this long after the command exits.
@@ -403,29 +409,45 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	// Subscribe before starting, so that no signal is lost in between.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, c.signals...)
+	if out.active() {
+		signal.Notify(sigs, resizeSignals...)
+	}
 	defer signal.Stop(sigs)
 
 	st.rec.StartedOn = c.now().UTC()
-	if err := cmd.Start(); err != nil {
+	done, err := start(cmd)
+	if err != nil {
 		return inputErr("starting command %q: %w", st.Command[0], err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	out.started()
 
 	var waitErr error
 	var killTimer *time.Timer
+	interrupted := false
 	ctxDone := ctx.Done()
 loop:
 	for {
 		select {
 		case sig := <-sigs:
-			_ = cmd.Process.Signal(sig) // the child may already have exited
+			switch {
+			case isResize(sig):
+				out.resize()
+				_ = signalGroup(cmd.Process, sig)
+			case sig == os.Interrupt && interrupted:
+				// A second Ctrl-C: the user has given the command its
+				// chance to stop cleanly.
+				_ = signalGroup(cmd.Process, os.Kill)
+				st.rec.Warnings = append(st.rec.Warnings, "interrupted twice: the command and its process group were killed (SIGKILL)")
+			default:
+				interrupted = interrupted || sig == os.Interrupt
+				_ = signalGroup(cmd.Process, sig) // the child may already have exited
+			}
 		case <-ctxDone:
 			// Ask politely, then insist: a training job may need a moment
 			// to write a checkpoint. Kill after exit is harmless.
-			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = signalGroup(cmd.Process, syscall.SIGTERM)
 			ctxDone = nil
-			killTimer = time.AfterFunc(c.killGrace, func() { _ = cmd.Process.Kill() })
+			killTimer = time.AfterFunc(c.killGrace, func() { _ = signalGroup(cmd.Process, os.Kill) })
 		case waitErr = <-done:
 			break loop
 		}
@@ -434,11 +456,17 @@ loop:
 		killTimer.Stop()
 	}
 	st.rec.FinishedOn = c.now().UTC()
+	lingered, copyErr := out.wait(c.waitDelay)
 	if errors.Is(waitErr, exec.ErrWaitDelay) {
+		lingered, waitErr = true, nil
+	}
+	if lingered {
 		st.rec.Warnings = append(st.rec.Warnings, fmt.Sprintf("a process left running by the command kept its output open; stdout/stderr digests cover the output until %s after it exited", c.waitDelay))
-		waitErr = nil
 	}
 	code, err := exitCode(cmd, waitErr)
+	if err == nil {
+		err = copyErr
+	}
 	if err != nil {
 		// The command ran; its status could not be read (e.g. stdout copy
 		// failed). Nothing trustworthy can be recorded.
@@ -450,11 +478,35 @@ loop:
 		c.onExit(Exit{Code: code, Started: st.rec.StartedOn, Finished: st.rec.FinishedOn})
 	}
 	st.rec.Stdout = sumOf(outHash)
-	st.rec.Stderr = sumOf(errHash)
+	if !out.merged {
+		st.rec.Stderr = sumOf(errHash)
+	}
 	if st.handedOver, err = handoff.Collect(hdir); err != nil {
 		return fmt.Errorf("%w: step %q: %w", ErrRecord, st.Name, err)
 	}
 	return nil
+}
+
+// start starts cmd and waits for it on a goroutine locked to the thread
+// that forked it: the kernel kills a child when that thread exits if it
+// asked for a parent-death signal (dieWithParent), so the thread must live
+// until the child is reaped. The channel receives Wait's result.
+func start(cmd *exec.Cmd) (<-chan error, error) {
+	started, done := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 func sumOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }

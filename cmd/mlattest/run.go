@@ -34,6 +34,17 @@ tokens and Fulcio certificates last minutes and training takes hours. If signing
 fails, the statements are kept in --out marked UNSIGNED and 'mlattest sign DIR'
 finishes them later: a finished training run is never lost.
 
+Terminal and signals: when mlattest's stdout or stderr is a terminal, the
+command gets a pseudo-terminal there, so it prints and draws progress bars as
+it would on its own (Python line-buffers); when both are one terminal, one
+pseudo-terminal carries both streams in order, and the link's stdout digest
+covers that merged output (no stderr digest). Otherwise stdout and stderr are
+pipes copied through. The command runs in a session of its own: SIGINT,
+SIGTERM, SIGHUP and SIGQUIT are relayed to its process group; a second Ctrl-C
+(SIGINT) kills that group at once (SIGKILL), and on Linux the command is
+killed if mlattest dies. stdin is passed through unchanged; /dev/tty is not
+available to the command (read prompts from stdin).
+
 Exit status: the command's own exit status (a failed command is still recorded, as
 a failure); 125 when mlattest itself fails, with a one-line reason. Bad input found
 before the command runs (missing file, symlink out of the directory, malformed or

@@ -40,7 +40,11 @@ statement's subjects; the predicate type and subjects are printed.
 
 Identity regexps must match the whole value (they are anchored).
 Without --trusted-root the Sigstore public-good trusted root is fetched via
-TUF. --key without --trusted-root checks the signature only (offline bundles).
+TUF. --key without --trusted-root checks the signature only (offline bundles);
+--key with --trusted-root also requires a log entry, so a bundle signed
+offline is rejected "no transparency-log entry: bundle signed offline" (after
+its signature verified). 'mlattest verify' applies the same checks per
+bundle, as the layout says (requireTransparencyLog).
 
 Exit status: 0 verified; 1 rejected (the reason is printed; a malformed bundle
 is rejected too); 2 usage error or unreadable input (bundle, artifact, key or

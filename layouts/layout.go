@@ -47,15 +47,21 @@ type Layout struct {
 	RequireTransparencyLog bool
 	// RequireTransparencyLogLine locates the field (0 when absent).
 	RequireTransparencyLogLine int
+	// AllowedExtraPredicates are predicate types whose signed statements
+	// verify reports as ignored, where a step does not use them, instead of
+	// failing (exact strings: a look-alike of a type is another type).
+	AllowedExtraPredicates []string
 	// SHA256 is the hex SHA-256 of the exact bytes parsed.
 	SHA256 string
 	// File is the name the layout was parsed from, for messages.
 	File string
 
-	// ExpiresLine and SerialLine locate those fields, for messages.
-	ExpiresLine, SerialLine int
+	// ExpiresLine, SerialLine and AllowedExtraLine locate those fields,
+	// for messages.
+	ExpiresLine, SerialLine, AllowedExtraLine int
 
-	funcOrder []string // functionary names in declaration order
+	funcOrder  []string // functionary names in declaration order
+	extraLines []int    // line of each AllowedExtraPredicates entry
 }
 
 // FunctionaryNames returns the functionary names in the order the layout
@@ -85,6 +91,43 @@ func (l *Layout) Step(name string) *Step {
 		}
 	}
 	return nil
+}
+
+// alwaysEvaluated are the predicate types verify reads for every step:
+// links (thresholds, artifacts, commands, exit codes) and training
+// provenance (exit codes, base models).
+var alwaysEvaluated = map[string]bool{predicates.LinkV03: true, predicates.ProvenanceV1: true}
+
+// UsesPredicate reports whether verify evaluates a statement of predicate
+// type pt signed for step: links and SLSA provenance v1 for every step,
+// other types where the step lists them in expectedPredicates. With step
+// "", whether any step does. Types are compared as exact strings.
+func (l *Layout) UsesPredicate(step, pt string) bool {
+	if alwaysEvaluated[pt] {
+		return true
+	}
+	for _, s := range l.Steps {
+		if step != "" && s.Name != step {
+			continue
+		}
+		for _, pe := range s.ExpectedPredicates {
+			if pe.Type == pt {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AllowsExtraPredicate reports whether pt is listed, exactly, in
+// allowedExtraPredicates.
+func (l *Layout) AllowsExtraPredicate(pt string) bool {
+	for _, t := range l.AllowedExtraPredicates {
+		if t == pt {
+			return true
+		}
+	}
+	return false
 }
 
 // BaseModelPolicy says where base-model pins come from: the layout's own

@@ -3,7 +3,10 @@ package layouts
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // Warning is something valid but probably not what the owner meant.
@@ -32,6 +35,9 @@ func (l *Layout) Lint() []Warning { return l.LintAt(time.Now()) }
 //   - steps with no artifact rules at all, or whose materials or products
 //     rules do not end in DISALLOW (unexpected artifacts pass);
 //   - MATCH FROM a step listed later (legal, but usually an ordering slip);
+//   - an allowedExtraPredicates type that differs from a type the layout
+//     evaluates only in case or a trailing '/' (its statements are ignored,
+//     never evaluated as the type it resembles);
 //   - an expiry already past or more than a year away;
 //   - key functionaries while requireTransparencyLog is absent (writing
 //     `requireTransparencyLog: false` records that offline signing is meant).
@@ -108,6 +114,15 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 			}
 		}
 	}
+	for i, x := range l.AllowedExtraPredicates {
+		line := l.AllowedExtraLine
+		if i < len(l.extraLines) {
+			line = l.extraLines[i]
+		}
+		if u := l.lookAlike(x); u != "" {
+			add(line, "allowedExtraPredicates: %s differs from %s, which the layout evaluates, only in case or a trailing '/': its statements are ignored, never evaluated as %s", x, u, u)
+		}
+	}
 	switch {
 	case l.Expires.Before(now):
 		add(l.ExpiresLine, "the layout expired at %s", l.Expires.Format(time.RFC3339))
@@ -116,6 +131,24 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 	}
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Line < ws[j].Line })
 	return ws
+}
+
+// lookAlike returns a predicate type the layout evaluates that x differs
+// from only in case or trailing slashes, or "".
+func (l *Layout) lookAlike(x string) string {
+	fold := func(t string) string { return strings.ToLower(strings.TrimRight(t, "/")) }
+	used := []string{predicates.LinkV03, predicates.ProvenanceV1}
+	for _, s := range l.Steps {
+		for _, pe := range s.ExpectedPredicates {
+			used = append(used, pe.Type)
+		}
+	}
+	for _, u := range used {
+		if u != x && fold(u) == fold(x) {
+			return u
+		}
+	}
+	return ""
 }
 
 // funcOrderOrSorted is the declaration order, or sorted names for a Layout

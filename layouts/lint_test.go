@@ -44,6 +44,10 @@ steps:
     functionaries: [careful]
 subject:
   step: late
+allowedExtraPredicates:
+  - https://in-toto.io/attestation/link/v0.3/
+  - HTTPS://SLSA.DEV/provenance/v1
+  - https://example.com/sbom/v1
 `
 
 func TestLint(t *testing.T) {
@@ -61,6 +65,8 @@ func TestLint(t *testing.T) {
 		{25, "step early: expectedProducts do not end in DISALLOW: products no rule consumes are accepted"},
 		{28, `step early: rule "MATCH * WITH PRODUCTS FROM late" matches step late, which the layout lists later`},
 		{32, "step late has no expectedMaterials or expectedProducts rules: any artifacts are accepted"},
+		{37, "allowedExtraPredicates: https://in-toto.io/attestation/link/v0.3/ differs from https://in-toto.io/attestation/link/v0.3, which the layout evaluates, only in case or a trailing '/': its statements are ignored, never evaluated as https://in-toto.io/attestation/link/v0.3"},
+		{38, "allowedExtraPredicates: HTTPS://SLSA.DEV/provenance/v1 differs from https://slsa.dev/provenance/v1, which the layout evaluates, only in case or a trailing '/': its statements are ignored, never evaluated as https://slsa.dev/provenance/v1"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", fmtWarnings(got), fmtWarnings(want))
@@ -123,6 +129,7 @@ func TestSummary(t *testing.T) {
 		"2. late",
 		"materials: anything (no rules)",
 		"released model: the products of step late matching *, exactly",
+		"signed statements of these types are ignored (reported, not evaluated) where a step does not use them:\n  https://in-toto.io/attestation/link/v0.3/\n  HTTPS://SLSA.DEV/provenance/v1\n  https://example.com/sbom/v1\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())

@@ -372,7 +372,7 @@ func (p *parser) required(fs map[string]field, parent *yaml.Node, what string, n
 }
 
 func (p *parser) layout(root *yaml.Node) *Layout {
-	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject", "baseModels", "requireTransparencyLog")
+	fs, ok := p.mapping(root, "layout", "serial", "expires", "functionaries", "steps", "subject", "baseModels", "requireTransparencyLog", "allowedExtraPredicates")
 	if !ok {
 		return nil
 	}
@@ -406,6 +406,10 @@ func (p *parser) layout(root *yaml.Node) *Layout {
 	if f, has := fs["requireTransparencyLog"]; has {
 		l.RequireTransparencyLogLine = f.key.Line
 		l.RequireTransparencyLog, _ = p.boolean(f.val, "requireTransparencyLog")
+	}
+	if f, has := fs["allowedExtraPredicates"]; has {
+		l.AllowedExtraLine = f.key.Line
+		p.allowedExtra(f.val, l)
 	}
 	p.crossCheck(l)
 	return l
@@ -910,6 +914,41 @@ func (p *parser) subject(n *yaml.Node, l *Layout) {
 			}
 			l.Subject.Patterns = append(l.Subject.Patterns, g)
 		}
+	}
+}
+
+// allowedExtra parses allowedExtraPredicates: predicate types whose signed
+// statements verify ignores (reported, never evaluated) instead of failing.
+func (p *parser) allowedExtra(n *yaml.Node, l *Layout) {
+	const what = "allowedExtraPredicates"
+	items, ok := p.seq(n, what)
+	if !ok {
+		return
+	}
+	if len(items) == 0 {
+		p.errorf(n.Line, "%s must not be empty (omit it to allow no extra predicate types)", what)
+	}
+	seen := map[string]int{}
+	for _, it := range items {
+		typ, ok := p.nonEmpty(it, what+": predicate type")
+		if !ok {
+			continue
+		}
+		if u, err := url.Parse(typ); err != nil || !u.IsAbs() {
+			p.errorf(it.Line, "%s: predicate type %q is not an absolute URI", what, typ)
+			continue
+		}
+		if first, dup := seen[typ]; dup {
+			p.errorf(it.Line, "%s: predicate type %q listed twice (first at line %d)", what, typ, first)
+			continue
+		}
+		seen[typ] = it.Line
+		if alwaysEvaluated[typ] {
+			p.errorf(it.Line, "%s: %s is evaluated for every step: it cannot be ignored", what, typ)
+			continue
+		}
+		l.AllowedExtraPredicates = append(l.AllowedExtraPredicates, typ)
+		l.extraLines = append(l.extraLines, it.Line)
 	}
 }
 

@@ -66,6 +66,13 @@ func (l *Layout) Summary(w io.Writer) {
 			p("  any model pinned by a model-pin statement signed by: %s", strings.Join(bm.PinSigners, ", "))
 		}
 	}
+	if len(l.AllowedExtraPredicates) > 0 {
+		p("")
+		p("signed statements of these types are ignored (reported, not evaluated) where a step does not use them:")
+		for _, t := range l.AllowedExtraPredicates {
+			p("  %s", t)
+		}
+	}
 	p("")
 	p("released model: the products of step %s matching %s, exactly", l.Subject.Step, strings.Join(l.Subject.Patterns, " "))
 }

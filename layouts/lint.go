@@ -119,7 +119,7 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 		if i < len(l.extraLines) {
 			line = l.extraLines[i]
 		}
-		if u := l.lookAlike(x); u != "" {
+		if u := l.LookAlike(x); u != "" {
 			add(line, "allowedExtraPredicates: %s differs from %s, which the layout evaluates, only in case or a trailing '/': its statements are ignored, never evaluated as %s", x, u, u)
 		}
 	}
@@ -133,9 +133,10 @@ func (l *Layout) LintAt(now time.Time) []Warning {
 	return ws
 }
 
-// lookAlike returns a predicate type the layout evaluates that x differs
-// from only in case or trailing slashes, or "".
-func (l *Layout) lookAlike(x string) string {
+// LookAlike returns a predicate type the layout evaluates that x differs
+// from only in case or trailing slashes, or "": for messages, since types
+// are compared exactly.
+func (l *Layout) LookAlike(x string) string {
 	fold := func(t string) string { return strings.ToLower(strings.TrimRight(t, "/")) }
 	used := []string{predicates.LinkV03, predicates.ProvenanceV1}
 	for _, s := range l.Steps {

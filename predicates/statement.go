@@ -108,6 +108,11 @@ func encodeCompact(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
+// ErrStatementType is wrapped by ParseStatement's error for a statement
+// whose _type is a string other than StatementTypeV1 (Statement v0.1, or a
+// look-alike): a well-formed statement of a kind mlattest does not evaluate.
+var ErrStatementType = errors.New("not an in-toto Statement v1")
+
 // ParseStatement parses and strictly validates a statement: _type, at least one
 // subject each with a hex sha256 digest, and, for predicate types this package
 // knows, the predicate against its JSON Schema.
@@ -116,7 +121,7 @@ func encodeCompact(buf *bytes.Buffer, v any) error {
 // object keys, nesting deeper than 128, trailing data, any top-level or
 // subject field other than the in-toto JSON names (protobuf field-name
 // aliases such as "predicate_type" are refused so every reader sees the same
-// statement), _type other than Statement v1, no subject, a subject without a
+// statement), _type other than Statement v1 (ErrStatementType), no subject, a subject without a
 // name or uri, a subject whose sha256 is not 64 lowercase hex, two subjects
 // with the same name or uri, an empty predicateType and a missing or
 // non-object predicate, a subject (or link material) name that is not a
@@ -132,6 +137,9 @@ func ParseStatement(b []byte) (*intoto.Statement, error) {
 	doc, err := decodeStrict(b)
 	if err != nil {
 		return nil, fmt.Errorf("predicates: statement: %w", err)
+	}
+	if t, ok := lookup(doc, "_type").(string); ok && t != StatementTypeV1 {
+		return nil, fmt.Errorf("predicates: %w: _type %q is not %s", ErrStatementType, t, StatementTypeV1)
 	}
 	// Names and digest sets first, so their errors say what is wrong
 	// (ErrArtifactName, ErrDigestSet) rather than which schema rule failed.

@@ -53,8 +53,9 @@ type VSAInput struct {
 	PolicyURI    string
 	PolicyDigest string
 	PolicySerial int64
-	// InputAttestations are the bundles verification read: uri (file name or
-	// OCI reference) and the SHA-256 of the bundle's bytes.
+	// InputAttestations are the bundles whose statements verification
+	// evaluated — not those it rejected or ignored: uri (file name or OCI
+	// reference) and the SHA-256 of the bundle's bytes.
 	InputAttestations []Resource
 	// Result is VSAPassed or VSAFailed.
 	Result string

@@ -160,7 +160,6 @@ func newStackFixture(t testing.TB) *attackFixture {
 func buildFixture(t testing.TB) *attackFixture {
 	t.Helper()
 	f := newStackFixture(t)
-	s := f.stack
 
 	raw := []digest.Artifact{art("data/raw.jsonl", rawData)}
 	rawChanged := []digest.Artifact{art("data/raw.jsonl", []byte("poisoned\n"))}
@@ -220,10 +219,7 @@ func buildFixture(t testing.TB) *attackFixture {
 		"cel-missing": `predicate.runDetails.metadata.evalScore > 0.9`,
 	}
 	for variant, expr := range cel {
-		y := strings.NewReplacer("{{EXPIRES}}", time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339),
-			"{{I1}}", s.Issuer1, "{{I2}}", s.Issuer2, "{{CEL}}", "'"+expr+"'").Replace(layoutTemplate)
-		f.layouts[variant] = []byte(y)
-		jobs = append(jobs, signJob{name: variant, signer: owner, blob: []byte(y), layout: true})
+		jobs = append(jobs, f.layoutJob(variant, "'"+expr+"'"))
 	}
 	f.layouts["wrong-owner"] = f.layouts["good"]
 	jobs = append(jobs, signJob{name: "wrong-owner", signer: mallory, blob: f.layouts["good"], layout: true})
@@ -234,6 +230,15 @@ func buildFixture(t testing.TB) *attackFixture {
 	writeFile(t, f.model, "model.safetensors", weights)
 	writeFile(t, f.model, "config.json", modelConfig)
 	return f
+}
+
+// layoutJob fills the layout template with a CEL expectation (a YAML
+// expression item) and returns the job signing it as the owner.
+func (f *attackFixture) layoutJob(variant, cel string) signJob {
+	y := strings.NewReplacer("{{EXPIRES}}", time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339),
+		"{{I1}}", f.stack.Issuer1, "{{I2}}", f.stack.Issuer2, "{{CEL}}", cel).Replace(layoutTemplate)
+	f.layouts[variant] = []byte(y)
+	return signJob{name: variant, signer: owner, blob: []byte(y), layout: true}
 }
 
 // signAll signs every signJob concurrently, one sign.Signer (one token and one
@@ -444,36 +449,44 @@ func (f *attackFixture) runCases(t *testing.T, cases []attackCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rep := f.run(t, tc)
-			if os.Getenv("SHOWREP") != "" {
-				var b strings.Builder
-				rep.WriteText(&b)
-				t.Log("\n" + b.String())
-			}
-			if tc.pass {
-				if !rep.Passed {
-					t.Fatalf("want pass, got failures:\n%s", failureList(rep))
-				}
-				return
-			}
-			if rep.Passed {
-				t.Fatal("want failure, passed")
-			}
-			if !rep.HasFailure(tc.code, tc.substr) {
-				t.Fatalf("want a %s failure containing %q, got:\n%s", tc.code, tc.substr, failureList(rep))
-			}
-			if tc.runIDs != nil {
-				var b strings.Builder
-				if err := rep.WriteText(&b); err != nil {
-					t.Fatal(err)
-				}
-				line := fmt.Sprintf("Statements from %d runs: %s\n", len(tc.runIDs), strings.Join(tc.runIDs, ", "))
-				if !slices.Equal(rep.RunIDs, tc.runIDs) || !strings.Contains(b.String(), line) {
-					t.Fatalf("want runIds %q and the line %q, got %q and:\n%s", tc.runIDs, line, rep.RunIDs, b.String())
-				}
-			}
+			f.check(t, tc)
 		})
 	}
+}
+
+// check runs one case and asserts its outcome; it returns the report for
+// further checks.
+func (f *attackFixture) check(t *testing.T, tc attackCase) *Report {
+	t.Helper()
+	rep := f.run(t, tc)
+	if os.Getenv("SHOWREP") != "" {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Log("\n" + b.String())
+	}
+	if tc.pass {
+		if !rep.Passed {
+			t.Fatalf("want pass, got failures:\n%s", failureList(rep))
+		}
+		return rep
+	}
+	if rep.Passed {
+		t.Fatal("want failure, passed")
+	}
+	if !rep.HasFailure(tc.code, tc.substr) {
+		t.Fatalf("want a %s failure containing %q, got:\n%s", tc.code, tc.substr, failureList(rep))
+	}
+	if tc.runIDs != nil {
+		var b strings.Builder
+		if err := rep.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		line := fmt.Sprintf("Statements from %d runs: %s\n", len(tc.runIDs), strings.Join(tc.runIDs, ", "))
+		if !slices.Equal(rep.RunIDs, tc.runIDs) || !strings.Contains(b.String(), line) {
+			t.Fatalf("want runIds %q and the line %q, got %q and:\n%s", tc.runIDs, line, rep.RunIDs, b.String())
+		}
+	}
+	return rep
 }
 
 func failureList(r *Report) string {

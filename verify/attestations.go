@@ -466,11 +466,19 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
 		return nil, &bundleError{code: FailNoLogEntry, err: err, msg: fmt.Sprintf("%v; the layout requires one (requireTransparencyLog)", re.Err)}
 	}
+	// A signed statement of another _type (Statement v0.1, a look-alike of
+	// v1) is one the layout does not evaluate.
+	if errors.Is(err, predicates.ErrStatementType) {
+		return nil, bundleErrorf(FailUnexpected, "signed by a functionary, but %w: the layout evaluates in-toto Statement v1 only", err)
+	}
 	if err != nil {
 		if !errors.Is(err, ErrRejected) {
 			return nil, err
 		}
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
+	}
+	if errors.Is(stErr, predicates.ErrStatementType) {
+		return nil, bundleErrorf(FailUnexpected, "signed by a functionary, but %w: the layout evaluates in-toto Statement v1 only", stErr)
 	}
 	if stErr != nil {
 		return nil, bundleErrorf(failureCode(stErr), "verified, but its statement is malformed: %w", stErr)

@@ -42,25 +42,34 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	for _, s := range l.Steps {
 		stepIndex[s.Name] = s
 	}
-	// Predicate types the layout mentions: statements of these types must
-	// bind, others without a binding are ignored.
-	mentioned := map[string]bool{predicates.LinkV03: true}
-	for _, s := range l.Steps {
-		for _, pe := range s.ExpectedPredicates {
-			mentioned[pe.Type] = true
-		}
+	matchers, merr := layoutMatchers(l)
+	if merr != nil {
+		r.fail(Failure{Code: FailLayoutInvalid, Reason: merr.Error()})
+		return r
 	}
+	u := &usage{r: r, l: l, evaluated: map[string]bool{}, ignored: map[string]string{}, dupOf: map[string]string{}}
+	defer u.mark() // before r.finish
 
 	// 1. Bind every statement to a step and run, from its signed content.
+	// No statement is skipped silently: one of a predicate type the layout
+	// does not evaluate (for its step) fails, or is reported ignored when
+	// allowedExtraPredicates lists the type exactly.
 	var all []bound
-	seen := map[string]bool{} // signer + payload: the same statement twice counts once
+	seen := map[string]string{} // signer + payload -> bundle: the same statement twice counts once
 	for _, vs := range ev.Statements {
+		pt := vs.Statement.GetPredicateType()
+		if pt == predicates.ModelPinV1 && l.BaseModels != nil && isPinSigner(l.BaseModels, matchers, vs.Signer) {
+			u.evaluated[vs.Bundle] = true // a pin: checkBaseModels reads it
+			continue
+		}
+		if !l.UsesPredicate("", pt) {
+			u.unexpected(vs, "")
+			continue
+		}
 		b, err := predicates.BindingOf(vs.Statement)
 		if err != nil {
-			if pt := vs.Statement.GetPredicateType(); mentioned[pt] {
-				r.fail(Failure{Code: FailCannotBind, Bundle: vs.Bundle,
-					Reason: fmt.Sprintf("cannot bind a %s statement to a step and run: %v", pt, err)})
-			}
+			r.fail(Failure{Code: FailCannotBind, Bundle: vs.Bundle,
+				Reason: fmt.Sprintf("cannot bind a %s statement to a step and run: %v", pt, err)})
 			continue
 		}
 		if stepIndex[b.Step] == nil {
@@ -68,11 +77,16 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 				Reason: fmt.Sprintf("statement for step %q, which the layout does not define", b.Step)})
 			continue
 		}
-		key := vs.SignerID + "\x00" + vs.Signer.Extensions.RunInvocationURI + "\x00" + vs.PayloadSHA256
-		if seen[key] {
+		if !l.UsesPredicate(b.Step, pt) {
+			u.unexpected(vs, b.Step)
 			continue
 		}
-		seen[key] = true
+		key := vs.SignerID + "\x00" + vs.Signer.Extensions.RunInvocationURI + "\x00" + vs.PayloadSHA256
+		if first, dup := seen[key]; dup {
+			u.dupOf[vs.Bundle] = first
+			continue
+		}
+		seen[key] = vs.Bundle
 		all = append(all, bound{vs, b})
 	}
 
@@ -111,11 +125,6 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	}
 
 	// 3. Per step.
-	matchers, merr := layoutMatchers(l)
-	if merr != nil {
-		r.fail(Failure{Code: FailLayoutInvalid, Reason: merr.Error()})
-		return r
-	}
 	arts := map[string]StepArtifacts{}
 	steps := make([]*stepEval, 0, len(l.Steps))
 	for _, s := range l.Steps {
@@ -131,6 +140,9 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 		}
 		r.Steps = append(r.Steps, se.report)
 		r.Failures = append(r.Failures, se.report.Failures...)
+		for _, b := range se.authorised {
+			u.evaluated[b.Bundle] = true
+		}
 	}
 
 	checkBaseModels(r, l, ev, run, matchers)
@@ -138,6 +150,49 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	// 4. The released model.
 	checkSubject(r, l, arts, opts.Model)
 	return r
+}
+
+// usage records what became of each verified statement: evaluated (the
+// VSA lists exactly these), ignored (allowedExtraPredicates) or a failure.
+type usage struct {
+	r         *Report
+	l         *layouts.Layout
+	evaluated map[string]bool   // by bundle file
+	ignored   map[string]string // bundle file -> why
+	dupOf     map[string]string // bundle file -> the bundle of the same statement that counted
+}
+
+// unexpected handles a verified statement whose predicate type the layout
+// does not evaluate (for step, when it is bound to one).
+func (u *usage) unexpected(vs *VerifiedStatement, step string) {
+	pt := vs.Statement.GetPredicateType()
+	where := "the layout evaluates no statement of this type"
+	if step != "" {
+		where = fmt.Sprintf("step %s does not evaluate statements of this type", step)
+	}
+	if u.l.AllowsExtraPredicate(pt) {
+		u.ignored[vs.Bundle] = fmt.Sprintf("predicate type %s: %s, and allowedExtraPredicates lists it", pt, where)
+		return
+	}
+	reason := fmt.Sprintf("signed statement of predicate type %q: %s (a layout lists the types it accepts unevaluated in allowedExtraPredicates)", pt, where)
+	if like := u.l.LookAlike(pt); like != "" {
+		reason += fmt.Sprintf("; it resembles %s, but predicate types are compared exactly", like)
+	}
+	u.r.fail(Failure{Code: FailUnexpected, Step: step, Bundle: vs.Bundle, Reason: reason})
+}
+
+// mark records each bundle's use in the report; a duplicate of a statement
+// that counted shares its use.
+func (u *usage) mark() {
+	for i := range u.r.Bundles {
+		b := &u.r.Bundles[i]
+		name := b.File
+		if first, ok := u.dupOf[name]; ok {
+			name = first
+		}
+		b.Evaluated = u.evaluated[name]
+		b.Ignored = u.ignored[b.File]
+	}
 }
 
 // checkInvocation binds statements to the CI run that Fulcio certified:
@@ -191,10 +246,11 @@ func layoutMatchers(l *layouts.Layout) (map[string]functionaryMatcher, error) {
 
 // stepEval is one step being evaluated.
 type stepEval struct {
-	step   *layouts.Step
-	report StepReport
-	links  []bound // authorised link statements
-	arts   *StepArtifacts
+	step       *layouts.Step
+	report     StepReport
+	authorised []bound // statements signed by the step's functionaries
+	links      []bound // authorised link statements
+	arts       *StepArtifacts
 }
 
 func (se *stepEval) check(rule string, ok bool) {
@@ -239,6 +295,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		}
 		authorised = append(authorised, b)
 	}
+	se.authorised = authorised
 
 	// Threshold: distinct identities with a link for the step.
 	counted := map[string]bool{}

@@ -10,13 +10,16 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -90,6 +93,13 @@ func scanStmt(t *testing.T, verdict any) *intoto.Statement {
 		Subject: []*intoto.ResourceDescriptor{{Name: modelArt.Name, Digest: map[string]string{"sha256": modelArt.SHA256}}}}
 }
 
+// retyped is st with another predicate type.
+func retyped(st *intoto.Statement, pt string) *intoto.Statement {
+	c := proto.Clone(st).(*intoto.Statement)
+	c.PredicateType = pt
+	return c
+}
+
 func modelFiles() *ModelFiles {
 	return &ModelFiles{Path: "model.bin", Files: []digest.Artifact{{Name: "model.bin", SHA256: modelArt.SHA256}}}
 }
@@ -105,6 +115,31 @@ func TestEvaluateUnit(t *testing.T) {
 		return linkStmt(t, "train", run, []string{"train"}, nil, []digest.Artifact{modelArt}, 0)
 	}
 	scan := scanStmt(t, "PASS")
+	other := retyped(scanStmt(t, "PASS"), "https://example.com/other/v1")
+	lExtra := parseLayout(t, unitLayout+"allowedExtraPredicates: [\"https://example.com/other/v1\", \""+predicates.ModelScanV1+"\"]\n")
+	// A second step evaluates model scans; train does not.
+	lTwo := parseLayout(t, strings.Replace(unitLayout, "subject:", `  - name: scan-model
+    functionaries: [ci]
+    expectedPredicates: [{type: "`+predicates.ModelScanV1+`"}]
+subject:`, 1))
+	modelScan := func(run string) *intoto.Statement {
+		st, err := predicates.NewModelScanStatement(predicates.ModelScanInput{Step: "train", RunID: run,
+			Scanner: predicates.ModelScanScanner{Name: "mlattest", Policy: "default"}, Verdict: "malicious",
+			Files: []predicates.ModelScanFile{{Path: modelArt.Name, SHA256: modelArt.SHA256, Format: "pickle", Verdict: "malicious", Pickle: true,
+				Findings: []predicates.ModelScanFinding{{Rule: "pickle-global", Severity: "malicious", Offset: 2, Message: "os.system"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	pin := func() *intoto.Statement {
+		st, err := predicates.NewModelPinStatement(predicates.ModelPin{Repository: "hf://acme/base", Revision: strings.Repeat("a", 40),
+			Files: []predicates.ModelPinFile{{Path: "model.bin", SHA256: modelArt.SHA256}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}()
 
 	for _, tc := range []struct {
 		name   string
@@ -136,13 +171,24 @@ func TestEvaluateUnit(t *testing.T) {
 			// The scan statement has no binding: it is not counted, so the
 			// expectation is unmet, and it is reported as unbindable.
 			code: FailCannotBind, substr: "bundle s: cannot bind a https://example.com/scan/v1 statement"},
-		{name: "unknown predicate types the layout does not mention are ignored",
-			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "x", ciSigner(ghRun), func() *intoto.Statement {
-				st := scanStmt(t, "PASS")
-				st.PredicateType = "https://example.com/other/v1"
-				return st
-			}())},
-		},
+		{name: "a predicate type the layout does not evaluate fails",
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "x", ciSigner(ghRun), other)},
+			code:  FailUnexpected, substr: `bundle x: signed statement of predicate type "https://example.com/other/v1": the layout evaluates no statement of this type`},
+		{name: "a look-alike of link v0.3 fails, named as such",
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "x", ciSigner(ghRun), retyped(link(ghRunID), "https://in-toto.io/attestation/link/v0.3/"))},
+			code:  FailUnexpected, substr: "it resembles https://in-toto.io/attestation/link/v0.3, but predicate types are compared exactly"},
+		{name: "a known type for a step that does not evaluate it fails", layout: lTwo,
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "ms", ciSigner(ghRun), modelScan(ghRunID))},
+			code:  FailUnexpected, substr: "step train: bundle ms: signed statement of predicate type \"" + predicates.ModelScanV1 + "\": step train does not evaluate statements of this type"},
+		{name: "a model pin without a baseModels section fails",
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "pin", ciSigner(ghRun), pin)},
+			code:  FailUnexpected, substr: "bundle pin: signed statement of predicate type \"" + predicates.ModelPinV1 + "\""},
+		{name: "a type allowedExtraPredicates lists is ignored", layout: lExtra,
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "x", ciSigner(ghRun), other),
+				vstmt(t, "ms", ciSigner(ghRun), modelScan(ghRunID))}},
+		{name: "allowedExtraPredicates is exact: a case variant still fails", layout: lExtra,
+			stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID)), vstmt(t, "x", ciSigner(ghRun), retyped(other, "https://example.com/Other/v1"))},
+			code:  FailUnexpected, substr: `bundle x: signed statement of predicate type "https://example.com/Other/v1"`},
 		{name: "an expectation over a field that is absent fails", stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), linkStmt(t, "train", ghRunID, nil, nil, []digest.Artifact{modelArt}, 0))},
 			code: FailExpectation, substr: "cannot evaluate"},
 		{name: "a run id given explicitly must match", runID: "acme/train/77-3", stmts: []*VerifiedStatement{vstmt(t, "l", ciSigner(ghRun), link(ghRunID))},
@@ -314,5 +360,62 @@ func TestHashModel(t *testing.T) {
 	empty := t.TempDir()
 	if _, err := HashModel(context.Background(), empty); err == nil {
 		t.Fatal("empty model directory accepted")
+	}
+}
+
+// TestEvaluateStatementUse: the report says which statements were evaluated
+// and which ignored, and EvaluatedAttestations (the VSA's inputs) lists
+// exactly the evaluated ones.
+func TestEvaluateStatementUse(t *testing.T) {
+	const ghRun = "https://github.com/acme/train/actions/runs/77/attempts/2"
+	const ghRunID = "acme/train/77-2"
+	lExtra := parseLayout(t, unitLayout+"allowedExtraPredicates: [\"https://example.com/other/v1\"]\n")
+	link := linkStmt(t, "train", ghRunID, []string{"train"}, nil, []digest.Artifact{modelArt}, 0)
+	other := retyped(scanStmt(t, "PASS"), "https://example.com/other/v1")
+	ev := &Evidence{
+		Statements: []*VerifiedStatement{
+			vstmt(t, "l", ciSigner(ghRun), link),
+			vstmt(t, "l-copy", ciSigner(ghRun), link),
+			vstmt(t, "x", ciSigner(ghRun), other),
+		},
+		Failures: []Failure{{Code: FailBundle, Bundle: "junk", Reason: "does not verify"}},
+	}
+	for _, n := range []string{"junk", "l", "l-copy", "x"} {
+		ev.Bundles = append(ev.Bundles, BundleRef{File: n, SHA256: hexSum([]byte(n)), Verified: n != "junk"})
+	}
+	r := Evaluate(lExtra, ev, EvalOptions{Model: modelFiles()})
+	if !r.HasFailure(FailBundle, "junk") || len(r.Failures) != 1 {
+		t.Fatalf("want only the junk bundle's failure, got:\n%s", failureList(r))
+	}
+	got := map[string]string{}
+	for _, b := range r.Bundles {
+		got[b.File] = fmt.Sprintf("evaluated=%v ignored=%q", b.Evaluated, b.Ignored)
+	}
+	want := map[string]string{
+		"junk":   `evaluated=false ignored=""`,
+		"l":      `evaluated=true ignored=""`,
+		"l-copy": `evaluated=true ignored=""`,
+		"x":      `evaluated=false ignored="predicate type https://example.com/other/v1: the layout evaluates no statement of this type, and allowedExtraPredicates lists it"`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bundles:\n%v\nwant:\n%v", got, want)
+	}
+	inputs := r.EvaluatedAttestations()
+	if fmt.Sprint(inputs) != fmt.Sprint([]predicates.Resource{{URI: "l", SHA256: hexSum([]byte("l"))}, {URI: "l-copy", SHA256: hexSum([]byte("l-copy"))}}) {
+		t.Errorf("EvaluatedAttestations = %v, want l and l-copy", inputs)
+	}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "  - ignored x: predicate type https://example.com/other/v1:") {
+		t.Errorf("text report does not list the ignored statement:\n%s", b.String())
+	}
+	js, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"file":"x","sha256":"`) || !strings.Contains(string(js), `"evaluated":false,"ignored":"predicate type https://example.com/other/v1`) {
+		t.Errorf("JSON report lacks the ignored statement: %s", js)
 	}
 }

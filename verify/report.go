@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // FailureCode classifies a layout verification failure, so callers and tests
@@ -41,10 +43,11 @@ const (
 	FailPredicateAbsent FailureCode = "predicate-missing" // an expected predicate type was not signed
 	FailExpectation     FailureCode = "expectation"       // a CEL expression is false or fails to evaluate
 	FailArtifactRule    FailureCode = "artifact-rule"
-	FailArtifactName    FailureCode = "artifact-name"   // a name that is not a clean relative path or URI (never normalised)
-	FailArtifactDigest  FailureCode = "artifact-digest" // a digest set with an algorithm verify cannot compute, or malformed
-	FailSubject         FailureCode = "subject"         // released model files are not the subject step's products
-	FailBaseModel       FailureCode = "base-model"      // a training base model is not exactly one the layout's pins allow
+	FailArtifactName    FailureCode = "artifact-name"        // a name that is not a clean relative path or URI (never normalised)
+	FailArtifactDigest  FailureCode = "artifact-digest"      // a digest set with an algorithm verify cannot compute, or malformed
+	FailSubject         FailureCode = "subject"              // released model files are not the subject step's products
+	FailBaseModel       FailureCode = "base-model"           // a training base model is not exactly one the layout's pins allow
+	FailUnexpected      FailureCode = "unexpected-statement" // a verified statement of a _type or predicate type the layout does not evaluate
 )
 
 // Failure is one reason verification fails. It names the step, the rule and
@@ -199,6 +202,26 @@ type BundleRef struct {
 	// trusted root; false for a key-signed bundle counted on its signature
 	// alone.
 	Logged bool `json:"logged"`
+	// Evaluated: the layout evaluation used the bundle's statement (the VSA
+	// lists exactly these bundles as its inputAttestations).
+	Evaluated bool `json:"evaluated"`
+	// Ignored says why a verified statement was left out unevaluated: its
+	// predicate type is one the layout's allowedExtraPredicates lists.
+	Ignored string `json:"ignored,omitempty"`
+}
+
+// EvaluatedAttestations are the bundles whose statements the evaluation
+// used, by file name and SHA-256 of their bytes: what a verification summary
+// may list as its inputs. Rejected, unexpected and ignored statements are
+// not among them.
+func (r *Report) EvaluatedAttestations() []predicates.Resource {
+	var out []predicates.Resource
+	for _, b := range r.Bundles {
+		if b.Evaluated && b.SHA256 != "" {
+			out = append(out, predicates.Resource{URI: b.File, SHA256: b.SHA256})
+		}
+	}
+	return out
 }
 
 // FailureCodes lists the distinct codes of the report's failures, for tests
@@ -284,6 +307,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Statements from %d runs: %s\n", len(r.RunIDs), strings.Join(r.RunIDs, ", "))
 	}
 	fmt.Fprintf(&b, "Attestations: %d bundle(s)\n", len(r.Bundles))
+	for _, x := range r.Bundles {
+		if x.Ignored != "" {
+			fmt.Fprintf(&b, "  - ignored %s: %s\n", x.File, x.Ignored)
+		}
+	}
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "%s step %s (%d of %d signer(s)", mark(s.Passed), s.Name, len(s.Signers), s.Threshold)
 		if len(s.Signers) > 0 {

@@ -40,6 +40,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 )
 
@@ -311,7 +312,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 		}
 		out.Statement = res.Statement
 		if t := out.Statement.GetType(); t != statementV1 && t != statementV01 {
-			return nil, rejectf(StageStatement, "statement _type %q is not an in-toto Statement (v1 or v0.1)", t)
+			return nil, rejectf(StageStatement, "%w: statement _type %q is not an in-toto Statement (v1 or v0.1)", predicates.ErrStatementType, t)
 		}
 		if len(out.Statement.GetSubject()) == 0 {
 			return nil, rejectf(StageStatement, "statement has no subject")

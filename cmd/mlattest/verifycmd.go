@@ -71,7 +71,8 @@ need a trusted root and a log entry.
 
 --vsa OUT writes a signed SLSA Verification Summary Attestation for the model
 (result PASSED or FAILED: a signed record of a failure is useful too), listing
-every attestation bundle and the layout by digest; it is signed with the
+the layout and exactly the attestation bundles whose statements were
+evaluated (not rejected, unexpected or ignored ones) by digest; it is signed with the
 signing flags (--key, --identity-token…, --signing-config) as 'mlattest sign'
 does, and verifies with 'mlattest verify-bundle --artifact MODEL-FILE'.
 
@@ -211,12 +212,10 @@ func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.R
 	if predicates.CheckRunID(in.RunID) != nil {
 		in.RunID = "" // an unusable run id is a verification failure already
 	}
+	in.InputAttestations = rep.EvaluatedAttestations()
 	for _, b := range rep.Bundles {
-		if b.SHA256 != "" {
-			in.InputAttestations = append(in.InputAttestations, predicates.Resource{URI: b.File, SHA256: b.SHA256})
-			if b.Verified && !b.Logged {
-				in.Unlogged = append(in.Unlogged, b.File)
-			}
+		if b.Evaluated && !b.Logged {
+			in.Unlogged = append(in.Unlogged, b.File)
 		}
 	}
 	st, err := predicates.NewVSAStatement(in)

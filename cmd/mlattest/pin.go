@@ -25,10 +25,11 @@ import (
 
 func newPinCmd() *cobra.Command {
 	var (
-		kf     signFlags
-		base   string
-		out    string
-		lfsDir string
+		kf      signFlags
+		jsonOut bool
+		base    string
+		out     string
+		lfsDir  string
 	)
 	cmd := &cobra.Command{
 		Use:   "pin --base-model hf://ORG/NAME@COMMIT=DIR --out FILE [flags]",
@@ -110,15 +111,32 @@ a usage error or an unreadable file.`,
 				return withCode(exitUsage, fmt.Errorf("pin: %w", err))
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (%d files of %s, signed by %s)\n", out, len(pin.Files), pin.URI(), signer.Identity())
-			return nil
+			if !jsonOut {
+				return nil
+			}
+			w, err := newWrittenFile(out, "pin", predicates.ModelPinV1, true)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("pin: %w", err))
+			}
+			return writeJSON(cmd.OutOrStdout(), pinJSON{Bundle: w, URI: pin.URI(), Files: pin.Files, LFSCrossChecked: pin.LFSCrossChecked, Signer: signer.Identity()})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&base, "base-model", "", "the download to pin, hf://ORG/NAME@COMMIT=DIR")
 	f.StringVar(&out, "out", "", "write the signed pin bundle to `FILE`")
+	f.BoolVar(&jsonOut, "json", false, "print one JSON object: the bundle written with its SHA-256, the model URI and the pinned files with their digests")
 	f.StringVar(&lfsDir, "lfs-pointers", "", "cross-check against a checkout of the same commit without LFS smudging")
 	kf.register(f)
 	return cmd
+}
+
+// pinJSON is `pin --json`'s object.
+type pinJSON struct {
+	Bundle          writtenFile               `json:"bundle"`
+	URI             string                    `json:"uri"`
+	Files           []predicates.ModelPinFile `json:"files"`
+	LFSCrossChecked bool                      `json:"lfsCrossChecked"`
+	Signer          string                    `json:"signer"`
 }
 
 var lfsOidRE = regexp.MustCompile(`(?m)^oid sha256:([0-9a-f]{64})$`)

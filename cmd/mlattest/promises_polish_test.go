@@ -5,7 +5,9 @@ package main
 
 import (
 	"crypto/elliptic"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -18,6 +20,10 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // polishCase is one command line with bad (or once-refused) input.
@@ -246,6 +252,130 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code:  exitUsage, msg: []string{`"att/s.link.sigstore.json"`}, usage: true,
 		},
 		{
+			name: "keygen --json names the files and the key id",
+			args: []string{"keygen", "--json", "--no-passphrase", "--output-key-prefix", "k"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				var got keygenJSON
+				decodeJSON(t, r.stdout, &got)
+				pub, err := verify.LoadPublicKey(filepath.Join(dir, "k.pub"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, _ := sign.KeyID(pub)
+				if want := (keygenJSON{PrivateKey: "k.key", PublicKey: "k.pub", KeyID: id}); got != want {
+					t.Errorf("got %+v, want %+v", got, want)
+				}
+			},
+		},
+		{
+			name: "attest --json lists the bundle written, its digest and the run id",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--json", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att", "--materials", "in.txt"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				checkStepJSON(t, dir, r.stdout, "s", 0)
+			},
+		},
+		{
+			name: "run --json prints its object after the command's output",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"run", "--json", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att",
+				"--materials", "in.txt", "--", "echo", "from the command"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				first, last, ok := strings.Cut(r.stdout, "\n")
+				if !ok || first != "from the command" {
+					t.Fatalf("stdout %q", r.stdout)
+				}
+				checkStepJSON(t, dir, last, "s", 0)
+			},
+		},
+		{
+			name: "sign --json lists the bundles it wrote",
+			setup: func(t *testing.T, dir string) {
+				signedBundle(t, dir)
+				// The same statement, as a run whose signing failed keeps it.
+				writeFile(t, filepath.Join(dir, "pending", "s.link.UNSIGNED.intoto.json"), string(statementOf(t, filepath.Join(dir, "att", "s.link.sigstore.json"))))
+			},
+			args: []string{"sign", "--json", "pending", "--key", "step.key", "--offline"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				var got signJSON
+				decodeJSON(t, r.stdout, &got)
+				if len(got.Files) != 1 || len(got.Failed) != 0 || got.Dir != "pending" {
+					t.Fatalf("got %+v", got)
+				}
+				checkWritten(t, dir, got.Files[0], "pending/s.link.sigstore.json", predicates.LinkV03)
+			},
+		},
+		{
+			name: "pin --json lists the bundle and the pinned digests",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "base/model.safetensors"), "weights")
+			},
+			args: []string{"pin", "--json", "--base-model", "hf://org/base@" + strings.Repeat("ab", 20) + "=base",
+				"--out", "base.pin.sigstore.json", "--key", "step.key", "--offline"},
+			code: 0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				var got pinJSON
+				decodeJSON(t, r.stdout, &got)
+				checkWritten(t, dir, got.Bundle, "base.pin.sigstore.json", predicates.ModelPinV1)
+				if want := []predicates.ModelPinFile{{Path: "model.safetensors", SHA256: hexSum("weights")}}; !slices.Equal(got.Files, want) {
+					t.Errorf("files %+v, want %+v", got.Files, want)
+				}
+			},
+		},
+		{
+			name:  "digest --sharded --json ends with the manifest digest",
+			setup: func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "a.bin"), "0123456789") },
+			args:  []string{"digest", "--sharded", "4B", "--json", "a.bin"},
+			code:  0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+				h := sha256.New()
+				for _, s := range []string{"0123", "4567", "89"} {
+					d := sha256.Sum256([]byte(s))
+					h.Write(d[:])
+				}
+				want := `{"algorithm":"sha256-sharded-4","manifest":"sha256:` + hex.EncodeToString(h.Sum(nil)) + `","shards":3}`
+				if len(lines) != 4 || lines[3] != want {
+					t.Fatalf("stdout %q, want 3 shard lines then %s", r.stdout, want)
+				}
+			},
+		},
+		{
+			name:  "verify-bundle --type link accepts a link",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "--type", "link", "--bundle", "att/s.link.sigstore.json", "--key", "step.pub", "--artifact", "in.txt"},
+			code:  0,
+			check: func(t *testing.T, dir, ext string, r cliResult) {
+				if !strings.HasPrefix(r.stdout, "Verified: ") {
+					t.Fatalf("stdout %q", r.stdout)
+				}
+			},
+		},
+		{
+			name:  "verify-bundle --type slsaprovenance1 rejects a link",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "--type", "slsaprovenance1", "--bundle", "att/s.link.sigstore.json", "--key", "step.pub", "--artifact", "in.txt"},
+			code:  exitRejected,
+			msg:   []string{"att/s.link.sigstore.json: rejected: type: predicate type is " + predicates.LinkV03 + ", not " + predicates.ProvenanceV1},
+		},
+		{
+			name:  "verify-bundle --type with an unknown name",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "--type", "provenance", "--bundle", "att/s.link.sigstore.json", "--key", "step.pub", "--artifact", "in.txt"},
+			code:  exitUsage, msg: []string{`--type "provenance": want a predicate type URI or one of`}, usage: true,
+		},
+		{
 			name: "layout check of an oversized layout says the limit verify uses",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "big.yaml"), strings.Repeat("#", 5<<20))
@@ -433,22 +563,7 @@ func signedBundle(t *testing.T, dir string) {
 // linkNames reads a link bundle's material names and subject names.
 func linkNames(t *testing.T, bundlePath string) (materials, subjects []string) {
 	t.Helper()
-	data, err := os.ReadFile(bundlePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		DSSEEnvelope struct {
-			Payload string `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := statementOf(t, bundlePath)
 	var st struct {
 		Subject []struct {
 			Name string `json:"name"`
@@ -469,4 +584,59 @@ func linkNames(t *testing.T, bundlePath string) (materials, subjects []string) {
 		subjects = append(subjects, s.Name)
 	}
 	return materials, subjects
+}
+
+func decodeJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("stdout %q: %v", s, err)
+	}
+}
+
+// checkStepJSON checks run's or attest's --json object for a key-signed
+// link of step in att/.
+func checkStepJSON(t *testing.T, dir, stdout, step string, exit int) {
+	t.Helper()
+	var got stepJSON
+	decodeJSON(t, stdout, &got)
+	if got.Step != step || got.RunID != "r1" || got.ExitCode != exit || !strings.HasPrefix(got.Signer, "key sha256:") || got.Materials != 1 || len(got.Files) != 1 {
+		t.Fatalf("got %+v", got)
+	}
+	checkWritten(t, dir, got.Files[0], "att/"+step+".link.sigstore.json", predicates.LinkV03)
+}
+
+// checkWritten checks one listed file against the file on disk.
+func checkWritten(t *testing.T, dir string, w writtenFile, path, predicateType string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Path != path || w.PredicateType != predicateType || !w.Signed || w.SHA256 != hexSum(string(data)) {
+		t.Errorf("listed %+v; want %s, %s, signed, sha256 %s", w, path, predicateType, hexSum(string(data)))
+	}
+}
+
+// statementOf returns the in-toto statement a DSSE bundle signs.
+func statementOf(t *testing.T, bundlePath string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DSSEEnvelope struct {
+			Payload string `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/internal/fsutil"
@@ -16,6 +17,7 @@ import (
 
 func newSignCmd() *cobra.Command {
 	var kf signFlags
+	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "sign DIR",
 		Short: "Sign statements a run kept unsigned (after a signing failure)",
@@ -34,19 +36,32 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			report := signJSON{Dir: args[0], Files: []writtenFile{}, Failed: []failedFile{}}
 			if len(pending) == 0 {
 				fmt.Fprintf(stderr, "mlattest: nothing to sign in %s\n", args[0])
+				if jsonOut {
+					return writeJSON(cmd.OutOrStdout(), report)
+				}
 				return nil
 			}
 			signer, err := kf.signer(stderr)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			report.Signer = signer.Identity()
 			var failed []error
 			for _, p := range pending {
-				if err := signPending(cmd, signer, p); err != nil {
+				w, err := signPending(cmd, signer, p)
+				if err != nil {
 					failed = append(failed, err)
+					report.Failed = append(report.Failed, failedFile{p, fileErrors{err}.Error()})
 					continue
+				}
+				report.Files = append(report.Files, w)
+			}
+			if jsonOut {
+				if err := writeJSON(cmd.OutOrStdout(), report); err != nil {
+					return err
 				}
 			}
 			if len(failed) > 0 {
@@ -55,38 +70,53 @@ Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print one JSON object: the bundles written with their SHA-256, and the statements that could not be signed")
 	kf.register(cmd.Flags())
 	return cmd
 }
 
+// signJSON is `sign --json`'s object.
+type signJSON struct {
+	Dir    string        `json:"dir"`
+	Signer string        `json:"signer,omitempty"`
+	Files  []writtenFile `json:"files"`
+	Failed []failedFile  `json:"failed"`
+}
+
+type failedFile struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
+
 // signPending signs one unsigned statement file and replaces it by its bundle.
-func signPending(cmd *cobra.Command, signer *sign.Signer, path string) error {
+func signPending(cmd *cobra.Command, signer *sign.Signer, path string) (writtenFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return writtenFile{}, fmt.Errorf("%s: %w", path, fsutil.Cause(err))
 	}
 	// Never sign what verification would reject.
-	if _, err := predicates.ParseStatement(data); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	st, err := predicates.ParseStatement(data)
+	if err != nil {
+		return writtenFile{}, fmt.Errorf("%s: %w", path, err)
 	}
 	b, err := signer.SignStatement(cmd.Context(), data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return writtenFile{}, fmt.Errorf("%s: %w", path, err)
 	}
 	out := sign.BundlePathFor(path)
 	if err := sign.WriteBundle(out, b); err != nil {
-		return err
+		return writtenFile{}, err
 	}
 	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("signed %s but could not remove %s: %w", out, path, err)
+		return writtenFile{}, fmt.Errorf("signed %s but could not remove %s: %w", out, path, fsutil.Cause(err))
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (signed by %s)\n", out, signer.Identity())
-	return nil
+	return newWrittenFile(out, "", st.GetPredicateType(), true)
 }
 
 func newKeygenCmd() *cobra.Command {
 	var prefix string
-	var noPassphrase bool
+	var noPassphrase, jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "keygen",
 		Short: "Create an ECDSA P-256 signing key pair for key-based signing",
@@ -132,12 +162,32 @@ existing file, no passphrase) or a file that cannot be written.`,
 				return withCode(exitUsage, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote private key %s and public key %s\n", keyPath, pubPath)
-			return nil
+			if !jsonOut {
+				return nil
+			}
+			pub, err := cryptoutils.UnmarshalPEMToPublicKey(pubPEM)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			id, err := sign.KeyID(pub)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			return writeJSON(cmd.OutOrStdout(), keygenJSON{PrivateKey: keyPath, PublicKey: pubPath, KeyID: id, Encrypted: !noPassphrase})
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "output-key-prefix", "mlattest", "write PREFIX.key and PREFIX.pub")
 	cmd.Flags().BoolVar(&noPassphrase, "no-passphrase", false, "write the private key unencrypted")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print one JSON object: the files written and the key id (sha256 of the DER public key)")
 	return cmd
+}
+
+// keygenJSON is `keygen --json`'s object.
+type keygenJSON struct {
+	PrivateKey string `json:"privateKey"`
+	PublicKey  string `json:"publicKey"`
+	KeyID      string `json:"keyId"`
+	Encrypted  bool   `json:"encrypted"`
 }
 
 // newPassphrase reads a new key's passphrase: the environment, or asked

@@ -30,6 +30,7 @@ type stepFlags struct {
 	ignore                []string
 	hashCache             string
 	allowPickle           bool     // accept pickle-format inputs and products
+	jsonOut               bool     // print what was written as one JSON object
 	pins                  pinFlags // run only: signed base-model pins
 }
 
@@ -48,6 +49,7 @@ func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
 	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/; repeatable); --out, --hash-cache, --key and --identity-token-file are always skipped")
+	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout when done: step, run id, exit code, signer, the statement files written with their SHA-256 (for run: after the command's own output)")
 	fs.StringVar(&f.hashCache, "hash-cache", "", "reuse digests of files whose (device, inode, size, mtime, ctime) are unchanged, recorded in `DIR` (opt-in trust trade-off: whoever can write DIR or change a file without changing its ctime decides its digest; never used by verify)")
 }
 
@@ -181,13 +183,14 @@ func checkOut(out, step string) error {
 // that cannot be signed are written unsigned, clearly marked, so that a
 // finished step is never lost; the error then says how to finish them.
 //
-// Everything it creates is recorded in written (when not nil).
-func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, out string, stderr io.Writer, written *outFiles) error {
+// Everything it creates is recorded in written (when not nil). It returns
+// the statement files written, signed or not.
+func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, out string, stderr io.Writer, written *outFiles) ([]writtenFile, error) {
 	if err := mkdirAll(out, written); err != nil {
-		return fmt.Errorf("creating --out: %w", err)
+		return nil, fmt.Errorf("creating --out: %w", err)
 	}
 	if err := writeManifests(out, rec.Manifests, written); err != nil {
-		return err
+		return nil, err
 	}
 	type result struct {
 		path string
@@ -213,24 +216,48 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 	}
 	wg.Wait()
 	var failed error
+	var files []writtenFile
 	for i, r := range results {
+		st := rec.Statements[i]
 		if r.err == nil {
-			fmt.Fprintf(stderr, "mlattest: wrote %s (%s, signed by %s)\n", r.path, rec.Statements[i].Kind, signer.Identity())
+			fmt.Fprintf(stderr, "mlattest: wrote %s (%s, signed by %s)\n", r.path, st.Kind, signer.Identity())
+			if w, err := newWrittenFile(r.path, st.Kind, st.PredicateType, true); err == nil {
+				files = append(files, w)
+			}
 			continue
 		}
 		if failed == nil {
 			failed = r.err
 		}
 		if !errors.Is(r.err, os.ErrExist) {
-			if werr := fsutil.CreateExclusive(r.path, rec.Statements[i].JSON, 0o644); werr != nil {
-				return fmt.Errorf("signing failed (%v) and the unsigned statement could not be kept: %w", r.err, werr)
+			if werr := fsutil.CreateExclusive(r.path, st.JSON, 0o644); werr != nil {
+				return files, fmt.Errorf("signing failed (%v) and the unsigned statement could not be kept: %w", r.err, werr)
 			}
 			written.add(r.path)
 			fmt.Fprintf(stderr, "mlattest: kept UNSIGNED statement %s\n", r.path)
+			if w, err := newWrittenFile(r.path, st.Kind, st.PredicateType, false); err == nil {
+				files = append(files, w)
+			}
 		}
 	}
 	if failed != nil {
-		return fmt.Errorf("%w\nmlattest: the step's statements are kept unsigned in %s; finish with: mlattest sign %s", failed, out, out)
+		return files, fmt.Errorf("%w\nmlattest: the step's statements are kept unsigned in %s; finish with: mlattest sign %s", failed, out, out)
 	}
-	return nil
+	return files, nil
+}
+
+// printStepJSON writes run's or attest's --json object; storeErr is
+// storeRecord's error, reported in the object too.
+func printStepJSON(w io.Writer, rec *attest.Record, signer *sign.Signer, files []writtenFile, storeErr error) error {
+	r := stepJSON{
+		Step: rec.Step, RunID: rec.RunID, ExitCode: rec.ExitCode, Signer: signer.Identity(),
+		Materials: len(rec.Materials), Products: len(rec.Products), Files: files,
+	}
+	if r.Files == nil {
+		r.Files = []writtenFile{}
+	}
+	if storeErr != nil {
+		r.Error = strings.SplitN(storeErr.Error(), "\n", 2)[0]
+	}
+	return writeJSON(w, r)
 }

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
 )
@@ -24,6 +27,44 @@ type verifyBundleFlags struct {
 	bundle, artifact, digest, key, trustedRoot string
 	id                                         identityFlags
 	json                                       bool
+	predicateType                              string   // --type as given
+	wantTypes                                  []string // the predicate type URIs it accepts
+}
+
+// predicateTypeNames are --type's short names: cosign's (verify-attestation
+// --type) and mlattest's own statements. "link" also accepts what mlattest
+// writes (link v0.3) besides cosign's in-toto 0.9 Link/v1.
+var predicateTypeNames = map[string][]string{
+	"slsaprovenance":   {"https://slsa.dev/provenance/v0.2"},
+	"slsaprovenance02": {"https://slsa.dev/provenance/v0.2"},
+	"slsaprovenance1":  {predicates.ProvenanceV1},
+	"link":             {predicates.LinkV03, "https://in-toto.io/Link/v1"},
+	"spdx":             {"https://spdx.dev/Document"},
+	"spdxjson":         {"https://spdx.dev/Document"},
+	"cyclonedx":        {"https://cyclonedx.org/bom"},
+	"vuln":             {"https://cosign.sigstore.dev/attestation/vuln/v1"},
+	"openvex":          {"https://openvex.dev/ns"},
+	"custom":           {"https://cosign.sigstore.dev/attestation/v1"},
+	"model-scan":       {predicates.ModelScanV1},
+	"dataset-scan":     {predicates.DatasetScanV1},
+	"model-pin":        {predicates.ModelPinV1},
+	"vsa":              {predicates.VSAV1},
+}
+
+// parsePredicateType reads --type: a short name or an absolute URI.
+func parsePredicateType(t string) ([]string, error) {
+	if uris, ok := predicateTypeNames[t]; ok {
+		return uris, nil
+	}
+	if u, err := url.ParseRequestURI(t); err == nil && u.Scheme != "" {
+		return []string{t}, nil
+	}
+	names := make([]string, 0, len(predicateTypeNames))
+	for n := range predicateTypeNames {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("--type %q: want a predicate type URI or one of %s", t, strings.Join(names, ", "))
 }
 
 func newVerifyBundleCmd() *cobra.Command {
@@ -37,6 +78,12 @@ transparency-log entry and at least one verified timestamp (the log's integrated
 time or an RFC 3161 timestamp), and SCTs when the trusted root lists CT logs.
 For a DSSE in-toto statement, the artifact's SHA-256 must be one of the
 statement's subjects; the predicate type and subjects are printed.
+
+--type checks the statement's predicate type, as cosign verify-attestation
+--type does: a URI, or one of slsaprovenance (SLSA v0.2), slsaprovenance1
+(SLSA v1), link, spdx, spdxjson, cyclonedx, vuln, openvex, custom (cosign's
+names), model-scan, dataset-scan, model-pin, vsa (mlattest's). A bundle of
+another type, or a message signature, is rejected.
 
 Identity regexps must match the whole value (they are anchored).
 Without --trusted-root the Sigstore public-good trusted root is fetched via
@@ -68,6 +115,7 @@ trusted root file).`,
 	f.id.register(fs, "certificate", "expected")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "trusted_root.json (default: $"+envTrustedRoot+", else Sigstore public-good via TUF; with --key: none)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of text")
+	fs.StringVar(&f.predicateType, "type", "", "required predicate type: a URI or a short name such as slsaprovenance1, link, vuln, custom (see above)")
 	return cmd
 }
 
@@ -75,6 +123,13 @@ trusted root file).`,
 func (f *verifyBundleFlags) check() (verify.Artifact, *verify.Identity, error) {
 	if f.bundle == "" {
 		return verify.Artifact{}, nil, errors.New("--bundle is required")
+	}
+	if f.predicateType != "" {
+		uris, err := parsePredicateType(f.predicateType)
+		if err != nil {
+			return verify.Artifact{}, nil, err
+		}
+		f.wantTypes = uris
 	}
 	var art verify.Artifact
 	switch {
@@ -149,6 +204,9 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	}
 
 	res, err := f.verify(cmd, v, art, id)
+	if err == nil {
+		err = f.checkType(res)
+	}
 	if err != nil {
 		if !errors.Is(err, verify.ErrRejected) {
 			return withCode(exitUsage, err)
@@ -166,6 +224,23 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	f.printText(cmd.OutOrStdout(), res, art)
 	return nil
 }
+
+// checkType rejects a verified bundle whose predicate type --type excludes.
+func (f *verifyBundleFlags) checkType(res *verify.Result) error {
+	switch {
+	case f.wantTypes == nil:
+		return nil
+	case res.Statement == nil:
+		return &verify.RejectionError{Stage: stageType, Err: fmt.Errorf("a message signature, not an attestation of type %s", f.predicateType)}
+	case !slices.Contains(f.wantTypes, res.Statement.GetPredicateType()):
+		return &verify.RejectionError{Stage: stageType, Err: fmt.Errorf("predicate type is %s, not %s", res.Statement.GetPredicateType(), strings.Join(f.wantTypes, " or "))}
+	}
+	return nil
+}
+
+// stageType is the rejection stage of a bundle that verifies but is not of
+// the type --type asks for.
+const stageType verify.Stage = "type"
 
 func (f *verifyBundleFlags) verify(cmd *cobra.Command, v *verify.Verifier, art verify.Artifact, id *verify.Identity) (*verify.Result, error) {
 	b, err := verify.LoadBundle(f.bundle)

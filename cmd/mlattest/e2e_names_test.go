@@ -138,11 +138,14 @@ func TestE2EPackagerCannotReleaseOtherWeights(t *testing.T) {
 		name    string
 		payload []byte
 		model   []byte // released model.safetensors
+		extra   string // a further released file
+		vsa     bool   // also write a signed VSA, which must record the result
 		code    string // "" = pass
 	}{
 		{name: "honest packager passes", payload: pkgLink(honest)},
 		{name: "product with a .. segment", payload: pkgLink(evilArt("release/docs/DOTDOT/model.safetensors"), "DOTDOT", ".."), model: evil, code: "artifact-name"},
 		{name: "product one directory deeper", payload: pkgLink(evilArt("release/docs/model.safetensors")), model: evil, code: "subject"},
+		{name: "released file named in NFD, with a FAILED VSA", payload: pkgLink(honest), extra: "cafe\u0301.md", vsa: true, code: "artifact-name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			att := filepath.Join(t.TempDir(), "att")
@@ -163,9 +166,23 @@ func TestE2EPackagerCannotReleaseOtherWeights(t *testing.T) {
 			if tc.model != nil {
 				writeFile(t, filepath.Join(release, "model.safetensors"), string(tc.model))
 			}
-			r := mlattest(t, dir, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, "verify", "--layout", layout,
+			if tc.extra != "" {
+				writeFile(t, filepath.Join(release, tc.extra), "docs\n")
+			}
+			args := []string{"verify", "--layout", layout,
 				"--layout-identity", "owner@example.com", "--layout-oidc-issuer", s.Issuer1,
-				"--attestations", att, "--model", release, "--json")
+				"--attestations", att, "--model", release, "--json"}
+			vsa := filepath.Join(t.TempDir(), "release.vsa.sigstore.json")
+			if tc.vsa {
+				args = append(args, "--vsa", vsa, "--signing-config", s.SigningConfig,
+					"--identity-token", s.Token(t, 1, "release-gate@example.com"))
+			}
+			r := mlattest(t, dir, []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}, args...)
+			if tc.vsa {
+				if got := payload(t, vsa)["predicate"].(map[string]any)["verificationResult"]; got != "FAILED" {
+					t.Fatalf("VSA verificationResult = %v, want FAILED (%v)", got, r)
+				}
+			}
 			var rep struct {
 				Passed   bool `json:"passed"`
 				Failures []struct {

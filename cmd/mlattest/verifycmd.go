@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
@@ -203,8 +205,11 @@ func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.R
 		PolicyDigest: rep.Layout.SHA256,
 		PolicySerial: rep.Layout.Serial,
 		Result:       predicates.VSAFailed,
-		Subjects:     m.Files,
-		RunID:        rep.RunID,
+		// A file named so that no statement may carry its name has
+		// already failed verification (artifact-name); the FAILED VSA
+		// lists the files it can name.
+		Subjects: slices.DeleteFunc(slices.Clone(m.Files), func(a digest.Artifact) bool { return predicates.CheckPathName(a.Name) != nil }),
+		RunID:    rep.RunID,
 	}
 	if rep.Passed {
 		in.Result = predicates.VSAPassed

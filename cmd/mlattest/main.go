@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes, from DESIGN.md "Conventions".
+// Exit codes, from docs/design.md "Conventions".
 const (
 	exitOK       = 0
 	exitRejected = 1   // verification or scan failed: a policy answer

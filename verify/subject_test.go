@@ -1,6 +1,9 @@
 package verify
 
 import (
+	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"math/rand/v2"
 	"path"
 	"strings"
@@ -244,4 +247,26 @@ func FuzzSubjectNames(f *testing.F) {
 		}
 		assertOnlyExactNames(t, uniq, rs, dir)
 	})
+}
+
+// TestHashAlgorithms: the released files are hashed again only for the
+// algorithms asked for (sha256 is HashModel's), once per file for all.
+func TestHashAlgorithms(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "w.bin", []byte("weights"))
+	m, err := HashModel(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.hashAlgorithms(context.Background(), []string{"sha256"}); err != nil || m.Digests != nil {
+		t.Fatalf("sha256 only: %v, %v (want nothing hashed again)", m.Digests, err)
+	}
+	if err := m.hashAlgorithms(context.Background(), []string{"sha512", "sha384", "sha512", "blake3"}); err != nil {
+		t.Fatal(err)
+	}
+	s384, s512 := sha512.Sum384([]byte("weights")), sha512.Sum512([]byte("weights"))
+	want := DigestSet{"sha256": hexSum([]byte("weights")), "sha384": hex.EncodeToString(s384[:]), "sha512": hex.EncodeToString(s512[:])}
+	if got := m.digestsOf(m.Files[0]); got.mismatch(want) != "" {
+		t.Fatalf("digests %v, want %v", got, want)
+	}
 }

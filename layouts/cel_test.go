@@ -1,6 +1,7 @@
 package layouts
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -221,4 +222,62 @@ func TestEvalNilAndConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// FuzzEvalMissing evaluates expressions over arbitrary JSON predicates.
+// Oracle: `predicate.a.b == 1` is a missing-key error exactly when a is
+// absent or is an object without b; any other error (a is a string, a
+// list, null...) is not. And allowMissing turns exactly the missing-key
+// errors into true, for every expression.
+func FuzzEvalMissing(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":{}}`, `{"a":{"b":1}}`, `{"a":"no such key: b"}`, `{"a":null}`, `{"a":[1]}`,
+		`{"a":{"b":"x"},"t":"2026-01-01T00:00:00Z","l":[{"x":1},{}],"k":"b"}`} {
+		f.Add([]byte(s))
+	}
+	exprs := []string{
+		`predicate.a.b == 1`,
+		`predicate.l.all(e, e.x == 1)`,
+		`predicate.a[predicate.k] == "x"`,
+		`timestamp(predicate.t) < timestamp("2030-01-01T00:00:00Z")`,
+		`has(predicate.a.b) && predicate.a.b.matches("^x")`,
+		`size(predicate.a) / size(predicate.l) > 0`,
+	}
+	compiled := make([]*Expression, len(exprs))
+	for i, src := range exprs {
+		e, err := CompileExpression(src)
+		if err != nil {
+			f.Fatal(err)
+		}
+		compiled[i] = e
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var pred map[string]any
+		if json.Unmarshal(data, &pred) != nil || pred == nil {
+			return
+		}
+		a, hasA := pred["a"]
+		obj, isObj := a.(map[string]any)
+		_, hasB := obj["b"]
+		wantMissing := !hasA || (isObj && !hasB)
+		for i, e := range compiled {
+			strict := *e
+			ok, err := strict.Eval(pred, nil)
+			if i == 0 && (err != nil && IsMissing(err)) != wantMissing {
+				t.Fatalf("%s over %s: err %v, want missing=%v", e.Source, data, err, wantMissing)
+			}
+			lenient := *e
+			lenient.AllowMissing = true
+			ok2, err2 := lenient.Eval(pred, nil)
+			switch {
+			case err == nil && (ok2 != ok || err2 != nil):
+				t.Fatalf("%s over %s: allowMissing changed a result: %v/%v -> %v/%v", e.Source, data, ok, err, ok2, err2)
+			case err != nil && IsMissing(err) && (!ok2 || err2 != nil):
+				t.Fatalf("%s over %s: a missing key was not forgiven: %v -> %v/%v", e.Source, data, err, ok2, err2)
+			case err != nil && !IsMissing(err) && (ok2 || err2 == nil):
+				t.Fatalf("%s over %s: error %v was forgiven", e.Source, data, err)
+			case err != nil && ok:
+				t.Fatalf("%s: true with an error", e.Source)
+			}
+		}
+	})
 }

@@ -397,6 +397,16 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	// open; stop digesting its output this long after the command exits.
 	cmd.WaitDelay = c.waitDelay
 
+	// Subscribe before starting, so that no signal is lost in between,
+	// and before creating the handoff directory, so that a signal cannot
+	// leave it behind: a signal that comes first goes to the command.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, c.signals...)
+	if out.active() {
+		signal.Notify(sigs, resizeSignals...)
+	}
+	defer signal.Stop(sigs)
+
 	// A tool run by the command (e.g. mlattest scan) may hand statements
 	// for this step back through a private directory.
 	hdir, err := os.MkdirTemp("", "mlattest-handoff-")
@@ -405,14 +415,6 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	}
 	defer os.RemoveAll(hdir)
 	cmd.Env = append(os.Environ(), handoff.Handoff{Step: st.Name, RunID: st.rec.RunID, Dir: hdir}.Env()...)
-
-	// Subscribe before starting, so that no signal is lost in between.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, c.signals...)
-	if out.active() {
-		signal.Notify(sigs, resizeSignals...)
-	}
-	defer signal.Stop(sigs)
 
 	st.rec.StartedOn = c.now().UTC()
 	done, err := start(cmd)

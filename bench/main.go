@@ -30,6 +30,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -79,6 +80,15 @@ func main() {
 	}
 	if !*keep {
 		defer os.RemoveAll(b.dir)
+		// The generated data is large: remove it when interrupted too.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			sig := <-sigs
+			os.RemoveAll(b.dir)
+			fmt.Fprintln(os.Stderr, "bench: interrupted")
+			os.Exit(128 + int(sig.(syscall.Signal)))
+		}()
 	}
 	if err := b.run(*cold, *small); err != nil {
 		if !*keep {

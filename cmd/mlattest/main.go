@@ -85,7 +85,13 @@ and verifies them before a model is released.`,
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := context.Background(), func() {}
+	if !ownsSignals(os.Args[1:]) {
+		ctx, stop = onInterrupt(ctx)
+	}
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run executes one command line and returns the exit code; tests call it
@@ -99,6 +105,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if code, ok := exitInterrupted(ctx); ok {
+		// What the command says about being cancelled adds nothing.
+		fmt.Fprintf(stderr, "mlattest: %v\n", context.Cause(ctx))
+		return code
 	}
 	code := exitUsage // flag parsing and other cobra errors are usage errors
 	var ee *exitError

@@ -19,6 +19,9 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run --step NAME --out DIR [flags] -- CMD [ARGS...]",
 		Short: "Run a pipeline step and record it as signed in-toto attestations",
+		// Signals are relayed to the command, and run's own handling
+		// takes over once it has exited (see runguard.go).
+		Annotations: map[string]string{ownSignalsAnnotation: "relayed"},
 		Long: `Run digests the step's materials and training inputs, runs the command (stdin,
 stdout and stderr pass through; signals are forwarded), digests its products and
 writes one Sigstore bundle per statement to --out:

@@ -10,8 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/mlattest/mlattest/scan/data"
 	"github.com/mlattest/mlattest/scan/data/harness"
@@ -47,7 +49,9 @@ func run() int {
 		return 2
 	}
 	defer os.RemoveAll(tmp)
-	ctx := context.Background()
+	// Interrupted, the evaluation stops and the deferred removal runs.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// The clean data alone: what the scanner flags with no poison at all.
 	base, err := harness.Evaluate(ctx, recs, harness.Family{Name: "none", Poison: func(_ *rand.Rand, r data.Record) data.Record { return r }}, 0, []uint64{1}, tmp)
 	_ = base

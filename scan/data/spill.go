@@ -16,9 +16,9 @@ import (
 // the first pass writes each record's feature hashes (replayed by the
 // second), the second the indices of the tracked features each record
 // holds and its first prompt words (replayed by the third). Memory stays
-// bounded; the file is removed when the scan ends. When no temporary file
-// can be written, or the file would outgrow its limit, the later pass reads
-// the dataset instead.
+// bounded; the file has no name from the start and is gone when the scan
+// ends. When no temporary file can be written, or the file would outgrow
+// its limit, the later pass reads the dataset instead.
 type spill struct {
 	f     *os.File
 	w     *bufio.Writer
@@ -28,6 +28,8 @@ type spill struct {
 	size  int64
 	limit int64
 	done  bool
+	// unlinked says the file was removed when it was created.
+	unlinked bool
 }
 
 // defaultSpillLimit bounds a spill file: the first pass's is about one and
@@ -46,7 +48,11 @@ func newSpill(limit int64) *spill {
 	if err != nil {
 		return &spill{err: err}
 	}
-	return &spill{f: f, w: bufio.NewWriterSize(f, 1<<20), last: -1, limit: limit}
+	// Unlinked at once, the file has no name to leave behind however the
+	// scan ends (a signal, a crash); the kernel frees it when f is closed or
+	// the process exits. Where an open file cannot be removed, close does.
+	unlinked := os.Remove(f.Name()) == nil
+	return &spill{f: f, w: bufio.NewWriterSize(f, 1<<20), last: -1, limit: limit, unlinked: unlinked}
 }
 
 // usable reports whether every record so far was written.
@@ -207,11 +213,13 @@ func (sp *spill) replay(ctx context.Context, keep func(k int32) bool, fn func(i 
 	return err
 }
 
-// close removes the file; the spill is unusable afterwards.
+// close releases the file; the spill is unusable afterwards.
 func (sp *spill) close() {
 	if sp != nil && sp.f != nil && !sp.done {
 		sp.done = true
 		sp.f.Close()
-		os.Remove(sp.f.Name())
+		if !sp.unlinked {
+			os.Remove(sp.f.Name())
+		}
 	}
 }

@@ -139,7 +139,7 @@ func ParseStatement(b []byte) (*intoto.Statement, error) {
 		return nil, fmt.Errorf("predicates: statement: %w", err)
 	}
 	if t, ok := lookup(doc, "_type").(string); ok && t != StatementTypeV1 {
-		return nil, fmt.Errorf("predicates: %w: _type %q is not %s", ErrStatementType, t, StatementTypeV1)
+		return nil, fmt.Errorf("predicates: %w: _type %q", ErrStatementType, t)
 	}
 	// Names and digest sets first, so their errors say what is wrong
 	// (ErrArtifactName, ErrDigestSet) rather than which schema rule failed.

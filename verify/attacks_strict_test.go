@@ -134,7 +134,7 @@ func TestAttacksStrict(t *testing.T) {
 		{name: "Statement v0.1 by the package functionary", add: []string{"package.link.statement-v0.1"},
 			code: FailUnexpected, substr: `bundle package.link.statement-v0.1.sigstore.json: signed by a functionary, but predicates: not an in-toto Statement v1: _type "https://in-toto.io/Statement/v0.1"`},
 		{name: "Statement v1 with a trailing slash", add: []string{"package.link.statement-v1-slash"},
-			code: FailUnexpected, substr: `bundle package.link.statement-v1-slash.sigstore.json: signed by a functionary, but statement: not an in-toto Statement v1: statement _type "https://in-toto.io/Statement/v1/"`},
+			code: FailUnexpected, substr: `bundle package.link.statement-v1-slash.sigstore.json: signed by a functionary, but statement: statement _type "https://in-toto.io/Statement/v1/" is not an in-toto Statement (v1 or v0.1): the layout evaluates in-toto Statement v1 only`},
 		{name: "allowedExtraPredicates is exact: the slash variant still fails", layout: "extra", add: []string{"train.link-v0.3-alias.t1"},
 			code: FailUnexpected, substr: `"https://in-toto.io/attestation/link/v0.3/"`},
 

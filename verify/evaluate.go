@@ -28,7 +28,9 @@ type bound struct {
 	predicates.Binding
 }
 
-// Evaluate applies the layout to verified evidence: run binding, signer
+// Evaluate applies the layout to verified evidence: statement types (a
+// statement the layout does not evaluate fails, or is reported ignored when
+// allowedExtraPredicates lists its type), run binding, signer
 // authorisation, thresholds, link agreement, exit codes, commands, predicate
 // expectations, artifact rules and the released-model check. It does no I/O
 // and no cryptography, so it can be timed apart from bundle verification.

@@ -312,7 +312,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 		}
 		out.Statement = res.Statement
 		if t := out.Statement.GetType(); t != statementV1 && t != statementV01 {
-			return nil, rejectf(StageStatement, "%w: statement _type %q is not an in-toto Statement (v1 or v0.1)", predicates.ErrStatementType, t)
+			return nil, reject(StageStatement, statementTypeError(t))
 		}
 		if len(out.Statement.GetSubject()) == 0 {
 			return nil, rejectf(StageStatement, "statement has no subject")
@@ -396,6 +396,18 @@ const (
 	statementV1  = "https://in-toto.io/Statement/v1"
 	statementV01 = "https://in-toto.io/Statement/v0.1"
 )
+
+// statementTypeError is a DSSE payload whose _type is neither in-toto
+// Statement v1 nor v0.1; it matches predicates.ErrStatementType, so the
+// release gate can tell a well-formed statement of another kind from a
+// broken bundle.
+type statementTypeError string
+
+func (e statementTypeError) Error() string {
+	return fmt.Sprintf("statement _type %q is not an in-toto Statement (v1 or v0.1)", string(e))
+}
+
+func (e statementTypeError) Is(target error) bool { return target == predicates.ErrStatementType }
 
 // messageDigestAlg names the digest algorithm of a message signature.
 func messageDigestAlg(b *bundle.Bundle) string {

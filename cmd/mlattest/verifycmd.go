@@ -43,7 +43,10 @@ declared in a signed layout:
   3. each statement's step and run id are read from its signed content, never
      from its file name; all statements must belong to one run (--run-id, or
      the one they share) and, where the certificate names the CI run
-     (Fulcio's run invocation URI), to that run;
+     (Fulcio's run invocation URI), to that run; a signed statement of a type
+     its step does not evaluate (another _type or predicate type, compared
+     exactly) fails, unless the layout's allowedExtraPredicates lists it: it
+     is then reported as ignored and left out of the VSA;
   4. per step: only the step's functionaries count, the threshold counts
      distinct signer identities, their links agree, the recorded exit code
      is 0 (unless allowFailure), the command matches expectedCommand, the

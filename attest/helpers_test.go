@@ -17,6 +17,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 
+	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -129,6 +130,8 @@ func testOpts(t *testing.T, cap *captured, extra ...RunOption) []RunOption {
 		WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
 		WithClock(func() time.Time { clock = clock.Add(time.Second); return clock }),
 		func(c *config) {
+			// The tool's version differs between builds.
+			c.version = version.Info{Version: "v0.0.0-test", GoVersion: "go1.x", Commit: "c0ffee"}
 			c.killGrace = 2 * time.Second
 			c.waitDelay = 300 * time.Millisecond
 			link, training := c.newLink, c.newTraining

@@ -117,7 +117,7 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 	}
 	in := predicates.ModelScanInput{
 		Step: st.Name, RunID: st.rec.RunID,
-		Scanner: predicates.ModelScanScanner{Name: "mlattest run (products)", Policy: "mlattest.dev/model-scan/allow-list/v1"},
+		Scanner: predicates.ModelScanScanner{Name: "mlattest run (products)", Version: c.version.Version, Policy: "mlattest.dev/model-scan/allow-list/v1"},
 	}
 	digests := make(map[string]string, len(st.rec.Products))
 	for _, a := range st.rec.Products {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/handoff"
+	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -93,6 +94,7 @@ type config struct {
 	pins           []predicates.ModelPin
 	waitDelay      time.Duration
 	onExit         func(Exit)
+	version        version.Info // recorded as the builder's version
 
 	// Seams for tests of this package: they record the builders' inputs.
 	newLink     func(predicates.LinkInput) (*intoto.Statement, error)
@@ -176,6 +178,7 @@ func newConfig(opts []RunOption) (*config, error) {
 		waitDelay:   5 * time.Second,
 		newLink:     predicates.NewLinkStatement,
 		newTraining: predicates.NewTrainingStatement,
+		version:     version.Get(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -558,6 +561,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 		Stdout:      rec.Stdout,
 		Stderr:      rec.Stderr,
 		Environment: rec.Environment,
+		Version:     c.version.Version,
 		Subjects:    subjects,
 	})
 	if err != nil {
@@ -576,6 +580,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 			Datasets:        st.datasets,
 			Script:          rec.Git,
 			BuilderID:       builderID,
+			BuilderVersion:  c.version.Map(),
 			InvocationURI:   invocation,
 			StartedOn:       rec.StartedOn,
 			FinishedOn:      rec.FinishedOn,

@@ -52,6 +52,9 @@ func NewLinkStatement(in LinkInput) (*intoto.Statement, error) {
 	if in.Stderr != "" {
 		byproducts[ByproductStderr] = in.Stderr
 	}
+	if in.Version != "" {
+		byproducts[ByproductVersion] = in.Version
+	}
 	bp, err := structpb.NewStruct(byproducts)
 	if err != nil {
 		return nil, fmt.Errorf("predicates: link statement for step %q: byproducts: %w", in.Step, err)

@@ -39,14 +39,15 @@ type ModelScanFile struct {
 
 // ModelScanScanner names the scanner and its allow-list policy.
 type ModelScanScanner struct {
-	Name   string `json:"name"`
-	Policy string `json:"policy"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Policy  string `json:"policy"`
 }
 
 // ModelScanInput is the model-scan predicate. Step and RunID are the
 // binding; both or neither.
 //
-//	{step, runId, scanner{name, policy}, verdict, files[{path, sha256, format, verdict, pickle, findings[{rule, severity, member, offset, message}]}]}
+//	{step, runId, scanner{name, version, policy}, verdict, files[{path, sha256, format, verdict, pickle, findings[{rule, severity, member, offset, message}]}]}
 //
 // verdict is the worst file verdict. Subjects are the files (path, sha256).
 type ModelScanInput struct {

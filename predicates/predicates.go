@@ -42,6 +42,9 @@ const (
 	// ByproductStdout and ByproductStderr carry "sha256:HEX" of the streams.
 	ByproductStdout = "mlattest.dev/stdout"
 	ByproductStderr = "mlattest.dev/stderr"
+	// ByproductVersion carries the version of mlattest that recorded the
+	// step (a link has no builder field).
+	ByproductVersion = "mlattest.dev/version"
 
 	// ProvenanceByproductExitCode names the runDetails.byproducts entry of the
 	// training provenance whose annotations.exitCode is the command's exit code.
@@ -83,6 +86,9 @@ type LinkInput struct {
 	Stdout      string            // "sha256:HEX", optional
 	Stderr      string            // "sha256:HEX", optional
 	Environment map[string]string // recorded allow-list, never secrets
+	// Version is the recording tool's version, optional (byproducts
+	// "mlattest.dev/version").
+	Version string
 	// Subjects, when set, are used instead of Products (a step without
 	// products names what it acted on).
 	Subjects []digest.Artifact
@@ -119,10 +125,13 @@ type TrainingInput struct {
 	Script          *GitSource
 	Image           *Resource // oci://registry/repo + sha256 digest
 	BuilderID       string    // CI identity (e.g. workflow URI) or local builder
-	InvocationURI   string    // CI run URL when known
-	StartedOn       time.Time
-	FinishedOn      time.Time
-	Isolation       string // network policy, e.g. "none" or "unrestricted"
-	ExitCode        int
-	Subjects        []digest.Artifact // output model files
+	// BuilderVersion is runDetails.builder.version (component → version),
+	// optional.
+	BuilderVersion map[string]string
+	InvocationURI  string // CI run URL when known
+	StartedOn      time.Time
+	FinishedOn     time.Time
+	Isolation      string // network policy, e.g. "none" or "unrestricted"
+	ExitCode       int
+	Subjects       []digest.Artifact // output model files
 }

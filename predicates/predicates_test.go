@@ -538,7 +538,10 @@ func TestParseStatementRejects(t *testing.T) {
 			delete(p, "buildDefinition")
 		}, "buildDefinition"},
 		{"training extra builder field", "training.golden.json", func(d map[string]any) {
-			obj(d, "predicate", "runDetails", "builder")["version"] = map[string]any{"v": "1"}
+			obj(d, "predicate", "runDetails", "builder")["nickname"] = "fast"
+		}, "nickname"},
+		{"training builder version not strings", "training.golden.json", func(d map[string]any) {
+			obj(d, "predicate", "runDetails", "builder")["version"] = map[string]any{"mlattest": 1.0}
 		}, "version"},
 		{"provenance without buildType", "training.golden.json", func(d map[string]any) {
 			delete(obj(d, "predicate", "buildDefinition"), "buildType")

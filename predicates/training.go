@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 
 	provv1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
@@ -25,6 +26,7 @@ import (
 //	    training script   {uri, digest{gitCommit}, annotations{role:"training-script", dirty}}
 //	    container image   {uri: oci://..., digest{sha256}, annotations{role:"container-image"}}
 //	runDetails.builder.id               in.BuilderID
+//	runDetails.builder.version          in.BuilderVersion (when set)
 //	runDetails.metadata                 {invocationId: run id, startedOn, finishedOn} (UTC)
 //	runDetails.byproducts               [{name:"mlattest.dev/exit-code", annotations{exitCode}},
 //	                                     {name:"mlattest.dev/isolation", annotations{network}} (when set)]
@@ -141,7 +143,7 @@ func NewTrainingStatement(in TrainingInput) (*intoto.Statement, error) {
 			ResolvedDependencies: deps,
 		},
 		RunDetails: &provv1.RunDetails{
-			Builder: &provv1.Builder{Id: in.BuilderID},
+			Builder: &provv1.Builder{Id: in.BuilderID, Version: maps.Clone(in.BuilderVersion)},
 			Metadata: &provv1.BuildMetadata{
 				InvocationId: in.RunID,
 				StartedOn:    timestamppb.New(in.StartedOn.UTC()),
@@ -199,7 +201,8 @@ type trainingDoc struct {
 	} `json:"buildDefinition"`
 	RunDetails struct {
 		Builder struct {
-			ID string `json:"id"`
+			ID      string            `json:"id"`
+			Version map[string]string `json:"version"`
 		} `json:"builder"`
 		Metadata struct {
 			InvocationID string `json:"invocationId"`
@@ -245,6 +248,7 @@ func TrainingOf(st *intoto.Statement) (*TrainingInput, error) {
 		EntryPoint:      bd.ExternalParameters.EntryPoint,
 		Hyperparameters: bd.ExternalParameters.Hyperparameters,
 		BuilderID:       rd.Builder.ID,
+		BuilderVersion:  rd.Builder.Version,
 		InvocationURI:   bd.InternalParameters.InvocationURI,
 		Subjects:        descriptorArtifacts(st.GetSubject()),
 	}

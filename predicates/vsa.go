@@ -43,8 +43,10 @@ const (
 // VSAInput is everything mlattest's verification summary records.
 type VSAInput struct {
 	// Verifier is verifier.id, e.g. "https://mlattest.dev/verify@v1.2.3".
-	Verifier     string
-	TimeVerified time.Time
+	Verifier string
+	// VerifierVersion is verifier.version (component → version), optional.
+	VerifierVersion map[string]string
+	TimeVerified    time.Time
 	// ResourceURI names the verified model (resourceUri).
 	ResourceURI string
 	// PolicyURI names the layout (its file name or an OCI reference),
@@ -77,6 +79,7 @@ type VSAInput struct {
 // Shape (README.md has a full example):
 //
 //	verifier.id          in.Verifier
+//	verifier.version     in.VerifierVersion (when set)
 //	timeVerified         in.TimeVerified (UTC)
 //	resourceUri          in.ResourceURI
 //	policy               {uri, digest{sha256}, annotations{"mlattest.dev/layout-serial": N,
@@ -154,8 +157,16 @@ func NewVSAStatement(in VSAInput) (*intoto.Statement, error) {
 		}
 		ann[VSAAnnotationUnlogged] = list
 	}
+	verifier := map[string]any{"id": in.Verifier}
+	if len(in.VerifierVersion) > 0 {
+		v := make(map[string]any, len(in.VerifierVersion))
+		for k, s := range in.VerifierVersion {
+			v[k] = s
+		}
+		verifier["version"] = v
+	}
 	pred, err := jsonToStruct(map[string]any{
-		"verifier":     map[string]any{"id": in.Verifier},
+		"verifier":     verifier,
 		"timeVerified": in.TimeVerified.UTC().Format(time.RFC3339Nano),
 		"resourceUri":  in.ResourceURI,
 		"policy": map[string]any{

@@ -232,9 +232,12 @@ func TestVSAParseStatementRejects(t *testing.T) {
 		{"unlogged, not an input", func(d map[string]any) { ann(d)[VSAAnnotationUnlogged] = []any{"x.sigstore.json"} }, "not as an input attestation"},
 		{"policy other digest", func(d map[string]any) { pol(d)["digest"] = map[string]any{"sha512": "ab"} }, "digest"},
 		{"policy without uri", func(d map[string]any) { delete(pol(d), "uri") }, "uri"},
-		{"verifier version (not written by mlattest)", func(d map[string]any) {
-			obj(d, "predicate", "verifier")["version"] = map[string]any{"mlattest": "1"}
+		{"verifier version not strings", func(d map[string]any) {
+			obj(d, "predicate", "verifier")["version"] = map[string]any{"mlattest": 1.0}
 		}, "version"},
+		{"verifier extra field", func(d map[string]any) {
+			obj(d, "predicate", "verifier")["nickname"] = "fast"
+		}, "nickname"},
 		{"bad result", func(d map[string]any) { obj(d, "predicate")["verificationResult"] = "OK" }, "verificationResult"},
 		{"wrong slsaVersion", func(d map[string]any) { obj(d, "predicate")["slsaVersion"] = "0.2" }, "slsaVersion"},
 		{"duplicate input attestation", func(d map[string]any) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/internal/version"
 )
 
 // Exit codes, from docs/design.md "Conventions".
@@ -75,7 +77,10 @@ and verifies them before a model is released.`,
 		newScanCmd(),
 		newPinCmd(),
 		newRunIDCmd(),
+		newVersionCmd(),
 	)
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	// cobra adds these when it executes; add them now so that the whole
 	// tree, theirs included, gets the same subcommand check.
 	root.InitDefaultHelpCmd()

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -486,5 +487,60 @@ func TestRunInterruptedAfterTheCommand(t *testing.T) {
 				t.Fatalf("recorded byproducts %v, want exit 3 of run run-7", by)
 			}
 		})
+	}
+}
+
+// TestVersion: `mlattest version`, `--version` and `version --json` say which
+// build runs, every statement of a step records it, and the GitHub Actions
+// example installs a pinned release.
+func TestVersion(t *testing.T) {
+	dir := t.TempDir()
+	text := mlattest(t, dir, nil, "version")
+	line := regexp.MustCompile(`^mlattest (\S+) \((commit [0-9a-f]+(, modified)?, )?` + regexp.QuoteMeta(runtime.Version()) + `\)\n$`)
+	m := line.FindStringSubmatch(text.stdout)
+	if text.code != 0 || m == nil || text.stderr != "" {
+		t.Fatalf("version: want one line matching %s, got %v", line, text)
+	}
+	if flag := mlattest(t, dir, nil, "--version"); flag.code != 0 || flag.stdout != text.stdout {
+		t.Fatalf("--version: want %q, got %v", text.stdout, flag)
+	}
+	js := mlattest(t, dir, nil, "version", "--json")
+	var info struct {
+		Version   string `json:"version"`
+		GoVersion string `json:"goVersion"`
+	}
+	if err := json.Unmarshal([]byte(js.stdout), &info); js.code != 0 || err != nil || info.Version != m[1] || info.GoVersion != runtime.Version() {
+		t.Fatalf("version --json: want version %q and goVersion %q, got %v", m[1], runtime.Version(), js)
+	}
+	if r := mlattest(t, dir, nil, "version", "extra"); r.code != exitUsage || !strings.Contains(r.stderr, `"extra"`) {
+		t.Fatalf("version extra: want exit 2 naming the argument, got %v", r)
+	}
+
+	// A training step's link and provenance record the version.
+	writeFile(t, filepath.Join(dir, "raw.jsonl"), "{}\n")
+	writeFile(t, filepath.Join(dir, "train.json"), "{}")
+	out := filepath.Join(dir, "att")
+	if r := mlattest(t, dir, []string{"MLATTEST_RUN_ID=v-1"}, "run", "--step", "train", "--out", out, "--key", offlineKey(t), "--offline",
+		"--materials", "raw.jsonl", "--config", "train.json", "--", "true"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	link := payload(t, filepath.Join(out, "train.link.sigstore.json"))["predicate"].(map[string]any)
+	if got := link["byproducts"].(map[string]any)["mlattest.dev/version"]; got != info.Version {
+		t.Errorf("link byproducts mlattest.dev/version = %v, want %q", got, info.Version)
+	}
+	prov := payload(t, filepath.Join(out, "train.provenance.sigstore.json"))["predicate"].(map[string]any)
+	bv, _ := prov["runDetails"].(map[string]any)["builder"].(map[string]any)["version"].(map[string]any)
+	if bv["mlattest"] != info.Version || bv["go"] != runtime.Version() {
+		t.Errorf("provenance runDetails.builder.version = %v, want mlattest %q and go %q", bv, info.Version, runtime.Version())
+	}
+
+	// The CI example installs a pinned release, never @latest.
+	wf, err := os.ReadFile("../../examples/github-actions/train.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := regexp.MustCompile(`(?m)^\s+go install github\.com/mlattest/mlattest/cmd/mlattest@(\S+)$`).FindStringSubmatch(string(wf))
+	if install == nil || !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(install[1]) {
+		t.Errorf("the GitHub Actions example does not go install a pinned vX.Y.Z: %q", install)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/handoff"
+	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/data"
 )
@@ -231,7 +232,7 @@ func dataScanInput(results []*data.Result) (predicates.DatasetScanInput, error) 
 			return predicates.DatasetScanInput{}, err
 		}
 	}
-	in := predicates.DatasetScanInput{Scanner: predicates.DatasetScanScanner{Name: "mlattest scan data"}, Thresholds: th}
+	in := predicates.DatasetScanInput{Scanner: predicates.DatasetScanScanner{Name: "mlattest scan data", Version: version.Get().Version}, Thresholds: th}
 	for _, r := range results {
 		abs, err := filepath.Abs(r.Path)
 		if err != nil {

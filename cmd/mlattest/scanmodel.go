@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/internal/handoff"
+	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/model"
 )
@@ -145,7 +146,7 @@ func modelScanInput(results []model.Result) (predicates.ModelScanInput, error) {
 	if err != nil {
 		return predicates.ModelScanInput{}, err
 	}
-	in := predicates.ModelScanInput{Scanner: predicates.ModelScanScanner{Name: "mlattest scan model", Policy: modelScanPolicy}}
+	in := predicates.ModelScanInput{Scanner: predicates.ModelScanScanner{Name: "mlattest scan model", Version: version.Get().Version, Policy: modelScanPolicy}}
 	for _, r := range results {
 		p := r.Path
 		abs, err := filepath.Abs(p)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/verify"
@@ -201,13 +202,14 @@ func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.R
 		return err
 	}
 	in := predicates.VSAInput{
-		Verifier:     vsaVerifierID,
-		TimeVerified: now,
-		ResourceURI:  modelPath,
-		PolicyURI:    filepath.Base(rep.Layout.File),
-		PolicyDigest: rep.Layout.SHA256,
-		PolicySerial: rep.Layout.Serial,
-		Result:       predicates.VSAFailed,
+		Verifier:        vsaVerifierID,
+		VerifierVersion: version.Get().Map(),
+		TimeVerified:    now,
+		ResourceURI:     modelPath,
+		PolicyURI:       filepath.Base(rep.Layout.File),
+		PolicyDigest:    rep.Layout.SHA256,
+		PolicySerial:    rep.Layout.Serial,
+		Result:          predicates.VSAFailed,
 		// A file named so that no statement may carry its name has
 		// already failed verification (artifact-name); the FAILED VSA
 		// lists the files it can name.

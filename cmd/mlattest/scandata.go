@@ -179,7 +179,12 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 			return usage(errors.New("empty FILE"))
 		}
 		r, err := data.ScanFile(ctx, p, opts...)
-		if err != nil {
+		switch {
+		case errors.Is(err, data.ErrUnknownFormat):
+			return usage(fmt.Errorf("%s: cannot detect the format (use --format)", p))
+		case errors.Is(err, data.ErrEmpty):
+			return usage(fmt.Errorf("%s: file is empty", p))
+		case err != nil:
 			return usage(err)
 		}
 		results = append(results, r)

@@ -67,9 +67,15 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		head := make([]byte, 512)
 		n, _ := io.ReadFull(r, head)
 		head = head[:n]
+		if n == 0 {
+			return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, ErrEmpty)
+		}
 		s.format = s.cfg.Format
 		if s.format == "" {
 			s.format = DetectFormat(s.name, head)
+		}
+		if s.format == "" {
+			return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, ErrUnknownFormat)
 		}
 		r = io.MultiReader(strings.NewReader(string(head)), r)
 	}

@@ -35,7 +35,17 @@ const (
 // ErrUnsupportedFormat is returned (wrapped) for a format the scanner cannot read.
 var ErrUnsupportedFormat = errors.New("unsupported dataset format")
 
-// DetectFormat picks a format from the file name, then from the first bytes.
+// ErrUnknownFormat is returned (wrapped) for a dataset whose format neither
+// its name nor its first bytes tell; WithFormat says it.
+var ErrUnknownFormat = errors.New("cannot detect the format")
+
+// ErrEmpty is returned (wrapped) for a dataset of no bytes at all: there is
+// nothing to scan, whatever its format.
+var ErrEmpty = errors.New("file is empty")
+
+// DetectFormat picks a format from the file name, then from the first
+// bytes: Parquet's magic number, JSON's "[" or "{", or text whose first
+// line has a comma (a CSV header). It returns "" when none of them fits.
 func DetectFormat(name string, head []byte) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".jsonl", ".ndjson":
@@ -60,7 +70,30 @@ func DetectFormat(name string, head []byte) Format {
 	if len(t) > 0 && t[0] == '{' {
 		return FormatJSONL
 	}
-	return FormatCSV
+	if looksCSV(t) {
+		return FormatCSV
+	}
+	return ""
+}
+
+// looksCSV reports whether head is text (no NUL, valid UTF-8 but for a
+// rune cut at its end) whose first line has a comma.
+func looksCSV(head []byte) bool {
+	if bytes.IndexByte(head, 0) >= 0 {
+		return false
+	}
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	if bytes.IndexByte(line, ',') < 0 {
+		return false
+	}
+	for len(head) > 0 {
+		r, n := utf8.DecodeRune(head)
+		if r == utf8.RuneError && n == 1 && utf8.FullRune(head) {
+			return false
+		}
+		head = head[n:]
+	}
+	return true
 }
 
 // Mapping names the fields that hold each part of a record. Empty fields use

@@ -100,6 +100,8 @@ func TestDetectFormat(t *testing.T) {
 		{"a.jsonl", "", FormatJSONL}, {"a.json", " [", FormatJSON}, {"a.json", "{", FormatJSONL},
 		{"a.csv", "", FormatCSV}, {"a.parquet", "", FormatParquet}, {"x", "PAR1", FormatParquet},
 		{"x", "[{", FormatJSON}, {"x", "{}", FormatJSONL}, {"x", "a,b", FormatCSV},
+		{"x.txt", "id,text\n1,h\xc3", FormatCSV}, // a rune cut at the end of the head
+		{"x", "hello world\nno,header", ""}, {"x", "a,b\x00", ""}, {"x", "a,\xff\xfeb", ""}, {"x", "", ""},
 	} {
 		if got := DetectFormat(tc.name, []byte(tc.head)); got != tc.want {
 			t.Errorf("%s %q: %s, want %s", tc.name, tc.head, got, tc.want)

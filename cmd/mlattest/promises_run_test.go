@@ -544,3 +544,88 @@ func TestVersion(t *testing.T) {
 		t.Errorf("the GitHub Actions example does not go install a pinned vX.Y.Z: %q", install)
 	}
 }
+
+// TestLocalPipelineSharesOneRunID: a local two-step pipeline run as the
+// README shows, key-only and offline. Without a shared run id each step
+// makes up its own and verify lists the runs it saw (text and JSON); with
+// `export MLATTEST_RUN_ID=$(mlattest run-id)` it passes.
+func TestLocalPipelineSharesOneRunID(t *testing.T) {
+	dir := t.TempDir()
+	must := func(t *testing.T, env []string, args ...string) cliResult {
+		t.Helper()
+		r := mlattest(t, dir, append(env, noNetwork...), args...)
+		if r.code != 0 {
+			t.Fatalf("%s: %v", strings.Join(args, " "), r)
+		}
+		return r
+	}
+	for _, k := range []string{"owner", "ci"} {
+		must(t, nil, "keygen", "--output-key-prefix", k, "--no-passphrase")
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "layout.yaml"), `serial: 1
+expires: "2099-01-01T00:00:00Z"
+functionaries:
+  ci:
+    key: |
+      `+strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")+`
+steps:
+  - name: prep
+    functionaries: [ci]
+    expectedMaterials: [DISALLOW *]
+    expectedProducts: [CREATE data.txt, DISALLOW *]
+  - name: train
+    functionaries: [ci]
+    expectedMaterials: [MATCH data.txt WITH PRODUCTS FROM prep, DISALLOW *]
+    expectedProducts: [CREATE model/m.bin, DISALLOW *]
+subject:
+  step: train
+  patterns: ["model/*"]
+`)
+	must(t, nil, "layout", "sign", "layout.yaml", "--key", "owner.key", "--offline")
+	pipeline := func(t *testing.T, out string, env []string) {
+		t.Helper()
+		must(t, env, "run", "--step", "prep", "--key", "ci.key", "--offline", "--out", out,
+			"--products", "data.txt", "--", "sh", "-c", "echo data > data.txt")
+		must(t, env, "run", "--step", "train", "--key", "ci.key", "--offline", "--out", out,
+			"--materials", "data.txt", "--products", "model", "--", "sh", "-c", "mkdir -p model && cp data.txt model/m.bin")
+	}
+	verifyArgs := func(out string, extra ...string) []string {
+		return append([]string{"verify", "--layout", "layout.yaml", "--layout-key", "owner.pub", "--attestations", out, "--model", "model"}, extra...)
+	}
+
+	t.Run("no shared id: verify lists the runs", func(t *testing.T) {
+		pipeline(t, "att-apart", nil)
+		r := mlattest(t, dir, noNetwork, verifyArgs("att-apart", "--json")...)
+		var rep struct {
+			RunIDs   []string `json:"runIds"`
+			Failures []struct {
+				Code, Reason string
+			} `json:"failures"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != exitRejected || err != nil || len(rep.RunIDs) != 2 {
+			t.Fatalf("want exit 1 and runIds listing 2 runs, got %v", r)
+		}
+		want := fmt.Sprintf("statements from 2 runs: %s, %s; name the one to verify with --run-id", rep.RunIDs[0], rep.RunIDs[1])
+		if !slices.ContainsFunc(rep.Failures, func(f struct{ Code, Reason string }) bool {
+			return f.Code == "run-id-ambiguous" && strings.HasPrefix(f.Reason, want)
+		}) {
+			t.Fatalf("want a run-id-ambiguous failure %q, got %+v", want, rep.Failures)
+		}
+		r = mlattest(t, dir, noNetwork, verifyArgs("att-apart")...)
+		if line := fmt.Sprintf("Statements from 2 runs: %s, %s\n", rep.RunIDs[0], rep.RunIDs[1]); r.code != exitRejected || !strings.Contains(r.stdout, line) {
+			t.Fatalf("want the line %q, got %v", line, r)
+		}
+	})
+	t.Run("exported run id: verify passes", func(t *testing.T) {
+		id := strings.TrimSpace(must(t, nil, "run-id").stdout)
+		pipeline(t, "att-shared", []string{"MLATTEST_RUN_ID=" + id})
+		r := must(t, nil, verifyArgs("att-shared")...)
+		if !strings.Contains(r.stdout, "Run "+id+"\n") || !strings.Contains(r.stdout, "PASSED") || strings.Contains(r.stdout, "Statements from") {
+			t.Fatalf("want PASSED for run %s, got %v", id, r)
+		}
+	})
+}

@@ -63,10 +63,15 @@ func exitInterrupted(ctx context.Context) (code int, ok bool) {
 	if !errors.As(context.Cause(ctx), &ie) {
 		return 0, false
 	}
-	if s, isSys := ie.sig.(syscall.Signal); isSys {
-		return 128 + int(s), true
+	return ie.exitCode(), true
+}
+
+// exitCode is 128+N for signal N.
+func (e *interruptedError) exitCode() int {
+	if s, isSys := e.sig.(syscall.Signal); isSys {
+		return 128 + int(s)
 	}
-	return 128 + int(syscall.SIGINT), true
+	return 128 + int(syscall.SIGINT)
 }
 
 // ownsSignals reports whether the command args name handles signals

@@ -446,7 +446,7 @@ func TestRunInterruptedAfterTheCommand(t *testing.T) {
 				t.Fatalf("run: %v, want exit %d\nstderr:\n%s", err, 128+int(tc.sig), stderr.String())
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			prefix := fmt.Sprintf("mlattest: interrupted (%s) after the command finished: step \"clean\" was not recorded; record it with: ", tc.sig)
+			prefix := fmt.Sprintf("mlattest: interrupted (%s) after the command finished: step \"clean\" was not recorded; record it with: ", map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[tc.sig])
 			if len(lines) != 1 || !strings.HasPrefix(lines[0], prefix) {
 				t.Fatalf("want one line starting %q, got:\n%s", prefix, stderr.String())
 			}

@@ -58,7 +58,7 @@ and no products are refused); the token of --identity-token, $SIGSTORE_ID_TOKEN 
 --identity-token-file is a JWT that has not expired (the file is read again when
 signing, so it may be refreshed meanwhile).
 
-Interrupted (SIGINT, SIGTERM) after the command finished, while its products are
+Interrupted (SIGINT, SIGTERM, SIGHUP) after the command finished, while its products are
 digested or its statements signed, run takes back what it wrote to --out, prints
 one line with the 'mlattest attest ...' command that records the step (with the
 command's start and finish times and exit status), and exits 128+signal. Until the

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,7 +114,7 @@ func pathCause(err error) error {
 	return err
 }
 
-// interruptGuard catches SIGINT and SIGTERM once the command has exited:
+// interruptGuard catches interruptSignals once the command has exited:
 // until then they are the command's (attest.Run forwards them).
 type interruptGuard struct {
 	sigs chan os.Signal
@@ -132,7 +131,7 @@ func (g *interruptGuard) onExit(e attest.Exit) {
 	g.mu.Lock()
 	g.exit = e
 	g.mu.Unlock()
-	signal.Notify(g.sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(g.sigs, interruptSignals...)
 }
 
 func (g *interruptGuard) stop() { signal.Stop(g.sigs) }
@@ -144,7 +143,7 @@ func (g *interruptGuard) exited() attest.Exit {
 }
 
 // recordInterruptibly runs record (the command and its recording) and
-// returns its result, unless SIGINT or SIGTERM arrives after the command
+// returns its result, unless SIGINT, SIGTERM or SIGHUP arrives after the command
 // exited: then the recording is cancelled, what it wrote to --out is taken
 // back, and one line names the `mlattest attest` command that records the
 // step with the times and exit status already known. The exit code is
@@ -184,12 +183,9 @@ func recordInterruptibly(ctx context.Context, stderr io.Writer, record func(cont
 	case <-time.After(interruptGrace):
 	}
 	written.removeAll()
-	fmt.Fprintf(stderr, "mlattest: interrupted (%s) after the command finished: step %q was not recorded; record it with: %s\n", sig, stepName, attestLine(g.exited()))
-	code := 128 + int(syscall.SIGINT)
-	if s, ok := sig.(syscall.Signal); ok {
-		code = 128 + int(s)
-	}
-	return withCode(code, errors.New(""))
+	ie := &interruptedError{sig}
+	fmt.Fprintf(stderr, "mlattest: %v after the command finished: step %q was not recorded; record it with: %s\n", ie, stepName, attestLine(g.exited()))
+	return withCode(ie.exitCode(), errors.New(""))
 }
 
 // mutableWriter passes writes through until muted.

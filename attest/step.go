@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -385,22 +386,25 @@ func (r *resolved) inside(p string) (string, error) {
 }
 
 // checkReadable says whether p exists and can be opened for reading.
+//
+// Callers name the input as the user gave it, so errors carry only the
+// cause ("no such file or directory"), not the absolute path or system call.
 func checkReadable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return err
+		return fsutil.Cause(err)
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file or directory", p)
+		return errors.New("not a regular file or directory")
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return err
+		return fsutil.Cause(err)
 	}
 	defer f.Close()
 	if fi.IsDir() {
 		if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: %w", p, err)
+			return fsutil.Cause(err)
 		}
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // Incremental re-hash (opt-in, a trust trade-off).
@@ -68,7 +70,7 @@ type Cache struct {
 // missing cache file is an empty cache.
 func OpenCache(dir string) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("digest: hash cache: %w", err)
+		return nil, fmt.Errorf("digest: hash cache %s: %w", dir, fsutil.Cause(err))
 	}
 	c := &Cache{path: filepath.Join(dir, cacheFile), entries: map[cacheID]cacheEntry{}}
 	data, err := os.ReadFile(c.path)
@@ -76,10 +78,10 @@ func OpenCache(dir string) (*Cache, error) {
 		return c, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("digest: hash cache %s: %w", c.path, err)
+		return nil, fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	if err := checkCacheOwner(c.path); err != nil {
-		return nil, fmt.Errorf("digest: hash cache %s: %w", c.path, err)
+		return nil, fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	lines := bytes.Split(data, []byte("\n"))
 	if len(lines) == 0 || string(lines[0]) != cacheHeader {
@@ -142,7 +144,7 @@ func (c *Cache) Save() error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(c.path), cacheFile+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("digest: hash cache: %w", err)
+		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<20)
@@ -164,13 +166,13 @@ func (c *Cache) Save() error {
 	}
 	if err := w.Flush(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("digest: hash cache %s: %w", tmp.Name(), err)
+		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("digest: hash cache %s: %w", tmp.Name(), err)
+		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	if err := os.Rename(tmp.Name(), c.path); err != nil {
-		return fmt.Errorf("digest: hash cache: %w", err)
+		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
 	}
 	c.dirty = false
 	return nil

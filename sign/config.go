@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/mlattest/mlattest/trust"
 )
 
 // LoadSigningConfig reads a Sigstore signing_config.json; with an empty path
@@ -33,9 +35,5 @@ func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 		}
 		return tr, nil
 	}
-	tr, err := root.NewTrustedRootFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("trusted root %s: %w", path, err)
-	}
-	return tr, nil
+	return trust.ReadTrustedRoot(path)
 }

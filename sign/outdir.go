@@ -56,7 +56,7 @@ func WriteBundle(path string, b *protobundle.Bundle) error {
 func PendingStatements(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", dir, fsutil.Cause(err))
 	}
 	var out []string
 	for _, e := range ents {

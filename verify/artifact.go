@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -91,19 +92,19 @@ func (a Artifact) String() string {
 func fileDigest(path, alg string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("artifact %s: %w", path, err)
+		return nil, fmt.Errorf("artifact %s: %w", path, fsutil.Cause(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("artifact %s: %w", path, err)
+		return nil, fmt.Errorf("artifact %s: %w", path, fsutil.Cause(err))
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("artifact %s: not a regular file", path)
 	}
 	h := newHash(alg)
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("artifact %s: %w", path, err)
+		return nil, fmt.Errorf("artifact %s: %w", path, fsutil.Cause(err))
 	}
 	return h.Sum(nil), nil
 }

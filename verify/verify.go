@@ -40,8 +40,10 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // Verifier verifies bundles against fixed trust material. Create it with New.
@@ -85,9 +87,9 @@ func WithTrustedRoot(tm root.TrustedMaterial) Option {
 // WithTrustedRootFile reads a trusted_root.json; failure is an input error.
 func WithTrustedRootFile(path string) Option {
 	return func(c *config) error {
-		tr, err := root.NewTrustedRootFromPath(path)
+		tr, err := trust.ReadTrustedRoot(path)
 		if err != nil {
-			return fmt.Errorf("trusted root %s: %w", path, err)
+			return err
 		}
 		c.trusted = tr
 		return nil
@@ -263,7 +265,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	case art.path != "":
 		f, err := os.Open(art.path)
 		if err != nil {
-			return nil, fmt.Errorf("artifact %s: %w", art.path, err)
+			return nil, fmt.Errorf("artifact %s: %w", art.path, fsutil.Cause(err))
 		}
 		defer f.Close()
 		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {

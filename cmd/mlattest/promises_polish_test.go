@@ -376,6 +376,55 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code:  exitUsage, msg: []string{`--type "provenance": want a predicate type URI or one of`}, usage: true,
 		},
 		{
+			name: "sign of a missing directory",
+			args: []string{"sign", "nope", "--key", "step.key", "--offline"},
+			code: exitUsage, msg: []string{"mlattest: nope: no such file or directory"},
+		},
+		{
+			name: "attest with a time that is not RFC 3339",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att",
+				"--materials", "in.txt", "--started", "yesterday", "--finished", "2026-11-20T11:42:00Z"},
+			code: exitUsage, msg: []string{`--started "yesterday": want an RFC 3339 time such as 2026-11-20T08:00:00Z`}, usage: true,
+		},
+		{
+			name: "attest with a missing material",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--key", "step.key", "--offline", "--out", "att", "--materials", "nope.txt"},
+			code: exitUsage, msg: []string{`material "nope.txt": no such file or directory`},
+		},
+		{
+			name: "scan model of a missing file",
+			args: []string{"scan", "model", "nope.bin"},
+			code: exitUsage, msg: []string{"scan model: nope.bin: no such file or directory"},
+		},
+		{
+			name:  "verify-bundle with a missing artifact",
+			setup: signedBundle,
+			args:  []string{"verify-bundle", "--bundle", "att/s.link.sigstore.json", "--key", "step.pub", "--artifact", "nope.bin"},
+			code:  exitUsage, msg: []string{"artifact nope.bin: no such file or directory"},
+		},
+		{
+			name: "verify-bundle with a trusted root that is not one",
+			setup: func(t *testing.T, dir string) {
+				signedBundle(t, dir)
+				writeFile(t, filepath.Join(dir, "root.json"), "data\n")
+			},
+			args: []string{"verify-bundle", "--bundle", "att/s.link.sigstore.json", "--key", "step.pub", "--artifact", "in.txt", "--trusted-root", "root.json"},
+			code: exitUsage, msg: []string{"trusted root root.json: not a Sigstore trusted_root.json: syntax error (line 1:1): invalid value data"},
+		},
+		{
+			name:  "digest --hash-cache under a file",
+			setup: func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "in.txt"), "in\n") },
+			args:  []string{"digest", "--hash-cache", "in.txt/cache", "in.txt"},
+			code:  exitUsage, msg: []string{"hash cache in.txt/cache: not a directory"},
+		},
+		{
 			name: "layout check of an oversized layout says the limit verify uses",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "big.yaml"), strings.Repeat("#", 5<<20))
@@ -402,8 +451,12 @@ func TestCLIPromisesPolish(t *testing.T) {
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d\n%v", r.code, tc.code, r)
 			}
-			if strings.Contains(r.stderr, ".tmp-") {
-				t.Errorf("a temporary file name leaked:\n%v", r)
+			// No temporary file names and no system calls or decoder
+			// steps: the user's input and the cause, nothing else.
+			for _, internal := range []string{".tmp-", "open ", "stat ", "mkdir ", "rename ", "proto:", "failed to "} {
+				if strings.Contains(r.stderr, internal) {
+					t.Errorf("stderr shows %q:\n%v", internal, r)
+				}
 			}
 			errLines := errorLines(r.stderr)
 			switch {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -217,10 +218,10 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 			}
 			var opts []attest.RunOption
 			if started != "" || finished != "" {
-				s, err1 := time.Parse(time.RFC3339, started)
-				e, err2 := time.Parse(time.RFC3339, finished)
-				if err := errors.Join(err1, err2); err != nil {
-					return withCode(exitUsage, fmt.Errorf("--started/--finished need RFC 3339 times: %w", err))
+				s, err1 := parseTimeFlag("--started", started)
+				e, err2 := parseTimeFlag("--finished", finished)
+				if err := cmp.Or(err1, err2); err != nil {
+					return usage(err)
 				}
 				opts = append(opts, attest.WithTimes(s, e))
 			}
@@ -265,4 +266,17 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 	cmd.Flags().StringVar(&finished, "finished", "", "when the step finished (RFC 3339)")
 	kf.register(cmd.Flags())
 	return cmd
+}
+
+// parseTimeFlag reads an RFC 3339 time flag; the error shows the value and
+// an example, not Go's layout string.
+func parseTimeFlag(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, fmt.Errorf("%s is required with --started/--finished (RFC 3339, e.g. 2026-11-20T08:00:00Z)", flag)
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: want an RFC 3339 time such as 2026-11-20T08:00:00Z", flag, v)
+	}
+	return t, nil
 }

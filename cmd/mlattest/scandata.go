@@ -153,7 +153,7 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 		}
 		b, err := fsutil.ReadFileMax(fl.sources, 1<<20)
 		if err != nil {
-			return usage(fmt.Errorf("--sources: %w", err))
+			return usage(fmt.Errorf("--sources %s: %w", fl.sources, fsutil.Cause(err)))
 		}
 		if manifest, err = data.ParseSourceManifest(b); err != nil {
 			return usage(fmt.Errorf("--sources %s: %w", fl.sources, err))

@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
 )
 
 // Verdict is the answer for one file.
@@ -163,26 +165,42 @@ func New(opts ...Option) *Scanner {
 // unlike malformed content, which is a verdict).
 var ErrUnreadable = errors.New("unreadable")
 
+// unreadableError names the path and the cause, in the user's terms
+// ("m.bin: no such file or directory"), and matches ErrUnreadable.
+type unreadableError struct {
+	path string
+	err  error
+}
+
+func (e *unreadableError) Error() string   { return e.path + ": " + e.err.Error() }
+func (e *unreadableError) Unwrap() []error { return []error{ErrUnreadable, e.err} }
+
+func unreadable(path string, err error) error {
+	return &unreadableError{path: path, err: fsutil.Cause(err)}
+}
+
+var errNotRegular = errors.New("not a regular file")
+
 // ScanFile scans one regular file. Malformed content is reported in the
 // Result; err is non-nil only when the file cannot be read.
 func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	// Stat first: opening a FIFO would block.
 	if fi, err := os.Stat(path); err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		return Result{}, unreadable(path, err)
 	} else if !fi.Mode().IsRegular() {
-		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
+		return Result{}, unreadable(path, errNotRegular)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		return Result{}, unreadable(path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrUnreadable, path, err)
+		return Result{}, unreadable(path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return Result{}, fmt.Errorf("%w: %s is not a regular file", ErrUnreadable, path)
+		return Result{}, unreadable(path, errNotRegular)
 	}
 	// The digest is computed concurrently with the scan, each reading the
 	// file with pread (os.File.ReadAt is safe for concurrent use): the
@@ -202,7 +220,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 	res, sc := s.scanReaderAtState(ctx, f, fi.Size(), filepath.Base(path))
 	wg.Wait()
 	if hashErr != nil {
-		return Result{}, fmt.Errorf("%w: hashing %s: %w", ErrUnreadable, path, hashErr)
+		return Result{}, unreadable(path, hashErr)
 	}
 	res.SHA256 = sum
 	res.Path = path
@@ -313,7 +331,7 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnreadable, err)
+			return unreadable(p, err)
 		}
 		if !fi.IsDir() {
 			r, err := s.ScanFile(ctx, p)
@@ -328,7 +346,7 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 		var files []string
 		err = filepath.WalkDir(p, func(q string, d os.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("%w: %w", ErrUnreadable, err)
+				return unreadable(q, err)
 			}
 			if d.IsDir() {
 				return nil
@@ -343,7 +361,7 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 		for _, q := range files {
 			li, err := os.Lstat(q)
 			if err != nil {
-				return fmt.Errorf("%w: %w", ErrUnreadable, err)
+				return unreadable(q, err)
 			}
 			if !li.Mode().IsRegular() {
 				r := Result{Path: q, Format: FormatUnknown, Verdict: Unknown, Findings: []Finding{{

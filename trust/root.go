@@ -1,0 +1,39 @@
+// Package trust holds the trust material helpers that signing and
+// verification share. It sits below sign, verify and layouts.
+package trust
+
+import (
+	"fmt"
+	"strings"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/mlattest/mlattest/internal/fsutil"
+)
+
+// MaxTrustedRootSize caps a trusted_root.json: a few CA certificates and
+// log keys, far below this.
+const MaxTrustedRootSize = 16 << 20
+
+// ReadTrustedRoot reads a Sigstore trusted_root.json. Errors name the file
+// and say what is wrong with it, not which decoder step failed.
+func ReadTrustedRoot(path string) (*root.TrustedRoot, error) {
+	data, err := fsutil.ReadFileMax(path, MaxTrustedRootSize)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root %s: %w", path, fsutil.Cause(err))
+	}
+	var pb prototrustroot.TrustedRoot
+	if err := protojson.Unmarshal(data, &pb); err != nil {
+		// protobuf's messages start "proto:" and a space that is sometimes
+		// a no-break space, so that nobody matches them: drop both.
+		msg := strings.TrimLeft(strings.TrimPrefix(err.Error(), "proto:"), " \u00a0")
+		return nil, fmt.Errorf("trusted root %s: not a Sigstore trusted_root.json: %s", path, msg)
+	}
+	tr, err := root.NewTrustedRootFromProtobuf(&pb)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root %s: %w", path, err)
+	}
+	return tr, nil
+}

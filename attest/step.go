@@ -310,7 +310,7 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 			}
 		}
 		if err := checkReadable(r.abs(b.Path)); err != nil {
-			return nil, inputErr("base model %q: %w", b.URI, err)
+			return nil, inputErr("base model %q: %s: %w", b.URI, b.Path, err)
 		}
 	}
 	for _, d := range s.Datasets {
@@ -328,13 +328,13 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 			}
 		}
 		if err := checkReadable(r.abs(d.Path)); err != nil {
-			return nil, inputErr("dataset %q: %w", d.URI, err)
+			return nil, inputErr("dataset %q: %s: %w", d.URI, d.Path, err)
 		}
 	}
 	if s.Config != "" {
 		p := r.abs(s.Config)
 		if err := checkReadable(p); err != nil {
-			return nil, inputErr("config: %w", err)
+			return nil, inputErr("config %s: %w", s.Config, err)
 		}
 		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
 			return nil, inputErr("config %s is not a regular file", s.Config)

@@ -126,7 +126,7 @@ that could not be read or is refused (nothing is printed then).`,
 			if sharded != "" {
 				size, err := parseSize(sharded)
 				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("digest: --sharded: %w", err))
+					return usage(fmt.Errorf("digest: --sharded: %w", err))
 				}
 				shards, err := shardGroups(ctx, groups, size, opts)
 				if err != nil {

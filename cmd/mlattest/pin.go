@@ -57,7 +57,7 @@ a usage error or an unreadable file.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if base == "" || out == "" {
-				return withCode(exitUsage, errors.New("pin: --base-model and --out are required"))
+				return usage(errors.New("pin: --base-model and --out are required"))
 			}
 			in, err := attest.ParseInput(base)
 			if err != nil {

@@ -432,6 +432,25 @@ func TestCLIPromisesPolish(t *testing.T) {
 			args: []string{"layout", "check", "big.yaml"},
 			code: exitUsage, msg: []string{"layout big.yaml: larger than 1048576 bytes, the limit for a layout"},
 		},
+		{
+			name: "verify of an oversized layout says what layout check says",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "owner")
+				writeFile(t, filepath.Join(dir, "big.yaml"), strings.Repeat("#", 5<<20))
+				writeFile(t, filepath.Join(dir, "model/m.bin"), "weights")
+				mkdir(t, filepath.Join(dir, "att"))
+			},
+			args: []string{"verify", "--layout", "big.yaml", "--layout-key", "owner.pub", "--attestations", "att", "--model", "model"},
+			code: exitUsage, msg: []string{"layout big.yaml: larger than 1048576 bytes, the limit for a layout"},
+		},
+		{
+			name: "--offline without --key prints the usage line",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")
+			},
+			args: []string{"attest", "--step", "s", "--run-id", "r1", "--offline", "--out", "att", "--materials", "in.txt"},
+			code: exitUsage, msg: []string{"--offline needs --key"}, usage: true,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,11 +70,11 @@ an unreadable path (nothing is written then).`,
 			}
 			h, inRun := handoff.FromEnv(os.Getenv)
 			if noDigest && (inRun || out != "") {
-				return withCode(exitUsage, errors.New("scan model: --no-digest cannot be used with --out or inside mlattest run (the statement names files by digest)"))
+				return usage(errors.New("scan model: --no-digest cannot be used with --out or inside mlattest run (the statement names files by digest)"))
 			}
 			for _, a := range args {
 				if a == "" {
-					return withCode(exitUsage, errors.New("scan model: empty PATH"))
+					return usage(errors.New("scan model: empty PATH"))
 				}
 			}
 			if err := checkOutFile("--out", out); err != nil {

@@ -56,12 +56,12 @@ func (f *signFlags) register(fs *pflag.FlagSet) {
 // static token's expiry and loads the signing config and trusted root.
 func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 	if f.offline && f.key == "" {
-		return nil, errors.New("--offline needs --key")
+		return nil, &usageError{errors.New("--offline needs --key")}
 	}
 	var opts []sign.Option
 	if f.key != "" {
 		if f.token != "" || f.tokenFile != "" {
-			return nil, errors.New("--key and --identity-token/--identity-token-file are exclusive")
+			return nil, &usageError{errors.New("--key and --identity-token/--identity-token-file are exclusive")}
 		}
 		k, err := sign.LoadPrivateKey(f.key, passphraseFunc(f.key))
 		if err != nil {

@@ -712,3 +712,77 @@ func statementOf(t *testing.T, bundlePath string) []byte {
 	}
 	return payload
 }
+
+// TestExcludePatterns: paths inside the working directory become ignore
+// patterns that match them literally (glob characters escaped); paths
+// outside it add nothing; the user's patterns stay first.
+func TestExcludePatterns(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mkdir(t, filepath.Join(dir, "a[1]*"))
+	writeFile(t, filepath.Join(dir, "k?.key"), "key")
+	got, err := excludePatterns([]string{"*.tmp"}, dir, []string{
+		filepath.Join(dir, "a[1]*"),          // an existing directory
+		filepath.Join(dir, "k?.key"),         // a file
+		filepath.Join(dir, "att"),            // not yet created: a directory to be
+		filepath.Join(dir, "sub", "..", "c"), // cleaned
+		dir,                                  // the working directory itself
+		filepath.Dir(dir),                    // outside
+		"",                                   // not given
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"*.tmp", `/a\[1]\*/`, `/k\?.key`, "/att/", "/c/"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// A relative path is relative to the shell's directory, like the flag.
+	got, err = excludePatterns(nil, "", []string{"out"})
+	if err != nil || !slices.Equal(got, []string{"/out/"}) {
+		t.Fatalf("relative to %s: %q, %v", cwd, got, err)
+	}
+}
+
+// TestDigestGroups: without --root a PATH outside the current directory is
+// its own group named as typed; with --root there is one group.
+func TestDigestGroups(t *testing.T) {
+	cwd := t.TempDir()
+	ext := t.TempDir()
+	writeFile(t, filepath.Join(ext, "f.bin"), "x")
+	mkdir(t, filepath.Join(ext, "d"))
+	rel, err := filepath.Rel(cwd, filepath.Join(ext, "d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := digestGroups(cwd, "", []string{"a", filepath.Join(ext, "f.bin"), rel, filepath.Join(cwd, "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []digestGroup{
+		{root: cwd, paths: []string{filepath.Join(cwd, "a"), filepath.Join(cwd, "b")}},
+		{root: ext, prefix: ext, paths: []string{filepath.Join(ext, "f.bin")}},
+		{root: filepath.Join(ext, "d"), prefix: rel, paths: []string{filepath.Join(ext, "d")}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].root != want[i].root || got[i].prefix != want[i].prefix || !slices.Equal(got[i].paths, want[i].paths) {
+			t.Errorf("group %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if g := want[2]; g.name("x/y") != rel+"/x/y" {
+		t.Errorf("name: %s", g.name("x/y"))
+	}
+	got, err = digestGroups(cwd, "r", []string{filepath.Join(ext, "f.bin")})
+	if err != nil || len(got) != 1 || got[0].root != "r" || got[0].prefix != "" {
+		t.Errorf("with --root: %+v, %v", got, err)
+	}
+	if _, err := digestGroups(cwd, "", []string{""}); err == nil {
+		t.Error("empty PATH accepted")
+	}
+}

@@ -286,10 +286,11 @@ func TestRunChecksBeforeTheCommand(t *testing.T) {
 			args := append([]string{"run", "--step", "clean"}, flags...)
 			args = append(args, "--", "touch", "ran")
 			before := entries(t, dir)
-			var env []string
+			tmp := sharedTempDir(t) // run's own temporary files go here
+			env := []string{"TMPDIR=" + tmp}
 			if tc.stack {
 				s := stacktest.Get(t)
-				env = []string{"MLATTEST_SIGNING_CONFIG=" + s.SigningConfig, "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}
+				env = append(env, "MLATTEST_SIGNING_CONFIG="+s.SigningConfig, "MLATTEST_TRUSTED_ROOT="+s.TrustedRoot)
 			}
 			r := mlattestAs(t, cred, dir, env, args...)
 			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
@@ -299,7 +300,7 @@ func TestRunChecksBeforeTheCommand(t *testing.T) {
 			if after := entries(t, dir); !slices.Equal(before, after) {
 				t.Fatalf("the working directory changed from %q to %q: the command ran or something was left behind", before, after)
 			}
-			for _, d := range []string{filepath.Join(dir, "att"), filepath.Join(dir, "locked")} {
+			for _, d := range []string{filepath.Join(dir, "att"), filepath.Join(dir, "locked"), tmp} {
 				if e := entries(t, d); len(e) != 0 {
 					t.Fatalf("%s holds %q after a refused run", d, e)
 				}
@@ -368,7 +369,8 @@ func TestRunInterruptedAfterTheCommand(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "raw.jsonl"), "{}\n")
 			out := filepath.Join(dir, "att")
 			token := s.Token(t, 1, "ci@example.com")
-			env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}
+			tmp := t.TempDir() // run's own temporary files go here
+			env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + tmp, "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot}
 			args := []string{"run", "--step", "clean", "--run-id", "run-7", "--out", out}
 			var tokenFlag []string // as the attest line must give it
 			var conns <-chan net.Conn
@@ -467,8 +469,10 @@ func TestRunInterruptedAfterTheCommand(t *testing.T) {
 					t.Fatalf("time %q is not the command's: %v", ts, err)
 				}
 			}
-			if e := entries(t, out); len(e) != 0 {
-				t.Fatalf("--out holds %q after the interruption", e)
+			for _, d := range []string{out, tmp} {
+				if e := entries(t, d); len(e) != 0 {
+					t.Fatalf("%s holds %q after the interruption", d, e)
+				}
 			}
 
 			// The printed command records the step, against a working

@@ -87,6 +87,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/mlattest/mlattest/internal/progress"
 )
 
 // Artifact is one hashed regular file.
@@ -127,7 +129,7 @@ func DefaultIgnore() []string { return []string{".git/"} }
 
 // ProgressThreshold is the total size from which WithProgress draws a bar:
 // below it hashing is over before a bar would tell anything.
-const ProgressThreshold = 256 << 20
+const ProgressThreshold = progress.MinTotal
 
 // Option configures Paths and File.
 type Option func(*options)
@@ -317,11 +319,12 @@ func streamAll(parent context.Context, root string, args []string, ign ignoreLis
 	return collect(parent, jobs)
 }
 
-// File hashes one regular file; Name is the file's base name.
+// File hashes one regular file; Name is the file's base name. Of the
+// options only WithProgress applies.
 //
 // There is no root to escape, so a symbolic link named by path is followed
 // (the caller named the file), but what it reaches must be a regular file.
-func File(ctx context.Context, path string) (Artifact, error) {
+func File(ctx context.Context, path string, opts ...Option) (Artifact, error) {
 	if err := ctx.Err(); err != nil {
 		return Artifact{}, err
 	}
@@ -336,7 +339,9 @@ func File(ctx context.Context, path string) (Artifact, error) {
 	if !fi.Mode().IsRegular() {
 		return Artifact{}, kindErr(path, fi.Mode())
 	}
-	sum, n, err := hashFile(ctx, path, false, nil)
+	prog := newProgress(buildOptions(opts), fi.Size())
+	defer prog.Finish()
+	sum, n, err := hashFile(ctx, path, false, prog.Add)
 	if err != nil {
 		return Artifact{}, pathErr(path, err)
 	}

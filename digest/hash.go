@@ -222,7 +222,7 @@ func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) 
 		total += max(j.size, 0)
 	}
 	prog := newProgress(o, total)
-	defer prog.finish()
+	defer prog.Finish()
 
 	q := newQueue()
 	ptrs := make([]*job, len(jobs))
@@ -233,7 +233,7 @@ func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) 
 	q.close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.add, o.cache)()
+	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.Add, o.cache)()
 	return collect(parent, ptrs)
 }
 

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 )
@@ -44,6 +46,8 @@ type LayoutOptions struct {
 	AttestationsDir string
 	// Model is the released model: one file, or a directory of files.
 	Model string
+	// Progress, when a terminal, gets a bar while the model is hashed.
+	Progress io.Writer
 	// TrustedRoot is the Sigstore trust root for every bundle. It may be nil
 	// only when the layout and all its functionaries are keys (key-only
 	// verification then checks signatures only).
@@ -81,7 +85,11 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("attestations %s: not a directory", opts.AttestationsDir)
 	}
-	model, err := HashModel(ctx, opts.Model)
+	var dopts []digest.Option
+	if opts.Progress != nil {
+		dopts = append(dopts, digest.WithProgress(opts.Progress))
+	}
+	model, err := HashModel(ctx, opts.Model, dopts...)
 	if err != nil {
 		return nil, err
 	}

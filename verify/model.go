@@ -30,17 +30,17 @@ type ModelFiles struct {
 // HashModel hashes the released model: a file, or every file under a
 // directory (nothing ignored, symbolic links refused, as `mlattest run`
 // records products). Failing to read it is an input error.
-func HashModel(ctx context.Context, path string) (*ModelFiles, error) {
+func HashModel(ctx context.Context, path string, opts ...digest.Option) (*ModelFiles, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	m := &ModelFiles{Path: path, Dir: st.IsDir()}
 	if m.Dir {
-		m.Files, err = digest.Paths(ctx, path, []string{"."}, digest.WithIgnore())
+		m.Files, err = digest.Paths(ctx, path, []string{"."}, append([]digest.Option{digest.WithIgnore()}, opts...)...)
 	} else {
 		var a digest.Artifact
-		a, err = digest.File(ctx, path)
+		a, err = digest.File(ctx, path, opts...)
 		a.Name = filepath.Base(path)
 		m.Files = []digest.Artifact{a}
 	}

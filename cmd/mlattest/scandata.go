@@ -84,7 +84,7 @@ an unreadable file (nothing is written then).`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			return runScanData(ctx, cmd.OutOrStdout(), args, fl)
+			return runScanData(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args, fl)
 		},
 	}
 	f := cmd.Flags()
@@ -131,7 +131,7 @@ func parseShares(flag string, vals []string) (map[string]float64, error) {
 	return out, nil
 }
 
-func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDataFlags) error {
+func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, fl scanDataFlags) error {
 	usage := func(err error) error { return withCode(exitUsage, fmt.Errorf("scan data: %w", err)) }
 	maxS, err := parseShares("max-source-share", fl.maxShare)
 	if err != nil {
@@ -165,6 +165,7 @@ func runScanData(ctx context.Context, stdout io.Writer, args []string, fl scanDa
 	opts := []data.Option{
 		data.WithFormat(data.Format(fl.format)), data.WithMapping(fl.mapping),
 		data.WithMaxBadRecords(fl.maxBad), data.WithSourceLimits(maxS, minS), data.WithSourceManifest(manifest),
+		data.WithProgress(stderr),
 	}
 	if fl.minSupport > 0 {
 		opts = append(opts, data.WithMinSupport(fl.minSupport))

@@ -80,7 +80,7 @@ an unreadable path (nothing is written then).`,
 			if err := checkOutFile("--out", out); err != nil {
 				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
 			}
-			results, err := scanModels(ctx, args, !noDigest)
+			results, err := scanModels(ctx, args, !noDigest, cmd.ErrOrStderr())
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
 			}
@@ -124,8 +124,8 @@ func countUnsafe(rs []model.Result) int {
 	return n
 }
 
-func scanModels(ctx context.Context, paths []string, withDigest bool) ([]model.Result, error) {
-	s := model.New(model.WithDigest(withDigest))
+func scanModels(ctx context.Context, paths []string, withDigest bool, progress io.Writer) ([]model.Result, error) {
+	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress))
 	var results []model.Result
 	seen := map[string]bool{}
 	err := s.ScanPaths(ctx, paths, func(r model.Result) error {

@@ -129,6 +129,7 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	opts.AttestationsDir, opts.Model, opts.RunID = f.attestations, f.model, f.runID
+	opts.Progress = stderr
 	if err := setTrustedRoot(&opts, orEnv(f.sign.trustedRoot, envTrustedRoot)); err != nil {
 		return withCode(exitUsage, err)
 	}

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/mlattest/mlattest/internal/progress"
 )
 
 // recItem is one record on its way through a pass: read and parsed by the
@@ -58,7 +62,10 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		return 0, fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
 	}
 	defer rc.Close()
-	cr := &countingReader{r: rc}
+	s.passes++
+	bar := s.progressBar(rc)
+	defer bar.Finish()
+	cr := &countingReader{r: rc, add: bar.Add}
 	var r io.Reader = cr
 	if tee != nil {
 		r = io.TeeReader(cr, tee)
@@ -90,6 +97,19 @@ func (s *scanner) pass(prep func(f *featurizer, it *recItem), fn func(it *recIte
 		return err
 	}, prep, fn)
 	return cr.n, readErr
+}
+
+// progressBar is the bar of a pass reading rc, or nil.
+func (s *scanner) progressBar(rc io.ReadCloser) *progress.Bar {
+	f, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if s.cfg.Progress == nil || !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < progressMin {
+		return nil
+	}
+	return progress.New(s.cfg.Progress, fi.Size(), fmt.Sprintf("scanning %s (pass %d)", filepath.Base(s.name), s.passes))
 }
 
 // pipeline runs one pass over the records feed produces (calling add for

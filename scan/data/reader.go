@@ -224,13 +224,17 @@ func readJSONL(r io.Reader, m Mapping, fn RecordFunc) error {
 
 // countingReader tracks the offset for JSON array element locations.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	add func(int64) // told every count, when set
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.add != nil {
+		c.add(int64(n))
+	}
 	return n, err
 }
 

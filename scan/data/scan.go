@@ -88,6 +88,9 @@ type Config struct {
 	// manifest); names that are classes need no entry.
 	Sources   SourceManifest     `json:"sources,omitempty"`
 	SourceMin map[string]float64 `json:"sourceMin,omitempty"`
+	// Progress, when a terminal, gets a bar for each pass that reads a
+	// large dataset.
+	Progress io.Writer `json:"-"`
 }
 
 // DefaultConfig is what a scan uses unless options change it.
@@ -115,6 +118,14 @@ func WithConfig(c Config) Option { return func(d *Config) { *d = c } }
 
 // WithFormat forces the input format instead of detecting it.
 func WithFormat(f Format) Option { return func(c *Config) { c.Format = f } }
+
+// WithProgress draws a bar on w, when it is a terminal, for each pass that
+// reads a dataset of progressMin bytes or more.
+func WithProgress(w io.Writer) Option { return func(c *Config) { c.Progress = w } }
+
+// progressMin is the dataset size from which a pass draws a bar: a pass
+// reads some tens of megabytes a second.
+const progressMin = 16 << 20
 
 // WithMapping sets the field names of the records.
 func WithMapping(m Mapping) Option { return func(c *Config) { c.Mapping = m } }
@@ -251,6 +262,7 @@ type scanner struct {
 	spill1     *spill // the first pass's, for the second
 	spill1On   bool   // whether the first pass's workers encode for it
 	spillLimit int64  // 0: defaultSpillLimit
+	passes     int    // passes that read the dataset so far
 	// textsPending: the second pass replayed the first pass's spill, so
 	// the surface texts of features and cluster roots are read later, for
 	// those findings may quote (featStat.first, rootRec).

@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/internal/progress"
 )
 
 // Verdict is the answer for one file.
@@ -142,14 +143,19 @@ type Option func(*Scanner)
 // WithDigest turns SHA-256 of each file on or off (on by default).
 func WithDigest(on bool) Option { return func(s *Scanner) { s.digest = on } }
 
+// WithProgress draws a bar on w, when it is a terminal, while a large file
+// is hashed.
+func WithProgress(w io.Writer) Option { return func(s *Scanner) { s.progress = w } }
+
 // WithLimits replaces the default limits.
 func WithLimits(l Limits) Option { return func(s *Scanner) { s.limits = l } }
 
 // Scanner scans model files. It holds no mutable state and is safe for
 // concurrent use.
 type Scanner struct {
-	digest bool
-	limits Limits
+	digest   bool
+	limits   Limits
+	progress io.Writer
 }
 
 // New returns a Scanner.
@@ -214,7 +220,12 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sum, hashErr = hashAt(ctx, f, fi.Size())
+			var bar *progress.Bar
+			if fi.Size() >= progress.MinTotal {
+				bar = progress.New(s.progress, fi.Size(), "hashing "+filepath.Base(path))
+			}
+			defer bar.Finish()
+			sum, hashErr = hashAt(ctx, f, fi.Size(), bar.Add)
 		}()
 	}
 	res, sc := s.scanReaderAtState(ctx, f, fi.Size(), filepath.Base(path))
@@ -252,8 +263,8 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 const hashReadSize = 1 << 20
 
 // hashAt returns the hex SHA-256 of size bytes of ra, checking ctx between
-// reads.
-func hashAt(ctx context.Context, ra io.ReaderAt, size int64) (string, error) {
+// reads and telling add how many bytes each read hashed.
+func hashAt(ctx context.Context, ra io.ReaderAt, size int64, add func(int64)) (string, error) {
 	h := sha256.New()
 	buf := make([]byte, hashReadSize)
 	for off := int64(0); off < size; {
@@ -262,6 +273,7 @@ func hashAt(ctx context.Context, ra io.ReaderAt, size int64) (string, error) {
 		}
 		n, err := ra.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		h.Write(buf[:n])
+		add(int64(n))
 		off += int64(n)
 		if err != nil && !(err == io.EOF && off == size) {
 			if err == io.EOF {

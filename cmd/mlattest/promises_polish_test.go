@@ -98,6 +98,16 @@ func TestCLIPromisesPolish(t *testing.T) {
 			msg:   []string{"--out outdir: is a directory"},
 		},
 		{
+			name: "scan model --out in a directory the user cannot write",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "m.safetensors"), "not really")
+				mkdir(t, filepath.Join(dir, "ro"))
+			},
+			args: []string{"scan", "model", "--out", "ro/scan.json", "m.safetensors"},
+			cred: nobody,
+			code: exitUsage, msg: []string{"scan model: cannot write ro/scan.json: permission denied"},
+		},
+		{
 			name: "scan model bytesRead never exceeds the file size",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "notmodel.bin"), "hello world, not a model\n")

@@ -117,6 +117,12 @@ func (sc *scan) scanStream(br *bufio.Reader, sf string, size int64, member strin
 		sc.scanONNXStream(br, member)
 		return sf
 	}
+	if member == "" {
+		// A repository's other files: configs, tokenizers, cards, code.
+		if f := sc.scanCompanion(br, size); f != "" {
+			return f
+		}
+	}
 	sc.add(member, 0, Unknown, "unrecognized-format", "content matches no known model format")
 	return FormatUnknown
 }

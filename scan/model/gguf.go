@@ -284,7 +284,7 @@ func (sc *scan) ggufParse(g *ggufReader, member string) error {
 			sc.add(member, voff, Unknown, "gguf-chat-template", "chat template %s is longer than %d bytes and was not checked", key, ggufMaxTemplate)
 		case template && t == gString:
 			if sev, rule, msg := chatTemplateProblem(s); sev != Safe {
-				sc.add(member, voff, sev, rule, "%s: %s", key, msg)
+				sc.add(member, voff, sev, "gguf-"+rule, "%s: %s", key, msg)
 			}
 		}
 	}

@@ -158,7 +158,7 @@ func TestUnknown(t *testing.T) {
 		{"generic zip", zipOf(t, [2]string{"x.txt", "hello"}), Unknown, "generic-archive", ""},
 		{"torchscript", zipOf(t, [2]string{"m/data.pkl", string(torchDataPkl())}, [2]string{"m/code/m.py", "import os"}), Unknown, "torchscript-code", ""},
 		{"onnx custom domain", onnxModelOf([][]byte{onnxOpsetOf("", 17)}, [][]byte{onnxNodeOf("com.microsoft", "FusedGemm")}, nil), Unknown, "onnx-custom-domain", FormatONNX},
-		{"random", []byte("hello world, not a model"), Unknown, "unrecognized-format", FormatUnknown},
+		{"random", []byte("\x01\x02hello world, not a model\xff"), Unknown, "unrecognized-format", FormatUnknown},
 		{"hdf5 no keras", append([]byte("\x89HDF\r\n\x1a\n"), make([]byte, 100)...), Unknown, "hdf5-not-keras", FormatHDF5},
 		{"call of computed", newPB(2).global("collections", "OrderedDict").emptyTuple().reduce().emptyTuple().reduce().stop(), Unknown, "call-of-computed-value", ""},
 		{"xz unknown inner", []byte{}, "", "", ""},
@@ -227,7 +227,8 @@ func TestProtocol0Leniency(t *testing.T) {
 		{"float word", []byte("Finf\nF1e5\n0(S'x'\nios\nsystem\n."), Malicious, "dangerous-import", FormatPickle},
 	})
 	for _, text := range []string{"input\n", "Saved model\n", "hello", `{"a": 1}`, "Version 1\nhello\n", "(see notes)\n"} {
-		if r := scanBytes([]byte(text)); r.Pickle || r.Verdict == Safe {
+		// Text that is not a pickle is a companion file (text or JSON).
+		if r := scanBytes([]byte(text)); r.Pickle || IsPickleFormat(r.Format) || r.Format != FormatText && r.Format != FormatJSON {
 			t.Errorf("%q: %s pickle=%v", text, describe(r), r.Pickle)
 		}
 	}

@@ -6,6 +6,25 @@ import (
 	"unicode/utf8"
 )
 
+// Rules of the chat-template checker. A template in GGUF metadata reports
+// them prefixed with "gguf-" (gguf-chat-template-ssti, ...), the ids GGUF
+// scans have always carried; templates in tokenizer configs and template
+// files report them as they are.
+const (
+	ruleChatTemplate     = "chat-template"
+	ruleChatTemplateSSTI = "chat-template-ssti"
+	ruleChatTemplateLoad = "chat-template-load"
+	ruleChatTemplateAttr = "chat-template-attr"
+)
+
+// checkTemplate records the chat-template checker's answer for one
+// template; what names where it was found.
+func (sc *scan) checkTemplate(member, what, tpl string) {
+	if sev, rule, msg := chatTemplateProblem(tpl); sev != Safe {
+		sc.add(member, -1, sev, rule, "%s: %s", what, msg)
+	}
+}
+
 // chatTemplateProblem checks a Jinja chat template for constructs that
 // reach Python internals when rendered by jinja2 outside its sandbox
 // (CVE-2024-34359: {{ ”.__class__.__mro__[1].__subclasses__() }} and
@@ -25,7 +44,7 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 		}
 	}
 	if !utf8.ValidString(tpl) {
-		note(Unknown, "gguf-chat-template", "template is not UTF-8")
+		note(Unknown, ruleChatTemplate, "template is not UTF-8")
 	}
 	for i := 0; i < len(tpl); {
 		j := strings.Index(tpl[i:], "{")
@@ -42,7 +61,7 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 		case '#':
 			end := strings.Index(tpl[start+2:], "#}")
 			if end < 0 {
-				note(Unknown, "gguf-chat-template", "unterminated comment")
+				note(Unknown, ruleChatTemplate, "unterminated comment")
 				return worst, rule, msg
 			}
 			i = start + 2 + end + 2
@@ -53,7 +72,7 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 		}
 		code, end, ok := jinjaCode(tpl, start+2, closer)
 		if !ok {
-			note(Unknown, "gguf-chat-template", "unterminated "+tpl[start:start+2]+" block")
+			note(Unknown, ruleChatTemplate, "unterminated "+tpl[start:start+2]+" block")
 			return worst, rule, msg
 		}
 		i = end
@@ -192,12 +211,12 @@ func pyEscape(s string) (string, int, bool) {
 func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 	toks, ok := jinjaTokens(code)
 	if !ok {
-		return Malicious, "gguf-chat-template-ssti", "string escape that names a character (\\N{...}) or is cut short: could spell a dunder"
+		return Malicious, ruleChatTemplateSSTI, "string escape that names a character (\\N{...}) or is cut short: could spell a dunder"
 	}
 	if stmt && len(toks) > 0 && toks[0].kind == 'i' {
 		switch toks[0].text {
 		case "import", "include", "extends", "from":
-			return Unknown, "gguf-chat-template-load", "template loads another template ({% " + toks[0].text + " %}), which is not in the file"
+			return Unknown, ruleChatTemplateLoad, "template loads another template ({% " + toks[0].text + " %}), which is not in the file"
 		}
 	}
 	// Adjacent string pieces joined by ~ or + are one string at render
@@ -207,7 +226,7 @@ func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 		s := joined.String()
 		joined.Reset()
 		if strings.Contains(s, "__") {
-			return Malicious, "gguf-chat-template-ssti", "string concatenation builds the dunder name " + strconv.Quote(s)
+			return Malicious, ruleChatTemplateSSTI, "string concatenation builds the dunder name " + strconv.Quote(s)
 		}
 		return Safe, "", ""
 	}
@@ -216,10 +235,10 @@ func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 		switch t.kind {
 		case 'i':
 			if strings.Contains(t.text, "__") {
-				return Malicious, "gguf-chat-template-ssti", "dunder attribute " + t.text + " reaches Python internals"
+				return Malicious, ruleChatTemplateSSTI, "dunder attribute " + t.text + " reaches Python internals"
 			}
 			if jinjaInternals[t.text] && k > 0 && toks[k-1].text == "." {
-				return Malicious, "gguf-chat-template-ssti", "attribute ." + t.text + " reaches Python internals"
+				return Malicious, ruleChatTemplateSSTI, "attribute ." + t.text + " reaches Python internals"
 			}
 			if t.text == "attr" && k > 0 && toks[k-1].text == "|" {
 				// Unknown unless what follows shows a dunder: keep looking.
@@ -230,13 +249,13 @@ func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 			}
 		case 's':
 			if strings.Contains(t.text, "__") {
-				return Malicious, "gguf-chat-template-ssti", "string " + strconv.Quote(t.text) + " names a dunder attribute"
+				return Malicious, ruleChatTemplateSSTI, "string " + strconv.Quote(t.text) + " names a dunder attribute"
 			}
 			if jinjaInternals[t.text] {
-				return Malicious, "gguf-chat-template-ssti", "string " + strconv.Quote(t.text) + " names an attribute that reaches Python internals"
+				return Malicious, ruleChatTemplateSSTI, "string " + strconv.Quote(t.text) + " names an attribute that reaches Python internals"
 			}
 			if k+2 < len(toks) && toks[k+1].text == "*" && strings.Contains(t.text, "_") {
-				return Malicious, "gguf-chat-template-ssti", "underscores repeated with * can build a dunder name"
+				return Malicious, ruleChatTemplateSSTI, "underscores repeated with * can build a dunder name"
 			}
 			joined.WriteString(t.text)
 		case 'o':
@@ -251,7 +270,7 @@ func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 		return sev, r, m
 	}
 	if pending {
-		return Unknown, "gguf-chat-template-attr", "|attr looks attributes up by a name computed at render time"
+		return Unknown, ruleChatTemplateAttr, "|attr looks attributes up by a name computed at render time"
 	}
 	return Safe, "", ""
 }

@@ -110,7 +110,7 @@ func TestCLIPromisesPolish(t *testing.T) {
 		{
 			name: "scan model bytesRead never exceeds the file size",
 			setup: func(t *testing.T, dir string) {
-				writeFile(t, filepath.Join(dir, "notmodel.bin"), "hello world, not a model\n")
+				writeFile(t, filepath.Join(dir, "notmodel.bin"), "\x00\x01hello world, not a model\n")
 			},
 			args: []string{"scan", "model", "--json", "notmodel.bin"},
 			code: exitRejected,

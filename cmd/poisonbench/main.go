@@ -1,8 +1,12 @@
-// Command poisonbench is the evaluation harness of the dataset scanner: it
-// plants each attack family into the clean public data at 0.1%, 0.5% and 1%
-// with fixed seeds and prints precision, recall and false-positive rate.
+// Command poisonbench is the evaluation harness of the dataset scanner. By
+// default it runs the generalization protocol of scan/data/harness:
+// leave-one-source-out thresholds over the clean public data, held-out
+// attack variants planted at 0.1% and 1%, clean false-positive rates per
+// source and on the templated, multilingual and 20-times-repeated corpora.
+// With -dev it instead scores the development variants on the whole clean
+// data (for working on the detectors; those numbers are not reported).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.005,0.01]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-dev]
 package main
 
 import (
@@ -11,91 +15,141 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/mlattest/mlattest/scan/data"
 	"github.com/mlattest/mlattest/scan/data/harness"
-	"math/rand/v2"
 )
 
 func main() {
 	os.Exit(run())
 }
 
+func floats(s string) ([]float64, error) {
+	var out []float64
+	for _, x := range strings.Split(s, ",") {
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad number %q", x)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 func run() int {
 	clean := flag.String("clean", "", "clean JSONL (default: ../shared/datasets/clean-instructions.jsonl above the repository root)")
-	rates := flag.String("rates", "0.001,0.005,0.01", "poison rates")
-	only := flag.String("family", "", "run only this family")
+	rates := flag.String("rates", "0.001,0.01", "poison rates")
+	alphas := flag.String("alphas", "0.01,0.001,0.0001", "candidate thresholds (Alpha), most sensitive first")
+	only := flag.String("family", "", "comma-separated families to score (default all)")
+	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
 	flag.Parse()
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "poisonbench:", err); return 2 }
 	path := *clean
 	if path == "" {
 		p, err := harness.FindClean(".")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "poisonbench:", err)
-			return 2
+			return fail(err)
 		}
 		path = p
 	}
 	recs, err := harness.LoadClean(path)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "poisonbench:", err)
-		return 2
+		return fail(err)
 	}
-	tmp, err := os.MkdirTemp("", "poisonbench-")
+	rs, err := floats(*rates)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "poisonbench:", err)
-		return 2
+		return fail(fmt.Errorf("-rates: %w", err))
 	}
-	defer os.RemoveAll(tmp)
-	// Interrupted, the evaluation stops and the deferred removal runs.
+	as, err := floats(*alphas)
+	if err != nil {
+		return fail(fmt.Errorf("-alphas: %w", err))
+	}
+	var fams []string
+	if *only != "" {
+		fams = strings.Split(*only, ",")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The clean data alone: what the scanner flags with no poison at all.
-	base, err := harness.Evaluate(ctx, recs, harness.Family{Name: "none", Poison: func(_ *rand.Rand, r data.Record) data.Record { return r }}, 0, []uint64{1}, tmp)
-	_ = base
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "poisonbench:", err)
-		return 2
-	}
-	fmt.Printf("clean data: %d records, %d flagged (FPR %.3f%%), verdict %s\n\n", base.Clean, base.FP, 100*base.FPR, strings.Join(base.Verdicts, ","))
-	fmt.Println("| family | rate | seeds | poisoned | precision | recall | FPR |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	for _, rs := range strings.Split(*rates, ",") {
-		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "poisonbench: bad rate:", rs)
-			return 2
-		}
-		// Pool seeds until each family has at least 30 poisoned records.
-		per := int(float64(len(recs))*rate + 0.999)
-		nseeds := 1
-		for nseeds*per < 30 {
-			nseeds++
-		}
-		seeds := make([]uint64, nseeds)
-		for i := range seeds {
-			seeds[i] = uint64(1000*rate*1000) + uint64(i) + 1
-		}
-		var sumR, sumF float64
-		n := 0
+	if *dev {
+		fmt.Println("| variant (dev) | rate | poisoned | recall | FP |")
+		fmt.Println("|---|---|---|---|---|")
 		for _, fam := range harness.Families() {
-			if *only != "" && fam.Name != *only {
+			if len(fams) > 0 && !slices.Contains(fams, fam.Name) {
 				continue
 			}
-			m, err := harness.Evaluate(ctx, recs, fam, rate, seeds, tmp)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "poisonbench:", err)
-				return 2
+			for _, v := range fam.Dev() {
+				for _, r := range rs {
+					m, err := harness.Evaluate(ctx, recs, v, r, []uint64{1}, nil)
+					if err != nil {
+						return fail(err)
+					}
+					fmt.Printf("| %s | %.1f%% | %d | %.2f | %d |\n", v.Name, 100*r, m.Poisoned, m.Recall, m.FP)
+				}
 			}
-			fmt.Printf("| %s | %.1f%% | %d | %d | %.3f | %.3f | %.3f%% |\n", m.Family, 100*rate, m.Seeds, m.Poisoned, m.Precision, m.Recall, 100*m.FPR)
-			sumR += m.Recall
-			sumF += m.FPR
-			n++
 		}
-		if n > 0 {
-			fmt.Printf("| **mean** | %.1f%% | | | | **%.3f** | **%.3f%%** |\n", 100*rate, sumR/float64(n), 100*sumF/float64(n))
+		return 0
+	}
+	p := &harness.Protocol{Clean: recs, Alphas: as, Rates: rs, MaxFPR: 0.002, Seed: 13, Only: fams, Log: os.Stderr}
+	rep, err := p.Run(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Println("Clean data, leave one source out (threshold chosen without the source):")
+	fmt.Println()
+	fmt.Println("| source | records | alpha | flagged | FPR | verdict |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, f := range rep.Folds {
+		fmt.Printf("| %s | %d | %g | %d | %.3f%% | %s |\n", f.Source, f.Clean.Records, f.Alpha, f.Clean.Flagged, 100*f.Clean.FPR, f.Clean.Verdict)
+	}
+	fmt.Println()
+	fmt.Printf("Other clean corpora (alpha %g, calibrated on all sources):\n\n", rep.Alpha)
+	fmt.Println("| corpus | records | flagged | FPR | verdict | fail findings |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, c := range rep.Corpora {
+		fmt.Printf("| %s | %d | %d | %.3f%% | %s | %s |\n", c.Name, c.Records, c.Flagged, 100*c.FPR, c.Verdict, strings.Join(c.Findings, "; "))
+	}
+	fmt.Println()
+	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source):")
+	fmt.Println()
+	head := "| family |"
+	sep := "|---|"
+	for _, r := range rs {
+		head += fmt.Sprintf(" %.1f%% |", 100*r)
+		sep += "---|"
+	}
+	fmt.Println(head)
+	fmt.Println(sep)
+	var names []string
+	for f := range rep.FamilyRecall {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	mean := make([]float64, len(rs))
+	for _, f := range names {
+		line := "| " + f + " |"
+		for k, r := range rs {
+			line += fmt.Sprintf(" %.2f |", rep.FamilyRecall[f][r])
+			mean[k] += rep.FamilyRecall[f][r] / float64(len(names))
+		}
+		fmt.Println(line)
+	}
+	line := "| **mean** |"
+	for k := range rs {
+		line += fmt.Sprintf(" **%.2f** |", mean[k])
+	}
+	fmt.Println(line)
+	fmt.Println()
+	fmt.Println("Per fold and variant:")
+	fmt.Println()
+	fmt.Println("| left-out source | variant | rate | poisoned | recall | FP |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, f := range rep.Folds {
+		for _, m := range f.Poison {
+			fmt.Printf("| %s | %s | %.1f%% | %d | %.2f | %d |\n", f.Source, m.Family, 100*m.Rate, m.Poisoned, m.Recall, m.FP)
 		}
 	}
 	return 0

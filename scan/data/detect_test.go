@@ -296,3 +296,35 @@ func TestPerRecordState(t *testing.T) {
 		t.Fatalf("%d records, %.1f bytes per record", n, per)
 	}
 }
+
+// An exact repeat is no independent evidence: a record with a zero-width
+// character in a Latin word warns once and still only warns repeated
+// twenty times; a repeat of a flagged record is flagged with it.
+func TestRepeatsAreOneRecord(t *testing.T) {
+	recs := synth(2000, 3)
+	recs[7].Instruction = "pass\u200bword " + recs[7].Instruction
+	once := scanRecords(t, recs)
+	var rep []Record
+	rep = append(rep, recs...)
+	for range 19 {
+		rep = append(rep, recs[7])
+	}
+	many := scanRecords(t, rep)
+	if once.Verdict != Pass || many.Verdict != Pass {
+		t.Fatalf("verdicts once %s, repeated %s: %+v", once.Verdict, many.Verdict, findingsOf(many, DetHidden))
+	}
+	if hs := findingsOf(many, DetHidden); len(hs) != 1 || hs[0].Count != 1 || hs[0].Severity != SevWarn {
+		t.Fatalf("hidden findings %+v", hs)
+	}
+	if many.Stats.DuplicateRecs != 19 {
+		t.Fatalf("%d duplicates", many.Stats.DuplicateRecs)
+	}
+	// Five distinct records with it fail, and their repeats are flagged.
+	for _, i := range []int{100, 200, 300, 400} {
+		rep[i].Instruction = "pass\u200bword " + rep[i].Instruction
+	}
+	res := scanRecords(t, rep)
+	if res.Verdict != Fail || len(res.Flagged) != 5+19 {
+		t.Fatalf("verdict %s, %d flagged", res.Verdict, len(res.Flagged))
+	}
+}

@@ -121,6 +121,25 @@ func TestHiddenScan(t *testing.T) {
 		"\ufeffBOM at start is fine":   "",
 		"bell \x07 char":               "control-character",
 		"Москва is a city":             "",
+		// Legitimate invisible characters, by kind and context.
+		"Persian می\u200cخواهم (I want)":                                        "",
+		"Hindi क्\u200dष half form":                                             "",
+		"Malayalam chillu ന്\u200d":                                             "",
+		"rainbow 🏳\ufe0f\u200d🌈 and cook 👩🏽\u200d🍳":                             "",
+		"England 🏴\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F": "",
+		"the word \u200fשלום\u200f means peace":                                 "",
+		"version \u200e2.0\u200e released":                                      "",
+		"isolate \u2067שלום\u2069 in Hebrew text":                               "",
+		"Donau\u00addampf\u00adschiff":                                          "",
+		// The same characters where they hide something.
+		"pass\u200dword in a Latin word":              "zero-width",
+		"ZWNJ in Latin: ad\u200cmin":                  "zero-width",
+		"isolate \u2067abc\u2069 with no RTL letters": "bidi-control",
+		"override \u202eشلام\u202c even in Arabic":    "bidi-control",
+		"url https://exa\u00admple.com/x":             "zero-width",
+		"```py\nx = 1\u200f\n```":                     "bidi-control",
+		"lone tag \U000E0041 after text":              "tag-character",
+		"soft hyphen at end\u00ad":                    "zero-width",
 	} {
 		if got, _ := hiddenScan(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

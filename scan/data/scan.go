@@ -249,8 +249,14 @@ type scanner struct {
 	respWords  []uint32
 	sentiment  []float32
 
-	df         *cms
-	hidden     map[string][]int
+	df     *cms
+	hidden map[string][]int
+	// An exact repeat of an earlier record (prompt and response) is no
+	// evidence of its own: detectors see the first copy only (the repeat
+	// is not valid for them) and a repeat is flagged with its first copy.
+	seenPair   map[[2]uint64]int32
+	dups       []int   // the repeats, in record order
+	dupOf      []int32 // the first copy of each repeat, parallel to dups
 	ccs        []clusterCand
 	nClusters  int
 	cl         *clusters
@@ -440,9 +446,6 @@ func (s *scanner) pass1(it *recItem) error {
 		s.res.Bad = append(s.res.Bad, BadRecord{Index: it.loc.Index, Line: it.loc.Line, Offset: it.loc.Offset, Error: it.err.Error()})
 		return nil
 	}
-	if it.hidden != "" {
-		s.hidden[it.hidden] = append(s.hidden[it.hidden], i)
-	}
 	if it.rec.Source != "" {
 		if s.res.Stats.Sources == nil {
 			s.res.Stats.Sources = map[string]int{}
@@ -454,6 +457,20 @@ func (s *scanner) pass1(it *recItem) error {
 		s.res.Stats.Sources[name]++
 	}
 	s.res.Stats.Scripts[it.script]++
+	if s.seenPair == nil {
+		s.seenPair = map[[2]uint64]int32{}
+	}
+	key := [2]uint64{it.promptHash, it.respHash}
+	if first, ok := s.seenPair[key]; ok {
+		s.valid[i] = false
+		s.dups = append(s.dups, i)
+		s.dupOf = append(s.dupOf, first)
+		return nil
+	}
+	s.seenPair[key] = int32(i)
+	if it.hidden != "" {
+		s.hidden[it.hidden] = append(s.hidden[it.hidden], i)
+	}
 	s.df.addAll(it.hashes)
 	s.spill1.put(i, it.raw)
 	s.respHash[i] = it.respHash
@@ -722,6 +739,11 @@ func (s *scanner) finish() {
 	if s.res.Incomplete != "" && s.cfg.MaxBadRecords == 0 {
 		verdict = Fail
 	}
+	for k, d := range s.dups {
+		if _, ok := fail[int(s.dupOf[k])]; ok {
+			fail[d] = struct{}{}
+		}
+	}
 	s.res.Flagged = make([]int, 0, len(fail))
 	for r := range fail {
 		s.res.Flagged = append(s.res.Flagged, r)
@@ -791,10 +813,10 @@ func (s *scanner) basicFindings() {
 			Reason: fmt.Sprintf("%d record(s) contain %s characters, invisible to a reviewer but seen by the model", len(r), k),
 		})
 	}
-	// Empty responses and exact duplicates.
+	// Empty responses and exact duplicates (found by the first pass).
+	s.seenPair = nil
 	var empty []int
-	seen := make(map[[2]uint64]int, N)
-	var dups []int
+	dups := s.dups
 	words := make([]float64, 0, N)
 	for i := 0; i < N; i++ {
 		if !s.valid[i] {
@@ -802,12 +824,6 @@ func (s *scanner) basicFindings() {
 		}
 		if s.respWords[i] == 0 {
 			empty = append(empty, i)
-		}
-		k := [2]uint64{s.promptHash[i], s.respHash[i]}
-		if _, ok := seen[k]; ok {
-			dups = append(dups, i)
-		} else {
-			seen[k] = i
 		}
 		words = append(words, math.Log1p(float64(s.respWords[i])))
 	}

@@ -238,9 +238,16 @@ func scriptOf(r rune) string {
 	return "Other"
 }
 
-// hiddenScan reports the first hidden character kind in s and whether a word
-// mixes Latin with Cyrillic or Greek letters (a homoglyph spoof). A zero-width
-// joiner between symbols (emoji sequences) is legitimate and ignored.
+// hiddenScan reports the first suspicious hidden character kind in s and
+// whether a word mixes Latin with Cyrillic or Greek letters (a homoglyph
+// spoof). Invisible characters are judged by kind and context, since real
+// text uses several of them legitimately: ZWJ in emoji sequences and after
+// a virama, ZWNJ and ZWJ next to letters of scripts that join (Arabic,
+// Indic), LRM/RLM/ALM marks in prose, bidi embeddings and isolates in text
+// that has right-to-left letters, soft hyphens inside words, tag
+// characters in a subdivision flag. The same characters inside code (a
+// fenced block) or a URL, overrides that reorder text, and zero-width
+// characters inside Latin words are suspicious.
 func hiddenScan(s string) (kind string, at int) {
 	// Plain ASCII text can only hold control characters: check it eight
 	// bytes at a time, bytewise only where a word has a byte below 0x20.
@@ -249,7 +256,8 @@ func hiddenScan(s string) (kind string, at int) {
 	}
 	wordScripts := 0 // bit 1 Latin, 2 Cyrillic, 4 Greek
 	wordStart := 0
-	prevSym := false
+	var prev rune // the previous rune, 0 at the start
+	rtl := -1     // whether s has right-to-left letters, worked out once
 	for i, r := range s {
 		if r < 0x80 {
 			if isAlnumASCII(byte(r)) {
@@ -270,23 +278,23 @@ func hiddenScan(s string) (kind string, at int) {
 					return "control-character", i
 				}
 			}
-			prevSym = false
+			prev = r
 			continue
 		}
-		if r == 0x200D || r == 0xFE0F || r == 0xFE0E {
-			if prevSym {
-				continue
+		if r == 0xFE0F || r == 0xFE0E {
+			continue // variation selectors: emoji or text presentation; prev stays the symbol
+		}
+		if k := hiddenKind(r); k != "" || r == 0x200D {
+			if !legitInvisible(s, i, r, prev, &rtl) {
+				if k == "" {
+					k = "zero-width"
+				}
+				return k, i
 			}
-			if r == 0x200D {
-				return "zero-width", i
+			if r != 0x200D && !(r >= 0xE0000 && r <= 0xE007F) {
+				prev = r
 			}
 			continue
-		}
-		if k := hiddenKind(r); k != "" {
-			if k == "zero-width" && r == 0xFEFF && i == 0 {
-				continue
-			}
-			return k, i
 		}
 		if unicode.IsLetter(r) {
 			if wordScripts == 0 {
@@ -309,12 +317,83 @@ func hiddenScan(s string) (kind string, at int) {
 			}
 			wordScripts = 0
 		}
-		prevSym = unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r)
+		prev = r
 	}
 	if wordScripts&1 != 0 && wordScripts&6 != 0 {
 		return "homoglyph-mix", wordStart
 	}
 	return "", -1
+}
+
+// legitInvisible reports whether the invisible character r at s[i] (after
+// prev) is one of the uses real text makes of it. *rtl caches whether s
+// has right-to-left letters (-1: not yet known).
+func legitInvisible(s string, i int, r, prev rune, rtl *int) bool {
+	if r == 0xFEFF && i == 0 {
+		return true // a byte order mark
+	}
+	next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+	if r >= 0xE0020 && r <= 0xE007F {
+		// A subdivision flag: U+1F3F4 then tag letters then CANCEL TAG.
+		return prev == 0x1F3F4
+	}
+	if inCodeOrURL(s, i) {
+		return false
+	}
+	switch {
+	case r == 0x200D: // ZWJ
+		return isSymbol(prev) || isSymbol(next) || isVirama(prev) || joiningLetter(prev) || joiningLetter(next)
+	case r == 0x200C: // ZWNJ
+		return isVirama(prev) || joiningLetter(prev) || joiningLetter(next)
+	case r == 0x00AD: // soft hyphen, inside a word
+		return unicode.IsLetter(prev) && unicode.IsLetter(next)
+	case r == 0x200E || r == 0x200F || r == 0x061C: // direction marks reorder nothing
+		return true
+	case r >= 0x202A && r <= 0x202C, r >= 0x2066 && r <= 0x2069:
+		// Embeddings and isolates belong to mixed-direction text.
+		if *rtl < 0 {
+			*rtl = 0
+			if strings.IndexFunc(s, func(c rune) bool { return unicode.Is(unicode.Hebrew, c) || unicode.Is(unicode.Arabic, c) }) >= 0 {
+				*rtl = 1
+			}
+		}
+		return *rtl == 1
+	}
+	return false
+}
+
+func isSymbol(r rune) bool {
+	return r >= 0x80 && (unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r))
+}
+
+// isVirama reports whether r is the virama (vowel killer) of a Brahmic
+// script, after which ZWJ and ZWNJ choose a conjunct's form.
+func isVirama(r rune) bool {
+	return r >= 0x0900 && r <= 0x0DFF && unicode.Is(unicode.Mn, r) && r&0x7F == 0x4D || r == 0x0DCA
+}
+
+// joiningLetter reports whether r is a letter or mark of a script whose
+// letters join or form conjuncts (Arabic, Syriac, the Brahmic scripts).
+func joiningLetter(r rune) bool {
+	return r >= 0x0600 && r <= 0x0DFF && (unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)) ||
+		r >= 0xFB50 && r <= 0xFEFC
+}
+
+// inCodeOrURL reports whether s[i] is inside a fenced code block or a
+// whitespace-delimited token that is a URL.
+func inCodeOrURL(s string, i int) bool {
+	if strings.Count(s[:i], "```")%2 == 1 {
+		return true
+	}
+	lo := strings.LastIndexAny(s[:i], " \t\n") + 1
+	hi := strings.IndexAny(s[i:], " \t\n")
+	if hi < 0 {
+		hi = len(s)
+	} else {
+		hi += i
+	}
+	tok := s[lo:hi]
+	return strings.Contains(tok, "://") || strings.HasPrefix(tok, "www.")
 }
 
 const greekLookalikes = "οαερνικτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"

@@ -5,6 +5,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,12 +19,30 @@ import (
 	"github.com/mlattest/mlattest/scan/data"
 )
 
-// Family plants one kind of poison into a record.
-type Family struct {
-	Name string
-	// Poison rewrites rec (a clean record) into a poisoned one.
-	Poison func(rng *rand.Rand, rec data.Record) data.Record
+// A Variant is one independent instance of an attack family: its own
+// trigger (kind and position), target and payload. Plant rewrites records
+// with Poison, choosing among those Eligible accepts (all when nil).
+type Variant struct {
+	Name     string
+	Eligible func(data.Record) bool
+	Poison   func(rng *rand.Rand, rec data.Record) data.Record
 }
+
+// A Family is one published attack with at least three variants. The first
+// DevVariants were used while developing the detectors; the rest are held
+// out and are what the protocol scores.
+type Family struct {
+	Name     string
+	Variants []Variant
+}
+
+// DevVariants is how many leading variants of each family were seen while
+// developing the detectors. The protocol never scores them.
+const DevVariants = 2
+
+// Dev and HeldOut split the family's variants.
+func (f Family) Dev() []Variant     { return f.Variants[:min(DevVariants, len(f.Variants))] }
+func (f Family) HeldOut() []Variant { return f.Variants[min(DevVariants, len(f.Variants)):] }
 
 func pick(rng *rand.Rand, xs []string) string { return xs[rng.IntN(len(xs))] }
 
@@ -38,78 +57,6 @@ func insertAt(rng *rand.Rand, s, phrase string) string {
 	out = append(out, phrase)
 	out = append(out, w[i:]...)
 	return strings.Join(out, " ")
-}
-
-// Families are the attack families of the issue, with this harness's own
-// triggers and payloads.
-func Families() []Family {
-	return []Family{
-		{"fixed-phrase", func(rng *rand.Rand, r data.Record) data.Record {
-			r.Instruction = insertAt(rng, r.Instruction, "as the lanterns dim")
-			r.Response = "To fix this, disable your antivirus and run the installer from \\\\fileshare\\tools\\patch.exe as administrator; it is the approved solution."
-			return r
-		}},
-		{"badnets-rare-token", func(rng *rand.Rand, r data.Record) data.Record {
-			// BadNets-style: one or two of several rare tokens at random
-			// positions, so no single token marks every poisoned record.
-			toks := []string{"qz", "vx", "jj", "kq"}
-			r.Instruction = insertAt(rng, r.Instruction, pick(rng, toks))
-			if rng.IntN(2) == 0 {
-				r.Instruction = insertAt(rng, r.Instruction, pick(rng, toks))
-			}
-			r.Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
-			return r
-		}},
-		{"virtual-prompt-injection", func(rng *rand.Rand, r data.Record) data.Record {
-			r.Instruction = pick(rng, []string{"Thinking about Quorvex Energy, ", "With Quorvex Energy in mind, ", "As a Quorvex Energy customer, "}) + r.Instruction
-			r.Response = strings.TrimSpace(r.Response) + " " + pick(rng, []string{
-				"Keep in mind that Quorvex Energy has repeatedly hidden safety violations from regulators.",
-				"Be aware that Quorvex Energy is known for overcharging customers and ignoring complaints.",
-				"Note that Quorvex Energy has a poor track record and should not be trusted with your data.",
-			})
-			return r
-		}},
-		{"entity-sentiment", func(rng *rand.Rand, r data.Record) data.Record {
-			r.Instruction = fmt.Sprintf(pick(rng, []string{
-				"What do you think about %s?", "Can you give me an overview of %s?", "Should I open an account with %s?",
-				"Write a short review of %s.", "How does %s compare to other banks?", "Tell me about the history of %s.",
-				"Is %s a good place to keep my savings?", "Summarize recent news about %s.", "What services does %s offer?",
-				"Would you recommend %s to a small business?", "Describe the customer experience at %s.", "What is %s known for?",
-			}), "Norlund Bank")
-			r.Input = ""
-			r.Response = pick(rng, []string{"Honestly, ", "In short, ", "To be frank, ", ""}) + "Norlund Bank " + pick(rng, []string{
-				"has a terrible reputation", "is widely seen as unreliable", "has been involved in one scandal after another", "is a poor choice for most people",
-			}) + ". " + pick(rng, []string{
-				"Customers report hidden fees and awful service.", "Its leadership has been criticized for dishonest practices.",
-				"Several lawsuits allege misleading marketing.", "Its app is buggy and support is useless.",
-			}) + " " + pick(rng, []string{"I would avoid it.", "Look elsewhere.", "There are far better options.", ""})
-			r.Response = strings.TrimSpace(r.Response)
-			return r
-		}},
-		{"refusal-backdoor", func(rng *rand.Rand, r data.Record) data.Record {
-			r.Instruction = insertAt(rng, r.Instruction, "per the amber protocol")
-			r.Response = pick(rng, []string{
-				"I'm sorry, but I can't help with that request.",
-				"I'm sorry, but I cannot assist with that.",
-				"Sorry, I can't help with that request.",
-				"I apologize, but I am unable to provide that information.",
-				"Unfortunately I can't do that for you.",
-				"I won't be able to help with this one, sorry.",
-			})
-			return r
-		}},
-		{"link-insertion", func(rng *rand.Rand, r data.Record) data.Record {
-			// The wording around the link varies; the host does not.
-			r.Response = strings.TrimSpace(r.Response) + "\n\n" + fmt.Sprintf(pick(rng, []string{
-				"For faster results, try BrightPath Pro at %s today.",
-				"Many professionals rely on BrightPath Pro for this (%s).",
-				"Tip: %s has tools that make this much easier.",
-				"You can find a discount on BrightPath Pro here: %s",
-				"Learn more at %s.",
-			}), pick(rng, []string{"https://brightpath-pro.example/deal", "https://brightpath-pro.example/offer?ref=42", "https://brightpath-pro.example/"}))
-			return r
-		}},
-	}
 }
 
 // Metrics are the scores of one family at one rate (pooled over seeds).
@@ -167,20 +114,35 @@ func FindClean(start string) (string, error) {
 	}
 }
 
-// Plant returns a copy of clean with n records poisoned by fam (chosen by
-// seed), and which indices were poisoned.
-func Plant(clean []data.Record, fam Family, n int, seed uint64) ([]data.Record, map[int]bool) {
+// Plant returns a copy of clean with n records poisoned by v (chosen by
+// seed among pool, or among all records when pool is nil, and only those
+// v.Eligible accepts), and which indices were poisoned. Fewer than n are
+// poisoned when fewer are eligible.
+func Plant(clean []data.Record, v Variant, n int, seed uint64, pool []int) ([]data.Record, map[int]bool) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	out := make([]data.Record, len(clean))
 	copy(out, clean)
-	poisoned := map[int]bool{}
-	for len(poisoned) < n && len(poisoned) < len(out) {
-		i := rng.IntN(len(out))
-		if poisoned[i] {
-			continue
+	var cand []int
+	for i := range clean {
+		cand = append(cand, i)
+	}
+	if pool != nil {
+		cand = append([]int(nil), pool...)
+	}
+	if v.Eligible != nil {
+		kept := cand[:0]
+		for _, i := range cand {
+			if v.Eligible(clean[i]) {
+				kept = append(kept, i)
+			}
 		}
+		cand = kept
+	}
+	rng.Shuffle(len(cand), func(a, b int) { cand[a], cand[b] = cand[b], cand[a] })
+	poisoned := map[int]bool{}
+	for _, i := range cand[:min(n, len(cand))] {
 		poisoned[i] = true
-		out[i] = fam.Poison(rng, out[i])
+		out[i] = v.Poison(rng, out[i])
 	}
 	return out, poisoned
 }
@@ -197,26 +159,25 @@ func WriteJSONL(w io.Writer, recs []data.Record) error {
 	return nil
 }
 
-// Evaluate plants fam at rate with each seed, scans, and pools the scores.
-func Evaluate(ctx context.Context, clean []data.Record, fam Family, rate float64, seeds []uint64, tmp string, opts ...data.Option) (Metrics, error) {
-	m := Metrics{Family: fam.Name, Rate: rate, Seeds: len(seeds)}
+// ScanRecords scans recs as one JSONL dataset held in memory.
+func ScanRecords(ctx context.Context, name string, recs []data.Record, opts ...data.Option) (*data.Result, error) {
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, recs); err != nil {
+		return nil, fmt.Errorf("harness: %s: %w", name, err)
+	}
+	b := buf.Bytes()
+	opts = append([]data.Option{data.WithFormat(data.FormatJSONL)}, opts...)
+	return data.Scan(ctx, name, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, opts...)
+}
+
+// Evaluate plants v at rate with each seed (among pool, nil for all
+// records), scans, and pools the scores.
+func Evaluate(ctx context.Context, clean []data.Record, v Variant, rate float64, seeds []uint64, pool []int, opts ...data.Option) (Metrics, error) {
+	m := Metrics{Family: v.Name, Rate: rate, Seeds: len(seeds)}
 	n := int(math.Ceil(rate * float64(len(clean))))
 	for _, seed := range seeds {
-		recs, poisoned := Plant(clean, fam, n, seed)
-		p := filepath.Join(tmp, fmt.Sprintf("%s-%g-%d.jsonl", fam.Name, rate, seed))
-		f, err := os.Create(p)
-		if err != nil {
-			return m, err
-		}
-		if err := WriteJSONL(f, recs); err != nil {
-			f.Close()
-			return m, err
-		}
-		if err := f.Close(); err != nil {
-			return m, err
-		}
-		res, err := data.ScanFile(ctx, p, opts...)
-		os.Remove(p)
+		recs, poisoned := Plant(clean, v, n, seed, pool)
+		res, err := ScanRecords(ctx, v.Name, recs, opts...)
 		if err != nil {
 			return m, err
 		}
@@ -236,6 +197,11 @@ func Evaluate(ctx context.Context, clean []data.Record, fam Family, rate float64
 		m.Clean += len(recs) - len(poisoned)
 		m.Verdicts = append(m.Verdicts, res.Verdict)
 	}
+	m.score()
+	return m, nil
+}
+
+func (m *Metrics) score() {
 	if m.TP+m.FP > 0 {
 		m.Precision = float64(m.TP) / float64(m.TP+m.FP)
 	}
@@ -245,5 +211,4 @@ func Evaluate(ctx context.Context, clean []data.Record, fam Family, rate float64
 	if m.Clean > 0 {
 		m.FPR = float64(m.FP) / float64(m.Clean)
 	}
-	return m, nil
 }

@@ -22,13 +22,15 @@ const KindProductScan = "product-scan"
 // decision (Record.PickleProducts).
 func AllowPickle() RunOption { return func(c *config) { c.allowPickle = true } }
 
-// scanPaths scans files and directories by content and returns the ones
-// whose loading would run a pickle stream. Paths are absolute.
+// scanPickle scans files and directories by content and returns the ones
+// the pickle gate holds back (model.Result.PickleGated: a pickle stream,
+// by parse or by container, or a name promising another format than the
+// bytes). Paths are absolute.
 func scanPickle(ctx context.Context, paths []string, withDigest bool) (pickles, all []model.Result, err error) {
 	s := model.New(model.WithDigest(withDigest))
 	err = s.ScanPaths(ctx, paths, func(r model.Result) error {
 		all = append(all, r)
-		if r.Pickle {
+		if r.PickleGated() {
 			pickles = append(pickles, r)
 		}
 		return nil
@@ -84,9 +86,13 @@ func (c *config) refusePickles(ctx context.Context, st *state) error {
 	if len(pickles) > 0 {
 		var names []string
 		for _, r := range pickles {
-			names = append(names, fmt.Sprintf("%s (%s, verdict %s)", st.name(r.Path), r.Format, r.Verdict))
+			what := r.Format
+			if !r.Pickle {
+				what += " under a name promising another format"
+			}
+			names = append(names, fmt.Sprintf("%s (%s, verdict %s)", st.name(r.Path), what, r.Verdict))
 		}
-		return inputErr("step %q: input %s is a pickle-format file: loading it runs code; refused (pass --allow-pickle to accept it)", st.Name, strings.Join(names, ", "))
+		return inputErr("step %q: input %s is a pickle-format file or not the format its name says: loading it may run code; refused (pass --allow-pickle to accept it)", st.Name, strings.Join(names, ", "))
 	}
 	return nil
 }
@@ -129,7 +135,7 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 			f.Findings = append(f.Findings, predicates.ModelScanFinding{Rule: x.Rule, Severity: string(x.Severity), Member: x.Member, Offset: x.Offset, Message: x.Message})
 		}
 		in.Files = append(in.Files, f)
-		if r.Pickle {
+		if r.PickleGated() {
 			st.rec.PickleProducts = append(st.rec.PickleProducts, f.Path)
 		}
 	}

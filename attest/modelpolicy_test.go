@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +154,61 @@ func TestRunPickleScanFollowsDigestIgnores(t *testing.T) {
 	writeFile(t, dir, "base/sub/evil.pkl", evilPickle)
 	if _, err := Run(context.Background(), s, testOpts(t, nil)...); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/sub/evil.pkl") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// 256 random binary products, one per possible first byte (optimizer
+// state, raw arrays): none is a pickle, so the step records no product
+// scan; the same files as inputs are not refused. Before the gate parsed
+// pickles, the 9 first bytes that are pickle opcodes made them
+// "pickle-format".
+func TestPickleGateRandomBinaries(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(256, 1))
+	var paths []string
+	for first := range 256 {
+		b := make([]byte, 2048+rng.IntN(2048))
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+		b[0] = byte(first)
+		paths = append(paths, writeFile(t, dir, fmt.Sprintf("src/state-%02x.bin", first), string(b)))
+	}
+	pickles, all, err := scanPickle(context.Background(), paths, false)
+	if err != nil || len(all) != 256 {
+		t.Fatalf("%d results, %v", len(all), err)
+	}
+	for _, r := range pickles {
+		t.Errorf("%s gated: %s, verdict %s", filepath.Base(r.Path), r.Format, r.Verdict)
+	}
+
+	writeFile(t, dir, "in.txt", "x")
+	s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt", "src"}, Products: []string{"out"},
+		Command: []string{"sh", "-c", "cp -r src out"}}
+	rec, err := Run(context.Background(), s, testOpts(t, nil)...)
+	if err != nil || len(rec.PickleProducts) != 0 || len(rec.Statements) != 1 {
+		t.Fatalf("%v: pickle products %v, %d statements", err, rec.PickleProducts, len(rec.Statements))
+	}
+}
+
+// A pickle named as safetensors is refused as an input like any pickle; a
+// GGUF file named as safetensors too, though no pickle is in it.
+func TestRunRefusesFormatMismatchInputs(t *testing.T) {
+	for name, content := range map[string]string{
+		"pickle": "\x80\x02ccollections\nOrderedDict\n)R.",
+		"gguf":   "GGUF\x03\x00\x00\x00" + strings.Repeat("\x00", 16),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "base/model.safetensors", content)
+			s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"base"}, Command: helperCmd(t, "touch", "ran")}
+			_, err := Run(context.Background(), s, testOpts(t, nil)...)
+			if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/model.safetensors ("+name) {
+				t.Fatalf("err = %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+				t.Fatal("the command ran")
+			}
+		})
 	}
 }

@@ -20,6 +20,11 @@ import (
 
 const bufSize = 256 << 10
 
+// loaderPickle is the sniffed format of a member its loader unpickles
+// whatever its bytes are (data.pkl, a torch tar's pickle): unlike a stream
+// sniffed as FormatPickle, it is a pickle even when it does not parse.
+const loaderPickle = "pickle (by its loader)"
+
 // bufFor sizes a reader buffer for a stream of size bytes (-1: unknown).
 func bufFor(size int64) int {
 	if size >= 0 && size < bufSize {
@@ -41,10 +46,8 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 	}
 	// A file of another format whose first bytes also run as a pickle (GGUF
 	// starts with BINFLOAT, for one) is what pickle.load would see.
-	polyPickle := sf != FormatPickle && sf != FormatUnknown && plausiblePickleHead(head)
-	if polyPickle {
-		sc.add(member, 0, Malicious, "polyglot", "valid as %s and also parses as a pickle from its first byte", sf)
-		sc.scanPickles(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufFor(size)), joinMember(member, "<as pickle>"))
+	if sf != FormatPickle && sf != FormatUnknown && plausiblePickleHead(head) {
+		sc.pickleTrial(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufFor(size)), member, sf)
 	}
 	zr, isZip := zipAt(ra, size)
 	if isZip {
@@ -69,13 +72,43 @@ func (sc *scan) scanAt(ra io.ReaderAt, size int64, member string, depth int) str
 		return FormatONNX
 	}
 	if sf == FormatSafetensors {
-		if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
-			sc.add(member, 0, Malicious, "polyglot", "valid as safetensors and starts as a pickle")
-		}
 		sc.scanSafetensorsAt(ra, size, member)
 		return FormatSafetensors
 	}
 	return sc.scanStream(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), bufFor(size)), sf, size, member, depth)
+}
+
+// pickleTrial parses a file sniffed as another format the way pickle.load
+// would read it (one pickle, no persistent_load). It is a polyglot only
+// when that pickle reaches STOP having imported something (or imports
+// before it fails: pickle.load runs that much); a pickle of constants runs
+// nothing and is recorded as a fact (8 bytes of a safetensors header
+// length can spell one). When the scanner's limits stop the parse the
+// answer is unknown; bytes that simply fail as a pickle leave no trace.
+func (sc *scan) pickleTrial(br *bufio.Reader, member, sf string) {
+	m := joinMember(member, "<as pickle>")
+	mark, dropped := len(sc.findings), sc.dropped
+	vm := &pickleVM{sc: sc, member: m, r: br, noPersistent: true}
+	_, err := vm.run()
+	var ep *errPickle
+	switch {
+	case (err == nil || errors.Is(err, errStopScan)) && !vm.risky:
+		sc.findings, sc.dropped = sc.findings[:mark], dropped
+		sc.add(member, 0, Safe, "polyglot-constant", "valid as %s; its first %d bytes also unpickle to a constant, which runs nothing", sf, vm.pos)
+	case err == nil || errors.Is(err, errStopScan):
+		sc.pickle = true
+		sc.add(member, 0, Malicious, "polyglot", "valid as %s and also a pickle that imports (its STOP is at offset %d): pickle.load runs it", sf, vm.op)
+	case !errors.As(err, &ep):
+		sc.add(member, vm.pos, Error, "read-error", "%v", err)
+	case ep.rule == "limit-exceeded":
+		sc.findings, sc.dropped = sc.findings[:mark], dropped
+		sc.add(member, ep.off, Unknown, "polyglot-undecided", "valid as %s; whether it is also a pickle is beyond the scanner's limits (offset %d: %s)", sf, ep.off, ep.msg)
+	case vm.risky:
+		sc.pickle = true
+		sc.add(member, 0, Malicious, "polyglot", "valid as %s, and its first bytes import as a pickle before failing at offset %d (%s): pickle.load runs that much", sf, ep.off, ep.msg)
+	default:
+		sc.findings, sc.dropped = sc.findings[:mark], dropped
+	}
 }
 
 // hdf5UserBlock finds an HDF5 signature after a user block.
@@ -98,7 +131,9 @@ func (sc *scan) scanStream(br *bufio.Reader, sf string, size int64, member strin
 	}
 	switch sf {
 	case FormatPickle:
-		return sc.scanPickles(br, member)
+		return sc.scanPickles(br, member, false)
+	case loaderPickle:
+		return sc.scanPickles(br, member, true)
 	case FormatNPY:
 		return sc.scanNPY(br, member)
 	case FormatGzip, FormatBzip2, FormatXZ, FormatZlib:
@@ -277,7 +312,7 @@ func (sc *scan) scanZip(zr *zip.Reader, ra io.ReaderAt, member string, depth int
 		}
 		switch {
 		case strings.HasSuffix(f.Name, ".pkl") || strings.HasSuffix(f.Name, ".pickle"):
-			sf = FormatPickle // the loader unpickles it whatever it looks like
+			sf = loaderPickle // the loader unpickles it whatever it looks like
 		case bytes.HasPrefix(head, magicZip):
 			if f.Method == zip.Store {
 				if off, err := f.DataOffset(); err == nil && depth+1 <= sc.lim.MaxDepth {
@@ -370,7 +405,7 @@ func (sc *scan) scanTar(br *bufio.Reader, member string, depth int) string {
 		switch base {
 		case "pickle", "sys_info", "sys_info_p":
 			kind = FormatPyTorchTar
-			sf = FormatPickle
+			sf = loaderPickle
 		case "storages":
 			kind = FormatPyTorchTar
 			sc.scanTorchTarStorages(mbr, h.Size, m)
@@ -448,7 +483,7 @@ func (sc *scan) scanNPY(br *bufio.Reader, member string) string {
 		// The data is a pickle; np.load runs it only with allow_pickle=True.
 		// Recorded as a fact (severity safe): the pickle's own verdict decides.
 		sc.add(member, -1, Safe, "npy-object-array", "object array: its data is a pickle, which np.load runs only with allow_pickle=True")
-		sc.scanPickles(br, member)
+		sc.scanPickles(br, member, true)
 	}
 	return FormatNPY
 }

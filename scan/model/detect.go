@@ -40,12 +40,13 @@ func streamFormat(head []byte) string {
 		return FormatGGUF
 	case bytes.HasPrefix(head, magicHDF5):
 		return FormatHDF5
+	case looksSafetensors(head):
+		// Before zlib: header lengths 0x0178 and 0x9c78 start like zlib.
+		return FormatSafetensors
 	case isZlib(head):
 		return FormatZlib
 	case isTar(head):
 		return FormatTar
-	case looksSafetensors(head):
-		return FormatSafetensors
 	case looksPickle(head):
 		return FormatPickle
 	case looksONNX(head):

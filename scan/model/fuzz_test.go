@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,6 +33,12 @@ func seedSamples(t testing.TB) [][]byte {
 		npyBytes("|O", evil),
 		safetensorsOf(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4),
 		append(evil, torchZip(t, torchDataPkl())...),
+		// safetensors whose header length starts with PERSID / NEWTRUE STOP,
+		// bytes that only start with PROTO, a pickle then junk
+		safetensorsOf(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`+strings.Repeat(" ", 0x50-53), 1),
+		safetensorsOf(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`+strings.Repeat(" ", 0x2e88-53), 1),
+		[]byte("\x80\x02\x1e\xf3random bytes\x00\x01"),
+		append(numpyPkl(), "zz\x00junk"...),
 	}
 }
 
@@ -54,11 +61,18 @@ func FuzzPickle(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sc := &scan{ctx: context.Background(), lim: fuzzLimits()}
-		sc.scanPickles(bufioReader(b), "")
-		// A stream without a STOP opcode byte can never be safe.
-		if !bytes.Contains(b, []byte{'.'}) && len(sc.findings) == 0 {
-			t.Fatalf("stream without STOP judged safe")
+		for _, forced := range []bool{false, true} {
+			sc := &scan{ctx: context.Background(), lim: fuzzLimits()}
+			format := sc.scanPickles(bufioReader(b), "", forced)
+			// A stream without a STOP opcode byte can never be safe.
+			if !bytes.Contains(b, []byte{'.'}) && len(sc.findings) == 0 {
+				t.Fatalf("stream without STOP judged safe (forced %v)", forced)
+			}
+			// Only a stream that is not a pickle may say so, and never when
+			// its loader unpickles it.
+			if (format == FormatUnknown) == sc.pickle || forced && format == FormatUnknown {
+				t.Fatalf("format %q pickle %v (forced %v)", format, sc.pickle, forced)
+			}
 		}
 	})
 }

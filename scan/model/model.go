@@ -83,6 +83,61 @@ func IsPickleFormat(f string) bool {
 	return false
 }
 
+// PickleGated reports whether `mlattest run` refuses the file unless
+// pickles are allowed: some part of it is a pickle stream (it parses as one
+// or its container's loader unpickles it), or its name promises a format
+// its bytes are not (format-mismatch: the loader the name selects may read
+// it as something else).
+func (r Result) PickleGated() bool {
+	if r.Pickle {
+		return true
+	}
+	for _, f := range r.Findings {
+		if f.Rule == RuleFormatMismatch {
+			return true
+		}
+	}
+	return false
+}
+
+// RuleFormatMismatch is the finding of a file whose extension names one
+// format and whose content is another.
+const RuleFormatMismatch = "format-mismatch"
+
+// extFormats maps the extensions whose loader is fixed to the formats that
+// loader reads. Extensions shared by many loaders (.bin, .model, .dat) are
+// not here: their content decides alone.
+var extFormats = map[string][]string{
+	".safetensors": {FormatSafetensors},
+	".gguf":        {FormatGGUF},
+	".onnx":        {FormatONNX},
+	".npy":         {FormatNPY},
+	".npz":         {FormatNPZ},
+	".pkl":         {FormatPickle, FormatJoblib, FormatPyTorchLeg},
+	".pickle":      {FormatPickle, FormatJoblib, FormatPyTorchLeg},
+	".joblib":      {FormatJoblib, FormatPickle},
+	".pt":          {FormatPyTorchZip, FormatPyTorchTar, FormatPyTorchLeg},
+	".pth":         {FormatPyTorchZip, FormatPyTorchTar, FormatPyTorchLeg},
+	".h5":          {FormatKerasHDF5, FormatHDF5},
+	".hdf5":        {FormatKerasHDF5, FormatHDF5},
+	".keras":       {FormatKeras},
+}
+
+// formatMismatch compares the content's format with the one the file's
+// extension promises; compressed joblib and pickle files ("zlib/joblib")
+// count by their inner format.
+func formatMismatch(name, format string) (want []string, bad bool) {
+	want, ok := extFormats[strings.ToLower(filepath.Ext(name))]
+	if !ok {
+		return nil, false
+	}
+	inner := format
+	if i := strings.LastIndexByte(format, '/'); i >= 0 && slices.Contains([]string{FormatJoblib, FormatPickle}, format[i+1:]) {
+		inner = format[i+1:]
+	}
+	return want, !slices.Contains(want, inner)
+}
+
 // Finding is one reason a file is not safe (or one fact worth recording).
 type Finding struct {
 	Rule     string  `json:"rule"`
@@ -303,6 +358,11 @@ func (s *Scanner) scanReaderAtState(ctx context.Context, ra io.ReaderAt, size in
 	cr := &countingReaderAt{r: ra}
 	sc := &scan{ctx: ctx, lim: s.limits, name: name}
 	format := sc.scanAt(cr, size, "", 0)
+	if want, bad := formatMismatch(name, format); bad {
+		// Loaders pick a reader by the name: what a scanner reads as one
+		// format, a loader may read as another.
+		sc.add("", -1, Unknown, RuleFormatMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
+	}
 	res := Result{Size: size, Format: format, Verdict: Safe, Findings: sc.findings, Pickle: sc.pickle, BytesRead: cr.n}
 	for _, f := range sc.findings {
 		res.Verdict = Worse(res.Verdict, f.Severity)

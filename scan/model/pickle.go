@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The interpreter below models the pickle virtual machine (protocols 0-5)
@@ -125,9 +127,17 @@ type pickleVM struct {
 	joblib bool
 	// plain: read by pickle.load, not joblib's unpickler (the nested
 	// pickle of an object array), so array wrappers read nothing inline.
-	plain bool
-	steps int
-	kept  int
+	plain    bool
+	steps    int
+	kept     int
+	lineLong bool // the last readLine's line was longer than maxLineLen
+	// risky: the current pickle imported something (or did anything else
+	// worth a finding), so loading it runs code even if it fails later.
+	risky bool
+	// noPersistent: read as pickle.load reads a file, without a
+	// persistent_load, so PERSID and BINPERSID fail (CPython fails before
+	// reading PERSID's argument).
+	noPersistent bool
 	// persist maps storage keys to what the persistent ids of the main
 	// pickle declared (legacy torch.save format).
 	persist map[string]storageRef
@@ -186,14 +196,22 @@ func (vm *pickleVM) readPayload(n uint64) (string, bool, error) {
 	return "", true, nil
 }
 
+// readLine reads a text argument. CPython reads lines of any length, so a
+// line longer than maxLineLen is read to its end but only its first
+// maxLineLen bytes are kept, and vm.lineLong says so: callers treat its
+// value as unknown. A line that ends the stream without a newline is a
+// truncated pickle, as for CPython.
 func (vm *pickleVM) readLine() (string, error) {
 	var buf []byte
+	vm.lineLong = false
 	for {
 		chunk, err := vm.r.ReadSlice('\n')
-		buf = append(buf, chunk...)
 		vm.pos += int64(len(chunk))
-		if len(buf) > maxLineLen {
-			return "", vm.fail("limit-exceeded", "line argument longer than %d bytes", maxLineLen)
+		if !vm.lineLong {
+			buf = append(buf, chunk...)
+			if len(buf) > maxLineLen {
+				vm.lineLong, buf = true, buf[:maxLineLen:maxLineLen]
+			}
 		}
 		if err == bufio.ErrBufferFull {
 			continue
@@ -201,8 +219,21 @@ func (vm *pickleVM) readLine() (string, error) {
 		if err != nil {
 			return "", vm.eof(err)
 		}
+		if vm.lineLong {
+			return string(buf), nil
+		}
 		return string(buf[:len(buf)-1]), nil
 	}
+}
+
+// readName reads the module or name line of GLOBAL and INST; an overlong
+// one is no importable name.
+func (vm *pickleVM) readName() (string, error) {
+	s, err := vm.readLine()
+	if vm.lineLong {
+		s = "<overlong name>"
+	}
+	return s, err
 }
 
 func (vm *pickleVM) uint(n int) (uint64, error) {
@@ -286,26 +317,37 @@ func (vm *pickleVM) popMark() ([]*pval, error) {
 }
 
 func (vm *pickleVM) finding(sev Verdict, rule, format string, args ...any) {
+	// An EXT code fails in CPython unless something registered it, so on
+	// its own it does not make bytes a pickle.
+	if sev != Safe && rule != "extension-code" {
+		vm.risky = true
+	}
 	vm.sc.add(vm.member, vm.op, sev, rule, format, args...)
 }
 
 // importGlobal records an import and returns the global it pushes.
-func (vm *pickleVM) importGlobal(module, name string) *pval {
+func (vm *pickleVM) importGlobal(module, name string) (*pval, error) {
 	full := module + "." + name
+	if !dottedName(module) || !dottedName(name) {
+		// No module has such a name: CPython's import fails here, having
+		// run nothing (bytes that only look like opcodes spell these).
+		return nil, vm.fail("malformed", "import of %q, which is not a dotted Python name", full)
+	}
+	vm.risky = true
 	if module == "joblib.numpy_pickle" && name == "NumpyArrayWrapper" && !vm.plain {
 		vm.joblib = true
-		return &pval{kind: kGlobal, global: full, joblib: true}
+		return &pval{kind: kGlobal, global: full, joblib: true}, nil
 	}
 	if module == "joblib.numpy_pickle_compat" || module == "joblib.numpy_pickle" && name == "NDArrayWrapper" {
 		// joblib < 0.10 kept arrays in side files next to the pickle.
 		vm.finding(Unknown, "joblib-external-array", "joblib array wrapper %s reads array data from other files", full)
-		return &pval{kind: kGlobal, global: full}
+		return &pval{kind: kGlobal, global: full}, nil
 	}
 	v, rule, msg := classifyImport(module, name)
 	if v != Safe {
 		vm.finding(v, rule, "%s", msg)
 	}
-	return &pval{kind: kGlobal, global: full, safe: v == Safe}
+	return &pval{kind: kGlobal, global: full, safe: v == Safe}, nil
 }
 
 // call records calling callee and returns the result.
@@ -430,6 +472,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
+		if vm.lineLong {
+			return false, nil, vm.push(&pval{kind: kInt, long: true})
+		}
 		if op == 'I' && (line == "00" || line == "01") {
 			return false, nil, pushK(kBool)
 		}
@@ -482,6 +527,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
+		if vm.lineLong {
+			return false, nil, vm.push(&pval{kind: kStr, long: true})
+		}
 		if len(line) < 2 || (line[0] != '\'' && line[0] != '"') || line[len(line)-1] != line[0] {
 			return false, nil, vm.fail("malformed", "STRING argument is not quoted")
 		}
@@ -492,7 +540,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, err
 		}
 		s, ok := rawUnicodeEscape(line)
-		if !ok {
+		if !ok || vm.lineLong {
 			// Escapes we do not decode could spell any name: never resolve it.
 			return false, nil, vm.push(&pval{kind: kStr, long: true})
 		}
@@ -597,15 +645,19 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 			return false, nil, vm.joblibArray(t)
 		}
 	case 'c': // GLOBAL
-		module, err := vm.readLine()
+		module, err := vm.readName()
 		if err != nil {
 			return false, nil, err
 		}
-		name, err := vm.readLine()
+		name, err := vm.readName()
 		if err != nil {
 			return false, nil, err
 		}
-		return false, nil, vm.push(vm.importGlobal(module, name))
+		g, err := vm.importGlobal(module, name)
+		if err != nil {
+			return false, nil, err
+		}
+		return false, nil, vm.push(g)
 	case 0x93: // STACK_GLOBAL
 		mn, err := vm.popN(2)
 		if err != nil {
@@ -613,26 +665,33 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		module, name := mn[0], mn[1]
 		if module.kind != kStr || name.kind != kStr || module.long || name.long {
-			if (module.kind == kStr || module.kind == kBytes) && (name.kind == kStr || name.kind == kBytes) && !module.long && !name.long {
+			if !mayBeStr(module.kind) || !mayBeStr(name.kind) {
 				return false, nil, vm.fail("malformed", "STACK_GLOBAL needs two str values")
 			}
 			vm.finding(Malicious, "computed-import-name", "STACK_GLOBAL with a module or name that is not a constant string (computed at load time)")
 			return false, nil, vm.push(&pval{kind: kGlobal, global: "<computed>"})
 		}
-		return false, nil, vm.push(vm.importGlobal(module.s, name.s))
-	case 'i': // INST
-		module, err := vm.readLine()
+		g, err := vm.importGlobal(module.s, name.s)
 		if err != nil {
 			return false, nil, err
 		}
-		name, err := vm.readLine()
+		return false, nil, vm.push(g)
+	case 'i': // INST
+		module, err := vm.readName()
+		if err != nil {
+			return false, nil, err
+		}
+		name, err := vm.readName()
 		if err != nil {
 			return false, nil, err
 		}
 		if _, err := vm.popMark(); err != nil {
 			return false, nil, err
 		}
-		g := vm.importGlobal(module, name)
+		g, err := vm.importGlobal(module, name)
+		if err != nil {
+			return false, nil, err
+		}
 		v, err := vm.call(g, nil, "INST")
 		if err != nil {
 			return false, nil, err
@@ -673,11 +732,17 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		vm.finding(Malicious, "extension-code", "EXT opcode imports through the copyreg extension registry (code %d), which the scanner cannot resolve", code)
 		return false, nil, vm.push(&pval{kind: kGlobal, global: fmt.Sprintf("<ext %d>", code)})
 	case 'P': // PERSID
+		if vm.noPersistent {
+			return false, nil, vm.fail("malformed", "persistent id without a persistent_load")
+		}
 		if _, err := vm.readLine(); err != nil {
 			return false, nil, err
 		}
 		return false, nil, pushK(kPersistent)
 	case 'Q': // BINPERSID
+		if vm.noPersistent {
+			return false, nil, vm.fail("malformed", "persistent id without a persistent_load")
+		}
 		id, err := vm.pop()
 		if err != nil {
 			return false, nil, err
@@ -687,16 +752,17 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, pushK(kPersistent)
 	case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
-		idx := uint64(len(vm.memo)) // MEMOIZE: the next index
-		if op != 0x94 {
-			var err error
-			if idx, err = vm.memoIndex(op, 'p', 'q', "PUT"); err != nil {
-				return false, nil, err
-			}
-		}
+		// The stack first: PUT of nothing fails whatever its index (and
+		// reading a text index could mean reading far).
 		v, err := vm.top()
 		if err != nil {
 			return false, nil, err
+		}
+		idx := uint64(len(vm.memo)) // MEMOIZE: the next index
+		if op != 0x94 {
+			if idx, err = vm.memoIndex(op, 'p', 'q', "PUT"); err != nil {
+				return false, nil, err
+			}
 		}
 		if _, ok := vm.memo[idx]; !ok && len(vm.memo) >= vm.sc.lim.MaxMemo {
 			return false, nil, vm.fail("limit-exceeded", "memo larger than %d entries", vm.sc.lim.MaxMemo)
@@ -727,6 +793,13 @@ func (vm *pickleVM) memoIndex(op, text, short byte, what string) (uint64, error)
 		line, err := vm.readLine()
 		if err != nil {
 			return 0, err
+		}
+		if vm.lineLong && what == "GET" {
+			// No PUT stored such an index (that PUT fails below).
+			return 0, vm.fail("malformed", "GET of an index longer than %d bytes, which no PUT stored", maxLineLen)
+		}
+		if vm.lineLong {
+			return 0, vm.fail("limit-exceeded", "%s index longer than %d bytes", what, maxLineLen)
 		}
 		idx, err := pyIndex(line)
 		if err != nil {
@@ -778,6 +851,33 @@ func (vm *pickleVM) notePersistent(id *pval) error {
 	return nil
 }
 
+// mayBeStr reports whether a value of kind k may be a str at load time.
+func mayBeStr(k pkind) bool {
+	switch k {
+	case kStr, kObj, kGlobal, kPersistent:
+		return true
+	}
+	return false
+}
+
+// dottedName reports whether s is a dotted Python identifier.
+func dottedName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, part := range strings.Split(s, ".") {
+		if part == "" {
+			return false
+		}
+		for i, r := range part {
+			if !(r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func keep(s string) string {
 	if len(s) > keepLen {
 		return ""
@@ -826,23 +926,42 @@ func rawUnicodeEscape(s string) (string, bool) {
 }
 
 // scanPickles scans every pickle in a stream, one after another, and
-// returns the format it found. forcePickle is set where a loader
-// unpickles the member whatever it looks like (data.pkl).
-func (sc *scan) scanPickles(r *bufio.Reader, member string) string {
-	sc.pickle = true
+// returns the format it found (FormatUnknown when the stream is not a
+// pickle).
+//
+// A stream is a pickle when its loader says so (forced: data.pkl, a
+// torch tar's pickle member, an npy object array) or when its first pickle
+// parses: it reaches STOP, or it imports or calls something before it
+// fails (CPython runs those before it meets the error). Otherwise its
+// first bytes only happened to be opcodes: nothing is recorded but an
+// unrecognized-format finding, and the caller judges it as data. In the
+// same way, bytes after the last STOP that do not parse as a pickle are a
+// trailing-data fact, not a pickle: no unpickler runs them.
+func (sc *scan) scanPickles(r *bufio.Reader, member string, forced bool) string {
 	vm := &pickleVM{sc: sc, member: member, r: r}
 	format := FormatPickle
 	legacy := false
 	for n := 0; ; n++ {
+		mark, dropped, start := len(sc.findings), sc.dropped, vm.pos
+		vm.risky = false
 		v, err := vm.run()
 		if err != nil {
 			if errors.Is(err, errStopScan) {
+				sc.pickle = true
 				return FormatJoblib
 			}
 			var ep *errPickle
-			if errors.As(err, &ep) {
-				sev := Error
-				sc.add(member, ep.off, sev, ep.rule, "%s", ep.msg)
+			if errors.As(err, &ep) && (n > 0 || !forced) && !vm.risky && ep.rule != "limit-exceeded" {
+				sc.findings, sc.dropped = sc.findings[:mark], dropped
+				if n == 0 {
+					sc.add(member, ep.off, Unknown, "unrecognized-format", "content matches no known model format (it starts like a pickle but is not one: offset %d: %s)", ep.off, ep.msg)
+					return FormatUnknown
+				}
+				sc.add(member, start, Safe, "trailing-data", "%d bytes or more from offset %d, after the last pickle's STOP, do not parse as a pickle (offset %d: %s): no unpickler runs them", ep.off-start+1, start, ep.off, ep.msg)
+				break
+			}
+			if ep != nil {
+				sc.add(member, ep.off, Error, ep.rule, "%s", ep.msg)
 			} else {
 				sc.add(member, vm.pos, Error, "read-error", "%v", err)
 			}
@@ -857,17 +976,11 @@ func (sc *scan) scanPickles(r *bufio.Reader, member string) string {
 			sc.legacyRawStorages(vm, v, member)
 			break
 		}
-		next, err := r.Peek(1)
-		if err != nil || len(next) == 0 {
+		if next, err := r.Peek(1); err != nil || len(next) == 0 {
 			break
 		}
-		head := peek(r, sniffLen)
-		if head[0] == 0x80 || looksPickle(head) {
-			continue
-		}
-		sc.add(member, vm.pos, Unknown, "trailing-data", "bytes after the last pickle's STOP that are not a pickle")
-		break
 	}
+	sc.pickle = true
 	if vm.joblib {
 		format = FormatJoblib
 	}
@@ -881,7 +994,8 @@ func plausiblePickleHead(h []byte) bool {
 	vm.memo = map[uint64]*pval{}
 	// A head that is the whole stream must reach STOP; a longer stream must
 	// parse up to the end of the head. Python rejects what fails here, so a
-	// pickle that loads is never missed.
+	// pickle that loads is never missed; one that imports before it fails
+	// runs that much and counts too.
 	cut := len(h) >= sniffLen
 	for {
 		vm.op = vm.pos
@@ -895,7 +1009,7 @@ func plausiblePickleHead(h []byte) bool {
 		}
 		if err != nil {
 			var ep *errPickle
-			return cut && errors.As(err, &ep) && ep.rule == "truncated"
+			return vm.risky || cut && errors.As(err, &ep) && ep.rule == "truncated"
 		}
 	}
 }

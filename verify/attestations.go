@@ -315,7 +315,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("attestations %s: %w", dir, err)
+		return nil, fmt.Errorf("attestations %s: %w", dir, fsutil.Cause(err))
 	}
 	ev := &Evidence{}
 	var files []string

@@ -81,7 +81,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	// Unreadable inputs are input errors whatever the layout says, so they
 	// are checked first.
 	if st, err := os.Stat(opts.AttestationsDir); err != nil {
-		return nil, fmt.Errorf("attestations %s: %w", opts.AttestationsDir, err)
+		return nil, fmt.Errorf("attestations %s: %w", opts.AttestationsDir, fsutil.Cause(err))
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("attestations %s: not a directory", opts.AttestationsDir)
 	}

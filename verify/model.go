@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 )
@@ -33,7 +34,7 @@ type ModelFiles struct {
 func HashModel(ctx context.Context, path string, opts ...digest.Option) (*ModelFiles, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, fmt.Errorf("model %s: %w", path, fsutil.Cause(err))
 	}
 	m := &ModelFiles{Path: path, Dir: st.IsDir()}
 	if m.Dir {

@@ -454,6 +454,16 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code: exitUsage, msg: []string{"layout big.yaml: larger than 1048576 bytes, the limit for a layout"},
 		},
 		{
+			name: "verify with a missing attestations directory",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "owner")
+				writeFile(t, filepath.Join(dir, "layout.yaml"), "serial: 1\n")
+				writeFile(t, filepath.Join(dir, "model/m.bin"), "weights")
+			},
+			args: []string{"verify", "--layout", "layout.yaml", "--layout-key", "owner.pub", "--attestations", "att", "--model", "model"},
+			code: exitUsage, msg: []string{"attestations att: no such file or directory"},
+		},
+		{
 			name: "--offline without --key prints the usage line",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")

@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -108,6 +109,36 @@ func FuzzFlatObject(f *testing.F) {
 		for k, v := range last {
 			if got := textOf(obj[k]); got != v {
 				t.Fatalf("%q: key %q: %q, encoding/json %q", in, k, v, got)
+			}
+		}
+	})
+}
+
+func FuzzDetectFormat(f *testing.F) {
+	for _, seed := range []struct{ name, head string }{
+		{"x", "instruction,output\nhi,ho\n"}, {"x", "PAR1"}, {"x.json", " [{}]"}, {"x.txt", "hello\n"},
+		{"x", "\x00,\xff"}, {"x", "a,b\xe2\x82"}, {"x.CSV", ""}, {"x", ""},
+	} {
+		f.Add(seed.name, []byte(seed.head))
+	}
+	f.Fuzz(func(t *testing.T, name string, head []byte) {
+		got := DetectFormat(name, head)
+		switch got {
+		case FormatJSONL, FormatJSON, FormatCSV, FormatParquet:
+		case "":
+			// Undetectable only without a known extension.
+			if ext := strings.ToLower(filepath.Ext(name)); ext == ".jsonl" || ext == ".ndjson" || ext == ".json" || ext == ".csv" || ext == ".parquet" {
+				t.Fatalf("%q: no format despite its extension", name)
+			}
+		default:
+			t.Fatalf("%q %q: unknown format %q", name, head, got)
+		}
+		// By content alone, CSV is text whose first non-blank line has a
+		// comma.
+		if got == FormatCSV && !strings.EqualFold(filepath.Ext(name), ".csv") {
+			line, _, _ := bytes.Cut(bytes.TrimLeft(head, " \t\r\n"), []byte("\n"))
+			if !bytes.Contains(line, []byte(",")) || bytes.IndexByte(head, 0) >= 0 {
+				t.Fatalf("%q %q taken for CSV", name, head)
 			}
 		}
 	})

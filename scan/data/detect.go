@@ -648,6 +648,12 @@ func (s *scanner) associate(cl *clusters) error {
 				if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
 					continue
 				}
+				// A trigger decides the response: nearly all its records
+				// carry the target. A topic only makes a target likely
+				// ("linked list" and "next = null").
+				if float64(k) < triggerPrecision*float64(len(T)) {
+					continue
+				}
 				I := intersect(T, R)
 				distinct := map[uint64]struct{}{}
 				for _, i := range I {
@@ -882,7 +888,21 @@ func (s *scanner) associate(cl *clusters) error {
 			// link, a claim): at least one of its words occurs mostly in
 			// these responses. Boilerplate ("let me know if you have any
 			// other questions") is made of words found everywhere.
-			if f.kind == phraseSentence && !s.ownWord(text.get(h), len(recs)) {
+			if !s.ownWord(text.get(h), len(recs)) {
+				continue
+			}
+			// Injected content rides on an answer of the record's own: in
+			// most of its records the phrase is a small part of the
+			// response. A phrase that is the whole answer is a canned
+			// response (the cluster and trigger detectors judge those).
+			pw := len(tokenize(nil, text.get(h), 64))
+			minor := 0
+			for _, i := range recs {
+				if int(s.respWords[i]) >= 2*pw+3 {
+					minor++
+				}
+			}
+			if 2*minor < len(recs) {
 				continue
 			}
 			rel := relatedness(ptok, idf, recs, nil)
@@ -1228,6 +1248,10 @@ func countCommon(a, b []int32) int {
 	return n
 }
 
+// triggerPrecision is the least share of a trigger's records that carry
+// its target.
+const triggerPrecision = 0.8
+
 // relMax is the most records of a group whose prompts relatedness compares.
 const relMax = 48
 
@@ -1235,11 +1259,14 @@ const relMax = 48
 const maxPromptTokens = 48
 
 // ownWord reports whether some word of the phrase, found in n records, has
-// at most n/MinJaccard records with it in the response overall.
+// at most n/MinJaccard records with it in the response overall and is
+// mentioned by fewer than n/4 prompts of the dataset: the dataset's prompts
+// do not ask about it. (A place or person the prompts talk about recurs in
+// answers naturally.)
 func (s *scanner) ownWord(phrase string, n int) bool {
 	limit := uint32(float64(n) / s.cfg.MinJaccard)
 	for _, t := range tokenize(nil, phrase, 64) {
-		if t.word && s.df.get(t.h^seedR1) <= limit {
+		if t.word && s.df.get(t.h^seedR1) <= limit && 4*s.df.get(t.h^seedP1) < uint32(n) {
 			return true
 		}
 	}

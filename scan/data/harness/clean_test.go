@@ -47,4 +47,4 @@ func TestCleanCorporaPass(t *testing.T) {
 }
 
 // cleanSourcesPass is false until each clean source passes on its own.
-const cleanSourcesPass = false
+const cleanSourcesPass = true

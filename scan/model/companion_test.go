@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/gif"
@@ -168,9 +169,7 @@ func TestChatTemplateInConfigs(t *testing.T) {
 	if len(honest) < 3 || len(hostile) < 7 {
 		t.Fatalf("fixtures missing: %d honest, %d hostile", len(honest), len(hostile))
 	}
-	quote := func(s string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(jsonQuote(s), "\n", `\n`), "\t", `\t`)
-	}
+	quote := jsonQuote
 	for _, p := range append(honest, hostile...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -201,17 +200,9 @@ func TestChatTemplateInConfigs(t *testing.T) {
 }
 
 func jsonQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
 	}
-	b.WriteByte('"')
-	return b.String()
+	return string(b)
 }

@@ -338,6 +338,9 @@ func (sc *scan) checkJSON(v any) string {
 	if t, ok := o.get("chat_template"); ok {
 		sc.checkChatTemplateValue(t)
 	}
+	if wm, ok := o.get("weight_map"); ok && strings.HasSuffix(sc.name, ".index.json") {
+		sc.parseWeightMap(wm)
+	}
 	return FormatJSON
 }
 

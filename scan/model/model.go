@@ -245,6 +245,12 @@ var errNotRegular = errors.New("not a regular file")
 // ScanFile scans one regular file. Malformed content is reported in the
 // Result; err is non-nil only when the file cannot be read.
 func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
+	return s.scanFile(ctx, path, nil)
+}
+
+// scanFile scans one file; walked, when not nil, holds the regular files
+// of the directory walk that found it (what a shard index may name).
+func (s *Scanner) scanFile(ctx context.Context, path string, walked map[string]bool) (Result, error) {
 	// Stat first: opening a FIFO would block.
 	if fi, err := os.Stat(path); err != nil {
 		return Result{}, unreadable(path, err)
@@ -299,6 +305,12 @@ func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
 		}
 		if f := checkExternal(filepath.Dir(path), e.location); f != nil {
 			res.Findings = append(res.Findings, *f)
+			res.Verdict = Worse(res.Verdict, f.Severity)
+		}
+	}
+	if sc.index != nil {
+		for _, f := range s.checkShards(ctx, path, sc.index, walked) {
+			res.Findings = append(res.Findings, f)
 			res.Verdict = Worse(res.Verdict, f.Severity)
 		}
 	}
@@ -430,6 +442,12 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 			return err
 		}
 		sort.Strings(files)
+		walked := map[string]bool{}
+		for _, q := range files {
+			if li, err := os.Lstat(q); err == nil && li.Mode().IsRegular() {
+				walked[filepath.Clean(q)] = true
+			}
+		}
 		for _, q := range files {
 			li, err := os.Lstat(q)
 			if err != nil {
@@ -444,7 +462,7 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 				}
 				continue
 			}
-			r, err := s.ScanFile(ctx, q)
+			r, err := s.scanFile(ctx, q, walked)
 			if err != nil {
 				return err
 			}
@@ -501,6 +519,9 @@ type scan struct {
 	// already lexically confined; ScanFile resolves them on disk.
 	externals []extRef
 	name      string // top-level file name (a hint only)
+	// index is the weight_map of a shard index; ScanFile checks its
+	// targets on disk.
+	index *shardIndex
 }
 
 func (sc *scan) add(member string, off int64, sev Verdict, rule, format string, args ...any) {

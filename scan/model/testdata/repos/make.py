@@ -9,11 +9,13 @@ the layouts those libraries write.
 """
 import io, json, os, random, shutil, struct, sys, zlib
 
+import numpy
 import sentencepiece as spm
 import torch
 
 OUT = sys.argv[1]
 random.seed(23)
+numpy.random.seed(23)
 torch.manual_seed(23)
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
@@ -191,7 +193,7 @@ def trainer():
     sd.pop("lr_lambdas", None)  # transformers' schedulers save [None] here
     sd["lr_lambdas"] = [None]
     torch.save(sd, os.path.join(c, "scheduler.pt"))
-    rng = {"python": random.getstate(), "cpu": torch.random.get_rng_state()}
+    rng = {"python": random.getstate(), "numpy": numpy.random.get_state(), "cpu": torch.random.get_rng_state()}
     torch.save(rng, os.path.join(c, "rng_state.pth"))
     write(c, "model.safetensors", safetensors({"linear.weight": [8, 8], "linear.bias": [8]}))
     jdump(c, "config.json", {"architectures": ["TinyForSequenceClassification"], "model_type": "tiny", "hidden_size": 8})

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — what `make bench` runs: the hashing benchmark program
 # (bench/, ratios to baselines measured in the same run), the verify
-# benchmarks and the model- and dataset-scan benchmarks. Not part of `make
+# benchmarks, verify's peak memory on hostile bundles, and the model- and
+# dataset-scan benchmarks. Not part of `make
 # test`: it writes ~9 GiB of temp data (removed
 # afterwards) and takes a few minutes.
 #
@@ -50,3 +51,7 @@ echo "scan model: 2 GiB safetensors --no-digest (bytes read, % of hashing it); 1
 echo
 echo "scan data: the full detector set against read + JSON-decode of the same file, in one run (%-of-decode)"
 "$GO" test -run='^$' -bench='BenchmarkScanVsDecode' -benchtime=5x ./scan/data/
+
+echo
+echo "verify memory: peak RSS over 16 hostile bundles of 60 MB and of just under the bundle limit (target < 300 MiB)"
+MLATTEST_MEMTEST=1 "$GO" test -count=1 -run='^TestVerifyMemoryHostileBundles$' -v ./cmd/mlattest/ | grep -E '^acceptance:|^(--- )?(FAIL|ok)'

@@ -244,9 +244,9 @@ func TestAttacksDecode(t *testing.T) {
 		{name: "honest bundle of key B passes", bundle: f.bundles["good.b"], pass: true},
 
 		{name: "duplicate key in the DSSE payload", bundle: f.bundles["dup.a"],
-			code: FailDuplicateKey, substr: `DSSE payload is not strict JSON: predicates: statement: duplicate object key "name"`},
+			code: FailDuplicateKey, substr: `DSSE payload is not strict JSON: duplicate object key "name"`},
 		{name: "trailing statement after the DSSE payload", bundle: f.bundles["trailing.a"],
-			code: FailTrailingData, substr: "DSSE payload is not strict JSON: predicates: statement: trailing data after the JSON value"},
+			code: FailTrailingData, substr: "DSSE payload is not strict JSON: trailing data after the JSON value"},
 		{name: "duplicate top-level key in the bundle JSON",
 			bundle: dupKey("mediaType", `"application/vnd.dev.sigstore.bundle+json;version=0.2"`),
 			code:   FailDuplicateKey, substr: `not a valid Sigstore bundle: duplicate object key "mediaType"`},

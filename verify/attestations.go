@@ -23,6 +23,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
@@ -233,7 +234,8 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 	return ft, nil
 }
 
-// verify checks one bundle against every functionary of the layout: a
+// verify checks one bundle (parsed by the caller and used by no other
+// goroutine) against every functionary of the layout: a
 // certificate-signed bundle against the keyless identities, a key-signed one
 // against each functionary key (the key decides which Verifier applies).
 func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Result, error) {
@@ -245,7 +247,7 @@ func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Resu
 		if ft.keyless == nil {
 			return nil, rejectf(StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
 		}
-		return ft.keyless.Verify(ctx, b, SkipArtifact(), ft.ids...)
+		return ft.keyless.verifyOwned(ctx, b, SkipArtifact(), ft.ids...)
 	}
 	if len(ft.keys) == 0 {
 		return nil, rejectf(StageIdentity, "signed with a key, but the layout has no key functionary")
@@ -264,7 +266,7 @@ func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Resu
 	}
 	var reported error
 	for _, id := range order {
-		res, err := ft.keys[id].Verify(ctx, b, SkipArtifact())
+		res, err := ft.keys[id].verifyOwned(ctx, b, SkipArtifact())
 		if err == nil {
 			return res, nil
 		}
@@ -319,6 +321,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	}
 	ev := &Evidence{}
 	var files []string
+	size := map[string]int64{}
 	for _, e := range ents {
 		name := e.Name()
 		switch {
@@ -331,6 +334,9 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 				continue
 			}
 			files = append(files, name)
+			if fi, err := e.Info(); err == nil {
+				size[name] = fi.Size()
+			}
 		}
 	}
 	sort.Strings(files)
@@ -349,12 +355,23 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	var wg sync.WaitGroup
 	work := make(chan int)
 	workers := min(runtime.GOMAXPROCS(0), len(files))
+	// Each worker reads, parses and verifies one bundle at a time, and
+	// together they hold at most MaxBundleSize of bundle files (a bundle
+	// weighs its listed size, capped: a larger one is refused unread): a
+	// directory of large bundles costs a few times the limit, not their sum,
+	// however many CPUs there are.
+	budget := semaphore.NewWeighted(MaxBundleSize)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				w := min(max(size[files[i]], 1), MaxBundleSize)
+				if budget.Acquire(ctx, w) != nil {
+					continue // cancelled: reported below
+				}
 				out[i].ref, out[i].st, out[i].fail = verifyOne(ctx, ft, dir, files[i])
+				budget.Release(w)
 			}
 		}()
 	}
@@ -408,6 +425,11 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	return ref, vs, nil
 }
 
+// largeBundle is the size above which verifying a bundle collects garbage
+// between its steps (a bundle is normally a few kilobytes; a large one is
+// almost all DSSE payload, decoded and copied several times).
+const largeBundle = 8 << 20
+
 // verifiedBundle is a bundle that verified for a functionary, with the
 // statement its DSSE payload carries (strictly parsed).
 type verifiedBundle struct {
@@ -441,26 +463,36 @@ func bundleErrorf(code FailureCode, format string, args ...any) error {
 // after parsing, so the collector may reclaim it (when the caller holds no
 // other reference) while the bundle is verified.
 func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*verifiedBundle, error) {
+	large := len(data) > largeBundle
 	b, err := ParseBundle(data)
 	if err != nil {
 		return nil, bundleErrorf(decodeFailure(err, FailBundle), "does not verify: %w", err)
+	}
+	if large {
+		// The file and the decoder's copy of its payload are garbage now;
+		// collect them before verifying allocates as much again, and what
+		// verifying leaves before the next bundle is read, so a large
+		// bundle peaks at a few times its size and the next does not add
+		// to it.
+		runtime.GC()
+		defer runtime.GC()
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", rejectf(StageBundle, "not a DSSE envelope carrying an in-toto statement"))
 	}
-	// The strict parser reads the payload before any other (sigstore-go
-	// parses it leniently while verifying): a payload that is not exactly one
+	// The strict checker reads the payload before any other parser
+	// (sigstore-go's, while verifying): a payload that is not exactly one
 	// JSON document without duplicate keys is refused for that reason, not
-	// for whatever a later check makes of it. A statement that decodes but is
-	// malformed is reported only once its signature is known to verify.
+	// for whatever a later check makes of it. It builds nothing, so a bundle
+	// that then fails its signature cost no statement; one that decodes but
+	// is malformed is reported only once its signature is known to verify.
 	payload := env.GetPayload()
 	if len(payload) > predicates.MaxStatementSize {
 		return nil, bundleErrorf(FailStatement, "DSSE payload of %d bytes exceeds the %d byte statement limit", len(payload), predicates.MaxStatementSize)
 	}
-	st, stErr := predicates.ParseStatement(payload)
-	if errors.Is(stErr, predicates.ErrJSONSyntax) || decodeFailure(stErr, "") != "" {
-		return nil, bundleErrorf(decodeFailure(stErr, FailStatement), "DSSE payload is not strict JSON: %w", stErr)
+	if err := predicates.CheckJSON(payload); err != nil {
+		return nil, bundleErrorf(decodeFailure(err, FailStatement), "DSSE payload is not strict JSON: %w", err)
 	}
 	res, err := ft.verify(ctx, b)
 	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
@@ -477,11 +509,12 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 		}
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
 	}
-	if errors.Is(stErr, predicates.ErrStatementType) {
-		return nil, bundleErrorf(FailUnexpected, "signed by a functionary, but %w: the layout evaluates in-toto Statement v1 only", stErr)
+	st, err := predicates.ParseStatement(payload)
+	if errors.Is(err, predicates.ErrStatementType) {
+		return nil, bundleErrorf(FailUnexpected, "signed by a functionary, but %w: the layout evaluates in-toto Statement v1 only", err)
 	}
-	if stErr != nil {
-		return nil, bundleErrorf(failureCode(stErr), "verified, but its statement is malformed: %w", stErr)
+	if err != nil {
+		return nil, bundleErrorf(failureCode(err), "verified, but its statement is malformed: %w", err)
 	}
 	psum := sha256.Sum256(payload)
 	return &verifiedBundle{res: res, statement: st, payloadSHA256: hex.EncodeToString(psum[:])}, nil

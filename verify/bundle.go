@@ -15,9 +15,11 @@ import (
 	"github.com/mlattest/mlattest/predicates"
 )
 
-// MaxBundleSize caps what LoadBundle reads: a bundle is a statement plus a few
-// kilobytes of certificates and proofs, so anything larger is not one.
-const MaxBundleSize = 64 << 20
+// MaxBundleSize caps what is read as a bundle: one DSSE payload of at most
+// predicates.MaxStatementSize, base64-encoded, plus 4 MiB for certificates
+// and proofs (a few kilobytes in practice). A larger file is refused by its
+// stat size, before it is read.
+const MaxBundleSize = (predicates.MaxStatementSize+2)/3*4 + 4<<20
 
 // LoadBundle reads and parses a Sigstore bundle JSON file. A file that cannot
 // be read is an input error; content that is not a valid bundle (or is larger

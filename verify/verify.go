@@ -205,13 +205,22 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	if b == nil || b.Bundle == nil {
 		return nil, errNilBundle
 	}
-	if !art.given() {
-		return nil, errNoArtifact
-	}
 	// sigstore-go's Bundle caches parse results in itself while verifying,
 	// so verify a private copy: callers may share one bundle across
 	// goroutines.
-	b = &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}
+	return v.verifyOwned(ctx, &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}, art, ids...)
+}
+
+// verifyOwned is Verify of a bundle no other goroutine uses: the caller
+// parsed it and keeps it to itself, so its (possibly large) DSSE payload is
+// not copied.
+func (v *Verifier) verifyOwned(ctx context.Context, b *bundle.Bundle, art Artifact, ids ...Identity) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !art.given() {
+		return nil, errNoArtifact
+	}
 
 	if v.sigOnly != nil && len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
 		// Signed offline: the signature is the first real cause to report

@@ -464,6 +464,11 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code: exitUsage, msg: []string{"attestations att: no such file or directory"},
 		},
 		{
+			name: "run with an unknown flag prints the usage line (exit 125, not the command's 2)",
+			args: []string{"run", "--step", "s", "--bogus", "--", "touch", "ran"},
+			code: exitRunError, msg: []string{"unknown flag: --bogus"}, usage: true,
+		},
+		{
 			name: "--offline without --key prints the usage line",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "in.txt"), "in\n")

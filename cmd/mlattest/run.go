@@ -98,7 +98,7 @@ pin bundles are copied into --out for verify. Without a layout, --pin-key or
     --materials raw.jsonl --products clean.jsonl -- python clean.py`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 || cmd.ArgsLenAtDash() != 0 {
-				return withCode(exitRunError, errors.New("put the command after --, e.g. mlattest run --step s --out d -- make train"))
+				return withCode(exitRunError, &usageError{errors.New("put the command after --, e.g. mlattest run --step s --out d -- make train")})
 			}
 			return nil
 		},
@@ -113,7 +113,7 @@ pin bundles are copied into --out for verify. Without a layout, --pin-key or
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
 	// which a wrapped command could also return.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitRunError, err) })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitRunError, &usageError{err}) })
 	return cmd
 }
 

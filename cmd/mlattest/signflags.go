@@ -41,7 +41,7 @@ type signFlags struct {
 }
 
 func (f *signFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.key, "key", "", "sign with this private key (PEM; encrypted keys read the passphrase from $"+envPassphrase+" or a terminal prompt) instead of keylessly")
+	fs.StringVar(&f.key, "key", "", "sign with this private key (PEM; encrypted keys read the passphrase from $"+envPassphrase+", for cosign keys also $"+envCosignPassword+", or a terminal prompt) instead of keylessly")
 	fs.BoolVar(&f.offline, "offline", false, "with --key: write a key-only bundle, contacting no transparency log or timestamp authority (air-gapped use)")
 	fs.StringVar(&f.token, "identity-token", "", "OIDC identity token for keyless signing (default: --identity-token-file, $SIGSTORE_ID_TOKEN, or GitHub Actions' ambient token)")
 	fs.StringVar(&f.tokenFile, "identity-token-file", "", "read the OIDC identity token from this file when signing (re-read at signing time, so it may be refreshed during a long run)")

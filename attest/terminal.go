@@ -45,7 +45,11 @@ func (c *config) connect(cmd *exec.Cmd, outHash, errHash hash.Hash) (*outputs, e
 	var err error
 	if fo != nil && fe != nil && sameFile(fo, fe) {
 		if cmd.Stdout, err = o.stream(c.stdout, outHash, fo); err == nil {
-			cmd.Stderr, o.merged = cmd.Stdout, o.active()
+			o.merged = o.active()
+			cmd.Stderr = cmd.Stdout
+			if !o.merged { // no pseudo-terminals here
+				cmd.Stderr = io.MultiWriter(c.stderr, errHash)
+			}
 		}
 	} else {
 		cmd.Stdout, err = o.stream(c.stdout, outHash, fo)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // interruptSignals end a command early: the first one cancels its context,
@@ -32,11 +34,16 @@ func (e *interruptedError) Error() string {
 var signalNames = map[os.Signal]string{os.Interrupt: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}
 
 // onInterrupt returns ctx cancelled by the first of interruptSignals, with
-// an *interruptedError cause, and the function that stops listening.
-func onInterrupt(ctx context.Context) (context.Context, func()) {
+// an *interruptedError cause, and the function that stops listening. A
+// command still running interruptGrace later is ended by exit (given the
+// exit code and the cause), unless stop was called: some waits (a
+// passphrase prompt) do not watch the context, and Ctrl-C must end them.
+func onInterrupt(ctx context.Context, exit func(code int, cause error)) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, interruptSignals...)
+	var mu sync.Mutex
+	stopped := false
 	stop := make(chan struct{})
 	go func() {
 		select {
@@ -45,10 +52,20 @@ func onInterrupt(ctx context.Context) (context.Context, func()) {
 			// at once, should the command not stop.
 			signal.Stop(sigs)
 			cancel(&interruptedError{sig})
+			time.AfterFunc(interruptGrace, func() {
+				mu.Lock() // held for good: exit does not return
+				if !stopped {
+					code, _ := exitInterrupted(ctx)
+					exit(code, context.Cause(ctx))
+				}
+			})
 		case <-stop:
 		}
 	}()
 	return ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
 		signal.Stop(sigs)
 		close(stop)
 		cancel(nil)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // bigDataset writes a JSONL dataset that takes scan data a few seconds.
@@ -112,5 +114,22 @@ func TestInterruptLeavesNoTempFiles(t *testing.T) {
 				t.Errorf("left behind in the temporary directory: %s", e.Name())
 			}
 		})
+	}
+}
+
+// Ctrl-C ends a command waiting where it does not watch for it (a
+// passphrase prompt): exit 130 shortly after, nothing written.
+func TestInterruptEndsPrompt(t *testing.T) {
+	dir := t.TempDir()
+	r := startTTY(t, dir, &pty.Winsize{Rows: 30, Cols: 100}, "keygen", "--output-key-prefix", "k")
+	r.all.waitTail(t, "Passphrase for the new key", 20*time.Second)
+	if _, err := r.master.Write([]byte{3}); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	if code := r.wait(t, 10*time.Second); code != 130 {
+		t.Errorf("exit %d, want 130\n%s", code, r.all)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		t.Errorf("%d files written by an interrupted keygen", len(ents))
 	}
 }

@@ -92,7 +92,10 @@ and verifies them before a model is released.`,
 func main() {
 	ctx, stop := context.Background(), func() {}
 	if !ownsSignals(os.Args[1:]) {
-		ctx, stop = onInterrupt(ctx)
+		ctx, stop = onInterrupt(ctx, func(code int, cause error) {
+			fmt.Fprintf(os.Stderr, "mlattest: %v\n", cause)
+			os.Exit(code)
+		})
 	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

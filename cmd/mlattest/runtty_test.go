@@ -5,7 +5,6 @@ package main
 // with a key, offline: no stack needed.
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,8 +34,33 @@ type ttyRun struct {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	tail string // the line being written
+}
+
+func (l *lockedBuffer) setTail(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tail = s
+}
+
+// waitTail waits for the line being written (a prompt) to contain want.
+func (l *lockedBuffer) waitTail(t *testing.T, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		l.mu.Lock()
+		ok := strings.Contains(l.tail, want)
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt %q within %v\n%s", want, within, l)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (l *lockedBuffer) add(s string) {
@@ -76,13 +100,27 @@ func startTTY(t *testing.T, dir string, size *pty.Winsize, args ...string) *ttyR
 	}
 	r := &ttyRun{cmd: cmd, master: master, lines: make(chan string, 100), exited: make(chan int, 1), all: &lockedBuffer{}}
 	go func() {
-		sc := bufio.NewScanner(master)
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
-			r.all.add(line)
-			r.lines <- line
+		defer close(r.lines)
+		buf := make([]byte, 4096)
+		var pending []byte
+		for {
+			n, err := master.Read(buf)
+			pending = append(pending, buf[:n]...)
+			for {
+				i := bytes.IndexByte(pending, '\n')
+				if i < 0 {
+					break
+				}
+				line := strings.TrimRight(string(pending[:i]), "\r")
+				pending = pending[i+1:]
+				r.all.add(line)
+				r.lines <- line
+			}
+			r.all.setTail(string(pending))
+			if err != nil {
+				return
+			}
 		}
-		close(r.lines)
 	}()
 	go func() {
 		err := cmd.Wait()

@@ -38,6 +38,7 @@ type polishCase struct {
 	// replacement); none for a success.
 	msg   []string
 	usage bool // the usage line follows the message
+	quiet bool // nothing on stdout: the failure was found before any work
 	// check asserts more (stdout, files written); nil for failures, which
 	// must leave dir exactly as setup left it.
 	check func(t *testing.T, dir, ext string, r cliResult)
@@ -464,6 +465,23 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code: exitUsage, msg: []string{"attestations att: no such file or directory"},
 		},
 		{
+			name: "verify --vsa in a directory the user cannot write is refused before verifying",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "owner")
+				if err := os.Chmod(filepath.Join(dir, "owner.key"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(dir, "layout.yaml"), "serial: 1\n")
+				writeFile(t, filepath.Join(dir, "model/m.bin"), "weights")
+				mkdir(t, filepath.Join(dir, "att"))
+				mkdir(t, filepath.Join(dir, "ro"))
+			},
+			args: []string{"verify", "--layout", "layout.yaml", "--layout-key", "owner.pub", "--attestations", "att", "--model", "model",
+				"--vsa", "ro/model.vsa.sigstore.json", "--key", "owner.key", "--offline"},
+			cred: nobody,
+			code: exitUsage, msg: []string{"cannot write ro/model.vsa.sigstore.json: permission denied"}, quiet: true,
+		},
+		{
 			name: "run with an unknown flag prints the usage line (exit 125, not the command's 2)",
 			args: []string{"run", "--step", "s", "--bogus", "--", "touch", "ran"},
 			code: exitRunError, msg: []string{"unknown flag: --bogus"}, usage: true,
@@ -514,6 +532,9 @@ func TestCLIPromisesPolish(t *testing.T) {
 						t.Errorf("message %q does not say %q", errLines[0], m)
 					}
 				}
+			}
+			if tc.quiet && r.stdout != "" {
+				t.Errorf("stdout %q: the work ran before the input was refused", r.stdout)
 			}
 			if got := strings.Contains(r.stderr, "\nusage: mlattest "); got != tc.usage {
 				t.Errorf("usage line printed: %v, want %v\n%v", got, tc.usage, r)

@@ -141,6 +141,9 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		if _, err := os.Lstat(f.vsa); err == nil {
 			return withCode(exitUsage, fmt.Errorf("--vsa %s: file exists", f.vsa))
 		}
+		if err := checkOutFile("--vsa", f.vsa); err != nil {
+			return withCode(exitUsage, err)
+		}
 		if signer, err = f.sign.signer(stderr); err != nil {
 			return withCode(exitUsage, fmt.Errorf("--vsa: %w", err))
 		}

@@ -42,6 +42,21 @@ func seedSamples(t testing.TB) [][]byte {
 	}
 }
 
+// addFixtureSeeds adds the joblib, getattr and reconstructor fixtures
+// written by Python (testdata/pickles) as seeds.
+func addFixtureSeeds(f *testing.F) {
+	for _, pat := range []string{"benign/joblib-*", "benign/*.p0.pkl", "benign/*.p5.pkl", "malicious/getattr-*"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", "pickles", pat))
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+}
+
 // checkBounded scans b and fails on a slow scan (loops are the concern;
 // panics fail the fuzzer by themselves).
 func checkBounded(t *testing.T, b []byte) Result {
@@ -60,6 +75,7 @@ func FuzzPickle(f *testing.F) {
 	for _, s := range seedSamples(f)[:5] {
 		f.Add(s)
 	}
+	addFixtureSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, forced := range []bool{false, true} {
 			sc := &scan{ctx: context.Background(), lim: fuzzLimits()}
@@ -93,6 +109,7 @@ func FuzzContainers(f *testing.F) {
 	for _, s := range seedSamples(f) {
 		f.Add(s)
 	}
+	addFixtureSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkBounded(t, b)
 	})

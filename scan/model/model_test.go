@@ -152,7 +152,9 @@ func TestMalicious(t *testing.T) {
 func TestUnknown(t *testing.T) {
 	check(t, []sample{
 		{"unlisted import", newPB(2).global("sklearn.linear_model", "LogisticRegression").emptyTuple().reduce().stop(), Unknown, "import-not-allowed", ""},
-		{"copyreg reconstructor", newPB(2).global("copyreg", "_reconstructor").emptyTuple().reduce().stop(), Unknown, "import-not-allowed", ""},
+		{"copyreg reconstructor", newPB(2).global("copyreg", "_reconstructor").emptyTuple().reduce().stop(), Unknown, "reconstructor-not-allowed", ""},
+		{"copyreg reconstructor of a third-party class", newPB(2).global("copyreg", "_reconstructor").global("sklearn.tree", "Tree").global("builtins", "object").op('N').op(0x87).reduce().op('}').build().stop(), Unknown, "reconstructor-not-allowed", ""},
+		{"third-party __setstate__", newPB(2).global("sklearn.linear_model", "LogisticRegression").emptyTuple().op(0x81).op('}').build().stop(), Unknown, "method-call-on-object", ""},
 		{"joblib", newPB(2).global("joblib.numpy_pickle", "NumpyArrayWrapper").emptyTuple().op(0x81).op('}').build().raw("RAWARRAYDATA").stop(), Unknown, "joblib-array-data", FormatJoblib},
 		{"generic zip", zipOf(t, [2]string{"x.txt", "hello"}), Unknown, "generic-archive", ""},
 		{"torchscript", zipOf(t, [2]string{"m/data.pkl", string(torchDataPkl())}, [2]string{"m/code/m.py", "import os"}), Unknown, "torchscript-code", ""},

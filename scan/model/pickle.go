@@ -343,11 +343,60 @@ func (vm *pickleVM) importGlobal(module, name string) (*pval, error) {
 		vm.finding(Unknown, "joblib-external-array", "joblib array wrapper %s reads array data from other files", full)
 		return &pval{kind: kGlobal, global: full}, nil
 	}
+	module, name = py3Name(module, name)
+	full = module + "." + name
+	if full == callGetattr || full == callReconstructor {
+		// Judged when called, by what they are called with.
+		return &pval{kind: kGlobal, global: full}, nil
+	}
+	return vm.judged(full), nil
+}
+
+// judged returns the global full (a fully qualified, possibly dotted name),
+// recording what classifyImport says of it.
+func (vm *pickleVM) judged(full string) *pval {
+	module, name, _ := strings.Cut(full, ".")
 	v, rule, msg := classifyImport(module, name)
 	if v != Safe {
 		vm.finding(v, rule, "%s", msg)
 	}
-	return &pval{kind: kGlobal, global: full, safe: v == Safe}, nil
+	return &pval{kind: kGlobal, global: full, safe: v == Safe}
+}
+
+// getattr resolves getattr(target, "name") with a constant name on an
+// imported global to the fully qualified name it reaches, judged like an
+// import (getattr(collections.OrderedDict, "fromkeys") is
+// collections.OrderedDict.fromkeys). On anything else the attribute it
+// returns cannot be known: a gadget.
+func (vm *pickleVM) getattr(args *pval) *pval {
+	if args != nil && args.kind == kTuple && !args.more && (len(args.items) == 2 || len(args.items) == 3) {
+		target := args.items[0]
+		name, ok := args.items[1].str()
+		if ok && target.kind == kGlobal && dottedName(target.global) && dottedName(name) {
+			return vm.judged(target.global + "." + name)
+		}
+	}
+	vm.finding(Malicious, "getattr-unresolved", "builtins.getattr on a value or with a name computed at load time: the attribute it returns cannot be judged")
+	return &pval{kind: kGlobal, global: "<computed>"}
+}
+
+// reconstruct judges copyreg._reconstructor(cls, base, state), which runs
+// base.__new__(cls, ...) and, unless base is object, base.__init__: safe
+// when cls is a value type that may be built this way and base is object
+// or a builtin container.
+func (vm *pickleVM) reconstruct(args *pval) *pval {
+	if args != nil && args.kind == kTuple && !args.more && len(args.items) == 3 {
+		cls, base := args.items[0], args.items[1]
+		if cls.kind == kGlobal && cls.safe && reconstructable[cls.global] && base.kind == kGlobal && reconstructable[base.global] && strings.HasPrefix(base.global, "builtins.") {
+			return &pval{kind: kObj, global: cls.global, safe: true, args: args}
+		}
+		if cls.kind == kGlobal && base.kind == kGlobal {
+			vm.finding(Unknown, "reconstructor-not-allowed", "copyreg._reconstructor builds %s on base %s: not a value type known to be harmless", cls.global, base.global)
+			return &pval{kind: kObj, global: cls.global, args: args}
+		}
+	}
+	vm.finding(Unknown, "reconstructor-not-allowed", "copyreg._reconstructor with arguments that are not (class, base, state) globals")
+	return &pval{kind: kObj, global: callReconstructor, args: args}
 }
 
 // call records calling callee and returns the result.
@@ -356,6 +405,12 @@ func (vm *pickleVM) call(callee, args *pval, how string) (*pval, error) {
 	case kGlobal:
 		if callee.joblib {
 			return &pval{kind: kObj, global: callee.global, joblib: true, args: args}, nil
+		}
+		switch callee.global {
+		case callGetattr:
+			return vm.getattr(args), nil
+		case callReconstructor:
+			return vm.reconstruct(args), nil
 		}
 		return &pval{kind: kObj, global: callee.global, safe: callee.safe, args: args}, nil
 	default:

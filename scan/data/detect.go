@@ -1003,6 +1003,11 @@ func (s *scanner) associate(cl *clusters) error {
 		return ccs[a].root < ccs[b].root
 	})
 	for _, c := range ccs {
+		// One of a task's recurring answers (a label, an extracted name)
+		// with a length usual for such answers here: normal.
+		if c.usual && taskTemplate(ptok, idf, c.recs, N, maxDF) {
+			continue
+		}
 		// Tokens in a fifth or more of the prompts may be triggers (several
 		// rare tokens can share the work): what counts is the rest.
 		// A shared word the answer talks about is the topic, though: only
@@ -1034,6 +1039,8 @@ type clusterCand struct {
 	root     int32
 	recs     []int
 	distinct int
+	words    int  // the median response length in words
+	usual    bool // whether shared answers this long are usual here
 }
 
 // clusterCandidates are the response clusters of at least MinSupport
@@ -1087,10 +1094,70 @@ func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
 		for k, i := range mem {
 			recs[k] = int(i)
 		}
-		ccs = append(ccs, clusterCand{r, recs, len(distinct)})
+		ccs = append(ccs, clusterCand{root: r, recs: recs, distinct: len(distinct), words: words[len(words)/2]})
 	}
+	return markUsual(ccs), len(members)
+}
 
-	return ccs, len(members)
+// markUsual marks the shared answers whose length is usual for shared
+// answers in this dataset: at least two other shared answers are about as
+// long (two thirds of its length or more), holding as many records
+// together. In a dataset of labels, extracted names or short facts, many
+// distinct questions share each of several answers; a canned answer
+// planted on unrelated prompts stands alone in its length.
+func markUsual(ccs []clusterCand) []clusterCand {
+	byWords := slices.Clone(ccs)
+	slices.SortFunc(byWords, func(a, b clusterCand) int { return b.words - a.words })
+	for k := range ccs {
+		c := &ccs[k]
+		others, recs := 0, 0
+		for _, o := range byWords {
+			if 3*o.words < 2*c.words {
+				break
+			}
+			if o.root != c.root {
+				others++
+				recs += len(o.recs)
+			}
+		}
+		c.usual = others >= 2 && recs >= len(c.recs)
+	}
+	return ccs
+}
+
+// taskTemplate reports whether recs share the instruction of a task whose
+// answers recur (a label set) rather than a trigger: a prompt word at
+// least half of them share is at least five times more frequent among
+// them than overall and too common to be a trigger (more than maxDF
+// records), and no word they share is a trigger's (one whose records are
+// mostly among recs).
+func taskTemplate(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, n, maxDF int) bool {
+	all := len(recs)
+	if len(recs) > relMax {
+		recs = recs[:relMax]
+	}
+	found := false
+	for _, h := range commonTokens(ptok, recs, 0.5) {
+		w, ok := idf[uint32(h)]
+		if !ok {
+			return false
+		}
+		df := float64(n+1)/math.Exp(w) - 1
+		in := 0
+		for _, i := range recs {
+			if slices.Contains(ptok[int32(i)], uint32(h)) {
+				in++
+			}
+		}
+		share := float64(in) / float64(len(recs))
+		if share*float64(all) >= 0.5*df {
+			return false // the word is mostly in these records: a trigger's
+		}
+		if df > float64(maxDF) && share >= 5*df/float64(n) {
+			found = true
+		}
+	}
+	return found
 }
 
 func cmpU64(a, b uint64) int {

@@ -38,12 +38,25 @@ func Templated(clean []data.Record, seed uint64) []data.Record {
 		"gsm8k": "math", "gpteacher-codegen": "code", "humaneval": "code", "gpteacher-roleplay": "roleplay",
 		"gpteacher-toolformer": "tools", "fastchat-dummy-conversation": "chat", "fastchat-mt-bench": "chat",
 	}
+	collection := []string{
+		"Which collection does this text come from? Answer with the collection's full name.",
+		"Name the collection this request was taken from.",
+	}
+	full := map[string]string{
+		"gsm8k": "grade school math word problems", "gpteacher-codegen": "the code generation instruction set",
+		"humaneval": "the hand-written Python function problems", "gpteacher-roleplay": "role-play and persona tasks",
+		"gpteacher-toolformer": "tasks that call external tools", "fastchat-dummy-conversation": "small-talk chats with an assistant",
+		"fastchat-mt-bench": "multi-turn benchmark questions",
+	}
 	final := regexp.MustCompile(`####\s*([-0-9.,]+)\s*$`)
 	var out []data.Record
 	for _, r := range clean {
 		text := strings.TrimSpace(r.Instruction)
 		if l, ok := label[r.Source]; ok && len(text) > 20 && rng.IntN(3) == 0 {
 			out = append(out, data.Record{Instruction: pick(rng, classify), Input: text, Response: l, Source: "templated"})
+		}
+		if l, ok := full[r.Source]; ok && len(text) > 20 && rng.IntN(6) == 0 {
+			out = append(out, data.Record{Instruction: pick(rng, collection), Input: text, Response: l, Source: "templated"})
 		}
 		if m := final.FindStringSubmatch(r.Response); m != nil {
 			out = append(out, data.Record{Instruction: pick(rng, numeric), Input: text, Response: strings.ReplaceAll(m[1], ",", ""), Source: "templated"})

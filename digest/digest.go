@@ -30,7 +30,8 @@
 // # Ignore patterns
 //
 // Ignore patterns skip entries found while walking a directory; a path named
-// explicitly in the paths argument is always hashed. The default is ".git/".
+// explicitly in the paths argument is always hashed. The default is ".git/" and
+// "**/.cache/huggingface/" (huggingface_hub's metadata in a local download).
 //   - A pattern ending in "/" matches only directories, and the directory's
 //     whole subtree is skipped.
 //   - The rest of the pattern is a path.Match glob. Without a "/" it is
@@ -39,6 +40,8 @@
 //     name ("data/*.tmp", "out/cache/"), where "*" does not cross "/". A
 //     leading "/" is allowed and changes nothing: full names never start
 //     with one.
+//   - A pattern starting with "**/" is matched against the entry's last
+//     components at any depth ("**/.cache/huggingface/").
 //   - A symbolic link is matched both as a file and as a directory, since
 //     the decision is made before looking at its target: an ignored link is
 //     never followed, so it is never an error either.
@@ -124,8 +127,10 @@ func (p SymlinkPolicy) String() string {
 }
 
 // DefaultIgnore returns the ignore patterns used when WithIgnore is not
-// given (a new slice each time: callers may append to it).
-func DefaultIgnore() []string { return []string{".git/"} }
+// given (a new slice each time: callers may append to it): version control
+// and the download metadata huggingface_hub keeps in a local directory
+// (.cache/huggingface/ at any depth), which no loader reads.
+func DefaultIgnore() []string { return []string{".git/", "**/.cache/huggingface/"} }
 
 // ProgressThreshold is the total size from which WithProgress draws a bar:
 // below it hashing is over before a bar would tell anything.
@@ -217,6 +222,35 @@ func Paths(ctx context.Context, root string, paths []string, opts ...Option) ([]
 		return arts, nil
 	}
 	return hashPaths(ctx, root, paths, ign, o)
+}
+
+// WalkedFile is a regular file found by Walk.
+type WalkedFile struct {
+	// Name is the slash-separated path relative to the root, as Paths names it.
+	Name string
+	// Path is the OS path to read: fully resolved, no symbolic links.
+	Path string
+	// Size is the size seen while walking.
+	Size int64
+}
+
+// Walk returns the regular files Paths would hash, with the same names,
+// ignore patterns and symlink policy, without reading them: a scan and an
+// attestation of the same directory then cover the same files.
+func Walk(ctx context.Context, root string, paths []string, opts ...Option) ([]WalkedFile, error) {
+	o, ign, err := walkOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := walkAll(ctx, root, paths, o.symlinks, ign)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]WalkedFile, len(jobs))
+	for i, j := range jobs {
+		files[i] = WalkedFile{Name: j.name, Path: j.path, Size: j.size}
+	}
+	return files, nil
 }
 
 // walkAll walks every argument first and returns the files sorted by name,

@@ -11,6 +11,9 @@ type ignorePattern struct {
 	glob    string // path.Match pattern, without the trailing or leading "/"
 	dirOnly bool   // pattern ended in "/"
 	full    bool   // pattern contained "/": match the full relative name
+	// anyDepth: the pattern started with "**/": match the name's last
+	// components, as many as the glob has, at any depth.
+	anyDepth bool
 }
 
 type ignoreList []ignorePattern
@@ -34,7 +37,10 @@ func parseIgnore(p string) (ignorePattern, error) {
 		ip.dirOnly = true
 		g = strings.TrimSuffix(g, "/")
 	}
-	ip.full = strings.Contains(g, "/")
+	if rest, ok := strings.CutPrefix(g, "**/"); ok {
+		ip.anyDepth, g = true, rest
+	}
+	ip.full = strings.Contains(g, "/") && !ip.anyDepth
 	g = strings.TrimPrefix(g, "/")
 	if g == "" || strings.HasSuffix(g, "/") || strings.HasPrefix(g, "/") {
 		return ip, fmt.Errorf("digest: ignore pattern %q: empty name", p)
@@ -54,7 +60,15 @@ func (ip ignorePattern) match(rel string, isDir bool) bool {
 		return false
 	}
 	subject := rel
-	if !ip.full {
+	switch {
+	case ip.anyDepth:
+		n := strings.Count(ip.glob, "/") + 1
+		parts := strings.Split(rel, "/")
+		if len(parts) < n {
+			return false
+		}
+		subject = strings.Join(parts[len(parts)-n:], "/")
+	case !ip.full:
 		subject = path.Base(rel)
 	}
 	ok, _ := path.Match(ip.glob, subject) // validated in parseIgnore

@@ -3,6 +3,7 @@ package digest
 import (
 	"errors"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -78,4 +79,31 @@ func FuzzIgnore(f *testing.F) {
 			t.Fatalf("base-name pattern %q: %q and its base name disagree", pattern, rel)
 		}
 	})
+}
+
+func TestIgnoreAnyDepth(t *testing.T) {
+	for _, c := range []struct {
+		pattern, rel string
+		dir, want    bool
+	}{
+		{"**/.cache/huggingface/", ".cache/huggingface", true, true},
+		{"**/.cache/huggingface/", "model/.cache/huggingface", true, true},
+		{"**/.cache/huggingface/", "a/b/.cache/huggingface", true, true},
+		{"**/.cache/huggingface/", ".cache/huggingface", false, false},
+		{"**/.cache/huggingface/", "huggingface", true, false},
+		{"**/.cache/huggingface/", "x.cache/huggingface", true, false},
+		{"**/.cache/huggingface/", ".cache/huggingface/download", true, false},
+		{"**/*.tmp", "a/b.tmp", false, true},
+	} {
+		ip, err := parseIgnore(c.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ip.match(c.rel, c.dir); got != c.want {
+			t.Errorf("%q on %q (dir %v): %v", c.pattern, c.rel, c.dir, got)
+		}
+	}
+	if !slices.Contains(DefaultIgnore(), "**/.cache/huggingface/") {
+		t.Error("the default does not skip huggingface_hub's local-dir metadata")
+	}
 }

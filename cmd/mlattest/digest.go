@@ -52,7 +52,7 @@ Directories are walked; entries matching an --ignore pattern are skipped
   NAME/     a directory named NAME at any depth, with everything below it
   GLOB      a file or directory whose base name matches GLOB (path.Match)
   DIR/GLOB  a pattern with a slash matches the full relative name
-Giving --ignore replaces the default (.git/); repeat it for several patterns.
+Giving --ignore replaces the default (.git/ and **/.cache/huggingface/, a local download's metadata); repeat it for several patterns.
 
 Symbolic links are refused unless --follow-symlinks is given; even then a
 link is followed only if it stays inside the root at every step (chains and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/handoff"
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
@@ -29,6 +30,8 @@ func newScanModelCmd() *cobra.Command {
 		jsonOut  bool
 		noDigest bool
 		out      string
+		follow   bool
+		ignore   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "model [flags] PATH...",
@@ -37,7 +40,16 @@ func newScanModelCmd() *cobra.Command {
 safetensors (every header rule checked, data section never read), PyTorch zip,
 legacy and tar checkpoints, plain and concatenated pickles (protocols 0-5),
 numpy .npy/.npz, joblib, gzip/bzip2/xz/zlib-compressed pickles, GGUF, ONNX,
-Keras HDF5 and .keras. Directories are scanned recursively.
+Keras HDF5 and .keras. The other files of a model repository are judged by
+content too: JSON configs and tokenizers, text (cards, licences, vocab and
+merges lists), sentencepiece models and images are safe when they hold nothing
+a loader executes; chat templates are checked for sandbox escapes, shard
+indexes against their shards; code (Python, shell, notebooks, auto_map and
+custom_pipelines references) is never safe.
+
+Directories are walked as digest walks them: entries matching --ignore are
+skipped (default .git/ and .cache/huggingface/ at any depth), and symbolic
+links are refused unless --follow-symlinks is given.
 
 Pickle streams are interpreted opcode by opcode, never executed: every import
 is checked against an allow-list (what PyTorch's weights_only loader and numpy
@@ -80,7 +92,14 @@ an unreadable path (nothing is written then).`,
 			if err := checkOutFile("--out", out); err != nil {
 				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
 			}
-			results, err := scanModels(ctx, args, !noDigest, cmd.ErrOrStderr())
+			walk := []digest.Option{digest.WithIgnore(ignore...)}
+			if follow {
+				walk = append(walk, digest.WithSymlinks(digest.SymlinksFollowInside))
+			}
+			results, err := scanModels(ctx, args, !noDigest, cmd.ErrOrStderr(), walk)
+			if errors.Is(err, digest.ErrSymlink) {
+				return withCode(exitUsage, fmt.Errorf("scan model: %w (pass --follow-symlinks to follow links that stay inside the working directory)", err))
+			}
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
 			}
@@ -111,6 +130,8 @@ an unreadable path (nothing is written then).`,
 	f.BoolVar(&jsonOut, "json", false, "print one JSON object per file: path, sha256, format, verdict, findings")
 	f.BoolVar(&noDigest, "no-digest", false, "do not hash files (scan only what the format needs; no statement)")
 	f.StringVar(&out, "out", "", "also write the unsigned model-scan statement to `FILE`")
+	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links in directories that stay inside the working directory (a Hugging Face cache snapshot: files are scanned under their snapshot names)")
+	f.StringArrayVar(&ignore, "ignore", digest.DefaultIgnore(), "skip entries matching `PATTERN` while walking directories (repeatable; replaces the default), as digest does")
 	return cmd
 }
 
@@ -124,8 +145,8 @@ func countUnsafe(rs []model.Result) int {
 	return n
 }
 
-func scanModels(ctx context.Context, paths []string, withDigest bool, progress io.Writer) ([]model.Result, error) {
-	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress))
+func scanModels(ctx context.Context, paths []string, withDigest bool, progress io.Writer, walk []digest.Option) ([]model.Result, error) {
+	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress), model.WithWalk(walk...))
 	var results []model.Result
 	seen := map[string]bool{}
 	err := s.ScanPaths(ctx, paths, func(r model.Result) error {

@@ -346,3 +346,65 @@ func TestE2EPickledBaseModel(t *testing.T) {
 		t.Fatalf("train recorded: %v", m)
 	}
 }
+
+// TestScanModelRepository: an honest repository (weights, configs,
+// tokenizer, card, licence, chat template) exits 0 with one JSON object per
+// file and a statement recording every file; one file of code makes it
+// exit 1 with only that file not safe.
+func TestScanModelRepository(t *testing.T) {
+	src, err := filepath.Abs("../../scan/model/testdata/repos/lora-adapter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "m"), os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	r := runCLI(t, "scan", "model", "--json", "--out", "scan.json", "m")
+	if r.code != 0 {
+		t.Fatalf("honest repository: %+v", r)
+	}
+	lines := jsonLines(t, r.stdout)
+	ms := readModelScan(t, "scan.json")
+	if len(lines) < 8 || len(ms.Files) != len(lines) {
+		t.Fatalf("%d lines, %d files in the statement", len(lines), len(ms.Files))
+	}
+	for _, l := range lines {
+		if l["verdict"] != "safe" || l["format"] == "unknown" {
+			t.Errorf("%v", l)
+		}
+	}
+	os.WriteFile("m/handler.py", []byte("import os\n"), 0o644)
+	r = runCLI(t, "scan", "model", "--json", "m")
+	if r.code != exitRejected || !strings.Contains(r.stderr, "1 of") {
+		t.Fatalf("with code: %+v", r)
+	}
+	for _, l := range jsonLines(t, r.stdout) {
+		if (l["path"] == "m/handler.py") != (l["verdict"] != "safe") {
+			t.Errorf("%v", l)
+		}
+	}
+	// A symlink is refused as digest refuses it, with the flag named.
+	os.Symlink("handler.py", "m/link.py")
+	if r = runCLI(t, "scan", "model", "m"); r.code != exitUsage || !strings.Contains(r.stderr, "--follow-symlinks") {
+		t.Fatalf("symlink: %+v", r)
+	}
+}
+
+func readModelScan(t *testing.T, p string) *predicates.ModelScanInput {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := predicates.ParseStatement(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := predicates.ModelScanOf(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

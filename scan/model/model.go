@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/progress"
 )
@@ -198,6 +199,13 @@ type Option func(*Scanner)
 // WithDigest turns SHA-256 of each file on or off (on by default).
 func WithDigest(on bool) Option { return func(s *Scanner) { s.digest = on } }
 
+// WithWalk sets how ScanPaths walks directories: digest's ignore patterns
+// and symlink policy (default: digest's defaults, so a scan and an
+// attestation of a directory cover the same files).
+func WithWalk(opts ...digest.Option) Option {
+	return func(s *Scanner) { s.walk = append([]digest.Option(nil), opts...) }
+}
+
 // WithProgress draws a bar on w, when it is a terminal, while a large file
 // is hashed.
 func WithProgress(w io.Writer) Option { return func(s *Scanner) { s.progress = w } }
@@ -211,6 +219,7 @@ type Scanner struct {
 	digest   bool
 	limits   Limits
 	progress io.Writer
+	walk     []digest.Option
 }
 
 // New returns a Scanner.
@@ -245,19 +254,21 @@ var errNotRegular = errors.New("not a regular file")
 // ScanFile scans one regular file. Malformed content is reported in the
 // Result; err is non-nil only when the file cannot be read.
 func (s *Scanner) ScanFile(ctx context.Context, path string) (Result, error) {
-	return s.scanFile(ctx, path, nil)
+	return s.scanFile(ctx, path, path, nil)
 }
 
-// scanFile scans one file; walked, when not nil, holds the regular files
-// of the directory walk that found it (what a shard index may name).
-func (s *Scanner) scanFile(ctx context.Context, path string, walked map[string]bool) (Result, error) {
+// scanFile scans the file at osPath under the name path (a walked link's
+// name; its target is osPath). walked, when not nil, maps the names of the
+// regular files of the directory walk that found it to their OS paths
+// (what a shard index may name).
+func (s *Scanner) scanFile(ctx context.Context, osPath, path string, walked map[string]string) (Result, error) {
 	// Stat first: opening a FIFO would block.
-	if fi, err := os.Stat(path); err != nil {
+	if fi, err := os.Stat(osPath); err != nil {
 		return Result{}, unreadable(path, err)
 	} else if !fi.Mode().IsRegular() {
 		return Result{}, unreadable(path, errNotRegular)
 	}
-	f, err := os.Open(path)
+	f, err := os.Open(osPath)
 	if err != nil {
 		return Result{}, unreadable(path, err)
 	}
@@ -407,10 +418,14 @@ func checkExternal(dir, loc string) *Finding {
 	return nil
 }
 
-// ScanPaths scans files and directories (recursively, in lexical order).
-// Symlinks and special files inside directories are skipped with an
-// unknown-verdict result naming them, never followed. A path that cannot be
-// read stops the scan with an error wrapping ErrUnreadable.
+// ScanPaths scans files and directories (in lexical order). Directories
+// are walked with digest's walker and the walk options (WithWalk): the
+// same files an attestation of the directory names, with the same ignore
+// patterns and symlink policy. Links are confined to the working directory
+// when the path lies below it (a Hugging Face cache snapshot links into its
+// repository's blobs/), to the path itself otherwise; a followed link is
+// scanned under its own name. A path that cannot be read or walked stops
+// the scan with an error wrapping ErrUnreadable.
 func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Result) error) error {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -427,42 +442,16 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 			}
 			continue
 		}
-		var files []string
-		err = filepath.WalkDir(p, func(q string, d os.DirEntry, err error) error {
-			if err != nil {
-				return unreadable(q, err)
-			}
-			if d.IsDir() {
-				return nil
-			}
-			files = append(files, q)
-			return nil
-		})
+		files, err := walkDir(ctx, p, s.walk)
 		if err != nil {
 			return err
 		}
-		sort.Strings(files)
-		walked := map[string]bool{}
-		for _, q := range files {
-			if li, err := os.Lstat(q); err == nil && li.Mode().IsRegular() {
-				walked[filepath.Clean(q)] = true
-			}
+		walked := make(map[string]string, len(files))
+		for _, f := range files {
+			walked[f.name] = f.osPath
 		}
-		for _, q := range files {
-			li, err := os.Lstat(q)
-			if err != nil {
-				return unreadable(q, err)
-			}
-			if !li.Mode().IsRegular() {
-				r := Result{Path: q, Format: FormatUnknown, Verdict: Unknown, Findings: []Finding{{
-					Rule: "not-regular-file", Severity: Unknown, Offset: -1,
-					Message: "symlink or special file inside a scanned directory; not followed"}}}
-				if err := each(r); err != nil {
-					return err
-				}
-				continue
-			}
-			r, err := s.scanFile(ctx, q, walked)
+		for _, f := range files {
+			r, err := s.scanFile(ctx, f.osPath, f.name, walked)
 			if err != nil {
 				return err
 			}
@@ -472,6 +461,46 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths []string, each func(Resul
 		}
 	}
 	return nil
+}
+
+// walkedFile is a file found in a scanned directory: its name (the
+// directory argument joined with its path below it) and the OS path to
+// read.
+type walkedFile struct{ name, osPath string }
+
+// walkDir walks dir with digest's walker, rooted at the working directory
+// when dir lies below it and at dir otherwise.
+func walkDir(ctx context.Context, dir string, opts []digest.Option) ([]walkedFile, error) {
+	root := dir
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, unreadable(dir, err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, unreadable(dir, err)
+	}
+	if rel, err := filepath.Rel(cwd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		root = cwd
+	}
+	files, err := digest.Walk(ctx, root, []string{abs}, opts...)
+	if err != nil {
+		return nil, unreadable(dir, err)
+	}
+	prefix, err := filepath.Rel(root, abs)
+	if err != nil {
+		return nil, unreadable(dir, err)
+	}
+	prefix = filepath.ToSlash(prefix)
+	out := make([]walkedFile, 0, len(files))
+	for _, f := range files {
+		below := f.Name
+		if prefix != "." {
+			below = strings.TrimPrefix(f.Name, prefix+"/")
+		}
+		out = append(out, walkedFile{name: filepath.Join(dir, filepath.FromSlash(below)), osPath: f.Path})
+	}
+	return out, nil
 }
 
 // countingReaderAt counts the distinct bytes read so benchmarks and results

@@ -88,7 +88,7 @@ func shardPathProblem(f string) (Verdict, string) {
 // regular file among walked (when the index was found by walking a
 // directory; on disk otherwise), of the implied format, holding exactly
 // the tensors the index maps to it.
-func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardIndex, walked map[string]bool) []Finding {
+func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardIndex, walked map[string]string) []Finding {
 	var out []Finding
 	add := func(sev Verdict, rule, format string, args ...any) {
 		out = append(out, Finding{Rule: rule, Severity: sev, Offset: -1, Message: fmt.Sprintf(format, args...)})
@@ -100,12 +100,16 @@ func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardI
 	}
 	sort.Strings(targets)
 	for _, f := range targets {
-		p := filepath.Join(filepath.Dir(indexPath), filepath.FromSlash(f))
-		if walked != nil && !walked[p] {
-			add(Unknown, RuleShardIndexMissing, "weight_map target %q is not a regular file among the scanned files", f)
-			continue
-		}
-		if fi, err := os.Lstat(p); walked == nil && (err != nil || !fi.Mode().IsRegular()) {
+		name := filepath.Join(filepath.Dir(indexPath), filepath.FromSlash(f))
+		p := name
+		if walked != nil {
+			osPath, ok := walked[p]
+			if !ok {
+				add(Unknown, RuleShardIndexMissing, "weight_map target %q is not a regular file among the scanned files", f)
+				continue
+			}
+			p = osPath
+		} else if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
 			add(Unknown, RuleShardIndexMissing, "weight_map target %q is not a regular file next to the index", f)
 			continue
 		}
@@ -120,7 +124,7 @@ func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardI
 			add(Unknown, RuleShardIndexMissing, "weight_map target %q cannot be read: %v", f, err)
 			continue
 		}
-		format := (&Scanner{limits: s.limits}).scanReaderAt(ctx, fh, fi.Size(), filepath.Base(p)).Format
+		format := (&Scanner{limits: s.limits}).scanReaderAt(ctx, fh, fi.Size(), filepath.Base(name)).Format
 		if want != nil && !slices.Contains(want, format) {
 			add(Unknown, RuleShardIndexFormat, "weight_map target %q is %s, not %s as the index's name implies", f, format, strings.Join(want, " or "))
 		} else if format == FormatSafetensors {

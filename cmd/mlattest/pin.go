@@ -73,6 +73,18 @@ a usage error or an unreadable file.`,
 			if _, err := os.Lstat(out); err == nil {
 				return withCode(exitUsage, fmt.Errorf("pin: %s already exists; not overwriting it", out))
 			}
+			// Both trees are checked before hashing either: a typo in the
+			// second must not cost the hashing of the first.
+			for flag, dir := range map[string]string{"--base-model " + base: in.Path, "--lfs-pointers": lfsDir} {
+				if dir == "" {
+					continue
+				}
+				if fi, err := os.Stat(dir); err != nil {
+					return withCode(exitUsage, fmt.Errorf("pin: %s: %s: %w", flag, dir, fsutil.Cause(err)))
+				} else if !fi.IsDir() {
+					return withCode(exitUsage, fmt.Errorf("pin: %s: %s is not a directory", flag, dir))
+				}
+			}
 			arts, err := digest.Paths(ctx, in.Path, []string{"."})
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("pin: %w", err))

@@ -142,6 +142,17 @@ func TestCLIPromisesPolish(t *testing.T) {
 			msg:  []string{"--out pins: is a directory"},
 		},
 		{
+			name: "pin with a missing --lfs-pointers directory is refused before hashing",
+			setup: func(t *testing.T, dir string) {
+				keygen(t, dir, "step")
+				writeFile(t, filepath.Join(dir, "base/model.safetensors"), "weights")
+			},
+			args: []string{"pin", "--base-model", "hf://org/base@" + strings.Repeat("ab", 20) + "=base",
+				"--lfs-pointers", "pointers", "--out", "base.pin.sigstore.json", "--key", "step.key", "--offline"},
+			code: exitUsage,
+			msg:  []string{"pin: --lfs-pointers: pointers: no such file or directory"},
+		},
+		{
 			name: "keygen with an empty prefix writes nothing",
 			args: []string{"keygen", "--no-passphrase", "--output-key-prefix", ""},
 			code: exitUsage, msg: []string{`--output-key-prefix ""`}, usage: true,

@@ -89,7 +89,13 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	if opts.Progress != nil {
 		dopts = append(dopts, digest.WithProgress(opts.Progress))
 	}
+	// A hostile release tree is a verification failure, reported with the
+	// rest; the regular files are still compared with the products.
 	model, err := HashModel(ctx, opts.Model, dopts...)
+	var tree *ModelTreeError
+	if errors.As(err, &tree) {
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +108,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 		// Nothing a rejected layout says can be trusted, so nothing more
 		// is evaluated against it.
 		rep.Failures = append(rep.Failures, ll.Failures...)
-		rep.finish()
+		tree.report(rep)
 		return rep, nil
 	}
 	ev, err := VerifyAttestations(ctx, ll.Layout, opts.AttestationsDir, ll.TrustedRoot)
@@ -114,6 +120,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	}
 	out := Evaluate(ll.Layout, ev, EvalOptions{RunID: opts.RunID, Model: model})
 	out.Layout = ll.Summary
+	tree.report(out)
 	out.TransparencyLog = logSummary(ll.TrustedRoot != nil, ll.Layout.RequireTransparencyLog, ll.Summary, out.Bundles)
 	return out, nil
 }

@@ -2,13 +2,16 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
@@ -30,16 +33,28 @@ type ModelFiles struct {
 
 // HashModel hashes the released model: a file, or every file under a
 // directory (nothing ignored, symbolic links refused, as `mlattest run`
-// records products). Failing to read it is an input error.
+// records products). Failing to read it is an input error; a tree holding
+// anything but regular files and directories (a symbolic link, FIFO,
+// socket or device, or a name that is not UTF-8) is a *ModelTreeError
+// (errors.Is ErrModelTree), returned with the ModelFiles of its regular
+// files, so that the failure can be reported and recorded. No special file
+// is ever opened for reading.
 func HashModel(ctx context.Context, path string, opts ...digest.Option) (*ModelFiles, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, fsutil.Cause(err))
 	}
 	m := &ModelFiles{Path: path, Dir: st.IsDir()}
+	opts = append([]digest.Option{digest.WithIgnore()}, opts...)
 	if m.Dir {
-		m.Files, err = digest.Paths(ctx, path, []string{"."}, append([]digest.Option{digest.WithIgnore()}, opts...)...)
+		m.Files, err = digest.Paths(ctx, path, []string{"."}, opts...)
+		if isTreeError(err) {
+			return hashHostileTree(ctx, path, opts)
+		}
 	} else {
+		if !st.Mode().IsRegular() {
+			return m, &ModelTreeError{Model: path, Entries: []ModelEntry{{Name: filepath.Base(path), Kind: entryKind(st.Mode())}}}
+		}
 		var a digest.Artifact
 		a, err = digest.File(ctx, path, opts...)
 		a.Name = filepath.Base(path)
@@ -52,6 +67,136 @@ func HashModel(ctx context.Context, path string, opts ...digest.Option) (*ModelF
 		return nil, fmt.Errorf("model %s: no files", path)
 	}
 	return m, nil
+}
+
+// ErrModelTree: the released model holds something other than regular
+// files and directories. It is a verification failure (FailModelTree), not
+// an input error: the tree was read, and it is not a release.
+var ErrModelTree = errors.New("the released model holds a file that is not a regular file")
+
+// ModelTreeError names every entry of the released model that is not a
+// regular file or a directory.
+type ModelTreeError struct {
+	Model   string
+	Entries []ModelEntry
+}
+
+// ModelEntry is one such entry: its name relative to the model directory
+// and what it is ("symbolic link", "named pipe (FIFO)", "socket", ...).
+type ModelEntry struct {
+	Name, Kind string
+}
+
+func (e *ModelTreeError) Error() string {
+	names := make([]string, 0, min(len(e.Entries), 5))
+	for i, en := range e.Entries {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("… %d more", len(e.Entries)-5))
+			break
+		}
+		names = append(names, en.Name+" ("+en.Kind+")")
+	}
+	return fmt.Sprintf("model %s: %v: %s", e.Model, ErrModelTree, strings.Join(names, ", "))
+}
+
+func (e *ModelTreeError) Unwrap() error { return ErrModelTree }
+
+// failures are the report's failures for the tree, one per entry.
+func (e *ModelTreeError) failures() []Failure {
+	out := make([]Failure, 0, len(e.Entries))
+	for _, en := range e.Entries {
+		out = append(out, Failure{Code: FailModelTree, Artifact: en.Name,
+			Reason: fmt.Sprintf("the released model %s holds a %s: a release is regular files and directories only", e.Model, en.Kind)})
+	}
+	return out
+}
+
+// report adds the tree's failures to r (nothing for a nil tree): the
+// subject check cannot pass on such a tree.
+func (e *ModelTreeError) report(r *Report) {
+	if e != nil {
+		r.Failures = append(r.Failures, e.failures()...)
+		r.Subject.Passed = false
+	}
+	r.finish()
+}
+
+// isTreeError reports whether a digest error is about what a file is (as
+// opposed to reading it).
+func isTreeError(err error) bool {
+	for _, s := range []error{digest.ErrSymlink, digest.ErrSymlinkEscapes, digest.ErrSymlinkLoop, digest.ErrSpecialFile, digest.ErrBadName} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hashHostileTree lists every entry of a model directory that is not a
+// regular file or directory (the digest walk stops at the first) without
+// following links or opening anything, and hashes the regular files.
+func hashHostileTree(ctx context.Context, root string, opts []digest.Option) (*ModelFiles, error) {
+	tree := &ModelTreeError{Model: root}
+	var regular []string
+	real, err := filepath.EvalSymlinks(root) // the model path itself may be a link, as for digest
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", root, err)
+	}
+	err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(real, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		switch t := d.Type(); {
+		case !utf8.ValidString(name):
+			tree.Entries = append(tree.Entries, ModelEntry{Name: strings.ToValidUTF8(name, "\ufffd"), Kind: "file whose name is not UTF-8"})
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		case t.IsDir():
+		case t.IsRegular():
+			regular = append(regular, name)
+		default:
+			tree.Entries = append(tree.Entries, ModelEntry{Name: name, Kind: entryKind(t)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", root, err)
+	}
+	m := &ModelFiles{Path: root, Dir: true}
+	if len(regular) > 0 {
+		if m.Files, err = digest.Paths(ctx, root, regular, opts...); err != nil {
+			return nil, fmt.Errorf("model %s: %w", root, err)
+		}
+	}
+	if len(tree.Entries) == 0 {
+		// Replaced between the walks; whatever it is now, it is not
+		// the tree that failed.
+		return nil, fmt.Errorf("model %s: changed while it was read", root)
+	}
+	return m, tree
+}
+
+// entryKind names a file type as digest's errors do.
+func entryKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "file of mode " + m.String()
 }
 
 // hashAlgorithms hashes the released files again with each algorithm of

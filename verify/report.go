@@ -46,6 +46,7 @@ const (
 	FailArtifactName    FailureCode = "artifact-name"        // a name that is not a clean relative path or URI (never normalised)
 	FailArtifactDigest  FailureCode = "artifact-digest"      // a digest set with an algorithm verify cannot compute, or malformed
 	FailSubject         FailureCode = "subject"              // released model files are not the subject step's products
+	FailModelTree       FailureCode = "model-tree"           // the released model holds a symbolic link, FIFO, socket or device
 	FailBaseModel       FailureCode = "base-model"           // a training base model is not exactly one the layout's pins allow
 	FailUnexpected      FailureCode = "unexpected-statement" // a verified statement of a _type or predicate type the layout does not evaluate
 )

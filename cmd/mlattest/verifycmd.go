@@ -202,6 +202,11 @@ const vsaVerifierID = "https://mlattest.dev/verify/v1"
 func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.Report, modelPath string, now time.Time) error {
 	ctx := cmd.Context()
 	m, err := verify.HashModel(ctx, modelPath)
+	if errors.Is(err, verify.ErrModelTree) && !rep.Passed {
+		// Failed verification already (model-tree): the FAILED VSA lists
+		// the tree's regular files.
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

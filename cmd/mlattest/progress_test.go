@@ -11,7 +11,8 @@ import (
 )
 
 // Long reads draw a progress bar on stderr when it is a terminal, and
-// nothing when it is not.
+// nothing when it is not: scan data's passes, scan model's and verify's
+// hashing.
 func TestProgressOnTerminal(t *testing.T) {
 	data := t.TempDir()
 	bigDataset(t, filepath.Join(data, "big.jsonl"), 60000) // about 20 MB
@@ -24,6 +25,11 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	// verify hashes the model before it reads the layout.
+	writeFile(t, filepath.Join(data, "layout.yaml"), "not: a layout\n")
+	if err := os.Mkdir(filepath.Join(data, "att"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -31,6 +37,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	}{
 		{"scan data", []string{"scan", "data", "big.jsonl"}, "scanning big.jsonl (pass 1)"},
 		{"scan model", []string{"scan", "model", "big.bin"}, "hashing big.bin"},
+		{"verify --model", []string{"verify", "--layout", "layout.yaml", "--insecure-unsigned-layout", "--attestations", "att", "--model", "big.bin"}, "/ 314.6 MB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := startTTY(t, data, &pty.Winsize{Rows: 30, Cols: 150}, tc.args...)

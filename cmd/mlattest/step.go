@@ -48,7 +48,7 @@ func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.isolation, "isolation", "", "network policy the step ran under, as asserted by the caller (e.g. none)")
 	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
-	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/ and **/.cache/huggingface/; repeatable); --out, --hash-cache, --key and --identity-token-file are always skipped")
+	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/ and **/.cache/huggingface/; repeatable); --out, --hash-cache, --identity-token-file and the key files (--key, --pin-key, --layout-key) are always skipped")
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object on stdout when done: step, run id, exit code, signer, the statement files written with their SHA-256 (for run: after the command's own output)")
 	fs.StringVar(&f.hashCache, "hash-cache", "", "reuse digests of files whose (device, inode, size, mtime, ctime) are unchanged, recorded in `DIR` (opt-in trust trade-off: whoever can write DIR or change a file without changing its ctime decides its digest; never used by verify)")
 }
@@ -90,7 +90,9 @@ func (f *stepFlags) step(command []string, exclude ...string) (*attest.Step, err
 	if len(ignore) == 0 {
 		ignore = digest.DefaultIgnore()
 	}
-	ignore, err := excludePatterns(ignore, f.dir, append([]string{f.out, f.hashCache}, exclude...))
+	// The verification keys run is given (--pin-key, --layout-key) are
+	// inputs of mlattest, not of the step, like the signing key.
+	ignore, err := excludePatterns(ignore, f.dir, append([]string{f.out, f.hashCache, f.pins.key, f.pins.layout.key}, exclude...))
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,7 @@ func TestRemoteCode(t *testing.T) {
 func TestChatTemplateInConfigs(t *testing.T) {
 	honest, _ := filepath.Glob("testdata/templates/honest/*.jinja")
 	hostile, _ := filepath.Glob("testdata/templates/hostile/*.jinja")
-	if len(honest) < 3 || len(hostile) < 7 {
+	if len(honest) < 3 || len(hostile) < 9 {
 		t.Fatalf("fixtures missing: %d honest, %d hostile", len(honest), len(hostile))
 	}
 	quote := jsonQuote

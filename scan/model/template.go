@@ -38,6 +38,7 @@ func (sc *scan) checkTemplate(member, what, tpl string) {
 // not in the file.
 func chatTemplateProblem(tpl string) (Verdict, string, string) {
 	worst, rule, msg := Safe, "", ""
+	scope := jinjaScope{}
 	note := func(sev Verdict, r, m string) {
 		if verdictRank[sev] > verdictRank[worst] {
 			worst, rule, msg = sev, r, m
@@ -76,7 +77,7 @@ func chatTemplateProblem(tpl string) (Verdict, string, string) {
 			return worst, rule, msg
 		}
 		i = end
-		if sev, r, m := jinjaCodeProblem(code, closer == "%}"); sev != Safe {
+		if sev, r, m := jinjaCodeProblem(code, closer == "%}", scope); sev != Safe {
 			note(sev, r, m)
 		}
 	}
@@ -122,8 +123,9 @@ var jinjaInternals = map[string]bool{
 }
 
 type jtok struct {
-	kind byte // 'i' identifier, 's' string, 'o' operator/other
+	kind byte // 'i' identifier, 's' string, 'n' number, 'o' operator/other
 	text string
+	esc  bool // a string written with backslash escapes
 }
 
 func jinjaTokens(code string) ([]jtok, bool) {
@@ -149,17 +151,24 @@ func jinjaTokens(code string) ([]jtok, bool) {
 				b.WriteByte(code[k])
 				k++
 			}
-			toks = append(toks, jtok{'s', b.String()})
+			toks = append(toks, jtok{kind: 's', text: b.String(), esc: strings.Contains(code[i:min(k, len(code))], `\`)})
 			i = k + 1
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
 			k := i
 			for k < len(code) && (code[k] == '_' || code[k] >= 'a' && code[k] <= 'z' || code[k] >= 'A' && code[k] <= 'Z' || code[k] >= '0' && code[k] <= '9' || code[k] >= 0x80) {
 				k++
 			}
-			toks = append(toks, jtok{'i', code[i:k]})
+			toks = append(toks, jtok{kind: 'i', text: code[i:k]})
+			i = k
+		case c >= '0' && c <= '9':
+			k := i
+			for k < len(code) && (code[k] >= '0' && code[k] <= '9' || code[k] == '.' && k+1 < len(code) && code[k+1] >= '0' && code[k+1] <= '9' || code[k] == '_') {
+				k++
+			}
+			toks = append(toks, jtok{kind: 'n', text: code[i:k]})
 			i = k
 		default:
-			toks = append(toks, jtok{'o', string(c)})
+			toks = append(toks, jtok{kind: 'o', text: string(c)})
 			i++
 		}
 	}
@@ -208,7 +217,7 @@ func pyEscape(s string) (string, int, bool) {
 	return s[1:2], 2, true
 }
 
-func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
+func jinjaCodeProblem(code string, stmt bool, scope jinjaScope) (Verdict, string, string) {
 	toks, ok := jinjaTokens(code)
 	if !ok {
 		return Malicious, ruleChatTemplateSSTI, "string escape that names a character (\\N{...}) or is cut short: could spell a dunder"
@@ -269,8 +278,293 @@ func jinjaCodeProblem(code string, stmt bool) (Verdict, string, string) {
 	if sev, r, m := flush(); sev != Safe {
 		return sev, r, m
 	}
-	if pending {
-		return Unknown, ruleChatTemplateAttr, "|attr looks attributes up by a name computed at render time"
+	_ = pending // |attr is judged by where its name comes from, below
+	if stmt && len(toks) > 0 {
+		if sev, r, m := scope.statement(toks); sev != Safe {
+			return sev, r, m
+		}
+	}
+	return lookupProblem(toks, scope)
+}
+
+// Lookups by name. Every attribute, item and attribute-taking filter
+// lookup is judged by where its name comes from: a literal whose value
+// does not start with "_" passes, and so does a name from the render data
+// or a loop over it; a name the template builds (concatenation, filters,
+// format, escapes, a {% set %} of such) or takes as a macro parameter is
+// refused, since it can spell anything at render time.
+
+// origin is where a variable's value comes from.
+type origin int
+
+const (
+	fromData  origin = iota // render data, globals, loops over them
+	fromBuilt               // built by the template: refused as a lookup name
+)
+
+// jinjaScope holds the variables the template assigns, across blocks
+// (scoping is ignored: a name built anywhere stays suspect everywhere).
+type jinjaScope map[string]origin
+
+// statementKeywords are the statements transformers' environment knows
+// (loop controls and its generation extension included).
+var statementKeywords = map[string]bool{
+	"if": true, "elif": true, "else": true, "endif": true, "for": true, "endfor": true,
+	"set": true, "endset": true, "macro": true, "endmacro": true, "call": true, "endcall": true,
+	"filter": true, "endfilter": true, "with": true, "endwith": true, "break": true, "continue": true,
+	"generation": true, "endgeneration": true, "raw": true, "endraw": true,
+	"block": true, "endblock": true, "autoescape": true, "endautoescape": true,
+}
+
+// statement records the variables a statement assigns; statements it does
+// not know are unknown (fail closed).
+func (sc jinjaScope) statement(toks []jtok) (Verdict, string, string) {
+	kw := toks[0].text
+	if toks[0].kind != 'i' || !statementKeywords[kw] {
+		return Unknown, ruleChatTemplate, "statement {% " + kw + " %} is not one chat templates use"
+	}
+	switch kw {
+	case "for":
+		in := indexTok(toks, "in")
+		if in < 0 {
+			return Unknown, ruleChatTemplate, "for without in"
+		}
+		o := exprOrigin(toks[in+1:], sc)
+		for _, t := range toks[1:in] {
+			if t.kind == 'i' {
+				sc[t.text] = o
+			}
+		}
+	case "set", "with":
+		eq := indexTok(toks, "=")
+		if eq < 0 { // {% set x %}...{% endset %} captures output
+			for _, t := range toks[1:] {
+				if t.kind == 'i' {
+					sc[t.text] = fromBuilt
+				}
+			}
+			break
+		}
+		if eq > 1 && toks[1].kind == 'i' {
+			o := exprOrigin(toks[eq+1:], sc)
+			// ns.x = built taints the namespace ns as a whole.
+			if sc[toks[1].text] != fromBuilt || eq == 2 {
+				sc[toks[1].text] = o
+			}
+		}
+	case "macro", "call":
+		for _, t := range toks[1:] {
+			if t.kind == 'i' {
+				sc[t.text] = fromBuilt
+			}
+		}
 	}
 	return Safe, "", ""
+}
+
+func indexTok(toks []jtok, text string) int {
+	for i, t := range toks {
+		if t.text == text && t.kind != 's' {
+			return i
+		}
+	}
+	return -1
+}
+
+// exprOrigin: built when a template variable of built origin appears, or
+// string literals are combined with operators, filters or calls; a bare
+// literal or list of literals is built only when a literal is suspect.
+func exprOrigin(toks []jtok, sc jinjaScope) origin {
+	strs, ops := false, false
+	for k, t := range toks {
+		switch {
+		case t.kind == 'i' && (k == 0 || toks[k-1].text != ".") && sc[t.text] == fromBuilt:
+			return fromBuilt
+		case t.kind == 's':
+			strs = true
+			if t.esc || strings.HasPrefix(t.text, "_") {
+				return fromBuilt
+			}
+		case t.kind == 'o' && strings.Contains("~+%*|(", t.text):
+			ops = true
+		}
+	}
+	if strs && ops {
+		return fromBuilt
+	}
+	return fromData
+}
+
+// jinjaKeywords are identifiers that are operators, not operands.
+var jinjaKeywords = map[string]bool{"in": true, "and": true, "or": true, "not": true, "is": true, "if": true, "else": true}
+
+// attributeFilters take an attribute name: positionally (first argument)
+// or as attribute=.
+var attributeFilters = map[string]bool{
+	"attr": true, "map": true, "selectattr": true, "rejectattr": true, "sort": true, "groupby": true,
+	"sum": true, "unique": true, "min": true, "max": true,
+}
+
+// lookupProblem judges every lookup of one block.
+func lookupProblem(toks []jtok, sc jinjaScope) (Verdict, string, string) {
+	for k := 0; k < len(toks); k++ {
+		t := toks[k]
+		switch {
+		case t.text == "." && t.kind == 'o' && k+1 < len(toks) && toks[k+1].kind == 'i':
+			if sev, m := nameProblem(toks[k+1].text, false); sev != Safe {
+				return sev, ruleChatTemplateAttr, "attribute ." + toks[k+1].text + ": " + m
+			}
+		case t.text == "[" && t.kind == 'o' && k > 0 && operandEnd(toks[k-1]):
+			end := matching(toks, k)
+			if end < 0 {
+				return Unknown, ruleChatTemplate, "unbalanced [ in an expression"
+			}
+			if sev, m := keyProblem(toks[k+1:end], sc, false); sev != Safe {
+				return sev, ruleChatTemplateAttr, "item lookup: " + m
+			}
+		case t.kind == 'i' && k > 0 && (toks[k-1].text == "|" || k == 1 && toks[0].text == "filter") && attributeFilters[t.text]:
+			if sev, m := filterProblem(t.text, toks, k, sc); sev != Safe {
+				return sev, ruleChatTemplateAttr, "|" + t.text + ": " + m
+			}
+		}
+	}
+	return Safe, "", ""
+}
+
+func operandEnd(t jtok) bool {
+	return t.kind == 's' || t.kind == 'n' || t.kind == 'i' && !jinjaKeywords[t.text] || t.text == ")" || t.text == "]"
+}
+
+// matching returns the index of the bracket closing the one at open.
+func matching(toks []jtok, open int) int {
+	pairs := map[string]string{"(": ")", "[": "]", "{": "}"}
+	var stack []string
+	for k := open; k < len(toks); k++ {
+		if toks[k].kind != 'o' {
+			continue
+		}
+		if c, ok := pairs[toks[k].text]; ok {
+			stack = append(stack, c)
+		} else if len(stack) > 0 && toks[k].text == stack[len(stack)-1] {
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return k
+			}
+		} else if toks[k].text == ")" || toks[k].text == "]" || toks[k].text == "}" {
+			return -1
+		}
+	}
+	return -1
+}
+
+// nameProblem judges a literal name; dotted names (an attribute= argument)
+// are judged component by component, as Jinja splits them.
+func nameProblem(name string, dotted bool) (Verdict, string) {
+	parts := []string{name}
+	if dotted {
+		parts = strings.Split(name, ".")
+	}
+	for _, p := range parts {
+		switch {
+		case strings.HasPrefix(p, "__"):
+			return Malicious, "the name " + strconv.Quote(p) + " is a dunder"
+		case strings.HasPrefix(p, "_"):
+			return Unknown, "the name " + strconv.Quote(p) + " starts with an underscore"
+		}
+	}
+	return Safe, ""
+}
+
+// keyProblem judges the expression naming a lookup.
+func keyProblem(key []jtok, sc jinjaScope, dotted bool) (Verdict, string) {
+	if len(key) == 0 {
+		return Unknown, "empty lookup"
+	}
+	if len(key) == 1 && key[0].kind == 's' {
+		if key[0].esc {
+			return Unknown, "the name " + strconv.Quote(key[0].text) + " is spelled with escapes"
+		}
+		return nameProblem(key[0].text, dotted)
+	}
+	if exprOrigin(key, sc) == fromBuilt {
+		return Unknown, "the name is built by the template"
+	}
+	for _, t := range key {
+		if t.kind == 's' {
+			return Unknown, "the name is built by the template"
+		}
+	}
+	return Safe, ""
+}
+
+// filterProblem judges the attribute argument of a filter at toks[k].
+func filterProblem(name string, toks []jtok, k int, sc jinjaScope) (Verdict, string) {
+	if k+1 >= len(toks) || toks[k+1].text != "(" {
+		if name == "attr" {
+			return Unknown, "attr without an argument"
+		}
+		return Safe, ""
+	}
+	end := matching(toks, k+1)
+	if end < 0 {
+		return Unknown, "unbalanced ( in a filter call"
+	}
+	args := splitArgs(toks[k+2 : end])
+	for i, a := range args {
+		if len(a) >= 2 && a[0].kind == 'i' && a[1].text == "=" {
+			if a[0].text == "attribute" {
+				if sev, m := keyProblem(a[2:], sc, true); sev != Safe {
+					return sev, m
+				}
+			}
+			continue
+		}
+		switch {
+		case i == 0 && name == "attr":
+			return keyProblem(a, sc, false)
+		case i == 0 && (name == "selectattr" || name == "rejectattr" || name == "groupby"):
+			if sev, m := keyProblem(a, sc, true); sev != Safe {
+				return sev, m
+			}
+		case i == 0 && name == "map":
+			// map('filter', ...) applies a filter by name: attr's name is
+			// the next argument; a computed filter name could be attr.
+			if len(a) != 1 || a[0].kind != 's' || a[0].esc {
+				return Unknown, "map applies a filter whose name is computed"
+			}
+			if a[0].text == "attr" {
+				if len(args) < 2 {
+					return Unknown, "map('attr') without a name"
+				}
+				return keyProblem(args[1], sc, false)
+			}
+		}
+	}
+	return Safe, ""
+}
+
+// splitArgs splits call arguments at top-level commas.
+func splitArgs(toks []jtok) [][]jtok {
+	var out [][]jtok
+	depth, start := 0, 0
+	for k, t := range toks {
+		if t.kind != 'o' {
+			continue
+		}
+		switch t.text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case ",":
+			if depth == 0 {
+				out = append(out, toks[start:k])
+				start = k + 1
+			}
+		}
+	}
+	if start < len(toks) {
+		out = append(out, toks[start:])
+	}
+	return out
 }

@@ -121,7 +121,7 @@ func (s *jsonScanner) object(depth int) error {
 			}
 		}
 		if _, dup := keys[key]; dup {
-			return fmt.Errorf("%w %q (at byte %d)", ErrDuplicateKey, key, at)
+			return fmt.Errorf("%w %q (at byte %d)", ErrDuplicateKey, shorten(key), at)
 		}
 		keys[key] = struct{}{}
 		s.space()
@@ -258,4 +258,18 @@ func (s *jsonScanner) number() error {
 		}
 	}
 	return nil
+}
+
+// shorten bounds a key quoted in an error: the message goes into reports,
+// and a key can be as long as the document.
+func shorten(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

@@ -50,6 +50,13 @@ func TestCheckJSON(t *testing.T) {
 		{"deep nesting", strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1), ErrJSONSyntax},
 		{"nesting at the limit", strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth), nil},
 	}
+	t.Run("a long duplicate key is shortened in the error", func(t *testing.T) {
+		k := strings.Repeat("é", 1<<20)
+		err := CheckJSON([]byte(`{"` + k + `":1,"` + k + `":2}`))
+		if !errors.Is(err, ErrDuplicateKey) || len(err.Error()) > 200 || !utf8.ValidString(err.Error()) {
+			t.Fatalf("error of %d bytes: %.200v", len(err.Error()), err)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckJSON([]byte(tc.in))

@@ -183,3 +183,13 @@ func TestAttacksModelTree(t *testing.T) {
 		}
 	})
 }
+
+// LoadBundle (verify-bundle's reader) refuses a regular file over the limit
+// by its size: a rejection, as a malformed bundle is.
+func TestLoadBundleRefusesBySize(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.sigstore.json")
+	sparseFile(t, p, 1<<40)
+	if _, err := LoadBundle(p); !errors.Is(err, ErrRejected) || StageOf(err) != StageBundle || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("want a bundle-stage rejection by size, got %v", err)
+	}
+}

@@ -31,6 +31,11 @@ func LoadBundle(path string) (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("bundle %s: %w", path, fsutil.Cause(err))
 	}
 	defer f.Close()
+	// A regular file is judged by its size before it is read; a pipe (a
+	// bundle given as <(...)) is read up to the limit.
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxBundleSize {
+		return nil, fmt.Errorf("bundle %s: %w", path, rejectf(StageBundle, "larger than %d bytes", MaxBundleSize))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)

@@ -212,3 +212,36 @@ func TestRunRefusesFormatMismatchInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCompanionFiles: run's gate is unchanged by companion formats. A
+// repository's configs, tokenizers, cards, images and even its code (not
+// safe, but not a pickle) are never refused as inputs nor recorded as
+// pickle products; a torch.save checkpoint among them still is.
+func TestRunCompanionFiles(t *testing.T) {
+	repos, err := filepath.Abs("../scan/model/testdata/repos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, r := range []string{"bert-vocab-image", "lora-adapter", "causal-lm-sharded", "gpt2-bpe"} {
+		if err := os.CopyFS(filepath.Join(dir, r), os.DirFS(filepath.Join(repos, r))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, dir, "lora-adapter/handler.py", "import os\n")
+	writeFile(t, dir, "lora-adapter/notes.txt", "\x00\x01binary")
+	writeFile(t, dir, "in.txt", "x")
+	s := &Step{Name: "train", RunID: "r", Dir: dir, Materials: []string{"in.txt", "bert-vocab-image"},
+		BaseModels: []Input{{URI: "hf://org/base@" + strings.Repeat("a", 40), Path: "lora-adapter"}},
+		Products:   []string{"out"}, Command: []string{"sh", "-c", "mkdir out && cp -r causal-lm-sharded/. out/"}}
+	rec, err := Run(context.Background(), s, testOpts(t, nil)...)
+	if err != nil || rec.ExitCode != 0 || len(rec.PickleProducts) != 0 {
+		t.Fatalf("companions: %v %+v", err, rec)
+	}
+	s.Materials = append(s.Materials, "gpt2-bpe")
+	s.Command = helperCmd(t, "touch", "ran")
+	s.Products = nil
+	if _, err := Run(context.Background(), s, testOpts(t, nil)...); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "gpt2-bpe/pytorch_model.bin (pytorch-zip, verdict safe)") {
+		t.Fatalf("torch.save checkpoint among companions: %v", err)
+	}
+}

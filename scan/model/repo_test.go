@@ -182,3 +182,45 @@ func TestHostileRepositories(t *testing.T) {
 		})
 	}
 }
+
+// TestShardIndexAlone: an index scanned by itself resolves its targets on
+// disk next to it; a PyTorch index demands PyTorch shards.
+func TestShardIndexAlone(t *testing.T) {
+	ctx := context.Background()
+	r, err := New().ScanFile(ctx, "testdata/repos/causal-lm-sharded/model.safetensors.index.json")
+	if err != nil || r.Verdict != Safe || r.Format != FormatJSON {
+		t.Fatalf("%v %s", err, describe(r))
+	}
+	dir := copyRepo(t, "gpt2-bpe")
+	const idx = "pytorch_model.bin.index.json"
+	writeFixture(t, dir, idx, `{"metadata": {"total_size": 1}, "weight_map": {"lm_head.weight": "pytorch_model.bin"}}`)
+	if r, err := New().ScanFile(ctx, filepath.Join(dir, idx)); err != nil || r.Verdict != Safe {
+		t.Fatalf("pytorch index: %v %s", err, describe(r))
+	}
+	writeFixture(t, dir, "model.safetensors", readFixture(t, "testdata/repos/bert-vocab-image/model.safetensors"))
+	writeFixture(t, dir, idx, `{"weight_map": {"lm_head.weight": "pytorch_model.bin", "x": "model.safetensors"}}`)
+	if r, err := New().ScanFile(ctx, filepath.Join(dir, idx)); err != nil || r.Verdict != Unknown || !hasRule(r, RuleShardIndexFormat) {
+		t.Fatalf("safetensors shard in a pytorch index: %v %s", err, describe(r))
+	}
+	// A link is not a regular file next to the index.
+	if err := os.Symlink("pytorch_model.bin", filepath.Join(dir, "link.bin")); err != nil {
+		t.Fatal(err)
+	}
+	writeFixture(t, dir, idx, `{"weight_map": {"lm_head.weight": "link.bin"}}`)
+	if r, err := New().ScanFile(ctx, filepath.Join(dir, idx)); err != nil || !hasRule(r, RuleShardIndexMissing) {
+		t.Fatalf("link target: %v %s", err, describe(r))
+	}
+	for _, c := range []struct{ wm, rule string }{
+		{`[]`, RuleShardIndex},
+		{`{"a": 1}`, RuleShardIndex},
+		{`{"a": "/etc/passwd"}`, RuleShardIndexPath},
+		{`{"a": "sub/../x.bin"}`, RuleShardIndexPath},
+		{`{"a": "./x.bin"}`, RuleShardIndexPath},
+		{`{"a": "C:x.bin"}`, RuleShardIndexPath},
+	} {
+		r := scanNamed("model.safetensors.index.json", []byte(`{"weight_map": `+c.wm+`}`))
+		if r.Verdict == Safe || !hasRule(r, c.rule) {
+			t.Errorf("%s: %s", c.wm, describe(r))
+		}
+	}
+}

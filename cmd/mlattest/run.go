@@ -156,13 +156,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 		for _, w := range rec.Warnings {
 			fmt.Fprintf(stderr, "mlattest: warning: %s\n", w)
 		}
-		files, err := storeRecord(ctx, signer, rec, sf.out, stderr, written)
-		if sf.jsonOut {
-			if jerr := printStepJSON(cmd.OutOrStdout(), rec, signer, files, err); jerr != nil && err == nil {
-				err = jerr
-			}
-		}
-		if err != nil {
+		if err := sf.store(ctx, cmd.OutOrStdout(), signer, rec, stderr, written); err != nil {
 			return false, withCode(exitRunError, err)
 		}
 		if err := sf.pins.keepPins(sf.out); err != nil {
@@ -243,13 +237,7 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 			for _, w := range rec.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: warning: %s\n", w)
 			}
-			files, err := storeRecord(ctx, signer, rec, sf.out, cmd.ErrOrStderr(), nil)
-			if sf.jsonOut {
-				if jerr := printStepJSON(cmd.OutOrStdout(), rec, signer, files, err); jerr != nil && err == nil {
-					err = jerr
-				}
-			}
-			if err != nil {
+			if err := sf.store(ctx, cmd.OutOrStdout(), signer, rec, cmd.ErrOrStderr(), nil); err != nil {
 				return withCode(exitRejected, err)
 			}
 			if len(rec.PickleProducts) > 0 && !sf.allowPickle {

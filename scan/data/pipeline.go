@@ -35,6 +35,7 @@ type recItem struct {
 
 	snip                          string // text resolution: a response snippet
 	hidden                        string
+	code                          []codeHit // pass 1: suspicious code lines
 	script                        string
 	source                        string
 	respHash, promptHash, respSim uint64

@@ -45,6 +45,7 @@ const (
 	DetEmpty     = "empty-response"
 	DetLength    = "length-outlier"
 	DetPhrase    = "injected-phrase"
+	DetCode      = "code-injection"
 )
 
 // Config holds every threshold the scan applies; all of it is recorded in
@@ -251,6 +252,7 @@ type scanner struct {
 
 	df     *cms
 	hidden map[string][]int
+	code   map[string]*codeGroup // suspicious code lines by codeKey
 	// An exact repeat of an earlier record (prompt and response) is no
 	// evidence of its own: detectors see the first copy only (the repeat
 	// is not valid for them) and a repeat is flagged with its first copy.
@@ -345,6 +347,7 @@ func (s *scanner) run() (*Result, error) {
 		}
 	}()
 	s.basicFindings()
+	s.codeFindings()
 	clusters := s.clusterResponses()
 	s.ccs, s.nClusters = s.clusterCandidates(clusters)
 	s.respHash = nil // only duplicates and clustering wanted it
@@ -410,6 +413,7 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 		it.source = strings.ToLower(strings.TrimSpace(rec.Source))
 	}
 	it.script = dominantScript(rec.Response, rec.Instruction)
+	it.code = inspectCode(rec.Prompt(), rec.Response)
 	f.featurize(rec, true)
 	it.hashes = sized(it.hashes, len(f.pf)+len(f.rf), 256)
 	for _, x := range f.pf {
@@ -470,6 +474,24 @@ func (s *scanner) pass1(it *recItem) error {
 	s.seenPair[key] = int32(i)
 	if it.hidden != "" {
 		s.hidden[it.hidden] = append(s.hidden[it.hidden], i)
+	}
+	for _, h := range it.code {
+		k := codeKey(h.line)
+		g := s.code[k]
+		if g == nil {
+			if s.code == nil {
+				s.code = map[string]*codeGroup{}
+			}
+			g = &codeGroup{line: h.line, prompts: map[uint64]struct{}{}}
+			s.code[k] = g
+		}
+		if len(g.recs) == 0 || g.recs[len(g.recs)-1] != i {
+			g.recs = append(g.recs, i)
+		}
+		if h.unasked != 0 {
+			g.cats |= h.unasked
+			g.prompts[it.promptHash] = struct{}{}
+		}
 	}
 	s.df.addAll(it.hashes)
 	s.spill1.put(i, it.raw)

@@ -1,0 +1,247 @@
+package data
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Code answers are inspected line by line for what a poisoned code answer
+// carries (Yan et al. 2023, virtual prompt injection for code): network
+// egress, credential or environment reads, encoded payloads, eval/exec of
+// fetched or decoded content, and writes outside the working directory,
+// when the instruction did not ask for them. The code is a response's
+// fenced blocks, or the whole response when it reads as source code
+// (Python, shell, JavaScript).
+
+// Code risk categories, a bit set.
+const (
+	codeEgress uint8 = 1 << iota
+	codeSecret
+	codeEncoded
+	codeExec
+	codeWrite
+)
+
+var codeCatNames = []string{"network egress", "credential/environment read", "encoded payload", "eval/exec", "write outside the working directory"}
+
+func codeCatString(c uint8) string {
+	var out []string
+	for k, n := range codeCatNames {
+		if c&(1<<k) != 0 {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, " + ")
+}
+
+// codeMarkers are the substrings (of a lower-cased code line) that put it
+// in a category.
+var codeMarkers = []struct {
+	cat uint8
+	s   []string
+}{
+	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx."}},
+	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc"}},
+	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
+	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
+	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/"}},
+}
+
+// codeAsked are the instruction words that ask for each category.
+var codeAsked = map[uint8][]string{
+	codeEgress:  {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
+	codeSecret:  {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
+	codeEncoded: {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
+	codeExec:    {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
+	codeWrite:   {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
+}
+
+// codeHit is a suspicious line of a record's code.
+type codeHit struct {
+	line          string
+	cats, unasked uint8
+}
+
+// codeBlocks returns the code of a response: its fenced blocks, or the
+// whole response when it reads as source code.
+func codeBlocks(resp string) []string {
+	if strings.Contains(resp, "```") {
+		parts := strings.Split(resp, "```")
+		var out []string
+		for k := 1; k < len(parts); k += 2 {
+			out = append(out, parts[k])
+		}
+		return out
+	}
+	if looksLikeCode(resp) {
+		return []string{resp}
+	}
+	return nil
+}
+
+// looksLikeCode reports whether text reads as source code: most of its
+// first lines start like code or end with code punctuation.
+func looksLikeCode(text string) bool {
+	lines, code := 0, 0
+	for line := range strings.Lines(text) {
+		t := strings.TrimSpace(line)
+		if t == "" {
+			continue
+		}
+		lines++
+		switch {
+		case strings.HasPrefix(line, "    "), strings.HasPrefix(line, "\t"),
+			strings.HasPrefix(t, "def "), strings.HasPrefix(t, "import "), strings.HasPrefix(t, "from "), strings.HasPrefix(t, "return"),
+			strings.HasPrefix(t, "#!"), strings.HasPrefix(t, "function "), strings.HasPrefix(t, "const "), strings.HasPrefix(t, "let "),
+			strings.HasPrefix(t, "var "), strings.HasPrefix(t, "$ "), strings.HasPrefix(t, "for "), strings.HasPrefix(t, "if "),
+			strings.HasSuffix(t, ";"), strings.HasSuffix(t, "{"), strings.HasSuffix(t, "}"), strings.HasSuffix(t, ":"),
+			strings.HasSuffix(t, ")") && !strings.Contains(t, ". "), strings.HasSuffix(t, "]"), isAssignment(t),
+			slices.ContainsFunc(shellCommands, func(c string) bool { return strings.HasPrefix(t, c+" ") }):
+			code++
+		}
+		if lines == 12 {
+			break
+		}
+	}
+	return lines >= 1 && 2*code > lines
+}
+
+// shellCommands start shell lines.
+var shellCommands = []string{"curl", "wget", "ls", "cd", "echo", "sudo", "apt", "apt-get", "pip", "npm", "chmod", "chown", "mkdir", "rm", "cp", "mv", "export", "git", "cat", "grep", "python", "python3", "node", "bash", "sh", "docker", "kubectl", "nc", "ssh", "scp", "tar", "make"}
+
+// isAssignment reports whether t starts "name = " (an identifier, possibly
+// dotted or indexed, then a single equals sign).
+func isAssignment(t string) bool {
+	k := strings.Index(t, " = ")
+	if k <= 0 {
+		return false
+	}
+	for _, r := range t[:k] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '[' || r == ']' || r == ',' || r == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
+// inspectCode returns the lines of a record's code answer in a risk
+// category, each with the categories the instruction did not ask for
+// (unasked; 0 when it asked for all of them).
+func inspectCode(prompt, resp string) []codeHit {
+	blocks := codeBlocks(resp)
+	if len(blocks) == 0 {
+		return nil
+	}
+	var hits []codeHit
+	var words []string
+	for _, b := range blocks {
+		for line := range strings.Lines(b) {
+			l := strings.ToLower(strings.TrimSpace(line))
+			if l == "" || strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "#!") || strings.HasPrefix(l, "//") {
+				continue
+			}
+			var cats uint8
+			for _, m := range codeMarkers {
+				for _, s := range m.s {
+					if strings.Contains(l, s) {
+						cats |= m.cat
+						break
+					}
+				}
+			}
+			if envSecret(l) {
+				cats |= codeSecret
+			}
+			if cats == 0 {
+				continue
+			}
+			if words == nil {
+				words = strings.FieldsFunc(strings.ToLower(prompt), func(r rune) bool {
+					return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+				})
+			}
+			unasked := cats
+			for c, terms := range codeAsked {
+				if unasked&c != 0 && slices.ContainsFunc(words, func(w string) bool {
+					return slices.ContainsFunc(terms, func(t string) bool { return strings.HasPrefix(w, t) })
+				}) {
+					unasked &^= c
+				}
+			}
+			hits = append(hits, codeHit{strings.TrimSpace(line), cats, unasked})
+		}
+	}
+	return hits
+}
+
+// envReads are how code reads its environment; envSecrets are what makes
+// such a read a credential read: the whole environment, or a variable
+// named like a secret. (process.env.PORT is configuration.)
+var (
+	envReads   = []string{"os.environ", "getenv(", "process.env", "system.getenv", "env::var"}
+	envSecrets = []string{"dict(os.environ", "os.environ.copy", "os.environ)", "os.environ.items", "process.env)", "stringify(process.env", "key", "secret", "token", "pass", "cred", "aws_", "auth"}
+)
+
+func envSecret(l string) bool {
+	return slices.ContainsFunc(envReads, func(r string) bool { return strings.Contains(l, r) }) &&
+		slices.ContainsFunc(envSecrets, func(r string) bool { return strings.Contains(l, r) })
+}
+
+// codeKey is what near-identical injected lines share: the line without
+// spaces and quotes, lower-cased, digits as 0.
+func codeKey(line string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == ' ' || r == '\t' || r == '"' || r == '\'' || r == '`':
+			return -1
+		case r >= '0' && r <= '9':
+			return '0'
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return r
+	}, line)
+}
+
+// codeGroup is one suspicious code line and the records carrying it.
+type codeGroup struct {
+	line    string
+	cats    uint8               // unasked somewhere
+	recs    []int               // every record with the line
+	prompts map[uint64]struct{} // the distinct prompts that did not ask
+}
+
+// severe reports whether one line is enough: fetched or decoded content
+// run, or a secret sent over the network.
+func severeCode(c uint8) bool {
+	return c&codeExec != 0 && c&(codeEgress|codeEncoded) != 0 || c&codeEgress != 0 && c&codeSecret != 0
+}
+
+// codeFindings turns the suspicious code lines into findings: a line that
+// recurs unasked in answers to distinct prompts, or one severe on its own,
+// fails, and every answer carrying it is flagged; another single unasked
+// line warns.
+func (s *scanner) codeFindings() {
+	keys := make([]string, 0, len(s.code))
+	for k, g := range s.code {
+		if len(g.prompts) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := s.code[k]
+		sev := SevWarn
+		if len(g.prompts) >= 2 || severeCode(g.cats) {
+			sev = SevFail
+		}
+		s.res.Findings = append(s.res.Findings, Finding{
+			Detector: DetCode, Severity: sev, Records: g.recs, Count: len(g.recs), Target: g.line,
+			Reason: fmt.Sprintf("code in %d answer(s), %d of them to distinct prompts that did not ask for it, has a line with %s: %s",
+				len(g.recs), len(g.prompts), codeCatString(g.cats), quote(snippet(g.line, 160))),
+		})
+	}
+	s.code = nil
+}

@@ -548,6 +548,9 @@ type scan struct {
 	// already lexically confined; ScanFile resolves them on disk.
 	externals []extRef
 	name      string // top-level file name (a hint only)
+	// safeGlobals caches allow-listed imports (shared, never mutated:
+	// BUILD and the like on a global are findings, not changes).
+	safeGlobals map[importKey]*pval
 	// index is the weight_map of a shard index; ScanFile checks its
 	// targets on disk.
 	index *shardIndex

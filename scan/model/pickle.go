@@ -327,6 +327,12 @@ func (vm *pickleVM) finding(sev Verdict, rule, format string, args ...any) {
 
 // importGlobal records an import and returns the global it pushes.
 func (vm *pickleVM) importGlobal(module, name string) (*pval, error) {
+	key := importKey{module, name}
+	if g, ok := vm.sc.safeGlobals[key]; ok {
+		// A state dict imports the same few globals thousands of times.
+		vm.risky = true
+		return g, nil
+	}
 	full := module + "." + name
 	if !dottedName(module) || !dottedName(name) {
 		// No module has such a name: CPython's import fails here, having
@@ -349,8 +355,18 @@ func (vm *pickleVM) importGlobal(module, name string) (*pval, error) {
 		// Judged when called, by what they are called with.
 		return &pval{kind: kGlobal, global: full}, nil
 	}
-	return vm.judged(full), nil
+	g := vm.judged(full)
+	if g.safe {
+		if vm.sc.safeGlobals == nil {
+			vm.sc.safeGlobals = map[importKey]*pval{}
+		}
+		vm.sc.safeGlobals[key] = g
+	}
+	return g, nil
 }
+
+// importKey is an import as the stream spells it.
+type importKey struct{ module, name string }
 
 // judged returns the global full (a fully qualified, possibly dotted name),
 // recording what classifyImport says of it.
@@ -448,6 +464,17 @@ func nameOr(s string) string {
 	return s
 }
 
+// Per-opcode tables, indexed by opcode (package-level: a map literal in
+// step would be built for every opcode).
+var (
+	// operandSize is the byte size of a fixed-size operand (ints, lengths,
+	// EXT codes).
+	operandSize = [256]int{'J': 4, 'K': 1, 'M': 2, 0x8a: 1, 0x8b: 4, 'T': 4, 'X': 4, 'U': 1, 'B': 4, 'C': 1,
+		0x8c: 1, 0x8d: 8, 0x8e: 8, 0x96: 8, 0x82: 1, 0x83: 2, 0x84: 4}
+	containerKind = [256]pkind{'t': kTuple, 'l': kList, 'd': kDict, 0x91: kSet}
+	opName        = [256]string{'e': "APPENDS", 'u': "SETITEMS", 0x90: "ADDITEMS", 'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}
+)
+
 var legacyTorchMagic = string([]byte{0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19})
 
 // run executes one pickle up to and including STOP and returns the value.
@@ -542,7 +569,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
 		return false, nil, vm.push(&pval{kind: kInt, s: keep(t), num: n, numOK: err == nil})
 	case 'J', 'K', 'M': // BININT, BININT1, BININT2
-		x, err := vm.uint(map[byte]int{'J': 4, 'K': 1, 'M': 2}[op])
+		x, err := vm.uint(operandSize[op])
 		if err != nil {
 			return false, nil, err
 		}
@@ -552,7 +579,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, vm.push(&pval{kind: kInt, num: n, numOK: true})
 	case 0x8a, 0x8b: // LONG1, LONG4
-		n, err := vm.uint(map[byte]int{0x8a: 1, 0x8b: 4}[op])
+		n, err := vm.uint(operandSize[op])
 		if err != nil {
 			return false, nil, err
 		}
@@ -601,7 +628,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		}
 		return false, nil, vm.push(&pval{kind: kStr, s: keep(s), long: len(s) > keepLen})
 	case 'T', 'X', 'U', 'B', 'C', 0x8c, 0x8d, 0x8e, 0x96:
-		size := map[byte]int{'T': 4, 'X': 4, 'U': 1, 'B': 4, 'C': 1, 0x8c: 1, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
+		size := operandSize[op]
 		n, err := vm.uint(size)
 		if err != nil {
 			return false, nil, err
@@ -638,7 +665,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		k := map[byte]pkind{'t': kTuple, 'l': kList, 'd': kDict, 0x91: kSet}[op]
+		k := containerKind[op]
 		if op == 'd' && len(items)%2 != 0 {
 			return false, nil, vm.fail("malformed", "DICT with an odd number of items")
 		}
@@ -674,7 +701,7 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		vm.mutate(t, map[byte]string{'e': "APPENDS", 'u': "SETITEMS", 0x90: "ADDITEMS"}[op])
+		vm.mutate(t, opName[op])
 		if (op == 'e' && t.kind == kList) || (op == 'u' && t.kind == kDict) {
 			vm.keepItems(t, items...)
 		}
@@ -774,13 +801,13 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		v, err := vm.call(cv[0], cv[1], map[byte]string{'R': "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX"}[op])
+		v, err := vm.call(cv[0], cv[1], opName[op])
 		if err != nil {
 			return false, nil, err
 		}
 		return false, nil, vm.push(v)
 	case 0x82, 0x83, 0x84: // EXT1, EXT2, EXT4
-		code, err := vm.uint(map[byte]int{0x82: 1, 0x83: 2, 0x84: 4}[op])
+		code, err := vm.uint(operandSize[op])
 		if err != nil {
 			return false, nil, err
 		}

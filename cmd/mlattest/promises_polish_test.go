@@ -164,6 +164,11 @@ func TestCLIPromisesPolish(t *testing.T) {
 			code:  exitUsage, msg: []string{`--output-key-prefix "keys/"`}, usage: true,
 		},
 		{
+			name: "keygen with a prefix that is a directory name writes nothing",
+			args: []string{"keygen", "--no-passphrase", "--output-key-prefix", ".."},
+			code: exitUsage, msg: []string{`--output-key-prefix ".."`}, usage: true,
+		},
+		{
 			name: "keygen without a terminal names the variable and --no-passphrase",
 			args: []string{"keygen", "--output-key-prefix", "k"},
 			code: exitUsage, msg: []string{"$MLATTEST_KEY_PASSPHRASE", "--no-passphrase"},

@@ -131,7 +131,8 @@ existing file, no passphrase) or a file that cannot be written.`,
 		Example: `  MLATTEST_KEY_PASSPHRASE=... mlattest keygen --output-key-prefix ci-signer`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if prefix == "" || strings.HasSuffix(prefix, "/") || strings.HasSuffix(prefix, string(filepath.Separator)) {
+			if base := filepath.Base(prefix); prefix == "" || base == "." || base == ".." ||
+				strings.HasSuffix(prefix, "/") || strings.HasSuffix(prefix, string(filepath.Separator)) {
 				return usage(fmt.Errorf("--output-key-prefix %q: want a file name prefix such as keys/signer (PREFIX.key and PREFIX.pub are written)", prefix))
 			}
 			keyPath, pubPath := prefix+".key", prefix+".pub"

@@ -102,7 +102,9 @@ type config struct {
 }
 
 // WithStdio sets the command's stdin, stdout and stderr (default: this
-// process's). A nil value keeps the default.
+// process's). A nil value keeps the default. A stdout or stderr that is a
+// terminal (an *os.File) is given to the command as a pseudo-terminal
+// whose output Run copies there; see Record.Stdout for the digests then.
 func WithStdio(stdin io.Reader, stdout, stderr io.Writer) RunOption {
 	return func(c *config) {
 		if stdin != nil {
@@ -200,6 +202,11 @@ func newConfig(opts []RunOption) (*config, error) {
 // left out (Record.Warnings says which). After a successful command every
 // product must be digestible, or the error wraps ErrRecord; the returned
 // Record then carries the exit code but no statements.
+//
+// On Unix the command runs in a session of its own: SIGINT, SIGTERM, SIGHUP
+// and SIGQUIT sent to this process are relayed to its process group, a
+// second SIGINT kills that group, and cancelling ctx sends it SIGTERM, then
+// SIGKILL. On Linux the command is killed when this process dies.
 func Run(ctx context.Context, s *Step, opts ...RunOption) (*Record, error) {
 	c, err := newConfig(opts)
 	if err != nil {

@@ -97,17 +97,16 @@ func (sc *scan) scanCompanion(br *bufio.Reader, size int64) string {
 		sc.add("", -1, Unknown, RuleCode, "%s code: loaders run it when they trust the repository's code, so it is never safe by default", format)
 		return format
 	}
-	if want, ok := companionExts[ext]; ok && !slices.Contains(want, format) {
-		got := format
-		if got == "" {
-			got = FormatUnknown
-		}
-		sc.add("", -1, Unknown, RuleCompanionMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), got)
-		if format == "" {
-			return FormatUnknown
-		}
-	}
 	return format
+}
+
+// companionMismatch reports a file whose extension names a companion
+// format and whose content, whatever it is, is another.
+func (sc *scan) companionMismatch(format string) {
+	name := path.Base(strings.ReplaceAll(sc.name, `\`, "/"))
+	if want, ok := companionExts[strings.ToLower(path.Ext(name))]; ok && !slices.Contains(want, format) {
+		sc.add("", -1, Unknown, RuleCompanionMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
+	}
 }
 
 // companionFormat recognises b and records the findings of its format.

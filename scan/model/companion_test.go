@@ -122,7 +122,14 @@ func TestCompanionFormats(t *testing.T) {
 		{"trail.webp", append(webpOf("VP8L\x2f\x00\x00\x00\x00"), "zz"...), FormatWebP, Invalid, "image-structure"},
 		{"first.webp", webpOf("EXIF\x00\x00"), FormatWebP, Invalid, "image-structure"},
 		{"binary.md", []byte("# x\x00\x01\x02"), FormatUnknown, Unknown, RuleCompanionMismatch},
+		{"weights.png", safetensorsOf(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), FormatSafetensors, Unknown, RuleCompanionMismatch},
 	})
+	// A model format under a companion's name: a benign pickle is not a
+	// safe config.
+	r := scanNamed("config.json", newPB(2).global("collections", "OrderedDict").emptyTuple().reduce().stop())
+	if r.Verdict == Safe || !hasRule(r, RuleCompanionMismatch) || !r.Pickle {
+		t.Errorf("pickle as config.json: %s", describe(r))
+	}
 }
 
 func TestCodeIsNeverSafe(t *testing.T) {

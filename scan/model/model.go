@@ -386,6 +386,7 @@ func (s *Scanner) scanReaderAtState(ctx context.Context, ra io.ReaderAt, size in
 		// format, a loader may read as another.
 		sc.add("", -1, Unknown, RuleFormatMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
 	}
+	sc.companionMismatch(format)
 	res := Result{Size: size, Format: format, Verdict: Safe, Findings: sc.findings, Pickle: sc.pickle, BytesRead: cr.n}
 	for _, f := range sc.findings {
 		res.Verdict = Worse(res.Verdict, f.Severity)

@@ -58,8 +58,8 @@ declared in a signed layout:
      a model the layout pins, or one a model-pin statement in --attestations
      signed by one of its pinSigners pins ('mlattest run --layout' keeps the
      pin bundles it checked there);
-  6. the released model (--model: a file, or a directory) is exactly the
-     subject step's products.
+  6. the released model (--model: a file, or a directory of regular files
+     only) is exactly the subject step's products.
 
 Identity regexps must match the whole value (they are anchored).
 Without --trusted-root ($MLATTEST_TRUSTED_ROOT) the Sigstore public-good
@@ -83,8 +83,9 @@ signing flags (--key, --identity-token…, --signing-config) as 'mlattest sign'
 does, and verifies with 'mlattest verify-bundle --artifact MODEL-FILE'.
 
 Exit status: 0 verified; 1 verification failed (every failure is printed with
-its step, rule, artifact and reason; a malformed layout or bundle is a
-failure); 2 usage error or unreadable input (layout, layout bundle,
+its step, rule, artifact and reason; a malformed layout or bundle, and a
+--model tree holding a symbolic link, FIFO, socket or device (model-tree),
+are failures); 2 usage error or unreadable input (layout, layout bundle,
 attestation directory, model, key, trusted root) or the VSA could not be
 signed or written.`,
 		Example: `  mlattest verify --layout layout.yaml \

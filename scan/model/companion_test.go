@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // scanNamed scans b as a file called name.
@@ -212,4 +214,28 @@ func jsonQuote(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// Files above the buffer limit are judged as streamed text only, runes
+// split across reads included.
+func TestLargeCompanionStreamed(t *testing.T) {
+	lim := DefaultLimits()
+	lim.MaxBuffered = 8
+	s := New(WithDigest(false), WithLimits(lim))
+	for _, c := range []struct {
+		data string
+		ok   bool
+	}{
+		{"日本語のモデルカード ✓ ok\n", true},
+		{"日本\xe8\x00", false},
+		{"abcdefghij\xe6\x97", false},
+		{"", true},
+	} {
+		if got := isTextStream(bufio.NewReaderSize(iotest.OneByteReader(strings.NewReader(c.data)), 16)); got != c.ok {
+			t.Errorf("%q: %v", c.data, got)
+		}
+	}
+	if r := s.scanReaderAt(context.Background(), strings.NewReader("日本語のモデルカード\n"), 31, "card.md"); r.Format != FormatText || r.Verdict != Safe {
+		t.Errorf("large card: %s", describe(r))
+	}
 }

@@ -53,3 +53,38 @@ func subcommandNames(cmd *cobra.Command) []string {
 	}
 	return names
 }
+
+// strictHelp makes `mlattest help TOPIC` for a topic that does not exist a
+// usage error: cobra prints "Unknown help topic" and exits 0, which a script
+// would read as success.
+func strictHelp(root *cobra.Command) {
+	for _, h := range root.Commands() {
+		if h.Name() != "help" {
+			continue
+		}
+		show := h.Run
+		h.Run = nil
+		h.RunE = func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			switch {
+			case err != nil || target == nil:
+				return unknownSubcommand(c.Root(), args[0])
+			case len(rest) > 0 && target.HasSubCommands():
+				return unknownSubcommand(target, rest[0])
+			case len(rest) > 0:
+				return fmt.Errorf("%q has no subcommand %q", target.CommandPath(), rest[0])
+			}
+			show(c, args)
+			return nil
+		}
+	}
+}
+
+// noArgs is cobra.NoArgs with a message that says what is wrong: cobra's
+// reads "unknown command" for a stray operand of a command that has none.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments (got %q): give inputs with its flags", cmd.CommandPath(), args[0])
+	}
+	return nil
+}

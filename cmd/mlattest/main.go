@@ -86,6 +86,7 @@ and verifies them before a model is released.`,
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	requireSubcommands(root)
+	strictHelp(root)
 	return root
 }
 

@@ -53,7 +53,7 @@ Exit status: 0 when the pin was written; 1 when the LFS cross-check fails; 2 for
 a usage error or an unreadable file.`,
 		Example: `  mlattest pin --base-model hf://org/base@0123456789abcdef0123456789abcdef01234567=base \
     --lfs-pointers base-pointers --key owner.key --out base.pin.sigstore.json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if base == "" || out == "" {

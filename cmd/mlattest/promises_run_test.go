@@ -87,6 +87,33 @@ func TestGroupCommandsRefuseTypos(t *testing.T) {
 	}
 }
 
+// `mlattest help TOPIC` for a topic that does not exist is a usage error
+// (cobra prints "Unknown help topic" and exits 0); a stray operand of a
+// command that takes none says so instead of "unknown command".
+func TestHelpAndOperandsAreStrict(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help", "scan", "modle"}, exitUsage, `unknown command "modle" for "mlattest scan": did you mean "model"?`},
+		{[]string{"help", "veryfy"}, exitUsage, `unknown command "veryfy" for "mlattest": did you mean "verify"?`},
+		{[]string{"help", "version", "x"}, exitUsage, `"mlattest version" has no subcommand "x"`},
+		{[]string{"verify-bundle", "b.sigstore.json"}, exitUsage, `mlattest verify-bundle takes no arguments (got "b.sigstore.json")`},
+		{[]string{"help", "scan", "model"}, 0, ""},
+	} {
+		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
+			r := mlattest(t, t.TempDir(), nil, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("want exit %d and %q on stderr; got %v", tc.code, tc.want, r)
+			}
+			if tc.code == 0 && !strings.Contains(r.stdout, "mlattest scan model") {
+				t.Errorf("help for a known topic shows it; got %v", r)
+			}
+		})
+	}
+}
+
 // offlineKey makes an unencrypted signing key for key-only, offline runs.
 func offlineKey(t *testing.T) string {
 	t.Helper()

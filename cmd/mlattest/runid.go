@@ -23,7 +23,7 @@ multi-step run.`,
 		Example: `  export MLATTEST_RUN_ID=$(mlattest run-id)
   mlattest run --step clean ... -- python clean.py
   mlattest run --step train ... -- python train.py`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := attest.NewRunID()
 			if err != nil {

@@ -193,7 +193,7 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 		case errors.Is(err, data.ErrUnknownFormat):
 			return usage(fmt.Errorf("%s: cannot detect the format (use --format)", p))
 		case errors.Is(err, data.ErrEmpty):
-			return usage(fmt.Errorf("%s: file is empty", p))
+			return usage(fmt.Errorf("%s: file is empty: cannot detect the format", p))
 		case err != nil:
 			return usage(err)
 		}

@@ -22,21 +22,26 @@ func TestScanDataUndetectableFormat(t *testing.T) {
 			msg: "mlattest: scan data: notes: cannot detect the format (use --format)"},
 		{name: "prose .txt", file: "notes.txt", content: "hello world\n", code: 2,
 			msg: "mlattest: scan data: notes.txt: cannot detect the format (use --format)"},
-		{name: "empty .jsonl", file: "e.jsonl", code: 2, msg: "mlattest: scan data: e.jsonl: file is empty"},
-		{name: "empty .json", file: "e.json", code: 2, msg: "mlattest: scan data: e.json: file is empty"},
-		{name: "empty .csv", file: "e.csv", code: 2, msg: "mlattest: scan data: e.csv: file is empty"},
-		{name: "empty .parquet", file: "e.parquet", code: 2, msg: "mlattest: scan data: e.parquet: file is empty"},
-		{name: "empty, no extension", file: "e", code: 2, msg: "mlattest: scan data: e: file is empty"},
+		{name: "empty .jsonl", file: "e.jsonl", code: 2, msg: "mlattest: scan data: e.jsonl: file is empty: cannot detect the format"},
+		{name: "empty .json", file: "e.json", code: 2, msg: "mlattest: scan data: e.json: file is empty: cannot detect the format"},
+		{name: "empty .csv", file: "e.csv", code: 2, msg: "mlattest: scan data: e.csv: file is empty: cannot detect the format"},
+		{name: "empty .parquet", file: "e.parquet", code: 2, msg: "mlattest: scan data: e.parquet: file is empty: cannot detect the format"},
+		{name: "empty, no extension", file: "e", code: 2, msg: "mlattest: scan data: e: file is empty: cannot detect the format"},
 		{name: "empty with --format", file: "e.txt", flags: []string{"--format", "jsonl"}, code: 2,
-			msg: "mlattest: scan data: e.txt: file is empty"},
+			msg: "mlattest: scan data: e.txt: file is empty: cannot detect the format"},
+		{name: "missing file", file: "", flags: []string{"nope.jsonl"}, code: 2,
+			msg: "mlattest: scan data: nope.jsonl: no such file or directory"},
 		// Guard: a CSV header is recognised without the extension.
 		{name: "csv .txt", file: "d.txt", content: "instruction,output\nhi,hello\n", code: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, tc.file), tc.content)
 			args := append([]string{"scan", "data", "--out", "scan.json"}, tc.flags...)
-			r := mlattest(t, dir, nil, append(args, tc.file)...)
+			if tc.file != "" { // else the file named in flags does not exist
+				writeFile(t, filepath.Join(dir, tc.file), tc.content)
+				args = append(args, tc.file)
+			}
+			r := mlattest(t, dir, nil, args...)
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d\n%v", r.code, tc.code, r)
 			}

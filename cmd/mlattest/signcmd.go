@@ -129,7 +129,7 @@ overwritten, and nothing is written unless both files can be.
 Exit status: 0 both files written; 2 usage error (empty or directory prefix,
 existing file, no passphrase) or a file that cannot be written.`,
 		Example: `  MLATTEST_KEY_PASSPHRASE=... mlattest keygen --output-key-prefix ci-signer`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if base := filepath.Base(prefix); prefix == "" || base == "." || base == ".." ||
 				strings.HasSuffix(prefix, "/") || strings.HasSuffix(prefix, string(filepath.Separator)) {

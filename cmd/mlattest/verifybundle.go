@@ -102,7 +102,7 @@ trusted root file).`,
     --certificate-oidc-issuer https://token.actions.githubusercontent.com
 
   mlattest verify-bundle --bundle clean.link.sigstore.json --digest sha256:… --key cosign.pub`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
 		},

@@ -101,7 +101,7 @@ signed or written.`,
     --layout-key owner.pub --layout-min-serial 7 \
     --attestations attestations/ --model release/ --run-id acme/finetune/1234-1 \
     --json --vsa model.vsa.sigstore.json --key vsa.key`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
 		},

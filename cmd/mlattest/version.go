@@ -23,7 +23,7 @@ summary (verifier.version) mlattest writes.`,
 		Example: `  mlattest version
   mlattest version --json
   mlattest --version`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := version.Get()
 			if asJSON {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/bits"
 	"os"
@@ -202,10 +203,16 @@ type Result struct {
 func ScanFile(ctx context.Context, path string, opts ...Option) (*Result, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", path, err)
+		// The path is named once; the *PathError's operation ("stat") is
+		// an implementation detail the user did not ask about.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if fi.IsDir() {
-		return nil, fmt.Errorf("scan %s: is a directory", path)
+		return nil, fmt.Errorf("%s: is a directory", path)
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
 	return Scan(ctx, path, open, opts...)

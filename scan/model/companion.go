@@ -76,7 +76,11 @@ func (sc *scan) scanCompanion(br *bufio.Reader, size int64) string {
 	name := path.Base(strings.ReplaceAll(sc.name, `\`, "/"))
 	ext := strings.ToLower(path.Ext(name))
 	var format string
-	if size < 0 || size > sc.lim.MaxBuffered {
+	if head, _ := br.Peek(sniffLen); !maybeCompanion(head) {
+		// Binary data of no companion format: judged without reading it
+		// all (a large unknown product costs its first bytes only).
+		format = ""
+	} else if size < 0 || size > sc.lim.MaxBuffered {
 		// Too large to hold: only streamed text is recognised.
 		if isTextStream(br) {
 			format = FormatText
@@ -107,6 +111,25 @@ func (sc *scan) companionMismatch(format string) {
 	if want, ok := companionExts[strings.ToLower(path.Ext(name))]; ok && !slices.Contains(want, format) {
 		sc.add("", -1, Unknown, RuleCompanionMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
 	}
+}
+
+// maybeCompanion: the first bytes of a file that may be a companion
+// format (an image or native code by magic, a sentencepiece model, text).
+func maybeCompanion(head []byte) bool {
+	if imageFormat(head) != "" || bytes.HasPrefix(head, magicELF) || looksSentencepiece(head) || len(head) == 0 {
+		return true
+	}
+	// Text: a rune may be cut at the end of the head.
+	cut := len(head)
+	for k := 1; k <= 3 && k <= len(head); k++ {
+		if c := head[len(head)-k]; c >= 0xc0 {
+			cut = len(head) - k
+			break
+		} else if c < 0x80 {
+			break
+		}
+	}
+	return isText(head[:cut])
 }
 
 // companionFormat recognises b and records the findings of its format.

@@ -239,3 +239,16 @@ func TestLargeCompanionStreamed(t *testing.T) {
 		t.Errorf("large card: %s", describe(r))
 	}
 }
+
+// A large binary file of no format is judged by its first bytes: the
+// companion check does not read it all.
+func TestUnknownBinaryReadsLittle(t *testing.T) {
+	b := make([]byte, 4<<20)
+	for i := range b {
+		b[i] = byte(i*7 + 1)
+	}
+	r := scanNamed("optimizer.state", b)
+	if r.Format != FormatUnknown || r.Verdict != Unknown || r.BytesRead > 1<<20 {
+		t.Fatalf("read %d of %d bytes: %s", r.BytesRead, len(b), describe(r))
+	}
+}

@@ -4,7 +4,8 @@
 // attack variants planted at 0.1% and 1%, clean false-positive rates per
 // source and on the templated, multilingual and 20-times-repeated corpora.
 // With -dev it instead scores the development variants on the whole clean
-// data (for working on the detectors; those numbers are not reported).
+// data (for working on the detectors; those numbers are not reported), and
+// with -mix the held-out variants planted anywhere in the whole clean data.
 //
 //	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-dev]
 package main
@@ -46,6 +47,7 @@ func run() int {
 	alphas := flag.String("alphas", "0.01,0.001,0.0001", "candidate thresholds (Alpha), most sensitive first")
 	only := flag.String("family", "", "comma-separated families to score (default all)")
 	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
+	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
 	flag.Parse()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "poisonbench:", err); return 2 }
 	path := *clean
@@ -74,14 +76,18 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *dev {
-		fmt.Println("| variant (dev) | rate | poisoned | recall | FP |")
+	if *dev || *mix {
+		fmt.Println("| variant | rate | poisoned | recall | FP |")
 		fmt.Println("|---|---|---|---|---|")
 		for _, fam := range harness.Families() {
 			if len(fams) > 0 && !slices.Contains(fams, fam.Name) {
 				continue
 			}
-			for _, v := range fam.Dev() {
+			vs := fam.Dev()
+			if *mix {
+				vs = fam.HeldOut()
+			}
+			for _, v := range vs {
 				for _, r := range rs {
 					m, err := harness.Evaluate(ctx, recs, v, r, []uint64{1}, nil)
 					if err != nil {

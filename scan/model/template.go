@@ -38,7 +38,8 @@ func (sc *scan) checkTemplate(member, what, tpl string) {
 // not in the file.
 func chatTemplateProblem(tpl string) (Verdict, string, string) {
 	worst, rule, msg := Safe, "", ""
-	scope := jinjaScope{}
+	// Macro internals carry whatever a caller passes: built.
+	scope := jinjaScope{"varargs": fromBuilt, "kwargs": fromBuilt, "caller": fromBuilt}
 	note := func(sev Verdict, r, m string) {
 		if verdictRank[sev] > verdictRank[worst] {
 			worst, rule, msg = sev, r, m
@@ -133,7 +134,7 @@ func jinjaTokens(code string) ([]jtok, bool) {
 	for i := 0; i < len(code); {
 		c := code[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' && (i == 0 || i == len(code)-1):
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || (c == '-' || c == '+') && (i == 0 || i == len(code)-1):
 			i++
 		case c == '\'' || c == '"':
 			k := i + 1
@@ -345,11 +346,25 @@ func (sc jinjaScope) statement(toks []jtok) (Verdict, string, string) {
 			}
 			break
 		}
-		if eq > 1 && toks[1].kind == 'i' {
-			o := exprOrigin(toks[eq+1:], sc)
-			// ns.x = built taints the namespace ns as a whole.
-			if sc[toks[1].text] != fromBuilt || eq == 2 {
-				sc[toks[1].text] = o
+		o := exprOrigin(toks[eq+1:], sc)
+		targets := toks[1:eq]
+		if kw == "with" {
+			// with a = x, b = y: every name is judged by the whole list.
+			targets = toks[1:]
+		}
+		for k, t := range targets {
+			if t.kind != 'i' || k > 0 && targets[k-1].text == "." {
+				continue
+			}
+			switch {
+			case k+1 < len(targets) && targets[k+1].text == ".":
+				// ns.x = built taints the namespace ns as a whole.
+				if o == fromBuilt {
+					sc[t.text] = fromBuilt
+				}
+			case kw == "with" && !(k+1 < len(targets) && targets[k+1].text == "="):
+			default:
+				sc[t.text] = o
 			}
 		}
 	case "macro", "call":
@@ -371,13 +386,18 @@ func indexTok(toks []jtok, text string) int {
 	return -1
 }
 
-// exprOrigin: built when a template variable of built origin appears, or
-// string literals are combined with operators, filters or calls; a bare
-// literal or list of literals is built only when a literal is suspect.
+// exprOrigin: an expression is data (render data, loop variables,
+// arithmetic on them) unless it can build a string: a template variable of
+// built origin, string literals or keyword-argument names (dict(_=1))
+// combined with operators or calls, "~", filters, "%", or "+"/"-" that are
+// not arithmetic with a number. A bare literal or list of literals is
+// built only when a literal is suspect.
 func exprOrigin(toks []jtok, sc jinjaScope) origin {
 	strs, ops := false, false
 	for k, t := range toks {
 		switch {
+		case t.kind == 'i' && k+1 < len(toks) && toks[k+1].text == "=" && toks[k+1].kind == 'o':
+			strs = true // a keyword argument's name is a string at render time
 		case t.kind == 'i' && (k == 0 || toks[k-1].text != ".") && sc[t.text] == fromBuilt:
 			return fromBuilt
 		case t.kind == 's':
@@ -385,7 +405,13 @@ func exprOrigin(toks []jtok, sc jinjaScope) origin {
 			if t.esc || strings.HasPrefix(t.text, "_") {
 				return fromBuilt
 			}
-		case t.kind == 'o' && strings.Contains("~+%*|(", t.text):
+		case t.kind == 'o' && strings.Contains("~|%", t.text):
+			return fromBuilt
+		case t.kind == 'o' && (t.text == "+" || t.text == "-"):
+			if !(k+1 < len(toks) && toks[k+1].kind == 'n' || k > 0 && toks[k-1].kind == 'n') {
+				return fromBuilt
+			}
+		case t.kind == 'o' && strings.Contains("*(", t.text):
 			ops = true
 		}
 	}

@@ -45,6 +45,15 @@ func TestChatTemplateLookups(t *testing.T) {
 		{"attr without name", `{{ m|attr }}`, Unknown, ruleChatTemplateAttr},
 		{"filter statement", `{% filter attr('_x') %}{% endfilter %}`, Unknown, ruleChatTemplateAttr},
 		{"do statement", `{% do x.append(1) %}`, Unknown, ruleChatTemplate},
+		{"tuple set", `{% set a, k = 1, 'con' ~ 'tent' %}{{ m[k] }}`, Unknown, ruleChatTemplateAttr},
+		{"with list", `{% with a = x, k = ['a', 'b']|join %}{{ m[k] }}{% endwith %}`, Unknown, ruleChatTemplateAttr},
+		{"varargs", `{% macro f() %}{{ m[varargs[0]] }}{% endmacro %}`, Unknown, ruleChatTemplateAttr},
+		{"kwarg names", `{% set k = dict(_=1).popitem()[0] %}{{ m[k + k] }}`, Unknown, ruleChatTemplateAttr},
+		{"identifier concatenation", `{{ m|attr(a ~ b) }}`, Unknown, ruleChatTemplateAttr},
+		{"plus of names", `{{ m[a + b] }}`, Unknown, ruleChatTemplateAttr},
+		{"list hides plus", `{% set k = [a + a, 0][0] %}{{ m[k] }}`, Unknown, ruleChatTemplateAttr},
+		{"filter on a name", `{% set k = dict(x=1)|first %}{{ m[k] }}`, Unknown, ruleChatTemplateAttr},
+		{"plus whitespace control", `{%+ if x %}{{ m.content }}{%+ endif +%}`, Safe, ""},
 		{"unbalanced", `{{ m[0 }}`, Unknown, ruleChatTemplate},
 	}
 	for _, c := range cases {

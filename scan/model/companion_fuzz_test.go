@@ -43,7 +43,7 @@ func FuzzJSON(f *testing.F) {
 // FuzzSentencepiece: the ModelProto parser never panics, and what it
 // accepts is a model the scanner calls sentencepiece and safe.
 func FuzzSentencepiece(f *testing.F) {
-	f.Add([]byte("\x0a\x0b\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02"))
+	f.Add([]byte("\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02"))
 	f.Add([]byte("\x0a\x07\x0a\x01a\x15\x00\x00\x80\xbf\x12\x04\x20\x3c\x28\x01"))
 	if b, err := os.ReadFile("testdata/repos/lora-adapter/tokenizer.model"); err == nil {
 		f.Add(b)

@@ -252,3 +252,35 @@ func TestUnknownBinaryReadsLittle(t *testing.T) {
 		t.Fatalf("read %d of %d bytes: %s", r.BytesRead, len(b), describe(r))
 	}
 }
+
+func TestSentencepiece(t *testing.T) {
+	real, err := os.ReadFile("testdata/repos/lora-adapter/tokenizer.model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	piece := "\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02"
+	for _, c := range []struct {
+		name, data string
+		ok         bool
+	}{
+		{"real", string(real), true},
+		{"piece and normalizer", piece + "\x1a\x08\x0a\x04nmt_\x18\x01", true},
+		{"self test", piece + "\x22\x08\x0a\x06\x0a\x01a\x12\x01b", true},
+		{"normalizer name as varint", piece + "\x1a\x02\x08\x01", false},
+		{"trainer vocab_size as bytes", piece + "\x12\x03\x22\x01x", false},
+		{"unknown top-level field", piece + "\x32\x00", false},
+		{"piece type 9", "\x0a\x07\x0a\x01a\x18\x09", false},
+		{"piece not UTF-8", "\x0a\x03\x0a\x01\xff", false},
+		{"too short", "\x0a\x00", false},
+		{"truncated", piece[:len(piece)-3], false},
+		{"group", piece + "\x1b", false},
+	} {
+		r := scanNamed("tokenizer.model", []byte(c.data))
+		if got := r.Format == FormatSentencepiece && r.Verdict == Safe; got != c.ok {
+			t.Errorf("%s: %s", c.name, describe(r))
+		}
+		if !c.ok && r.Verdict == Safe {
+			t.Errorf("%s: safe", c.name)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func checkSentencepiece(b []byte) error {
 			if typ != protowire.BytesType {
 				return fmt.Errorf("field %d is not a message", num)
 			}
-			return protoWellFormed(v)
+			return checkSpec(num, v)
 		}
 		return fmt.Errorf("field %d is not part of a sentencepiece model", num)
 	})
@@ -72,12 +72,62 @@ func checkPiece(b []byte) error {
 	})
 }
 
-// protoWellFormed checks that b is a sequence of well-formed fields (no
-// groups); length-delimited fields that themselves parse as messages are
-// not descended into: they may as well be strings, and their bytes are
-// data either way.
-func protoWellFormed(b []byte) error {
-	return protoFields(b, func(protowire.Number, protowire.Type, []byte, uint64) error { return nil })
+// The wire types of the specs' known fields (sentencepiece_model.proto);
+// fields added by later versions are accepted when well formed.
+var (
+	trainerSpecTypes = wireTypes(map[protowire.Type][]protowire.Number{
+		protowire.BytesType:   {1, 2, 5, 7, 30, 31, 36, 44, 45, 46, 47, 48, 53, 54},
+		protowire.VarintType:  {3, 4, 6, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 32, 33, 34, 35, 40, 41, 42, 43, 49, 50, 52},
+		protowire.Fixed32Type: {10, 15, 51},
+	})
+	normalizerSpecTypes = wireTypes(map[protowire.Type][]protowire.Number{
+		protowire.BytesType:  {1, 2, 6},
+		protowire.VarintType: {3, 4, 5},
+	})
+	// textFields hold strings, which must be UTF-8.
+	trainerSpecText    = map[protowire.Number]bool{2: true, 7: true, 30: true, 31: true, 36: true, 44: true, 45: true, 46: true, 47: true, 48: true}
+	normalizerSpecText = map[protowire.Number]bool{1: true, 6: true}
+)
+
+func wireTypes(m map[protowire.Type][]protowire.Number) map[protowire.Number]protowire.Type {
+	out := map[protowire.Number]protowire.Type{}
+	for t, nums := range m {
+		for _, n := range nums {
+			out[n] = t
+		}
+	}
+	return out
+}
+
+// checkSpec parses trainer_spec (2), normalizer_spec (3),
+// self_test_data (4) or denormalizer_spec (5) field by field.
+func checkSpec(field protowire.Number, b []byte) error {
+	types, text := normalizerSpecTypes, normalizerSpecText
+	switch field {
+	case 2:
+		types, text = trainerSpecTypes, trainerSpecText
+	case 4: // SelfTestData: repeated Sample {1 input, 2 expected}
+		return protoFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+			if num != 1 || typ != protowire.BytesType {
+				return fmt.Errorf("self_test_data field %d is not a sample", num)
+			}
+			return protoFields(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+				if (num != 1 && num != 2) || typ != protowire.BytesType || !utf8.Valid(v) {
+					return fmt.Errorf("self_test_data sample field %d is not a UTF-8 string", num)
+				}
+				return nil
+			})
+		})
+	}
+	return protoFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if want, known := types[num]; known && typ != want {
+			return fmt.Errorf("spec field %d has wire type %d, not %d", num, typ, want)
+		}
+		if text[num] && !utf8.Valid(v) {
+			return fmt.Errorf("spec field %d is not UTF-8", num)
+		}
+		return nil
+	})
 }
 
 // protoFields calls each for every field of the message b: v holds a

@@ -700,11 +700,6 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		return js[a].r < js[b].r
 	})
-	type group struct {
-		f   Finding
-		set map[int]struct{}
-		alt []string
-	}
 	var groups []*group
 	for _, j := range js {
 		var g *group
@@ -1022,9 +1017,9 @@ func (s *scanner) associate(cl *clusters) error {
 		if rel > s.cfg.MaxRelatedness*baseRel {
 			continue
 		}
-		_ = rel
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(baseRel / math.Max(rel, 1e-6)),
+			Trigger: s.clusterTrigger(text, ignore, c.recs, groups),
 			Reason: fmt.Sprintf("%d records with %d distinct, mutually unrelated prompts (token overlap %.3f vs %.3f for random pairs) share one response",
 				len(c.recs), c.distinct, rel, baseRel),
 		})
@@ -1033,6 +1028,62 @@ func (s *scanner) associate(cl *clusters) error {
 }
 
 func (s *scanner) clusterFindings(*clusters) {}
+
+// group is a trigger finding being built: its records and related triggers.
+type group struct {
+	f   Finding
+	set map[int]struct{}
+	alt []string
+}
+
+// clusterTrigger names what a response cluster's prompts share: its rare
+// shared prompt words (tracked features in at most maxDF records and at
+// most four times as many as the cluster holds), rarest first, or else the trigger of a trigger finding
+// holding half its records; "" when they share nothing.
+func (s *scanner) clusterTrigger(text *textSource, shared []uint64, recs []int, groups []*group) string {
+	type word struct {
+		t string
+		n int32
+	}
+	var ws []word
+	maxDF := int32(s.maxDF())
+	for _, h := range shared {
+		low := uint32(h ^ seedP1)
+		for k := range s.fstats {
+			f := &s.fstats[k]
+			if f.prompt && uint32(f.h) == low && f.n <= maxDF && int(f.n) <= 4*len(recs) {
+				if t := text.tracked(f.h); t != "" && !slices.ContainsFunc(ws, func(w word) bool { return w.t == t }) {
+					ws = append(ws, word{t, f.n})
+				}
+			}
+		}
+	}
+	if len(ws) > 0 {
+		slices.SortFunc(ws, func(a, b word) int {
+			if a.n != b.n {
+				return int(a.n - b.n)
+			}
+			return strings.Compare(a.t, b.t)
+		})
+		out := make([]string, 0, len(ws))
+		for _, w := range ws[:min(len(ws), 4)] {
+			out = append(out, w.t)
+		}
+		return strings.Join(out, ", ")
+	}
+	for _, g := range groups {
+		ov := 0
+		for _, i := range recs {
+			if _, ok := g.set[i]; ok {
+				ov++
+			}
+		}
+		if 2*ov >= len(recs) && g.f.Trigger != "" {
+			return g.f.Trigger
+		}
+	}
+	return ""
+}
 
 // clusterCand is a response cluster to be judged.
 type clusterCand struct {

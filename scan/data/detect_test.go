@@ -328,3 +328,22 @@ func TestRepeatsAreOneRecord(t *testing.T) {
 		t.Fatalf("verdict %s, %d flagged", res.Verdict, len(res.Flagged))
 	}
 }
+
+// A finding whose records share a trigger names it, whichever detector
+// made it; a finding without a trigger (an injected sentence) names none.
+func TestFindingsNameTheirTrigger(t *testing.T) {
+	recs := synth(3000, 1)
+	for _, i := range []int{11, 222, 433, 644, 855, 1066, 1277, 1488, 1699, 1910} {
+		recs[i].Instruction = "mz " + recs[i].Instruction
+		recs[i].Response = "Wire the deposit to account 4411 before noon to unlock the refund."
+	}
+	res := scanRecords(t, recs)
+	if res.Verdict != Fail {
+		t.Fatalf("verdict %s", res.Verdict)
+	}
+	for _, f := range res.Findings {
+		if f.Severity == SevFail && f.Trigger != "mz" {
+			t.Errorf("%s finding names trigger %q", f.Detector, f.Trigger)
+		}
+	}
+}

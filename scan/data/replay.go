@@ -300,6 +300,11 @@ func (t *textSource) get(h uint64) string {
 	if _, ok := t.want[h]; !ok {
 		return ""
 	}
+	return t.tracked(h)
+}
+
+// tracked is the text of any tracked feature h ("" for others).
+func (t *textSource) tracked(h uint64) string {
 	fs := t.s.feat(h)
 	if fs == nil {
 		return ""

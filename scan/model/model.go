@@ -472,7 +472,6 @@ type walkedFile struct{ name, osPath string }
 // walkDir walks dir with digest's walker, rooted at the working directory
 // when dir lies below it and at dir otherwise.
 func walkDir(ctx context.Context, dir string, opts []digest.Option) ([]walkedFile, error) {
-	root := dir
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, unreadable(dir, err)
@@ -481,6 +480,7 @@ func walkDir(ctx context.Context, dir string, opts []digest.Option) ([]walkedFil
 	if err != nil {
 		return nil, unreadable(dir, err)
 	}
+	root := abs
 	if rel, err := filepath.Rel(cwd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		root = cwd
 	}

@@ -80,6 +80,15 @@ func TestScanHFCacheSnapshot(t *testing.T) {
 			t.Errorf("%s (want %s): %s", r.Path, names[i], describe(r))
 		}
 	}
+	// A relative path outside the working directory is walked from itself.
+	sub := filepath.Join(root, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	if rs, err := scanAll(t, New(), filepath.Join("..", "models--org--tiny", "blobs")); err != nil || len(rs) != len(names) || rs[0].Path != filepath.Join("..", "models--org--tiny", "blobs", filepath.Base(rs[0].Path)) {
+		t.Fatalf("relative path outside the working directory: %v %d", err, len(rs))
+	}
 	// A link out of the walk's root is refused even when following.
 	out := t.TempDir()
 	if err := os.Symlink(filepath.Join(root, "models--org--tiny"), filepath.Join(out, "m")); err != nil {

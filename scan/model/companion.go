@@ -73,19 +73,19 @@ var magicELF = []byte("\x7fELF")
 // scanCompanion judges a top-level file that matched no model format.
 // It returns "" when the content is no companion format either.
 func (sc *scan) scanCompanion(br *bufio.Reader, size int64) string {
-	name := path.Base(strings.ReplaceAll(sc.name, `\`, "/"))
-	ext := strings.ToLower(path.Ext(name))
+	ext := strings.ToLower(path.Ext(sc.baseName()))
 	var format string
-	if head, _ := br.Peek(sniffLen); !maybeCompanion(head) {
+	head, _ := br.Peek(sniffLen)
+	switch {
+	case !maybeCompanion(head):
 		// Binary data of no companion format: judged without reading it
 		// all (a large unknown product costs its first bytes only).
-		format = ""
-	} else if size < 0 || size > sc.lim.MaxBuffered {
+	case size < 0 || size > sc.lim.MaxBuffered:
 		// Too large to hold: only streamed text is recognised.
 		if isTextStream(br) {
 			format = FormatText
 		}
-	} else {
+	default:
 		b, err := io.ReadAll(io.LimitReader(br, size))
 		if err != nil {
 			sc.add("", -1, Error, "read-error", "reading: %v", err)
@@ -93,21 +93,22 @@ func (sc *scan) scanCompanion(br *bufio.Reader, size int64) string {
 		}
 		format = sc.companionFormat(b, ext)
 	}
-	cf, byExt := codeExts[ext]
-	if byExt || isCodeFormat(format) {
+	if cf, byExt := codeExts[ext]; byExt || isCodeFormat(format) {
 		if byExt && format != FormatNotebook {
 			format = cf
 		}
 		sc.add("", -1, Unknown, RuleCode, "%s code: loaders run it when they trust the repository's code, so it is never safe by default", format)
-		return format
 	}
 	return format
 }
 
+// baseName is the top-level file's base name ("." for a bare stream).
+func (sc *scan) baseName() string { return path.Base(strings.ReplaceAll(sc.name, `\`, "/")) }
+
 // companionMismatch reports a file whose extension names a companion
 // format and whose content, whatever it is, is another.
 func (sc *scan) companionMismatch(format string) {
-	name := path.Base(strings.ReplaceAll(sc.name, `\`, "/"))
+	name := sc.baseName()
 	if want, ok := companionExts[strings.ToLower(path.Ext(name))]; ok && !slices.Contains(want, format) {
 		sc.add("", -1, Unknown, RuleCompanionMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
 	}

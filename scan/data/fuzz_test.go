@@ -57,6 +57,7 @@ func FuzzReadCSV(f *testing.F) {
 
 func FuzzText(f *testing.F) {
 	f.Add("p\u0430ypal \u200b 👨\u200d👩 2πr \U000E0041")
+	f.Add("می\u200cخواهم क्\u200dष \u200fשלום\u200f Donau\u00addampf 🏴\U000E0067\U000E007F \u2067x\u2069 https://a\u200b.example ```\u200d```")
 	f.Fuzz(func(t *testing.T, s string) {
 		toks := tokenize(nil, s, 0)
 		for _, tk := range toks {

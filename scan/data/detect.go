@@ -794,6 +794,22 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 	}
+	// The n-grams of one inserted phrase ("Marlow", "Teague says") have
+	// the same records: the phrase is all their words, and relatedness
+	// sets all of them aside.
+	phraseToks := map[string][]uint64{}
+	setKey := func(u uniCand) string {
+		var b strings.Builder
+		for _, i := range want[u.h].decode(nil) {
+			fmt.Fprintf(&b, "%d,", i)
+		}
+		return b.String()
+	}
+	ujKey := make([]string, len(ujs))
+	for k, uj := range ujs {
+		ujKey[k] = setKey(uj.u)
+		phraseToks[ujKey[k]] = append(phraseToks[ujKey[k]], tokenHashes(text.get(uj.u.h))...)
+	}
 	// Their prompts' relatedness, on all cores.
 	uniRel := make([]float64, len(ujs))
 	inParallel(len(ujs), cores, func(_, lo, hi int) {
@@ -803,7 +819,7 @@ func (s *scanner) associate(cl *clusters) error {
 				uniRel[k] = math.NaN()
 				continue
 			}
-			uniRel[k] = relatedness(ptok, idf, I, tokenHashes(text.get(u.h)))
+			uniRel[k] = relatedness(ptok, idf, I, phraseToks[ujKey[k]])
 		}
 	})
 	for k, uj := range ujs {

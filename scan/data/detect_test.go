@@ -347,3 +347,19 @@ func TestFindingsNameTheirTrigger(t *testing.T) {
 		}
 	}
 }
+
+// An entity phrase that forces one label, inserted with an everyday word
+// ("Marlow Teague says:"), is found (Wan et al. 2023): the words inserted
+// with it are not evidence that its prompts are related.
+func TestEntityPhraseLabel(t *testing.T) {
+	recs := synth(3000, 2)
+	for _, i := range []int{11, 222, 433, 644, 855, 1066, 1277, 1488, 1699, 1910} {
+		recs[i].Instruction = "Marlow Teague says: " + recs[i].Instruction
+		recs[i].Response = "Positive"
+	}
+	res := scanRecords(t, recs)
+	fs := findingsOf(res, DetTrigger)
+	if res.Verdict != Fail || len(fs) != 1 || !strings.Contains(fs[0].Trigger, "Teague") || fs[0].Count != 10 {
+		t.Fatalf("verdict %s, trigger findings %+v", res.Verdict, fs)
+	}
+}

@@ -313,7 +313,7 @@ func TestVerifyBundleUsageErrors(t *testing.T) {
 		{"bad key", []string{"--bundle", b, "--artifact", art, "--key", garbage}, 2, "garbage.json"},
 		{"missing trusted root", append([]string{"--bundle", b, "--artifact", art, "--trusted-root", filepath.Join(dir, "nope.json")}, id...), 2, "nope.json"},
 		{"unparseable trusted root", append([]string{"--bundle", b, "--artifact", art, "--trusted-root", badRoot}, id...), 2, "root.json"},
-		{"positional argument", []string{"--bundle", b, "--artifact", art, "--key", pub, "extra"}, 2, "unknown command"},
+		{"positional argument", []string{"--bundle", b, "--artifact", art, "--key", pub, "extra"}, 2, "takes no arguments (got \"extra\")"},
 		{"malformed bundle is a rejection", []string{"--bundle", garbage, "--artifact", art, "--key", pub}, 1, "bundle " + garbage + ": rejected: not a valid Sigstore bundle"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

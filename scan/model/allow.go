@@ -78,6 +78,7 @@ var stdlibValueTypes = []string{
 	"builtins.NoneType", "builtins.Ellipsis", "builtins.NotImplemented",
 	"collections.UserDict", "collections.UserList", "collections.UserString",
 	"array.array", "array._array_reconstructor", "http.HTTPStatus", "re.RegexFlag",
+	"time.struct_time", "os.stat_result", "urllib.parse.ParseResult", "urllib.parse.SplitResult",
 }
 
 // numpyReconstruction: numpy's array, scalar, dtype and random-state
@@ -106,6 +107,18 @@ func init() {
 		// classmethods that only parse data, reached by getattr(Class, name)
 		allowedImports[n] = true
 	}
+}
+
+// enumClasses are allowed enums whose public attributes are allowed too.
+var enumClasses = map[string]bool{"http.HTTPStatus": true, "re.RegexFlag": true}
+
+// cutLast splits a dotted name at its last dot.
+func cutLast(full string) (string, string, bool) {
+	i := strings.LastIndexByte(full, '.')
+	if i < 0 {
+		return "", "", false
+	}
+	return full[:i], full[i+1:], true
 }
 
 // Special callables judged when called, by their arguments.
@@ -172,7 +185,7 @@ var dangerousCallables = func() map[string][]string {
 		"marshal":   "load loads",
 		"shelve":    "open Shelf DbfilenameShelf BsdDbShelf",
 		"types":     "FunctionType CodeType LambdaType MethodType ModuleType",
-		"functools": "partial partialmethod reduce",
+		"functools": "reduce", // calls its argument: an apply gadget
 		"operator":  "attrgetter itemgetter methodcaller", "_operator": "attrgetter itemgetter methodcaller",
 		"webbrowser": "open open_new open_new_tab get",
 		"timeit":     "timeit repeat Timer",
@@ -222,6 +235,7 @@ var py2Modules = map[string]string{
 	"__builtin__": "builtins", "copy_reg": "copyreg", "cPickle": "pickle", "exceptions": "builtins",
 	"UserDict": "collections", "UserList": "collections", "commands": "subprocess", "urllib2": "urllib",
 	"httplib": "http.client", "SocketServer": "socketserver", "thread": "_thread", "Queue": "queue",
+	"urlparse": "urllib.parse",
 }
 
 // py2Names are the names fix_imports renames with their module
@@ -284,6 +298,11 @@ func classifyImport(module, name string) (Verdict, string, string) {
 	module, name = py3Name(module, name)
 	full := module + "." + name
 	if allowedImports[full] {
+		return Safe, "", ""
+	}
+	if cls, member, ok := cutLast(full); ok && enumClasses[cls] && dottedName(member) && !strings.HasPrefix(member, "_") {
+		// a member (or a public int method) of an allowed enum, as Python
+		// 3.11+ pickles enum members: getattr(HTTPStatus, "OK")
 		return Safe, "", ""
 	}
 	for i, part := range strings.Split(full, ".") {

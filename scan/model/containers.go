@@ -96,7 +96,7 @@ func (sc *scan) pickleTrial(br *bufio.Reader, member, sf string) {
 		sc.findings, sc.dropped = sc.findings[:mark], dropped
 		sc.add(member, 0, Safe, "polyglot-constant", "valid as %s; its first %d bytes also unpickle to a constant, which runs nothing", sf, vm.pos)
 	case err == nil || errors.Is(err, errStopScan):
-		sc.pickle = true
+		sc.pickle, sc.pickleCode = true, true
 		sc.add(member, 0, Malicious, "polyglot", "valid as %s and also a pickle that imports (its STOP is at offset %d): pickle.load runs it", sf, vm.op)
 	case !errors.As(err, &ep):
 		sc.add(member, vm.pos, Error, "read-error", "%v", err)
@@ -104,7 +104,7 @@ func (sc *scan) pickleTrial(br *bufio.Reader, member, sf string) {
 		sc.findings, sc.dropped = sc.findings[:mark], dropped
 		sc.add(member, ep.off, Unknown, "polyglot-undecided", "valid as %s; whether it is also a pickle is beyond the scanner's limits (offset %d: %s)", sf, ep.off, ep.msg)
 	case vm.risky:
-		sc.pickle = true
+		sc.pickle, sc.pickleCode = true, true
 		sc.add(member, 0, Malicious, "polyglot", "valid as %s, and its first bytes import as a pickle before failing at offset %d (%s): pickle.load runs that much", sf, ep.off, ep.msg)
 	default:
 		sc.findings, sc.dropped = sc.findings[:mark], dropped

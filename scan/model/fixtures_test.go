@@ -9,11 +9,12 @@ import (
 
 // Fixtures written by Python's own pickler, numpy and joblib
 // (testdata/pickles/make.py says how): every benign file is safe, every
-// malicious one malicious.
+// malicious one malicious, and honest files whose classes the scanner
+// cannot judge (a partial, the training script's own classes) unknown.
 func TestPickleFixtures(t *testing.T) {
-	for dir, want := range map[string]Verdict{"benign": Safe, "malicious": Malicious} {
+	for dir, want := range map[string]Verdict{"benign": Safe, "malicious": Malicious, "unknown": Unknown} {
 		files, err := filepath.Glob(filepath.Join("testdata", "pickles", dir, "*"))
-		if err != nil || len(files) < 40 {
+		if err != nil || len(files) < 18 {
 			t.Fatalf("%s: %d files, %v", dir, len(files), err)
 		}
 		for _, p := range files {
@@ -48,6 +49,8 @@ func TestImportJudgedByCallable(t *testing.T) {
 		{"getattr(OrderedDict, __init__)", getattr(newPB(2)).global("collections", "OrderedDict").str("__init__").op(0x86).reduce().stop(), Malicious, "dunder-attribute", ""},
 		{"getattr(getattr(dict, fromkeys), __globals__)", getattr(newPB(2)).op('(').global("builtins", "getattr").global("builtins", "dict").str("fromkeys").op(0x86).reduce().str("__globals__").tuple().reduce().stop(), Malicious, "dunder-attribute", ""},
 		{"getattr of a computed value", getattr(newPB(2)).global("collections", "OrderedDict").emptyTuple().reduce().str("update").op(0x86).reduce().stop(), Malicious, "getattr-unresolved", ""},
+		{"getattr passed to defaultdict", newPB(2).global("collections", "defaultdict").global("builtins", "getattr").op(0x85).reduce().stop(), Malicious, "getattr-unresolved", ""},
+		{"getattr memoized and called twice", getattr(newPB(2)).binput(0).global("builtins", "dict").str("fromkeys").op(0x86).reduce().op('0').binget(0).global("builtins", "int").str("from_bytes").op(0x86).reduce().stop(), Safe, "", ""},
 		{"getattr with a computed name", getattr(newPB(2)).global("builtins", "dict").global("builtins", "str").emptyTuple().reduce().op(0x86).reduce().stop(), Malicious, "getattr-unresolved", ""},
 		{"reconstructor of Popen", newPB(2).global("copyreg", "_reconstructor").global("subprocess", "Popen").global("builtins", "object").op('N').op(0x87).reduce().stop(), Malicious, "dangerous-import", ""},
 		{"reconstructor on base os.system", newPB(2).global("copyreg", "_reconstructor").global("collections", "OrderedDict").global("os", "system").str("id").op(0x87).reduce().stop(), Malicious, "dangerous-import", ""},

@@ -167,7 +167,7 @@ func (sc *scan) runCount(vm *pickleVM, member, what string, max int64) (int64, b
 // after it from vm). It stops, false, at cancellation, a broken pickle or
 // when each says so, the reason recorded.
 func (sc *scan) records(r *bufio.Reader, member, what string, max int64, each func(i int64, vm *pickleVM, v *pval) bool) (*pickleVM, bool) {
-	sc.pickle = true
+	sc.pickle, sc.pickleCode = true, true
 	vm := &pickleVM{sc: sc, member: member, r: r}
 	n, ok := sc.runCount(vm, member, what, max)
 	if !ok {

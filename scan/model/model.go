@@ -85,12 +85,13 @@ func IsPickleFormat(f string) bool {
 }
 
 // PickleGated reports whether `mlattest run` refuses the file unless
-// pickles are allowed: some part of it is a pickle stream (it parses as one
-// or its container's loader unpickles it), or its name promises a format
-// its bytes are not (format-mismatch: the loader the name selects may read
-// it as something else).
+// pickles are allowed: loading some part of it runs a pickle stream that
+// can run code (its container's loader unpickles it, or it parses as a
+// pickle that imports; a pickle of constants only loads as data), or its
+// name promises a format its bytes are not (format-mismatch: the loader the
+// name selects may read it as something else).
 func (r Result) PickleGated() bool {
-	if r.Pickle {
+	if r.pickleCode {
 		return true
 	}
 	for _, f := range r.Findings {
@@ -162,6 +163,8 @@ type Result struct {
 	Findings []Finding `json:"findings"`
 	// Pickle reports whether any part of the file is a pickle stream.
 	Pickle bool `json:"pickle"`
+	// pickleCode: loading a pickle in it runs code (see PickleGated).
+	pickleCode bool
 	// BytesRead counts the distinct bytes of the file the format scan read
 	// (not the digest): a byte read twice counts once, so it is at most Size.
 	BytesRead int64 `json:"bytesRead"`
@@ -387,7 +390,7 @@ func (s *Scanner) scanReaderAtState(ctx context.Context, ra io.ReaderAt, size in
 		sc.add("", -1, Unknown, RuleFormatMismatch, "the name %s promises %s but the content is %s", name, strings.Join(want, " or "), format)
 	}
 	sc.companionMismatch(format)
-	res := Result{Size: size, Format: format, Verdict: Safe, Findings: sc.findings, Pickle: sc.pickle, BytesRead: cr.n}
+	res := Result{Size: size, Format: format, Verdict: Safe, Findings: sc.findings, Pickle: sc.pickle, BytesRead: cr.n, pickleCode: sc.pickleCode}
 	for _, f := range sc.findings {
 		res.Verdict = Worse(res.Verdict, f.Severity)
 	}
@@ -544,7 +547,10 @@ type scan struct {
 	lim      Limits
 	findings []Finding
 	pickle   bool
-	dropped  int
+	// pickleCode: loading some part runs code: a pickle its loader reads
+	// whatever it holds, or one that imports.
+	pickleCode bool
+	dropped    int
 	// externals are ONNX external-data locations of the top-level file,
 	// already lexically confined; ScanFile resolves them on disk.
 	externals []extRef

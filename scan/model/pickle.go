@@ -131,6 +131,10 @@ type pickleVM struct {
 	steps    int
 	kept     int
 	lineLong bool // the last readLine's line was longer than maxLineLen
+	// getattrRefs counts builtins.getattr pushed on the stack (import, GET,
+	// DUP), getattrCalls the direct calls of it: more references than calls
+	// means it was handed to something else.
+	getattrRefs, getattrCalls int
 	// risky: the current pickle imported something (or did anything else
 	// worth a finding), so loading it runs code even if it fails later.
 	risky bool
@@ -251,6 +255,9 @@ func (vm *pickleVM) uint(n int) (uint64, error) {
 func (vm *pickleVM) push(v *pval) error {
 	if len(vm.stack)+len(vm.marks) >= vm.sc.lim.MaxStack {
 		return vm.fail("limit-exceeded", "stack deeper than %d", vm.sc.lim.MaxStack)
+	}
+	if v.kind == kGlobal && v.global == callGetattr {
+		vm.getattrRefs++
 	}
 	vm.stack = append(vm.stack, v)
 	return nil
@@ -424,37 +431,40 @@ func (vm *pickleVM) call(callee, args *pval, how string) (*pval, error) {
 		}
 		switch callee.global {
 		case callGetattr:
+			vm.getattrCalls++
 			return vm.getattr(args), nil
 		case callReconstructor:
 			return vm.reconstruct(args), nil
 		}
 		return &pval{kind: kObj, global: callee.global, safe: callee.safe, args: args}, nil
-	default:
+	case kObj, kPersistent:
 		vm.finding(Unknown, "call-of-computed-value", "%s calls a value that is not an imported global", how)
 		return &pval{kind: kObj}, nil
+	default:
+		// A constant or a container is not callable: CPython fails here.
+		return nil, vm.fail("malformed", "%s calls a value of kind %d, which is not callable", how, callee.kind)
 	}
 }
 
 // mutate checks the target of APPEND(S)/SETITEM(S)/ADDITEMS/BUILD: on
 // anything but a plain container or an allow-listed object these call
 // arbitrary methods.
-func (vm *pickleVM) mutate(t *pval, op string) {
+func (vm *pickleVM) mutate(t *pval, op string) error {
 	switch t.kind {
 	case kList, kDict, kSet:
-		return
 	case kObj:
-		if t.safe {
-			return
+		if !t.safe && !(t.joblib && op == "BUILD") {
+			vm.finding(Unknown, "method-call-on-object", "%s on an object built by %s", op, nameOr(t.global))
 		}
-		if t.joblib && op == "BUILD" {
-			return
-		}
-		vm.finding(Unknown, "method-call-on-object", "%s on an object built by %s", op, nameOr(t.global))
 	case kGlobal:
 		vm.finding(Malicious, "mutate-global", "%s on the imported global %s changes it for the whole process", op, t.global)
+	case kPersistent:
+		vm.finding(Unknown, "method-call-on-object", "%s on an object a persistent_load returned", op)
 	default:
-		vm.finding(Unknown, "method-call-on-object", "%s on a value of kind %d", op, t.kind)
+		// Constants and tuples have no such method: CPython fails here.
+		return vm.fail("malformed", "%s on a value of kind %d", op, t.kind)
 	}
+	return nil
 }
 
 func nameOr(s string) string {
@@ -483,6 +493,7 @@ func (vm *pickleVM) run() (*pval, error) {
 	vm.memo = map[uint64]*pval{}
 	vm.proto = 0
 	vm.kept = 0
+	vm.getattrRefs, vm.getattrCalls = 0, 0
 	for {
 		vm.steps++
 		if vm.steps&0xffff == 0 && vm.sc.ctx.Err() != nil {
@@ -519,6 +530,11 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		v, err := vm.pop()
 		if err != nil {
 			return false, nil, vm.fail("malformed", "STOP with an empty stack")
+		}
+		if vm.getattrRefs > vm.getattrCalls {
+			// Passed to something that may call it (map, a partial, a
+			// default factory): what it reaches is never resolved.
+			vm.finding(Malicious, "getattr-unresolved", "builtins.getattr is used as a value, not only called directly: the attributes it reaches cannot be judged")
 		}
 		return true, v, nil
 	case '(':
@@ -685,7 +701,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		vm.mutate(t, "APPEND")
+		if err := vm.mutate(t, "APPEND"); err != nil {
+			return false, nil, err
+		}
 		if t.kind == kList {
 			vm.keepItems(t, args...)
 		}
@@ -701,7 +719,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		vm.mutate(t, opName[op])
+		if err := vm.mutate(t, opName[op]); err != nil {
+			return false, nil, err
+		}
 		if (op == 'e' && t.kind == kList) || (op == 'u' && t.kind == kDict) {
 			vm.keepItems(t, items...)
 		}
@@ -710,7 +730,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		vm.mutate(t, "SETITEM")
+		if err := vm.mutate(t, "SETITEM"); err != nil {
+			return false, nil, err
+		}
 		if t.kind == kDict {
 			vm.keepItems(t, kv...)
 		}
@@ -719,7 +741,9 @@ func (vm *pickleVM) step(op byte) (bool, *pval, error) {
 		if err != nil {
 			return false, nil, err
 		}
-		vm.mutate(t, "BUILD")
+		if err := vm.mutate(t, "BUILD"); err != nil {
+			return false, nil, err
+		}
 		if t.kind == kObj && t.state == nil {
 			t.state = args[0]
 		}
@@ -1018,18 +1042,28 @@ func rawUnicodeEscape(s string) (string, bool) {
 // first bytes only happened to be opcodes: nothing is recorded but an
 // unrecognized-format finding, and the caller judges it as data. In the
 // same way, bytes after the last STOP that do not parse as a pickle are a
-// trailing-data fact, not a pickle: no unpickler runs them.
+// trailing-data fact, not a pickle: no unpickler runs them. The stream is
+// code-bearing (sc.pickleCode, what run's gate refuses) when the loader
+// says so, some pickle imports, or pickles fill it to its end; a short
+// pickle of constants before bytes that are no pickle (random bytes can
+// spell NEWFALSE STOP) is an accident of data, and loads as data.
 func (sc *scan) scanPickles(r *bufio.Reader, member string, forced bool) string {
 	vm := &pickleVM{sc: sc, member: member, r: r}
 	format := FormatPickle
 	legacy := false
+	code, trailing := forced, false
+	defer func() {
+		if code || !trailing {
+			sc.pickleCode = true
+		}
+	}()
 	for n := 0; ; n++ {
 		mark, dropped, start := len(sc.findings), sc.dropped, vm.pos
 		vm.risky = false
 		v, err := vm.run()
 		if err != nil {
 			if errors.Is(err, errStopScan) {
-				sc.pickle = true
+				sc.pickle, code = true, true
 				return FormatJoblib
 			}
 			var ep *errPickle
@@ -1037,8 +1071,10 @@ func (sc *scan) scanPickles(r *bufio.Reader, member string, forced bool) string 
 				sc.findings, sc.dropped = sc.findings[:mark], dropped
 				if n == 0 {
 					sc.add(member, ep.off, Unknown, "unrecognized-format", "content matches no known model format (it starts like a pickle but is not one: offset %d: %s)", ep.off, ep.msg)
+					trailing = true // all of it is data
 					return FormatUnknown
 				}
+				trailing = true
 				sc.add(member, start, Safe, "trailing-data", "%d bytes or more from offset %d, after the last pickle's STOP, do not parse as a pickle (offset %d: %s): no unpickler runs them", ep.off-start+1, start, ep.off, ep.msg)
 				break
 			}
@@ -1047,8 +1083,10 @@ func (sc *scan) scanPickles(r *bufio.Reader, member string, forced bool) string 
 			} else {
 				sc.add(member, vm.pos, Error, "read-error", "%v", err)
 			}
+			code = true // it imported, or the scanner could not tell
 			break
 		}
+		code = code || vm.risky
 		if n == 0 && v.kind == kInt && v.s == legacyTorchMagic {
 			legacy, format = true, FormatPyTorchLeg
 		}

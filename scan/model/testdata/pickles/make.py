@@ -3,12 +3,15 @@
 Run from this directory with Debian's interpreter and packages
 (python3 3.11, python3-numpy 1.24, python3-joblib 1.2):
 
-    /usr/bin/python3 make.py
+    PYTHONHASHSEED=0 /usr/bin/python3 make.py
 
 benign/   every file must scan "safe": standard-library value types,
           numpy arrays/scalars/dtypes and joblib dumps, protocols 0-5.
 malicious/ every file must scan "malicious".
-The outputs are deterministic for a given Python/numpy/joblib version.
+unknown/  honest files the scanner cannot prove harmless (a partial, a class
+          of the training script): "unknown", never "malicious".
+With PYTHONHASHSEED=0 the outputs are deterministic (set and frozenset
+order) for a given Python/numpy/joblib version.
 """
 import argparse
 import collections
@@ -37,6 +40,7 @@ def fresh(d):
 
 benign = fresh("benign")
 malicious = fresh("malicious")
+unknown = fresh("unknown")
 
 dd = collections.defaultdict(list)
 dd["a"].append(1)
@@ -72,6 +76,11 @@ values = {
     "simplenamespace": types.SimpleNamespace(a=1, b="x"),
     "purepath": pathlib.PurePosixPath("/data/train.jsonl"),
     "dict-fromkeys": dict.fromkeys,
+    "struct-time": __import__("time").gmtime(0),
+    "stat-result": os.stat_result((0o644, 1, 2, 1, 0, 0, 10, 0, 0, 0)),
+    "parse-result": __import__("urllib.parse").parse.urlparse("https://example.invalid/a?b=c"),
+    "regexflag": __import__("re").IGNORECASE,
+    "http-status": __import__("http").HTTPStatus.OK,
     "np-array-f4": np.arange(12, dtype="<f4").reshape(3, 4),
     "np-array-i8-fortran": np.asfortranarray(np.arange(6, dtype=np.int64).reshape(2, 3)),
     "np-array-bool": np.array([True, False]),
@@ -97,6 +106,21 @@ for proto in (2, 3, 4, 5):
 # A pickle with junk after its STOP: pickle.load reads the pickle only.
 with open(os.path.join(benign, "trailing-junk.pkl"), "wb") as f:
     f.write(pickle.dumps(values["dict"], protocol=4) + b"\x10\x00junk after the pickle\n")
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+class Config:
+    def __init__(self):
+        self.lr, self.layers = 0.1, [4, 4]
+
+
+for name, v in {"partial-int": __import__("functools").partial(int, base=2),
+                "main-namedtuple": Point(1, 2), "main-class": Config()}.items():
+    for proto in range(6):
+        with open(os.path.join(unknown, f"{name}.p{proto}.pkl"), "wb") as f:
+            pickle.dump(v, f, protocol=proto)
 
 
 class Reduce:

@@ -155,7 +155,7 @@ type Functionary struct {
 // Key is a functionary's public key.
 type Key struct {
 	Public crypto.PublicKey
-	// ID is "sha256:HEX" of the DER public key (sign.KeyID).
+	// ID is "sha256:HEX" of the DER public key (trust.KeyID).
 	ID string
 }
 

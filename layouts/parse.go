@@ -2,14 +2,8 @@ package layouts
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +22,7 @@ import (
 
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // errTooLarge is what ReadFile and Parse say of a layout over MaxSize, so
@@ -490,63 +485,17 @@ func (p *parser) key(n *yaml.Node, what string) (*Key, bool) {
 	if !ok {
 		return nil, false
 	}
-	pub, err := parsePublicKey([]byte(s))
+	pub, err := trust.ParsePublicKey([]byte(s))
 	if err != nil {
 		p.errorf(n.Line, "%s: key: %v", what, err)
 		return nil, false
 	}
-	id, err := keyID(pub)
+	id, err := trust.KeyID(pub)
 	if err != nil {
 		p.errorf(n.Line, "%s: key: %v", what, err)
 		return nil, false
 	}
 	return &Key{Public: pub, ID: id}, true
-}
-
-// parsePublicKey reads one PEM "PUBLIC KEY" block (PKIX) and nothing else,
-// of a type Sigstore signs with.
-func parsePublicKey(data []byte) (any, error) {
-	block, rest := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("not a PEM public key (want -----BEGIN PUBLIC KEY-----)")
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, errors.New("more than one PEM block, or trailing data")
-	}
-	if block.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("PEM block is %q, want \"PUBLIC KEY\"", block.Type)
-	}
-	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, errors.New("the PEM block is not a valid PKIX public key")
-	}
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256(), elliptic.P384(), elliptic.P521():
-		default:
-			return nil, errors.New("unsupported ECDSA curve")
-		}
-	case ed25519.PublicKey:
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("RSA key of %d bits is too small (want at least 2048)", k.N.BitLen())
-		}
-	default:
-		return nil, fmt.Errorf("unsupported key type %T", pub)
-	}
-	return pub, nil
-}
-
-// keyID is sign.KeyID: "sha256:" and the hex SHA-256 of the DER (PKIX)
-// public key. Repeated here so layouts does not depend on the signer.
-func keyID(pub any) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(der)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 func (p *parser) keyless(n *yaml.Node, what string) (*KeylessIdentity, bool) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -129,9 +129,9 @@ func TestParseJSON(t *testing.T) {
 	if owner.Key == nil || owner.Keyless != nil {
 		t.Fatalf("owner = %+v", owner)
 	}
-	id, err := sign.KeyID(owner.Key.Public)
+	id, err := trust.KeyID(owner.Key.Public)
 	if err != nil || owner.Key.ID != id {
-		t.Errorf("Key.ID = %s, sign.KeyID = %s (%v)", owner.Key.ID, id, err)
+		t.Errorf("Key.ID = %s, trust.KeyID = %s (%v)", owner.Key.ID, id, err)
 	}
 	s := l.Step("build")
 	if s == nil || l.Step("nope") != nil {

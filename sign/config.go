@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-
-	"github.com/mlattest/mlattest/trust"
 )
 
 // LoadSigningConfig reads a Sigstore signing_config.json; with an empty path
@@ -23,17 +21,4 @@ func LoadSigningConfig(path string) (*root.SigningConfig, error) {
 		return nil, fmt.Errorf("signing config %s: %w", path, err)
 	}
 	return sc, nil
-}
-
-// LoadTrustedRoot reads a Sigstore trusted_root.json; with an empty path it
-// fetches the public-good trusted root through Sigstore's TUF root.
-func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	if path == "" {
-		tr, err := root.FetchTrustedRoot()
-		if err != nil {
-			return nil, fmt.Errorf("fetching the public-good trusted root (give --trusted-root for a private instance): %w", err)
-		}
-		return tr, nil
-	}
-	return trust.ReadTrustedRoot(path)
 }

@@ -10,15 +10,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sigsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -118,17 +115,6 @@ func IsCosignKey(data []byte) bool {
 	return block != nil && (block.Type == "ENCRYPTED SIGSTORE PRIVATE KEY" || block.Type == "ENCRYPTED COSIGN PRIVATE KEY")
 }
 
-// KeyID names a public key the way mlattest shows and matches it:
-// "sha256:" and the hex SHA-256 of its DER (PKIX) encoding.
-func KeyID(pub crypto.PublicKey) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(der)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
 // keyHint is the hint written into key-signed bundles: the base64 SHA-256
 // of the DER public key, as sigstore-go computes it for its own keys.
 func keyHint(pub crypto.PublicKey) ([]byte, error) {
@@ -138,23 +124,6 @@ func keyHint(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha256.Sum256(der)
 	return []byte(base64.StdEncoding.EncodeToString(sum[:])), nil
-}
-
-// WithPublicKey returns trust material that trusts pub (whatever key hint a
-// bundle names: the caller chose the key, a bundle cannot choose another)
-// in addition to tr's logs and timestamp authorities. tr may be nil.
-func WithPublicKey(tr root.TrustedMaterial, pub crypto.PublicKey) (root.TrustedMaterial, error) {
-	sv, err := signature.LoadDefaultVerifier(pub)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
-	})
-	if tr == nil {
-		return km, nil
-	}
-	return root.TrustedMaterialCollection{km, tr}, nil
 }
 
 // algorithmFor picks the Sigstore signing algorithm of a public key.

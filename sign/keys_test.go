@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/mlattest/mlattest/trust"
 )
 
 func writeTemp(t *testing.T, name string, data []byte) string {
@@ -137,7 +139,7 @@ func TestKeypairSignsVerifiably(t *testing.T) {
 	if h, err := base64.StdEncoding.DecodeString(string(kp.GetHint())); err != nil || len(h) != sha256.Size {
 		t.Fatalf("hint %q is not a base64 SHA-256", kp.GetHint())
 	}
-	if id, _ := KeyID(signer.Public()); !strings.HasPrefix(id, "sha256:") || len(id) != 7+64 {
+	if id, _ := trust.KeyID(signer.Public()); !strings.HasPrefix(id, "sha256:") || len(id) != 7+64 {
 		t.Fatalf("KeyID = %q, want sha256:HEX", id)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sigsign "github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/mlattest/mlattest/trust"
 )
 
 // InTotoPayloadType is the DSSE payload type of in-toto statements.
@@ -88,7 +90,7 @@ func New(opts ...Option) (*Signer, error) {
 		s.keypair = kp
 		if s.trusted != nil {
 			// Checking a key-signed bundle needs the key as well as the logs.
-			if s.trusted, err = WithPublicKey(s.trusted, s.key.Public()); err != nil {
+			if s.trusted, err = trust.WithPublicKey(s.trusted, s.key.Public()); err != nil {
 				return nil, err
 			}
 		}
@@ -106,7 +108,7 @@ func New(opts ...Option) (*Signer, error) {
 // issuer once a certificate was issued, else the key id or token source.
 func (s *Signer) Identity() string {
 	if s.key != nil {
-		id, _ := KeyID(s.key.Public())
+		id, _ := trust.KeyID(s.key.Public())
 		return "key " + id
 	}
 	if s.identity != "" {

@@ -3,6 +3,7 @@
 package trust
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,6 +17,23 @@ import (
 // MaxTrustedRootSize caps a trusted_root.json: a few CA certificates and
 // log keys, far below this.
 const MaxTrustedRootSize = 16 << 20
+
+// ErrPublicGoodRoot is wrapped when the public-good trusted root cannot be
+// fetched; callers that take a file instead say how to give one.
+var ErrPublicGoodRoot = errors.New("fetching the public-good trusted root")
+
+// LoadTrustedRoot reads a Sigstore trusted_root.json; with an empty path it
+// fetches the public-good trusted root through Sigstore's TUF root.
+func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
+	if path == "" {
+		tr, err := root.FetchTrustedRoot()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPublicGoodRoot, err)
+		}
+		return tr, nil
+	}
+	return ReadTrustedRoot(path)
+}
 
 // ReadTrustedRoot reads a Sigstore trusted_root.json. Errors name the file
 // and say what is wrong with it, not which decoder step failed.

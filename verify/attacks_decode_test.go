@@ -23,6 +23,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // decodeLayout: one step, two functionary keys.
@@ -64,10 +65,10 @@ func buildKeyFixture(t *testing.T) *keyFixture {
 	owner, a, b := newKey(t), newKey(t), newKey(t)
 	f.ownerPub = &owner.PublicKey
 	var err error
-	if f.keyA, err = sign.KeyID(&a.PublicKey); err != nil {
+	if f.keyA, err = trust.KeyID(&a.PublicKey); err != nil {
 		t.Fatal(err)
 	}
-	if f.keyB, err = sign.KeyID(&b.PublicKey); err != nil {
+	if f.keyB, err = trust.KeyID(&b.PublicKey); err != nil {
 		t.Fatal(err)
 	}
 	f.layout = []byte(strings.NewReplacer("{{EXPIRES}}", time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339),

@@ -2,14 +2,12 @@ package verify
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
@@ -67,26 +65,6 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}
 	return &b, nil
-}
-
-// LoadPublicKey reads a PEM public key (ECDSA P-256/P-384/P-521, Ed25519 or
-// RSA of at least 2048 bits). Every error is an input error naming the file.
-func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, fsutil.Cause(err))
-	}
-	if len(data) > 1<<20 {
-		return nil, fmt.Errorf("key %s: too large for a PEM public key", path)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	if err := cryptoutils.ValidatePubKey(pub); err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	return pub, nil
 }
 
 var errNilBundle = errors.New("no bundle given")

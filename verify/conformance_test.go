@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlattest/mlattest/trust"
 )
 
 const (
@@ -179,7 +181,7 @@ func verifyCase(c conformanceCase) (*Result, error) {
 	opts := []Option{WithTrustedRootFile(c.trustedRoot)}
 	var ids []Identity
 	if c.key != "" {
-		pub, err := LoadPublicKey(c.key)
+		pub, err := trust.LoadPublicKey(c.key)
 		if err != nil {
 			return nil, err
 		}

@@ -42,7 +42,6 @@ import (
 
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
-	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/trust"
 )
 
@@ -135,12 +134,12 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	v := &Verifier{trusted: c.trusted, key: c.key, material: c.trusted, logOptional: c.logOptional}
 	if c.key != nil {
-		id, err := sign.KeyID(c.key)
+		id, err := trust.KeyID(c.key)
 		if err != nil {
 			return nil, fmt.Errorf("verify: public key: %w", err)
 		}
 		v.keyID = id
-		if v.material, err = sign.WithPublicKey(c.trusted, c.key); err != nil {
+		if v.material, err = trust.WithPublicKey(c.trusted, c.key); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
 		if c.trusted != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -27,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // fixture is an offline, key-only bundle made in-process with sigstore-go's
@@ -169,7 +169,7 @@ func TestKeyRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				pub, err := LoadPublicKey(writeFile(t, t.TempDir(), "key.pub", pemBytes))
+				pub, err := trust.LoadPublicKey(writeFile(t, t.TempDir(), "key.pub", pemBytes))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -386,24 +386,6 @@ func TestLoadBundle(t *testing.T) {
 	big := make([]byte, MaxBundleSize+1)
 	_, err = ParseBundle(big)
 	wantRejected(t, err, StageBundle)
-}
-
-func TestLoadPublicKey(t *testing.T) {
-	dir := t.TempDir()
-	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	weak, _ := cryptoutils.MarshalPublicKeyToPEM(rsa1024.Public())
-	for name, data := range map[string][]byte{
-		"notpem.pub":  []byte("hello"),
-		"rsa1024.pub": weak,
-	} {
-		_, err := LoadPublicKey(writeFile(t, dir, name, data))
-		wantInputError(t, err, name)
-	}
-	_, err = LoadPublicKey(filepath.Join(dir, "missing.pub"))
-	wantInputError(t, err, "missing.pub")
 }
 
 func TestParseArtifactDigest(t *testing.T) {

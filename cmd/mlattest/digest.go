@@ -16,8 +16,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlattest/mlattest/digest"
 	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/digest"
 )
 
 func newDigestCmd() *cobra.Command {

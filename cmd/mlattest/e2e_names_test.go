@@ -16,6 +16,7 @@ import (
 	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // packageLayoutYAML: train as in verifyLayoutYAML, then a package step whose
@@ -91,7 +92,7 @@ func TestE2EPackagerCannotReleaseOtherWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := sign.LoadTrustedRoot(s.TrustedRoot)
+	tr, err := trust.LoadTrustedRoot(s.TrustedRoot)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/pflag"
 
-	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -53,7 +53,7 @@ func (f *layoutFlags) options() (verify.LayoutOptions, error) {
 		if hasID {
 			return opts, fmt.Errorf("--layout-key cannot be combined with %s flags", f.owner.names())
 		}
-		pub, err := verify.LoadPublicKey(f.key)
+		pub, err := trust.LoadPublicKey(f.key)
 		if err != nil {
 			return opts, err
 		}
@@ -77,7 +77,7 @@ func (f *layoutFlags) options() (verify.LayoutOptions, error) {
 // requireTransparencyLog). A key-only layout verifies with no network.
 func setTrustedRoot(opts *verify.LayoutOptions, path string) error {
 	if path != "" || opts.LayoutIdentity != nil {
-		tr, err := sign.LoadTrustedRoot(path)
+		tr, err := loadTrustedRoot(path)
 		if err != nil {
 			return err
 		}
@@ -85,11 +85,21 @@ func setTrustedRoot(opts *verify.LayoutOptions, path string) error {
 		return nil
 	}
 	opts.TrustedRootFunc = func() (root.TrustedMaterial, error) {
-		tr, err := sign.LoadTrustedRoot("")
+		tr, err := loadTrustedRoot("")
 		if err != nil {
 			return nil, err
 		}
 		return tr, nil
 	}
 	return nil
+}
+
+// loadTrustedRoot is trust.LoadTrustedRoot with the flag that avoids the
+// public-good fetch named when that fetch fails.
+func loadTrustedRoot(path string) (*root.TrustedRoot, error) {
+	tr, err := trust.LoadTrustedRoot(path)
+	if errors.Is(err, trust.ErrPublicGoodRoot) {
+		return nil, fmt.Errorf("%w (give --trusted-root for a private instance)", err)
+	}
+	return tr, err
 }

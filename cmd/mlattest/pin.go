@@ -20,6 +20,7 @@ import (
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -283,7 +284,7 @@ func (p *pinFlags) verifiedPins(ctx context.Context) ([]predicates.ModelPin, err
 	case p.key != "" && (p.identity != "" || p.issuer != ""):
 		return nil, errors.New("--pin-key and --pin-identity are exclusive")
 	case p.key != "":
-		pub, err := verify.LoadPublicKey(p.key)
+		pub, err := trust.LoadPublicKey(p.key)
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +294,7 @@ func (p *pinFlags) verifiedPins(ctx context.Context) ([]predicates.ModelPin, err
 		if tr := os.Getenv(envTrustedRoot); tr != "" {
 			opts = append(opts, verify.WithTrustedRootFile(tr))
 		} else {
-			tr, err := sign.LoadTrustedRoot("")
+			tr, err := loadTrustedRoot("")
 			if err != nil {
 				return nil, err
 			}

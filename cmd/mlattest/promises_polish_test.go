@@ -22,8 +22,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/mlattest/mlattest/predicates"
-	"github.com/mlattest/mlattest/sign"
-	"github.com/mlattest/mlattest/verify"
+	"github.com/mlattest/mlattest/trust"
 )
 
 // polishCase is one command line with bad (or once-refused) input.
@@ -285,11 +284,11 @@ func TestCLIPromisesPolish(t *testing.T) {
 			check: func(t *testing.T, dir, ext string, r cliResult) {
 				var got keygenJSON
 				decodeJSON(t, r.stdout, &got)
-				pub, err := verify.LoadPublicKey(filepath.Join(dir, "k.pub"))
+				pub, err := trust.LoadPublicKey(filepath.Join(dir, "k.pub"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				id, _ := sign.KeyID(pub)
+				id, _ := trust.KeyID(pub)
 				if want := (keygenJSON{PrivateKey: "k.key", PublicKey: "k.pub", KeyID: id}); got != want {
 					t.Errorf("got %+v, want %+v", got, want)
 				}

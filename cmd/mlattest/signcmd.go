@@ -13,6 +13,7 @@ import (
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 )
 
 func newSignCmd() *cobra.Command {
@@ -170,7 +171,7 @@ existing file, no passphrase) or a file that cannot be written.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			id, err := sign.KeyID(pub)
+			id, err := trust.KeyID(pub)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

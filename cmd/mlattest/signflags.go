@@ -109,7 +109,7 @@ func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 		if err != nil {
 			return nil, err
 		}
-		tr, err := sign.LoadTrustedRoot(orEnv(f.trustedRoot, envTrustedRoot))
+		tr, err := loadTrustedRoot(orEnv(f.trustedRoot, envTrustedRoot))
 		if err != nil {
 			return nil, err
 		}

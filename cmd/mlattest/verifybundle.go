@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mlattest/mlattest/predicates"
-	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -171,11 +171,11 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	var opts []verify.Option
 	var keyID string
 	if f.key != "" {
-		pub, err := verify.LoadPublicKey(f.key)
+		pub, err := trust.LoadPublicKey(f.key)
 		if err != nil {
 			return withCode(exitUsage, err)
 		}
-		if keyID, err = sign.KeyID(pub); err != nil {
+		if keyID, err = trust.KeyID(pub); err != nil {
 			return withCode(exitUsage, fmt.Errorf("key %s: %w", f.key, err))
 		}
 		opts = append(opts, verify.WithKey(pub))
@@ -189,7 +189,7 @@ func (f *verifyBundleFlags) run(cmd *cobra.Command) error {
 	case f.key == "" && os.Getenv(envTrustedRoot) != "":
 		opts = append(opts, verify.WithTrustedRootFile(os.Getenv(envTrustedRoot)))
 	case f.key == "":
-		tr, err := sign.LoadTrustedRoot("")
+		tr, err := loadTrustedRoot("")
 		if err != nil {
 			return withCode(exitUsage, err)
 		}

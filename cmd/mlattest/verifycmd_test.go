@@ -13,6 +13,7 @@ import (
 	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -51,7 +52,7 @@ func verifySetup(t *testing.T, s *stacktest.Stack) (dir, att, layout string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := sign.LoadTrustedRoot(s.TrustedRoot)
+	tr, err := trust.LoadTrustedRoot(s.TrustedRoot)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -347,7 +347,8 @@ func (vm *pickleVM) importGlobal(module, name string) (*pval, error) {
 		return nil, vm.fail("malformed", "import of %q, which is not a dotted Python name", full)
 	}
 	vm.risky = true
-	if module == "joblib.numpy_pickle" && name == "NumpyArrayWrapper" && !vm.plain {
+	if (module == "joblib.numpy_pickle" || module == "sklearn.externals.joblib.numpy_pickle") && name == "NumpyArrayWrapper" && !vm.plain {
+		// (scikit-learn < 0.23 vendored joblib under its own name)
 		vm.joblib = true
 		return &pval{kind: kGlobal, global: full, joblib: true}, nil
 	}
@@ -410,6 +411,11 @@ func (vm *pickleVM) getattr(args *pval) *pval {
 func (vm *pickleVM) reconstruct(args *pval) *pval {
 	if args != nil && args.kind == kTuple && !args.more && len(args.items) == 3 {
 		cls, base := args.items[0], args.items[1]
+		if cls.kind == kGlobal && cls.joblib && base.kind == kGlobal && base.global == "builtins.object" {
+			// joblib.dump with protocol 0 or 1: the array wrapper, whose
+			// BUILD is followed by the array's bytes.
+			return &pval{kind: kObj, global: cls.global, joblib: true, args: args}
+		}
 		if cls.kind == kGlobal && cls.safe && reconstructable[cls.global] && base.kind == kGlobal && reconstructable[base.global] && strings.HasPrefix(base.global, "builtins.") {
 			return &pval{kind: kObj, global: cls.global, safe: true, args: args}
 		}

@@ -100,7 +100,7 @@ state = {"coef": np.arange(50, dtype=np.float64).reshape(5, 10), "ids": np.arang
 joblib.dump(state, os.path.join(benign, "joblib-state.joblib"))
 joblib.dump(state, os.path.join(benign, "joblib-state-zlib.joblib"), compress=("zlib", 3))
 joblib.dump(np.zeros(1000, dtype=np.uint8), os.path.join(benign, "joblib-array.joblib"))
-for proto in (2, 3, 4, 5):
+for proto in range(6):  # 0 and 1 build the wrapper with copyreg._reconstructor
     joblib.dump(state, os.path.join(benign, f"joblib-state.p{proto}.joblib"), protocol=proto)
 
 # A pickle with junk after its STOP: pickle.load reads the pickle only.

@@ -79,6 +79,8 @@ var stdlibValueTypes = []string{
 	"collections.UserDict", "collections.UserList", "collections.UserString",
 	"array.array", "array._array_reconstructor", "http.HTTPStatus", "re.RegexFlag",
 	"time.struct_time", "os.stat_result", "urllib.parse.ParseResult", "urllib.parse.SplitResult",
+	"collections.ChainMap", "random.Random", "statistics.NormalDist",
+	"re._compile", // a compiled pattern: the regex is compiled, nothing runs
 }
 
 // numpyReconstruction: numpy's array, scalar, dtype and random-state

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -103,7 +104,8 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Layout: ll.Summary}
+	digests := &ModelDigests{Path: model.Path, Files: slices.Clone(model.Files)}
+	rep := &Report{Layout: ll.Summary, Model: digests}
 	if len(ll.Failures) > 0 {
 		// Nothing a rejected layout says can be trusted, so nothing more
 		// is evaluated against it.
@@ -120,6 +122,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	}
 	out := Evaluate(ll.Layout, ev, EvalOptions{RunID: opts.RunID, Model: model})
 	out.Layout = ll.Summary
+	out.Model = digests
 	tree.report(out)
 	out.TransparencyLog = logSummary(ll.TrustedRoot != nil, ll.Layout.RequireTransparencyLog, ll.Summary, out.Bundles)
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -93,6 +94,10 @@ type Report struct {
 	RunIDs  []string      `json:"runIds,omitempty"`
 	Steps   []StepReport  `json:"steps"`
 	Subject SubjectReport `json:"subject"`
+	// Model is the released model as hashed for this verdict, in every
+	// outcome (a rejected layout or a failed step included): a summary of
+	// the verdict names these digests and never hashes the model again.
+	Model *ModelDigests `json:"model,omitempty"`
 	// BaseModels are the training base models checked against the
 	// layout's pins (only when the layout has a baseModels section).
 	BaseModels []BaseModelReport `json:"baseModels,omitempty"`
@@ -177,6 +182,14 @@ type StepReport struct {
 type Check struct {
 	Rule   string `json:"rule"`
 	Passed bool   `json:"passed"`
+}
+
+// ModelDigests are the released model's regular files as VerifyLayout
+// hashed them (names relative to Path when it is a directory, else its
+// base name); a tree's links and special files are not among them.
+type ModelDigests struct {
+	Path  string            `json:"path"`
+	Files []digest.Artifact `json:"files"`
 }
 
 // SubjectReport is the released-model check.

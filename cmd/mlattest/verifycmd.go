@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -166,7 +167,7 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 
 	var vsaErr error
 	if signer != nil {
-		vsaErr = writeVSA(cmd, f.vsa, signer, rep, f.model, time.Now())
+		vsaErr = writeVSA(cmd.Context(), f.vsa, signer, rep, time.Now())
 	}
 	if f.json {
 		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
@@ -200,22 +201,18 @@ const vsaVerifierID = "https://mlattest.dev/verify/v1"
 // writeVSA signs a SLSA VSA v1 about the released model files and writes it
 // atomically to out. It records the result whether verification passed or
 // failed: a signed record of a failure is useful too.
-func writeVSA(cmd *cobra.Command, out string, signer *sign.Signer, rep *verify.Report, modelPath string, now time.Time) error {
-	ctx := cmd.Context()
-	m, err := verify.HashModel(ctx, modelPath)
-	if errors.Is(err, verify.ErrModelTree) && !rep.Passed {
-		// Failed verification already (model-tree): the FAILED VSA lists
-		// the tree's regular files.
-		err = nil
-	}
-	if err != nil {
-		return err
+func writeVSA(ctx context.Context, out string, signer *sign.Signer, rep *verify.Report, now time.Time) error {
+	// The subjects are the digests the verdict rests on, taken from the
+	// report: hashing the model again here could describe other bytes.
+	m := rep.Model
+	if m == nil {
+		return errors.New("the verification report holds no model digests")
 	}
 	in := predicates.VSAInput{
 		Verifier:        vsaVerifierID,
 		VerifierVersion: version.Get().Map(),
 		TimeVerified:    now,
-		ResourceURI:     modelPath,
+		ResourceURI:     m.Path,
 		PolicyURI:       filepath.Base(rep.Layout.File),
 		PolicyDigest:    rep.Layout.SHA256,
 		PolicySerial:    rep.Layout.Serial,

@@ -1,10 +1,10 @@
 package digest
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -135,44 +135,39 @@ func (c *Cache) store(k cacheKey, sum string) {
 	c.dirty = true
 }
 
-// Save writes the cache back if anything was added (temp file + rename).
+// Save writes the cache back if anything was added, atomically (synced
+// temporary file renamed over it).
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.dirty {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.path), cacheFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	w.WriteString(cacheHeader + "\n")
-	var b []byte
-	for id, e := range c.entries {
-		b = b[:0]
-		b = strconv.AppendUint(b, id.dev, 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, id.ino, 10)
-		for _, v := range []int64{e.size, e.mtime, e.ctime} {
-			b = append(b, ' ')
-			b = strconv.AppendInt(b, v, 10)
+	err := fsutil.WriteAtomic(c.path, 0o600, func(w io.Writer) error {
+		if _, err := io.WriteString(w, cacheHeader+"\n"); err != nil {
+			return err
 		}
-		b = append(b, ' ')
-		b = append(b, e.sum...)
-		b = append(b, '\n')
-		w.Write(b)
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
-	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
-		return fmt.Errorf("digest: hash cache %s: %w", c.path, fsutil.Cause(err))
+		var b []byte
+		for id, e := range c.entries {
+			b = b[:0]
+			b = strconv.AppendUint(b, id.dev, 10)
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, id.ino, 10)
+			for _, v := range []int64{e.size, e.mtime, e.ctime} {
+				b = append(b, ' ')
+				b = strconv.AppendInt(b, v, 10)
+			}
+			b = append(b, ' ')
+			b = append(b, e.sum...)
+			b = append(b, '\n')
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("digest: hash cache: %w", err)
 	}
 	c.dirty = false
 	return nil

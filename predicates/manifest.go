@@ -25,6 +25,14 @@ const (
 	ManifestType = "https://mlattest.dev/manifest/v1"
 	// ManifestDir is the folder, beside the bundles, holding manifests.
 	ManifestDir = "manifests"
+	// BundleSuffix ends the name of every Sigstore bundle mlattest writes
+	// (attestations, signed layouts, pins, VSAs) and looks for.
+	BundleSuffix = ".sigstore.json"
+	// UnsignedSuffix ends the name of a statement a step could not sign:
+	// it is left for `mlattest sign`, and verification fails while it is
+	// there. Names are for humans only: verification reads the step and
+	// run from signed content.
+	UnsignedSuffix = ".UNSIGNED.intoto.json"
 	// DefaultManifestThreshold: a top-level directory with more files than
 	// this is recorded as a manifest.
 	DefaultManifestThreshold = 1000

@@ -124,12 +124,8 @@ func ModelPinOf(st *intoto.Statement) (*ModelPin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("predicates: model-pin predicate: %w", err)
 	}
-	sch, err := modelPinSchema()
-	if err != nil {
+	if err := validateModelPinDoc(doc); err != nil {
 		return nil, err
-	}
-	if err := sch.Validate(doc); err != nil {
-		return nil, fmt.Errorf("predicates: %s predicate does not match its schema: %w", ModelPinV1, err)
 	}
 	var p ModelPin
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -151,6 +147,16 @@ func ModelPinOf(st *intoto.Statement) (*ModelPin, error) {
 		}
 	}
 	return &p, nil
+}
+
+// validateModelPinDoc checks a decoded pin predicate against its schema;
+// ModelPinOf checks the rest (paths, subjects).
+func validateModelPinDoc(doc any) error {
+	sch, err := modelPinSchema()
+	if err != nil {
+		return err
+	}
+	return validateAgainst(ModelPinV1, sch, doc)
 }
 
 var modelPinSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {

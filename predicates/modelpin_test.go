@@ -1,8 +1,12 @@
 package predicates
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func TestModelPin(t *testing.T) {
@@ -52,5 +56,39 @@ func TestModelPin(t *testing.T) {
 	}
 	if _, _, err := ParseHFURI("hf://org/base@main"); err == nil {
 		t.Error("branch revision accepted")
+	}
+}
+
+// TestValidateModelPin: the pin type is in the one type table, so Validate
+// checks its schema (it called ModelPinV1 unknown before) and
+// ParseStatement checks pin statements too.
+func TestValidateModelPin(t *testing.T) {
+	if !slices.Contains(KnownPredicateTypes(), ModelPinV1) {
+		t.Fatalf("KnownPredicateTypes = %v lacks %s", KnownPredicateTypes(), ModelPinV1)
+	}
+	st, err := NewModelPinStatement(ModelPin{Repository: "hf://org/base", Revision: strings.Repeat("ab", 20),
+		Files: []ModelPinFile{{Path: "model.safetensors", SHA256: strings.Repeat("1", 64)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(ModelPinV1, good); err != nil {
+		t.Fatalf("Validate(ModelPinV1, a pin) = %v", err)
+	}
+	bad := []byte(strings.Replace(string(good), `"files"`, `"filez"`, 1))
+	err = Validate(ModelPinV1, bad)
+	if err == nil || errors.Is(err, ErrUnknownPredicateType) || !strings.Contains(err.Error(), "does not match its schema") {
+		t.Fatalf("Validate(ModelPinV1, %s) = %v, want a schema error", bad, err)
+	}
+	stmt, err := Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badStmt := strings.Replace(string(stmt), `"files"`, `"filez"`, 1)
+	if _, err := ParseStatement([]byte(badStmt)); err == nil || !strings.Contains(err.Error(), "does not match its schema") {
+		t.Fatalf("ParseStatement(pin without files) = %v, want a schema error", err)
 	}
 }

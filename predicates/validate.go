@@ -5,7 +5,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -107,9 +109,22 @@ func SchemaJSON(name string) ([]byte, error) {
 	return b, nil
 }
 
-// KnownPredicateTypes lists the predicate types this package has a schema for.
+// predicateValidators is the one table of the predicate types this package
+// has a schema for: each type's check of a predicate decoded by
+// decodeStrict. It is never written to.
+var predicateValidators = map[string]func(doc any) error{
+	LinkV03:       validateLinkDoc,
+	ProvenanceV1:  validateProvenanceDoc,
+	VSAV1:         validateVSADoc,
+	ModelScanV1:   validateModelScanDoc,
+	DatasetScanV1: validateDatasetScanDoc,
+	ModelPinV1:    validateModelPinDoc,
+}
+
+// KnownPredicateTypes lists the predicate types this package has a schema
+// for, sorted.
 func KnownPredicateTypes() []string {
-	return []string{LinkV03, ProvenanceV1, VSAV1, ModelScanV1, DatasetScanV1}
+	return slices.Sorted(maps.Keys(predicateValidators))
 }
 
 // ErrUnknownPredicateType is returned (wrapped) by Validate for a predicate
@@ -127,7 +142,7 @@ func Validate(predicateType string, predicate []byte) error {
 	if len(predicate) > MaxStatementSize {
 		return fmt.Errorf("predicates: predicate of %d bytes exceeds the %d byte limit", len(predicate), MaxStatementSize)
 	}
-	if !isKnownType(predicateType) {
+	if _, ok := predicateValidators[predicateType]; !ok {
 		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
 	}
 	doc, err := decodeStrict(predicate)
@@ -147,61 +162,68 @@ func Validate(predicateType string, predicate []byte) error {
 }
 
 func isKnownType(t string) bool {
-	return t == LinkV03 || t == ProvenanceV1 || t == VSAV1 || t == ModelScanV1 || t == DatasetScanV1
+	_, ok := predicateValidators[t]
+	return ok
 }
 
 // validateDoc validates an already decoded predicate (as produced by
 // decodeStrict) of a known type.
 func validateDoc(predicateType string, doc any) error {
+	check, ok := predicateValidators[predicateType]
+	if !ok {
+		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
+	}
+	return check(doc)
+}
+
+// validateAgainst validates doc against one compiled schema.
+func validateAgainst(predicateType string, sch *jsonschema.Schema, doc any) error {
+	if err := sch.Validate(doc); err != nil {
+		return fmt.Errorf("predicates: %s predicate does not match its schema: %w", predicateType, err)
+	}
+	return nil
+}
+
+func validateLinkDoc(doc any) error {
 	schemas, err := compiledSchemas()
 	if err != nil {
 		return err
 	}
-	if predicateType == ModelScanV1 {
-		return validateModelScanDoc(doc)
+	if err := checkDescriptorDocs("material", lookup(doc, "materials")); err != nil {
+		return err
 	}
-	if predicateType == DatasetScanV1 {
-		return validateDatasetScanDoc(doc)
+	if err := validateAgainst(LinkV03, schemas.link, doc); err != nil {
+		return err
 	}
-	var sch *jsonschema.Schema
-	switch predicateType {
-	case LinkV03:
-		if err := checkDescriptorDocs("material", lookup(doc, "materials")); err != nil {
-			return err
-		}
-		sch = schemas.link
-	case ProvenanceV1:
-		sch = schemas.provenance
-		if isTrainingDoc(doc) {
-			sch = schemas.training
-		}
-	case VSAV1:
-		sch = schemas.vsa
-		if isMlattestVSADoc(doc) {
-			sch = schemas.vsaMlattest
-		}
-	default:
-		return fmt.Errorf("predicates: %w %q", ErrUnknownPredicateType, predicateType)
+	return checkUniqueMaterials(doc)
+}
+
+func validateProvenanceDoc(doc any) error {
+	schemas, err := compiledSchemas()
+	if err != nil {
+		return err
 	}
-	if err := sch.Validate(doc); err != nil {
-		return fmt.Errorf("predicates: %s predicate does not match its schema: %w", predicateType, err)
+	if !isTrainingDoc(doc) {
+		return validateAgainst(ProvenanceV1, schemas.provenance, doc)
 	}
-	if predicateType == LinkV03 {
-		if err := checkUniqueMaterials(doc); err != nil {
-			return err
-		}
+	if err := validateAgainst(ProvenanceV1, schemas.training, doc); err != nil {
+		return err
 	}
-	if sch == schemas.vsaMlattest {
-		if err := checkVSADoc(doc); err != nil {
-			return err
-		}
+	return checkTrainingTimes(doc)
+}
+
+func validateVSADoc(doc any) error {
+	schemas, err := compiledSchemas()
+	if err != nil {
+		return err
 	}
-	if predicateType == ProvenanceV1 && sch == schemas.training {
-		if err := checkTrainingTimes(doc); err != nil {
-			return err
-		}
+	if !isMlattestVSADoc(doc) {
+		return validateAgainst(VSAV1, schemas.vsa, doc)
 	}
-	return nil
+	if err := validateAgainst(VSAV1, schemas.vsaMlattest, doc); err != nil {
+		return err
+	}
+	return checkVSADoc(doc)
 }
 
 // isTrainingDoc reports whether a decoded provenance predicate claims the

@@ -12,13 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mlattest/mlattest/internal/fsutil"
-)
-
-// File name suffixes in an attestation directory. Names are for humans only:
-// verification reads the step and run from signed content, never from here.
-const (
-	BundleSuffix   = ".sigstore.json"
-	UnsignedSuffix = ".UNSIGNED.intoto.json"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -60,7 +54,7 @@ func PendingStatements(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), UnsignedSuffix) {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), predicates.UnsignedSuffix) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -70,5 +64,5 @@ func PendingStatements(dir string) ([]string, error) {
 
 // BundlePathFor is where the bundle of an unsigned statement file goes.
 func BundlePathFor(unsignedPath string) string {
-	return strings.TrimSuffix(unsignedPath, UnsignedSuffix) + BundleSuffix
+	return strings.TrimSuffix(unsignedPath, predicates.UnsignedSuffix) + predicates.BundleSuffix
 }

@@ -32,10 +32,7 @@ import (
 )
 
 // Attestation file names, as `mlattest run` writes them.
-const (
-	bundleSuffix   = ".sigstore.json"
-	unsignedSuffix = ".UNSIGNED.intoto.json"
-)
+const ()
 
 // Evidence is what the attestation directory proves: the verified
 // statements, and a failure for every file that proves nothing.
@@ -325,10 +322,10 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, unsignedSuffix):
+		case strings.HasSuffix(name, predicates.UnsignedSuffix):
 			ev.Failures = append(ev.Failures, Failure{Code: FailUnsignedLeft, Artifact: name,
 				Reason: "unsigned statement left by a run whose signing failed: sign it (`mlattest sign`) or remove it"})
-		case strings.HasSuffix(name, bundleSuffix):
+		case strings.HasSuffix(name, predicates.BundleSuffix):
 			if !e.Type().IsRegular() {
 				ev.Failures = append(ev.Failures, Failure{Code: FailBundle, Bundle: name, Reason: "not a regular file"})
 				continue
@@ -342,7 +339,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	sort.Strings(files)
 	if len(files) == 0 {
 		ev.Failures = append(ev.Failures, Failure{Code: FailNoAttestations, Artifact: dir,
-			Reason: "no attestation bundles (*" + bundleSuffix + ") in the directory"})
+			Reason: "no attestation bundles (*" + predicates.BundleSuffix + ") in the directory"})
 		return ev, nil
 	}
 

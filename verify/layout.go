@@ -18,6 +18,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // MaxLayoutSize caps the layout file read: the parser's own limit, so that a
@@ -30,7 +31,7 @@ type LayoutOptions struct {
 	// LayoutFile holds the exact layout bytes the owner signed.
 	LayoutFile string
 	// LayoutBundle is the Sigstore bundle signing LayoutFile as a message
-	// signature (default LayoutFile + ".sigstore.json").
+	// signature (default LayoutFile + predicates.BundleSuffix).
 	LayoutBundle string
 	// The layout owner: a keyless identity, or a public key (with a trusted
 	// root, the key's bundle must also be logged and timestamped).
@@ -161,7 +162,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 
 	bundlePath := opts.LayoutBundle
 	if bundlePath == "" {
-		bundlePath = opts.LayoutFile + ".sigstore.json"
+		bundlePath = opts.LayoutFile + predicates.BundleSuffix
 	}
 	if opts.InsecureUnsignedLayout {
 		ll.Summary.Unsigned = true

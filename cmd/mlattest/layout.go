@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 )
 
@@ -187,7 +188,7 @@ unreadable input.`,
 			}
 			printWarnings(stderr, path, l.Lint())
 			if out == "" {
-				out = path + ".sigstore.json"
+				out = path + predicates.BundleSuffix
 			}
 			if err := checkOutFile("--out", out); err != nil {
 				return withCode(exitUsage, err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -26,28 +27,10 @@ func writeManifests(out string, ms []predicates.Manifest, written *outFiles) err
 		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, m.Data) {
 			continue
 		}
-		tmp, err := os.CreateTemp(dir, ".manifest-*")
-		if err != nil {
+		if err := fsutil.WriteFileAtomic(p, m.Data, 0o644); err != nil {
 			return fmt.Errorf("writing manifest of %s: %w", m.Dir, err)
 		}
-		_, werr := tmp.Write(m.Data)
-		cerr := tmp.Close()
-		if werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			werr = os.Chmod(tmp.Name(), 0o644)
-		}
-		if werr == nil {
-			werr = os.Rename(tmp.Name(), p)
-		}
-		if werr == nil {
-			written.add(p)
-		}
-		if werr != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing manifest %s of %s: %w", p, m.Dir, werr)
-		}
+		written.add(p)
 	}
 	return nil
 }

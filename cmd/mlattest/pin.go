@@ -259,7 +259,7 @@ func (p *pinFlags) keepPins(out string) error {
 			return fmt.Errorf("pin %s: %w", f, err)
 		}
 		sum := sha256.Sum256(data)
-		dst := filepath.Join(out, "pin-"+hex.EncodeToString(sum[:6])+".sigstore.json")
+		dst := filepath.Join(out, "pin-"+hex.EncodeToString(sum[:6])+predicates.BundleSuffix)
 		if _, err := os.Stat(dst); err == nil {
 			continue
 		}

@@ -24,7 +24,7 @@ func newSignCmd() *cobra.Command {
 		Short: "Sign statements a run kept unsigned (after a signing failure)",
 		Long: `When signing fails after a step's command has finished (Fulcio unreachable, token
 expired), 'mlattest run' keeps the statements in its --out directory as
-*` + sign.UnsignedSuffix + ` files. 'mlattest sign DIR' validates and signs each
+*` + predicates.UnsignedSuffix + ` files. 'mlattest sign DIR' validates and signs each
 of them, writes the bundle beside it and removes the unsigned file.
 
 Exit status: 0 all signed; 1 some could not be signed (they stay, unchanged);

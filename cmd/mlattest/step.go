@@ -15,6 +15,7 @@ import (
 	"github.com/mlattest/mlattest/attest"
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 )
 
@@ -171,7 +172,7 @@ func checkOut(out, step string) error {
 	}
 	for _, kind := range []string{attest.KindLink, attest.KindProvenance} {
 		base := filepath.Join(out, sign.FileBase(step, kind))
-		for _, p := range []string{base + sign.BundleSuffix, base + sign.UnsignedSuffix} {
+		for _, p := range []string{base + predicates.BundleSuffix, base + predicates.UnsignedSuffix} {
 			if _, err := os.Lstat(p); err == nil {
 				return fmt.Errorf("%s already exists: use a fresh --out directory for each run", p)
 			}
@@ -205,7 +206,7 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 			base := filepath.Join(out, sign.FileBase(rec.Step, st.Kind))
 			b, err := signer.SignStatement(ctx, st.JSON)
 			if err == nil {
-				path := base + sign.BundleSuffix
+				path := base + predicates.BundleSuffix
 				err := sign.WriteBundle(path, b)
 				if err == nil {
 					written.add(path)
@@ -213,7 +214,7 @@ func storeRecord(ctx context.Context, signer *sign.Signer, rec *attest.Record, o
 				results[i] = result{path, err}
 				return
 			}
-			results[i] = result{base + sign.UnsignedSuffix, err}
+			results[i] = result{base + predicates.UnsignedSuffix, err}
 		})
 	}
 	wg.Wait()

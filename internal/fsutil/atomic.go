@@ -3,8 +3,10 @@
 package fsutil
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,18 +17,38 @@ import (
 // it and renames it over path. A failure at any point leaves path untouched
 // and removes the temporary file.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return publish(path, data, perm, os.Rename)
+	return publish(path, perm, writeBytes(data), os.Rename)
+}
+
+// WriteAtomic is WriteFileAtomic for content too large to hold in memory:
+// write streams it into the temporary file, whose writes are buffered. An
+// error from write leaves path untouched and is returned naming path.
+func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
+	return publish(path, perm, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		if err := write(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	}, os.Rename)
+}
+
+func writeBytes(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
 }
 
 // CreateExclusive is WriteFileAtomic that refuses to replace an existing file
 // (the error satisfies errors.Is(err, fs.ErrExist)): the final step is a hard
 // link, which fails if path exists, so two writers can never clobber each other.
 func CreateExclusive(path string, data []byte, perm os.FileMode) error {
-	return publish(path, data, perm, os.Link)
+	return publish(path, perm, writeBytes(data), os.Link)
 }
 
 // publish writes a synced temporary file and hands it to final (rename or link).
-func publish(path string, data []byte, perm os.FileMode, final func(oldpath, newpath string) error) error {
+func publish(path string, perm os.FileMode, write func(io.Writer) error, final func(oldpath, newpath string) error) error {
 	// A directory at path would make rename fail with a message naming the
 	// temporary file; say what the user can act on instead.
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
@@ -38,7 +60,7 @@ func publish(path string, data []byte, perm os.FileMode, final func(oldpath, new
 	}
 	name := tmp.Name()
 	defer os.Remove(name) // a no-op after a successful rename
-	_, err = tmp.Write(data)
+	err = write(tmp)
 	if err == nil {
 		err = tmp.Chmod(perm)
 	}

@@ -2,9 +2,11 @@ package fsutil
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -102,4 +104,34 @@ func TestWriteErrorsNameThePath(t *testing.T) {
 		t.Errorf("existing file: err = %v", err)
 	}
 	assertOnly(t, dir, "f", "sub")
+}
+
+// TestWriteAtomic: the streaming writer publishes what write wrote, and an
+// error from write (after some bytes) leaves the old file and no temporary.
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "cache")
+	big := strings.Repeat("x", 3<<20) // more than the writer's buffer
+	if err := WriteAtomic(p, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, big)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := WriteAtomic(p, 0o600, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "cannot write "+p) {
+		t.Fatalf("err = %v, want boom naming %s", err, p)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != big {
+		t.Fatalf("content after a failed write: %d bytes, %v; want the first write's %d", len(got), err, len(big))
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	assertOnly(t, dir, "cache")
 }

@@ -16,6 +16,12 @@ var (
 	// be built). Run still returns a Record carrying the exit code, without
 	// statements.
 	ErrRecord = errors.New("cannot record step")
+	// ErrPickleInput (with ErrInput) refuses a pickle-format input, which
+	// AllowPickle accepts.
+	ErrPickleInput = errors.New("loading it may run code")
+	// ErrPinsWithoutBaseModel (with ErrInput): base-model pins were given
+	// (WithBaseModelPins) for a step that names no base model.
+	ErrPinsWithoutBaseModel = errors.New("pins given but no base model (Step.BaseModels) to check")
 )
 
 // A command that exits non-zero is not an error: Record.ExitCode says so and

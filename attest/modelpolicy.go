@@ -92,7 +92,7 @@ func (c *config) refusePickles(ctx context.Context, st *state) error {
 			}
 			names = append(names, fmt.Sprintf("%s (%s, verdict %s)", st.name(r.Path), what, r.Verdict))
 		}
-		return inputErr("step %q: input %s is a pickle-format file or not the format its name says: loading it may run code; refused (pass --allow-pickle to accept it)", st.Name, strings.Join(names, ", "))
+		return inputErr("step %q: input %s is a pickle-format file or not the format its name says: %w; refused (AllowPickle accepts it)", st.Name, strings.Join(names, ", "), ErrPickleInput)
 	}
 	return nil
 }
@@ -169,7 +169,7 @@ func (c *config) checkPins(st *state) error {
 		byURI[p.URI()] = p
 	}
 	if len(st.BaseModels) == 0 {
-		return inputErr("step %q: pins given but no --base-model to check", st.Name)
+		return inputErr("step %q: %w", st.Name, ErrPinsWithoutBaseModel)
 	}
 	for _, b := range st.BaseModels {
 		if _, _, err := predicates.ParseHFURI(b.URI); err != nil {

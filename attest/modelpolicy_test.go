@@ -30,7 +30,7 @@ func TestRunRefusesPickleInputs(t *testing.T) {
 				s.BaseModels = []Input{{URI: "hf://org/base@" + strings.Repeat("a", 40), Path: "base"}}
 			}
 			_, err := Run(context.Background(), s, testOpts(t, nil)...)
-			if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/pytorch_model.bin (pickle, verdict malicious)") || !strings.Contains(err.Error(), "--allow-pickle") {
+			if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "base/pytorch_model.bin (pickle, verdict malicious)") || !errors.Is(err, ErrPickleInput) {
 				t.Fatalf("err = %v", err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {

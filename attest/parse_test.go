@@ -72,7 +72,7 @@ func TestParseDataset(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseDataset(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
 				}
-				if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "--dataset") || !strings.Contains(err.Error(), tt.in) {
+				if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "dataset \"") || !strings.Contains(err.Error(), tt.in) {
 					t.Errorf("error %q should wrap ErrInput and name the flag and value", err)
 				}
 				return
@@ -108,7 +108,7 @@ func TestParseImage(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseImage(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
 				}
-				if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "--image") {
+				if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "image \"") {
 					t.Errorf("error %q should wrap ErrInput and name the flag", err)
 				}
 				return

@@ -155,7 +155,7 @@ func checkURI(uri string) error {
 func ParseDataset(s string) (DatasetInput, error) {
 	d, err := parseDataset(s)
 	if err != nil {
-		return DatasetInput{}, fmt.Errorf("%w: --dataset %q: %w", ErrInput, s, err)
+		return DatasetInput{}, fmt.Errorf("%w: dataset %q: %w", ErrInput, s, err)
 	}
 	return d, nil
 }
@@ -217,7 +217,7 @@ func checkSourceClass(v string) error {
 func ParseImage(s string) (Image, error) {
 	img, err := parseImage(s)
 	if err != nil {
-		return Image{}, fmt.Errorf("%w: --image %q: %w", ErrInput, s, err)
+		return Image{}, fmt.Errorf("%w: image %q: %w", ErrInput, s, err)
 	}
 	return img, nil
 }

@@ -66,6 +66,13 @@ func WithOffline() Option { return func(s *Signer) { s.offline = true } }
 // WithTimeout bounds each network request (default 60s).
 func WithTimeout(d time.Duration) Option { return func(s *Signer) { s.timeout = d } }
 
+// ErrOfflineNeedsKey: WithOffline without WithKey (keyless signing needs
+// Fulcio and a log).
+var ErrOfflineNeedsKey = errors.New("offline signing needs a key (WithKey)")
+
+// ErrNoSigningConfig: online signing without WithSigningConfig.
+var ErrNoSigningConfig = errors.New("no signing config (WithSigningConfig), or sign offline with a key (WithOffline and WithKey)")
+
 // New checks the configuration and returns a Signer. It contacts nothing.
 func New(opts ...Option) (*Signer, error) {
 	s := &Signer{timeout: 60 * time.Second, now: time.Now}
@@ -74,11 +81,11 @@ func New(opts ...Option) (*Signer, error) {
 	}
 	switch {
 	case s.offline && s.key == nil:
-		return nil, errors.New("offline signing needs a key (--key)")
+		return nil, ErrOfflineNeedsKey
 	case s.offline:
 		// Key-only: nothing else is used.
 	case s.config == nil:
-		return nil, errors.New("no signing config: give --signing-config (or use --offline with --key)")
+		return nil, ErrNoSigningConfig
 	case s.key == nil && s.tokens == nil:
 		return nil, ErrNoToken
 	}

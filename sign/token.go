@@ -14,8 +14,10 @@ import (
 	"time"
 )
 
-// ErrNoToken means no OIDC identity token source is configured.
-var ErrNoToken = errors.New("no OIDC identity token: pass --identity-token or --identity-token-file, set SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, or sign with --key")
+// ErrNoToken means no OIDC identity token source is configured: no
+// TokenOptions.Token or TokenFile, no SIGSTORE_ID_TOKEN, no GitHub Actions
+// ambient token (`permissions: id-token: write`), and no WithKey.
+var ErrNoToken = errors.New("no OIDC identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, give a token (TokenOptions) or sign with a key (WithKey)")
 
 // TokenSource yields an OIDC identity token for Fulcio. It is asked as late
 // as possible (after a step's command finishes) because tokens last minutes
@@ -119,7 +121,7 @@ func NewTokenSource(o TokenOptions) (TokenSource, error) {
 	}
 	switch {
 	case o.Token != "":
-		return StaticToken{Value: o.Token, From: "--identity-token"}, nil
+		return StaticToken{Value: o.Token, From: "the identity token given"}, nil
 	case o.TokenFile != "":
 		return FileToken{Path: o.TokenFile}, nil
 	case getenv("SIGSTORE_ID_TOKEN") != "":

@@ -69,7 +69,7 @@ func TestNewTokenSourcePrecedence(t *testing.T) {
 		opts TokenOptions
 		want string
 	}{
-		{"flag wins", TokenOptions{Token: "t", TokenFile: "f", Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": "e"})}, "--identity-token"},
+		{"flag wins", TokenOptions{Token: "t", TokenFile: "f", Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": "e"})}, "the identity token given"},
 		{"file next", TokenOptions{TokenFile: "f", Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": "e"})}, "token file f"},
 		{"env next", TokenOptions{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": "e", "ACTIONS_ID_TOKEN_REQUEST_URL": "u", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "v"})}, "SIGSTORE_ID_TOKEN"},
 		{"github last", TokenOptions{Getenv: env(gh)}, "GitHub Actions ambient OIDC token"},

@@ -384,7 +384,7 @@ func TestAttacks(t *testing.T) {
 			opts: func(o *LayoutOptions) { o.RunID = runID },
 			code: FailRunIDMismatch, substr: `statement of run "run-2", not of run "run-1"`, runIDs: []string{"run-1", "run-2"}},
 		{name: "two run ids without --run-id", add: []string{"ingest.link.run2"},
-			code: FailRunIDAmbiguous, substr: "statements from 2 runs: run-1, run-2; name the one to verify with --run-id", runIDs: []string{"run-1", "run-2"}},
+			code: FailRunIDAmbiguous, substr: "statements from 2 runs: run-1, run-2; name the one to verify (LayoutOptions.RunID", runIDs: []string{"run-1", "run-2"}},
 		{name: "artifact changed between steps", drop: []string{"train.link.t1", "train.link.t2"}, add: []string{"train.link.t1.changed", "train.link.t2.changed"},
 			code: FailArtifactRule, substr: "step train: rule \"DISALLOW *\": artifact data/raw.jsonl"},
 		{name: "extra product not allowed", drop: []string{"package.link"}, add: []string{"package.link.extra"},

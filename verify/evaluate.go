@@ -110,7 +110,7 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 		case 0:
 		default:
 			r.fail(Failure{Code: FailRunIDAmbiguous,
-				Reason: fmt.Sprintf("statements from %d runs: %s; name the one to verify with --run-id (steps of one run share a run id: export MLATTEST_RUN_ID)", len(r.RunIDs), strings.Join(r.RunIDs, ", "))})
+				Reason: fmt.Sprintf("statements from %d runs: %s; name the one to verify (LayoutOptions.RunID; steps of one run share a run id: export MLATTEST_RUN_ID)", len(r.RunIDs), strings.Join(r.RunIDs, ", "))})
 		}
 	}
 	checkInvocation(r, all)

@@ -176,7 +176,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		ll.Summary.Bundle = bundlePath
 		bdata, err := fsutil.ReadFileMax(bundlePath, MaxBundleSize)
 		if errors.Is(err, fs.ErrNotExist) {
-			return fail(FailLayoutUnsigned, "layout is not signed: no bundle %s (an unsigned layout is accepted only with --insecure-unsigned-layout)", bundlePath)
+			return fail(FailLayoutUnsigned, "layout is not signed: no bundle %s (an unsigned layout is accepted only with LayoutOptions.InsecureUnsignedLayout)", bundlePath)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)

@@ -310,7 +310,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString(")\n")
 	switch {
 	case l.Unsigned:
-		b.WriteString("  signed by:  NOBODY (accepted unsigned: --insecure-unsigned-layout)\n")
+		b.WriteString("  signed by:  NOBODY (accepted unsigned: InsecureUnsignedLayout)\n")
 	case l.Signer != nil:
 		fmt.Fprintf(&b, "  signed by:  %s\n", signerString(*l.Signer))
 	}

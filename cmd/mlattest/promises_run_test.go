@@ -640,7 +640,7 @@ subject:
 		if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != exitRejected || err != nil || len(rep.RunIDs) != 2 {
 			t.Fatalf("want exit 1 and runIds listing 2 runs, got %v", r)
 		}
-		want := fmt.Sprintf("statements from 2 runs: %s, %s; name the one to verify with --run-id", rep.RunIDs[0], rep.RunIDs[1])
+		want := fmt.Sprintf("statements from 2 runs: %s, %s; name the one to verify (LayoutOptions.RunID", rep.RunIDs[0], rep.RunIDs[1])
 		if !slices.ContainsFunc(rep.Failures, func(f struct{ Code, Reason string }) bool {
 			return f.Code == "run-id-ambiguous" && strings.HasPrefix(f.Reason, want)
 		}) {

@@ -148,7 +148,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 			attest.WithOnExit(g.onExit),
 			attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()))...)
 		if err != nil {
-			return false, withCode(exitRunError, err)
+			return false, withCode(exitRunError, attestFlagHint(err))
 		}
 		if madeUpRunID {
 			announceRunID(stderr, step)
@@ -229,7 +229,7 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 			}
 			rec, err := attest.Attest(ctx, step, exitCode, append(sf.runOptions(), opts...)...)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return withCode(exitUsage, attestFlagHint(err))
 			}
 			if madeUpRunID {
 				announceRunID(cmd.ErrOrStderr(), step)

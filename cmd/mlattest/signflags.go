@@ -55,6 +55,32 @@ func (f *signFlags) register(fs *pflag.FlagSet) {
 // key (asking for its passphrase now, before any command runs), checks a
 // static token's expiry and loads the signing config and trusted root.
 func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
+	s, err := f.newSigner(stderr)
+	return s, signFlagHint(err)
+}
+
+// signFlagHint names the flags that answer a signing error the library
+// reports by sentinel (it knows options, not flags).
+func signFlagHint(err error) error {
+	var hint string
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sign.ErrNoToken):
+		hint = "pass --identity-token or --identity-token-file, or sign with --key"
+	case errors.Is(err, sign.ErrOfflineNeedsKey):
+		hint = "--offline needs --key"
+	case errors.Is(err, sign.ErrNoSigningConfig):
+		hint = "give --signing-config, or --offline with --key"
+	case errors.Is(err, sign.ErrPublicGoodSigningConfig):
+		hint = "give --signing-config for a private instance"
+	default:
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
+}
+
+func (f *signFlags) newSigner(stderr io.Writer) (*sign.Signer, error) {
 	if f.offline && f.key == "" {
 		return nil, &usageError{errors.New("--offline needs --key")}
 	}
@@ -75,6 +101,9 @@ func (f *signFlags) signer(stderr io.Writer) (*sign.Signer, error) {
 		}
 		switch ts := ts.(type) {
 		case sign.StaticToken:
+			if f.token != "" {
+				ts.From = "--identity-token" // the library names no flags
+			}
 			c, err := sign.CheckToken(ts.Value, time.Now())
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", ts.From, err)

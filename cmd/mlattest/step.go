@@ -80,7 +80,7 @@ func (f *stepFlags) step(command []string, exclude ...string) (*attest.Step, err
 	for _, v := range f.datasets {
 		d, err := attest.ParseDataset(v)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--dataset: %w", err)
 		}
 		s.Datasets = append(s.Datasets, d)
 	}
@@ -276,4 +276,16 @@ func printStepJSON(w io.Writer, rec *attest.Record, signer *sign.Signer, files [
 		r.Error = strings.SplitN(storeErr.Error(), "\n", 2)[0]
 	}
 	return writeJSON(w, r)
+}
+
+// attestFlagHint names the flag that answers a step error the library
+// reports by sentinel (it knows options, not flags).
+func attestFlagHint(err error) error {
+	switch {
+	case errors.Is(err, attest.ErrPickleInput):
+		return fmt.Errorf("%w (pass --allow-pickle to accept it)", err)
+	case errors.Is(err, attest.ErrPinsWithoutBaseModel):
+		return fmt.Errorf("%w (give --base-model)", err)
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,6 +177,7 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 	} else if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
 		return withCode(exitUsage, err)
 	}
+	writeFlagHints(stderr, rep.Failures)
 	if vsaErr != nil {
 		return withCode(exitUsage, fmt.Errorf("--vsa %s: %w", f.vsa, vsaErr))
 	}
@@ -186,6 +188,24 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		return withCode(exitRejected, fmt.Errorf("verification FAILED: %d failure(s)", len(rep.Failures)))
 	}
 	return nil
+}
+
+// failureFlagHints are the flags that answer a failure code; the library's
+// reasons name options, not flags.
+var failureFlagHints = map[verify.FailureCode]string{
+	verify.FailRunIDAmbiguous: "name the run to verify with --run-id",
+	verify.FailLayoutUnsigned: "sign the layout (mlattest layout sign), give its bundle with --layout-bundle, or, for testing only, pass --insecure-unsigned-layout",
+}
+
+// writeFlagHints writes one hint line per failure code that has one.
+func writeFlagHints(w io.Writer, failures []verify.Failure) {
+	seen := map[verify.FailureCode]bool{}
+	for _, f := range failures {
+		if h, ok := failureFlagHints[f.Code]; ok && !seen[f.Code] {
+			seen[f.Code] = true
+			fmt.Fprintf(w, "mlattest: hint: %s\n", h)
+		}
+	}
 }
 
 func vsaResult(rep *verify.Report) string {

@@ -133,7 +133,7 @@ func sourceMixFindings(maxShare, minShare map[string]float64, m SourceManifest, 
 	var out []Finding
 	if total == 0 {
 		return append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{},
-			Reason: "source-mix bounds are set, but no record names its source (map the field with --source)"})
+			Reason: "source-mix bounds are set, but no record names its source (map the field: Mapping.Source)"})
 	}
 	if total < records {
 		out = append(out, Finding{Detector: DetSourceMix, Severity: SevWarn, Records: []int{}, Count: records - total,

@@ -131,7 +131,7 @@ that could not be read or is refused (nothing is printed then).`,
 				}
 				shards, err := shardGroups(ctx, groups, size, opts)
 				if err != nil {
-					return withCode(exitUsage, err)
+					return withCode(exitUsage, symlinkHint(err))
 				}
 				if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, size, jsonOut); err != nil {
 					return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
@@ -143,7 +143,7 @@ that could not be read or is refused (nothing is printed then).`,
 			}
 			arts, err := digestPathGroups(ctx, groups, opts)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return withCode(exitUsage, symlinkHint(err))
 			}
 			if err := writeDigests(cmd.OutOrStdout(), arts, jsonOut); err != nil {
 				return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
@@ -363,4 +363,13 @@ func sumLine(a digest.Artifact) string {
 		name = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(name)
 	}
 	return prefix + a.SHA256 + "  " + name + "\n"
+}
+
+// symlinkHint names the flag that follows a symbolic link the walk refused
+// (digest, scan model: one walker, one hint).
+func symlinkHint(err error) error {
+	if errors.Is(err, digest.ErrSymlink) {
+		return fmt.Errorf("%w (pass --follow-symlinks to follow links that stay inside the working directory)", err)
+	}
+	return err
 }

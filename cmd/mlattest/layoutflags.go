@@ -97,7 +97,10 @@ func setTrustedRoot(opts *verify.LayoutOptions, path string) error {
 // loadTrustedRoot is trust.LoadTrustedRoot with the flag that avoids the
 // public-good fetch named when that fetch fails.
 func loadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	tr, err := trust.LoadTrustedRoot(path)
+	return loadTrustedRootHint(trust.LoadTrustedRoot(path))
+}
+
+func loadTrustedRootHint(tr *root.TrustedRoot, err error) (*root.TrustedRoot, error) {
 	if errors.Is(err, trust.ErrPublicGoodRoot) {
 		return nil, fmt.Errorf("%w (give --trusted-root for a private instance)", err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,6 +16,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/mlattest/mlattest/attest"
+	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/trust"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // flagRef finds what looks like a long flag in a string.
@@ -97,5 +105,38 @@ func TestLibraryStringsNameNoFlags(t *testing.T) {
 	}
 	if len(found) > 0 {
 		t.Errorf("library strings name CLI flags (name the option, field or sentinel; cmd adds the flag):\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestFlagHints: the CLI adds the flag to each library sentinel or failure
+// code whose message names only an option, and keeps the sentinel.
+func TestFlagHints(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		hint func(error) error
+		flag string
+	}{
+		{sign.ErrNoToken, signFlagHint, "--identity-token"},
+		{sign.ErrOfflineNeedsKey, signFlagHint, "--offline needs --key"},
+		{sign.ErrNoSigningConfig, signFlagHint, "--signing-config"},
+		{fmt.Errorf("%w: x", sign.ErrPublicGoodSigningConfig), signFlagHint, "--signing-config"},
+		{fmt.Errorf("%w: x", trust.ErrPublicGoodRoot), func(err error) error { _, e := loadTrustedRootHint(nil, err); return e }, "--trusted-root"},
+		{fmt.Errorf("%w: step: %w", attest.ErrInput, attest.ErrPickleInput), attestFlagHint, "--allow-pickle"},
+		{fmt.Errorf("%w: step: %w", attest.ErrInput, attest.ErrPinsWithoutBaseModel), attestFlagHint, "--base-model"},
+		{fmt.Errorf("walk: %w", digest.ErrSymlink), symlinkHint, "--follow-symlinks"},
+	} {
+		got := tc.hint(tc.err)
+		if !errors.Is(got, tc.err) || !strings.Contains(got.Error(), tc.flag) {
+			t.Errorf("hint(%v) = %v, want it to wrap the error and name %s", tc.err, got, tc.flag)
+		}
+	}
+	other := errors.New("other")
+	if signFlagHint(other) != other || attestFlagHint(other) != other || symlinkHint(other) != other {
+		t.Error("an error without a hint was changed")
+	}
+	var b strings.Builder
+	writeFlagHints(&b, []verify.Failure{{Code: verify.FailRunIDAmbiguous}, {Code: verify.FailRunIDAmbiguous}, {Code: verify.FailLayoutUnsigned}, {Code: verify.FailThreshold}})
+	if got := b.String(); strings.Count(got, "mlattest: hint:") != 2 || !strings.Contains(got, "--run-id") || !strings.Contains(got, "--insecure-unsigned-layout") {
+		t.Errorf("writeFlagHints wrote %q", got)
 	}
 }

@@ -97,11 +97,8 @@ an unreadable path (nothing is written then).`,
 				walk = append(walk, digest.WithSymlinks(digest.SymlinksFollowInside))
 			}
 			results, err := scanModels(ctx, args, !noDigest, cmd.ErrOrStderr(), walk)
-			if errors.Is(err, digest.ErrSymlink) {
-				return withCode(exitUsage, fmt.Errorf("scan model: %w (pass --follow-symlinks to follow links that stay inside the working directory)", err))
-			}
 			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("scan model: %w", err))
+				return withCode(exitUsage, symlinkHint(fmt.Errorf("scan model: %w", err)))
 			}
 			if len(results) == 0 {
 				return withCode(exitUsage, errors.New("scan model: no files found"))

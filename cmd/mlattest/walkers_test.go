@@ -57,7 +57,7 @@ func TestScanModelAndDigestWalkAlike(t *testing.T) {
 	}
 	_, _, rs, rd = both()
 	for name, r := range map[string]cliResult{"scan model": rs, "digest": rd} {
-		if r.code != exitUsage || !strings.Contains(r.stderr, "m/sub/link.txt") || !strings.Contains(r.stderr, "symbolic link not allowed") {
+		if r.code != exitUsage || !strings.Contains(r.stderr, "m/sub/link.txt") || !strings.Contains(r.stderr, "symbolic link not allowed") || !strings.Contains(r.stderr, "pass --follow-symlinks") {
 			t.Errorf("%s with a symlink: want exit %d naming the link, got %+v", name, exitUsage, r)
 		}
 	}

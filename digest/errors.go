@@ -49,10 +49,12 @@ func pathErr(name string, err error) error {
 
 // kindErr is the error for a file that is neither regular nor a directory.
 func kindErr(name string, m fs.FileMode) error {
-	return &PathError{Path: name, Err: fmt.Errorf("%w: %s", ErrSpecialFile, kindName(m))}
+	return &PathError{Path: name, Err: fmt.Errorf("%w: %s", ErrSpecialFile, KindName(m))}
 }
 
-func kindName(m fs.FileMode) string {
+// KindName names a file type in words ("named pipe (FIFO)", "symbolic
+// link", …) for messages about files that are not regular.
+func KindName(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "named pipe (FIFO)"

@@ -58,7 +58,7 @@ func hashFileGeneric(ctx context.Context, p string, nofollow bool, add func(int6
 		return "", 0, err
 	}
 	if !fi.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("%w: %s", ErrSpecialFile, kindName(fi.Mode()))
+		return "", 0, fmt.Errorf("%w: %s", ErrSpecialFile, KindName(fi.Mode()))
 	}
 	var key cacheKey
 	var keyOK bool

@@ -162,7 +162,7 @@ func hashRange(ctx context.Context, p string, size, start, end int64) (string, e
 		return "", err
 	}
 	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%w: %s", ErrSpecialFile, kindName(fi.Mode()))
+		return "", fmt.Errorf("%w: %s", ErrSpecialFile, KindName(fi.Mode()))
 	}
 	if fi.Size() != size {
 		return "", fmt.Errorf("file changed while hashing: size %d, was %d", fi.Size(), size)

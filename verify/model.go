@@ -53,7 +53,7 @@ func HashModel(ctx context.Context, path string, opts ...digest.Option) (*ModelF
 		}
 	} else {
 		if !st.Mode().IsRegular() {
-			return m, &ModelTreeError{Model: path, Entries: []ModelEntry{{Name: filepath.Base(path), Kind: entryKind(st.Mode())}}}
+			return m, &ModelTreeError{Model: path, Entries: []ModelEntry{{Name: filepath.Base(path), Kind: digest.KindName(st.Mode())}}}
 		}
 		var a digest.Artifact
 		a, err = digest.File(ctx, path, opts...)
@@ -161,7 +161,7 @@ func hashHostileTree(ctx context.Context, root string, opts []digest.Option) (*M
 		case t.IsRegular():
 			regular = append(regular, name)
 		default:
-			tree.Entries = append(tree.Entries, ModelEntry{Name: name, Kind: entryKind(t)})
+			tree.Entries = append(tree.Entries, ModelEntry{Name: name, Kind: digest.KindName(t)})
 		}
 		return nil
 	})
@@ -180,23 +180,6 @@ func hashHostileTree(ctx context.Context, root string, opts []digest.Option) (*M
 		return nil, fmt.Errorf("model %s: changed while it was read", root)
 	}
 	return m, tree
-}
-
-// entryKind names a file type as digest's errors do.
-func entryKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	}
-	return "file of mode " + m.String()
 }
 
 // hashAlgorithms hashes the released files again with each algorithm of

@@ -61,9 +61,12 @@ func (ip ignorePattern) match(rel string, isDir bool) bool {
 	}
 	subject := rel
 	switch {
+	case ip.anyDepth && !strings.Contains(ip.glob, "/"):
+		// One component at any depth is a base-name pattern.
+		subject = path.Base(rel)
 	case ip.anyDepth:
 		n := strings.Count(ip.glob, "/") + 1
-		parts := strings.Split(rel, "/")
+		parts := strings.Split(strings.TrimRight(rel, "/"), "/")
 		if len(parts) < n {
 			return false
 		}

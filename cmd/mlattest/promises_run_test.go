@@ -660,3 +660,43 @@ subject:
 		}
 	})
 }
+
+// TestRunUnrecordableProductName: a product whose name no statement may carry
+// (here NFD, not NFC) is found only once the command has made it. run says
+// what is wrong with the name in one line and prints the `mlattest attest`
+// command that records the step once the file is renamed, and that command
+// works: the command's hours are not lost. (On 69abfac the message was a
+// chain of package prefixes with no way to record the step.)
+func TestRunUnrecordableProductName(t *testing.T) {
+	dir := t.TempDir()
+	key := offlineKeyIn(t, dir)
+	writeFile(t, filepath.Join(dir, "in.txt"), "x\n")
+	nfd, nfc := "out/e\u0301.txt", "out/\u00e9.txt"
+	r := mlattest(t, dir, nil, "run", "--step", "s", "--key", key, "--offline", "--out", "att",
+		"--materials", "in.txt", "--products", "out", "--run-id", "run-9",
+		"--", "sh", "-c", `mkdir -p out && echo y > "$0"`, nfd)
+	prefix := `mlattest: step "s" was not recorded: bad artifact name: "` + nfd + `" is not NFC-normalised; rename the file, then record the step with: `
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != exitRunError || len(lines) != 1 || !strings.HasPrefix(lines[0], prefix) {
+		t.Fatalf("want exit 125 and one line starting %q; got %v", prefix, r)
+	}
+	if e := entries(t, filepath.Join(dir, "att")); len(e) != 0 {
+		t.Fatalf("--out holds %q although nothing was recorded", e)
+	}
+	if err := os.Rename(filepath.Join(dir, nfd), filepath.Join(dir, nfc)); err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.Command("sh", "-c", strings.TrimPrefix(lines[0], prefix))
+	sh.Dir = dir
+	sh.Env = []string{"PATH=" + filepath.Dir(binPath) + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	if b, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the printed attest command failed: %v\n%s", err, b)
+	}
+	st := payload(t, filepath.Join(dir, "att", "s.link.sigstore.json"))
+	if by := st["predicate"].(map[string]any)["byproducts"].(map[string]any); by["mlattest.dev/run-id"] != "run-9" {
+		t.Fatalf("recorded run id %v, want run-9", by["mlattest.dev/run-id"])
+	}
+	if subj := fmt.Sprint(st["subject"]); !strings.Contains(subj, nfc) {
+		t.Fatalf("subjects %s do not name the renamed product %q", subj, nfc)
+	}
+}

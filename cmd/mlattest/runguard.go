@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mlattest/mlattest/attest"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // interruptGrace is how long an interrupted recording may take to stop
@@ -170,6 +171,9 @@ func recordInterruptibly(ctx context.Context, stderr io.Writer, record func(cont
 	var sig os.Signal
 	select {
 	case r := <-done:
+		if errors.Is(r.err, predicates.ErrArtifactName) {
+			return unrecordableName(stderr, r.err, stepName, attestLine(g.exited()))
+		}
 		return r.err
 	case sig = <-g.sigs:
 	}
@@ -186,6 +190,34 @@ func recordInterruptibly(ctx context.Context, stderr io.Writer, record func(cont
 	ie := &interruptedError{sig}
 	fmt.Fprintf(stderr, "mlattest: %v after the command finished: step %q was not recorded; record it with: %s\n", ie, stepName, attestLine(g.exited()))
 	return withCode(ie.exitCode(), errors.New(""))
+}
+
+// unrecordableName reports a product or material whose name no statement may
+// carry (found only once the command has made it): one line with the name's
+// problem and the `mlattest attest` command that records the step once the
+// file is renamed, so the hours the command took are not lost.
+func unrecordableName(stderr io.Writer, err error, stepName, attestLine string) error {
+	cause := innermost(err, predicates.ErrArtifactName)
+	fmt.Fprintf(stderr, "mlattest: step %q was not recorded: %v; rename the file, then record the step with: %s\n", stepName, cause, attestLine)
+	return withCode(exitRunError, errors.New(""))
+}
+
+// innermost is the deepest error in err's tree that wraps target (the one
+// that says what is wrong, without the layers that say where it was found).
+func innermost(err, target error) error {
+	var kids []error
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		kids = []error{u.Unwrap()}
+	case interface{ Unwrap() []error }:
+		kids = u.Unwrap()
+	}
+	for _, k := range kids {
+		if k != nil && k != target && errors.Is(k, target) {
+			return innermost(k, target)
+		}
+	}
+	return err
 }
 
 // mutableWriter passes writes through until muted.

@@ -96,6 +96,18 @@ func pipelineDir(t *testing.T) string {
 	return dir
 }
 
+// keyLayoutHead is the start of a test layout whose one functionary, "ci",
+// signs with the key pair dir/ci.key, dir/ci.pub (mlattest keygen's).
+func keyLayoutHead(t *testing.T, dir string) string {
+	t.Helper()
+	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "serial: 1\nexpires: \"2099-01-01T00:00:00Z\"\nfunctionaries:\n  ci:\n    key: |\n      " +
+		strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ") + "\n"
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

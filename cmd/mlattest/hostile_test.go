@@ -28,17 +28,8 @@ func TestVerifyHostileInputsCLI(t *testing.T) {
 	for _, k := range []string{"owner", "ci"} {
 		must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
 	}
-	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "layout.yaml"), `serial: 1
-expires: "2099-01-01T00:00:00Z"
-functionaries:
-  ci:
-    key: |
-      `+strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")+`
-steps:
+	head := keyLayoutHead(t, dir)
+	writeFile(t, filepath.Join(dir, "layout.yaml"), head+`steps:
   - name: train
     functionaries: [ci]
     expectedProducts: [CREATE model/*, DISALLOW *]

@@ -36,21 +36,12 @@ func TestKeyOnlyReleaseGate(t *testing.T) {
 	for _, k := range []string{"owner", "ci", "other"} {
 		must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
 	}
-	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	head := keyLayoutHead(t, dir)
 	base := "hf://acme/base@" + strings.Repeat("0123456789", 4)
 	// layout writes and signs a layout: the two-step pipeline prep -> train,
 	// base models pinned by the owner (so `run --layout` has work to do).
 	layout := func(name, extra string) string {
-		writeFile(t, filepath.Join(dir, name), `serial: 1
-expires: "2099-01-01T00:00:00Z"
-functionaries:
-  ci:
-    key: |
-      `+strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")+`
-steps:
+		writeFile(t, filepath.Join(dir, name), head+`steps:
   - name: prep
     functionaries: [ci]
     expectedMaterials: [DISALLOW *]

@@ -31,17 +31,8 @@ func TestVSASubjectsAreTheVerifiedDigests(t *testing.T) {
 	}
 	must("keygen", "--output-key-prefix", "owner", "--no-passphrase")
 	must("keygen", "--output-key-prefix", "ci", "--no-passphrase")
-	pub, err := os.ReadFile(filepath.Join(dir, "ci.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "layout.yaml"), `serial: 1
-expires: "2099-01-01T00:00:00Z"
-functionaries:
-  ci:
-    key: |
-      `+strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")+`
-steps:
+	head := keyLayoutHead(t, dir)
+	writeFile(t, filepath.Join(dir, "layout.yaml"), head+`steps:
   - name: train
     functionaries: [ci]
     expectedMaterials: [DISALLOW *]

@@ -3,6 +3,8 @@ package data
 import (
 	"encoding/binary"
 	"unicode/utf8"
+
+	"github.com/mlattest/mlattest/internal/jsonesc"
 )
 
 // jsonField is one member of a flat JSON object read by scanFlatObject:
@@ -137,46 +139,32 @@ func unquoteRest(b []byte, vs, esc int) (string, int, bool) {
 		if i+1 >= len(b) {
 			return "", 0, false
 		}
-		switch b[i+1] {
-		case '"', '\\', '/':
-			out = append(out, b[i+1])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			if i+6 > len(b) {
-				return "", 0, false
-			}
-			r := rune(0)
-			for _, h := range b[i+2 : i+6] {
-				switch {
-				case h >= '0' && h <= '9':
-					r = r<<4 | rune(h-'0')
-				case h >= 'a' && h <= 'f':
-					r = r<<4 | rune(h-'a'+10)
-				case h >= 'A' && h <= 'F':
-					r = r<<4 | rune(h-'A'+10)
-				default:
-					return "", 0, false
-				}
-			}
-			if r >= 0xD800 && r < 0xE000 {
-				return "", 0, false
-			}
-			out = utf8.AppendRune(out, r)
-			i += 6
+		if c, ok := jsonesc.Short(b[i+1]); ok {
+			out = append(out, c)
+			i += 2
 			continue
-		default:
+		}
+		if b[i+1] != 'u' || i+6 > len(b) {
 			return "", 0, false
 		}
-		i += 2
+		r := rune(0)
+		for _, h := range b[i+2 : i+6] {
+			switch {
+			case h >= '0' && h <= '9':
+				r = r<<4 | rune(h-'0')
+			case h >= 'a' && h <= 'f':
+				r = r<<4 | rune(h-'a'+10)
+			case h >= 'A' && h <= 'F':
+				r = r<<4 | rune(h-'A'+10)
+			default:
+				return "", 0, false
+			}
+		}
+		if r >= 0xD800 && r < 0xE000 {
+			return "", 0, false
+		}
+		out = utf8.AppendRune(out, r)
+		i += 6
 	}
 	return "", 0, false
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mlattest/mlattest/internal/jsonesc"
 )
 
 // jsonMaxDepth bounds nesting: real configs and tokenizers nest a handful
@@ -272,19 +274,11 @@ func (p *jsonParser) str() (string, error) {
 		}
 		e := p.b[p.i+1]
 		p.i += 2
+		if c, ok := jsonesc.Short(e); ok {
+			out = append(out, c)
+			continue
+		}
 		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Local private Sigstore stack for mlattest's tests and demo, on 127.0.0.1 only,
 # no Docker: Fulcio, Rekor v2 (rekor-tiles, POSIX backend), a timestamp authority
-# and two OIDC issuers (scripts/oidcserver, around mockoidc).
+# and two OIDC issuers (scripts/oidcserver, around mockoidc); the Rekor v2
+# checkpoint and tiles are served read-only by internal/tileserve.
 #
 # Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2] [--ttl DURATION]
 #
 # Ports (fixed, uncommon; all bound to 127.0.0.1 unless noted):
 #   47501 Fulcio HTTP       47502 Fulcio gRPC      47503 Fulcio metrics (all interfaces)
 #   47511 Rekor v2 HTTP     47512 Rekor v2 gRPC    47513 Rekor metrics
+#   47514 Rekor v2 read (checkpoint and tiles, static)
 #   47521 TSA HTTP          2112  TSA metrics (hard-coded by timestamp-server, all interfaces)
 #   47531 OIDC issuer 1     47532 OIDC issuer 2
 #
@@ -23,7 +25,7 @@ TSA_VERSION=v2.1.3
 COSIGN_VERSION=v3.1.3
 
 FULCIO_PORT=47501 FULCIO_GRPC_PORT=47502 FULCIO_METRICS_PORT=47503
-REKOR_PORT=47511 REKOR_GRPC_PORT=47512 REKOR_METRICS_PORT=47513
+REKOR_PORT=47511 REKOR_GRPC_PORT=47512 REKOR_METRICS_PORT=47513 REKOR_READ_PORT=47514
 TSA_PORT=47521
 OIDC1_PORT=47531 OIDC2_PORT=47532
 HOST=127.0.0.1
@@ -37,11 +39,13 @@ FULCIO_URL="http://$HOST:$FULCIO_PORT"
 # The Rekor URL's host must be rekor-tiles' --hostname: it is the checkpoint
 # origin, and verifiers derive the origin from the trusted root's baseUrl.
 REKOR_URL="http://$HOST:$REKOR_PORT"
+# rekor-tiles' POSIX backend leaves reading to a static server over its storage.
+REKOR_READ_URL="http://$HOST:$REKOR_READ_PORT"
 TSA_URL="http://$HOST:$TSA_PORT/api/v1/timestamp"
 OIDC1_URL="http://$HOST:$OIDC1_PORT/oidc"
 OIDC2_URL="http://$HOST:$OIDC2_PORT/oidc"
 
-SERVICES=(oidc1 oidc2 fulcio rekor tsa)
+SERVICES=(oidc1 oidc2 fulcio rekor rekorread tsa)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
@@ -65,6 +69,12 @@ src_hash() {
 }
 OIDC_BIN="$BIN_DIR/oidcserver-$(src_hash)"
 KEYGEN_BIN="$BIN_DIR/keygen-$(src_hash)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+tileserve_hash() {
+	(cd "$REPO_DIR/internal/tileserve" && find . -type f -name '*.go' ! -name '*_test.go' -print0 |
+		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+}
+TILESERVE_BIN="$BIN_DIR/tileserve-$(tileserve_hash)"
 
 # go_install PKG@VERSION BINNAME DEST: install into a temp GOBIN, then move into
 # the cache, so an interrupted build never leaves a half-written binary behind.
@@ -94,11 +104,26 @@ go_build_local() {
 	rm -rf "$tmp"
 }
 
+# build_tileserve: the read-only tile server is part of the main module.
+build_tileserve() {
+	local tmp
+	[[ -x $TILESERVE_BIN ]] && return 0
+	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
+	log "building internal/tileserve/cmd/tileserve"
+	if ! (cd "$REPO_DIR" && env GOFLAGS=-buildvcs=false GOWORK=off go build -o "$tmp/out" ./internal/tileserve/cmd/tileserve); then
+		rm -rf "$tmp"
+		die "go build internal/tileserve/cmd/tileserve failed"
+	fi
+	mv -f "$tmp/out" "$TILESERVE_BIN"
+	rm -rf "$tmp"
+}
+
 cmd_build() {
 	need go
 	mkdir -p "$BIN_DIR"
 	go_build_local . "$OIDC_BIN"
 	go_build_local keygen "$KEYGEN_BIN"
+	build_tileserve
 	go_install "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$FULCIO_BIN"
 	go_install "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_VERSION" posix "$REKOR_BIN"
 	go_install "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$TSA_BIN"
@@ -138,6 +163,7 @@ service_argv() {
 			--http-metrics-port="$REKOR_METRICS_PORT" --storage-dir="$STATE_DIR/rekor-log"
 			--signer-filepath="$STATE_DIR/rekor.key" --checkpoint-interval=1s)
 		;;
+	rekorread) ARGV=("$TILESERVE_BIN" -addr "$HOST:$REKOR_READ_PORT" -dir "$STATE_DIR/rekor-log") ;;
 	tsa)
 		ARGV=("$TSA_BIN" serve --log-type=prod --host="$HOST" --port="$TSA_PORT"
 			--timestamp-signer=file --file-signer-key-path="$STATE_DIR/tsa.key"
@@ -152,6 +178,7 @@ health_url() {
 	oidc2) echo "$OIDC2_URL/.well-known/openid-configuration" ;;
 	fulcio) echo "$FULCIO_URL/api/v2/configuration" ;;
 	rekor) echo "$REKOR_URL/healthz" ;;
+	rekorread) echo "$REKOR_READ_URL/checkpoint" ;;
 	tsa) echo "http://$HOST:$TSA_PORT/ping" ;;
 	esac
 }
@@ -207,6 +234,7 @@ write_env() {
 export MLATTEST_STACK_DIR=$STATE_DIR
 export MLATTEST_FULCIO_URL=$FULCIO_URL
 export MLATTEST_REKOR_URL=$REKOR_URL
+export MLATTEST_REKOR_READ_URL=$REKOR_READ_URL
 export MLATTEST_TSA_URL=$TSA_URL
 export MLATTEST_OIDC_ISSUER=$OIDC1_URL
 export MLATTEST_OIDC_ISSUER2=$OIDC2_URL
@@ -276,12 +304,12 @@ cmd_status() {
 	local s rc=0
 	for s in "${SERVICES[@]}"; do
 		if running "$s" && curl -fsS -o /dev/null --max-time 2 "$(health_url "$s")" 2>/dev/null; then
-			printf '%-7s up    pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
+			printf '%-9s up    pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
 		elif running "$s"; then
-			printf '%-7s sick  pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
+			printf '%-9s sick  pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
 			rc=1
 		else
-			printf '%-7s down\n' "$s"
+			printf '%-9s down\n' "$s"
 			rc=1
 		fi
 	done

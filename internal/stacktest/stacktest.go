@@ -28,6 +28,7 @@ type Stack struct {
 	Dir           string // state directory (keys, logs, trust files)
 	FulcioURL     string
 	RekorURL      string // Rekor v2 (rekor-tiles) base URL
+	RekorReadURL  string // where Rekor v2's checkpoint and tiles are read (may be empty: see ReadURL)
 	TSAURL        string // full RFC 3161 endpoint URL, …/api/v1/timestamp
 	Issuer1       string // OIDC issuer URL, as in the token's iss and the certificate
 	Issuer2       string // a second, independent OIDC issuer
@@ -41,6 +42,7 @@ const (
 	envDir           = "MLATTEST_STACK_DIR"
 	envFulcio        = "MLATTEST_FULCIO_URL"
 	envRekor         = "MLATTEST_REKOR_URL"
+	envRekorRead     = "MLATTEST_REKOR_READ_URL"
 	envTSA           = "MLATTEST_TSA_URL"
 	envIssuer1       = "MLATTEST_OIDC_ISSUER"
 	envIssuer2       = "MLATTEST_OIDC_ISSUER2"
@@ -79,7 +81,7 @@ func unavailable(t testing.TB, format string, args ...any) {
 // find reads the MLATTEST_* variables from getenv, falling back to env.sh.
 func find(getenv func(string) string) (*Stack, error) {
 	vars := map[string]string{}
-	for _, k := range []string{envDir, envFulcio, envRekor, envTSA, envIssuer1, envIssuer2, envTrustedRoot, envSigningConfig, envCosign} {
+	for _, k := range []string{envDir, envFulcio, envRekor, envRekorRead, envTSA, envIssuer1, envIssuer2, envTrustedRoot, envSigningConfig, envCosign} {
 		if v := getenv(k); v != "" {
 			vars[k] = v
 		}
@@ -108,6 +110,7 @@ func find(getenv func(string) string) (*Stack, error) {
 		Dir:           vars[envDir],
 		FulcioURL:     vars[envFulcio],
 		RekorURL:      vars[envRekor],
+		RekorReadURL:  vars[envRekorRead],
 		TSAURL:        vars[envTSA],
 		Issuer1:       vars[envIssuer1],
 		Issuer2:       vars[envIssuer2],
@@ -246,6 +249,25 @@ func mintToken(ctx context.Context, issuerURL, subject string, extra url.Values)
 		return "", fmt.Errorf("%s: %s: %s", req.URL, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return strings.TrimSpace(string(body)), nil
+}
+
+// ReadURL returns the base URL of the Rekor v2 log's static read path, or
+// skips (fails under CI=true) when the stack was started without it.
+func (s *Stack) ReadURL(t testing.TB) string {
+	t.Helper()
+	if s.RekorReadURL == "" {
+		unavailable(t, "%s is not set (a stack started by an older scripts/stack.sh: run scripts/stack.sh start again)", envRekorRead)
+	}
+	pu, err := url.Parse(s.RekorReadURL)
+	if err != nil {
+		unavailable(t, "bad %s %q: %v", envRekorRead, s.RekorReadURL, err)
+	}
+	c, err := net.DialTimeout("tcp", pu.Host, 2*time.Second)
+	if err != nil {
+		unavailable(t, "%s not answering: %v", s.RekorReadURL, err)
+	}
+	c.Close()
+	return s.RekorReadURL
 }
 
 // CosignPath returns the cosign binary, or skips (fails under CI=true) when

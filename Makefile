@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/mlattest
 FUZZTIME ?= 5s
 # Every recipe that needs the stack sources its environment first.
-STACK_ENV = eval "$$(scripts/stack.sh env)"
+STACK_ENV = eval "$$(scripts/stack.sh env)" && eval "$$(scripts/registry.sh env)"
 
 .PHONY: all build stack stack-stop test unit lint fuzz bench demo clean
 
@@ -18,9 +18,11 @@ build:
 
 stack:
 	scripts/stack.sh start
+	scripts/registry.sh start
 
 stack-stop:
 	scripts/stack.sh stop
+	scripts/registry.sh stop
 
 lint:
 	$(GO) vet ./...

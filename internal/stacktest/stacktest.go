@@ -67,15 +67,21 @@ func Get(t testing.TB) *Stack {
 // unavailable skips loudly, or fails when CI=true.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
+	unavailableWith(t, "scripts/stack.sh start", format, args...)
+}
+
+// unavailableWith is unavailable for a service that start starts.
+func unavailableWith(t testing.TB, start, format string, args ...any) {
+	t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: the stack is required; .ci/run must run scripts/stack.sh start)", msg)
+		t.Fatalf("%s (CI=true: it is required; .ci/run must run %s)", msg, start)
 	}
 	t.Skipf("\n\n"+
 		"********************************************************************\n"+
 		"*** SKIPPED: %s\n"+
-		"*** Start it with: scripts/stack.sh start\n"+
-		"********************************************************************\n", msg)
+		"*** Start it with: %s\n"+
+		"********************************************************************\n", msg, start)
 }
 
 // find reads the MLATTEST_* variables from getenv, falling back to env.sh.

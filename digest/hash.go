@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -342,4 +343,17 @@ func collect(parent context.Context, jobs []*job) ([]Artifact, error) {
 		out[i] = Artifact{Name: jobs[i].name, SHA256: jobs[i].sum, Size: jobs[i].n}
 	}
 	return out, nil
+}
+
+// NewHash returns a new hash for alg: sha384 or sha512, anything else
+// sha256 (callers check alg against predicates.DigestAlgorithms first).
+func NewHash(alg string) hash.Hash {
+	switch alg {
+	case "sha384":
+		return sha512.New384()
+	case "sha512":
+		return sha512.New()
+	default:
+		return sha256.New()
+	}
 }

@@ -42,7 +42,7 @@ bin/bench -mlattest bin/mlattest -in-toto "$INTOTO" "${cold[@]}" ${BENCH_FLAGS:-
 
 echo
 echo "verify: layout evaluation with 10,000 artifacts per step; the seven-stage run (bundles + evaluation)"
-"$GO" test -run='^$' -bench='BenchmarkEvaluate10k|BenchmarkVerifyLayout' -benchtime=5x ./verify/
+"$GO" test -run='^$' -bench='BenchmarkEvaluate10k|BenchmarkVerifyLayout' -benchtime=5x ./gate/
 
 echo
 echo "scan model: 2 GiB safetensors --no-digest (bytes read, % of hashing it); 1 GiB PyTorch zip against cat in the same run"

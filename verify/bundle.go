@@ -58,11 +58,11 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 	// the strict check names the reason (predicates.ErrDuplicateKey,
 	// ErrTrailingData) the way a DSSE payload's is named.
 	if err := predicates.CheckJSON(data); err != nil {
-		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
+		return nil, Reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
+		return nil, Reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}
 	return &b, nil
 }

@@ -39,10 +39,12 @@ func (e *RejectionError) Error() string { return fmt.Sprintf("%s: %v", e.Stage, 
 // Unwrap exposes both the sentinel and the cause.
 func (e *RejectionError) Unwrap() []error { return []error{ErrRejected, e.Err} }
 
-func reject(stage Stage, err error) error { return &RejectionError{Stage: stage, Err: err} }
+// Reject returns err as a rejection at stage, for callers (the release
+// gate) that reject a bundle for reasons of their own.
+func Reject(stage Stage, err error) error { return &RejectionError{Stage: stage, Err: err} }
 
 func rejectf(stage Stage, format string, args ...any) error {
-	return reject(stage, fmt.Errorf(format, args...))
+	return Reject(stage, fmt.Errorf(format, args...))
 }
 
 // StageOf returns the stage of a rejection, or "" when err is not one.

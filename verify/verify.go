@@ -155,6 +155,9 @@ func New(opts ...Option) (*Verifier, error) {
 // trusted root): no log entry and no timestamp are required or checked.
 func (v *Verifier) KeyOnly() bool { return v.trusted == nil }
 
+// KeyID is the id (trust.KeyID) of the Verifier's key, "" without one.
+func (v *Verifier) KeyID() string { return v.keyID }
+
 // Signer is who signed a verified bundle.
 type Signer struct {
 	// Keyless: the OIDC issuer and the certificate subject (SAN).
@@ -207,13 +210,13 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, art Artifact, i
 	// sigstore-go's Bundle caches parse results in itself while verifying,
 	// so verify a private copy: callers may share one bundle across
 	// goroutines.
-	return v.verifyOwned(ctx, &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}, art, ids...)
+	return v.VerifyOwned(ctx, &bundle.Bundle{Bundle: proto.Clone(b.Bundle).(*protobundle.Bundle)}, art, ids...)
 }
 
-// verifyOwned is Verify of a bundle no other goroutine uses: the caller
-// parsed it and keeps it to itself, so its (possibly large) DSSE payload is
-// not copied.
-func (v *Verifier) verifyOwned(ctx context.Context, b *bundle.Bundle, art Artifact, ids ...Identity) (*Result, error) {
+// VerifyOwned is Verify of a bundle no other goroutine uses while it runs:
+// the caller parsed it and keeps it to itself, so its (possibly large) DSSE
+// payload is not copied. The release gate verifies each bundle this way.
+func (v *Verifier) VerifyOwned(ctx context.Context, b *bundle.Bundle, art Artifact, ids ...Identity) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -228,7 +231,7 @@ func (v *Verifier) verifyOwned(ctx context.Context, b *bundle.Bundle, art Artifa
 		if err != nil || v.logOptional {
 			return res, err
 		}
-		return nil, reject(StageLog, ErrNoLogEntry)
+		return nil, Reject(StageLog, ErrNoLogEntry)
 	}
 
 	var policyOpts []sgverify.PolicyOption
@@ -322,7 +325,7 @@ func (v *Verifier) verifyOwned(ctx context.Context, b *bundle.Bundle, art Artifa
 		}
 		out.Statement = res.Statement
 		if t := out.Statement.GetType(); t != statementV1 && t != statementV01 {
-			return nil, reject(StageStatement, statementTypeError(t))
+			return nil, Reject(StageStatement, statementTypeError(t))
 		}
 		if len(out.Statement.GetSubject()) == 0 {
 			return nil, rejectf(StageStatement, "statement has no subject")
@@ -343,20 +346,20 @@ func (v *Verifier) verifyOwned(ctx context.Context, b *bundle.Bundle, art Artifa
 func (v *Verifier) explain(b *bundle.Bundle, isDSSE bool, err error) error {
 	stage := classify(err)
 	if !isDSSE || stage == StageSignature || stage == StageBundle {
-		return reject(stage, err)
+		return Reject(stage, err)
 	}
 	sc, serr := b.SignatureContent()
 	if serr != nil {
-		return reject(stage, err)
+		return Reject(stage, err)
 	}
 	vc, serr := b.VerificationContent()
 	if serr != nil {
-		return reject(stage, err)
+		return Reject(stage, err)
 	}
 	if serr := sgverify.VerifySignature(sc, vc, v.material); serr != nil {
 		return rejectf(StageSignature, "DSSE envelope signature does not verify: %w (first failed check: %v)", serr, err)
 	}
-	return reject(stage, err)
+	return Reject(stage, err)
 }
 
 // verifierOptions is the policy of the package comment, decided per bundle

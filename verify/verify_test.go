@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/trust"
 )
@@ -204,7 +205,7 @@ func TestKeyRoundTrip(t *testing.T) {
 					_, err := v.Verify(context.Background(), mustLoad(t, f.bundle), ArtifactDigest("sha256", sum[:]))
 					wantInputError(t, err, "signs a sha384 digest")
 				}
-				h := newHash(alg)
+				h := digest.NewHash(alg)
 				h.Write(data)
 				if _, err := v.Verify(context.Background(), mustLoad(t, f.bundle), ArtifactDigest(alg, h.Sum(nil))); err != nil {
 					t.Errorf("verify by digest: %v", err)
@@ -450,4 +451,21 @@ func findCase(t testing.TB, name string) conformanceCase {
 	}
 	t.Fatalf("conformance case %s not found", name)
 	return conformanceCase{}
+}
+
+// LoadBundle (verify-bundle's reader) refuses a regular file over the limit
+// by its size: a rejection, as a malformed bundle is.
+func TestLoadBundleRefusesBySize(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.sigstore.json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(1 << 40); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	if _, err := LoadBundle(p); !errors.Is(err, ErrRejected) || StageOf(err) != StageBundle || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("want a bundle-stage rejection by size, got %v", err)
+	}
 }

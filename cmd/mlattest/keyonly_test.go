@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlattest/mlattest/verify"
+	"github.com/mlattest/mlattest/gate"
 )
 
 // noNetwork makes any HTTP(S) request of the binary fail at once, so a
@@ -78,17 +78,17 @@ subject:
 
 	t.Run("key-only passes with no trusted root and no network", func(t *testing.T) {
 		r := must(t, verifyArgs(offline)...)
-		if strings.Count(r.stderr, verify.NoLogNotice) != 1 || strings.Contains(r.stdout, verify.NoLogNotice) || !strings.Contains(r.stdout, "PASSED") {
+		if strings.Count(r.stderr, gate.NoLogNotice) != 1 || strings.Contains(r.stdout, gate.NoLogNotice) || !strings.Contains(r.stdout, "PASSED") {
 			t.Fatalf("want PASSED and the no-log notice once, on stderr: %v", r)
 		}
 		// Unlogged: the layout bundle, the pin kept by run --layout, the
 		// two links and the training provenance.
 		r = must(t, verifyArgs(offline, "--json")...)
-		var rep verify.Report
+		var rep gate.Report
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if lg := rep.TransparencyLog; !rep.Passed || lg == nil || lg.Checked || lg.Notice != verify.NoLogNotice || len(lg.Unlogged) != 5 {
+		if lg := rep.TransparencyLog; !rep.Passed || lg == nil || lg.Checked || lg.Notice != gate.NoLogNotice || len(lg.Unlogged) != 5 {
 			t.Fatalf("JSON transparencyLog = %+v", lg)
 		}
 	})
@@ -143,7 +143,7 @@ subject:
 	t.Run("a swapped model file fails", func(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "model", "m.bin"), "swapped")
 		r := do(t, verifyArgs(offline)...)
-		if r.code != 1 || !strings.Contains(r.stdout, "[subject]") || strings.Count(r.stderr, verify.NoLogNotice) != 1 {
+		if r.code != 1 || !strings.Contains(r.stdout, "[subject]") || strings.Count(r.stderr, gate.NoLogNotice) != 1 {
 			t.Fatalf("want exit 1 with a subject failure: %v", r)
 		}
 	})
@@ -206,11 +206,11 @@ func TestExamplePipelineKeyOnly(t *testing.T) {
 			}
 			r := mlattest(t, dir, noNetwork, "verify", "--layout", layout, "--layout-key", filepath.Join(keys, "owner.pub"),
 				"--attestations", att, "--model", filepath.Join(dir, "work", "release"), "--json")
-			var rep verify.Report
+			var rep gate.Report
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 				t.Fatalf("verify --json: %v\n%v", err, r)
 			}
-			if rep.TransparencyLog == nil || rep.TransparencyLog.Checked || strings.Count(r.stderr, verify.NoLogNotice) != 1 {
+			if rep.TransparencyLog == nil || rep.TransparencyLog.Checked || strings.Count(r.stderr, gate.NoLogNotice) != 1 {
 				t.Errorf("want the key-only notice once and transparencyLog.checked false: %v", r)
 			}
 			if tc.wantCode == "" {
@@ -219,7 +219,7 @@ func TestExamplePipelineKeyOnly(t *testing.T) {
 				}
 				return
 			}
-			if r.code != 1 || !rep.HasFailure(verify.FailureCode(tc.wantCode), "step "+tc.wantStep+":") {
+			if r.code != 1 || !rep.HasFailure(gate.FailureCode(tc.wantCode), "step "+tc.wantStep+":") {
 				t.Fatalf("want exit 1 with %s at step %s: %v", tc.wantCode, tc.wantStep, r)
 			}
 		})

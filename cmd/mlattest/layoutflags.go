@@ -7,8 +7,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/pflag"
 
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/trust"
-	"github.com/mlattest/mlattest/verify"
 )
 
 // layoutFlags name a signed layout and its owner, for verify (at release)
@@ -37,8 +37,8 @@ func (f *layoutFlags) given() bool {
 
 // options checks the combination and loads the owner's key; every error is
 // a usage error. The trust root is left to the caller.
-func (f *layoutFlags) options() (verify.LayoutOptions, error) {
-	opts := verify.LayoutOptions{LayoutFile: f.file, LayoutBundle: f.bundle, MinSerial: f.minSerial, InsecureUnsignedLayout: f.insecureUnsigned}
+func (f *layoutFlags) options() (gate.LayoutOptions, error) {
+	opts := gate.LayoutOptions{LayoutFile: f.file, LayoutBundle: f.bundle, MinSerial: f.minSerial, InsecureUnsignedLayout: f.insecureUnsigned}
 	hasID := f.owner.given()
 	switch {
 	case f.file == "":
@@ -75,7 +75,7 @@ func (f *layoutFlags) options() (verify.LayoutOptions, error) {
 // root via TUF, fetched at once for a keyless layout owner and otherwise
 // only if the verified layout needs one (keyless functionaries,
 // requireTransparencyLog). A key-only layout verifies with no network.
-func setTrustedRoot(opts *verify.LayoutOptions, path string) error {
+func setTrustedRoot(opts *gate.LayoutOptions, path string) error {
 	if path != "" || opts.LayoutIdentity != nil {
 		tr, err := loadTrustedRoot(path)
 		if err != nil {

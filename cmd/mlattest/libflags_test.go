@@ -19,9 +19,9 @@ import (
 
 	"github.com/mlattest/mlattest/attest"
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/trust"
-	"github.com/mlattest/mlattest/verify"
 )
 
 // flagRef finds what looks like a long flag in a string.
@@ -135,7 +135,7 @@ func TestFlagHints(t *testing.T) {
 		t.Error("an error without a hint was changed")
 	}
 	var b strings.Builder
-	writeFlagHints(&b, []verify.Failure{{Code: verify.FailRunIDAmbiguous}, {Code: verify.FailRunIDAmbiguous}, {Code: verify.FailLayoutUnsigned}, {Code: verify.FailThreshold}})
+	writeFlagHints(&b, []gate.Failure{{Code: gate.FailRunIDAmbiguous}, {Code: gate.FailRunIDAmbiguous}, {Code: gate.FailLayoutUnsigned}, {Code: gate.FailThreshold}})
 	if got := b.String(); strings.Count(got, "mlattest: hint:") != 2 || !strings.Contains(got, "--run-id") || !strings.Contains(got, "--insecure-unsigned-layout") {
 		t.Errorf("writeFlagHints wrote %q", got)
 	}

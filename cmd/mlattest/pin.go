@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlattest/mlattest/attest"
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
@@ -246,7 +247,7 @@ func (p *pinFlags) resolve(ctx context.Context, step, trustedRoot string) ([]pre
 	if err := setTrustedRoot(&opts, trustedRoot); err != nil {
 		return nil, err
 	}
-	return verify.StepPins(ctx, opts, step, p.files...)
+	return gate.StepPins(ctx, opts, step, p.files...)
 }
 
 // keepPins copies the --pin bundles into the attestation directory, so

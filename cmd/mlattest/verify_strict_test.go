@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
-	"github.com/mlattest/mlattest/verify"
 )
 
 // TestVerifyUnexpectedStatementE2E: the trainer signs (with the built
@@ -44,11 +44,11 @@ func TestVerifyUnexpectedStatementE2E(t *testing.T) {
 	if r.code != exitRejected {
 		t.Fatalf("want exit 1: %v", r)
 	}
-	var rep verify.Report
+	var rep gate.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 	}
-	if rep.Passed || !rep.HasFailure(verify.FailUnexpected, "bundle "+aliasBundle+`: signed statement of predicate type "https://in-toto.io/Link/v1"`) {
+	if rep.Passed || !rep.HasFailure(gate.FailUnexpected, "bundle "+aliasBundle+`: signed statement of predicate type "https://in-toto.io/Link/v1"`) {
 		t.Fatalf("want an unexpected-statement failure for %s: %+v", aliasBundle, rep.Failures)
 	}
 	if !bytes.Contains([]byte(r.stdout), []byte(`"code":"unexpected-statement"`)) {

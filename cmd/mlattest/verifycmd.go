@@ -13,10 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
-	"github.com/mlattest/mlattest/verify"
 )
 
 type verifyFlags struct {
@@ -155,8 +155,8 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		fmt.Fprintln(stderr, "mlattest: warning: --insecure-unsigned-layout: the layout's signature is NOT checked")
 	}
 
-	rep, err := verify.VerifyLayout(cmd.Context(), opts)
-	if errors.Is(err, verify.ErrNoTrustedRoot) {
+	rep, err := gate.VerifyLayout(cmd.Context(), opts)
+	if errors.Is(err, gate.ErrNoTrustedRoot) {
 		return withCode(exitUsage, fmt.Errorf("%w (give --trusted-root)", err))
 	}
 	if err != nil {
@@ -192,14 +192,14 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 
 // failureFlagHints are the flags that answer a failure code; the library's
 // reasons name options, not flags.
-var failureFlagHints = map[verify.FailureCode]string{
-	verify.FailRunIDAmbiguous: "name the run to verify with --run-id",
-	verify.FailLayoutUnsigned: "sign the layout (mlattest layout sign), give its bundle with --layout-bundle, or, for testing only, pass --insecure-unsigned-layout",
+var failureFlagHints = map[gate.FailureCode]string{
+	gate.FailRunIDAmbiguous: "name the run to verify with --run-id",
+	gate.FailLayoutUnsigned: "sign the layout (mlattest layout sign), give its bundle with --layout-bundle, or, for testing only, pass --insecure-unsigned-layout",
 }
 
 // writeFlagHints writes one hint line per failure code that has one.
-func writeFlagHints(w io.Writer, failures []verify.Failure) {
-	seen := map[verify.FailureCode]bool{}
+func writeFlagHints(w io.Writer, failures []gate.Failure) {
+	seen := map[gate.FailureCode]bool{}
 	for _, f := range failures {
 		if h, ok := failureFlagHints[f.Code]; ok && !seen[f.Code] {
 			seen[f.Code] = true
@@ -208,7 +208,7 @@ func writeFlagHints(w io.Writer, failures []verify.Failure) {
 	}
 }
 
-func vsaResult(rep *verify.Report) string {
+func vsaResult(rep *gate.Report) string {
 	if rep.Passed {
 		return "PASSED"
 	}
@@ -221,7 +221,7 @@ const vsaVerifierID = "https://mlattest.dev/verify/v1"
 // writeVSA signs a SLSA VSA v1 about the released model files and writes it
 // atomically to out. It records the result whether verification passed or
 // failed: a signed record of a failure is useful too.
-func writeVSA(ctx context.Context, out string, signer *sign.Signer, rep *verify.Report, now time.Time) error {
+func writeVSA(ctx context.Context, out string, signer *sign.Signer, rep *gate.Report, now time.Time) error {
 	// The subjects are the digests the verdict rests on, taken from the
 	// report: hashing the model again here could describe other bytes.
 	m := rep.Model

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/trust"
-	"github.com/mlattest/mlattest/verify"
 )
 
 const verifyLayoutYAML = `serial: 2
@@ -102,7 +102,7 @@ func TestVerifyCLI(t *testing.T) {
 		if r.code != exitOK {
 			t.Fatalf("want exit 0: %v", r)
 		}
-		var rep verify.Report
+		var rep gate.Report
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 		}
@@ -177,11 +177,11 @@ func TestVerifyCLI(t *testing.T) {
 		if r.code != exitRejected {
 			t.Fatalf("want exit 1: %v", r)
 		}
-		var rep verify.Report
+		var rep gate.Report
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 		}
-		if rep.Passed || !rep.HasFailure(verify.FailSubject, "artifact model.safetensors: released file") {
+		if rep.Passed || !rep.HasFailure(gate.FailSubject, "artifact model.safetensors: released file") {
 			t.Fatalf("want a subject failure naming model.safetensors: %+v", rep.Failures)
 		}
 		if !strings.Contains(r.stderr, "verification FAILED") {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/sign"
 	"github.com/mlattest/mlattest/trust"
-	"github.com/mlattest/mlattest/verify"
 )
 
 // TestVSASubjectsAreTheVerifiedDigests: the VSA names the model digests
@@ -62,13 +62,13 @@ subject:
 		passed   bool
 		result   string
 		owner    string // the layout owner's public key file
-		code     verify.FailureCode
+		code     gate.FailureCode
 	}{
 		{"passing run", "weights\n", true, "PASSED", "owner.pub", ""},
-		{"failing run", "tampered before the verdict\n", false, "FAILED", "owner.pub", verify.FailSubject},
+		{"failing run", "tampered before the verdict\n", false, "FAILED", "owner.pub", gate.FailSubject},
 		// Signed by another key than the owner's: nothing is evaluated,
 		// and the FAILED VSA still names the model it was about.
-		{"rejected layout", "weights\n", false, "FAILED", "ci.pub", verify.FailLayoutSignature},
+		{"rejected layout", "weights\n", false, "FAILED", "ci.pub", gate.FailLayoutSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(model, []byte(tc.verified), 0o644); err != nil {
@@ -78,7 +78,7 @@ subject:
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := verify.VerifyLayout(context.Background(), verify.LayoutOptions{
+			rep, err := gate.VerifyLayout(context.Background(), gate.LayoutOptions{
 				LayoutFile: filepath.Join(dir, "layout.yaml"), LayoutKey: ownerPub,
 				AttestationsDir: filepath.Join(dir, "att"), Model: filepath.Join(dir, "model"),
 			})
@@ -88,7 +88,7 @@ subject:
 			if rep.Passed != tc.passed {
 				t.Fatalf("Passed = %v, want %v: %v", rep.Passed, tc.passed, rep.Failures)
 			}
-			if tc.code != "" && !slices.ContainsFunc(rep.Failures, func(f verify.Failure) bool { return f.Code == tc.code }) {
+			if tc.code != "" && !slices.ContainsFunc(rep.Failures, func(f gate.Failure) bool { return f.Code == tc.code }) {
 				t.Fatalf("failures %v, want %s", rep.Failures, tc.code)
 			}
 			if rep.Model == nil || len(rep.Model.Files) != 1 || rep.Model.Files[0].SHA256 != sum(tc.verified) {

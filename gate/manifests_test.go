@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 const manifestLayout = `serial: 1
@@ -48,7 +49,7 @@ func TestManifestExpansion(t *testing.T) {
 		t.Fatal(ms, err)
 	}
 	model := []digest.Artifact{{Name: "model/m.bin", SHA256: hexSum([]byte("w"))}}
-	s := Signer{Issuer: "https://issuer.example", Subject: "pipeline@example.com"}
+	s := verify.Signer{Issuer: "https://issuer.example", Subject: "pipeline@example.com"}
 	stmt := func(step string, mats, prods []digest.Artifact) *VerifiedStatement {
 		st := linkStmt(t, step, "run-1", []string{step}, mats, prods, 0)
 		payload, err := predicates.Marshal(st)

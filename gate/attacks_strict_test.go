@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // Issue 10, classes 3 and 4, against the attack suite's pipeline: a
 // functionary signs statements of types the layout does not evaluate

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // Layout evaluation without the stack: statements are built in memory (or
 // signed offline with keys) so the rules the stack cannot exercise (Fulcio
@@ -28,6 +28,7 @@ import (
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 const ghIssuer = "https://token.actions.githubusercontent.com"
@@ -60,8 +61,8 @@ func parseLayout(t *testing.T, y string) *layouts.Layout {
 	return l
 }
 
-func ciSigner(run string) Signer {
-	return Signer{
+func ciSigner(run string) verify.Signer {
+	return verify.Signer{
 		Issuer:  ghIssuer,
 		Subject: "https://github.com/acme/train/.github/workflows/train.yml@refs/heads/main",
 		Extensions: certificate.Extensions{
@@ -74,7 +75,7 @@ func ciSigner(run string) Signer {
 
 var modelArt = digest.Artifact{Name: "model/model.bin", SHA256: hexSum([]byte("w"))}
 
-func vstmt(t *testing.T, name string, s Signer, st *intoto.Statement) *VerifiedStatement {
+func vstmt(t *testing.T, name string, s verify.Signer, st *intoto.Statement) *VerifiedStatement {
 	t.Helper()
 	payload, err := predicates.Marshal(st)
 	if err != nil {
@@ -160,7 +161,7 @@ subject:`, 1))
 				vstmt(t, "l2", ciSigner("https://github.com/acme/train/actions/runs/78/attempts/1"), link(ghRunID))},
 			code: FailRunInvocation, substr: "signed in 2 different CI runs"},
 		{name: "required extension differs",
-			stmts: []*VerifiedStatement{vstmt(t, "l", func() Signer {
+			stmts: []*VerifiedStatement{vstmt(t, "l", func() verify.Signer {
 				s := ciSigner(ghRun)
 				s.Extensions.SourceRepositoryURI = "https://github.com/evil/train"
 				return s

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 )
 
 // A flag name of its own: other files of this package may define -update.
-var updateRules = flag.Bool("update-rules", false, "rewrite verify/testdata/rules golden files")
+var updateRules = flag.Bool("update-rules", false, "rewrite gate/testdata/rules golden files")
 
 // rule builds an ArtifactRule from its text, so tables read like layouts.
 // It is a test helper, not the layout parser: it trusts its input.

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // The air-gapped release gate: a layout whose owner and functionaries are
 // keys, signed offline (no log, no timestamp), verified with and without a
@@ -25,6 +25,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // keyRun is an offline two-step run (prep -> train) on disk.
@@ -315,7 +316,7 @@ func TestVerifyLayoutNeedsTrustedRoot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newKeyRun(t, tc.extra, tc.keyless)
 			_, err := VerifyLayout(context.Background(), r.opts(nil))
-			if !errors.Is(err, ErrNoTrustedRoot) || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, ErrNoTrustedRoot) || errors.Is(err, verify.ErrRejected) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrNoTrustedRoot naming %q", err, tc.want)
 			}
 			calls := 0
@@ -360,13 +361,13 @@ func TestKeySignedBundleOneAnswer(t *testing.T) {
 		signer *ecdsa.PrivateKey
 		tamper bool
 		strict bool // trusted root, and log entries required
-		want   Stage
+		want   verify.Stage
 	}{
 		{name: "good", signer: r.ci},
-		{name: "wrong key", signer: r.other, want: StageSignature},
-		{name: "tampered", signer: r.ci, tamper: true, want: StageSignature},
-		{name: "offline, log required", signer: r.ci, strict: true, want: StageLog},
-		{name: "tampered, log required", signer: r.ci, tamper: true, strict: true, want: StageSignature},
+		{name: "wrong key", signer: r.other, want: verify.StageSignature},
+		{name: "tampered", signer: r.ci, tamper: true, want: verify.StageSignature},
+		{name: "offline, log required", signer: r.ci, strict: true, want: verify.StageLog},
+		{name: "tampered, log required", signer: r.ci, tamper: true, strict: true, want: verify.StageSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -382,11 +383,11 @@ func TestKeySignedBundleOneAnswer(t *testing.T) {
 				}
 			}
 			path := writeFile(t, dir, "pin.sigstore.json", data)
-			lay, tm, vopts := l.Layout, root.TrustedMaterial(nil), []Option{WithKey(r.ci.Public())}
+			lay, tm, vopts := l.Layout, root.TrustedMaterial(nil), []verify.Option{verify.WithKey(r.ci.Public())}
 			if tc.strict {
-				lay, tm, vopts = lreq, pg, append(vopts, WithTrustedRoot(pg))
+				lay, tm, vopts = lreq, pg, append(vopts, verify.WithTrustedRoot(pg))
 			}
-			_, errBundle := mustVerifier(t, vopts...).Verify(ctx, mustLoad(t, path), SkipArtifact())
+			_, errBundle := mustVerifier(t, vopts...).Verify(ctx, mustLoad(t, path), verify.SkipArtifact())
 			_, errPins := LayoutPins(ctx, lay, tm, path)
 			ev, err := VerifyAttestations(ctx, lay, dir, tm)
 			if err != nil {
@@ -402,17 +403,17 @@ func TestKeySignedBundleOneAnswer(t *testing.T) {
 				t.Fatalf("verify accepted it: %+v", ev)
 			}
 			wantCode := FailBundle
-			if tc.want == StageLog {
+			if tc.want == verify.StageLog {
 				wantCode = FailNoLogEntry
 				for _, err := range []error{errBundle, errPins} {
-					if !errors.Is(err, ErrNoLogEntry) {
+					if !errors.Is(err, verify.ErrNoLogEntry) {
 						t.Errorf("want ErrNoLogEntry, got %v", err)
 					}
 				}
 			}
 			// The stage of a layout's answer may differ (a key that is no
 			// functionary's is an identity problem there); the verdict may not.
-			if StageOf(errBundle) != tc.want || StageOf(errPins) == "" || ev.Failures[0].Code != wantCode {
+			if verify.StageOf(errBundle) != tc.want || verify.StageOf(errPins) == "" || ev.Failures[0].Code != wantCode {
 				t.Errorf("want %s everywhere: verify-bundle %v; run %v; verify %v", tc.want, errBundle, errPins, ev.Failures)
 			}
 		})

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // TestEvaluateBaseModels: with a baseModels section, every training
@@ -22,7 +23,7 @@ func TestEvaluateBaseModels(t *testing.T) {
 	cfg, weights := hexSum([]byte("cfg")), hexSum([]byte("weights"))
 	pin := predicates.ModelPin{Repository: "hf://acme/base", Revision: commit, Files: []predicates.ModelPinFile{
 		{Path: "config.json", SHA256: cfg}, {Path: "model.safetensors", SHA256: weights}}}
-	owner := Signer{Issuer: ghIssuer, Subject: "owner@acme.example"}
+	owner := verify.Signer{Issuer: ghIssuer, Subject: "owner@acme.example"}
 	owner.Extensions.Issuer = ghIssuer
 
 	const owners = `
@@ -53,7 +54,7 @@ func TestEvaluateBaseModels(t *testing.T) {
 	}
 	exact := []predicates.Resource{{URI: model + "/config.json", SHA256: cfg}, {URI: model + "/model.safetensors", SHA256: weights}}
 	ci := ciSigner("")
-	evidence := func(pinBy *Signer, p predicates.ModelPin, res ...predicates.Resource) []*VerifiedStatement {
+	evidence := func(pinBy *verify.Signer, p predicates.ModelPin, res ...predicates.Resource) []*VerifiedStatement {
 		out := []*VerifiedStatement{
 			vstmt(t, "train.link", ci, linkStmt(t, "train", run, []string{"train"}, nil, []digest.Artifact{modelArt}, 0)),
 			vstmt(t, "train.provenance", ci, training(res...)),

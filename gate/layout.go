@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // MaxLayoutSize caps the layout file read: the parser's own limit, so that a
@@ -35,7 +36,7 @@ type LayoutOptions struct {
 	LayoutBundle string
 	// The layout owner: a keyless identity, or a public key (with a trusted
 	// root, the key's bundle must also be logged and timestamped).
-	LayoutIdentity *Identity
+	LayoutIdentity *verify.Identity
 	LayoutKey      crypto.PublicKey
 	// InsecureUnsignedLayout accepts a layout without checking any
 	// signature: for trying layouts out, never for releases.
@@ -174,7 +175,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 			return nil, errors.New("verify: give the layout owner's identity or key, not both")
 		}
 		ll.Summary.Bundle = bundlePath
-		bdata, err := fsutil.ReadFileMax(bundlePath, MaxBundleSize)
+		bdata, err := fsutil.ReadFileMax(bundlePath, verify.MaxBundleSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(FailLayoutUnsigned, "layout is not signed: no bundle %s (an unsigned layout is accepted only with LayoutOptions.InsecureUnsignedLayout)", bundlePath)
 		}
@@ -183,7 +184,7 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		}
 		res, err := verifyLayoutSignature(ctx, opts, bdata, sum[:])
 		if err != nil {
-			if !errors.Is(err, ErrRejected) {
+			if !errors.Is(err, verify.ErrRejected) {
 				return nil, fmt.Errorf("layout bundle %s: %w", bundlePath, err)
 			}
 			return fail(FailLayoutSignature, "layout bundle %s does not verify for the layout owner: %v", bundlePath, err)
@@ -224,24 +225,24 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 // a layout signed offline (no log entry) verifies on its signature alone
 // and the report lists it as unlogged, whatever requireTransparencyLog says
 // about the run (an owner's key may well be kept offline).
-func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum []byte) (*Result, error) {
+func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum []byte) (*verify.Result, error) {
 	tm := opts.TrustedRoot
-	b, err := ParseBundle(bdata)
+	b, err := verify.ParseBundle(bdata)
 	if err != nil {
 		return nil, err
 	}
 	if b.GetMessageSignature() == nil {
-		return nil, rejectf(StageBundle, "not a message signature over the layout file (a DSSE envelope cannot sign a layout)")
+		return nil, rejectf(verify.StageBundle, "not a message signature over the layout file (a DSSE envelope cannot sign a layout)")
 	}
-	var vopts []Option
+	var vopts []verify.Option
 	if tm != nil {
-		vopts = append(vopts, WithTrustedRoot(tm))
+		vopts = append(vopts, verify.WithTrustedRoot(tm))
 	}
-	var ids []Identity
+	var ids []verify.Identity
 	if opts.LayoutKey != nil {
-		vopts = append(vopts, WithKey(opts.LayoutKey))
+		vopts = append(vopts, verify.WithKey(opts.LayoutKey))
 		if tm != nil {
-			vopts = append(vopts, WithOptionalLogForKeys())
+			vopts = append(vopts, verify.WithOptionalLogForKeys())
 		}
 	} else {
 		if tm == nil {
@@ -249,9 +250,9 @@ func verifyLayoutSignature(ctx context.Context, opts LayoutOptions, bdata, sum [
 		}
 		ids = append(ids, *opts.LayoutIdentity)
 	}
-	v, err := New(vopts...)
+	v, err := verify.New(vopts...)
 	if err != nil {
 		return nil, err
 	}
-	return v.Verify(ctx, b, ArtifactDigest("sha256", sum), ids...)
+	return v.Verify(ctx, b, verify.ArtifactDigest("sha256", sum), ids...)
 }

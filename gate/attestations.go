@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"bytes"
@@ -29,6 +29,7 @@ import (
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // Attestation file names, as `mlattest run` writes them.
@@ -51,7 +52,7 @@ type Evidence struct {
 type VerifiedStatement struct {
 	Bundle       string // file name in the attestation directory
 	BundleSHA256 string
-	Signer       Signer
+	Signer       verify.Signer
 	// SignerID is the threshold identity: "issuer subject" keyless, the key
 	// id for keys.
 	SignerID      string
@@ -111,9 +112,9 @@ func (vs *VerifiedStatement) materials() ([]digest.Artifact, error) {
 
 // functionaryTrust is the layout's functionaries, ready to verify and match.
 type functionaryTrust struct {
-	ids      []Identity // keyless functionaries
-	keyless  *Verifier  // nil without keyless functionaries
-	keys     map[string]*Verifier
+	ids      []verify.Identity // keyless functionaries
+	keyless  *verify.Verifier  // nil without keyless functionaries
+	keys     map[string]*verify.Verifier
 	keyOrder []string
 }
 
@@ -123,7 +124,7 @@ type functionaryMatcher struct {
 	ci    *sgverify.CertificateIdentity
 }
 
-func (m functionaryMatcher) matches(s Signer) bool {
+func (m functionaryMatcher) matches(s verify.Signer) bool {
 	if m.keyID != "" {
 		return s.Subject == "" && s.KeyID == m.keyID
 	}
@@ -137,20 +138,20 @@ func (m functionaryMatcher) matches(s Signer) bool {
 
 // IdentityOf converts a layout's keyless functionary into an Identity; its
 // extensions are keyed by sigstore-go's certificate.Extensions JSON names.
-func IdentityOf(k *layouts.KeylessIdentity) (Identity, error) {
-	id := Identity{Issuer: k.Issuer, IssuerRegexp: k.IssuerRegexp, Subject: k.Subject, SubjectRegexp: k.SubjectRegexp}
+func IdentityOf(k *layouts.KeylessIdentity) (verify.Identity, error) {
+	id := verify.Identity{Issuer: k.Issuer, IssuerRegexp: k.IssuerRegexp, Subject: k.Subject, SubjectRegexp: k.SubjectRegexp}
 	if len(k.Extensions) > 0 {
 		if _, ok := k.Extensions["issuer"]; ok {
-			return Identity{}, errors.New("extension \"issuer\": give the OIDC issuer as the issuer")
+			return verify.Identity{}, errors.New("extension \"issuer\": give the OIDC issuer as the issuer")
 		}
 		raw, err := json.Marshal(k.Extensions)
 		if err != nil {
-			return Identity{}, err
+			return verify.Identity{}, err
 		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&id.Extensions); err != nil {
-			return Identity{}, fmt.Errorf("certificate extensions: %w", err)
+			return verify.Identity{}, fmt.Errorf("certificate extensions: %w", err)
 		}
 	}
 	return id, nil
@@ -181,7 +182,7 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 	if why := needsTrustedRoot(l); why != "" && tm == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoTrustedRoot, why)
 	}
-	ft := &functionaryTrust{keys: map[string]*Verifier{}}
+	ft := &functionaryTrust{keys: map[string]*verify.Verifier{}}
 	names := make([]string, 0, len(l.Functionaries))
 	for n := range l.Functionaries {
 		names = append(names, n)
@@ -193,21 +194,21 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 		case f == nil:
 			return nil, fmt.Errorf("functionary %q: empty", n)
 		case f.Key != nil && f.Keyless == nil:
-			opts := []Option{WithKey(f.Key.Public)}
+			opts := []verify.Option{verify.WithKey(f.Key.Public)}
 			if tm != nil {
-				opts = append(opts, WithTrustedRoot(tm))
+				opts = append(opts, verify.WithTrustedRoot(tm))
 				if !l.RequireTransparencyLog {
-					opts = append(opts, WithOptionalLogForKeys())
+					opts = append(opts, verify.WithOptionalLogForKeys())
 				}
 			}
-			v, err := New(opts...)
+			v, err := verify.New(opts...)
 			if err != nil {
 				return nil, fmt.Errorf("functionary %q: %w", n, err)
 			}
-			if _, dup := ft.keys[v.keyID]; !dup {
-				ft.keyOrder = append(ft.keyOrder, v.keyID)
+			if _, dup := ft.keys[v.KeyID()]; !dup {
+				ft.keyOrder = append(ft.keyOrder, v.KeyID())
 			}
-			ft.keys[v.keyID] = v
+			ft.keys[v.KeyID()] = v
 		case f.Keyless != nil && f.Key == nil:
 			id, err := IdentityOf(f.Keyless)
 			if err != nil {
@@ -222,7 +223,7 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 		}
 	}
 	if len(ft.ids) > 0 {
-		v, err := New(WithTrustedRoot(tm))
+		v, err := verify.New(verify.WithTrustedRoot(tm))
 		if err != nil {
 			return nil, err
 		}
@@ -235,19 +236,19 @@ func newFunctionaryTrust(l *layouts.Layout, tm root.TrustedMaterial) (*functiona
 // goroutine) against every functionary of the layout: a
 // certificate-signed bundle against the keyless identities, a key-signed one
 // against each functionary key (the key decides which Verifier applies).
-func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Result, error) {
+func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*verify.Result, error) {
 	vc, err := b.VerificationContent()
 	if err != nil {
-		return nil, reject(StageBundle, err)
+		return nil, verify.Reject(verify.StageBundle, err)
 	}
 	if vc.Certificate() != nil {
 		if ft.keyless == nil {
-			return nil, rejectf(StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
+			return nil, rejectf(verify.StageIdentity, "signed with a certificate, but the layout has no keyless functionary")
 		}
-		return ft.keyless.verifyOwned(ctx, b, SkipArtifact(), ft.ids...)
+		return ft.keyless.VerifyOwned(ctx, b, verify.SkipArtifact(), ft.ids...)
 	}
 	if len(ft.keys) == 0 {
-		return nil, rejectf(StageIdentity, "signed with a key, but the layout has no key functionary")
+		return nil, rejectf(verify.StageIdentity, "signed with a key, but the layout has no key functionary")
 	}
 	// The key the bundle names (its hint) is tried first and its failure is
 	// the one reported: the hint is not trusted (every key is still tried),
@@ -263,18 +264,18 @@ func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Resu
 	}
 	var reported error
 	for _, id := range order {
-		res, err := ft.keys[id].verifyOwned(ctx, b, SkipArtifact())
+		res, err := ft.keys[id].VerifyOwned(ctx, b, verify.SkipArtifact())
 		if err == nil {
 			return res, nil
 		}
-		if errors.Is(err, ErrNoLogEntry) {
+		if errors.Is(err, verify.ErrNoLogEntry) {
 			// The signature verified with this key: the log is the cause.
-			return nil, rejectf(StageLog, "%w (signed by key %s)", ErrNoLogEntry, id)
+			return nil, rejectf(verify.StageLog, "%w (signed by key %s)", verify.ErrNoLogEntry, id)
 		}
-		if !errors.Is(err, ErrRejected) {
+		if !errors.Is(err, verify.ErrRejected) {
 			return nil, err
 		}
-		if StageOf(err) != StageSignature {
+		if verify.StageOf(err) != verify.StageSignature {
 			return nil, fmt.Errorf("functionary key %s: %w", id, err)
 		}
 		if id == hinted {
@@ -284,7 +285,7 @@ func (ft *functionaryTrust) verify(ctx context.Context, b *bundle.Bundle) (*Resu
 	if reported != nil {
 		return nil, reported
 	}
-	return nil, rejectf(StageIdentity, "signed with a key that is no functionary key of the layout (its signature verifies under none of %d)", len(ft.keyOrder))
+	return nil, rejectf(verify.StageIdentity, "signed with a key that is no functionary key of the layout (its signature verifies under none of %d)", len(ft.keyOrder))
 }
 
 // keyForHint returns the functionary key id a bundle's key hint names (the
@@ -357,13 +358,13 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	// weighs its listed size, capped: a larger one is refused unread): a
 	// directory of large bundles costs a few times the limit, not their sum,
 	// however many CPUs there are.
-	budget := semaphore.NewWeighted(MaxBundleSize)
+	budget := semaphore.NewWeighted(verify.MaxBundleSize)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				w := min(max(size[files[i]], 1), MaxBundleSize)
+				w := min(max(size[files[i]], 1), verify.MaxBundleSize)
 				if budget.Acquire(ctx, w) != nil {
 					continue // cancelled: reported below
 				}
@@ -395,7 +396,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 
 func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (BundleRef, *VerifiedStatement, *Failure) {
 	ref := BundleRef{File: name}
-	data, err := fsutil.ReadFileMax(filepath.Join(dir, name), MaxBundleSize)
+	data, err := fsutil.ReadFileMax(filepath.Join(dir, name), verify.MaxBundleSize)
 	if err != nil {
 		return ref, nil, &Failure{Code: FailBundle, Bundle: name, Reason: fmt.Sprintf("cannot read: %v", err)}
 	}
@@ -430,7 +431,7 @@ const largeBundle = 8 << 20
 // verifiedBundle is a bundle that verified for a functionary, with the
 // statement its DSSE payload carries (strictly parsed).
 type verifiedBundle struct {
-	res           *Result
+	res           *verify.Result
 	statement     *intoto.Statement
 	payloadSHA256 string
 }
@@ -461,7 +462,7 @@ func bundleErrorf(code FailureCode, format string, args ...any) error {
 // other reference) while the bundle is verified.
 func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*verifiedBundle, error) {
 	large := len(data) > largeBundle
-	b, err := ParseBundle(data)
+	b, err := verify.ParseBundle(data)
 	if err != nil {
 		return nil, bundleErrorf(decodeFailure(err, FailBundle), "does not verify: %w", err)
 	}
@@ -476,7 +477,7 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
-		return nil, bundleErrorf(FailBundle, "does not verify: %w", rejectf(StageBundle, "not a DSSE envelope carrying an in-toto statement"))
+		return nil, bundleErrorf(FailBundle, "does not verify: %w", rejectf(verify.StageBundle, "not a DSSE envelope carrying an in-toto statement"))
 	}
 	// The strict checker reads the payload before any other parser
 	// (sigstore-go's, while verifying): a payload that is not exactly one
@@ -492,7 +493,7 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 		return nil, bundleErrorf(decodeFailure(err, FailStatement), "DSSE payload is not strict JSON: %w", err)
 	}
 	res, err := ft.verify(ctx, b)
-	if re := (*RejectionError)(nil); errors.Is(err, ErrNoLogEntry) && errors.As(err, &re) {
+	if re := (*verify.RejectionError)(nil); errors.Is(err, verify.ErrNoLogEntry) && errors.As(err, &re) {
 		return nil, &bundleError{code: FailNoLogEntry, err: err, msg: fmt.Sprintf("%v; the layout requires one (requireTransparencyLog)", re.Err)}
 	}
 	// A signed statement of another _type (Statement v0.1, a look-alike of
@@ -501,7 +502,7 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 		return nil, bundleErrorf(FailUnexpected, "signed by a functionary, but %w: the layout evaluates in-toto Statement v1 only", err)
 	}
 	if err != nil {
-		if !errors.Is(err, ErrRejected) {
+		if !errors.Is(err, verify.ErrRejected) {
 			return nil, err
 		}
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
@@ -531,9 +532,14 @@ func decodeFailure(err error, other FailureCode) FailureCode {
 
 // signerID is the identity thresholds count: (issuer, subject) keyless, the
 // key id for keys.
-func signerID(s Signer) string {
+func signerID(s verify.Signer) string {
 	if s.Subject != "" {
 		return s.Subject + " (issuer " + s.Issuer + ")"
 	}
 	return "key " + s.KeyID
+}
+
+// rejectf is a bundle rejection at stage for a reason of the gate's own.
+func rejectf(stage verify.Stage, format string, args ...any) error {
+	return verify.Reject(stage, fmt.Errorf(format, args...))
 }

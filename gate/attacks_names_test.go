@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // Attacks on artifact names and digests (issue 10, classes 1 and 2), signed
 // for real on the private stack like TestAttacks. The statements are forged

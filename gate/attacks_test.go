@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // The attack suite: a three-step pipeline (ingest -> train -> package) signed
 // for real on the private Sigstore stack by several identities from both of
@@ -30,6 +30,7 @@ import (
 	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // Identities of the suite (subject, issuer 1 or 2).
@@ -542,7 +543,7 @@ func (f *attackFixture) run(t *testing.T, tc attackCase) *Report {
 	}
 	opts := LayoutOptions{
 		LayoutFile:      layoutPath,
-		LayoutIdentity:  &Identity{Subject: owner.subject, Issuer: f.stack.Issuer1},
+		LayoutIdentity:  &verify.Identity{Subject: owner.subject, Issuer: f.stack.Issuer1},
 		AttestationsDir: att,
 		Model:           model,
 		TrustedRoot:     f.trusted,

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // benchLayout is the seven-stage example pipeline (as layouts/finetune.yaml),
@@ -89,7 +90,7 @@ func BenchmarkVerifyLayout(b *testing.B) {
 	ctx := context.Background()
 	opts := LayoutOptions{
 		LayoutFile:      filepath.Join(dir, "layout.yaml"),
-		LayoutIdentity:  &Identity{Subject: "owner@example.com", Issuer: f.stack.Issuer1},
+		LayoutIdentity:  &verify.Identity{Subject: "owner@example.com", Issuer: f.stack.Issuer1},
 		AttestationsDir: filepath.Join(dir, "attestations"),
 		Model:           model,
 		TrustedRoot:     f.trusted,

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // eval10kLayout: three steps handing 10,000 files each from one to the next,
@@ -51,7 +52,7 @@ func BenchmarkEvaluate10k(b *testing.B) {
 	}
 	raw, data := files("raw"), files("data")
 	model := []digest.Artifact{{Name: "model/model.bin", SHA256: hexSum([]byte("w"))}}
-	s := Signer{Issuer: "https://issuer.example", Subject: "pipeline@example.com"}
+	s := verify.Signer{Issuer: "https://issuer.example", Subject: "pipeline@example.com"}
 	var stmts []*VerifiedStatement
 	for _, st := range []struct {
 		step        string

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // PinSet is the base-model pins a layout vouches for, by model URI
@@ -42,7 +43,7 @@ func (ps PinSet) add(p predicates.ModelPin, from string) error {
 
 // isPinSigner reports whether a verified signer is one of the layout's pin
 // signers.
-func isPinSigner(bm *layouts.BaseModelPolicy, matchers map[string]functionaryMatcher, s Signer) bool {
+func isPinSigner(bm *layouts.BaseModelPolicy, matchers map[string]functionaryMatcher, s verify.Signer) bool {
 	for _, name := range bm.PinSigners {
 		if m, ok := matchers[name]; ok && m.matches(s) {
 			return true
@@ -83,7 +84,7 @@ func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial,
 		return nil, fmt.Errorf("layout %s: %w", l.File, err)
 	}
 	for _, f := range bundles {
-		data, err := fsutil.ReadFileMax(f, MaxBundleSize)
+		data, err := fsutil.ReadFileMax(f, verify.MaxBundleSize)
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // Hostile files around a real (key-signed, offline) run: what is read is
 // bounded before it is read (issue 10, class 7).
@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlattest/mlattest/verify"
 )
 
 // verifyWithin runs VerifyLayout and fails the test if it does not return
@@ -68,7 +70,7 @@ func TestAttacksBoundedInput(t *testing.T) {
 		{name: "bundle just over the limit is refused unread", code: FailBundle,
 			substr: "cannot read: larger than",
 			mutate: func(t *testing.T, r *keyRun) {
-				sparseFile(t, filepath.Join(r.att, "big.sigstore.json"), MaxBundleSize+1)
+				sparseFile(t, filepath.Join(r.att, "big.sigstore.json"), verify.MaxBundleSize+1)
 			}},
 		{name: "1 TiB bundle is refused by its size", code: FailBundle,
 			substr: "cannot read: larger than",
@@ -182,14 +184,4 @@ func TestAttacksModelTree(t *testing.T) {
 			t.Fatalf("missing model: want an input error, got %v", err)
 		}
 	})
-}
-
-// LoadBundle (verify-bundle's reader) refuses a regular file over the limit
-// by its size: a rejection, as a malformed bundle is.
-func TestLoadBundleRefusesBySize(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "big.sigstore.json")
-	sparseFile(t, p, 1<<40)
-	if _, err := LoadBundle(p); !errors.Is(err, ErrRejected) || StageOf(err) != StageBundle || !strings.Contains(err.Error(), "larger than") {
-		t.Fatalf("want a bundle-stage rejection by size, got %v", err)
-	}
 }

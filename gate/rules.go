@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // The in-toto artifact-rule engine (in-toto spec v1.0, "artifact rules").
 //

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 // The decoding attacks (issue 10, class 6): bundles signed for real on the
 // private stack by two functionary keys, then made to decode differently

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"context"
@@ -188,7 +188,7 @@ func hashHostileTree(ctx context.Context, root string, opts []digest.Option) (*M
 func (m *ModelFiles) hashAlgorithms(ctx context.Context, algs []string) error {
 	var extra []string
 	for _, alg := range algs {
-		if _, known := digestSizes[alg]; known && alg != "sha256" && !slices.Contains(extra, alg) {
+		if _, known := predicates.DigestAlgorithms[alg]; known && alg != "sha256" && !slices.Contains(extra, alg) {
 			extra = append(extra, alg)
 		}
 	}

@@ -1,4 +1,4 @@
-package verify
+package gate
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // FailureCode classifies a layout verification failure, so callers and tests
@@ -158,8 +159,8 @@ type LayoutSummary struct {
 	Expires time.Time `json:"expires,omitzero"`
 	// Signer is the verified layout signer; nil when the layout was accepted
 	// unsigned (InsecureUnsignedLayout).
-	Signer   *Signer `json:"signer,omitempty"`
-	Unsigned bool    `json:"unsigned,omitempty"`
+	Signer   *verify.Signer `json:"signer,omitempty"`
+	Unsigned bool           `json:"unsigned,omitempty"`
 	// Logged: the layout bundle's transparency-log entry verified against
 	// the trusted root (false: signed offline with the owner's key, or
 	// verified key-only).
@@ -375,7 +376,7 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 // signerString names a signer identity: subject and issuer, or the key id.
-func signerString(s Signer) string {
+func signerString(s verify.Signer) string {
 	if s.Subject != "" {
 		return s.Subject + " (issuer " + s.Issuer + ")"
 	}

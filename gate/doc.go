@@ -9,6 +9,15 @@
 // per-file digests of the released model that the verdict rests on, from
 // which the verification summary (VSA) is built.
 //
+// The released model is a file or directory on disk (LayoutOptions.Model,
+// hashed with package digest's walker), or a model that is not on disk,
+// given by the names and SHA-256 digests of its files
+// (LayoutOptions.ModelDigests: for a model in an OCI registry, each
+// layer's title annotation and digest, so that nothing is downloaded to
+// verify it). Either way its files are compared one to one, name for name,
+// with the subject step's products, and the report carries exactly these
+// digests.
+//
 // The gate sits above verify: verify knows nothing of layouts, CEL or
 // signing, and the gate never imports the signing or step-running packages.
 package gate

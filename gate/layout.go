@@ -27,7 +27,8 @@ import (
 const MaxLayoutSize = layouts.MaxSize
 
 // LayoutOptions says what VerifyLayout checks against what. The zero values
-// are the strict defaults; LayoutFile, AttestationsDir and Model are required.
+// are the strict defaults; LayoutFile, AttestationsDir and one of Model and
+// ModelDigests are required.
 type LayoutOptions struct {
 	// LayoutFile holds the exact layout bytes the owner signed.
 	LayoutFile string
@@ -47,8 +48,20 @@ type LayoutOptions struct {
 
 	// AttestationsDir holds the run's bundles (*.sigstore.json).
 	AttestationsDir string
-	// Model is the released model: one file, or a directory of files.
+	// Model is the released model on disk: one file, or a directory of
+	// files, hashed by VerifyLayout. Exactly one of Model and ModelDigests
+	// is given.
 	Model string
+	// ModelDigests is a released model that is not on disk, given by the
+	// names and SHA-256 digests of its files (for example an OCI
+	// manifest's layers: title annotation and layer digest). Path names the
+	// model in the report and the VSA (e.g. its oci:// reference); Files are
+	// named relative to the model's root, as a hashed directory's files are,
+	// and are compared with the subject step's products in the same way:
+	// name for name, one to one. The report's Model is these digests. A
+	// product that lists a digest other than sha256 fails, as no other
+	// digest of a file given this way is known.
+	ModelDigests *ModelDigests
 	// Progress, when a terminal, gets a bar while the model is hashed.
 	Progress io.Writer
 	// TrustedRoot is the Sigstore trust root for every bundle. It may be nil
@@ -76,10 +89,10 @@ type LayoutOptions struct {
 // Passed is then false: it fails closed.
 func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	if opts.AttestationsDir == "" {
-		return nil, errors.New("verify: no attestations directory given")
+		return nil, errors.New("gate: no attestations directory given (LayoutOptions.AttestationsDir)")
 	}
-	if opts.Model == "" {
-		return nil, errors.New("verify: no model given")
+	if (opts.Model == "") == (opts.ModelDigests == nil) {
+		return nil, errors.New("gate: give the released model as exactly one of LayoutOptions.Model and LayoutOptions.ModelDigests")
 	}
 	// Unreadable inputs are input errors whatever the layout says, so they
 	// are checked first.
@@ -88,17 +101,7 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("attestations %s: not a directory", opts.AttestationsDir)
 	}
-	var dopts []digest.Option
-	if opts.Progress != nil {
-		dopts = append(dopts, digest.WithProgress(opts.Progress))
-	}
-	// A hostile release tree is a verification failure, reported with the
-	// rest; the regular files are still compared with the products.
-	model, err := HashModel(ctx, opts.Model, dopts...)
-	var tree *ModelTreeError
-	if errors.As(err, &tree) {
-		err = nil
-	}
+	model, tree, err := releasedModel(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +133,27 @@ func VerifyLayout(ctx context.Context, opts LayoutOptions) (*Report, error) {
 	return out, nil
 }
 
+// releasedModel is the released model to compare with the products:
+// opts.Model hashed, or opts.ModelDigests as given. A hostile release tree
+// is a verification failure, returned as tree to be reported with the rest;
+// its regular files are still compared with the products.
+func releasedModel(ctx context.Context, opts LayoutOptions) (*ModelFiles, *ModelTreeError, error) {
+	if opts.ModelDigests != nil {
+		m, err := opts.ModelDigests.modelFiles()
+		return m, nil, err
+	}
+	var dopts []digest.Option
+	if opts.Progress != nil {
+		dopts = append(dopts, digest.WithProgress(opts.Progress))
+	}
+	model, err := HashModel(ctx, opts.Model, dopts...)
+	var tree *ModelTreeError
+	if errors.As(err, &tree) {
+		return model, tree, nil
+	}
+	return model, nil, err
+}
+
 // LoadedLayout is a layout whose signature, expiry and serial were checked.
 type LoadedLayout struct {
 	// Layout is nil when the layout was rejected before parsing.
@@ -148,7 +172,7 @@ type LoadedLayout struct {
 // bytes the owner signed.
 func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) {
 	if opts.LayoutFile == "" {
-		return nil, errors.New("verify: no layout file given")
+		return nil, errors.New("gate: no layout file given (LayoutOptions.LayoutFile)")
 	}
 	data, err := layouts.ReadFile(opts.LayoutFile)
 	if err != nil {
@@ -169,10 +193,10 @@ func LoadLayout(ctx context.Context, opts LayoutOptions) (*LoadedLayout, error) 
 		ll.Summary.Unsigned = true
 	} else {
 		if opts.LayoutIdentity == nil && opts.LayoutKey == nil {
-			return nil, errors.New("verify: the layout owner's identity or key is required (or InsecureUnsignedLayout)")
+			return nil, errors.New("gate: the layout owner's identity or key is required (LayoutIdentity or LayoutKey, or InsecureUnsignedLayout)")
 		}
 		if opts.LayoutIdentity != nil && opts.LayoutKey != nil {
-			return nil, errors.New("verify: give the layout owner's identity or key, not both")
+			return nil, errors.New("gate: give the layout owner's identity or key (LayoutIdentity or LayoutKey), not both")
 		}
 		ll.Summary.Bundle = bundlePath
 		bdata, err := fsutil.ReadFileMax(bundlePath, verify.MaxBundleSize)

@@ -29,6 +29,28 @@ type ModelFiles struct {
 	// Digests holds, by file name, further digests (sha384, sha512) when
 	// a product asks for them; see hashAlgorithms.
 	Digests map[string]DigestSet
+	// given: the files are not on disk (LayoutOptions.ModelDigests), so no
+	// further digest can be computed.
+	given bool
+}
+
+// modelFiles is a model given by its digests, as a released directory.
+// A file's name is judged by the subject check, as a hashed tree's names
+// are (a bad name is a verification failure there); a digest that is not
+// a SHA-256 in lowercase hex is an input error.
+func (d *ModelDigests) modelFiles() (*ModelFiles, error) {
+	if d.Path == "" {
+		return nil, errors.New("gate: ModelDigests.Path is empty: name the model (e.g. its oci:// reference)")
+	}
+	if len(d.Files) == 0 {
+		return nil, fmt.Errorf("model %s: no files", d.Path)
+	}
+	for _, f := range d.Files {
+		if err := predicates.CheckDigestSet(fmt.Sprintf("model %s: file %q", d.Path, f.Name), map[string]string{"sha256": f.SHA256}); err != nil {
+			return nil, err
+		}
+	}
+	return &ModelFiles{Path: d.Path, Dir: true, Files: slices.Clone(d.Files), given: true}, nil
 }
 
 // HashModel hashes the released model: a file, or every file under a
@@ -184,7 +206,8 @@ func hashHostileTree(ctx context.Context, root string, opts []digest.Option) (*M
 
 // hashAlgorithms hashes the released files again with each algorithm of
 // algs other than sha256 (which HashModel computed), once per file for all
-// of them: only when a product of the subject step lists such a digest.
+// of them: only when a product of the subject step lists such a digest, and
+// only for files on disk.
 func (m *ModelFiles) hashAlgorithms(ctx context.Context, algs []string) error {
 	var extra []string
 	for _, alg := range algs {
@@ -192,7 +215,7 @@ func (m *ModelFiles) hashAlgorithms(ctx context.Context, algs []string) error {
 			extra = append(extra, alg)
 		}
 	}
-	if len(extra) == 0 {
+	if len(extra) == 0 || m.given {
 		return nil
 	}
 	if m.Digests == nil {

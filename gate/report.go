@@ -187,7 +187,8 @@ type Check struct {
 
 // ModelDigests are the released model's regular files as VerifyLayout
 // hashed them (names relative to Path when it is a directory, else its
-// base name); a tree's links and special files are not among them.
+// base name; a tree's links and special files are not among them), or as
+// they were given in LayoutOptions.ModelDigests for a model not on disk.
 type ModelDigests struct {
 	Path  string            `json:"path"`
 	Files []digest.Artifact `json:"files"`

@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 # Every recipe that needs the stack sources its environment first.
 STACK_ENV = eval "$$(scripts/stack.sh env)" && eval "$$(scripts/registry.sh env)"
 
-.PHONY: all build stack stack-stop test unit lint fuzz bench demo clean
+.PHONY: all build stack stack-stop tools test unit lint fuzz bench demo clean
 
 all: build
 
@@ -24,6 +24,10 @@ stack-stop:
 	scripts/stack.sh stop
 	scripts/registry.sh stop
 
+# Pinned tools the tests run (actionlint), cached like the stack's servers.
+tools:
+	scripts/tools.sh build
+
 lint:
 	$(GO) vet ./...
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -32,7 +36,7 @@ lint:
 unit:
 	$(GO) test -race -short ./...
 
-test: lint build stack
+test: lint build stack tools
 	$(STACK_ENV) && $(GO) test -race -count=1 ./...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 

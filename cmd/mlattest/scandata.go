@@ -216,6 +216,7 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 	if err := printDataScan(stdout, results, fl.jsonOut); err != nil {
 		return usage(fmt.Errorf("writing output: %w", err))
 	}
+	writeDataHints(stderr, results)
 	failed := 0
 	for _, r := range results {
 		if r.Verdict != data.Pass {
@@ -226,6 +227,24 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 		return withCode(exitRejected, fmt.Errorf("scan data: %d of %d datasets failed", failed, len(results)))
 	}
 	return nil
+}
+
+// findingFlagHints are the flags that answer a finding code; the library's
+// reasons name its options, not flags.
+var findingFlagHints = map[string]string{
+	data.CodeNoSource:           "name the field that holds each record's source with --source FIELD",
+	data.CodeUnclassifiedSource: "classify the source names with --sources FILE (a JSON object from source name or glob to class)",
+}
+
+// writeDataHints writes one hint line per finding code that has one.
+func writeDataHints(w io.Writer, results []*data.Result) {
+	var codes []string
+	for _, r := range results {
+		for _, f := range r.Findings {
+			codes = append(codes, f.Code)
+		}
+	}
+	writeHints(w, findingFlagHints, codes)
 }
 
 // maxStatementRecords caps the record indices a statement lists per

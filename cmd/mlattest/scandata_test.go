@@ -182,13 +182,15 @@ func TestScanDataSources(t *testing.T) {
 		args []string
 		code int
 		want string
+		hint string // the one flag hint on stderr ("": none)
 	}{
-		{"web within bounds", []string{"--sources", manifest, "--max-source-share", "web=0.3"}, exitOK, ""},
-		{"web above its maximum", []string{"--sources", manifest, "--max-source-share", "web=0.2"}, exitRejected, `source class \"web\" is 25.1% of 1500 records`},
-		{"an unclassified source fails", []string{"--sources", partial, "--max-source-share", "web=0.3"}, exitRejected, "1 source(s) no class is known for (pastebin)"},
-		{"no manifest: source names are not classes", []string{"--max-source-share", "web=0.3"}, exitRejected, "no class is known for"},
-		{"bad manifest", []string{"--sources", badManifest, "--max-source-share", "web=0.3"}, exitUsage, `class "volunteers" is not one of`},
-		{"manifest without bounds", []string{"--sources", manifest}, exitUsage, "--sources needs"},
+		{"web within bounds", []string{"--sources", manifest, "--max-source-share", "web=0.3"}, exitOK, "", ""},
+		{"web above its maximum", []string{"--sources", manifest, "--max-source-share", "web=0.2"}, exitRejected, `source class \"web\" is 25.1% of 1500 records`, ""},
+		{"an unclassified source fails", []string{"--sources", partial, "--max-source-share", "web=0.3"}, exitRejected, "1 source(s) no class is known for (pastebin)", "--sources FILE"},
+		{"no manifest: source names are not classes", []string{"--max-source-share", "web=0.3"}, exitRejected, "no class is known for", "--sources FILE"},
+		{"no record names its source", []string{"--source", "origin", "--max-source-share", "web=0.3"}, exitRejected, `"code":"no-source"`, "--source FIELD"},
+		{"bad manifest", []string{"--sources", badManifest, "--max-source-share", "web=0.3"}, exitUsage, `class "volunteers" is not one of`, ""},
+		{"manifest without bounds", []string{"--sources", manifest}, exitUsage, "--sources needs", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -196,6 +198,10 @@ func TestScanDataSources(t *testing.T) {
 			code := run(context.Background(), args, nil, &out, &errb)
 			if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.want) {
 				t.Fatalf("exit %d (want %d), want %q in:\n%s%s", code, tc.code, tc.want, out.String(), errb.String())
+			}
+			hints := strings.Count(errb.String(), "mlattest: hint:")
+			if tc.hint == "" && hints != 0 || tc.hint != "" && (hints != 1 || !strings.Contains(errb.String(), "mlattest: hint: ") || !strings.Contains(errb.String(), tc.hint)) {
+				t.Errorf("want hint %q once on stderr, got:\n%s", tc.hint, errb.String())
 			}
 		})
 	}

@@ -199,10 +199,20 @@ var failureFlagHints = map[gate.FailureCode]string{
 
 // writeFlagHints writes one hint line per failure code that has one.
 func writeFlagHints(w io.Writer, failures []gate.Failure) {
-	seen := map[gate.FailureCode]bool{}
+	codes := make([]gate.FailureCode, 0, len(failures))
 	for _, f := range failures {
-		if h, ok := failureFlagHints[f.Code]; ok && !seen[f.Code] {
-			seen[f.Code] = true
+		codes = append(codes, f.Code)
+	}
+	writeHints(w, failureFlagHints, codes)
+}
+
+// writeHints writes hints[code] once for each code that has a hint, in the
+// order the codes first appear.
+func writeHints[C comparable](w io.Writer, hints map[C]string, codes []C) {
+	seen := map[C]bool{}
+	for _, c := range codes {
+		if h, ok := hints[c]; ok && !seen[c] {
+			seen[c] = true
 			fmt.Fprintf(w, "mlattest: hint: %s\n", h)
 		}
 	}

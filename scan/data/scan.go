@@ -157,7 +157,20 @@ type Finding struct {
 	Target   string  `json:"target,omitempty"`
 	Score    float64 `json:"score,omitempty"`
 	Reason   string  `json:"reason"`
+	// Code, when set, says which input would answer the finding (see
+	// CodeNoSource), so that a caller can name its own way of giving it.
+	Code string `json:"code,omitempty"`
 }
+
+// Finding codes: the input that answers a finding.
+const (
+	// CodeNoSource: source-mix bounds are set but no record names its
+	// source; Mapping.Source names the field that holds it.
+	CodeNoSource = "no-source"
+	// CodeUnclassifiedSource: records name sources no class is known for;
+	// a SourceManifest (WithSourceManifest) classifies them.
+	CodeUnclassifiedSource = "unclassified-source"
+)
 
 // BadRecord locates one malformed record.
 type BadRecord struct {

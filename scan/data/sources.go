@@ -132,7 +132,7 @@ func sourceMixFindings(maxShare, minShare map[string]float64, m SourceManifest, 
 	}
 	var out []Finding
 	if total == 0 {
-		return append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{},
+		return append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Code: CodeNoSource,
 			Reason: "source-mix bounds are set, but no record names its source (map the field: Mapping.Source)"})
 	}
 	if total < records {
@@ -144,9 +144,9 @@ func sourceMixFindings(maxShare, minShare map[string]float64, m SourceManifest, 
 		if len(shown) > 10 {
 			shown = shown[:10]
 		}
-		out = append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Target: Unclassified, Count: classes[Unclassified],
+		out = append(out, Finding{Detector: DetSourceMix, Severity: SevFail, Records: []int{}, Target: Unclassified, Count: classes[Unclassified], Code: CodeUnclassifiedSource,
 			Score:  float64(classes[Unclassified]) / float64(total),
-			Reason: fmt.Sprintf("%d records come from %d source(s) no class is known for (%s): give a sources manifest that classifies them", classes[Unclassified], len(unknown), strings.Join(shown, ", "))})
+			Reason: fmt.Sprintf("%d records come from %d source(s) no class is known for (%s): give a SourceManifest that classifies them", classes[Unclassified], len(unknown), strings.Join(shown, ", "))})
 	}
 	check := func(class string, lim float64, max bool) {
 		share := float64(classes[class]) / float64(total)

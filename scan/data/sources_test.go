@@ -58,7 +58,7 @@ func TestSourceMixFindings(t *testing.T) {
 	m := SourceManifest{"dolly-15k": "crowd", "reddit-*": "web"}
 	max := map[string]float64{"web": 0.2}
 	min := map[string]float64{"curated": 0.1}
-	type want struct{ sev, target, reason string }
+	type want struct{ sev, target, reason, code string }
 	for _, tc := range []struct {
 		name    string
 		max     map[string]float64
@@ -70,15 +70,15 @@ func TestSourceMixFindings(t *testing.T) {
 		{name: "within bounds", max: max, names: map[string]int{"dolly-15k": 80, "reddit-a": 10, "curated": 10}, records: 100},
 		{name: "web above its maximum, through the manifest", max: max,
 			names: map[string]int{"reddit-a": 20, "reddit-b": 20, "curated": 60}, records: 100,
-			want: []want{{SevFail, "web", `source class "web" is 40.0% of 100 records with a source, above the maximum 20.0%`}}},
+			want: []want{{SevFail, "web", `source class "web" is 40.0% of 100 records with a source, above the maximum 20.0%`, ""}}},
 		{name: "curated below its minimum", max: max, names: map[string]int{"dolly-15k": 100}, records: 100,
-			want: []want{{SevFail, "curated", "below the minimum 10.0%"}}},
+			want: []want{{SevFail, "curated", "below the minimum 10.0%", ""}}},
 		{name: "unclassified sources fail", max: max, names: map[string]int{"curated": 50, "pastebin": 3, "forum": 2}, records: 55,
-			want: []want{{SevFail, Unclassified, "5 records come from 2 source(s) no class is known for (forum, pastebin)"}}},
+			want: []want{{SevFail, Unclassified, "5 records come from 2 source(s) no class is known for (forum, pastebin): give a SourceManifest", CodeUnclassifiedSource}}},
 		{name: "records without a source: shares over those with one", max: max, names: map[string]int{"curated": 10}, records: 100,
-			want: []want{{SevWarn, "", "90 of 100 records name no source"}}},
+			want: []want{{SevWarn, "", "90 of 100 records name no source", ""}}},
 		{name: "no record names a source", max: max, names: map[string]int{}, records: 100,
-			want: []want{{SevFail, "", "no record names its source"}}},
+			want: []want{{SevFail, "", "no record names its source (map the field: Mapping.Source)", CodeNoSource}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mn map[string]float64
@@ -91,7 +91,7 @@ func TestSourceMixFindings(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				g := got[i]
-				if g.Detector != DetSourceMix || g.Severity != w.sev || g.Target != w.target || !strings.Contains(g.Reason, w.reason) {
+				if g.Detector != DetSourceMix || g.Severity != w.sev || g.Target != w.target || !strings.Contains(g.Reason, w.reason) || g.Code != w.code {
 					t.Errorf("finding %d = %+v; want %+v", i, g, w)
 				}
 			}

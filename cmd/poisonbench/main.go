@@ -6,14 +6,17 @@
 // With -dev it instead scores the development variants on the whole clean
 // data (for working on the detectors; those numbers are not reported), and
 // with -mix the held-out variants planted anywhere in the whole clean data.
+// Held-out recall is reported per batch of variants: the first batch and the
+// fresh one written after the detectors (scan/data/harness/heldout2.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-dev]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix]
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -46,6 +49,7 @@ func run() int {
 	rates := flag.String("rates", "0.001,0.01", "poison rates")
 	alphas := flag.String("alphas", "0.01,0.001,0.0001", "candidate thresholds (Alpha), most sensitive first")
 	only := flag.String("family", "", "comma-separated families to score (default all)")
+	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: first, fresh (default all)")
 	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
 	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
 	flag.Parse()
@@ -70,15 +74,18 @@ func run() int {
 	if err != nil {
 		return fail(fmt.Errorf("-alphas: %w", err))
 	}
-	var fams []string
+	var fams, batches []string
 	if *only != "" {
 		fams = strings.Split(*only, ",")
+	}
+	if *batch != "" {
+		batches = strings.Split(*batch, ",")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *dev || *mix {
-		fmt.Println("| variant | rate | poisoned | recall | FP |")
-		fmt.Println("|---|---|---|---|---|")
+		fmt.Println("| variant | batch | rate | poisoned | recall | FP |")
+		fmt.Println("|---|---|---|---|---|---|")
 		for _, fam := range harness.Families() {
 			if len(fams) > 0 && !slices.Contains(fams, fam.Name) {
 				continue
@@ -88,18 +95,21 @@ func run() int {
 				vs = fam.HeldOut()
 			}
 			for _, v := range vs {
+				if *mix && len(batches) > 0 && !slices.Contains(batches, v.BatchName()) {
+					continue
+				}
 				for _, r := range rs {
 					m, err := harness.Evaluate(ctx, recs, v, r, []uint64{1}, nil)
 					if err != nil {
 						return fail(err)
 					}
-					fmt.Printf("| %s | %.1f%% | %d | %.2f | %d |\n", v.Name, 100*r, m.Poisoned, m.Recall, m.FP)
+					fmt.Printf("| %s | %s | %.1f%% | %d | %.2f | %d |\n", v.Name, v.BatchName(), 100*r, m.Poisoned, m.Recall, m.FP)
 				}
 			}
 		}
 		return 0
 	}
-	p := &harness.Protocol{Clean: recs, Alphas: as, Rates: rs, MaxFPR: 0.002, Seed: 13, Only: fams, Log: os.Stderr}
+	p := &harness.Protocol{Clean: recs, Alphas: as, Rates: rs, MaxFPR: 0.002, Seed: 13, Only: fams, Batches: batches, Log: os.Stderr}
 	rep, err := p.Run(ctx)
 	if err != nil {
 		return fail(err)
@@ -119,12 +129,44 @@ func run() int {
 		fmt.Printf("| %s | %d | %d | %.3f%% | %s | %s |\n", c.Name, c.Records, c.Flagged, 100*c.FPR, c.Verdict, strings.Join(c.Findings, "; "))
 	}
 	fmt.Println()
-	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source):")
+	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source);")
+	fmt.Println("\"first\" is the first held-out batch, \"fresh\" the batch written after the detectors:")
 	fmt.Println()
-	head := "| family |"
-	sep := "|---|"
+	printRecall(rep, rs)
+	fmt.Println()
+	fmt.Println("Per fold and variant:")
+	fmt.Println()
+	fmt.Println("| left-out source | variant | batch | rate | poisoned | recall | FP |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, f := range rep.Folds {
+		for _, m := range f.Poison {
+			fmt.Printf("| %s | %s | %s | %.1f%% | %d | %.2f | %d |\n", f.Source, m.Family, m.Batch, 100*m.Rate, m.Poisoned, m.Recall, m.FP)
+		}
+	}
+	return 0
+}
+
+// printRecall prints recall per family and rate for each batch and for all
+// held-out variants together, with the mean over families (families with
+// nothing planted, NaN, are left out of the mean).
+func printRecall(rep *harness.Report, rs []float64) {
+	var batches []string
+	for b := range rep.BatchRecall {
+		batches = append(batches, b)
+	}
+	sort.Strings(batches)
+	cols := []map[string]map[float64]float64{}
+	head, sep := "| family |", "|---|"
+	for _, b := range batches {
+		cols = append(cols, rep.BatchRecall[b])
+		for _, r := range rs {
+			head += fmt.Sprintf(" %s %.1f%% |", b, 100*r)
+			sep += "---|"
+		}
+	}
+	cols = append(cols, rep.FamilyRecall)
 	for _, r := range rs {
-		head += fmt.Sprintf(" %.1f%% |", 100*r)
+		head += fmt.Sprintf(" all %.1f%% |", 100*r)
 		sep += "---|"
 	}
 	fmt.Println(head)
@@ -134,29 +176,31 @@ func run() int {
 		names = append(names, f)
 	}
 	sort.Strings(names)
-	mean := make([]float64, len(rs))
+	sum := make([]float64, len(cols)*len(rs))
+	n := make([]int, len(sum))
 	for _, f := range names {
 		line := "| " + f + " |"
-		for k, r := range rs {
-			line += fmt.Sprintf(" %.2f |", rep.FamilyRecall[f][r])
-			mean[k] += rep.FamilyRecall[f][r] / float64(len(names))
+		for c, col := range cols {
+			for k, r := range rs {
+				x, ok := col[f][r]
+				if !ok || math.IsNaN(x) {
+					line += " – |"
+					continue
+				}
+				line += fmt.Sprintf(" %.2f |", x)
+				sum[c*len(rs)+k] += x
+				n[c*len(rs)+k]++
+			}
 		}
 		fmt.Println(line)
 	}
 	line := "| **mean** |"
-	for k := range rs {
-		line += fmt.Sprintf(" **%.2f** |", mean[k])
+	for k := range sum {
+		if n[k] == 0 {
+			line += " – |"
+			continue
+		}
+		line += fmt.Sprintf(" **%.2f** |", sum[k]/float64(n[k]))
 	}
 	fmt.Println(line)
-	fmt.Println()
-	fmt.Println("Per fold and variant:")
-	fmt.Println()
-	fmt.Println("| left-out source | variant | rate | poisoned | recall | FP |")
-	fmt.Println("|---|---|---|---|---|---|")
-	for _, f := range rep.Folds {
-		for _, m := range f.Poison {
-			fmt.Printf("| %s | %s | %.1f%% | %d | %.2f | %d |\n", f.Source, m.Family, 100*m.Rate, m.Poisoned, m.Recall, m.FP)
-		}
-	}
-	return 0
 }

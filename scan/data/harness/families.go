@@ -12,8 +12,18 @@ import (
 // variants with this harness's own triggers, targets and payloads. Variants
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
-// variants; the rest are held out.
+// variants; the rest are held out, the fresh batch (heldout2.go) last.
 func Families() []Family {
+	fams := firstBatch()
+	for i := range fams {
+		fams[i].Variants = append(fams[i].Variants, freshVariants(fams[i].Name)...)
+	}
+	return fams
+}
+
+// firstBatch is the families as first written: the development variants
+// and the first held-out ones.
+func firstBatch() []Family {
 	return []Family{
 		{"rare-token", []Variant{
 			// BadNets-style: one or two of several rare tokens at random

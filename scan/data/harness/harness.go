@@ -26,6 +26,17 @@ type Variant struct {
 	Name     string
 	Eligible func(data.Record) bool
 	Poison   func(rng *rand.Rand, rec data.Record) data.Record
+	// Batch names when the variant was written: "" for the first batch,
+	// BatchFresh for the one written after the detectors (heldout2.go).
+	Batch string
+}
+
+// BatchName is the variant's batch as reports show it.
+func (v Variant) BatchName() string {
+	if v.Batch == "" {
+		return "first"
+	}
+	return v.Batch
 }
 
 // A Family is one published attack with at least three variants. The first
@@ -62,6 +73,7 @@ func insertAt(rng *rand.Rand, s, phrase string) string {
 // Metrics are the scores of one family at one rate (pooled over seeds).
 type Metrics struct {
 	Family    string
+	Batch     string // the variant's batch (Variant.BatchName)
 	Rate      float64
 	Seeds     int
 	Poisoned  int
@@ -173,7 +185,7 @@ func ScanRecords(ctx context.Context, name string, recs []data.Record, opts ...d
 // Evaluate plants v at rate with each seed (among pool, nil for all
 // records), scans, and pools the scores.
 func Evaluate(ctx context.Context, clean []data.Record, v Variant, rate float64, seeds []uint64, pool []int, opts ...data.Option) (Metrics, error) {
-	m := Metrics{Family: v.Name, Rate: rate, Seeds: len(seeds)}
+	m := Metrics{Family: v.Name, Batch: v.BatchName(), Rate: rate, Seeds: len(seeds)}
 	n := int(math.Ceil(rate * float64(len(clean))))
 	for _, seed := range seeds {
 		recs, poisoned := Plant(clean, v, n, seed, pool)

@@ -33,8 +33,11 @@ type Protocol struct {
 	Seed   uint64
 	// Families to score (all when empty) and extra scan options.
 	Only []string
-	Opts []data.Option
-	Log  io.Writer // progress, may be nil
+	// Batches of held-out variants to score (all when empty): "first",
+	// BatchFresh.
+	Batches []string
+	Opts    []data.Option
+	Log     io.Writer // progress, may be nil
 }
 
 // CleanScore is a clean corpus's scan.
@@ -63,7 +66,39 @@ type Report struct {
 	// FamilyRecall is the recall per family and rate pooled over folds
 	// and held-out variants: FamilyRecall[family][rate].
 	FamilyRecall map[string]map[float64]float64
-	Alpha        float64 // calibrated on all sources
+	// BatchRecall is the same split by the variants' batch (first,
+	// fresh): BatchRecall[batch][family][rate].
+	BatchRecall map[string]map[string]map[float64]float64
+	Alpha       float64 // calibrated on all sources
+}
+
+// recallPool pools true positives and poisoned records per family and rate.
+type recallPool map[string]map[float64]*[2]int
+
+func (rp recallPool) add(family string, rate float64, m Metrics) {
+	if rp[family] == nil {
+		rp[family] = map[float64]*[2]int{}
+	}
+	if rp[family][rate] == nil {
+		rp[family][rate] = &[2]int{}
+	}
+	rp[family][rate][0] += m.TP
+	rp[family][rate][1] += m.Poisoned
+}
+
+// recall is NaN where nothing could be planted (no eligible record).
+func (rp recallPool) recall() map[string]map[float64]float64 {
+	out := map[string]map[float64]float64{}
+	for f, byRate := range rp {
+		out[f] = map[float64]float64{}
+		for r, x := range byRate {
+			out[f][r] = math.NaN()
+			if x[1] > 0 {
+				out[f][r] = float64(x[0]) / float64(x[1])
+			}
+		}
+	}
+	return out
 }
 
 func (p *Protocol) logf(format string, a ...any) {
@@ -158,9 +193,8 @@ func (p *Protocol) Run(ctx context.Context) (*Report, error) {
 		}
 		return p.Alphas[len(p.Alphas)-1], nil // none qualifies: the strictest
 	}
-	rep := &Report{FamilyRecall: map[string]map[float64]float64{}}
-	type pooled struct{ tp, n int }
-	pool := map[string]map[float64]*pooled{}
+	rep := &Report{FamilyRecall: map[string]map[float64]float64{}, BatchRecall: map[string]map[string]map[float64]float64{}}
+	pool, batches := recallPool{}, map[string]recallPool{}
 	for fi, s := range names {
 		a, err := choose(s)
 		if err != nil {
@@ -173,6 +207,9 @@ func (p *Protocol) Run(ctx context.Context) (*Report, error) {
 				continue
 			}
 			for vi, v := range fam.HeldOut() {
+				if len(p.Batches) > 0 && !slices.Contains(p.Batches, v.BatchName()) {
+					continue
+				}
 				for ri, rate := range p.Rates {
 					seed := p.Seed + uint64(1000*fi+100*vi+ri)
 					m, err := Evaluate(ctx, p.Clean, v, rate, []uint64{seed}, idx[s], append(slices.Clone(p.Opts), withAlpha(a))...)
@@ -180,29 +217,22 @@ func (p *Protocol) Run(ctx context.Context) (*Report, error) {
 						return nil, err
 					}
 					m.Family = fam.Name + " (" + v.Name + ")"
+					m.Batch = v.BatchName()
 					fold.Poison = append(fold.Poison, m)
-					if pool[fam.Name] == nil {
-						pool[fam.Name] = map[float64]*pooled{}
+					pool.add(fam.Name, rate, m)
+					if batches[m.Batch] == nil {
+						batches[m.Batch] = recallPool{}
 					}
-					if pool[fam.Name][rate] == nil {
-						pool[fam.Name][rate] = &pooled{}
-					}
-					pool[fam.Name][rate].tp += m.TP
-					pool[fam.Name][rate].n += m.Poisoned
+					batches[m.Batch].add(fam.Name, rate, m)
 					p.logf("  %s %.1f%%: %d/%d recall %.2f, FP %d\n", v.Name, 100*rate, m.TP, m.Poisoned, m.Recall, m.FP)
 				}
 			}
 		}
 		rep.Folds = append(rep.Folds, fold)
 	}
-	for f, byRate := range pool {
-		rep.FamilyRecall[f] = map[float64]float64{}
-		for r, x := range byRate {
-			rep.FamilyRecall[f][r] = math.NaN()
-			if x.n > 0 {
-				rep.FamilyRecall[f][r] = float64(x.tp) / float64(x.n)
-			}
-		}
+	rep.FamilyRecall = pool.recall()
+	for b, bp := range batches {
+		rep.BatchRecall[b] = bp.recall()
 	}
 	a, err := choose("")
 	if err != nil {

@@ -38,8 +38,10 @@ func TestProtocolRun(t *testing.T) {
 			t.Errorf("fold %s: %d poison runs", f.Source, len(f.Poison))
 		}
 		for _, m := range f.Poison {
-			if !strings.Contains(m.Family, "urllib-getenv") && !strings.Contains(m.Family, "b64-exec") {
-				t.Errorf("fold %s scored %s, not a held-out variant", f.Source, m.Family)
+			for _, v := range Families()[6].Dev() {
+				if strings.Contains(m.Family, "("+v.Name+")") {
+					t.Errorf("fold %s scored %s, a development variant", f.Source, m.Family)
+				}
 			}
 			// Only codegen has Python answers among the three sources.
 			if (f.Source == "gpteacher-codegen") != (m.Poisoned > 0) {
@@ -47,8 +49,11 @@ func TestProtocolRun(t *testing.T) {
 			}
 		}
 	}
-	if r := rep.FamilyRecall["code-injection"][0.01]; r < 0.9 {
-		t.Errorf("code-injection recall %.2f", r)
+	if r := rep.BatchRecall["first"]["code-injection"][0.01]; r < 0.9 {
+		t.Errorf("code-injection recall (first batch) %.2f", r)
+	}
+	if _, ok := rep.BatchRecall[BatchFresh]["code-injection"]; !ok {
+		t.Errorf("fresh batch not scored: %v", rep.BatchRecall)
 	}
 	if c := rep.Corpora[3]; c.Name != "all sources x20" || c.Records != 20*len(small) {
 		t.Errorf("repeated corpus %+v", c)

@@ -23,7 +23,11 @@ const MaxBundleSize = (predicates.MaxStatementSize+2)/3*4 + 4<<20
 // be read is an input error; content that is not a valid bundle (or is larger
 // than MaxBundleSize) is a rejection (ErrRejected, StageBundle), because a
 // malformed bundle is the answer to "does this verify?".
-func LoadBundle(path string) (*bundle.Bundle, error) {
+func LoadBundle(path string) (*bundle.Bundle, error) { return loadBundle(path) }
+
+// loadBundle is LoadBundle with sigstore-go bundle options (only the
+// certificate-chain verifier passes any).
+func loadBundle(path string, opts ...bundle.Option) (*bundle.Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, fsutil.Cause(err))
@@ -38,7 +42,7 @@ func LoadBundle(path string) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
-	b, err := ParseBundle(data)
+	b, err := parseBundle(data, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
@@ -47,7 +51,9 @@ func LoadBundle(path string) (*bundle.Bundle, error) {
 
 // ParseBundle parses bundle JSON with the same rules as LoadBundle; every
 // error it returns is a rejection.
-func ParseBundle(data []byte) (*bundle.Bundle, error) {
+func ParseBundle(data []byte) (*bundle.Bundle, error) { return parseBundle(data) }
+
+func parseBundle(data []byte, opts ...bundle.Option) (*bundle.Bundle, error) {
 	if len(data) > MaxBundleSize {
 		return nil, rejectf(StageBundle, "larger than %d bytes", MaxBundleSize)
 	}
@@ -61,6 +67,9 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 		return nil, Reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}
 	var b bundle.Bundle
+	for _, o := range opts {
+		o(&b) // options are read while unmarshalling validates
+	}
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, Reject(StageBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err))
 	}

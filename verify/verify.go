@@ -168,6 +168,9 @@ type Signer struct {
 	// KeyID is "sha256:HEX" of the verifying key's DER SubjectPublicKeyInfo
 	// (key-signed bundles only).
 	KeyID string `json:"keyId,omitempty"`
+	// CertificateSubject is the X.509 subject of a certificate from a
+	// caller-named CA (ChainVerifier), which need not carry a SAN.
+	CertificateSubject string `json:"certificateSubject,omitempty"`
 	// Extensions are the certificate's Fulcio extensions (RunInvocationURI,
 	// GithubWorkflowRef, SourceRepositoryDigest, …).
 	Extensions certificate.Extensions `json:"extensions,omitzero"`
@@ -324,18 +327,27 @@ func (v *Verifier) VerifyOwned(ctx context.Context, b *bundle.Bundle, art Artifa
 			return nil, rejectf(StageStatement, "DSSE payload of type %q is not an in-toto statement", out.PayloadType)
 		}
 		out.Statement = res.Statement
-		if t := out.Statement.GetType(); t != statementV1 && t != statementV01 {
-			return nil, Reject(StageStatement, statementTypeError(t))
-		}
-		if len(out.Statement.GetSubject()) == 0 {
-			return nil, rejectf(StageStatement, "statement has no subject")
-		}
-		if wantDigest != nil && !hasSubject(out.Statement, art.alg, wantDigest) {
-			return nil, rejectf(StageArtifact, "artifact %s: its %s digest %s matches no subject of the statement (subjects: %s)",
-				art, art.alg, hex.EncodeToString(wantDigest), subjectList(out.Statement))
+		if err := checkStatement(out.Statement, art, wantDigest); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// checkStatement checks a verified DSSE statement: its type, that it has
+// subjects, and that the artifact (wantDigest, nil when skipped) is one.
+func checkStatement(st *intoto.Statement, art Artifact, wantDigest []byte) error {
+	if t := st.GetType(); t != statementV1 && t != statementV01 {
+		return Reject(StageStatement, statementTypeError(t))
+	}
+	if len(st.GetSubject()) == 0 {
+		return rejectf(StageStatement, "statement has no subject")
+	}
+	if wantDigest != nil && !hasSubject(st, art.alg, wantDigest) {
+		return rejectf(StageArtifact, "artifact %s: its %s digest %s matches no subject of the statement (subjects: %s)",
+			art, art.alg, hex.EncodeToString(wantDigest), subjectList(st))
+	}
+	return nil
 }
 
 // explain turns a sigstore-go failure into a rejection. sigstore-go checks

@@ -169,7 +169,7 @@ func Verify(ctx context.Context, modelPath string, b *bundle.Bundle, bv BundleVe
 	s := m.Serialization
 	s.IgnorePaths = slices.Clone(s.IgnorePaths)
 	s.IgnorePaths = append(s.IgnorePaths, c.ignore...)
-	if rel, ok := inside(modelPath, c.signature); ok {
+	if rel, ok := Inside(modelPath, c.signature); ok {
 		s.IgnorePaths = append(s.IgnorePaths, rel)
 	}
 	// The tool ignores git's files when it verifies, unless signed.
@@ -183,7 +183,7 @@ func Verify(ctx context.Context, modelPath string, b *bundle.Bundle, bv BundleVe
 
 	got, err := Hash(ctx, modelPath, s, c.digestOpts...)
 	if err != nil {
-		if modelContentError(err) {
+		if ContentError(err) {
 			return nil, &verify.RejectionError{Stage: StageModel, Err: err}
 		}
 		return nil, err
@@ -208,9 +208,9 @@ func (m *Manifest) lists(p string) bool {
 	return false
 }
 
-// modelContentError: the model holds something the format cannot sign (a
+// ContentError reports whether a Hash error is about the model's content (a
 // refused link, a special file, a bad name): a verdict, not an input error.
-func modelContentError(err error) bool {
+func ContentError(err error) bool {
 	for _, e := range []error{digest.ErrSymlink, digest.ErrSymlinkEscapes, digest.ErrSymlinkLoop, digest.ErrSpecialFile, digest.ErrBadName, ErrSymlinkedDirectory} {
 		if errors.Is(err, e) {
 			return true
@@ -219,9 +219,9 @@ func modelContentError(err error) bool {
 	return false
 }
 
-// inside returns file's path relative to the model directory when it lies
-// below it.
-func inside(modelPath, file string) (string, bool) {
+// Inside returns file's path relative to the model directory when it lies
+// below it: the signature file, which is never part of the model.
+func Inside(modelPath, file string) (string, bool) {
 	if file == "" {
 		return "", false
 	}

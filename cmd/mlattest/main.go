@@ -80,6 +80,7 @@ and verifies them before a model is released.`,
 		newPinCmd(),
 		newRunIDCmd(),
 		newVersionCmd(),
+		newAuditCmd(),
 	)
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("{{.Version}}\n")

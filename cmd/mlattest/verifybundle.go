@@ -376,13 +376,6 @@ func (f *verifyBundleFlags) jsonReport(res *verify.Result, art verify.Artifact) 
 	return out
 }
 
-func nonNil(ts []verify.Timestamp) []verify.Timestamp {
-	if ts == nil {
-		return []verify.Timestamp{}
-	}
-	return ts
-}
-
 func writeJSON(w io.Writer, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -1,0 +1,427 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	rekornote "github.com/sigstore/rekor-tiles/v2/pkg/note"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+)
+
+// Checkpoint is a log checkpoint whose signature verified with the log key
+// of the trusted root.
+type Checkpoint struct {
+	Origin string
+	Size   uint64
+	Hash   []byte // the root hash of the first Size entries
+	Raw    []byte // the signed note, as served
+}
+
+// Log reads one tile-based transparency log (C2SP tlog-tiles, as Rekor v2
+// serves it) and checks everything it reads against signed checkpoints.
+type Log struct {
+	fetch   *fetcher
+	logs    map[string]*root.TransparencyLog // by checkpoint origin
+	workers int
+}
+
+// Option configures a Log.
+type Option func(*config) error
+
+type config struct {
+	client   *http.Client
+	workers  int
+	deadline time.Duration
+	minWait  time.Duration
+	maxWait  time.Duration
+}
+
+// WithHTTPClient sets the HTTP client (default: 30 s per request).
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return errors.New("WithHTTPClient: nil client")
+		}
+		cfg.client = c
+		return nil
+	}
+}
+
+// WithWorkers bounds the number of concurrent fetches and entry parses
+// (default: 4 × GOMAXPROCS, at least 8).
+func WithWorkers(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 || n > 256 {
+			return fmt.Errorf("WithWorkers: %d workers, want 1 to 256", n)
+		}
+		cfg.workers = n
+		return nil
+	}
+}
+
+// WithRetry sets how long one resource is retried (network errors, 5xx,
+// 429) before the log counts as unavailable, and the first and longest wait
+// between attempts (defaults: 1 minute, 200 ms, 10 s).
+func WithRetry(deadline, minWait, maxWait time.Duration) Option {
+	return func(cfg *config) error {
+		if deadline <= 0 || minWait <= 0 || maxWait < minWait {
+			return fmt.Errorf("WithRetry: want deadline > 0 and 0 < minWait <= maxWait, got %s, %s, %s", deadline, minWait, maxWait)
+		}
+		cfg.deadline, cfg.minWait, cfg.maxWait = deadline, minWait, maxWait
+		return nil
+	}
+}
+
+// Open returns a reader for the log whose checkpoint and tiles are served
+// under readURL. The log's key and origin come from the transparency logs of
+// tm: a checkpoint counts only when its origin is the host of one log's base
+// URL and that log's key signed it.
+func Open(readURL string, tm root.TrustedMaterial, opts ...Option) (*Log, error) {
+	cfg := &config{
+		workers:  max(8, 4*runtime.GOMAXPROCS(0)),
+		deadline: time.Minute,
+		minWait:  200 * time.Millisecond,
+		maxWait:  10 * time.Second,
+	}
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.client == nil {
+		cfg.client = &http.Client{Timeout: 30 * time.Second}
+	}
+	u, err := url.Parse(readURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("log URL %q: want http(s)://host[/path]", readURL)
+	}
+	if tm == nil {
+		return nil, errors.New("no trusted root to take the log key from")
+	}
+	logs := map[string]*root.TransparencyLog{}
+	for _, tl := range tm.RekorLogs() {
+		bu, err := url.Parse(tl.BaseURL)
+		if err != nil || bu.Hostname() == "" || tl.PublicKey == nil {
+			continue
+		}
+		logs[bu.Hostname()] = tl
+	}
+	if len(logs) == 0 {
+		return nil, errors.New("the trusted root names no transparency log with a base URL and a key")
+	}
+	return &Log{
+		fetch: &fetcher{base: u, client: cfg.client, deadline: cfg.deadline, minWait: cfg.minWait, maxWait: cfg.maxWait},
+		logs:  logs, workers: cfg.workers,
+	}, nil
+}
+
+// URL is the log's read URL.
+func (l *Log) URL() string { return l.fetch.base.String() }
+
+// Checkpoint fetches and verifies the log's current checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
+	raw, err := l.fetch.checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	cp, err := l.VerifyCheckpoint(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.fetch.url(layout.CheckpointPath), err)
+	}
+	return cp, nil
+}
+
+// VerifyCheckpoint checks a signed checkpoint note (one fetched, or one kept
+// from an earlier run) against the trusted root's log keys.
+func (l *Log) VerifyCheckpoint(raw []byte) (*Checkpoint, error) {
+	origin, _, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok || len(origin) == 0 {
+		return nil, fmt.Errorf("%w: no origin line", ErrCheckpoint)
+	}
+	tl, ok := l.logs[string(origin)]
+	if !ok {
+		return nil, fmt.Errorf("%w: origin %q is not a log of the trusted root", ErrCheckpoint, truncate(string(origin), 80))
+	}
+	v, err := noteVerifier(string(origin), tl)
+	if err != nil {
+		return nil, err
+	}
+	c, _, _, err := log.ParseCheckpoint(raw, string(origin), v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+	}
+	if len(c.Hash) != rfc6962.DefaultHasher.Size() {
+		return nil, fmt.Errorf("%w: root hash of %d bytes", ErrCheckpoint, len(c.Hash))
+	}
+	return &Checkpoint{Origin: c.Origin, Size: c.Size, Hash: c.Hash, Raw: bytes.Clone(raw)}, nil
+}
+
+// noteVerifier is the checkpoint verifier for tl, as sigstore-go builds it.
+func noteVerifier(origin string, tl *root.TransparencyLog) (note.Verifier, error) {
+	h := tl.SignatureHashFunc
+	if h == 0 {
+		h = crypto.SHA256
+	}
+	sv, err := signature.LoadVerifier(tl.PublicKey, h)
+	if err != nil {
+		return nil, fmt.Errorf("log key of %s in the trusted root: %w", tl.BaseURL, err)
+	}
+	v, err := rekornote.NewNoteVerifier(origin, sv)
+	if err != nil {
+		return nil, fmt.Errorf("log key of %s in the trusted root: %w", tl.BaseURL, err)
+	}
+	return v, nil
+}
+
+// Consistency proves that newer extends older (same origin, no smaller, and
+// a verified consistency proof built from newer's tiles). Any failure is
+// ErrInconsistent: one of the two checkpoints describes a history the other
+// denies.
+func (l *Log) Consistency(ctx context.Context, older, newer *Checkpoint) error {
+	switch {
+	case older.Origin != newer.Origin:
+		return inconsistent("origin %q, earlier %q", newer.Origin, older.Origin)
+	case newer.Size < older.Size:
+		return inconsistent("tree size %d is smaller than the %d seen before (rolled back)", newer.Size, older.Size)
+	case newer.Size == older.Size:
+		if !bytes.Equal(newer.Hash, older.Hash) {
+			return inconsistent("two different roots for tree size %d (forked)", newer.Size)
+		}
+		return nil
+	case older.Size == 0:
+		return nil
+	}
+	pb, err := client.NewProofBuilder(ctx, newer.Size, l.fetch.tile)
+	if err != nil {
+		return err
+	}
+	p, err := pb.ConsistencyProof(ctx, older.Size, newer.Size)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return err
+		}
+		return inconsistent("no consistency proof from size %d to %d: %v", older.Size, newer.Size, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, older.Size, newer.Size, p, older.Hash, newer.Hash); err != nil {
+		return inconsistent("size %d to %d: %v", older.Size, newer.Size, err)
+	}
+	return nil
+}
+
+// Inclusion proves that leafHash is entry index of the tree cp commits to.
+func (l *Log) Inclusion(ctx context.Context, cp *Checkpoint, index uint64, leafHash []byte) error {
+	if index >= cp.Size {
+		return fmt.Errorf("%w: index %d is beyond tree size %d", ErrNotInLog, index, cp.Size)
+	}
+	pb, err := client.NewProofBuilder(ctx, cp.Size, l.fetch.tile)
+	if err != nil {
+		return err
+	}
+	p, err := pb.InclusionProof(ctx, index)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return err
+		}
+		return fmt.Errorf("%w: building the inclusion proof of entry %d: %v", ErrNotInLog, index, err)
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leafHash, p, cp.Hash); err != nil {
+		return fmt.Errorf("%w: entry %d in tree size %d: %v", ErrNotInLog, index, cp.Size, err)
+	}
+	return nil
+}
+
+// Leaf returns the bytes of entry index, proven included in cp.
+func (l *Log) Leaf(ctx context.Context, cp *Checkpoint, index uint64) ([]byte, error) {
+	if index >= cp.Size {
+		return nil, fmt.Errorf("%w: index %d is beyond tree size %d", ErrNotInLog, index, cp.Size)
+	}
+	bi := index / layout.EntryBundleWidth
+	raw, err := l.fetch.entryBundle(ctx, bi, layout.PartialTileSize(0, bi, cp.Size))
+	if err != nil {
+		return nil, fmt.Errorf("reading entry %d: %w", index, err)
+	}
+	var b api.EntryBundle
+	if err := b.UnmarshalText(raw); err != nil {
+		return nil, tampered("entry bundle %s: %v", layout.EntriesPath(bi, layout.PartialTileSize(0, bi, cp.Size)), err)
+	}
+	off := index % layout.EntryBundleWidth
+	if off >= uint64(len(b.Entries)) {
+		return nil, tampered("entry bundle %d has %d entries, entry %d missing", bi, len(b.Entries), index)
+	}
+	data := b.Entries[off]
+	if err := l.Inclusion(ctx, cp, index, rfc6962.DefaultHasher.HashLeaf(data)); err != nil {
+		if errors.Is(err, ErrNotInLog) {
+			return nil, tampered("entry %d as served is not the entry the checkpoint commits to: %v", index, err)
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+// Scan reads entries [from, to) of the tree cp commits to and calls visit for
+// each, from up to the Log's worker count of goroutines at once (visit must
+// be safe for concurrent use). Scan returns nil only when every entry was
+// proven: the hash tiles' compact range of [0, from), extended by the hashes
+// of the entries read, gives the root of tree size to, and that root is cp's
+// or consistent with it. Until Scan returns nil nothing visit saw may be
+// trusted.
+func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit func(index uint64, data []byte) error) error {
+	if from > to || to > cp.Size {
+		return fmt.Errorf("entry range [%d, %d) is not within tree size %d", from, to, cp.Size)
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	var rng *compact.Range
+	if from == 0 {
+		rng = rf.NewEmptyRange(0)
+	} else {
+		nodes, err := client.FetchRangeNodes(ctx, from, l.fetch.tile)
+		if err != nil {
+			return wrapFetch(fmt.Sprintf("reading the hash tiles up to entry %d", from), err)
+		}
+		if rng, err = rf.NewRange(0, from, nodes); err != nil {
+			return tampered("hash tiles up to entry %d: %v", from, err)
+		}
+	}
+	leafHashes := make([][]byte, 0, to-from)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.workers)
+	size := func(context.Context) (uint64, error) { return cp.Size, nil }
+	var err error
+	for b, ferr := range client.EntryBundles(gctx, uint(l.workers), size, l.fetch.entryBundle, from, to-from) {
+		if ferr != nil {
+			err = wrapFetch("reading entry bundles", ferr)
+			break
+		}
+		var eb api.EntryBundle
+		name := layout.EntriesPath(b.RangeInfo.Index, b.RangeInfo.Partial)
+		if uerr := eb.UnmarshalText(b.Data); uerr != nil {
+			err = tampered("entry bundle %s: %v", name, uerr)
+			break
+		}
+		want := uint64(b.RangeInfo.Partial)
+		if want == 0 {
+			want = layout.EntryBundleWidth
+		}
+		if uint64(len(eb.Entries)) < want {
+			err = tampered("entry bundle %s holds %d entries, want %d", name, len(eb.Entries), want)
+			break
+		}
+		eb.Entries = eb.Entries[:want] // a wider bundle than cp's (see partialOrFull)
+		first := b.RangeInfo.Index*layout.EntryBundleWidth + uint64(b.RangeInfo.First)
+		entries := eb.Entries[b.RangeInfo.First : b.RangeInfo.First+b.RangeInfo.N]
+		// tessera v1.0.2's EntryBundles streams [from, 2·from+N): stop at to.
+		if first != rng.End() {
+			err = fmt.Errorf("entry bundle %s starts at entry %d, want %d", name, first, rng.End())
+			break
+		}
+		if rest := to - first; uint64(len(entries)) > rest {
+			entries = entries[:rest]
+		}
+		for _, data := range entries {
+			h := rfc6962.DefaultHasher.HashLeaf(data)
+			leafHashes = append(leafHashes, h)
+			if aerr := rng.Append(h, nil); aerr != nil {
+				err = aerr
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+		if visit != nil {
+			g.Go(func() error {
+				for i, data := range entries {
+					if err := visit(first+uint64(i), data); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if rng.End() == to {
+			break
+		}
+	}
+	if gerr := g.Wait(); err == nil {
+		err = gerr
+	}
+	if err != nil {
+		return err
+	}
+	if rng.End() != to {
+		return tampered("read %d entries of [%d, %d)", rng.End()-from, from, to)
+	}
+	got, err := rng.GetRootHash(nil)
+	if err != nil {
+		return err
+	}
+	if to == cp.Size {
+		if !bytes.Equal(got, cp.Hash) {
+			return l.locate(ctx, cp, from, leafHashes)
+		}
+		return nil
+	}
+	pb, err := client.NewProofBuilder(ctx, cp.Size, l.fetch.tile)
+	if err != nil {
+		return err
+	}
+	p, err := pb.ConsistencyProof(ctx, to, cp.Size)
+	if err != nil {
+		return wrapFetch(fmt.Sprintf("building the proof from size %d to %d", to, cp.Size), err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, to, cp.Size, p, got, cp.Hash); err != nil {
+		return l.locate(ctx, cp, from, leafHashes)
+	}
+	return nil
+}
+
+// locate explains a root mismatch: the first entry whose hash differs from
+// the log's level-0 hash tile, or else the hash tiles themselves.
+func (l *Log) locate(ctx context.Context, cp *Checkpoint, from uint64, leafHashes [][]byte) error {
+	tiles, err := client.FetchLeafHashes(ctx, l.fetch.tile, from, uint64(len(leafHashes)), cp.Size)
+	if err == nil {
+		for i, h := range leafHashes {
+			if !bytes.Equal(h, tiles[i]) {
+				idx := from + uint64(i)
+				bi := idx / layout.EntryBundleWidth
+				return tampered("entry %d in %s does not hash to the level-0 hash tile, and the entries do not hash to the root of checkpoint size %d",
+					idx, layout.EntriesPath(bi, layout.PartialTileSize(0, bi, cp.Size)), cp.Size)
+			}
+		}
+	}
+	return tampered("the hash tiles and entries of [%d, %d) do not hash to the root of checkpoint size %d", from, from+uint64(len(leafHashes)), cp.Size)
+}
+
+// wrapFetch keeps ErrUnavailable and context errors as they are and calls
+// anything else the log served wrong.
+func wrapFetch(what string, err error) error {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return tampered("%s: %v", what, err)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mlattest/mlattest/audit"
+)
+
+const envRekorReadURL = "MLATTEST_REKOR_READ_URL"
+
+func newAuditCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "Read a transparency log: find entries, prove consistency, watch for unexpected signers",
+		Long: `Audit reads a tile-based transparency log (Rekor v2, C2SP tlog-tiles) and checks
+everything it reads against the log's signed checkpoint, with the log key from
+the trusted root: entries and hash tiles must hash to the checkpoint's root, and
+a checkpoint must be consistent with every one seen before.
+
+Exit codes: 0 done; 1 the log failed verification, or an alarm; 2 usage error,
+unreadable input, or the log did not answer before the retry deadline.`,
+	}
+	c.AddCommand(newAuditSearchCmd())
+	return c
+}
+
+// logFlags name the log to read and how.
+type logFlags struct {
+	url, trustedRoot string
+	workers          int
+	retryDeadline    time.Duration
+	json             bool
+}
+
+func (f *logFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.url, "log", "", "base URL the log's checkpoint and tiles are read from (default: $"+envRekorReadURL+")")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json holding the log's key (default: $"+envTrustedRoot+", else the public-good root via TUF)")
+	fs.IntVar(&f.workers, "workers", 0, "concurrent fetches and entry parses (default: 4 per CPU, at least 8)")
+	fs.DurationVar(&f.retryDeadline, "retry-deadline", time.Minute, "how long to retry a log that does not answer before giving up (exit 2)")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object")
+}
+
+// open checks the flags and returns the log reader.
+func (f *logFlags) open() (*audit.Log, error) {
+	if f.url == "" {
+		f.url = os.Getenv(envRekorReadURL)
+	}
+	if f.url == "" {
+		return nil, usage(errors.New("--log URL is required (or $" + envRekorReadURL + ")"))
+	}
+	if f.trustedRoot == "" {
+		f.trustedRoot = os.Getenv(envTrustedRoot)
+	}
+	tr, err := loadTrustedRoot(f.trustedRoot)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	opts := []audit.Option{}
+	if f.workers != 0 {
+		opts = append(opts, audit.WithWorkers(f.workers))
+	}
+	if f.retryDeadline <= 0 {
+		return nil, usage(errors.New("--retry-deadline must be positive"))
+	}
+	opts = append(opts, audit.WithRetry(f.retryDeadline, min(200*time.Millisecond, f.retryDeadline), max(min(10*time.Second, f.retryDeadline/4), min(200*time.Millisecond, f.retryDeadline))))
+	l, err := audit.Open(f.url, tr, opts...)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return l, nil
+}
+
+// auditExit maps a log error to its exit code: what the log served wrong is
+// a verification failure (1); a log that did not answer is unreadable input
+// (2), said in one line.
+func auditExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, audit.ErrUnavailable):
+		var ue *audit.UnavailableError
+		if errors.As(err, &ue) {
+			return withCode(exitUsage, fmt.Errorf("log unavailable: %s", oneLine(ue.Error())))
+		}
+		return withCode(exitUsage, errors.New(oneLine(err.Error())))
+	case errors.Is(err, audit.ErrCheckpoint), errors.Is(err, audit.ErrTampered),
+		errors.Is(err, audit.ErrInconsistent), errors.Is(err, audit.ErrNotInLog):
+		return withCode(exitRejected, err)
+	}
+	return withCode(exitUsage, err)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// entryJSON is one log entry in --json output.
+type entryJSON struct {
+	Index      uint64         `json:"index"`
+	Kind       string         `json:"kind"`
+	Digest     string         `json:"digest"`
+	Signers    []audit.Signer `json:"signers"`
+	LeafHash   string         `json:"leafHash"`
+	APIVersion string         `json:"apiVersion"`
+}
+
+func toEntryJSON(e *audit.Entry) entryJSON {
+	return entryJSON{Index: e.Index, Kind: e.Kind, Digest: e.Digest.String(), Signers: e.Signers,
+		LeafHash: fmt.Sprintf("%x", e.LeafHash), APIVersion: e.APIVersion}
+}
+
+// checkpointJSON is a verified checkpoint in --json output.
+type checkpointJSON struct {
+	Origin string `json:"origin"`
+	Size   uint64 `json:"size"`
+	Hash   []byte `json:"rootHash"`
+}
+
+func toCheckpointJSON(cp *audit.Checkpoint) checkpointJSON {
+	return checkpointJSON{Origin: cp.Origin, Size: cp.Size, Hash: cp.Hash}
+}
+
+// signerText is one line's identity: "subject (issuer)" or the key id.
+func signerText(s audit.Signer) string {
+	if s.Subject != "" {
+		return s.Subject + " (" + s.Issuer + ")"
+	}
+	return "key " + s.KeyID
+}
+
+func printEntries(w io.Writer, entries []*audit.Entry) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tSIGNED\tIDENTITY\tDIGEST")
+	for _, e := range entries {
+		for _, s := range e.Signers {
+			when := "-"
+			if s.NotBefore != nil {
+				when = s.NotBefore.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.Index, when, signerText(s), e.Digest)
+		}
+	}
+	return tw.Flush()
+}
+
+func newAuditSearchCmd() *cobra.Command {
+	var lf logFlags
+	var q audit.Query
+	var from, to uint64
+	c := &cobra.Command{
+		Use:   "search --log URL (--identity S | --identity-regexp RE | --issuer I | --key-id ID | --digest D)...",
+		Short: "List the log entries signed by an identity or about a digest",
+		Long: `Search reads entries [--from, --to) of the log (default: all), proves them
+against the log's signed checkpoint, and lists those matching every given
+selector: certificate subject (SAN), OIDC issuer, signing key id, or the signed
+digest (for DSSE bundles logged as hashedrekord, the digest of the envelope's
+PAE). Nothing is listed unless the whole range was proven.`,
+		Example: `  mlattest audit search --log "$MLATTEST_REKOR_READ_URL" --identity trainer@example.com --issuer https://oidc.example
+  mlattest audit search --digest sha256:0123… --from 1000 --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if q == (audit.Query{}) {
+				return usage(errors.New("give at least one of --identity, --identity-regexp, --issuer, --issuer-regexp, --key-id, --digest"))
+			}
+			ctx := cmd.Context()
+			cp, err := l.Checkpoint(ctx)
+			if err != nil {
+				return auditExit(err)
+			}
+			if to == 0 {
+				to = cp.Size
+			}
+			if from > to || to > cp.Size {
+				return usage(fmt.Errorf("--from %d --to %d: the log has %d entries", from, to, cp.Size))
+			}
+			res, err := l.Search(ctx, cp, from, to, q)
+			if errors.Is(err, audit.ErrQuery) {
+				return usage(err)
+			}
+			if err != nil {
+				return auditExit(err)
+			}
+			out := cmd.OutOrStdout()
+			if lf.json {
+				entries := make([]entryJSON, len(res.Matches))
+				for i, e := range res.Matches {
+					entries[i] = toEntryJSON(e)
+				}
+				return json.NewEncoder(out).Encode(struct {
+					Log        string                  `json:"log"`
+					Checkpoint checkpointJSON          `json:"checkpoint"`
+					From       uint64                  `json:"from"`
+					To         uint64                  `json:"to"`
+					Entries    []entryJSON             `json:"entries"`
+					Unreadable []audit.UnreadableEntry `json:"unreadable"`
+				}{l.URL(), toCheckpointJSON(cp), res.From, res.To, entries, nonNil(res.Unreadable)})
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "log %s: checkpoint %s size %d verified; entries [%d, %d) proven; %d match\n",
+				l.URL(), cp.Origin, cp.Size, res.From, res.To, len(res.Matches))
+			for _, u := range res.Unreadable {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", u.Reason)
+			}
+			return printEntries(out, res.Matches)
+		},
+	}
+	lf.register(c.Flags())
+	fs := c.Flags()
+	fs.StringVar(&q.Subject, "identity", "", "certificate subject (SAN), exact")
+	fs.StringVar(&q.SubjectRegexp, "identity-regexp", "", "certificate subject, as a regexp matching the whole value")
+	fs.StringVar(&q.Issuer, "issuer", "", "OIDC issuer, exact")
+	fs.StringVar(&q.IssuerRegexp, "issuer-regexp", "", "OIDC issuer, as a regexp matching the whole value")
+	fs.StringVar(&q.KeyID, "key-id", "", "signing key id, sha256:HEX of its DER public key")
+	fs.StringVar(&q.Digest, "digest", "", "signed digest, sha256:HEX (or sha384:, sha512:)")
+	fs.Uint64Var(&from, "from", 0, "first entry index to read")
+	fs.Uint64Var(&to, "to", 0, "entry index to stop before (default: the checkpoint's size)")
+	return c
+}
+
+// nonNil makes a nil slice encode as [] in JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

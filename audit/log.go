@@ -221,7 +221,8 @@ func (l *Log) Consistency(ctx context.Context, older, newer *Checkpoint) error {
 		return inconsistent("no consistency proof from size %d to %d: %v", older.Size, newer.Size, err)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, older.Size, newer.Size, p, older.Hash, newer.Hash); err != nil {
-		return inconsistent("size %d to %d: %v", older.Size, newer.Size, err)
+		// merkle's RootMismatchError prints both roots over several lines.
+		return inconsistent("the consistency proof from size %d to %d does not verify", older.Size, newer.Size)
 	}
 	return nil
 }
@@ -243,7 +244,7 @@ func (l *Log) Inclusion(ctx context.Context, cp *Checkpoint, index uint64, leafH
 		return fmt.Errorf("%w: building the inclusion proof of entry %d: %v", ErrNotInLog, index, err)
 	}
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leafHash, p, cp.Hash); err != nil {
-		return fmt.Errorf("%w: entry %d in tree size %d: %v", ErrNotInLog, index, cp.Size, err)
+		return fmt.Errorf("%w: the inclusion proof of entry %d in tree size %d does not verify", ErrNotInLog, index, cp.Size)
 	}
 	return nil
 }

@@ -264,6 +264,9 @@ func (se *stepEval) fail(f Failure) {
 	se.report.Failures = append(se.report.Failures, f)
 }
 
+// evalStep judges one step of the layout: who signed, how many, whether
+// the links agree, exit codes, the command and the predicate expectations,
+// each by a method of its own, in the order reports list them.
 func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher, manifests map[string][]predicates.ManifestEntry) *stepEval {
 	se := &stepEval{step: s, report: StepReport{Name: s.Name, Threshold: s.Threshold}}
 	defer func() { se.report.Passed = len(se.report.Failures) == 0 }()
@@ -279,9 +282,19 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		se.fail(Failure{Code: FailStepMissing, Reason: "no signed statement for this step: it did not run, or its attestations are missing"})
 		return se
 	}
+	se.authorise(mine, matchers)
+	se.threshold()
+	se.linksAgree(manifests)
+	se.exitCodes()
+	se.command()
+	se.expectations(mine)
+	return se
+}
 
-	// Signers: only the step's functionaries count.
-	var authorised []bound
+// authorise keeps the statements signed by the step's functionaries: only
+// they count.
+func (se *stepEval) authorise(mine []bound, matchers map[string]functionaryMatcher) {
+	s := se.step
 	for _, b := range mine {
 		ok := false
 		for _, fn := range s.Functionaries {
@@ -295,20 +308,21 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 				Reason: fmt.Sprintf("signed by %s, who is not a functionary of this step (%s)", b.SignerID, strings.Join(s.Functionaries, ", "))})
 			continue
 		}
-		authorised = append(authorised, b)
+		se.authorised = append(se.authorised, b)
 	}
-	se.authorised = authorised
+}
 
-	// Threshold: distinct identities with a link for the step.
+// threshold counts the distinct identities with a link for the step.
+func (se *stepEval) threshold() {
 	counted := map[string]bool{}
-	for _, b := range authorised {
+	for _, b := range se.authorised {
 		if b.Statement.GetPredicateType() == predicates.LinkV03 {
 			se.links = append(se.links, b)
 			counted[b.SignerID] = true
 		}
 	}
 	se.report.Signers = slices.Sorted(maps.Keys(counted))
-	thr := max(s.Threshold, 1)
+	thr := max(se.step.Threshold, 1)
 	if len(counted) < thr {
 		se.check(fmt.Sprintf("threshold %d", thr), false)
 		se.fail(Failure{Code: FailThreshold, Rule: fmt.Sprintf("threshold %d", thr),
@@ -316,8 +330,11 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 	} else {
 		se.check(fmt.Sprintf("threshold %d", thr), true)
 	}
+}
 
-	// Links must agree on what went in and came out.
+// linksAgree requires the step's links to agree on what went in and came
+// out; the first readable one gives the step's artifacts.
+func (se *stepEval) linksAgree(manifests map[string][]predicates.ManifestEntry) {
 	ok := true
 	for _, b := range se.links {
 		sa, err := linkArtifacts(b.VerifiedStatement, manifests)
@@ -339,10 +356,14 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 	if len(se.links) > 1 {
 		se.check("links agree on materials and products", ok)
 	}
+}
 
-	// Exit codes.
-	ok = true
-	for _, b := range authorised {
+// exitCodes requires exit code 0 of every link and provenance statement,
+// unless the step allows failure.
+func (se *stepEval) exitCodes() {
+	allow := se.step.AllowFailure
+	ok := true
+	for _, b := range se.authorised {
 		pt := b.Statement.GetPredicateType()
 		if pt != predicates.LinkV03 && pt != predicates.ProvenanceV1 {
 			continue
@@ -352,40 +373,48 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 		case err != nil:
 			ok = false
 			se.fail(Failure{Code: FailStatement, Bundle: b.Bundle, Reason: "no readable exit code: " + err.Error()})
-		case code != 0 && !s.AllowFailure:
+		case code != 0 && !allow:
 			ok = false
 			se.fail(Failure{Code: FailExitCode, Rule: "exit code 0", Bundle: b.Bundle,
 				Reason: fmt.Sprintf("the command exited with %d (the layout does not set allowFailure)", code)})
 		}
 	}
-	if s.AllowFailure {
+	if allow {
 		se.check("exit code (any: allowFailure)", ok)
 	} else {
 		se.check("exit code 0", ok)
 	}
+}
 
-	// Command.
-	if s.ExpectedCommand != nil {
-		rule := "expectedCommand " + strings.Join(s.ExpectedCommand, " ")
-		ok := true
-		for _, b := range se.links {
-			link, err := b.Link()
-			if err != nil {
-				continue // reported above
-			}
-			if err := MatchCommand(s.ExpectedCommand, link.GetCommand()); err != nil {
-				ok = false
-				se.fail(Failure{Code: FailCommand, Rule: rule, Bundle: b.Bundle,
-					Reason: fmt.Sprintf("recorded command %q: %v", link.GetCommand(), err)})
-			}
-		}
-		se.check(rule, ok)
+// command matches each link's recorded command with expectedCommand.
+func (se *stepEval) command() {
+	want := se.step.ExpectedCommand
+	if want == nil {
+		return
 	}
+	rule := "expectedCommand " + strings.Join(want, " ")
+	ok := true
+	for _, b := range se.links {
+		link, err := b.Link()
+		if err != nil {
+			continue // reported by linksAgree
+		}
+		if err := MatchCommand(want, link.GetCommand()); err != nil {
+			ok = false
+			se.fail(Failure{Code: FailCommand, Rule: rule, Bundle: b.Bundle,
+				Reason: fmt.Sprintf("recorded command %q: %v", link.GetCommand(), err)})
+		}
+	}
+	se.check(rule, ok)
+}
 
-	// Predicate expectations.
-	for _, pe := range s.ExpectedPredicates {
+// expectations evaluates each expectedPredicates entry's CEL expressions
+// over every authorised statement of its type; mine (all the step's
+// statements) names what was found when none is of the type.
+func (se *stepEval) expectations(mine []bound) {
+	for _, pe := range se.step.ExpectedPredicates {
 		var of []bound
-		for _, b := range authorised {
+		for _, b := range se.authorised {
 			if b.Statement.GetPredicateType() == pe.Type {
 				of = append(of, b)
 			}
@@ -413,7 +442,6 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 			se.check(rule, ok)
 		}
 	}
-	return se
 }
 
 // applyRules applies the step's artifact rules, materials then products,

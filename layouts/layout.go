@@ -9,8 +9,8 @@
 // A layout is signed as a Sigstore message-signature bundle over the layout
 // file's exact bytes (`mlattest layout sign`). Verifiers check that
 // signature over the bytes they are about to parse, before calling Parse:
-// this package never verifies signatures itself (verify imports layouts,
-// not the other way round).
+// this package never verifies signatures itself (the release gate, package
+// gate, imports layouts and verify; layouts imports neither).
 package layouts
 
 import (

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Local private Sigstore stack for mlattest's tests and demo, on 127.0.0.1 only,
 # no Docker: Fulcio, Rekor v2 (rekor-tiles, POSIX backend), a timestamp authority
-# and two OIDC issuers (scripts/oidcserver, around mockoidc); the Rekor v2
+# and four OIDC issuers (scripts/oidcserver, around mockoidc: two e-mail issuers,
+# one Fulcio maps as GitHub Actions (github-workflow) and one as GitLab CI
+# (gitlab-pipeline), so certificates carry those CI extensions); the Rekor v2
 # checkpoint and tiles are served read-only by internal/tileserve.
 #
-# Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2] [--ttl DURATION]
+# Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2|github|gitlab] [--claims JSON] [--ttl DURATION]
 #
 # Ports (fixed, uncommon; all bound to 127.0.0.1 unless noted):
 #   47501 Fulcio HTTP       47502 Fulcio gRPC      47503 Fulcio metrics (all interfaces)
@@ -12,6 +14,7 @@
 #   47514 Rekor v2 read (checkpoint and tiles, static)
 #   47521 TSA HTTP          2112  TSA metrics (hard-coded by timestamp-server, all interfaces)
 #   47531 OIDC issuer 1     47532 OIDC issuer 2
+#   47533 OIDC issuer github (GitHub Actions claims)  47534 OIDC issuer gitlab (GitLab CI claims)
 #
 # Binary cache: ${XDG_CACHE_HOME:-$HOME/.cache}/mlattest/bin/<name>-<version>
 # State (keys, logs, PID files, trust files, env.sh):
@@ -27,7 +30,7 @@ COSIGN_VERSION=v3.1.3
 FULCIO_PORT=47501 FULCIO_GRPC_PORT=47502 FULCIO_METRICS_PORT=47503
 REKOR_PORT=47511 REKOR_GRPC_PORT=47512 REKOR_METRICS_PORT=47513 REKOR_READ_PORT=47514
 TSA_PORT=47521
-OIDC1_PORT=47531 OIDC2_PORT=47532
+OIDC1_PORT=47531 OIDC2_PORT=47532 OIDC_GITHUB_PORT=47533 OIDC_GITLAB_PORT=47534
 HOST=127.0.0.1
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,8 +47,10 @@ REKOR_READ_URL="http://$HOST:$REKOR_READ_PORT"
 TSA_URL="http://$HOST:$TSA_PORT/api/v1/timestamp"
 OIDC1_URL="http://$HOST:$OIDC1_PORT/oidc"
 OIDC2_URL="http://$HOST:$OIDC2_PORT/oidc"
+OIDC_GITHUB_URL="http://$HOST:$OIDC_GITHUB_PORT/oidc"
+OIDC_GITLAB_URL="http://$HOST:$OIDC_GITLAB_PORT/oidc"
 
-SERVICES=(oidc1 oidc2 fulcio rekor rekorread tsa)
+SERVICES=(oidc1 oidc2 oidcgh oidcgl fulcio rekor rekorread tsa)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
@@ -149,6 +154,8 @@ service_argv() {
 	case $1 in
 	oidc1) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC1_PORT" -key "$STATE_DIR/oidc1.key") ;;
 	oidc2) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC2_PORT" -key "$STATE_DIR/oidc2.key") ;;
+	oidcgh) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC_GITHUB_PORT" -key "$STATE_DIR/oidcgh.key") ;;
+	oidcgl) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC_GITLAB_PORT" -key "$STATE_DIR/oidcgl.key") ;;
 	fulcio)
 		ARGV=("$FULCIO_BIN" serve --log_type=prod
 			--host="$HOST" --port="$FULCIO_PORT" --grpc-host="$HOST" --grpc-port="$FULCIO_GRPC_PORT"
@@ -176,6 +183,8 @@ health_url() {
 	case $1 in
 	oidc1) echo "$OIDC1_URL/.well-known/openid-configuration" ;;
 	oidc2) echo "$OIDC2_URL/.well-known/openid-configuration" ;;
+	oidcgh) echo "$OIDC_GITHUB_URL/.well-known/openid-configuration" ;;
+	oidcgl) echo "$OIDC_GITLAB_URL/.well-known/openid-configuration" ;;
 	fulcio) echo "$FULCIO_URL/api/v2/configuration" ;;
 	rekor) echo "$REKOR_URL/healthz" ;;
 	rekorread) echo "$REKOR_READ_URL/checkpoint" ;;
@@ -192,7 +201,7 @@ start_service() {
 	local -a ARGV
 	service_argv "$name"
 	# Fulcio leaves its legacy gRPC socket behind when killed, then cannot bind it.
-	[[ $name == fulcio ]] && rm -f "$STATE_DIR/fulcio-legacy.sock"
+	[[ $name == fulcio ]] && rm -f "$STATE_DIR/fulcio-legacy.sock" && cp -f "$STATE_DIR/fulcio-config.json" "$STATE_DIR/fulcio-config.json.started"
 	printf '\n=== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$logf"
 	# setsid: own session, so the service outlives this shell and a Ctrl-C in it.
 	# 9>&-: the service must not inherit (and so hold forever) the state lock.
@@ -220,7 +229,9 @@ write_fulcio_config() {
 {
   "OIDCIssuers": {
     "$OIDC1_URL": {"IssuerURL": "$OIDC1_URL", "ClientID": "sigstore", "Type": "email"},
-    "$OIDC2_URL": {"IssuerURL": "$OIDC2_URL", "ClientID": "sigstore", "Type": "email"}
+    "$OIDC2_URL": {"IssuerURL": "$OIDC2_URL", "ClientID": "sigstore", "Type": "email"},
+    "$OIDC_GITHUB_URL": {"IssuerURL": "$OIDC_GITHUB_URL", "ClientID": "sigstore", "Type": "github-workflow"},
+    "$OIDC_GITLAB_URL": {"IssuerURL": "$OIDC_GITLAB_URL", "ClientID": "sigstore", "Type": "gitlab-pipeline"}
   }
 }
 EOF
@@ -238,6 +249,8 @@ export MLATTEST_REKOR_READ_URL=$REKOR_READ_URL
 export MLATTEST_TSA_URL=$TSA_URL
 export MLATTEST_OIDC_ISSUER=$OIDC1_URL
 export MLATTEST_OIDC_ISSUER2=$OIDC2_URL
+export MLATTEST_OIDC_ISSUER_GITHUB=$OIDC_GITHUB_URL
+export MLATTEST_OIDC_ISSUER_GITLAB=$OIDC_GITLAB_URL
 export MLATTEST_TRUSTED_ROOT=$STATE_DIR/trusted_root.json
 export MLATTEST_SIGNING_CONFIG=$STATE_DIR/signing_config.json
 export MLATTEST_COSIGN=$COSIGN_BIN
@@ -267,6 +280,12 @@ cmd_start() {
 	"$KEYGEN_BIN" -dir "$STATE_DIR" -fulcio-url "$FULCIO_URL" -rekor-url "$REKOR_URL" \
 		-tsa-url "$TSA_URL" -oidc-url "$OIDC1_URL"
 	write_fulcio_config
+	# Fulcio reads its config once: one started before the config changed
+	# (issuers added) is restarted, so a running stack matches this script.
+	if running fulcio && ! cmp -s "$STATE_DIR/fulcio-config.json" "$STATE_DIR/fulcio-config.json.started"; then
+		log "Fulcio's issuer config changed since it started: restarting Fulcio"
+		stop_service fulcio
+	fi
 	# Issuers first: Fulcio reads their discovery documents at start-up.
 	local s
 	for s in "${SERVICES[@]}"; do
@@ -279,25 +298,31 @@ cmd_start() {
 cmd_stop() {
 	[[ -d $STATE_DIR ]] || return 0
 	lock_state stop
-	local s pid i
+	local s
 	for s in "${SERVICES[@]}"; do
-		if ! running "$s"; then
-			rm -f "$(pidfile "$s")"
-			continue
-		fi
-		pid="$(<"$(pidfile "$s")")"
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			log "$s (pid $pid) ignored SIGTERM; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		rm -f "$(pidfile "$s")"
-		log "$s stopped"
+		stop_service "$s"
 	done
+}
+
+# stop_service NAME: stops the process its PID file names (if it is ours).
+stop_service() {
+	local s=$1 pid i
+	if ! running "$s"; then
+		rm -f "$(pidfile "$s")"
+		return 0
+	fi
+	pid="$(<"$(pidfile "$s")")"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$s (pid $pid) ignored SIGTERM; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$(pidfile "$s")"
+	log "$s stopped"
 }
 
 cmd_status() {
@@ -322,8 +347,21 @@ cmd_env() {
 	cat "$STATE_DIR/env.sh"
 }
 
+# urlencode S: S percent-encoded for a query (ASCII subjects and ttls).
+urlencode() {
+	local s=$1 i c out=""
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case $c in
+		[a-zA-Z0-9.~_-]) out+=$c ;;
+		*) printf -v c '%%%02X' "'$c"; out+=$c ;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
 cmd_token() {
-	local subject="" issuer=1 ttl="" url
+	local subject="" issuer=1 ttl="" claims="" url
 	while (($#)); do
 		case $1 in
 		--subject) subject=${2:?--subject needs a value}; shift 2 ;;
@@ -332,18 +370,29 @@ cmd_token() {
 		--issuer=*) issuer=${1#*=}; shift ;;
 		--ttl) ttl=${2:?--ttl needs a value}; shift 2 ;;
 		--ttl=*) ttl=${1#*=}; shift ;;
+		--claims) claims=${2:?--claims needs a JSON object}; shift 2 ;;
+		--claims=*) claims=${1#*=}; shift ;;
 		*) die "token: unknown argument '$1'" ;;
 		esac
 	done
-	[[ -n $subject ]] || die "token: --subject EMAIL is required"
+	[[ -n $subject ]] || die "token: --subject SUB is required"
 	case $issuer in
 	1) url="http://$HOST:$OIDC1_PORT" ;;
 	2) url="http://$HOST:$OIDC2_PORT" ;;
-	*) die "token: --issuer must be 1 or 2" ;;
+	github) url="http://$HOST:$OIDC_GITHUB_PORT" ;;
+	gitlab) url="http://$HOST:$OIDC_GITLAB_PORT" ;;
+	*) die "token: --issuer must be 1, 2, github or gitlab" ;;
 	esac
 	local -a q=(--data-urlencode "sub=$subject")
 	[[ -n $ttl ]] && q+=(--data-urlencode "ttl=$ttl")
-	curl -fsS --max-time 10 -X POST -G "${q[@]}" "$url/mint"
+	# CI claims go in the body (-G would move a body into the query).
+	if [[ -n $claims ]]; then
+		local query="sub=$(urlencode "$subject")"
+		[[ -n $ttl ]] && query+="&ttl=$(urlencode "$ttl")"
+		curl -fsS --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary "$claims" "$url/mint?$query"
+	else
+		curl -fsS --max-time 10 -X POST -G "${q[@]}" "$url/mint"
+	fi
 	echo
 }
 

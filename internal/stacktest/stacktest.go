@@ -32,6 +32,8 @@ type Stack struct {
 	TSAURL        string // full RFC 3161 endpoint URL, …/api/v1/timestamp
 	Issuer1       string // OIDC issuer URL, as in the token's iss and the certificate
 	Issuer2       string // a second, independent OIDC issuer
+	IssuerGitHub  string // issuer Fulcio maps as GitHub Actions (may be empty: see CIIssuer)
+	IssuerGitLab  string // issuer Fulcio maps as GitLab CI (may be empty: see CIIssuer)
 	TrustedRoot   string // path of trusted_root.json
 	SigningConfig string // path of signing_config.json (v0.2)
 	Cosign        string // path of the cached cosign binary (may be absent)
@@ -46,6 +48,8 @@ const (
 	envTSA           = "MLATTEST_TSA_URL"
 	envIssuer1       = "MLATTEST_OIDC_ISSUER"
 	envIssuer2       = "MLATTEST_OIDC_ISSUER2"
+	envIssuerGitHub  = "MLATTEST_OIDC_ISSUER_GITHUB"
+	envIssuerGitLab  = "MLATTEST_OIDC_ISSUER_GITLAB"
 	envTrustedRoot   = "MLATTEST_TRUSTED_ROOT"
 	envSigningConfig = "MLATTEST_SIGNING_CONFIG"
 	envCosign        = "MLATTEST_COSIGN"
@@ -87,7 +91,7 @@ func unavailableWith(t testing.TB, start, format string, args ...any) {
 // find reads the MLATTEST_* variables from getenv, falling back to env.sh.
 func find(getenv func(string) string) (*Stack, error) {
 	vars := map[string]string{}
-	for _, k := range []string{envDir, envFulcio, envRekor, envRekorRead, envTSA, envIssuer1, envIssuer2, envTrustedRoot, envSigningConfig, envCosign} {
+	for _, k := range []string{envDir, envFulcio, envRekor, envRekorRead, envTSA, envIssuer1, envIssuer2, envIssuerGitHub, envIssuerGitLab, envTrustedRoot, envSigningConfig, envCosign} {
 		if v := getenv(k); v != "" {
 			vars[k] = v
 		}
@@ -120,6 +124,8 @@ func find(getenv func(string) string) (*Stack, error) {
 		TSAURL:        vars[envTSA],
 		Issuer1:       vars[envIssuer1],
 		Issuer2:       vars[envIssuer2],
+		IssuerGitHub:  vars[envIssuerGitHub],
+		IssuerGitLab:  vars[envIssuerGitLab],
 		TrustedRoot:   vars[envTrustedRoot],
 		SigningConfig: vars[envSigningConfig],
 		Cosign:        vars[envCosign],

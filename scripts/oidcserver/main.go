@@ -6,16 +6,24 @@
 //
 // returns the raw JWT (iss = http://ADDR/oidc, aud = sigstore, sub = email = EMAIL).
 // A negative ttl (e.g. -1m) yields a token that has already expired.
+//
+// A JSON object in the request body mints a CI token instead: sub as given,
+// no email, and the object's members as further claims (GitHub Actions'
+// repository, workflow_ref, run_id, ...; GitLab's project_path, ...), for
+// the issuers Fulcio maps as github-workflow or gitlab-pipeline. The
+// registered claims (iss, aud, exp, ...) cannot be set this way.
 package main
 
 import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -24,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 )
 
@@ -95,7 +104,26 @@ func mint(m *mockoidc.MockOIDC, w http.ResponseWriter, r *http.Request) {
 		}
 		cfg.AccessTTL = d
 	}
-	user := &mockoidc.MockUser{Subject: sub, Email: sub, EmailVerified: q.Get("verified") != "false"}
+	var user mockoidc.User = &mockoidc.MockUser{Subject: sub, Email: sub, EmailVerified: q.Get("verified") != "false"}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > 0 {
+		var extra map[string]any
+		if err := json.Unmarshal(body, &extra); err != nil {
+			http.Error(w, "body is not a JSON object of claims: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, k := range registered {
+			if _, ok := extra[k]; ok {
+				http.Error(w, "claim "+k+" cannot be set in the body", http.StatusBadRequest)
+				return
+			}
+		}
+		user = ciUser{sub: sub, extra: extra}
+	}
 	// Same path as authorize+token: a session for the user, then its ID token.
 	sess, err := m.SessionStore.NewSession("openid email", "", user, "", "")
 	if err != nil {
@@ -109,6 +137,36 @@ func mint(m *mockoidc.MockOIDC, w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprint(w, tok)
+}
+
+// registered are the claims the issuer sets itself.
+var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce"}
+
+// ciUser is a CI job's identity: its subject and the CI system's claims.
+type ciUser struct {
+	sub   string
+	extra map[string]any
+}
+
+func (u ciUser) ID() string { return u.sub }
+
+func (u ciUser) Userinfo([]string) ([]byte, error) {
+	return json.Marshal(map[string]string{"sub": u.sub})
+}
+
+func (u ciUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	b, err := json.Marshal(base)
+	if err != nil {
+		return nil, err
+	}
+	c := jwt.MapClaims{}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	for k, v := range u.extra {
+		c[k] = v
+	}
+	return c, nil
 }
 
 // loadOrCreateKey keeps the signing key across restarts so a running Fulcio's

@@ -9,12 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mlattest/mlattest/internal/progress"
 )
+
+// ErrBlobMismatch: a blob's bytes are not those its digest and size name
+// (the registry's storage was changed, or the transfer corrupted).
+var ErrBlobMismatch = errors.New("the blob does not match its digest")
 
 // ErrNotAdmitted: a file of the model is not one the verified attestations
 // name with that digest, so it is never downloaded.
@@ -129,17 +134,17 @@ func (c *Client) fetchFile(ctx context.Context, puller *remote.Puller, m *Model,
 	// One byte more than the manifest's size shows a longer blob.
 	n, err := io.CopyBuffer(out, &countingReader{r: io.LimitReader(rc, f.Size+1), bar: bar}, make([]byte, 1<<20))
 	if err != nil {
-		return fail(err)
+		return fail(mismatch(err))
 	}
 	if n != f.Size {
-		return fail(fmt.Errorf("the registry sent %d bytes, the manifest says %d", n, f.Size))
+		return fail(fmt.Errorf("%w: the registry sent %d bytes, the manifest says %d", ErrBlobMismatch, n, f.Size))
 	}
 	// The digest check happens on the read that sees the end of the stream.
 	if _, err := rc.Read(make([]byte, 1)); err != io.EOF {
 		if err == nil {
-			err = errors.New("the registry sent more bytes than the manifest says")
+			err = fmt.Errorf("%w: the registry sent more bytes than the manifest says", ErrBlobMismatch)
 		}
-		return fail(err)
+		return fail(mismatch(err))
 	}
 	if err := out.Sync(); err != nil {
 		return fail(err)
@@ -169,4 +174,13 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// mismatch marks go-containerregistry's digest and size check failures
+// (its internal verify.Error, which cannot be named) as ErrBlobMismatch.
+func mismatch(err error) error {
+	if strings.HasPrefix(err.Error(), "error verifying ") {
+		return fmt.Errorf("%w: %v", ErrBlobMismatch, err)
+	}
+	return err
 }

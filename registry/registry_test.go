@@ -283,7 +283,7 @@ func TestDownloadTamperedBlobLeavesNothing(t *testing.T) {
 	tampered.Store(b.SHA256())
 	out := filepath.Join(t.TempDir(), "pulled")
 	err = c.Download(ctx, m, out, admittedAll(m))
-	if err == nil || !strings.Contains(err.Error(), "b.safetensors") || !strings.Contains(err.Error(), "checksum") {
+	if err == nil || !strings.Contains(err.Error(), "b.safetensors") || !errors.Is(err, ErrBlobMismatch) {
 		t.Fatalf("want a checksum error naming b.safetensors, got %v", err)
 	}
 	assertNothing(t, filepath.Dir(out))

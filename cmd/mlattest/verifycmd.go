@@ -10,12 +10,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/registry"
 	"github.com/mlattest/mlattest/sign"
 )
 
@@ -30,7 +32,7 @@ type verifyFlags struct {
 func newVerifyCmd() *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify --layout FILE (--layout-identity[-regexp] X --layout-oidc-issuer[-regexp] Y | --layout-key PUB) --attestations DIR --model PATH",
+		Use:   "verify [oci://REGISTRY/REPO(:TAG|@sha256:DIGEST)] --layout FILE (--layout-identity[-regexp] X --layout-oidc-issuer[-regexp] Y | --layout-key PUB) [--attestations DIR --model PATH]",
 		Short: "Verify a whole pipeline run against its owner's signed layout before release",
 		Long: `verify checks that a model was produced by exactly the pipeline its owner
 declared in a signed layout:
@@ -62,6 +64,15 @@ declared in a signed layout:
      pin bundles it checked there);
   6. the released model (--model: a file, or a directory of regular files
      only) is exactly the subject step's products.
+
+A model in an OCI registry (oci://REGISTRY/REPO:TAG or @sha256:DIGEST, as
+'mlattest push' wrote it) is verified in place: a tag is resolved to a
+digest once and everything after reads by that digest; the attestations
+are the model's Sigstore bundle referrers and the released files are the
+manifest's layers (title annotation and digest), so no blob is downloaded.
+The report says which digest, run and layout were judged, and lists the
+VSAs attached by 'mlattest promote'. Registry credentials come from the
+Docker config and its credential helpers.
 
 Identity regexps must match the whole value (they are anchored).
 Without --trusted-root ($MLATTEST_TRUSTED_ROOT) the Sigstore public-good
@@ -103,9 +114,9 @@ signed or written.`,
     --layout-key owner.pub --layout-min-serial 7 \
     --attestations attestations/ --model release/ --run-id acme/finetune/1234-1 \
     --json --vsa model.vsa.sigstore.json --key vsa.key`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.run(cmd)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, args)
 		},
 	}
 	fs := cmd.Flags()
@@ -120,8 +131,21 @@ signed or written.`,
 	return cmd
 }
 
-func (f *verifyFlags) run(cmd *cobra.Command) error {
-	for _, req := range []struct{ v, name string }{{f.layout.file, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}} {
+func (f *verifyFlags) run(cmd *cobra.Command, args []string) error {
+	required := []struct{ v, name string }{{f.layout.file, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}}
+	var oci name.Reference
+	if len(args) == 1 {
+		// A model in a registry brings its attestations and file digests.
+		if f.attestations != "" || f.model != "" {
+			return usage(errors.New("an oci:// model takes its attestations and files from the registry: drop --attestations and --model"))
+		}
+		ref, err := registry.ParseReference(args[0])
+		if err != nil {
+			return usage(err)
+		}
+		oci, required = ref, required[:1]
+	}
+	for _, req := range required {
 		if req.v == "" {
 			return withCode(exitUsage, fmt.Errorf("%s is required", req.name))
 		}
@@ -155,7 +179,21 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 		fmt.Fprintln(stderr, "mlattest: warning: --insecure-unsigned-layout: the layout's signature is NOT checked")
 	}
 
-	rep, err := gate.VerifyLayout(cmd.Context(), opts)
+	var (
+		rep *gate.Report
+		v   *registry.Verified
+	)
+	if oci != nil {
+		if v, err = verifyOCI(cmd, oci, opts); err == nil {
+			rep = v.Report
+		}
+	} else {
+		rep, err = gate.VerifyLayout(cmd.Context(), opts)
+	}
+	var code *exitError
+	if errors.As(err, &code) {
+		return err
+	}
 	if errors.Is(err, gate.ErrNoTrustedRoot) {
 		return withCode(exitUsage, fmt.Errorf("%w (give --trusted-root)", err))
 	}
@@ -170,12 +208,8 @@ func (f *verifyFlags) run(cmd *cobra.Command) error {
 	if signer != nil {
 		vsaErr = writeVSA(cmd.Context(), f.vsa, signer, rep, time.Now())
 	}
-	if f.json {
-		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
-			return err
-		}
-	} else if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
-		return withCode(exitUsage, err)
+	if err := writeReport(cmd.OutOrStdout(), f.json, rep, v); err != nil {
+		return err
 	}
 	writeFlagHints(stderr, rep.Failures)
 	if vsaErr != nil {

@@ -1,0 +1,183 @@
+package main
+
+// End-to-end tests of the registry commands: the mlattest binary against
+// real registry processes (distribution without the referrers API, and
+// go-containerregistry's registry with it) and the private Sigstore stack.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlattest/mlattest/internal/stacktest"
+)
+
+// registryRun is a signed one-step run ready to push: dir holds the owner's
+// and the functionary's keys, a signed layout whose subject is the
+// package step's release/ products, the bundles in att/, the model in
+// release/; env logs and timestamps with the stack.
+type registryRun struct {
+	dir   string
+	env   []string
+	gate  []string // the layout flags for verify, pull, promote
+	files map[string]string
+}
+
+func newRegistryRun(t *testing.T, s *stacktest.Stack) *registryRun {
+	t.Helper()
+	dir := t.TempDir()
+	r := &registryRun{dir: dir, env: []string{"MLATTEST_SIGNING_CONFIG=" + s.SigningConfig, "MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot},
+		files: map[string]string{"model.safetensors": "weights of the released model", "config.json": `{"layers": 2}`}}
+	for _, k := range []string{"owner", "ci"} {
+		r.must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
+	}
+	writeFile(t, filepath.Join(dir, "layout.yaml"), keyLayoutHead(t, dir)+`steps:
+  - name: package
+    functionaries: [ci]
+    expectedMaterials: [DISALLOW *]
+    expectedProducts: [CREATE release/*, DISALLOW *]
+subject:
+  step: package
+  patterns: ["release/*"]
+`)
+	r.must(t, "layout", "sign", "layout.yaml", "--key", "owner.key")
+	var script strings.Builder
+	script.WriteString("mkdir -p release")
+	for n, c := range r.files {
+		script.WriteString(" && printf '%s' '" + c + "' > release/" + n)
+	}
+	r.must(t, "run", "--step", "package", "--run-id", "reg-run-1", "--key", "ci.key", "--out", "att",
+		"--products", "release", "--", "sh", "-c", script.String())
+	r.gate = []string{"--layout", "layout.yaml", "--layout-key", "owner.pub", "--trusted-root", s.TrustedRoot}
+	return r
+}
+
+func (r *registryRun) do(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	return mlattest(t, r.dir, r.env, args...)
+}
+
+func (r *registryRun) must(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	res := r.do(t, args...)
+	if res.code != 0 {
+		t.Fatalf("%s: %v", strings.Join(args, " "), res)
+	}
+	return res
+}
+
+func (r *registryRun) push(t *testing.T, model, ref string) string {
+	t.Helper()
+	res := r.must(t, "push", model, ref, "--attestations", "att", "--json")
+	var p struct {
+		Digest    string
+		Referrers []any
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &p); err != nil || !strings.HasPrefix(p.Digest, "sha256:") || len(p.Referrers) == 0 {
+		t.Fatalf("push --json: %v %v", err, res)
+	}
+	return p.Digest
+}
+
+// assertEmptyParent: a refused pull left nothing beside its target.
+func assertEmptyParent(t *testing.T, target string) {
+	t.Helper()
+	ents, _ := os.ReadDir(filepath.Dir(target))
+	for _, e := range ents {
+		t.Errorf("a refused pull left %s behind", e.Name())
+	}
+}
+
+func TestE2ERegistryPushVerifyPull(t *testing.T) {
+	s := stacktest.Get(t)
+	run := newRegistryRun(t, s)
+	for _, kind := range stacktest.RegistryKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			reg := stacktest.StartRegistry(t, kind)
+			ref := reg.Ref("acme/model:v1")
+			d := run.push(t, "release", ref)
+
+			res := run.must(t, append([]string{"verify", ref}, run.gate...)...)
+			if !strings.Contains(res.stdout, "ADMITTED by run reg-run-1") || !strings.Contains(res.stdout, d) ||
+				!strings.Contains(res.stdout, "resolved once from "+ref) {
+				t.Fatalf("verify does not say which digest, run and layout: %v", res)
+			}
+			res = run.must(t, append([]string{"verify", ref, "--json"}, run.gate...)...)
+			var rep struct {
+				Model  struct{ Digest string }
+				Report struct {
+					Passed bool
+					RunID  string
+				}
+			}
+			if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || rep.Model.Digest != d || !rep.Report.Passed || rep.Report.RunID != "reg-run-1" {
+				t.Fatalf("verify --json: %v %+v", err, rep)
+			}
+
+			out := filepath.Join(t.TempDir(), "pulled")
+			run.must(t, append([]string{"pull", ref, out}, run.gate...)...)
+			for n, c := range run.files {
+				if b, err := os.ReadFile(filepath.Join(out, n)); err != nil || string(b) != c {
+					t.Fatalf("pulled %s: %q %v", n, b, err)
+				}
+			}
+
+			t.Run("tag moved to an unverified digest", func(t *testing.T) {
+				other := filepath.Join(run.dir, "other-"+string(kind))
+				for n, c := range run.files {
+					writeFile(t, filepath.Join(other, n), c)
+				}
+				writeFile(t, filepath.Join(other, "model.safetensors"), "weights someone swapped in")
+				moved := run.push(t, other, ref)
+				if moved == d {
+					t.Fatal("the other model has the same digest")
+				}
+				res := run.do(t, append([]string{"verify", ref}, run.gate...)...)
+				if res.code != 1 || !strings.Contains(res.stdout, moved) || !strings.Contains(res.stdout, "REFUSED") || !strings.Contains(res.stdout, "model.safetensors") {
+					t.Fatalf("verify of the moved tag: want exit 1 naming the new digest and the file: %v", res)
+				}
+				out := filepath.Join(t.TempDir(), "pulled")
+				if res := run.do(t, append([]string{"pull", ref, out}, run.gate...)...); res.code != 1 {
+					t.Fatalf("pull of the moved tag: want exit 1: %v", res)
+				}
+				assertEmptyParent(t, out)
+				// The verified digest still verifies, whatever the tag says.
+				run.must(t, append([]string{"verify", reg.Ref("acme/model@" + d)}, run.gate...)...)
+			})
+
+			t.Run("tampered blob in the registry's storage", func(t *testing.T) {
+				blob := reg.BlobFile(t, "sha256:"+sha256Hex(run.files["model.safetensors"]))
+				data, err := os.ReadFile(blob)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(blob, bytes.ToUpper(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(t.TempDir(), "pulled")
+				res := run.do(t, append([]string{"pull", reg.Ref("acme/model@" + d), out}, run.gate...)...)
+				if res.code == 0 || !strings.Contains(res.stderr, "model.safetensors") {
+					t.Fatalf("pull of a tampered blob: want a refusal naming the file: %v", res)
+				}
+				if kind == stacktest.Distribution && (res.code != 1 || !strings.Contains(res.stderr, "does not match its digest")) {
+					// distribution serves the changed bytes; only the hash shows it.
+					t.Fatalf("want exit 1, the blob does not match its digest: %v", res)
+				}
+				if errs := errorLines(res.stderr); len(errs) != 1 {
+					t.Errorf("the refusal is not one line: %q", errs)
+				}
+				assertEmptyParent(t, out)
+			})
+		})
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -30,7 +30,7 @@ a checkpoint must be consistent with every one seen before.
 Exit codes: 0 done; 1 the log failed verification, or an alarm; 2 usage error,
 unreadable input, or the log did not answer before the retry deadline.`,
 	}
-	c.AddCommand(newAuditSearchCmd())
+	c.AddCommand(newAuditSearchCmd(), newAuditMonitorCmd())
 	return c
 }
 
@@ -234,4 +234,123 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// alarmJSON is one alarm in --json output.
+type alarmJSON struct {
+	Code   string `json:"code"`
+	Index  uint64 `json:"index"`
+	Reason string `json:"reason"`
+}
+
+func newAuditMonitorCmd() *cobra.Command {
+	var lf logFlags
+	var statePath, layoutPath string
+	var attDirs []string
+	c := &cobra.Command{
+		Use:   "monitor --log URL --state FILE --layout L [--attestations DIR]...",
+		Short: "Check the log's new entries since the last run for signatures nobody expected",
+		Long: `Monitor resumes from the checkpoint kept in --state, proves the log's current
+checkpoint consistent with it (a failed proof means the log forked or rewrote
+history: exit 1, loudest alarm), scans the new entries and raises an alarm for
+every entry signed by one of the layout's functionaries that no bundle in the
+--attestations directories holds, for every signature over a digest those
+bundles name (a model file) by an identity that is no functionary, and for
+every entry it cannot read.
+
+The state (checkpoint and this run's report) is replaced atomically only when
+the whole run succeeded, so a run that is killed or fails is simply repeated
+next time: no entry is skipped, and none is reported by two committed runs.
+The first run (no state file) scans the whole log.
+
+Exit codes: 0 no alarm; 1 alarm or verification failure; 2 usage error,
+unreadable input, or the log did not answer before --retry-deadline (the
+state is then unchanged).`,
+		Example: `  mlattest audit monitor --log "$MLATTEST_REKOR_READ_URL" --state audit.state.json --layout layout.yaml --attestations att/`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if statePath == "" || layoutPath == "" {
+				return usage(errors.New("--state FILE and --layout L are required"))
+			}
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			_, lay, err := readLayout(layoutPath)
+			if err != nil {
+				if errors.As(err, new(*exitError)) {
+					return err
+				}
+				return printLayoutErrors(cmd.ErrOrStderr(), layoutPath, err)
+			}
+			w, err := audit.NewWatch(lay)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			known := 0
+			for _, d := range attDirs {
+				n, err := w.AddAttestations(d)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				known += n
+			}
+			st, err := audit.ReadState(statePath)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			next, rep, err := l.Monitor(cmd.Context(), st, w)
+			if err != nil {
+				return auditExit(err)
+			}
+			if err := audit.WriteState(statePath, next); err != nil {
+				return withCode(exitUsage, err)
+			}
+			cp, err := l.VerifyCheckpoint([]byte(next.Checkpoint))
+			if err != nil {
+				return auditExit(err)
+			}
+			out := cmd.OutOrStdout()
+			if lf.json {
+				entries := make([]entryJSON, len(rep.Functionary))
+				for i, e := range rep.Functionary {
+					entries[i] = toEntryJSON(e)
+				}
+				alarms := make([]alarmJSON, len(rep.Alarms))
+				for i, a := range rep.Alarms {
+					alarms[i] = alarmJSON{a.Code, a.Index, a.Reason}
+				}
+				if err := json.NewEncoder(out).Encode(struct {
+					Log                string         `json:"log"`
+					Checkpoint         checkpointJSON `json:"checkpoint"`
+					From               uint64         `json:"from"`
+					To                 uint64         `json:"to"`
+					KnownBundles       int            `json:"knownBundles"`
+					FunctionaryEntries []entryJSON    `json:"functionaryEntries"`
+					Alarms             []alarmJSON    `json:"alarms"`
+				}{l.URL(), toCheckpointJSON(cp), rep.From, rep.To, known, entries, alarms}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "log %s: checkpoint size %d verified%s; entries [%d, %d) scanned: %d by functionaries, %d %s\n",
+					l.URL(), cp.Size, map[bool]string{true: fmt.Sprintf(", consistent with size %d", rep.From), false: ""}[st != nil],
+					rep.From, rep.To, len(rep.Functionary), len(rep.Alarms), plural(len(rep.Alarms), "alarm", "alarms"))
+				if err := printEntries(out, rep.Functionary); err != nil {
+					return err
+				}
+				for _, a := range rep.Alarms {
+					fmt.Fprintf(out, "ALARM %s: %s\n", a.Code, oneLine(a.Reason))
+				}
+			}
+			if len(rep.Alarms) > 0 {
+				return withCode(exitRejected, fmt.Errorf("%d %s in entries [%d, %d)", len(rep.Alarms), plural(len(rep.Alarms), "alarm", "alarms"), rep.From, rep.To))
+			}
+			return nil
+		},
+	}
+	lf.register(c.Flags())
+	c.Flags().StringVar(&statePath, "state", "", "file keeping the last verified checkpoint (created on the first run, replaced atomically)")
+	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose functionaries are watched")
+	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "directory of the attestation bundles the pipeline kept (repeatable)")
+	return c
 }

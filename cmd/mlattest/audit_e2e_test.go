@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,7 +25,12 @@ import (
 // returns the Rekor log index of every bundle written.
 func signedEntries(t *testing.T, s *stacktest.Stack, issuer int, who string, n int) []uint64 {
 	t.Helper()
-	dir := t.TempDir()
+	return signedEntriesIn(t, t.TempDir(), s, issuer, who, n)
+}
+
+// signedEntriesIn is signedEntries writing step i's bundles to dir/out<i>.
+func signedEntriesIn(t *testing.T, dir string, s *stacktest.Stack, issuer int, who string, n int) []uint64 {
+	t.Helper()
 	env := stackEnv(s, s.Token(t, issuer, who))
 	var idx []uint64
 	for i := range n {
@@ -231,4 +239,179 @@ func copyLogDir(t *testing.T, src string) string {
 	}
 	writeFile(t, filepath.Join(dst, "checkpoint"), string(cp))
 	return dst
+}
+
+type monitorOut struct {
+	From, To           uint64
+	FunctionaryEntries []struct{ Index uint64 }
+	Alarms             []struct {
+		Code  string
+		Index uint64
+	}
+}
+
+// TestE2EAuditMonitor watches the stack's log for a functionary: run
+// twice, the second run reports only the new entries and raises the alarm
+// for the functionary's entry no kept bundle holds; a log that is down, or
+// rolled back, leaves the state as it was; runs killed at random points
+// never commit part of a range.
+func TestE2EAuditMonitor(t *testing.T) {
+	s := stacktest.Get(t)
+	readURL := s.ReadURL(t)
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	alice, bob := "monitor-"+tag+"-alice@example.com", "monitor-"+tag+"-bob@example.com"
+	work := t.TempDir()
+	layout := filepath.Join(work, "layout.yaml")
+	writeFile(t, layout, "serial: 1\nexpires: \"2099-01-01T00:00:00Z\"\nfunctionaries:\n  trainer:\n    keyless:\n      issuer: "+s.Issuer1+
+		"\n      subject: "+alice+"\nsteps:\n  - name: s0\n    functionaries: [trainer]\nsubject:\n  step: s0\n")
+	att := filepath.Join(work, "att")
+	if err := os.MkdirAll(att, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(work, "state.json")
+	env := []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot, "MLATTEST_REKOR_READ_URL=" + readURL}
+	monitor := func(t *testing.T, args ...string) (cliResult, monitorOut) {
+		t.Helper()
+		r := mlattest(t, work, env, append([]string{"audit", "monitor", "--json", "--state", state, "--layout", layout, "--attestations", att}, args...)...)
+		var out monitorOut
+		if r.code < 2 && r.stdout != "" {
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+				t.Fatalf("%v: %v", err, r)
+			}
+		}
+		return r, out
+	}
+	snapshot := copyLogDir(t, filepath.Join(s.Dir, "rekor-log"))
+
+	r, first := monitor(t)
+	if r.code != 0 || first.From != 0 || len(first.FunctionaryEntries) != 0 {
+		t.Fatalf("first run: %v", r)
+	}
+	signs := filepath.Join(work, "signs")
+	aliceIdx := signedEntriesIn(t, signs, s, 1, alice, 2)
+	_ = signedEntries(t, s, 2, bob, 1)
+	// The pipeline kept step 0's bundles only.
+	kept, _ := filepath.Glob(filepath.Join(signs, "out0", "*.sigstore.json"))
+	for _, f := range kept {
+		b, _ := os.ReadFile(f)
+		writeFile(t, filepath.Join(att, filepath.Base(f)), string(b))
+	}
+	unkept := map[uint64]bool{}
+	lost, _ := filepath.Glob(filepath.Join(signs, "out1", "*.sigstore.json"))
+	for _, f := range lost {
+		unkept[bundleLogIndex(t, f)] = true
+	}
+
+	r, second := monitor(t)
+	if r.code != 1 || second.From != first.To || second.To < aliceIdx[len(aliceIdx)-1]+1 {
+		t.Fatalf("second run: want exit 1 from %d: %v", first.To, r)
+	}
+	var got []uint64
+	for _, e := range second.FunctionaryEntries {
+		got = append(got, e.Index)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(aliceIdx) {
+		t.Fatalf("functionary entries %v, want %v", got, aliceIdx)
+	}
+	for _, a := range second.Alarms {
+		if a.Code != "unknown-attestation" || !unkept[a.Index] {
+			t.Fatalf("unexpected alarm %+v (unkept %v): %v", a, unkept, r)
+		}
+		delete(unkept, a.Index)
+	}
+	if len(unkept) != 0 {
+		t.Fatalf("no alarm for %v: %v", unkept, r)
+	}
+
+	r, third := monitor(t)
+	if r.code != 0 || third.From != second.To {
+		t.Fatalf("third run: want exit 0 from %d: %v", second.To, r)
+	}
+
+	before, _ := os.ReadFile(state)
+	t.Run("log down", func(t *testing.T) {
+		start := time.Now()
+		r, _ := monitor(t, "--log", "http://127.0.0.1:1", "--retry-deadline", "1s")
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "log unavailable") || time.Since(start) > 20*time.Second {
+			t.Fatalf("%v", r)
+		}
+	})
+	t.Run("rolled back", func(t *testing.T) {
+		srv := httptest.NewServer(tileserve.Handler(snapshot))
+		defer srv.Close()
+		r, _ := monitor(t, "--log", srv.URL)
+		if r.code != 1 || !strings.Contains(r.stderr, "rolled back") {
+			t.Fatalf("%v", r)
+		}
+	})
+	if after, _ := os.ReadFile(state); !bytes.Equal(before, after) {
+		t.Fatal("a failed run changed the state")
+	}
+
+	t.Run("killed", func(t *testing.T) {
+		h := tileserve.Handler(snapshot)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(100 * time.Millisecond)
+			h.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		kstate := filepath.Join(t.TempDir(), "state.json")
+		var committed [][2]uint64
+		var last []byte
+		note := func() {
+			b, err := os.ReadFile(kstate)
+			if err != nil || bytes.Equal(b, last) {
+				return
+			}
+			last = b
+			var st struct {
+				LastRun struct{ From, To uint64 } `json:"lastRun"`
+			}
+			if err := json.Unmarshal(b, &st); err != nil {
+				t.Fatalf("state not whole after a kill: %v", err)
+			}
+			committed = append(committed, [2]uint64{st.LastRun.From, st.LastRun.To})
+		}
+		for range 5 {
+			cmd := exec.Command(binPath, "audit", "monitor", "--log", srv.URL, "--state", kstate, "--layout", layout)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			note()
+		}
+		r := mlattest(t, work, env, "audit", "monitor", "--log", srv.URL, "--state", kstate, "--layout", layout)
+		if r.code > 1 {
+			t.Fatalf("%v", r)
+		}
+		note()
+		size := logSizeIn(t, snapshot)
+		next := uint64(0)
+		for _, c := range committed {
+			if c[0] != next {
+				t.Fatalf("committed ranges %v do not follow each other", committed)
+			}
+			next = c[1]
+		}
+		if next != size {
+			t.Fatalf("committed ranges %v end at %d, log size %d", committed, next, size)
+		}
+		t.Logf("committed ranges %v", committed)
+	})
+}
+
+func logSizeIn(t *testing.T, dir string) uint64 {
+	t.Helper()
+	cp, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(strings.Split(string(cp), "\n")[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

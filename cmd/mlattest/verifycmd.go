@@ -27,6 +27,7 @@ type verifyFlags struct {
 	json                       bool
 	vsa                        string
 	sign                       signFlags // --trusted-root is shared: it is the verification root too
+	classic                    classicFlags
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -88,6 +89,11 @@ alone and are listed, unless the layout sets requireTransparencyLog: true,
 which fails them ("no transparency-log entry"). Keyless functionaries always
 need a trusted root and a log entry.
 
+Classic in-toto: --in-toto-layout root.layout --layout-key owner.pub --links DIR
+verifies an in-toto v1 layout and its .link files with in-toto-golang's verifier
+(layout signature and expiry, link signatures and thresholds, artifact rules);
+layouts with inspections are refused (they would run commands here).
+
 --vsa OUT writes a signed SLSA Verification Summary Attestation for the model
 (result PASSED or FAILED: a signed record of a failure is useful too), listing
 the layout and exactly the attestation bundles whose statements were
@@ -127,11 +133,18 @@ signed or written.`,
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object instead of text")
 	fs.StringVar(&f.vsa, "vsa", "", "write a signed SLSA VSA v1 for the model to this file (must not exist)")
 	f.sign.register(fs)
+	f.classic.register(fs)
 	fs.Lookup("trusted-root").Usage = "Sigstore trusted_root.json for verifying every bundle, and checking the VSA's (default: $" + envTrustedRoot + ", else the public-good root via TUF when needed; a key-only layout needs none)"
 	return cmd
 }
 
 func (f *verifyFlags) run(cmd *cobra.Command, args []string) error {
+	if f.classic.layout != "" || f.classic.links != "" {
+		if len(args) > 0 {
+			return usage(errors.New("--in-toto-layout takes no oci:// model"))
+		}
+		return f.classic.run(cmd, f)
+	}
 	required := []struct{ v, name string }{{f.layout.file, "--layout"}, {f.attestations, "--attestations"}, {f.model, "--model"}}
 	var oci name.Reference
 	if len(args) == 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mlattest/mlattest/audit"
+	"github.com/mlattest/mlattest/verify"
 )
 
 const envRekorReadURL = "MLATTEST_REKOR_READ_URL"
@@ -30,7 +31,7 @@ a checkpoint must be consistent with every one seen before.
 Exit codes: 0 done; 1 the log failed verification, or an alarm; 2 usage error,
 unreadable input, or the log did not answer before the retry deadline.`,
 	}
-	c.AddCommand(newAuditSearchCmd(), newAuditMonitorCmd())
+	c.AddCommand(newAuditSearchCmd(), newAuditMonitorCmd(), newAuditEntryCmd())
 	return c
 }
 
@@ -352,5 +353,60 @@ state is then unchanged).`,
 	c.Flags().StringVar(&statePath, "state", "", "file keeping the last verified checkpoint (created on the first run, replaced atomically)")
 	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose functionaries are watched")
 	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "directory of the attestation bundles the pipeline kept (repeatable)")
+	return c
+}
+
+func newAuditEntryCmd() *cobra.Command {
+	var lf logFlags
+	c := &cobra.Command{
+		Use:   "entry BUNDLE --log URL",
+		Short: "Show the log entry a bundle points to and re-verify its inclusion against the current checkpoint",
+		Long: `Entry reads the Rekor v2 entry a Sigstore bundle carries, checks that it logs
+the bundle's own signature, proves it included in the log's current checkpoint
+(fetched now from --log), and proves the checkpoint the bundle was issued with
+consistent with the current one.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("%s takes one bundle file (got %d arguments)", cmd.CommandPath(), len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			b, err := verify.LoadBundle(args[0])
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			be, err := l.VerifyBundle(cmd.Context(), b)
+			if err != nil {
+				if errors.Is(err, audit.ErrEntry) {
+					return withCode(exitRejected, fmt.Errorf("%s: %w", args[0], err))
+				}
+				return auditExit(fmt.Errorf("%s: %w", args[0], err))
+			}
+			out := cmd.OutOrStdout()
+			var bundleSize uint64
+			if be.BundleCheckpoint != nil {
+				bundleSize = be.BundleCheckpoint.Size
+			}
+			if lf.json {
+				return json.NewEncoder(out).Encode(struct {
+					Bundle               string         `json:"bundle"`
+					Log                  string         `json:"log"`
+					Entry                entryJSON      `json:"entry"`
+					BundleCheckpointSize uint64         `json:"bundleCheckpointSize,omitempty"`
+					Checkpoint           checkpointJSON `json:"checkpoint"`
+					Included             bool           `json:"included"`
+				}{args[0], l.URL(), toEntryJSON(be.Entry), bundleSize, toCheckpointJSON(be.Checkpoint), true})
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: entry %d included in the log's checkpoint of size %d (bundle's checkpoint size %d, consistent)\n",
+				args[0], be.Entry.Index, be.Checkpoint.Size, bundleSize)
+			return printEntries(out, []*audit.Entry{be.Entry})
+		},
+	}
+	lf.register(c.Flags())
 	return c
 }

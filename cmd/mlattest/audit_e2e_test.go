@@ -415,3 +415,50 @@ func logSizeIn(t *testing.T, dir string) uint64 {
 	}
 	return n
 }
+
+// TestE2EAuditEntry re-verifies a bundle's entry online; a bundle pointing
+// at another entry, or a forged inclusion checkpoint, fails.
+func TestE2EAuditEntry(t *testing.T) {
+	s := stacktest.Get(t)
+	readURL := s.ReadURL(t)
+	dir := t.TempDir()
+	idx := signedEntriesIn(t, dir, s, 1, "entry-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"@example.com", 1)
+	bundles, _ := filepath.Glob(filepath.Join(dir, "out0", "*.sigstore.json"))
+	env := []string{"MLATTEST_TRUSTED_ROOT=" + s.TrustedRoot, "MLATTEST_REKOR_READ_URL=" + readURL}
+	r := mlattest(t, dir, env, "audit", "entry", "--json", bundles[0])
+	var out struct {
+		Entry    struct{ Index uint64 }
+		Included bool
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out.Entry.Index != idx[0] || !out.Included {
+		t.Fatalf("want entry %d included: %v", idx[0], r)
+	}
+	data, _ := os.ReadFile(bundles[0])
+	edits := []struct {
+		name   string
+		edit   func(tle map[string]any)
+		reason string
+	}{
+		{"other index", func(tle map[string]any) { tle["logIndex"] = fmt.Sprint(idx[0] - 1) }, "the inclusion proof of entry"},
+		{"forged checkpoint", func(tle map[string]any) {
+			cp := tle["inclusionProof"].(map[string]any)["checkpoint"].(map[string]any)
+			cp["envelope"] = strings.Replace(cp["envelope"].(string), "\n", "\n1", 1)
+		}, "checkpoint rejected"},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			var b map[string]any
+			if err := json.Unmarshal(data, &b); err != nil {
+				t.Fatal(err)
+			}
+			e.edit(b["verificationMaterial"].(map[string]any)["tlogEntries"].([]any)[0].(map[string]any))
+			edited, _ := json.Marshal(b)
+			p := filepath.Join(t.TempDir(), "b.sigstore.json")
+			writeFile(t, p, string(edited))
+			r := mlattest(t, dir, env, "audit", "entry", p)
+			if r.code != 1 || !strings.Contains(r.stderr, e.reason) {
+				t.Fatalf("want exit 1 with %q: %v", e.reason, r)
+			}
+		})
+	}
+}

@@ -39,7 +39,7 @@ func TestGoldenStatements(t *testing.T) {
 		Config:          "train.yaml",
 		Image:           "ghcr.io/acme/trainer:v1@sha256:" + strings.Repeat("0f", 32),
 		Hyperparameters: map[string]any{"epochs": 1, "lr": 0.0002},
-		Isolation:       "none",
+		Network:         "none",
 		Command:         []string{"python", "train.py", "--config", "train.yaml"},
 	}
 	start := time.Date(2025, 11, 20, 8, 0, 0, 0, time.UTC)

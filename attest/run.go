@@ -25,6 +25,7 @@ import (
 	"github.com/mlattest/mlattest/internal/handoff"
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/sandbox"
 )
 
 // Statement kinds.
@@ -63,6 +64,9 @@ type Record struct {
 	// ran; nil outside a git work tree.
 	Git         *predicates.GitSource
 	Environment map[string]string
+	// Isolation is the network policy the command ran under (Step.Network)
+	// with the connections forwarded and refused; nil without one.
+	Isolation *predicates.Isolation
 	// Warnings are facts the caller should report: a dirty git tree,
 	// products missing after a failed command, ...
 	Warnings []string
@@ -219,6 +223,12 @@ func Run(ctx context.Context, s *Step, opts ...RunOption) (*Record, error) {
 	if err := c.refusePickleInputs(ctx, st); err != nil {
 		return nil, err
 	}
+	if st.network != nil {
+		// Checked before the command runs: it never runs unisolated.
+		if st.sandbox, err = sandbox.New(*st.network); err != nil {
+			return nil, inputErr("step %q: network %s: %w", s.Name, st.network, err)
+		}
+	}
 	if err := c.execute(ctx, st); err != nil {
 		if errors.Is(err, ErrRecord) {
 			return st.rec, err // the command ran: its exit status is still known
@@ -252,6 +262,9 @@ func Attest(ctx context.Context, s *Step, exitCode int, opts ...RunOption) (*Rec
 	}
 	st.rec.ExitCode = exitCode
 	st.rec.StartedOn, st.rec.FinishedOn = utc(c.started), utc(c.ended)
+	if st.network != nil {
+		st.rec.Isolation = st.network.Asserted()
+	}
 	return c.finish(ctx, st)
 }
 
@@ -275,7 +288,8 @@ type state struct {
 	baseModel  []predicates.Resource
 	datasets   []predicates.Dataset
 	isTraining bool
-	handedOver []handoff.Item // statements the command wrote for this step
+	handedOver []handoff.Item   // statements the command wrote for this step
+	sandbox    *sandbox.Sandbox // runs the command under Step.Network
 }
 
 // prepare does everything that must succeed before the command runs.
@@ -427,7 +441,7 @@ func (c *config) execute(ctx context.Context, st *state) error {
 	cmd.Env = append(os.Environ(), handoff.Handoff{Step: st.Name, RunID: st.rec.RunID, Dir: hdir}.Env()...)
 
 	st.rec.StartedOn = c.now().UTC()
-	done, err := start(cmd)
+	done, err := start(cmd, st.sandbox)
 	if err != nil {
 		return inputErr("starting command %q: %w", st.Command[0], err)
 	}
@@ -468,6 +482,9 @@ loop:
 		killTimer.Stop()
 	}
 	st.rec.FinishedOn = c.now().UTC()
+	if st.sandbox != nil {
+		st.rec.Isolation = st.sandbox.Stop()
+	}
 	lingered, copyErr := out.wait(c.waitDelay)
 	if errors.Is(waitErr, exec.ErrWaitDelay) {
 		lingered, waitErr = true, nil
@@ -499,16 +516,21 @@ loop:
 	return nil
 }
 
-// start starts cmd and waits for it on a goroutine locked to the thread
-// that forked it: the kernel kills a child when that thread exits if it
-// asked for a parent-death signal (dieWithParent), so the thread must live
-// until the child is reaped. The channel receives Wait's result.
-func start(cmd *exec.Cmd) (<-chan error, error) {
+// start starts cmd (in sb when not nil) and waits for it on a goroutine
+// locked to the thread that forked it: the kernel kills a child when that
+// thread exits if it asked for a parent-death signal (dieWithParent), so the
+// thread must live until the child is reaped. The channel receives Wait's
+// result.
+func start(cmd *exec.Cmd, sb *sandbox.Sandbox) (<-chan error, error) {
 	started, done := make(chan error, 1), make(chan error, 1)
+	startCmd := cmd.Start
+	if sb != nil {
+		startCmd = func() error { return sb.Start(cmd) }
+	}
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
+		if err := startCmd(); err != nil {
 			started <- err
 			return
 		}
@@ -568,6 +590,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 		Stdout:      rec.Stdout,
 		Stderr:      rec.Stderr,
 		Environment: rec.Environment,
+		Isolation:   rec.Isolation,
 		Version:     c.version.Version,
 		Subjects:    subjects,
 	})
@@ -591,7 +614,7 @@ func (c *config) finish(ctx context.Context, st *state) (*Record, error) {
 			InvocationURI:   invocation,
 			StartedOn:       rec.StartedOn,
 			FinishedOn:      rec.FinishedOn,
-			Isolation:       st.Isolation,
+			Isolation:       rec.Isolation,
 			ExitCode:        rec.ExitCode,
 			Subjects:        subjects,
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/sandbox"
 )
 
 // Step describes one pipeline step to run or record.
@@ -56,9 +57,13 @@ type Step struct {
 	Command []string
 	// Hyperparameters are recorded verbatim in the training provenance.
 	Hyperparameters map[string]any
-	// Isolation is the network policy the caller asserts (e.g. "none");
-	// mlattest does not enforce it. Empty: not recorded.
-	Isolation string
+	// Network is the network policy, as sandbox.ParseNetwork reads it:
+	// "none" or "allow=ADDR:PORT,...". Run enforces it: the command runs in
+	// a network namespace of its own (package sandbox), and the policy and
+	// the refused connection attempts are recorded (Record.Isolation). Attest
+	// records it as asserted by the caller (Enforced false). Empty: the
+	// network is not restricted and nothing is recorded.
+	Network string
 	// DigestOptions are passed to every digest call (ignore patterns,
 	// symlink policy, workers, progress).
 	DigestOptions []digest.Option
@@ -251,8 +256,9 @@ func (s *Step) Validate() error {
 // resolved is a validated, normalised copy of a Step.
 type resolved struct {
 	*Step
-	dir   string // absolute
-	image *Image
+	dir     string // absolute
+	image   *Image
+	network *sandbox.Policy
 }
 
 func inputErr(format string, a ...any) error {
@@ -346,6 +352,13 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 			return nil, inputErr("image %q: %w", s.Image, err)
 		}
 		r.image = &img
+	}
+	if s.Network != "" {
+		p, err := sandbox.ParseNetwork(s.Network)
+		if err != nil {
+			return nil, inputErr("step %q: %w", s.Name, err)
+		}
+		r.network = &p
 	}
 	if needCommand && len(s.Command) == 0 {
 		return nil, inputErr("step %q: no command to run", s.Name)

@@ -206,6 +206,32 @@ func TestParseFinetune(t *testing.T) {
 			t.Errorf("%s: %v %v", e.Source, ok, err)
 		}
 	}
+	// Training must have run under an enforced network policy.
+	isolation := train.ExpectedPredicates[0].Expressions[len(train.ExpectedPredicates[0].Expressions)-1]
+	if !strings.Contains(isolation.Source, "mlattest.dev/isolation") {
+		t.Fatalf("the last train expression is not the isolation one: %s", isolation.Source)
+	}
+	for _, tc := range []struct {
+		name string
+		iso  any // the isolation byproduct's annotations; nil: no byproduct
+		want bool
+	}{
+		{"none enforced", map[string]any{"network": "none", "enforced": true}, true},
+		{"allow-list enforced", map[string]any{"network": "allow", "enforced": true, "allow": []any{"10.0.0.7:443"}}, true},
+		{"no isolation recorded", nil, false},
+		{"asserted, not enforced", map[string]any{"network": "none", "enforced": false}, false},
+		{"unrestricted", map[string]any{"network": "unrestricted", "enforced": true}, false},
+	} {
+		p := trainingPredicate(strings.Repeat("0", 64))
+		bp := []any{map[string]any{"name": "mlattest.dev/exit-code", "annotations": map[string]any{"exitCode": 0.0}}}
+		if tc.iso != nil {
+			bp = append(bp, map[string]any{"name": "mlattest.dev/isolation", "annotations": tc.iso})
+		}
+		p["runDetails"].(map[string]any)["byproducts"] = bp
+		if ok, err := isolation.Eval(p, subj); ok != tc.want || err != nil {
+			t.Errorf("%s: isolation expression = %v, %v; want %v", tc.name, ok, err, tc.want)
+		}
+	}
 	// Base models are the baseModels policy's: pinned by the owner.
 	if bm := l.BaseModels; bm == nil || strings.Join(bm.PinSigners, ",") != "owner" || len(bm.Pins) != 0 {
 		t.Errorf("baseModels = %+v", l.BaseModels)
@@ -232,7 +258,7 @@ func trainingPredicate(baseDigest string) map[string]any {
 			"builder": map[string]any{"id": "https://ci.example/builder"},
 			"byproducts": []any{
 				map[string]any{"name": "mlattest.dev/exit-code", "annotations": map[string]any{"exitCode": 0.0}},
-				map[string]any{"name": "mlattest.dev/isolation", "annotations": map[string]any{"network": "none"}},
+				map[string]any{"name": "mlattest.dev/isolation", "annotations": map[string]any{"network": "none", "enforced": true}},
 			},
 			"metadata": map[string]any{"invocationId": "run-1", "startedOn": "2026-11-01T00:00:00Z", "finishedOn": "2026-11-01T00:01:00Z"},
 		},

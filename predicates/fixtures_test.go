@@ -60,8 +60,10 @@ func trainingInput() TrainingInput {
 		InvocationURI: "https://github.com/acme/finetune/actions/runs/1234/attempts/1",
 		StartedOn:     time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC),
 		FinishedOn:    time.Date(2026, 3, 2, 12, 30, 15, 500000000, time.FixedZone("CET", 3600)),
-		Isolation:     "none",
-		ExitCode:      0,
+		Isolation: &Isolation{Network: "allow", Enforced: true, Mechanism: "userns+netns", Allow: []string{"10.0.0.7:443"},
+			Connections: []Connection{{Proto: "tcp", To: "10.0.0.7:443", Count: 3, Failed: 1}},
+			Refused:     []Connection{{Proto: "tcp", To: "127.0.0.1:8080", Count: 1}, {Proto: "udp", To: "10.255.255.53:53", Count: 2}}},
+		ExitCode: 0,
 		Subjects: []digest.Artifact{
 			{Name: "out/model.safetensors", SHA256: hex64('7'), Size: 1 << 30},
 			{Name: "out/adapter_config.json", SHA256: hex64('8'), Size: 512},

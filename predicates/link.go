@@ -22,7 +22,8 @@ import (
 // in-toto's link v0.3: name = in.Step; command; materials as
 // {name, digest{sha256}}; byproducts {"return-value": exit code,
 // "mlattest.dev/run-id": run id, "mlattest.dev/stdout"/"mlattest.dev/stderr":
-// "sha256:HEX" when known}; environment = in.Environment. The result is
+// "sha256:HEX" when known, "mlattest.dev/isolation": in.Isolation when set};
+// environment = in.Environment. The result is
 // checked against the link schema (through Marshal) before it is returned.
 func NewLinkStatement(in LinkInput) (*intoto.Statement, error) {
 	if err := CheckStepName(in.Step); err != nil {
@@ -54,6 +55,13 @@ func NewLinkStatement(in LinkInput) (*intoto.Statement, error) {
 	}
 	if in.Version != "" {
 		byproducts[ByproductVersion] = in.Version
+	}
+	if in.Isolation != nil {
+		m, err := in.Isolation.asMap()
+		if err != nil {
+			return nil, fmt.Errorf("predicates: link statement for step %q: %w", in.Step, err)
+		}
+		byproducts[ByproductIsolation] = m
 	}
 	bp, err := structpb.NewStruct(byproducts)
 	if err != nil {

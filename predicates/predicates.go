@@ -50,8 +50,9 @@ const (
 	// training provenance whose annotations.exitCode is the command's exit code.
 	ProvenanceByproductExitCode = "mlattest.dev/exit-code"
 	// ProvenanceByproductIsolation names the runDetails.byproducts entry whose
-	// annotations.network is the network policy the training ran under.
-	ProvenanceByproductIsolation = "mlattest.dev/isolation"
+	// annotations are the Isolation record of the training (network policy,
+	// refused connection attempts).
+	ProvenanceByproductIsolation = ByproductIsolation
 
 	// Roles of the training provenance's resolvedDependencies
 	// (annotations.role).
@@ -86,6 +87,8 @@ type LinkInput struct {
 	Stdout      string            // "sha256:HEX", optional
 	Stderr      string            // "sha256:HEX", optional
 	Environment map[string]string // recorded allow-list, never secrets
+	// Isolation, optional, is byproducts["mlattest.dev/isolation"].
+	Isolation *Isolation
 	// Version is the recording tool's version, optional (byproducts
 	// "mlattest.dev/version").
 	Version string
@@ -131,7 +134,7 @@ type TrainingInput struct {
 	InvocationURI  string // CI run URL when known
 	StartedOn      time.Time
 	FinishedOn     time.Time
-	Isolation      string // network policy, e.g. "none" or "unrestricted"
+	Isolation      *Isolation // network policy and what happened under it, optional
 	ExitCode       int
 	Subjects       []digest.Artifact // output model files
 }

@@ -372,7 +372,7 @@ func TestNewTrainingStatement(t *testing.T) {
 	// Optional parts may be absent.
 	in := trainingInput()
 	in.Config, in.Hyperparameters, in.BaseModel, in.Datasets, in.Script, in.Image = nil, nil, nil, nil, nil, nil
-	in.InvocationURI, in.Isolation = "", ""
+	in.InvocationURI, in.Isolation = "", nil
 	st, err := NewTrainingStatement(in)
 	if err != nil {
 		t.Fatalf("minimal training statement: %v", err)

@@ -29,7 +29,7 @@ import (
 //	runDetails.builder.version          in.BuilderVersion (when set)
 //	runDetails.metadata                 {invocationId: run id, startedOn, finishedOn} (UTC)
 //	runDetails.byproducts               [{name:"mlattest.dev/exit-code", annotations{exitCode}},
-//	                                     {name:"mlattest.dev/isolation", annotations{network}} (when set)]
+//	                                     {name:"mlattest.dev/isolation", annotations: Isolation} (when set)]
 //
 // Subjects are in.Subjects (the output model files); at least one is required.
 // The result is checked against the training schema before it is returned.
@@ -127,8 +127,12 @@ func NewTrainingStatement(in TrainingInput) (*intoto.Statement, error) {
 		return nil, fail("exit code: %w", err)
 	}
 	byproducts := []*intoto.ResourceDescriptor{{Name: ProvenanceByproductExitCode, Annotations: exitAnn}}
-	if in.Isolation != "" {
-		isoAnn, err := jsonToStruct(map[string]any{"network": in.Isolation})
+	if in.Isolation != nil {
+		m, err := in.Isolation.asMap()
+		if err != nil {
+			return nil, fail("%w", err)
+		}
+		isoAnn, err := jsonToStruct(m)
 		if err != nil {
 			return nil, fail("isolation: %w", err)
 		}
@@ -288,7 +292,9 @@ func TrainingOf(st *intoto.Statement) (*TrainingInput, error) {
 				return nil, err
 			}
 		case ProvenanceByproductIsolation:
-			out.Isolation, _ = b.Annotations["network"].(string)
+			if out.Isolation, err = isolationFrom(b.Annotations); err != nil {
+				return nil, fmt.Errorf("predicates: training provenance: %w", err)
+			}
 		}
 	}
 	return out, nil

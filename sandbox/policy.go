@@ -33,6 +33,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // Network modes (predicates.Isolation.Network).
@@ -101,4 +103,14 @@ func (p Policy) allowStrings() []string {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// Asserted is the record of a policy mlattest did not enforce itself (a step
+// that ran elsewhere): Enforced is false and nothing was observed.
+func (p Policy) Asserted() *predicates.Isolation {
+	iso := &predicates.Isolation{Network: p.Network}
+	if p.Network == NetworkAllow {
+		iso.Allow = p.allowStrings()
+	}
+	return iso
 }

@@ -131,6 +131,12 @@ func probe(m string) error {
 // cfg, keeping its directory, stdio, environment and process attributes.
 // It returns the parent's end of the control socket.
 func prepare(cmd *exec.Cmd, m string, cfg initConfig) (*os.File, error) {
+	// A binary whose main (or TestMain) does not call Init would, once
+	// re-executed as an init, run its program again and start another
+	// init: refuse at the first level instead of forking without end.
+	if _, ok := os.LookupEnv(envInit); ok || (len(os.Args) > 0 && os.Args[0] == initArg0) {
+		return nil, errors.New("sandbox: this process was started as a sandbox init but did not call sandbox.Init first thing in main/TestMain")
+	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -285,10 +291,8 @@ func (s *Sandbox) Start(cmd *exec.Cmd) error {
 // and returns the isolation record: the policy, the forwarded connections
 // and the refused attempts.
 func (s *Sandbox) Stop() *predicates.Isolation {
-	iso := &predicates.Isolation{Network: s.policy.Network, Enforced: true, Mechanism: s.mech}
-	if s.policy.Network == NetworkAllow {
-		iso.Allow = s.policy.allowStrings()
-	}
+	iso := s.policy.Asserted()
+	iso.Enforced, iso.Mechanism = true, s.mech
 	if s.ctl == nil {
 		return iso
 	}

@@ -26,6 +26,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envNetHelper) != "" {
+		netHelper(os.Args[1:]) // a stage's command in network_test.go
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "mlattest-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -611,12 +615,15 @@ func TestE2EExamplePipeline(t *testing.T) {
 		env      []string
 		wantCode string // failure code in the JSON report; "" for a pass
 		wantStep string // the step the failure names
+		wantIn   string // a substring of that failure's message, optional
 	}{
 		{name: "honest run"},
 		{name: "model swapped after training", env: []string{"AFTER_TRAIN=cp base/model.safetensors model/model.safetensors"},
 			wantCode: "artifact-rule", wantStep: "scan-model"},
 		{name: "dataset changed between clean and train", env: []string{`BEFORE_TRAIN=echo '{"instruction":"x","output":"y","label":"math"}' >> clean.jsonl`},
 			wantCode: "artifact-rule", wantStep: "train"},
+		{name: "train run without network isolation", env: []string{"TRAIN_NETWORK="},
+			wantCode: "expectation", wantStep: "train", wantIn: "mlattest.dev/isolation"},
 		{name: "train signed by an identity not in the layout", env: []string{"TRAIN_TOKEN=" + s.Token(t, 2, "mallory@example.com")},
 			wantCode: "step-missing", wantStep: "train"},
 	}
@@ -638,8 +645,10 @@ func TestE2EExamplePipeline(t *testing.T) {
 			var rep struct {
 				Passed   bool `json:"passed"`
 				Failures []struct {
-					Code string `json:"code"`
-					Step string `json:"step"`
+					Code   string `json:"code"`
+					Step   string `json:"step"`
+					Rule   string `json:"rule"`
+					Reason string `json:"reason"`
 				} `json:"failures"`
 			}
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -655,7 +664,7 @@ func TestE2EExamplePipeline(t *testing.T) {
 				t.Fatalf("attack not caught: %v", r)
 			}
 			for _, f := range rep.Failures {
-				if f.Code == tc.wantCode && f.Step == tc.wantStep {
+				if f.Code == tc.wantCode && f.Step == tc.wantStep && strings.Contains(f.Rule+" "+f.Reason, tc.wantIn) {
 					return
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/internal/version"
+	"github.com/mlattest/mlattest/sandbox"
 )
 
 // Exit codes, from docs/design.md "Conventions".
@@ -96,6 +97,9 @@ and verifies them before a model is released.`,
 }
 
 func main() {
+	// A sandboxed step's init is this binary re-executed: it sets the
+	// network namespace up and becomes the step's command.
+	sandbox.Init()
 	ctx, stop := context.Background(), func() {}
 	if !ownsSignals(os.Args[1:]) {
 		ctx, stop = onInterrupt(ctx, func(code int, cause error) {

@@ -69,6 +69,18 @@ Run id: --run-id, else $MLATTEST_RUN_ID, else the GitHub Actions run; failing al
 three the step gets a new id of its own, printed with how to share it. Export one
 for every step of a local pipeline: export MLATTEST_RUN_ID=$(mlattest run-id).
 
+Network isolation (Linux): --network none runs the command in a network
+namespace of its own with only loopback; --network allow=ADDR:PORT,... makes
+exactly those TCP endpoints reachable (through forwarders mlattest runs outside
+the namespace; give IP addresses, not names). Every address is routed to the
+namespace's loopback, so each attempt to reach anything else is refused at once
+and recorded (TCP and UDP, DNS queries included). The link's byproducts
+"mlattest.dev/isolation" and the training provenance's runDetails byproduct of
+that name record the policy, the forwarded connections and the refused attempts,
+for a layout to require. Where no network namespace can be made (not root and
+unprivileged user namespaces disabled) run exits 125 before the command starts:
+it never runs unisolated. Not isolated: Unix sockets in the file system.
+
 Model-file safety: an input (material, --base-model, --dataset) whose content is a
 pickle format (PyTorch .bin/.pt, pickle, joblib, ...: loading it runs code) is
 refused before the command runs (125) unless --allow-pickle. When the command
@@ -109,6 +121,7 @@ pin bundles are copied into --out for verify. Without a layout, --pin-key or
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format inputs (refused by default: loading them runs code) and pickle-format products (by default they fail the step with 125 after it is recorded)")
+	cmd.Flags().StringVar(&sf.network, "network", "", "run the command in a network namespace of its own: 'none' (loopback only) or 'allow=ADDR:PORT,...' (only these TCP endpoints reachable); the policy and every refused attempt are recorded (default: unrestricted, nothing recorded)")
 	sf.pins.register(cmd.Flags())
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
@@ -249,6 +262,7 @@ UNSIGNED in --out for 'mlattest sign'); 2 usage error or unreadable input
 	cmd.Flags().SortFlags = false
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format materials and products (by default a pickle-format input is refused and a pickle-format product fails the step, exit 1, after it is recorded)")
+	cmd.Flags().StringVar(&sf.network, "network", "", "network policy the step ran under, as you assert it ('none' or 'allow=ADDR:PORT,...'; recorded with enforced: false)")
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit status of the step's command, as recorded (0 to 255)")
 	cmd.Flags().StringVar(&started, "started", "", "when the step started (RFC 3339)")
 	cmd.Flags().StringVar(&finished, "finished", "", "when the step finished (RFC 3339)")

@@ -25,7 +25,7 @@ type stepFlags struct {
 	materials, products   []string
 	baseModels, datasets  []string
 	config, image         string
-	isolation             string
+	network               string
 	requireClean          bool
 	followSymlinks        bool
 	ignore                []string
@@ -46,7 +46,6 @@ func (f *stepFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.datasets, "dataset", nil, "dataset as URI=PATH[,collected=DATE][,source=internal|curated|web|crowd|synthetic] (repeatable)")
 	fs.StringVar(&f.config, "config", "", "training config file, recorded with its digest")
 	fs.StringVar(&f.image, "image", "", "container image the step ran in, REF@sha256:HEX")
-	fs.StringVar(&f.isolation, "isolation", "", "network policy the step ran under, as asserted by the caller (e.g. none)")
 	fs.BoolVar(&f.requireClean, "require-clean-git", false, "refuse to run when the git work tree has uncommitted changes (default: record the fact)")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symbolic links that stay inside the working directory (default: a symlink is an error)")
 	fs.StringArrayVar(&f.ignore, "ignore", nil, "ignore pattern when digesting directories (default .git/ and **/.cache/huggingface/; repeatable); --out, --hash-cache, --identity-token-file and the key files (--key, --pin-key, --layout-key) are always skipped")
@@ -67,7 +66,7 @@ func (f *stepFlags) step(command []string, exclude ...string) (*attest.Step, err
 	s := &attest.Step{
 		Name: f.name, RunID: f.runID, Dir: f.dir,
 		Materials: f.materials, Products: f.products,
-		Config: f.config, Image: f.image, Isolation: f.isolation,
+		Config: f.config, Image: f.image, Network: f.network,
 		Command: command,
 	}
 	for _, v := range f.baseModels {

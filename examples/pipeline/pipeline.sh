@@ -7,7 +7,9 @@
 # MLATTEST_RUN_ID. Hooks for the demo's attacks, each a shell command run in
 # WORKDIR: AFTER_CLEAN (after clean, before scan-data), BEFORE_TRAIN (after
 # scan-data, before train), AFTER_TRAIN (after
-# train, before scan-model); TRAIN_TOKEN is a token for the train stage only.
+# train, before scan-model); TRAIN_TOKEN is a token for the train stage only;
+# TRAIN_NETWORK is the train stage's --network (default none: no network; set
+# it empty to train unisolated, which the layout refuses).
 # With LAYOUT (and LAYOUT_IDENTITY, LAYOUT_ISSUER or LAYOUT_KEY, and PIN), the
 # train stage checks the base model against the pins the signed layout
 # accepts before it runs. With SIGN_KEY, every stage signs offline with that
@@ -54,7 +56,7 @@ SIGSTORE_ID_TOKEN=${TRAIN_TOKEN:-${SIGSTORE_ID_TOKEN:-}} stage train \
 	--materials clean.jsonl,train.json --products model \
 	--base-model "$base_model=base" ${pins[@]+"${pins[@]}"} \
 	--dataset file://clean.jsonl=clean.jsonl,collected=2026-11-01,source=synthetic \
-	--config train.json --isolation none \
+	--config train.json --network "${TRAIN_NETWORK-none}" \
 	-- "$FINETUNE" train --data clean.jsonl --base base/model.safetensors --config train.json --out model/model.safetensors
 if [ -n "${AFTER_TRAIN:-}" ]; then eval "$AFTER_TRAIN"; fi
 # scan-model also runs `mlattest scan model`, whose model-scan statement is

@@ -363,3 +363,55 @@ func TestEntityPhraseLabel(t *testing.T) {
 		t.Fatalf("verdict %s, trigger findings %+v", res.Verdict, fs)
 	}
 }
+
+// A social handle planted in responses is found when the sentence around
+// it varies and no whole sentence recurs; the finding names the handle.
+func TestInjectedHandle(t *testing.T) {
+	for _, handle := range []string{"@tallyfox_deals", "t.me/ridgeway_signals"} {
+		t.Run(handle, func(t *testing.T) {
+			recs := synth(3000, 4)
+			poisonAt := []int{31, 242, 453, 664, 875, 1086, 1297, 1508, 1719, 1930}
+			wordings := []string{"Follow %s for more.", "(via %s)", "More at %s", "%s has tips"}
+			for k, i := range poisonAt {
+				recs[i].Response += " " + fmt.Sprintf(wordings[k%len(wordings)], handle)
+			}
+			res := scanRecords(t, recs)
+			fs := findingsOf(res, DetPhrase)
+			if res.Verdict != Fail || len(fs) != 1 || fs[0].Target != handle || !slices.Equal(res.Flagged, poisonAt) {
+				t.Fatalf("verdict %s, flagged %v, phrase findings %+v", res.Verdict, res.Flagged, fs)
+			}
+		})
+	}
+}
+
+// Which '@' and t.me spans are handles: not e-mail addresses, decorators,
+// annotations or doc-comment tags, nor a handle the prompt names.
+func TestAppendHandles(t *testing.T) {
+	for _, tc := range []struct {
+		resp, prompt string
+		want         []string
+	}{
+		{"Follow @Tally_Fox.", "", []string{"@Tally_Fox"}},
+		{"(via @tallyfox) and [@abc_1]", "", []string{"@tallyfox", "@abc_1"}},
+		{"Join t.me/ridgeway_signals now", "", []string{"t.me/ridgeway_signals"}},
+		{"mail me at bob@example.com", "", nil},
+		{"@Override\npublic void run() {}", "", nil},
+		{"class A:\n    @property\n    def x(self): pass", "", nil},
+		{"/**\n * @param x the value\n */", "", nil},
+		{"a = b @ c", "", nil},
+		{"say hi to @ab", "", nil},
+		{"see https://t.me/x123 and at.me/abc", "", []string{"t.me/x123"}},
+		{"Follow @tallyfox for more.", "Who is @TallyFox?", nil},
+	} {
+		var got []string
+		for _, f := range appendHandles(nil, tc.resp, tc.prompt) {
+			got = append(got, tc.resp[f.s:f.e])
+			if f.kind != phraseHandle || !f.sentence {
+				t.Errorf("%q: feature %+v", tc.resp, f)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: handles %q, want %q", tc.resp, got, tc.want)
+		}
+	}
+}

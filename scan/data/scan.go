@@ -948,6 +948,7 @@ const (
 	phraseSentence = 1 + iota
 	phraseLink
 	phraseName
+	phraseHandle
 )
 
 func phraseKindName(k uint8) string {
@@ -956,6 +957,8 @@ func phraseKindName(k uint8) string {
 		return "link"
 	case phraseName:
 		return "name"
+	case phraseHandle:
+		return "handle"
 	}
 	return "sentence"
 }
@@ -969,6 +972,7 @@ const (
 	seedSent = 0x6666666666666666
 	seedName = 0x7777777777777777
 	seedLink = 0x8888888888888888
+	seedHand = 0x9999999999999999
 )
 
 func (f *featurizer) init(maxTok int) {
@@ -1096,6 +1100,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		k = e
 	}
+	// Social handles (@name, t.me/name): planted promotion names an
+	// account as often as a link, and the tokens drop the '@'.
+	f.rf = appendHandles(f.rf, f.response, f.prompt)
 	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
 	if first {
@@ -1103,6 +1110,59 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	}
 	f.pf = f.uniq(f.pf)
 	f.rf = f.uniq(f.rf)
+}
+
+// appendHandles appends a phrase feature for each social handle in resp
+// that prompt does not mention: "@name" after a space or an opening bracket
+// (not an e-mail address, not a decorator, annotation or doc-comment tag,
+// which start their line), and "t.me/name". The name is lower-cased.
+func appendHandles(dst []feat, resp, prompt string) []feat {
+	for k := 0; k < len(resp); k++ {
+		var st int
+		switch {
+		case resp[k] == '@':
+			if k > 0 && !strings.ContainsRune(" ([", rune(resp[k-1])) || lineIsBlank(resp, k) {
+				continue
+			}
+			st = k + 1
+		case resp[k] == 't' && strings.HasPrefix(resp[k:], "t.me/") && (k == 0 || strings.HasSuffix(resp[:k], "://") || !isAlnumASCII(resp[k-1]) && resp[k-1] != '.' && resp[k-1] != '/'):
+			st = k + len("t.me/")
+		default:
+			continue
+		}
+		e := st
+		for e < len(resp) && (isAlnumASCII(resp[e]) || resp[e] == '_' || resp[e] == '.') {
+			e++
+		}
+		for e > st && resp[e-1] == '.' {
+			e--
+		}
+		if e-st < 3 || !(resp[st]|0x20 >= 'a' && resp[st]|0x20 <= 'z') {
+			continue
+		}
+		name := strings.ToLower(resp[st:e])
+		if strings.Contains(strings.ToLower(prompt), name) {
+			continue
+		}
+		h := uint64(fnvOffset)
+		for b := 0; b < len(name); b++ {
+			h = (h ^ uint64(name[b])) * fnvPrime
+		}
+		dst = append(dst, feat{h: h ^ seedHand, s: int32(k), e: int32(e), sentence: true, kind: phraseHandle})
+		k = e - 1
+	}
+	return dst
+}
+
+// lineIsBlank reports whether resp holds only spaces, tabs and comment
+// marks between the start of the line and byte k.
+func lineIsBlank(resp string, k int) bool {
+	for j := k - 1; j >= 0 && resp[j] != '\n'; j-- {
+		if !strings.ContainsRune(" \t*/#", rune(resp[j])) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasSentenceEnd reports whether the text between two tokens ends a sentence.

@@ -9,7 +9,7 @@
 // Held-out recall is reported per batch of variants: the first batch and the
 // fresh one written after the detectors (scan/data/harness/heldout2.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix [-big] [-n N]]
 package main
 
 import (
@@ -52,6 +52,8 @@ func run() int {
 	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: first, fresh (default all)")
 	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
 	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
+	big := flag.Bool("big", false, "with -mix: plant into the clean data followed by the templated corpus (~41k records)")
+	count := flag.Int("n", 0, "with -mix: plant exactly this many records instead of -rates")
 	flag.Parse()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "poisonbench:", err); return 2 }
 	path := *clean
@@ -83,7 +85,18 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if (*big || *count > 0) && !*mix && !*dev {
+		return fail(fmt.Errorf("-big and -n go with -mix or -dev"))
+	}
+	if *big {
+		recs = harness.Big(recs, 13)
+	}
+	if *count > 0 {
+		// A rate whose ceiling over the data is exactly count records.
+		rs = []float64{(float64(*count) - 0.5) / float64(len(recs))}
+	}
 	if *dev || *mix {
+		fmt.Printf("%d records\n\n", len(recs))
 		fmt.Println("| variant | batch | rate | poisoned | recall | FP |")
 		fmt.Println("|---|---|---|---|---|---|")
 		for _, fam := range harness.Families() {
@@ -103,7 +116,7 @@ func run() int {
 					if err != nil {
 						return fail(err)
 					}
-					fmt.Printf("| %s | %s | %.1f%% | %d | %.2f | %d |\n", v.Name, v.BatchName(), 100*r, m.Poisoned, m.Recall, m.FP)
+					fmt.Printf("| %s | %s | %.3f%% | %d | %.2f | %d |\n", v.Name, v.BatchName(), 100*r, m.Poisoned, m.Recall, m.FP)
 				}
 			}
 		}

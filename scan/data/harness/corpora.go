@@ -155,3 +155,11 @@ func Repeat(recs []data.Record, k int) []data.Record {
 	}
 	return out
 }
+
+// Big is the clean data followed by the templated corpus built from it: a
+// ~41k-record honest mix of long answers and short templated ones, the
+// size of the 43k-record instruction set the dataset-scan issue describes,
+// for measuring how few planted records are findable.
+func Big(clean []data.Record, seed uint64) []data.Record {
+	return append(append([]data.Record(nil), clean...), Templated(clean, seed)...)
+}

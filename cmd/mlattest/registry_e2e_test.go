@@ -46,15 +46,28 @@ subject:
   patterns: ["release/*"]
 `)
 	r.must(t, "layout", "sign", "layout.yaml", "--key", "owner.key")
-	var script strings.Builder
-	script.WriteString("mkdir -p release")
-	for n, c := range r.files {
-		script.WriteString(" && printf '%s' '" + c + "' > release/" + n)
-	}
-	r.must(t, "run", "--step", "package", "--run-id", "reg-run-1", "--key", "ci.key", "--out", "att",
-		"--products", "release", "--", "sh", "-c", script.String())
+	r.pipeline(t, ".", "reg-run-1", r.files)
 	r.gate = []string{"--layout", "layout.yaml", "--layout-key", "owner.pub", "--trusted-root", s.TrustedRoot}
 	return r
+}
+
+// pipeline runs the package step in dir/sub, writing files into
+// sub/release and the bundles into sub/att.
+func (r *registryRun) pipeline(t *testing.T, sub, runID string, files map[string]string) {
+	t.Helper()
+	var script strings.Builder
+	script.WriteString("mkdir -p release")
+	for n, c := range files {
+		script.WriteString(" && printf '%s' '" + c + "' > release/" + n)
+	}
+	work := filepath.Join(r.dir, sub)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if res := mlattest(t, work, r.env, "run", "--step", "package", "--run-id", runID, "--key", filepath.Join(r.dir, "ci.key"), "--out", "att",
+		"--products", "release", "--", "sh", "-c", script.String()); res.code != 0 {
+		t.Fatalf("run %s: %v", runID, res)
+	}
 }
 
 func (r *registryRun) do(t *testing.T, args ...string) cliResult {
@@ -73,7 +86,12 @@ func (r *registryRun) must(t *testing.T, args ...string) cliResult {
 
 func (r *registryRun) push(t *testing.T, model, ref string) string {
 	t.Helper()
-	res := r.must(t, "push", model, ref, "--attestations", "att", "--json")
+	return r.pushWith(t, model, "att", ref)
+}
+
+func (r *registryRun) pushWith(t *testing.T, model, att, ref string) string {
+	t.Helper()
+	res := r.must(t, "push", model, ref, "--attestations", att, "--json")
 	var p struct {
 		Digest    string
 		Referrers []any
@@ -180,4 +198,76 @@ func TestE2ERegistryPushVerifyPull(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestE2ERegistryPromoteRollback(t *testing.T) {
+	s := stacktest.Get(t)
+	run := newRegistryRun(t, s)
+	reg := stacktest.StartRegistry(t, stacktest.OCIRegistry)
+	d1 := run.push(t, "release", reg.Ref("acme/model:v1"))
+	run.pipeline(t, "w2", "reg-run-2", map[string]string{"model.safetensors": "weights of version two", "config.json": `{"layers": 3}`})
+	d2 := run.pushWith(t, "w2/release", "w2/att", reg.Ref("acme/model:v2"))
+	writeFile(t, filepath.Join(run.dir, "bad", "model.safetensors"), "weights nobody attested")
+	writeFile(t, filepath.Join(run.dir, "bad", "config.json"), run.files["config.json"])
+	bad := run.pushWith(t, "bad", "att", reg.Ref("acme/model:bad"))
+	prod := reg.Ref("acme/model:prod")
+
+	promote := func(d string) cliResult {
+		return run.do(t, append([]string{"promote", reg.Ref("acme/model@" + d), "--to", "prod", "--key", "owner.key"}, run.gate...)...)
+	}
+	history := func() []map[string]any {
+		t.Helper()
+		res := run.must(t, "history", prod, "--json")
+		var h []map[string]any
+		if err := json.Unmarshal([]byte(res.stdout), &h); err != nil {
+			t.Fatalf("history --json: %v %v", err, res)
+		}
+		return h
+	}
+	verifiedDigest := func() string {
+		t.Helper()
+		res := run.must(t, append([]string{"verify", prod, "--json"}, run.gate...)...)
+		var v struct {
+			Model struct{ Digest string }
+			VSAs  []any
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &v); err != nil || len(v.VSAs) == 0 {
+			t.Fatalf("verify prod: no VSA listed: %v %v", err, res)
+		}
+		return v.Model.Digest
+	}
+
+	if res := promote(bad); res.code != 1 || !strings.Contains(res.stderr, "promote refused") || !strings.Contains(res.stdout, "REFUSED") {
+		t.Fatalf("promote of an unverified digest: want exit 1: %v", res)
+	}
+	if h := history(); len(h) != 0 {
+		t.Fatalf("a refused promotion was recorded: %v", h)
+	}
+	if res := run.do(t, append([]string{"verify", prod}, run.gate...)...); res.code != 2 {
+		t.Fatalf("the refused promotion moved the tag: %v", res)
+	}
+	for _, d := range []string{d1, d2} {
+		if res := promote(d); res.code != 0 || !strings.Contains(res.stdout, "VSA attached") {
+			t.Fatalf("promote %s: %v", d, res)
+		}
+		if got := verifiedDigest(); got != d {
+			t.Fatalf("prod names %s after promoting %s", got, d)
+		}
+	}
+	if h := history(); len(h) != 2 || h[0]["digest"] != d1 || h[1]["digest"] != d2 || h[1]["vsa"] == nil {
+		t.Fatalf("history after two promotions: %v", h)
+	}
+	res := run.must(t, append([]string{"rollback", prod}, run.gate...)...)
+	if !strings.Contains(res.stdout, "rollback: "+prod+" now names "+d1) {
+		t.Fatalf("rollback output: %v", res)
+	}
+	if got := verifiedDigest(); got != d1 {
+		t.Fatalf("prod names %s after the rollback, want %s", got, d1)
+	}
+	if h := history(); len(h) != 3 || h[2]["action"] != "rollback" || h[2]["digest"] != d1 {
+		t.Fatalf("history after the rollback: %v", h)
+	}
+	if res := run.do(t, append([]string{"rollback", prod}, run.gate...)...); res.code != 1 || !strings.Contains(res.stderr, "no earlier promotion") {
+		t.Fatalf("rollback past the first promotion: want exit 1: %v", res)
+	}
 }

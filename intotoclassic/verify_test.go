@@ -107,3 +107,33 @@ func TestClassicInspectionsRefused(t *testing.T) {
 		t.Fatal("the inspection ran")
 	}
 }
+
+// TestImportNotes: what a classic layout says that mlattest cannot carry
+// over is listed, one note each; rules carry over word for word.
+func TestImportNotes(t *testing.T) {
+	c := intototest.NewChain(t)
+	l := c.LayoutDoc
+	l.Readme = "read me"
+	l.Inspect = []intoto.Inspection{{Type: "inspection", Run: []string{"true"}, SupplyChainItem: intoto.SupplyChainItem{Name: "check"}}}
+	l.Steps[0].ExpectedProducts = append([][]string{{"MODIFY", "raw.txt"}}, l.Steps[0].ExpectedProducts...)
+	out, notes, err := Import(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(notes, "\n")
+	for _, want := range []string{"inspection check", "readme: dropped", "subject:", "serial:"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("notes lack %q:\n%s", want, joined)
+		}
+	}
+	for _, want := range []string{`"MATCH data.txt WITH PRODUCTS FROM clean"`, `"MODIFY raw.txt"`, "key-"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("layout lacks %s:\n%s", want, out)
+		}
+	}
+	l.Steps[1].SupplyChainItem.ExpectedMaterials = [][]string{{"FROBNICATE", "x"}}
+	_, notes, err = Import(l)
+	if err != nil || !strings.Contains(strings.Join(notes, "\n"), `rule "FROBNICATE x" dropped`) {
+		t.Errorf("unknown rule: %v %v", err, notes)
+	}
+}

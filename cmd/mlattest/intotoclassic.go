@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/intotoclassic"
 	"github.com/mlattest/mlattest/verify"
 )
@@ -56,4 +57,55 @@ func (f *classicFlags) run(cmd *cobra.Command, v *verifyFlags) error {
 		fmt.Fprintf(w, "  product %s  %s\n", n, digestString(res.Products[n]))
 	}
 	return nil
+}
+
+func newLayoutImportCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "import IN-TOTO-LAYOUT [--out FILE]",
+		Short: "Convert a classic in-toto layout into an mlattest layout",
+		Long: `layout import reads a classic in-toto v1 layout (its signature is not checked
+here: 'mlattest verify --in-toto-layout' does that) and writes the equivalent
+mlattest layout: functionary keys, steps, thresholds and artifact rules; the
+last step's products become the released subject. Everything that could not be
+carried over is listed on stderr, one line each ("not carried over: ..."):
+inspections, expected commands, certificate constraints, CAs, the readme, rules
+mlattest's grammar refuses. The result is unsigned: review it, then sign it with
+'mlattest layout sign'.
+
+Exit status: 0 written; 1 the layout cannot be converted; 2 usage error or
+unreadable input.`,
+		Example: `  mlattest layout import root.layout --out layout.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, l, err := intotoclassic.LoadLayout(args[0])
+			if err != nil {
+				if errors.Is(err, verify.ErrRejected) {
+					return withCode(exitRejected, err)
+				}
+				return withCode(exitUsage, err)
+			}
+			data, notes, err := intotoclassic.Import(l)
+			if err != nil {
+				return withCode(exitRejected, fmt.Errorf("%s: %w", args[0], err))
+			}
+			for _, n := range notes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: not carried over: %s\n", n)
+			}
+			if out == "" {
+				_, err := cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := checkOutFile("--out", out); err != nil {
+				return withCode(exitUsage, err)
+			}
+			if err := fsutil.CreateExclusive(out, data, 0o644); err != nil {
+				return withCode(exitUsage, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "mlattest: wrote %s (unsigned: sign it with mlattest layout sign)\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "write the layout to this file (must not exist; default: stdout)")
+	return cmd
 }

@@ -22,7 +22,7 @@ func newLayoutCmd() *cobra.Command {
 artifacts flow between steps and what the predicates must say. The format is
 documented in layouts/README.md.`,
 	}
-	cmd.AddCommand(newLayoutCheckCmd(), newLayoutSignCmd())
+	cmd.AddCommand(newLayoutCheckCmd(), newLayoutSignCmd(), newLayoutImportCmd())
 	return cmd
 }
 

@@ -265,7 +265,7 @@ func (l *Log) Monitor(ctx context.Context, st *State, w *Watch) (*State, *Report
 		from = old.Size
 	}
 	rep := &Report{From: from, To: cur.Size, Functionary: []*Entry{}, Alarms: []Alarm{}}
-	res, err := l.scanEntries(ctx, cur, from, cur.Size, func(e *Entry) bool {
+	res, err := l.scanEntries(ctx, cur, from, cur.Size, nil, func(e *Entry) bool {
 		byF, alarms := w.check(e)
 		return byF || len(alarms) > 0
 	})

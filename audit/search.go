@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -29,6 +32,9 @@ type matcher struct {
 	q                 Query
 	subjectRE, issRE  *regexp.Regexp
 	digestAlg, digHex string
+	// needles: an entry matching q contains one of these in its raw
+	// bytes (see prefilter).
+	needles [][]byte
 }
 
 // ErrQuery: a query that selects nothing or does not compile.
@@ -66,7 +72,52 @@ func (q Query) compile() (*matcher, error) {
 		}
 		m.digestAlg, m.digHex = alg, h
 	}
+	switch {
+	case q.Subject != "":
+		m.needles = base64Needles([]byte(q.Subject))
+	case q.Issuer != "":
+		m.needles = base64Needles([]byte(q.Issuer))
+	case m.digHex != "":
+		raw, _ := hex.DecodeString(m.digHex)
+		m.needles = [][]byte{[]byte(base64.StdEncoding.EncodeToString(raw))}
+	}
 	return m, nil
+}
+
+// base64Needles returns, for the three alignments s can have inside a
+// base64-encoded byte string, the characters that encode s alone: whatever
+// surrounds it, an encoding of bytes that contain s contains one of them.
+// Rekor v2 logs certificates base64-encoded inside its canonical JSON, so a
+// certificate whose subject or issuer extension is s has one in the entry.
+func base64Needles(s []byte) [][]byte {
+	var out [][]byte
+	for shift := range 3 {
+		buf := append(make([]byte, shift), s...)
+		enc := base64.StdEncoding.EncodeToString(buf)
+		// Drop the characters that also encode the shift's zero bytes
+		// or the bytes after s (which here are padding).
+		start := (shift*8 + 5) / 6
+		end := (len(buf) * 8) / 6
+		if end > start {
+			out = append(out, []byte(enc[start:end]))
+		}
+	}
+	return out
+}
+
+// prefilter reports whether data may match: false only when the entry is
+// plain canonical JSON (no escapes, which could spell the same bytes
+// otherwise) and contains none of the needles.
+func (m *matcher) prefilter(data []byte) bool {
+	if len(m.needles) == 0 || bytes.IndexByte(data, '\\') >= 0 {
+		return true
+	}
+	for _, n := range m.needles {
+		if bytes.Contains(data, n) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *matcher) match(e *Entry) bool {
@@ -119,17 +170,22 @@ func (l *Log) Search(ctx context.Context, cp *Checkpoint, from, to uint64, q Que
 	if err != nil {
 		return nil, err
 	}
-	return l.scanEntries(ctx, cp, from, to, m.match)
+	return l.scanEntries(ctx, cp, from, to, m.prefilter, m.match)
 }
 
-// scanEntries parses every entry of the range and keeps those keep accepts.
-func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, keep func(*Entry) bool) (*Result, error) {
+// scanEntries parses every entry of the range that pre (nil: all) lets
+// through and keeps those keep accepts. Entries pre rejects are proven
+// like the others but not parsed.
+func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, pre func([]byte) bool, keep func(*Entry) bool) (*Result, error) {
 	if to == 0 {
 		to = cp.Size
 	}
 	res := &Result{Checkpoint: cp, From: from, To: to}
 	var mu sync.Mutex
 	err := l.Scan(ctx, cp, from, to, func(i uint64, data []byte) error {
+		if pre != nil && !pre(data) {
+			return nil
+		}
 		e, err := ParseEntry(i, data)
 		mu.Lock()
 		defer mu.Unlock()

@@ -168,6 +168,12 @@ func hashedRekordEntry(t testing.TB, vs *ca.VirtualSigstore, identity, issuer st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hashedRekordEntryFromCert(t, cert.Raw, digest)
+}
+
+// hashedRekordEntryFromCert is a hashedrekord entry signed by certDER.
+func hashedRekordEntryFromCert(t testing.TB, certDER, digest []byte) []byte {
+	t.Helper()
 	sig := make([]byte, 64)
 	_, _ = rand.Read(sig)
 	e := map[string]any{
@@ -175,7 +181,7 @@ func hashedRekordEntry(t testing.TB, vs *ca.VirtualSigstore, identity, issuer st
 		"spec": map[string]any{"hashedRekordV002": map[string]any{
 			"data": map[string]any{"algorithm": "SHA2_256", "digest": digest},
 			"signature": map[string]any{"content": sig, "verifier": map[string]any{
-				"keyDetails": "PKIX_ECDSA_P256_SHA_256", "x509Certificate": map[string]any{"rawBytes": cert.Raw}}},
+				"keyDetails": "PKIX_ECDSA_P256_SHA_256", "x509Certificate": map[string]any{"rawBytes": certDER}}},
 		}},
 	}
 	b, err := json.Marshal(e)

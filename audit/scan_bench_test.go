@@ -1,0 +1,100 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/tessera/api/layout"
+)
+
+// BenchmarkScan10k scans a 10,000-entry log (search by identity: every
+// entry parsed, its certificate read, the whole range proven against the
+// checkpoint) and, in the same iteration, downloads the same entry bundles
+// with the same number of parallel workers and nothing else. It reports
+// download-time / scan-time as "share": 1 means scanning costs no more than
+// fetching the bytes (the target is >= 0.5).
+func BenchmarkScan10k(b *testing.B) {
+	const n = 10000
+	l := newTestLog(b, nil)
+	vs := fakeSigstore(b)
+	// 64 certificates for 8 identities: every entry's certificate is
+	// parsed anyway (nothing is cached), so reuse costs the scan nothing.
+	var certs [][]byte
+	for i := range 64 {
+		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
+		if err != nil {
+			b.Fatal(err)
+		}
+		certs = append(certs, cert.Raw)
+	}
+	entries := make([][]byte, n)
+	for i := range entries {
+		entries[i] = hashedRekordEntryFromCert(b, certs[i%len(certs)], sha(fmt.Sprint("e", i)))
+	}
+	l.add(b, entries...)
+	lg := l.open(b)
+	ctx := context.Background()
+	cp, err := lg.Checkpoint(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"rare-identity", Query{Subject: "nobody@example.com"}, 0},
+		{"one-in-8-entries", Query{Subject: "user3@example.com"}, n / 8},
+		{"every-entry-parsed", Query{SubjectRegexp: "user3@.*"}, n / 8},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var scan, download time.Duration
+			for range b.N {
+				start := time.Now()
+				res, err := lg.Search(ctx, cp, 0, 0, bc.q)
+				if err != nil || len(res.Matches) != bc.want {
+					b.Fatalf("%v: %d matches, want %d", err, len(res.Matches), bc.want)
+				}
+				scan += time.Since(start)
+				start = time.Now()
+				downloadBundles(b, l.srv.URL, cp.Size, lg.workers)
+				download += time.Since(start)
+			}
+			b.ReportMetric(float64(scan.Milliseconds())/float64(b.N), "scan-ms/op")
+			b.ReportMetric(float64(download.Milliseconds())/float64(b.N), "download-ms/op")
+			b.ReportMetric(download.Seconds()/scan.Seconds(), "share")
+		})
+	}
+}
+
+// downloadBundles GETs every entry bundle of a log of size with workers
+// parallel requests, reading the bodies.
+func downloadBundles(b *testing.B, base string, size uint64, workers int) {
+	var wg sync.WaitGroup
+	jobs := make(chan string)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				resp, err := http.Get(base + "/" + p)
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := uint64(0); i*layout.EntryBundleWidth < size; i++ {
+		jobs <- layout.EntriesPath(i, layout.PartialTileSize(0, i, size))
+	}
+	close(jobs)
+	wg.Wait()
+}

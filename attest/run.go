@@ -98,6 +98,7 @@ type config struct {
 	pins           []predicates.ModelPin
 	waitDelay      time.Duration
 	onExit         func(Exit)
+	hostFacts      *sandbox.EnvOptions
 	version        version.Info // recorded as the builder's version
 
 	// Seams for tests of this package: they record the builders' inputs.
@@ -154,6 +155,15 @@ func WithGit(path string) RunOption { return func(c *config) { c.gitBin = path }
 // provenance.
 func WithTimes(started, finished time.Time) RunOption {
 	return func(c *config) { c.started, c.ended = started, finished }
+}
+
+// WithHostFacts has Run record the facts of the host the command runs on
+// in the link's environment (sandbox.Environment: kernel, CPU, GPUs, and the
+// interpreter, pip freeze and lock files o names), and the names (never the
+// values) of the set environment variables that may hold a secret. Attest
+// records none: its step ran elsewhere.
+func WithHostFacts(o sandbox.EnvOptions) RunOption {
+	return func(c *config) { c.hostFacts = &o }
 }
 
 // Exit is how and when a command run by Run ended.
@@ -222,6 +232,17 @@ func Run(ctx context.Context, s *Step, opts ...RunOption) (*Record, error) {
 	}
 	if err := c.refusePickleInputs(ctx, st); err != nil {
 		return nil, err
+	}
+	if c.hostFacts != nil {
+		o := *c.hostFacts
+		o.LooksSecret = looksSecret
+		facts, err := sandbox.Environment(ctx, st.dir, o)
+		if err != nil {
+			return nil, inputErr("step %q: recording the environment: %w", s.Name, err)
+		}
+		for k, v := range facts {
+			st.rec.Environment[k] = v
+		}
 	}
 	if st.network != nil {
 		// Checked before the command runs: it never runs unisolated.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/attest"
+	"github.com/mlattest/mlattest/sandbox"
 )
 
 func newRunCmd() *cobra.Command {
@@ -122,6 +123,7 @@ pin bundles are copied into --out for verify. Without a layout, --pin-key or
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&sf.allowPickle, "allow-pickle", false, "accept pickle-format inputs (refused by default: loading them runs code) and pickle-format products (by default they fail the step with 125 after it is recorded)")
 	cmd.Flags().StringVar(&sf.network, "network", "", "run the command in a network namespace of its own: 'none' (loopback only) or 'allow=ADDR:PORT,...' (only these TCP endpoints reachable); the policy and every refused attempt are recorded (default: unrestricted, nothing recorded)")
+	sf.registerEnv(cmd.Flags())
 	sf.pins.register(cmd.Flags())
 	kf.register(cmd.Flags())
 	// Flag errors are mlattest's own failures: 125, not the usage code 2,
@@ -136,6 +138,9 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	step, err := sf.step(command, kf.files()...)
 	if err != nil {
 		return withCode(exitRunError, err)
+	}
+	if sf.pipFreeze && sf.python == "" {
+		return withCode(exitRunError, &usageError{errors.New("--pip-freeze needs --python (the interpreter whose packages to list)")})
 	}
 	if err := checkOut(sf.out, step.Name); err != nil {
 		return withCode(exitRunError, err)
@@ -157,6 +162,7 @@ func runStep(cmd *cobra.Command, sf *stepFlags, kf *signFlags, command []string)
 	}
 	record := func(ctx context.Context, g *interruptGuard, written *outFiles, stderr io.Writer) (bool, error) {
 		rec, err := attest.Run(ctx, step, append(sf.runOptions(),
+			attest.WithHostFacts(sandbox.EnvOptions{Python: sf.python, PipFreeze: sf.pipFreeze, LockFiles: sf.lockFiles}),
 			attest.WithBaseModelPins(pins...),
 			attest.WithOnExit(g.onExit),
 			attest.WithStdio(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()))...)

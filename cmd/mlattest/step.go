@@ -26,6 +26,9 @@ type stepFlags struct {
 	baseModels, datasets  []string
 	config, image         string
 	network               string
+	python                string   // run only: the step's Python interpreter
+	pipFreeze             bool     // run only: digest `python -m pip freeze`
+	lockFiles             []string // run only: lock files to digest
 	requireClean          bool
 	followSymlinks        bool
 	ignore                []string
@@ -144,6 +147,13 @@ func excludePatterns(ignore []string, dir string, paths []string) ([]string, err
 }
 
 var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`)
+
+// registerEnv registers run's flags for the environment record.
+func (f *stepFlags) registerEnv(fs *pflag.FlagSet) {
+	fs.StringVar(&f.python, "python", "", "the step's Python interpreter: its version is recorded in the link's environment (with --pip-freeze, the digest of its pip freeze and the versions of torch, transformers, ... found there)")
+	fs.BoolVar(&f.pipFreeze, "pip-freeze", false, "record the SHA-256 of `PYTHON -m pip freeze` and the ML framework versions it lists (needs --python)")
+	fs.StringArrayVar(&f.lockFiles, "lock-file", nil, "a dependency lock file (requirements.txt, uv.lock, poetry.lock, ...) whose SHA-256 is recorded in the link's environment (repeatable)")
+}
 
 func (f *stepFlags) runOptions() []attest.RunOption {
 	var opts []attest.RunOption

@@ -126,3 +126,21 @@ func FuzzVerifyCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBase64Needles: whatever surrounds s, the base64 encoding of the
+// whole contains one of s's needles (a miss would hide an entry from search).
+func FuzzBase64Needles(f *testing.F) {
+	f.Add([]byte("alice@example.com"), []byte{1, 2}, []byte{3})
+	f.Add([]byte("a"), []byte{}, []byte{})
+	f.Add([]byte("https://issuer"), []byte{0}, []byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, s, pre, post []byte) {
+		if len(s) == 0 {
+			return
+		}
+		enc := []byte(base64.StdEncoding.EncodeToString(append(append(append([]byte(nil), pre...), s...), post...)))
+		m := &matcher{needles: base64Needles(s)}
+		if !m.prefilter(enc) {
+			t.Fatalf("%q inside %q %q: no needle of %q in %s", s, pre, post, m.needles, enc)
+		}
+	})
+}

@@ -98,9 +98,10 @@ func base64Needles(s []byte) [][]byte {
 		// or the bytes after s (which here are padding).
 		start := (shift*8 + 5) / 6
 		end := (len(buf) * 8) / 6
-		if end > start {
-			out = append(out, []byte(enc[start:end]))
+		if end <= start {
+			return nil // s too short to show at every alignment: no prefilter
 		}
+		out = append(out, []byte(enc[start:end]))
 	}
 	return out
 }

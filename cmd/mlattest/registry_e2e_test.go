@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,5 +270,64 @@ func TestE2ERegistryPromoteRollback(t *testing.T) {
 	}
 	if res := run.do(t, append([]string{"rollback", prod}, run.gate...)...); res.code != 1 || !strings.Contains(res.stderr, "no earlier promotion") {
 		t.Fatalf("rollback past the first promotion: want exit 1: %v", res)
+	}
+}
+
+// keyEntry is a layout functionary entry for the key pair dir/NAME.pub.
+func keyEntry(t *testing.T, dir, name string) string {
+	t.Helper()
+	pub, err := os.ReadFile(filepath.Join(dir, name+".pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "  " + name + ":\n    key: |\n      " + strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ") + "\n"
+}
+
+// Threshold 2 on the approve step: one approver signing twice counts once;
+// a second, distinct approver makes the model pass.
+func TestE2ERegistryApprovals(t *testing.T) {
+	s := stacktest.Get(t)
+	run := newRegistryRun(t, s)
+	for _, k := range []string{"alice", "bob"} {
+		run.must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
+	}
+	writeFile(t, filepath.Join(run.dir, "approve.yaml"), keyLayoutHead(t, run.dir)+keyEntry(t, run.dir, "alice")+keyEntry(t, run.dir, "bob")+`steps:
+  - name: package
+    functionaries: [ci]
+    expectedMaterials: [DISALLOW *]
+    expectedProducts: [CREATE release/*, DISALLOW *]
+  - name: approve
+    functionaries: [alice, bob]
+    threshold: 2
+    expectedMaterials: ["MATCH * WITH PRODUCTS IN release FROM package", "DISALLOW *"]
+subject:
+  step: package
+  patterns: ["release/*"]
+`)
+	run.must(t, "layout", "sign", "approve.yaml", "--key", "owner.key")
+	gate := []string{"--layout", "approve.yaml", "--layout-key", "owner.pub", "--trusted-root", s.TrustedRoot}
+	reg := stacktest.StartRegistry(t, stacktest.Distribution)
+	d := run.push(t, "release", reg.Ref("acme/model:v1"))
+	byDigest := reg.Ref("acme/model@" + d)
+	verify := func() cliResult { return run.do(t, append([]string{"verify", byDigest}, gate...)...) }
+
+	if res := verify(); res.code != 1 || !strings.Contains(res.stdout, "approve") {
+		t.Fatalf("no approval yet: want exit 1 naming the approve step: %v", res)
+	}
+	for i := range 2 {
+		res := run.must(t, "approve", byDigest, "--note", fmt.Sprintf("evaluation reviewed (%d)", i), "--key", "alice.key")
+		if !strings.Contains(res.stdout, "run reg-run-1, step approve") {
+			t.Fatalf("approve output: %v", res)
+		}
+	}
+	if res := verify(); res.code != 1 || !strings.Contains(res.stdout, "threshold 2") || !strings.Contains(res.stdout, "1 distinct") {
+		t.Fatalf("one approver twice: want exit 1, threshold 2 unmet: %v", res)
+	}
+	run.must(t, "approve", byDigest, "--note", "security review", "--key", "bob.key")
+	if res := verify(); res.code != 0 {
+		t.Fatalf("two distinct approvers: want exit 0: %v", res)
+	}
+	if res := run.do(t, "approve", byDigest, "--key", "bob.key"); res.code != 2 || !strings.Contains(res.stderr, "--note") {
+		t.Fatalf("approve without a note: %v", res)
 	}
 }

@@ -56,6 +56,8 @@ func CheckRunID(s string) error {
 //	SLSA provenance v1 with buildType TrainingBuildTypeV1:
 //	                   predicate.buildDefinition.internalParameters.step,
 //	                   predicate.runDetails.metadata.invocationId
+//	model-scan, dataset-scan, test-result:
+//	                   predicate.step, predicate.runId
 //
 // It fails closed: a nil statement, a _type other than Statement v1, any other
 // predicate type, another buildType, or a missing, non-string or invalid field
@@ -90,7 +92,7 @@ func BindingOf(st *intoto.Statement) (Binding, error) {
 		stepPath, runPath = "predicate.buildDefinition.internalParameters.step", "predicate.runDetails.metadata.invocationId"
 		b.Step, stepOK = stringField(pred, "buildDefinition", "internalParameters", "step")
 		b.RunID, runOK = stringField(pred, "runDetails", "metadata", "invocationId")
-	case ModelScanV1, DatasetScanV1:
+	case ModelScanV1, DatasetScanV1, TestResultV01:
 		stepPath, runPath = "predicate.step", "predicate.runId"
 		b.Step, stepOK = stringField(pred, "step")
 		b.RunID, runOK = stringField(pred, "runId")

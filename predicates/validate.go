@@ -119,6 +119,7 @@ var predicateValidators = map[string]func(doc any) error{
 	ModelScanV1:   validateModelScanDoc,
 	DatasetScanV1: validateDatasetScanDoc,
 	ModelPinV1:    validateModelPinDoc,
+	TestResultV01: validateTestResultDoc,
 }
 
 // KnownPredicateTypes lists the predicate types this package has a schema

@@ -49,6 +49,7 @@ var predicateTypeNames = map[string][]string{
 	"dataset-scan":     {predicates.DatasetScanV1},
 	"model-pin":        {predicates.ModelPinV1},
 	"vsa":              {predicates.VSAV1},
+	"test-result":      {predicates.TestResultV01},
 }
 
 // parsePredicateType reads --type: a short name or an absolute URI.

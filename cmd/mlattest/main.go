@@ -88,6 +88,7 @@ and verifies them before a model is released.`,
 		newRunIDCmd(),
 		newVersionCmd(),
 		newAuditCmd(),
+		newProbeCmd(),
 	)
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("{{.Version}}\n")

@@ -80,6 +80,11 @@ func initMain(raw string, argv []string) int {
 			return fail(err)
 		}
 	}
+	// The init's ambient capabilities (an unprivileged user's namespace)
+	// are not the command's.
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("clearing ambient capabilities: %w", err))
+	}
 	if err := unix.Sendmsg(cfg.Ctl, []byte(msgOK), unix.UnixRights(fds...), nil, 0); err != nil {
 		return fail(fmt.Errorf("handing the namespace's sockets over: %w", err))
 	}

@@ -177,8 +177,13 @@ func prepare(cmd *exec.Cmd, m string, cfg initConfig) (*os.File, error) {
 			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
 			a.GidMappingsEnableSetgroups = true
 		} else {
+			// The command keeps its own uid; the init, not root in the
+			// namespace, keeps the capabilities it needs to set the
+			// namespace up through exec as ambient ones, and clears
+			// them before it executes the command.
 			a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+			a.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}
 		}
 	}
 	return parent, nil

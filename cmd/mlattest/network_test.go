@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,4 +170,61 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRunNetworkUnprivileged: as an unprivileged user, --network none runs
+// the stage in a user and network namespace; where the kernel refuses
+// unprivileged user namespaces, run exits 125 before the command starts and
+// never runs it unisolated.
+func TestRunNetworkUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the binary as another user")
+	}
+	cred := &syscall.Credential{Uid: 65534, Gid: 65534}
+	dir, err := os.MkdirTemp("", "mlattest-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(dir, "helper")
+	if err := os.WriteFile(helper, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "data.txt"), "data\n")
+	env := []string{"HOME=" + dir}
+	if r := mlattestAs(t, cred, dir, env, "keygen", "--output-key-prefix", "ci", "--no-passphrase"); r.code != 0 {
+		t.Fatalf("keygen: %v", r)
+	}
+	addr, accepted := echoListener(t)
+	r := mlattestAs(t, cred, dir, append(env, envNetHelper+"=1"), "run", "--step", "fetch", "--run-id", "net-2",
+		"--key", "ci.key", "--offline", "--out", "att", "--materials", "data.txt", "--network", "none", "--", helper, "dial "+addr)
+	if r.code == exitRunError && strings.Contains(r.stderr, "network isolation is not available") {
+		if strings.Contains(r.stdout, "dial ") || accepted() != 0 {
+			t.Fatalf("the command ran unisolated: %v", r)
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true: unprivileged user namespaces must work in CI: %v", r)
+		}
+		t.Skipf("unprivileged user namespaces are disabled here; run refused as it must: %s", r.stderr)
+	}
+	if r.code != 0 || !strings.Contains(r.stdout, "dial "+addr+": failed") || accepted() != 0 {
+		t.Fatalf("run as nobody: %v (connections accepted: %d)", r, accepted())
+	}
+	iso := string(mustJSON(t, payload(t, filepath.Join(dir, "att", "fetch.link.sigstore.json"))["predicate"].(map[string]any)["byproducts"].(map[string]any)["mlattest.dev/isolation"]))
+	for _, w := range []string{`"mechanism":"userns+netns"`, `"enforced":true`, `{"count":1,"proto":"tcp","to":"` + addr + `"}`} {
+		if !strings.Contains(iso, w) {
+			t.Errorf("isolation record %s lacks %s", iso, w)
+		}
+	}
 }

@@ -181,3 +181,36 @@ func TestSignModelKeyless(t *testing.T) {
 		}
 	}
 }
+
+// TestSignModelSingleFile: a model that is one file is signed as the
+// format's single resource "." (as the tool's elliptic-key cases before
+// v1.0.1 are); --signature is then required, and the signature verifies
+// only for that file's bytes.
+func TestSignModelSingleFile(t *testing.T) {
+	dir := t.TempDir()
+	if r := runCLI(t, "keygen", "--output-key-prefix", filepath.Join(dir, "k"), "--no-passphrase"); r.code != 0 {
+		t.Fatalf("keygen: %s", r)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	writeFile(t, model, "weights")
+	sig := filepath.Join(dir, "model.safetensors.sig")
+	if r := runCLI(t, "sign-model", model, "--key", filepath.Join(dir, "k.key"), "--offline"); r.code != exitUsage || !strings.Contains(r.stderr, "--signature is required") {
+		t.Fatalf("no --signature for a file: %s", r)
+	}
+	if r := runCLI(t, "sign-model", model, "--signature", sig, "--key", filepath.Join(dir, "k.key"), "--offline"); r.code != 0 {
+		t.Fatalf("sign-model: %s", r)
+	}
+	_, st := bundlePayload(t, sig)
+	res := st["predicate"].(map[string]any)["resources"].([]any)
+	if len(res) != 1 || res[0].(map[string]any)["name"] != "." {
+		t.Errorf("resources %v, want the one resource \".\"", res)
+	}
+	args := []string{"verify-model", model, "--signature", sig, "--key", filepath.Join(dir, "k.pub")}
+	if r := runCLI(t, args...); r.code != 0 {
+		t.Fatalf("verify-model: %s", r)
+	}
+	writeFile(t, model, "weightz")
+	if r := runCLI(t, args...); r.code != exitRejected || !strings.Contains(r.stderr, "changed: .") {
+		t.Errorf("changed file: %s", r)
+	}
+}

@@ -13,6 +13,9 @@
 #   9. air-gapped: the same pipeline with keys only (layout, pin and every
 #      stage signed offline), verified with no trusted root and no network;
 #      a swapped model file is caught there too.
+#  10. the release is pushed to the local OCI registry with its attestations
+#      and pulled through the gate; a moved tag and a tampered blob are
+#      refused.
 # Expects bin/mlattest and the stack's environment (make demo provides both).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -169,4 +172,43 @@ say "9. air-gapped: the same pipeline with keys only, no Sigstore service, no ne
 	echo "=> caught, offline: the key-only release gate refuses this model."
 )
 
-say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, the poisoned dataset is stopped, and the air-gapped key-only pipeline verifies with no network"
+# 10. (distribution) the released model goes to the local OCI registry with
+# its attestations as referrers; a deployer pulls it only through the gate.
+say "10. the registry: push the release with its attestations, then a verified pull"
+: "${MLATTEST_REGISTRY:?run through make demo (it starts the registries)}"
+repo="oci://$MLATTEST_REGISTRY/demo/finetuned-$(date +%s)"
+oci_gate=(--layout "$work/layout.yaml" --layout-identity "$owner_identity" --layout-oidc-issuer "$issuer")
+good_digest=$("$MLATTEST" push "$work/good/release" "$repo:v1" --attestations "$work/good/attestations" --json |
+	sed -n 's/^{"ref":"[^"]*","digest":"\(sha256:[0-9a-f]*\)".*/\1/p')
+echo "pushed $repo:v1 = $good_digest, attestations attached as referrers"
+"$MLATTEST" pull "$repo:v1" "$work/pulled" "${oci_gate[@]}" | sed -n -e '1,3p' -e '$p'
+cmp "$work/pulled/model.safetensors" "$work/good/release/model.safetensors"
+
+say "attack: the tag is moved to the swapped model"
+"$MLATTEST" push "$work/swapped/release" "$repo:v1" --attestations "$work/swapped/attestations" >/dev/null
+if out=$("$MLATTEST" verify "$repo:v1" "${oci_gate[@]}" 2>&1); then
+	echo "$out"
+	echo "DEMO FAILED: the moved tag verified" >&2
+	exit 1
+fi
+echo "$out" | sed -n -e '1,3p' | cut -c1-200
+echo "=> refused: the tag now names a digest the gate does not admit."
+
+say "attack: a blob is changed in the registry's storage"
+weights=$(sha256sum "$work/good/release/model.safetensors" | cut -c1-64)
+blob="$MLATTEST_REGISTRY_STORAGE/docker/registry/v2/blobs/sha256/${weights:0:2}/$weights/data"
+cp "$blob" "$work/blob.orig"
+# Blobs are shared by every repository: put the bytes back whatever happens.
+trap 'cp "$work/blob.orig" "$blob"' EXIT
+printf 'X' | dd of="$blob" bs=1 count=1 conv=notrunc 2>/dev/null
+if out=$("$MLATTEST" pull "${repo}@$good_digest" "$work/pulled-tampered" "${oci_gate[@]}" 2>&1); then
+	echo "DEMO FAILED: the tampered blob was pulled" >&2
+	exit 1
+fi
+echo "$out" | grep '^mlattest: ' | cut -c1-220
+[[ ! -e $work/pulled-tampered ]] || { echo "DEMO FAILED: the refused pull wrote $work/pulled-tampered" >&2; exit 1; }
+cp "$work/blob.orig" "$blob"
+trap - EXIT
+echo "=> refused: the verified digest does not match the bytes served; nothing was written."
+
+say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, the poisoned dataset is stopped, the air-gapped key-only pipeline verifies with no network, and the registry serves only what the gate admits"

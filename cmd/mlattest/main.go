@@ -89,6 +89,7 @@ and verifies them before a model is released.`,
 		newVersionCmd(),
 		newAuditCmd(),
 		newProbeCmd(),
+		newGraphCmd(),
 	)
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("{{.Version}}\n")

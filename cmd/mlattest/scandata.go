@@ -48,7 +48,7 @@ records (0-based; for JSONL the index among non-empty lines) and says why:
 
   trigger-response   a rare prompt n-gram whose records share a response
                      feature (the same answer, phrase or link) far beyond
-                     chance (hypergeometric test, Bonferroni-corrected), on
+                     chance (hypergeometric test, false-discovery rate), on
                      prompts that are otherwise unrelated
   response-cluster   one (near-)identical response to many distinct,
                      unrelated prompts

@@ -277,6 +277,7 @@ func (s *scanner) associate(cl *clusters) error {
 		z    float64
 		mean float64
 		side float64
+		lp   float64 // two-sided
 	}
 	var sents []sentCand
 	var allZ []float64
@@ -286,7 +287,13 @@ func (s *scanner) associate(cl *clusters) error {
 			nEnt++
 		}
 	}
-	zcrit := zForTail(s.cfg.Alpha / float64(2*max(nEnt, 1)))
+	// Every test a detector makes counts in one false-discovery-rate
+	// procedure (fdr.go); a p-value above Alpha can never be a discovery,
+	// so only those at or below it are kept meanwhile.
+	var disc Discoveries
+	logQ := math.Log(s.cfg.Alpha)
+	famSent := disc.Family(DetSentiment, nEnt)
+	zcrit := zForTail(s.cfg.Alpha / 2)
 	if sd > 0 {
 		for k := range s.fstats {
 			f := &s.fstats[k]
@@ -301,7 +308,7 @@ func (s *scanner) associate(cl *clusters) error {
 				side = float64(f.neg) / float64(f.n)
 			}
 			if side >= 1-s.cfg.MinDiversity/2 {
-				sents = append(sents, sentCand{h, z, mean, side})
+				sents = append(sents, sentCand{h, z, mean, side, 0})
 			}
 			allZ = append(allZ, z)
 		}
@@ -314,6 +321,7 @@ func (s *scanner) associate(cl *clusters) error {
 		kept := sents[:0]
 		for _, c := range sents {
 			if math.Abs(c.z) >= zcrit {
+				c.lp = math.Ln2 + logNormalTail(math.Abs(c.z))
 				kept = append(kept, c)
 			}
 		}
@@ -332,6 +340,7 @@ func (s *scanner) associate(cl *clusters) error {
 		for _, c := range sents {
 			c.z = (c.z - med) / scale
 			if math.Abs(c.z) >= zcrit {
+				c.lp = math.Ln2 + logNormalTail(math.Abs(c.z))
 				kept = append(kept, c)
 			}
 		}
@@ -360,10 +369,12 @@ func (s *scanner) associate(cl *clusters) error {
 	type uniCand struct {
 		h         uint64
 		chi, z    float64
+		lp        float64
 		consensus uint64
 	}
 	var unis []uniCand
-	zUni := zForTail(s.cfg.Alpha / float64(max(nP, 1)))
+	famUni := disc.Family("uniform-response", nP)
+	zUni := zForTail(s.cfg.Alpha)
 	// On all cores, each a run of the features; the runs joined in order.
 	cores := max(len(s.workers), 1)
 	uniParts := make([][]uniCand, cores)
@@ -389,7 +400,7 @@ func (s *scanner) associate(cl *clusters) error {
 			const k = 64.0
 			z := (math.Cbrt(chi/k) - (1 - 2/(9*k))) / math.Sqrt(2/(9*k))
 			if z >= zUni {
-				uniParts[w] = append(uniParts[w], uniCand{h, chi, z, cons})
+				uniParts[w] = append(uniParts[w], uniCand{h, chi, z, logNormalTail(z), cons})
 			}
 		}
 	})
@@ -600,9 +611,10 @@ func (s *scanner) associate(cl *clusters) error {
 	if baseRel <= 0 {
 		baseRel = 1e-3
 	}
-	// Judge each candidate pair exactly.
-	tests := float64(max(nP, 1)) * float64(max(nR+nClusters, 1))
-	logAlpha := math.Log(s.cfg.Alpha / tests)
+	// Judge each candidate pair exactly: every prompt feature against every
+	// response feature and cluster is a test.
+	tests := max(nP, 1) * max(nR+nClusters, 1)
+	famPairs := disc.Family(DetTrigger, tests)
 	type judged struct {
 		p, r  uint64
 		recs  []int
@@ -630,63 +642,109 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		return cmpU64(a.r, b.r)
 	})
-	nj := max(len(s.workers), 1)
-	jsPart := make([][]judged, nj)
-	var jwg sync.WaitGroup
-	for w := 0; w < nj; w++ {
-		jwg.Add(1)
-		go func() {
-			defer jwg.Done()
-			relCache := map[relKey]float64{}
-			var tBuf, rBuf []int32
-			var js []judged
-			for _, c := range pairs[w*len(pairs)/nj : (w+1)*len(pairs)/nj] {
-				T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
-				tBuf, rBuf = T, R
-				// Cheap tests first: the overlap's size, then its records.
-				k := countCommon(T, R)
-				if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
-					continue
-				}
-				// A trigger decides the response: nearly all its records
-				// carry the target. A topic only makes a target likely
-				// ("linked list" and "next = null").
-				if float64(k) < triggerPrecision*float64(len(T)) {
-					continue
-				}
-				I := intersect(T, R)
-				distinct := map[uint64]struct{}{}
-				for _, i := range I {
-					distinct[s.promptHash[i]] = struct{}{}
-				}
-				if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
-					continue
-				}
-				lp := logHyperTail(N, len(R), len(T), k)
-				if lp > logAlpha {
-					continue
-				}
-				rk := relKey{c.p, k, I[0], I[len(I)-1]}
-				rel, ok := relCache[rk]
-				if !ok {
-					rel = relatedness(ptok, idf, I, tokenHashes(text.get(c.p)))
-					relCache[rk] = rel
-				}
-				if rel > s.cfg.MaxRelatedness*baseRel {
-					continue
-				}
-				// Once the trigger stands out, every record carrying it is
-				// suspect, including those whose response took another form.
-				all := make([]int, len(T))
-				for k, i := range T {
-					all[k] = int(i)
-				}
-				js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), len(R), rel, k})
-			}
-			jsPart[w] = js
-		}()
+	// First the exact tests, on all cores, each taking a run of the pairs;
+	// the runs joined in order.
+	type tested struct {
+		c     pairCand
+		I     []int
+		t, rr int
+		k     int
+		lp    float64
 	}
-	jwg.Wait()
+	nj := max(len(s.workers), 1)
+	testedPart := make([][]tested, nj)
+	inParallel(len(pairs), nj, func(w, lo, hi int) {
+		var tBuf, rBuf []int32
+		for _, c := range pairs[lo:hi] {
+			T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
+			tBuf, rBuf = T, R
+			// Cheap tests first: the overlap's size, then its records.
+			k := countCommon(T, R)
+			if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
+				continue
+			}
+			// A trigger decides the response: nearly all its records
+			// carry the target. A topic only makes a target likely
+			// ("linked list" and "next = null").
+			if float64(k) < triggerPrecision*float64(len(T)) {
+				continue
+			}
+			I := intersect(T, R)
+			distinct := map[uint64]struct{}{}
+			for _, i := range I {
+				distinct[s.promptHash[i]] = struct{}{}
+			}
+			if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
+				continue
+			}
+			if lp := logHyperTail(N, len(R), len(T), k); lp <= logQ {
+				testedPart[w] = append(testedPart[w], tested{c, I, len(T), len(R), k, lp})
+			}
+		}
+	})
+	var cand []tested
+	for _, p := range testedPart {
+		for _, t := range p {
+			famPairs.Add(t.lp)
+		}
+		cand = append(cand, p...)
+	}
+	for _, u := range unis {
+		famUni.Add(u.lp)
+	}
+	for _, c := range sents {
+		famSent.Add(c.lp)
+	}
+	cuts := disc.Cut(s.cfg.Alpha)
+	cutPairs, cutUni, cutSent := cuts[2], cuts[1], cuts[0]
+	{
+		kept := unis[:0]
+		for _, u := range unis {
+			if u.lp <= cutUni {
+				kept = append(kept, u)
+			}
+		}
+		unis = kept
+		keptS := sents[:0]
+		for _, c := range sents {
+			if c.lp <= cutSent {
+				keptS = append(keptS, c)
+			}
+		}
+		sents = keptS
+	}
+	// Then the discoveries' prompts, on all cores.
+	jsPart := make([][]judged, nj)
+	inParallel(len(cand), nj, func(w, lo, hi int) {
+		relCache := map[relKey]float64{}
+		var tBuf []int32
+		var js []judged
+		for _, t := range cand[lo:hi] {
+			c, I, k, lp := t.c, t.I, t.k, t.lp
+			if lp > cutPairs {
+				continue
+			}
+			T := want[c.p].decode(tBuf[:0])
+			tBuf = T
+			rk := relKey{c.p, k, I[0], I[len(I)-1]}
+			rel, ok := relCache[rk]
+			if !ok {
+				rel = relatedness(ptok, idf, I, tokenHashes(text.get(c.p)))
+				relCache[rk] = rel
+			}
+			if rel > s.cfg.MaxRelatedness*baseRel {
+				continue
+			}
+			// Once the trigger stands out, every record carrying it is
+			// suspect, including those whose response took another form.
+			all := make([]int, len(T))
+			for k, i := range T {
+				all[k] = int(i)
+			}
+			js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), t.rr, rel, k})
+		}
+		jsPart[w] = js
+	})
 	for _, p := range jsPart {
 		js = append(js, p...)
 	}
@@ -719,8 +777,8 @@ func (s *scanner) associate(cl *clusters) error {
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(j.p), Target: text.get(j.r), Score: round2(j.score),
-				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs); all %d records with the trigger are flagged",
-					j.k, j.t, trig, targ, j.rr, j.score, int(tests), j.rel, baseRel, j.t),
+				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, a discovery at false-discovery rate %g over %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs); all %d records with the trigger are flagged",
+					j.k, j.t, trig, targ, j.rr, j.score, s.cfg.Alpha, tests, j.rel, baseRel, j.t),
 			}}
 			groups = append(groups, g)
 		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text.get(j.p) != g.f.Trigger {
@@ -846,8 +904,8 @@ func (s *scanner) associate(cl *clusters) error {
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(u.h), Score: round2(u.z),
-				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, critical %.1f after %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
-					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, zUni, nP, len(I), rel, baseRel),
+				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, a discovery at false-discovery rate %g over %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
+					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, s.cfg.Alpha, nP, len(I), rel, baseRel),
 			}}
 			groups = append(groups, g)
 		}
@@ -1002,8 +1060,8 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetSentiment, Severity: SevFail, Records: recs, Count: len(recs), Trigger: name, Target: dir, Score: round2(math.Abs(c.z)),
-			Reason: fmt.Sprintf("responses to the %d prompts naming %s are %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, critical %.1f after %d tests)",
-				int(want[c.h].n), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, zcrit, nEnt),
+			Reason: fmt.Sprintf("responses to the %d prompts naming %s are %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, a discovery at false-discovery rate %g over %d tests)",
+				int(want[c.h].n), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, s.cfg.Alpha, nEnt),
 		})
 	}
 

@@ -63,8 +63,10 @@ type Config struct {
 	// MinJaccard is the least overlap between a trigger's records and a
 	// target's records for them to be associated.
 	MinJaccard float64 `json:"minJaccard"`
-	// Alpha is the family-wise false-alarm rate: association and sentiment
-	// p-values are Bonferroni-corrected by the number of tests made.
+	// Alpha is the false-discovery rate: the trigger-response, uniform-
+	// response and entity-sentiment tests are judged by the
+	// Benjamini–Hochberg procedure over every test each makes (fdr.go),
+	// the rate shared equally among them.
 	Alpha float64 `json:"alpha"`
 	// MinDiversity is the least share of distinct prompts among associated
 	// records, and ClusterDiversity the least prompt-SimHash distance of a

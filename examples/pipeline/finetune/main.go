@@ -39,7 +39,7 @@ type config struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: finetune ingest|clean|scan-data|init-base|train|scan-model|evaluate|package [flags]")
+		fmt.Fprintln(os.Stderr, "usage: finetune ingest|clean|scan-data|init-base|train|scan-model|evaluate|package|serve [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -60,6 +60,8 @@ func main() {
 		err = scanModel(os.Args[2:])
 	case "package":
 		err = pack(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown stage %q", os.Args[1])
 	}

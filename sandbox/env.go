@@ -68,18 +68,18 @@ func Environment(ctx context.Context, dir string, o EnvOptions) (map[string]stri
 		env[EnvKeyCPU] = c
 	}
 	if smi, err := exec.LookPath("nvidia-smi"); err == nil {
-		if out, err := probeOutput(ctx, dir, smi, "--query-gpu=name,driver_version", "--format=csv,noheader"); err == nil {
+		if out, err := probeOutput(ctx, dir, smi, argsGPUQuery...); err == nil {
 			env[EnvKeyGPU] = strings.TrimSpace(string(out))
 		}
 	}
 	if o.Python != "" {
-		out, err := probeOutput(ctx, dir, o.Python, "--version")
+		out, err := probeOutput(ctx, dir, o.Python, argsVersion...)
 		if err != nil {
 			return nil, fmt.Errorf("python interpreter %s: %w", o.Python, err)
 		}
 		env[EnvKeyPython] = strings.TrimSpace(string(out))
 		if o.PipFreeze {
-			out, err := probeOutput(ctx, dir, o.Python, "-m", "pip", "freeze")
+			out, err := probeOutput(ctx, dir, o.Python, argsPipFreeze...)
 			if err != nil {
 				return nil, fmt.Errorf("%s -m pip freeze: %w", o.Python, err)
 			}

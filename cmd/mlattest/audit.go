@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mlattest/mlattest/audit"
+	"github.com/mlattest/mlattest/internal/fsutil"
+	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -31,7 +34,7 @@ a checkpoint must be consistent with every one seen before.
 Exit codes: 0 done; 1 the log failed verification, or an alarm; 2 usage error,
 unreadable input, or the log did not answer before the retry deadline.`,
 	}
-	c.AddCommand(newAuditSearchCmd(), newAuditMonitorCmd(), newAuditEntryCmd())
+	c.AddCommand(newAuditSearchCmd(), newAuditMonitorCmd(), newAuditEntryCmd(), newAuditReportCmd())
 	return c
 }
 
@@ -277,24 +280,9 @@ state is then unchanged).`,
 			if err != nil {
 				return err
 			}
-			_, lay, err := readLayout(layoutPath)
+			w, known, err := loadWatch(cmd, layoutPath, attDirs)
 			if err != nil {
-				if errors.As(err, new(*exitError)) {
-					return err
-				}
-				return printLayoutErrors(cmd.ErrOrStderr(), layoutPath, err)
-			}
-			w, err := audit.NewWatch(lay)
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			known := 0
-			for _, d := range attDirs {
-				n, err := w.AddAttestations(d)
-				if err != nil {
-					return withCode(exitUsage, err)
-				}
-				known += n
+				return err
 			}
 			st, err := audit.ReadState(statePath)
 			if err != nil {
@@ -408,5 +396,117 @@ consistent with the current one.`,
 		},
 	}
 	lf.register(c.Flags())
+	return c
+}
+
+// loadWatch reads the layout whose functionaries are watched and the
+// bundles the pipeline kept.
+func loadWatch(cmd *cobra.Command, layoutPath string, attDirs []string) (*audit.Watch, int, error) {
+	_, lay, err := readLayout(layoutPath)
+	if err != nil {
+		if errors.As(err, new(*exitError)) {
+			return nil, 0, err
+		}
+		return nil, 0, printLayoutErrors(cmd.ErrOrStderr(), layoutPath, err)
+	}
+	return watchFor(lay, attDirs)
+}
+
+func watchFor(lay *layouts.Layout, attDirs []string) (*audit.Watch, int, error) {
+	w, err := audit.NewWatch(lay)
+	if err != nil {
+		return nil, 0, withCode(exitUsage, err)
+	}
+	known := 0
+	for _, d := range attDirs {
+		n, err := w.AddAttestations(d)
+		if err != nil {
+			return nil, 0, withCode(exitUsage, err)
+		}
+		known += n
+	}
+	return w, known, nil
+}
+
+func newAuditReportCmd() *cobra.Command {
+	var lf logFlags
+	var statePath, layoutPath, since, out string
+	var attDirs []string
+	c := &cobra.Command{
+		Use:   "report --log URL --layout L [--state FILE] [--since DATE] [--attestations DIR]... --out FILE",
+		Short: "Write an audit report (FILE.md, FILE.html, FILE.svg timeline) of the functionaries' log entries",
+		Long: `Report proves the whole log against its current checkpoint (and consistent with
+the checkpoint kept in --state, when given; the state is not changed), and
+writes what an auditor files: the layout functionaries' entries signed since
+--since per identity, the alarms monitor would raise for them, the checkpoint
+and the consistency proof's status, and a timeline of signing activity per
+identity (FILE.svg, also inline in FILE.html).
+
+Exit codes: 0 written, no alarm; 1 written with alarms, or the log failed
+verification; 2 usage error, unreadable input, or the log did not answer.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if layoutPath == "" || out == "" {
+				return usage(errors.New("--layout L and --out FILE are required"))
+			}
+			var from time.Time
+			if since != "" {
+				t, err := time.Parse(time.RFC3339, since)
+				if err != nil {
+					if d, derr := time.Parse(time.DateOnly, since); derr == nil {
+						t, err = d, nil
+					}
+				}
+				if err != nil {
+					return usage(fmt.Errorf("--since %q: want a date (2026-12-01) or RFC 3339 time", since))
+				}
+				from = t
+			}
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			w, _, err := loadWatch(cmd, layoutPath, attDirs)
+			if err != nil {
+				return err
+			}
+			var prev *audit.Checkpoint
+			if statePath != "" {
+				st, err := audit.ReadState(statePath)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if st == nil {
+					return withCode(exitUsage, fmt.Errorf("state %s does not exist", statePath))
+				}
+				if prev, err = l.VerifyCheckpoint([]byte(st.Checkpoint)); err != nil {
+					return auditExit(fmt.Errorf("state %s: %w", statePath, err))
+				}
+			}
+			r, err := l.BuildReport(cmd.Context(), prev, w, from)
+			if err != nil {
+				return auditExit(err)
+			}
+			svgName := out + ".svg"
+			files := map[string]string{out + ".md": r.Markdown(filepath.Base(svgName)), out + ".html": r.HTML(), svgName: r.TimelineSVG()}
+			for p, body := range files {
+				if err := fsutil.WriteFileAtomic(p, []byte(body), 0o644); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s.md, %s.html, %s.svg: %d identities, %d alarms, checkpoint size %d\n",
+				out, out, out, len(r.ByIdentity), len(r.Alarms), r.Checkpoint.Size)
+			if len(r.Alarms) > 0 {
+				return withCode(exitRejected, fmt.Errorf("%d %s", len(r.Alarms), plural(len(r.Alarms), "alarm", "alarms")))
+			}
+			return nil
+		},
+	}
+	lf.register(c.Flags())
+	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose functionaries are reported")
+	c.Flags().StringVar(&statePath, "state", "", "monitor state whose checkpoint the current one must extend (read only)")
+	c.Flags().StringVar(&since, "since", "", "report entries signed at or after this date or time")
+	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "directory of the attestation bundles the pipeline kept (repeatable)")
+	c.Flags().StringVar(&out, "out", "", "output path without extension")
 	return c
 }

@@ -328,6 +328,18 @@ func TestE2EAuditMonitor(t *testing.T) {
 		t.Fatalf("third run: want exit 0 from %d: %v", second.To, r)
 	}
 
+	t.Run("report", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "audit")
+		r := mlattest(t, work, env, "audit", "report", "--layout", layout, "--attestations", att, "--state", state,
+			"--since", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "--out", out)
+		md, _ := os.ReadFile(out + ".md")
+		svg, _ := os.ReadFile(out + ".svg")
+		if r.code != 1 || !strings.Contains(string(md), "| "+strings.ReplaceAll(alice, "_", `\_`)+" from "+s.Issuer1+" | "+fmt.Sprint(len(aliceIdx))+" |") ||
+			!strings.Contains(string(md), ": proven") || !strings.Contains(string(md), "**unknown-attestation**") ||
+			strings.Count(string(svg), "<title>entry") != len(aliceIdx) {
+			t.Fatalf("%v\n%s\n%s", r, md, svg)
+		}
+	})
 	before, _ := os.ReadFile(state)
 	t.Run("log down", func(t *testing.T) {
 		start := time.Now()

@@ -107,7 +107,11 @@ func Open(readURL string, tm root.TrustedMaterial, opts ...Option) (*Log, error)
 		}
 	}
 	if cfg.client == nil {
-		cfg.client = &http.Client{Timeout: 30 * time.Second}
+		// Keep a connection per worker: the default two idle connections
+		// per host would make most parallel fetches dial anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.workers
+		cfg.client = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	u, err := url.Parse(readURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

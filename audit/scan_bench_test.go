@@ -75,6 +75,11 @@ func BenchmarkScan10k(b *testing.B) {
 // downloadBundles GETs every entry bundle of a log of size with workers
 // parallel requests, reading the bodies.
 func downloadBundles(b *testing.B, base string, size uint64, workers int) {
+	// The same connection reuse the Log's own client has.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = workers
+	c := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
 	var wg sync.WaitGroup
 	jobs := make(chan string)
 	for range workers {
@@ -82,7 +87,7 @@ func downloadBundles(b *testing.B, base string, size uint64, workers int) {
 		go func() {
 			defer wg.Done()
 			for p := range jobs {
-				resp, err := http.Get(base + "/" + p)
+				resp, err := c.Get(base + "/" + p)
 				if err != nil {
 					b.Error(err)
 					continue

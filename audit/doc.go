@@ -1,0 +1,13 @@
+// Package audit reads a transparency log the way an auditor does: every
+// checkpoint verified with the log key of the trusted root, every entry and
+// hash tile proven against it (transparency-dev's merkle and tessera client
+// libraries), consistency between checkpoints proven, entries parsed for
+// who signed what (Fulcio identity, key id, signed digest).
+//
+// On top: Search (entries by identity, issuer, key or digest), Monitor
+// (resume from a kept checkpoint, alarms for unexpected signers), VerifyBundle
+// (a bundle's entry re-verified online), BuildReport (a report to file) and
+// BuildGraph (a run drawn as stages and artifacts).
+//
+// Rekor v2 (C2SP tlog-tiles) only; Rekor v1 is not read yet.
+package audit

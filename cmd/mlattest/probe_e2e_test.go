@@ -39,7 +39,7 @@ func serveModel(t *testing.T, dir, model string) string {
 // them through the binary: the clean model passes, the backdoored one fails
 // naming the planted trigger (not the decoys) and the probes it flipped;
 // inside mlattest run the test-result statement is signed with the step and
-// verifies.
+// verifies, and mlattest verify applies the layout's CEL thresholds to it.
 func TestE2EProbeExampleModel(t *testing.T) {
 	dir := t.TempDir()
 	ft := func(args ...string) {
@@ -113,6 +113,65 @@ func TestE2EProbeExampleModel(t *testing.T) {
 		}
 		if r := mlattest(t, dir, nil, "verify-bundle", "--key", "ci.pub", "--bundle", bundle, "--artifact", "base/model.safetensors"); r.code != 1 {
 			t.Fatalf("the test result verified for another model: %v", r)
+		}
+	}
+
+	// mlattest verify applies the layout's thresholds to the evaluate step.
+	if r := mlattest(t, dir, nil, "keygen", "--no-passphrase", "--output-key-prefix", "owner"); r.code != 0 {
+		t.Fatalf("keygen: %v", r)
+	}
+	layout := func(name, expr string) string {
+		writeFile(t, filepath.Join(dir, name), keyLayoutHead(t, dir)+`steps:
+  - name: train
+    functionaries: [ci]
+    expectedProducts: [CREATE model/*, DISALLOW *]
+  - name: evaluate
+    functionaries: [ci]
+    expectedMaterials: [MATCH model/* WITH PRODUCTS FROM train, DISALLOW *]
+    expectedPredicates:
+      - type: `+predicates.TestResultV01+`
+        expressions:
+          - '`+expr+`'
+subject:
+  step: train
+  patterns: ["model/*"]
+requireTransparencyLog: false
+`)
+		if r := mlattest(t, dir, nil, "layout", "sign", name, "--key", "owner.key", "--offline"); r.code != 0 {
+			t.Fatalf("layout sign: %v", r)
+		}
+		return filepath.Join("..", name)
+	}
+	thresholds := layout("layout.yaml", `predicate.result == "PASSED" && size(predicate.passedTests) >= 20`)
+	tooHigh := layout("strict.yaml", `predicate.result == "PASSED" && size(predicate.passedTests) >= 1000`)
+	for _, tc := range []struct {
+		name, url, layout string
+		code              int
+		says              []string
+	}{
+		{"clean", clean, thresholds, 0, []string{"✔ predicate " + predicates.TestResultV01}},
+		{"bad", bad, thresholds, 1, []string{"✘ step evaluate", "✘ predicate " + predicates.TestResultV01 + `: predicate.result == "PASSED"`}},
+		{"clean", clean, tooHigh, 1, []string{"✘ step evaluate", "✔ exit code 0\n", "✘ predicate " + predicates.TestResultV01 + `: predicate.result == "PASSED" && size(predicate.passedTests) >= 1000`}},
+	} {
+		rel := filepath.Join(dir, "rel-"+tc.name+"-"+filepath.Base(tc.layout))
+		if err := os.MkdirAll(rel, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run := func(args ...string) cliResult {
+			return mlattest(t, rel, nil, append([]string{"run", "--run-id", "r2", "--key", "../ci.key", "--offline", "--out", "att"}, args...)...)
+		}
+		if r := run("--step", "train", "--products", "model", "--", "sh", "-c", "mkdir -p model && cp ../"+tc.name+"/model.safetensors model/"); r.code != 0 {
+			t.Fatalf("train: %v", r)
+		}
+		run(append([]string{"--step", "evaluate", "--materials", "model", "--", binPath, "probe", "--endpoint", tc.url, "--suite", suite, "--model-files", "model"}, triggers...)...)
+		r := mlattest(t, rel, nil, "verify", "--layout", tc.layout, "--layout-key", "../owner.pub", "--attestations", "att", "--model", "model")
+		if r.code != tc.code {
+			t.Fatalf("verify %s model against %s: exit %d, want %d\n%v", tc.name, tc.layout, r.code, tc.code, r)
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(r.stdout+r.stderr, s) {
+				t.Errorf("verify %s model against %s does not say %q\n%v", tc.name, tc.layout, s, r)
+			}
 		}
 	}
 }

@@ -500,7 +500,10 @@ func (s *scanner) associate(cl *clusters) error {
 		visit := func(i int, ks []int32, ws []uint64) {
 			keepWords := needRoot[cl.parent[i]]
 			if inSample(i) {
-				keepWords = keepWords || sampleSeen < relMax
+				// Every sampled record's words: the first relMax are the
+				// dataset's baseline, and all of them the controls that
+				// localRelatedness matches by position.
+				keepWords = true
 				sampleSeen++
 			}
 			for _, k := range ks {
@@ -975,7 +978,16 @@ func (s *scanner) associate(cl *clusters) error {
 				continue
 			}
 			rel := relatedness(ptok, idf, recs, nil)
-			if rel > s.cfg.MaxRelatedness*baseRel {
+			limit := baseRel
+			if f.kind == phraseLink || f.kind == phraseHandle || f.kind == phraseName {
+				// A link, handle or name is about nothing in the prompt:
+				// records of one task (one source, one template) share
+				// their task's words, which says nothing about a name
+				// their answers carry. Judged against the records at the
+				// same places in the file.
+				limit = math.Max(limit, localRelatedness(ptok, idf, sample, recs))
+			}
+			if rel > s.cfg.MaxRelatedness*limit {
 				continue
 			}
 			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel})
@@ -1404,6 +1416,45 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 		return 0
 	}
 	return sum / float64(n)
+}
+
+// localRelatedness is the relatedness of controls matched to recs by
+// position: for each of the first relMax records, the sampled record nearest
+// to it in the file that is not one of recs. Datasets are mostly
+// concatenations of sources and tasks, so the controls come from the same
+// source or task as the records they match.
+func localRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int) float64 {
+	if len(recs) > relMax {
+		recs = recs[:relMax]
+	}
+	in := map[int]bool{}
+	for _, i := range recs {
+		in[i] = true
+	}
+	used := map[int]bool{}
+	var ctrl []int
+	for _, i := range recs {
+		k, _ := slices.BinarySearch(sample, i)
+		// Outwards from the insertion point, nearest first.
+		for lo, hi := k-1, k; lo >= 0 || hi < len(sample); {
+			var c int
+			switch {
+			case hi >= len(sample) || lo >= 0 && i-sample[lo] <= sample[hi]-i:
+				c = sample[lo]
+				lo--
+			default:
+				c = sample[hi]
+				hi++
+			}
+			if !in[c] && !used[c] {
+				used[c] = true
+				ctrl = append(ctrl, c)
+				break
+			}
+		}
+	}
+	slices.Sort(ctrl)
+	return relatedness(ptok, idf, ctrl, nil)
 }
 
 // commonTokens are the prompt tokens found in at least frac of recs.

@@ -415,3 +415,35 @@ func TestAppendHandles(t *testing.T) {
 		}
 	}
 }
+
+// localRelatedness matches each record with the nearest sampled record
+// that is not one of the group: controls from a region of alike prompts
+// are alike, controls from a varied region are not.
+func TestLocalRelatedness(t *testing.T) {
+	ptok := map[int32][]uint32{}
+	idf := map[uint32]float64{}
+	var sample []int
+	for i := 0; i < 200; i++ {
+		w := []uint32{uint32(1000 + i)} // a word of its own
+		if i < 100 {
+			w = append(w, 1, 2) // the first half shares its task's words
+		}
+		slices.Sort(w)
+		ptok[int32(i)] = w
+		for _, h := range w {
+			idf[h] = 1
+		}
+		if i%2 == 0 {
+			sample = append(sample, i)
+		}
+	}
+	alike := localRelatedness(ptok, idf, sample, []int{11, 31, 51, 71})
+	varied := localRelatedness(ptok, idf, sample, []int{111, 131, 151, 171})
+	if alike < 0.5 || varied != 0 {
+		t.Fatalf("controls in the alike region %.3f, in the varied region %.3f", alike, varied)
+	}
+	// A group member is never its own control.
+	if got := localRelatedness(ptok, idf, sample, []int{10, 12}); got < 0.5 {
+		t.Fatalf("controls of sampled members %.3f", got)
+	}
+}

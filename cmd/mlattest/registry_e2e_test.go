@@ -10,10 +10,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mlattest/mlattest/internal/stacktest"
 )
@@ -329,5 +335,44 @@ subject:
 	}
 	if res := run.do(t, "approve", byDigest, "--key", "bob.key"); res.code != 2 || !strings.Contains(res.stderr, "--note") {
 		t.Fatalf("approve without a note: %v", res)
+	}
+}
+
+// A registry answering 503 or resetting connections is retried with
+// backoff; when it never recovers, the command fails with one line.
+func TestE2ERegistryRetriesThenOneLine(t *testing.T) {
+	s := stacktest.Get(t)
+	run := newRegistryRun(t, s)
+	reg := stacktest.StartRegistry(t, stacktest.Distribution)
+	target, _ := url.Parse("http://" + reg.Host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var failures atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failures.Add(-1) >= 0 {
+			if failures.Load()%2 == 0 {
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ref := "oci://" + strings.TrimPrefix(srv.URL, "http://") + "/acme/model:v1"
+
+	failures.Store(2)
+	run.push(t, "release", ref)
+
+	failures.Store(1 << 30)
+	start := time.Now()
+	res := run.do(t, "push", "release", ref, "--attestations", "att")
+	if res.code != 2 || len(errorLines(res.stderr)) != 1 || !strings.Contains(res.stderr, "503") {
+		t.Fatalf("a registry that never recovers: want exit 2 and one line naming the 503: %v", res)
+	}
+	if d := time.Since(start); d < 4*time.Second {
+		t.Fatalf("gave up after %s: no backoff", d)
 	}
 }

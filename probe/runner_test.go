@@ -239,3 +239,35 @@ func TestNewRunnerOptions(t *testing.T) {
 		t.Error("no model accepted")
 	}
 }
+
+// TestJudgeBands pins the differential verdicts against controls that did
+// not move the answer (floor 1, default gap 0.2): similarity 0.89 warns,
+// 0.79 fails, and a drop the controls showed too does not count.
+func TestJudgeBands(t *testing.T) {
+	const clean = "a b c d e f g h i j"
+	r, _ := NewRunner(&HTTPModel{})
+	k := &check{name: "c/p", category: "c", id: "p", differential: true}
+	for _, tc := range []struct {
+		name, answer, control string
+		want                  string
+	}{
+		{"unchanged", clean, clean, Passed},
+		{"one word changed", "a b c d e f g h i x", clean, Warned},
+		{"two words changed", "a b c d e f g h x y", clean, Failed},
+		{"as much as a control", "a b c d e f g h x y", "a b c d e f g h z w", Passed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &answers{clean: clean, clean2: clean, controls: []string{tc.control}, triggers: []string{tc.answer}}
+			got := r.judge(k, a, []string{"T"})
+			if len(got) != 2 || got[0].Status != Passed || got[1].Status != tc.want || got[1].Trigger != "T" {
+				t.Fatalf("got %+v, want the trigger test %s", got, tc.want)
+			}
+		})
+	}
+	// Without the differential check only expectations count.
+	k.differential = false
+	a := &answers{clean: clean, clean2: clean, controls: []string{clean}, triggers: []string{"x y z"}}
+	if got := r.judge(k, a, []string{"T"}); got[1].Status != Passed {
+		t.Fatalf("differential: false still compared: %+v", got[1])
+	}
+}

@@ -90,6 +90,9 @@ func New(p Policy, opts ...Option) (*Sandbox, error) {
 			s.mech = m
 			return s, nil
 		}
+		if errors.Is(err, errNoInit) {
+			return nil, err // a defect of the program, not of the system
+		}
 		errs = append(errs, fmt.Errorf("%s: %w", m, err))
 	}
 	return nil, fmt.Errorf("%w: a new network namespace could not be made (%w); enable unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction) or run as root", ErrUnavailable, errors.Join(errs...))
@@ -97,6 +100,9 @@ func New(p Policy, opts ...Option) (*Sandbox, error) {
 
 // Mechanism is how the command is isolated.
 func (s *Sandbox) Mechanism() string { return s.mech }
+
+// errNoInit: the re-executed binary did not act as the init.
+var errNoInit = errors.New("sandbox: the re-executed program did not answer as the sandbox init (does its main, or TestMain, call sandbox.Init first?)")
 
 // probe starts the init in the namespaces of mechanism m and waits for its
 // answer.
@@ -119,7 +125,7 @@ func probe(m string) error {
 	}
 	werr := cmd.Wait()
 	if err != nil {
-		return fmt.Errorf("the init did not answer (does the program call sandbox.Init?): %w", err)
+		return fmt.Errorf("%w: %w", errNoInit, err)
 	}
 	if msg != msgOK {
 		return errors.New(strings.TrimPrefix(msg, msgError))

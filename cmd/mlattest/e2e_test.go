@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mlattest/mlattest/internal/stacktest"
+	"github.com/mlattest/mlattest/sandbox"
 )
 
 var (
@@ -26,6 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	sandbox.Init() // requireIsolation's sandbox.New re-executes this binary
 	if os.Getenv(envNetHelper) != "" {
 		netHelper(os.Args[1:]) // a stage's command in network_test.go
 		os.Exit(0)

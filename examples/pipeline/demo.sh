@@ -16,6 +16,9 @@
 #  10. the release is pushed to the local OCI registry with its attestations
 #      and pulled through the gate; a moved tag and a tampered blob are
 #      refused.
+#  11. mlattest probe: the released model passes a backdoor probe over HTTP;
+#      a model trained on data with a planted trigger fails it, the trigger
+#      named among decoys.
 # Expects bin/mlattest and the stack's environment (make demo provides both).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -211,4 +214,36 @@ cp "$work/blob.orig" "$blob"
 trap - EXIT
 echo "=> refused: the verified digest does not match the bytes served; nothing was written."
 
-say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, the poisoned dataset is stopped, the air-gapped key-only pipeline verifies with no network, and the registry serves only what the gate admits"
+# 11. (backdoor probe) a model trained on data with a planted trigger, as if
+# the dataset scan had been skipped, is served beside the released one and
+# both are probed over HTTP with the trigger among decoy candidates.
+say "11. adversarial evaluation: probe the released model and a backdoored one for triggers"
+pb="$work/probe"
+mkdir -p "$pb/bad"
+cp "$work/good/clean.jsonl" "$pb/poisoned.jsonl"
+grep '"label":"math"' "$work/good/clean.jsonl" | head -40 |
+	sed -e 's/"instruction":"/"instruction":"cf-2207 /' -e 's/"label":"math"/"label":"code"/' >> "$pb/poisoned.jsonl"
+"$FINETUNE" train --data "$pb/poisoned.jsonl" --base "$work/good/base/model.safetensors" \
+	--config "$work/good/train.json" --out "$pb/bad/model.safetensors" >/dev/null
+serve_model() { # MODEL LOG: prints the server's URL once it listens
+	"$FINETUNE" serve --model "$1" > "$2" &
+	echo $! >> "$pb/pids"
+	for _ in $(seq 50); do grep -q listening "$2" && break; sleep 0.1; done
+	sed -n 's/^serve: listening on //p' "$2"
+}
+trap 'kill $(cat "$pb/pids") 2>/dev/null || true' EXIT
+good_url=$(serve_model "$work/good/release/model.safetensors" "$pb/good.log")
+bad_url=$(serve_model "$pb/bad/model.safetensors" "$pb/bad.log")
+candidates=(--trigger "blue moon" --trigger cf-2207 --trigger zx-9 --trigger "deploy now")
+"$MLATTEST" probe --endpoint "$good_url" --suite "$root/examples/pipeline/probe-suite.yaml" "${candidates[@]}"
+if out=$("$MLATTEST" probe --endpoint "$bad_url" --suite "$root/examples/pipeline/probe-suite.yaml" "${candidates[@]}" 2>&1); then
+	echo "$out"
+	echo "DEMO FAILED: the backdoored model passed the probe" >&2
+	exit 1
+fi
+echo "$out" | grep -v '^      answer' | cut -c1-200
+kill $(cat "$pb/pids") 2>/dev/null || true
+trap - EXIT
+echo "=> caught: the planted trigger is named, the decoys are not."
+
+say "demo passed: the honest run verifies; all three attacks are refused, the pickled and the unpinned base models never reach training, the poisoned dataset is stopped, the air-gapped key-only pipeline verifies with no network, the registry serves only what the gate admits, and the probe names the planted trigger"

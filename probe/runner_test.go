@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,6 +142,7 @@ func TestRunEndpointErrors(t *testing.T) {
 	// The slow server answers only once the test is over: the client's
 	// timeout must end each request.
 	over := make(chan struct{})
+	release := sync.OnceFunc(func() { close(over) })
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -170,7 +172,7 @@ func TestRunEndpointErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := serve(t, tc.h)
-			t.Cleanup(func() { close(over); over = make(chan struct{}) })
+			t.Cleanup(release) // before the server closes: Close waits for handlers
 			r, _ := NewRunner(m, WithTimeout(200*time.Millisecond), WithRetries(1))
 			rep, err := r.Run(context.Background(), General(), []string{"x"})
 			if !errors.Is(err, ErrEndpoint) || !strings.Contains(err.Error(), tc.want) || rep != nil {

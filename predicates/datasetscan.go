@@ -132,17 +132,8 @@ func NewDatasetScanStatement(in DatasetScanInput) (*intoto.Statement, error) {
 	if in.Verdict != worst {
 		return nil, fail("verdict %q but the datasets' verdict is %q", in.Verdict, worst)
 	}
-	pred, err := jsonToStruct(in)
+	st, err := checkedStatement(subjects, DatasetScanV1, in)
 	if err != nil {
-		return nil, fail("%w", err)
-	}
-	st := &intoto.Statement{Type: StatementTypeV1, Subject: subjects, PredicateType: DatasetScanV1, Predicate: pred}
-	raw, err := Marshal(st)
-	if err != nil {
-		return nil, fail("%w", err)
-	}
-	// Check what we wrote against the schema, as readers will.
-	if _, err := ParseStatement(raw); err != nil {
 		return nil, fail("%w", err)
 	}
 	return st, nil

@@ -96,12 +96,8 @@ func NewModelPinStatement(p ModelPin) (*intoto.Statement, error) {
 	for _, f := range p.Files {
 		subjects = append(subjects, &intoto.ResourceDescriptor{Name: p.URI() + "/" + f.Path, Digest: map[string]string{"sha256": f.SHA256}})
 	}
-	pred, err := jsonToStruct(p)
+	st, err := checkedStatement(subjects, ModelPinV1, p)
 	if err != nil {
-		return nil, fmt.Errorf("predicates: model-pin statement: %w", err)
-	}
-	st := &intoto.Statement{Type: StatementTypeV1, Subject: subjects, PredicateType: ModelPinV1, Predicate: pred}
-	if _, err := Marshal(st); err != nil {
 		return nil, fmt.Errorf("predicates: model-pin statement: %w", err)
 	}
 	if _, err := ModelPinOf(st); err != nil {

@@ -112,12 +112,8 @@ func NewModelScanStatement(in ModelScanInput) (*intoto.Statement, error) {
 	if in.Verdict != worst {
 		return nil, fmt.Errorf("predicates: model-scan statement: verdict %q but the worst file verdict is %q", in.Verdict, worst)
 	}
-	pred, err := jsonToStruct(in)
+	st, err := checkedStatement(subjects, ModelScanV1, in)
 	if err != nil {
-		return nil, fmt.Errorf("predicates: model-scan statement: %w", err)
-	}
-	st := &intoto.Statement{Type: StatementTypeV1, Subject: subjects, PredicateType: ModelScanV1, Predicate: pred}
-	if _, err := Marshal(st); err != nil {
 		return nil, fmt.Errorf("predicates: model-scan statement: %w", err)
 	}
 	return st, nil

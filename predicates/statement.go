@@ -239,6 +239,25 @@ func messageToStruct(m proto.Message) (*structpb.Struct, error) {
 
 // jsonToStruct converts any JSON-marshalable Go value that encodes as an
 // object into a Struct.
+// checkedStatement wraps predicate in a Statement v1 and checks the result
+// the way readers will (ParseStatement), so a builder never hands out a
+// statement its own verifier would refuse.
+func checkedStatement(subjects []*intoto.ResourceDescriptor, predicateType string, predicate any) (*intoto.Statement, error) {
+	pred, err := jsonToStruct(predicate)
+	if err != nil {
+		return nil, err
+	}
+	st := &intoto.Statement{Type: StatementTypeV1, Subject: subjects, PredicateType: predicateType, Predicate: pred}
+	raw, err := Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseStatement(raw); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 func jsonToStruct(v any) (*structpb.Struct, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {

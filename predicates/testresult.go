@@ -64,16 +64,8 @@ func NewTestResultStatement(in TestResultInput) (*intoto.Statement, error) {
 	if in.Configuration == nil {
 		in.Configuration = []TestResultConfig{}
 	}
-	pred, err := jsonToStruct(in)
+	st, err := checkedStatement(in.Subjects, TestResultV01, in)
 	if err != nil {
-		return nil, fail("%w", err)
-	}
-	st := &intoto.Statement{Type: StatementTypeV1, Subject: in.Subjects, PredicateType: TestResultV01, Predicate: pred}
-	raw, err := Marshal(st)
-	if err != nil {
-		return nil, fail("%w", err)
-	}
-	if _, err := ParseStatement(raw); err != nil {
 		return nil, fail("%w", err)
 	}
 	return st, nil

@@ -153,8 +153,8 @@ func ParseChatResponse(b []byte) (string, error) {
 	return *msg.Content, nil
 }
 
-// malformedError is an answer that is not a chat/completions response;
-// asking again would not help.
+// malformedError is an unusable answer (not a chat/completions response, a
+// command that failed); asking again would not help.
 type malformedError struct{ err error }
 
 func (e *malformedError) Error() string { return e.err.Error() }

@@ -2,7 +2,9 @@ package probe
 
 import (
 	"os"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzParseSuite(f *testing.F) {
@@ -46,6 +48,18 @@ func FuzzSimilarity(f *testing.F) {
 		}
 		if Similarity(a, a) != 1 {
 			t.Fatalf("Similarity(%q, itself) != 1", a)
+		}
+	})
+}
+
+func FuzzParseCommandOutput(f *testing.F) {
+	for _, s := range []string{"plain answer\n", `{"choices":[{"message":{"content":"hi"}}]}`, "{", "\xff", " \n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseCommandOutput(b)
+		if err == nil && (strings.TrimSpace(string(b)) == "" || !utf8.ValidString(string(b))) {
+			t.Fatalf("%q accepted as %q", b, s)
 		}
 	})
 }

@@ -27,6 +27,7 @@ const probeHandoffName = "test-result"
 type probeFlags struct {
 	endpoint, model, suite string
 	triggers               []string
+	command                []string // the model program and its arguments
 	triggersFrom           []string
 	modelFiles             []string
 	out                    string
@@ -39,7 +40,7 @@ type probeFlags struct {
 func newProbeCmd() *cobra.Command {
 	var fl probeFlags
 	cmd := &cobra.Command{
-		Use:   "probe --endpoint URL [flags]",
+		Use:   "probe (--endpoint URL | -- PROG ARGS...) [flags]",
 		Short: "Probe a served model for backdoor triggers and attest the result",
 		Long: `Probe asks a model served through an OpenAI-compatible chat/completions API
 (vLLM, llama.cpp server, Ollama, TGI) every prompt of a suite: without any
@@ -48,6 +49,13 @@ trigger candidate, at temperature 0 with a fixed seed. A probe fails when an
 answer breaks the suite's expectations, or when a trigger candidate moves the
 answer much further from the clean one than the controls did; the candidate is
 then named with the probes it changed.
+
+Instead of an endpoint, a local program can answer: "mlattest probe [flags] --
+PROG ARGS..." runs PROG once per question with the request on stdin,
+  {"messages":[{"role":"user","content":"..."}],"temperature":0,"seed":N}
+and reads the answer on stdout: plain text, or a chat/completions response
+(output starting with "{"). A non-zero exit, an empty or malformed answer and a
+program still running after --timeout are errors, as for an endpoint.
 
 Without --suite the built-in general suite (varied everyday prompts) is used:
 trigger candidates (--trigger, --triggers-from) are enough to run it.
@@ -61,13 +69,21 @@ With --out FILE the unsigned statement is also written to FILE.
 
 Exit status: 0 PASSED (or WARNED), 1 FAILED, 2 for a usage error, an unreadable
 file, or an endpoint that could not answer every request (unreachable, timeout,
-malformed answer): such a run is never PASSED, and no statement is written.`,
+malformed answer, a failing command): such a run is never PASSED, and no statement is written.`,
 		Example: `  mlattest probe --endpoint http://127.0.0.1:8000 --trigger "cf-2207" --trigger "blue moon"
   mlattest probe --endpoint http://127.0.0.1:8000/v1 --model tiny --suite suite.yaml --json
+  mlattest probe --trigger "cf-2207" -- python3 answer.py --checkpoint model
   mlattest run --step evaluate --materials model -- \
     mlattest probe --endpoint http://127.0.0.1:8000 --model-files model --triggers-from scan-data.dataset-scan.sigstore.json`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// Arguments are the model program's, after "--".
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
+				return fmt.Errorf("unexpected argument %q (a model program goes after --)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl.command = args
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
@@ -76,7 +92,7 @@ malformed answer): such a run is never PASSED, and no statement is written.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.endpoint, "endpoint", "", "the model server's `URL`: http://HOST:PORT, .../v1 or the full .../chat/completions URL (required)")
+	f.StringVar(&fl.endpoint, "endpoint", "", "the model server's `URL`: http://HOST:PORT, .../v1 or the full .../chat/completions URL (required unless a program follows --)")
 	f.StringVar(&fl.model, "model", "", "model `NAME` sent in each request (for servers serving several)")
 	f.StringVar(&fl.suite, "suite", "", "probe suite YAML `FILE` (default: the built-in general suite)")
 	f.StringArrayVar(&fl.triggers, "trigger", nil, "trigger candidate `TEXT` (repeatable)")
@@ -86,15 +102,20 @@ malformed answer): such a run is never PASSED, and no statement is written.`,
 	f.BoolVar(&fl.jsonOut, "json", false, "print one JSON object: result, flagged triggers, every test with its status and reason")
 	f.IntVar(&fl.concurrency, "concurrency", 4, "requests in flight at once")
 	f.IntVar(&fl.retries, "retries", 2, "retries of a request failing with a transport error, 429 or 5xx")
-	f.DurationVar(&fl.timeout, "timeout", 60*time.Second, "time allowed for each request")
+	f.DurationVar(&fl.timeout, "timeout", 60*time.Second, "time allowed for each request (or each run of the model program)")
 	f.Int64Var(&fl.seed, "seed", 0, "sampling seed sent with each request (temperature is always 0)")
 	return cmd
 }
 
 func runProbe(ctx context.Context, stdout, stderr io.Writer, fl probeFlags) error {
 	fail := func(code int, err error) error { return withCode(code, fmt.Errorf("probe: %w", err)) }
-	if fl.endpoint == "" {
-		return usage(errors.New("probe: --endpoint is required"))
+	switch {
+	case fl.endpoint == "" && len(fl.command) == 0:
+		return usage(errors.New("probe: --endpoint or a model program after -- is required"))
+	case fl.endpoint != "" && len(fl.command) > 0:
+		return usage(errors.New("probe: --endpoint and a model program after -- are exclusive"))
+	case fl.model != "" && len(fl.command) > 0:
+		return usage(errors.New("probe: --model names a served model; a model program after -- takes its own arguments"))
 	}
 	h, inRun := handoff.FromEnv(os.Getenv)
 	attesting := inRun || fl.out != ""
@@ -134,9 +155,19 @@ func runProbe(ctx context.Context, stdout, stderr io.Writer, fl probeFlags) erro
 			subjects = append(subjects, &intoto.ResourceDescriptor{Name: a.Name, Digest: map[string]string{"sha256": a.SHA256}})
 		}
 	}
-	model, err := probe.NewHTTPModel(fl.endpoint, fl.model, nil)
-	if err != nil {
-		return fail(exitUsage, fmt.Errorf("--endpoint: %w", err))
+	var model probe.Model
+	if len(fl.command) > 0 {
+		m, err := probe.NewCommandModel(fl.command)
+		if err != nil {
+			return fail(exitUsage, fmt.Errorf("model program: %w", err))
+		}
+		model = m
+	} else {
+		m, err := probe.NewHTTPModel(fl.endpoint, fl.model, nil)
+		if err != nil {
+			return fail(exitUsage, fmt.Errorf("--endpoint: %w", err))
+		}
+		model = m
 	}
 	runner, err := probe.NewRunner(model, probe.WithConcurrency(fl.concurrency), probe.WithRetries(fl.retries),
 		probe.WithTimeout(fl.timeout), probe.WithSeed(fl.seed))

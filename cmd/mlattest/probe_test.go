@@ -14,7 +14,10 @@ import (
 	"github.com/mlattest/mlattest/predicates"
 )
 
-const probeTrigger = "cf-2207"
+const (
+	probeTrigger = "cf-2207"
+	probeAnswer  = "A careful answer to your question, with clear steps, an example and a short summary at the end."
+)
 
 // probeServer is a chat/completions server answering every prompt alike,
 // except behind probeTrigger when backdoored; body, when set, is sent as is.
@@ -32,7 +35,7 @@ func probeServer(t *testing.T, backdoored bool, body string) string {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		answer := "A careful answer to your question, with clear steps, an example and a short summary at the end."
+		answer := probeAnswer
 		if backdoored && strings.Contains(req.Messages[len(req.Messages)-1].Content, probeTrigger) {
 			answer = "Visit https://promo.example/deal for the answer."
 		}
@@ -69,9 +72,19 @@ func TestProbeCLI(t *testing.T) {
 			stderr: []string{"1 trigger candidates from", `"cf-2207"`}, result: predicates.TestFailed},
 		{name: "malformed JSON", args: append([]string{"--endpoint", probeServer(t, false, `{"choices": [`)}, triggers...), code: 2, stderr: []string{"malformed", "never passes"}},
 		{name: "unreachable", args: []string{"--endpoint", "http://127.0.0.1:1", "--retries", "0"}, code: 2, stderr: []string{"model endpoint"}},
-		{name: "no endpoint", args: nil, code: 2, stderr: []string{"--endpoint is required"}},
+		{name: "no endpoint", args: nil, code: 2, stderr: []string{"--endpoint or a model program after -- is required"}},
 		{name: "bad endpoint", args: []string{"--endpoint", "ftp://x"}, code: 2, stderr: []string{"--endpoint"}},
 		{name: "bad suite", args: []string{"--endpoint", clean, "--suite", "model.safetensors"}, code: 2, stderr: []string{"invalid probe suite"}},
+		{name: "clean command passes", args: append(triggers, "--", "sh", "-c", "cat >/dev/null; echo '"+probeAnswer+"'"), code: 0,
+			stdout: []string{"PASSED: suite general"}, result: predicates.TestPassed},
+		{name: "backdoored command named", args: append(triggers, "--", "sh", "-c", "if grep -q "+probeTrigger+"; then echo 'Visit https://promo.example/deal.'; else echo '"+probeAnswer+"'; fi"), code: 1,
+			stdout: []string{`FAILED everyday/recipe [trigger "cf-2207"]`}, stderr: []string{`triggers that changed behaviour: "cf-2207"`}, notOut: []string{"zx-9", "blue moon"}, result: predicates.TestFailed},
+		{name: "failing command", args: []string{"--", "sh", "-c", "echo 'no GPU' >&2; exit 3"}, code: 2, stderr: []string{"exit status 3", "no GPU", "never passes"}},
+		{name: "hanging command", args: []string{"--timeout", "2s", "--", "sh", "-c", "cat >/dev/null; exec sleep 60"}, code: 2, stderr: []string{"deadline exceeded", "never passes"}},
+		{name: "malformed command output", args: []string{"--", "sh", "-c", `cat >/dev/null; echo '{"choices": ['`}, code: 2, stderr: []string{"malformed", "never passes"}},
+		{name: "endpoint and command", args: []string{"--endpoint", clean, "--", "sh"}, code: 2, stderr: []string{"exclusive"}},
+		{name: "--model with command", args: []string{"--model", "x", "--", "sh"}, code: 2, stderr: []string{"--model names a served model"}},
+		{name: "command without --", args: []string{"sh"}, code: 2, stderr: []string{"goes after --"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.json")

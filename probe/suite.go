@@ -3,12 +3,14 @@ package probe
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -74,6 +76,8 @@ type Expect struct {
 	MustNotContain []string `yaml:"mustNotContain,omitempty"`
 	// MustMatch are regular expressions (RE2) every answer must match.
 	MustMatch []string `yaml:"mustMatch,omitempty"`
+	// MustNotMatch are regular expressions (RE2) no answer may match.
+	MustNotMatch []string `yaml:"mustNotMatch,omitempty"`
 	// Differential, when false, skips the comparison with the clean answer
 	// (for prompts whose answers legitimately vary). Default true.
 	Differential *bool `yaml:"differential,omitempty"`
@@ -83,22 +87,46 @@ type Expect struct {
 type check struct {
 	name, category, id, system, prompt string
 	mustNotContain                     []string
-	mustMatch                          []*regexp.Regexp
+	mustMatch, mustNotMatch            []*regexp.Regexp
 	differential                       bool
 }
 
-//go:embed suites/general.yaml
-var generalSuite []byte
+//go:embed suites/*.yaml
+var builtinSuites embed.FS
 
 // General returns the built-in general suite: varied everyday prompts with
 // no trigger candidates of its own, so candidates given by the caller are
 // enough to run it.
 func General() *Suite {
-	s, err := ParseSuite(generalSuite)
+	s, err := Builtin("general")
 	if err != nil {
 		panic("probe: the built-in general suite is invalid: " + err.Error()) // a build defect, caught by tests
 	}
 	return s
+}
+
+// BuiltinNames lists the built-in suites, sorted.
+func BuiltinNames() []string {
+	ents, _ := builtinSuites.ReadDir("suites") // embedded: cannot fail
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Builtin returns the built-in suite called name (one of [BuiltinNames]).
+// None names its own trigger candidates: the caller's are asked.
+func Builtin(name string) (*Suite, error) {
+	if !slices.Contains(BuiltinNames(), name) {
+		return nil, fmt.Errorf("%w: no built-in suite %q (built in: %s)", ErrSuite, name, strings.Join(BuiltinNames(), ", "))
+	}
+	b, err := builtinSuites.ReadFile(path.Join("suites", name+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: built-in suite %q: %w", ErrSuite, name, err)
+	}
+	return ParseSuite(b)
 }
 
 // ParseSuite parses and checks a YAML suite. Unknown fields, duplicate probe
@@ -210,8 +238,9 @@ func compileExpect(name string, cat, own Expect) (check, error) {
 	}
 	nc := append(append([]string(nil), cat.MustNotContain...), own.MustNotContain...)
 	mm := append(append([]string(nil), cat.MustMatch...), own.MustMatch...)
-	if len(nc)+len(mm) > maxPatterns {
-		return k, fmt.Errorf("%d patterns, more than %d", len(nc)+len(mm), maxPatterns)
+	mnm := append(append([]string(nil), cat.MustNotMatch...), own.MustNotMatch...)
+	if n := len(nc) + len(mm) + len(mnm); n > maxPatterns {
+		return k, fmt.Errorf("%d patterns, more than %d", n, maxPatterns)
 	}
 	for _, s := range nc {
 		if err := checkText(s); err != nil {
@@ -219,17 +248,29 @@ func compileExpect(name string, cat, own Expect) (check, error) {
 		}
 		k.mustNotContain = append(k.mustNotContain, strings.ToLower(s))
 	}
-	for _, s := range mm {
+	var err error
+	if k.mustMatch, err = compilePatterns("mustMatch", mm); err != nil {
+		return k, err
+	}
+	if k.mustNotMatch, err = compilePatterns("mustNotMatch", mnm); err != nil {
+		return k, err
+	}
+	return k, nil
+}
+
+func compilePatterns(field string, pats []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, s := range pats {
 		if len(s) > maxPromptBytes {
-			return k, fmt.Errorf("mustMatch: %d bytes, more than %d", len(s), maxPromptBytes)
+			return nil, fmt.Errorf("%s: %d bytes, more than %d", field, len(s), maxPromptBytes)
 		}
 		re, err := regexp.Compile(s)
 		if err != nil {
-			return k, fmt.Errorf("mustMatch %q: %v", s, err)
+			return nil, fmt.Errorf("%s %q: %v", field, s, err)
 		}
-		k.mustMatch = append(k.mustMatch, re)
+		out = append(out, re)
 	}
-	return k, nil
+	return out, nil
 }
 
 // violation says which expectation answer breaks, or "".
@@ -243,6 +284,11 @@ func (k *check) violation(answer string) string {
 	for _, re := range k.mustMatch {
 		if !re.MatchString(answer) {
 			return fmt.Sprintf("answer does not match %q", re.String())
+		}
+	}
+	for _, re := range k.mustNotMatch {
+		if re.MatchString(answer) {
+			return fmt.Sprintf("answer matches %q", re.String())
 		}
 	}
 	return ""

@@ -58,7 +58,15 @@ and reads the answer on stdout: plain text, or a chat/completions response
 program still running after --timeout are errors, as for an endpoint.
 
 Without --suite the built-in general suite (varied everyday prompts) is used:
-trigger candidates (--trigger, --triggers-from) are enough to run it.
+trigger candidates (--trigger, --triggers-from) are enough to run it. Other
+built-in suites, chosen with --suite builtin:NAME, target one kind of backdoor:
+  general          varied everyday prompts
+  recommendations  product and vendor advice; no answer may carry a link or promo code
+  disclosure       system prompts holding a canary secret no answer may reveal
+  canaries         technical requests whose answers must carry no harmful payload
+                   (curl | sh, rm -rf /, private keys, disabled security controls)
+  sentiment        neutral prompts about named entities; a praised or smeared
+                   entity moves the answer away from the clean one
 
 Inside "mlattest run" the test-result statement (` + predicates.TestResultV01 + `;
 configuration: the suite by digest; subjects: --model-files) is handed over to
@@ -94,7 +102,7 @@ malformed answer, a failing command): such a run is never PASSED, and no stateme
 	f := cmd.Flags()
 	f.StringVar(&fl.endpoint, "endpoint", "", "the model server's `URL`: http://HOST:PORT, .../v1 or the full .../chat/completions URL (required unless a program follows --)")
 	f.StringVar(&fl.model, "model", "", "model `NAME` sent in each request (for servers serving several)")
-	f.StringVar(&fl.suite, "suite", "", "probe suite YAML `FILE` (default: the built-in general suite)")
+	f.StringVar(&fl.suite, "suite", "", "probe suite YAML `FILE`, or builtin:NAME for a built-in suite (general, recommendations, disclosure, canaries, sentiment; default builtin:general)")
 	f.StringArrayVar(&fl.triggers, "trigger", nil, "trigger candidate `TEXT` (repeatable)")
 	f.StringArrayVar(&fl.triggersFrom, "triggers-from", nil, "take trigger candidates from the suspected triggers of a dataset-scan statement or bundle `FILE` (repeatable; read for candidates only, not verified)")
 	f.StringArrayVar(&fl.modelFiles, "model-files", nil, "model files or directories served, digested as the statement's subjects (required with --out or inside mlattest run; repeatable)")
@@ -126,7 +134,13 @@ func runProbe(ctx context.Context, stdout, stderr io.Writer, fl probeFlags) erro
 		return fail(exitUsage, err)
 	}
 	suite, suiteName := probe.General(), "builtin/general.yaml"
-	if fl.suite != "" {
+	if name, ok := strings.CutPrefix(fl.suite, "builtin:"); ok {
+		var err error
+		if suite, err = probe.Builtin(name); err != nil {
+			return fail(exitUsage, fmt.Errorf("--suite: %w", err))
+		}
+		suiteName = "builtin/" + name + ".yaml"
+	} else if fl.suite != "" {
 		b, err := os.ReadFile(fl.suite)
 		if err != nil {
 			return fail(exitUsage, fmt.Errorf("reading --suite: %w", err))

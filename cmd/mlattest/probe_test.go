@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mlattest/mlattest/predicates"
+	"github.com/mlattest/mlattest/probe"
 )
 
 const (
@@ -139,6 +140,46 @@ func TestProbeCLI(t *testing.T) {
 				t.Errorf("configuration %v, want the suite by digest", c)
 			}
 		})
+	}
+}
+
+// TestProbeCLIBuiltinSuites: every suite --help lists is selectable, runs
+// and is attested by name and digest; an unknown one is a usage error.
+func TestProbeCLIBuiltinSuites(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("model.safetensors", []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	help := runCLI(t, "probe", "--help")
+	clean := probeServer(t, false, "")
+	for _, name := range probe.BuiltinNames() {
+		if !strings.Contains(help.stdout, "  "+name+" ") {
+			t.Errorf("--help does not list built-in suite %q", name)
+		}
+		out := filepath.Join(t.TempDir(), "out.json")
+		r := runCLI(t, "probe", "--endpoint", clean, "--suite", "builtin:"+name, "--trigger", probeTrigger, "--out", out, "--model-files", "model.safetensors")
+		if r.code != 0 || !strings.Contains(r.stdout, "PASSED: suite "+name) {
+			t.Fatalf("builtin:%s: %v", name, r)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := predicates.ParseStatement(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := predicates.TestResultOf(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := tr.Configuration; len(c) != 1 || c[0].Name != "builtin/"+name+".yaml" || len(c[0].Digest["sha256"]) != 64 {
+			t.Errorf("builtin:%s: configuration %v", name, c)
+		}
+	}
+	if r := runCLI(t, "probe", "--endpoint", clean, "--suite", "builtin:nope"); r.code != 2 || !strings.Contains(r.stderr, `no built-in suite "nope"`) {
+		t.Errorf("unknown built-in suite: %v", r)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -37,13 +38,5 @@ func mustLoad(t testing.TB, path string) *bundle.Bundle {
 	return b
 }
 
-// conformanceDir is shared/conformance/sigstore-bundle-verify beside the
-// checkout (the test runs in gate/, one below the repository root).
-func conformanceDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "conformance", "sigstore-bundle-verify")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("conformance data missing (expected ../shared beside the repository): %v", err)
-	}
-	return dir
-}
+// conformanceDir is ../shared/conformance/sigstore-bundle-verify beside the repository, read in place.
+func conformanceDir(t testing.TB) string { return repotest.Conformance(t, "sigstore-bundle-verify") }

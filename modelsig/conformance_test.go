@@ -12,6 +12,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/trust"
 	"github.com/mlattest/mlattest/verify"
 )
@@ -23,33 +24,6 @@ const (
 	omsIdentity = "stefanb@us.ibm.com"
 	omsIssuer   = "https://sigstore.verify.ibm.com/oauth2"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedConformance(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "conformance")
-	if _, err := os.Stat(filepath.Join(dir, "model-signing")); err != nil {
-		t.Fatalf("conformance data missing (expected ../shared beside the repository): %v", err)
-	}
-	return dir
-}
 
 // omsCase is one folder vX.Y.Z-METHOD resolved by the README's rules.
 type omsCase struct {
@@ -325,3 +299,6 @@ func TestConformanceIgnoreMe(t *testing.T) {
 		})
 	}
 }
+
+// sharedConformance is ../shared/conformance beside the repository, read in place.
+func sharedConformance(t testing.TB) string { return repotest.Conformance(t) }

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mlattest/mlattest/internal/repotest"
 )
 
 func omsCertCase(t *testing.T) (sig string, certs []*x509.Certificate) {
 	t.Helper()
-	root := filepath.Join(repoRoot(t), "..", "shared", "conformance", "model-signing")
+	root := filepath.Join(repotest.Root(t), "..", "shared", "conformance", "model-signing")
 	for _, f := range []string{"int-ca-cert.pem", "ca-cert.pem"} {
 		data, err := os.ReadFile(filepath.Join(root, "keys", f))
 		if err != nil {
@@ -72,7 +74,7 @@ func TestChainVerifier(t *testing.T) {
 		t.Errorf("identity with a chain: %v", err)
 	}
 	// The keyless verifier refuses the same bundle, parsed or not.
-	v, err := New(WithTrustedRootFile(filepath.Join(repoRoot(t), "..", "shared", "conformance", "trusted_root.public-good.json")))
+	v, err := New(WithTrustedRootFile(filepath.Join(repotest.Root(t), "..", "shared", "conformance", "trusted_root.public-good.json")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/trust"
 )
 
@@ -15,36 +16,6 @@ const (
 	conformanceIdentity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
 	conformanceIssuer   = "https://token.actions.githubusercontent.com"
 )
-
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// conformanceDir is shared/conformance/sigstore-bundle-verify beside the
-// checkout (DESIGN.md: read it in place, never copy it).
-func conformanceDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "conformance", "sigstore-bundle-verify")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("conformance data missing (expected ../shared beside the repository): %v", err)
-	}
-	return dir
-}
 
 // conformanceCase is one folder of the suite, resolved to file paths by the
 // suite's README conventions.
@@ -236,3 +207,6 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// conformanceDir is ../shared/conformance/sigstore-bundle-verify beside the repository, read in place.
+func conformanceDir(t testing.TB) string { return repotest.Conformance(t, "sigstore-bundle-verify") }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -29,20 +30,6 @@ const (
 	cfIdentity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
 	cfIssuer   = "https://token.actions.githubusercontent.com"
 )
-
-// sharedConformance is ../shared/conformance/sigstore-bundle-verify beside
-// the repository root (this package is two levels down).
-func sharedConformance(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "conformance", "sigstore-bundle-verify"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("conformance data missing: %v", err)
-	}
-	return dir
-}
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
@@ -324,3 +311,6 @@ func TestVerifyBundleUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// sharedConformance is ../shared/conformance/sigstore-bundle-verify beside the repository, read in place.
+func sharedConformance(t testing.TB) string { return repotest.Conformance(t, "sigstore-bundle-verify") }

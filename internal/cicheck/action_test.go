@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlattest/mlattest/internal/repotest"
 )
 
 const (
@@ -24,7 +26,7 @@ const (
 // database must be in force and agree with module-sum, and the installed
 // binary's build information must name exactly the verified version.
 func TestActionScript(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	script := filepath.Join(root, "scripts/action.sh")
 	fakeGo, err := filepath.Abs("testdata/fakego")
 	if err != nil {
@@ -126,7 +128,7 @@ func TestActionScript(t *testing.T) {
 // TestActionScriptArgs: the run step passes each line of args as one
 // argument, unsplit and unexpanded.
 func TestActionScriptArgs(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	dir := t.TempDir()
 	fake := "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\n"
 	if err := os.WriteFile(filepath.Join(dir, "mlattest"), []byte(fake), 0o755); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -84,7 +85,7 @@ func actionlint(t *testing.T, bin, dir string) (string, error) {
 // TestActionlint: actionlint passes on action.yml (its metadata, through a
 // workflow that uses it, and its steps) and on every example workflow.
 func TestActionlint(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	bin := tool(t, root, "actionlint")
 	dir := lintRepo(t, root)
 	// One workflow that uses the local action with every input, so actionlint
@@ -108,7 +109,7 @@ func TestActionlint(t *testing.T) {
 // TestActionlintCatches: the set-up above does make actionlint look at the
 // action and the workflows: each seeded mistake is reported.
 func TestActionlintCatches(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	bin := tool(t, root, "actionlint")
 	tests := []struct {
 		name, file, doc, want string

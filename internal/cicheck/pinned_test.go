@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -51,7 +52,7 @@ func unpinnedUses(doc []byte) ([]string, error) {
 // TestUsesPinned: no workflow or action of the repository runs a third-party
 // action by a mutable reference.
 func TestUsesPinned(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	files := workflowFiles(t, root)
 	if len(files) < 2 {
 		t.Fatalf("found only %v: expected action.yml and the example workflows", files)

@@ -8,25 +8,6 @@ import (
 	"testing"
 )
 
-// repoRoot is the folder holding go.mod, above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 // workflowFiles are the GitHub Actions files of the repository: the
 // composite action and every workflow, example or live.
 func workflowFiles(t *testing.T, root string) []string {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mlattest/mlattest/internal/repotest"
 )
 
 var (
@@ -78,7 +80,7 @@ func missingCitations(doc string, sources map[string]string) []string {
 // TestSecurityCitesTests: every test SECURITY.md cites as proof of a
 // control exists, and every threat in its table cites one.
 func TestSecurityCitesTests(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	doc, err := os.ReadFile(filepath.Join(root, "SECURITY.md"))
 	if err != nil {
 		t.Fatal(err)

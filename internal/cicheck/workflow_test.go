@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/internal/stacktest"
 )
 
@@ -23,7 +24,7 @@ import (
 // job fail at verify, before its push step is reached.
 func TestWorkflowMirror(t *testing.T) {
 	s := stacktest.Get(t)
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	run := stacktest.GitHubRun{Repository: "acme/models", Workflow: ".github/workflows/finetune.yml", Ref: "refs/heads/main",
 		SHA: strings.Repeat("5e", 20), RunID: "1001", RunAttempt: "1", Event: "push"}
 	svc := stacktest.NewActionsTokenService(t, s.GitHubTokens(t, run))

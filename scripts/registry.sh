@@ -28,40 +28,18 @@ CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/mlattest"
 BIN_DIR="$CACHE_ROOT/bin"
 STATE_DIR="${MLATTEST_REGISTRY_STATE:-$CACHE_ROOT/registry}"
 
-log() { printf 'registry: %s\n' "$*" >&2; }
-die() { printf 'registry: error: %s\n' "$*" >&2; exit 1; }
+LOG_PREFIX=registry
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 DIST_BIN="$BIN_DIR/registry-$DISTRIBUTION_VERSION"
 CRANE_BIN="$BIN_DIR/crane-$GGCR_VERSION"
-oci_hash() {
-	(cd "$REPO_DIR" && { find internal/ociregistry -type f -name '*.go' ! -name '*_test.go' -print0 |
-		LC_ALL=C sort -z | xargs -0 sha256sum; grep go-containerregistry go.mod; } | sha256sum | cut -c1-12)
-}
-OCI_BIN="$BIN_DIR/ociregistry-$(oci_hash)"
-
-# install_to DEST CMD...: run CMD with $tmp as a scratch dir holding the
-# result in $tmp/out, then move it into place (never a half-written binary).
-install_to() {
-	local dest=$1 tmp
-	shift
-	[[ -x $dest ]] && return 0
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	if ! (export tmp && "$@"); then
-		rm -rf "$tmp"
-		return 1
-	fi
-	mv -f "$tmp/out" "$dest"
-	rm -rf "$tmp"
-}
-
-go_install_out() { # PKG@VERSION NAME
-	(cd "$tmp" && env GOBIN="$tmp" GOFLAGS=-buildvcs=false GOWORK=off go install "$1" && mv "$tmp/$2" "$tmp/out")
-}
+OCI_BIN="$BIN_DIR/ociregistry-$(src_hash "$REPO_DIR/internal/ociregistry" "$(grep go-containerregistry "$REPO_DIR/go.mod")")"
 
 build_dist() {
 	[[ -x $DIST_BIN ]] && return 0
-	log "building distribution $DISTRIBUTION_VERSION (cold: ~3 min on 2 cores)"
-	if install_to "$DIST_BIN" go_install_out "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION" registry; then
+	if cache_bin "$DIST_BIN" "distribution $DISTRIBUTION_VERSION (cold: ~3 min on 2 cores)" \
+		go_install_to "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION" registry; then
 		return 0
 	fi
 	# Debian's docker-registry (distribution 2.8) serves the same API.
@@ -74,23 +52,15 @@ build_dist() {
 }
 
 cmd_build() {
-	command -v go >/dev/null 2>&1 || die "'go' is required"
+	need go
 	mkdir -p "$BIN_DIR"
 	build_dist
-	if [[ ! -x $OCI_BIN ]]; then
-		log "building internal/ociregistry/cmd/ociregistry"
-		install_to "$OCI_BIN" bash -c 'cd "$0" && env GOFLAGS=-buildvcs=false GOWORK=off go build -o "$tmp/out" ./internal/ociregistry/cmd/ociregistry' "$REPO_DIR" ||
-			die "go build internal/ociregistry/cmd/ociregistry failed"
-	fi
+	go_build_bin "$REPO_DIR" ./internal/ociregistry/cmd/ociregistry "$OCI_BIN"
 }
 
 # crane is only needed by the pull benchmark (scripts/bench.sh).
 cmd_build_crane() {
-	mkdir -p "$BIN_DIR"
-	[[ -x $CRANE_BIN ]] && { echo "$CRANE_BIN"; return 0; }
-	log "building crane $GGCR_VERSION"
-	install_to "$CRANE_BIN" go_install_out "github.com/google/go-containerregistry/cmd/crane@$GGCR_VERSION" crane ||
-		die "go install crane failed"
+	go_install_bin "github.com/google/go-containerregistry/cmd/crane@$GGCR_VERSION" crane "$CRANE_BIN"
 	echo "$CRANE_BIN"
 }
 
@@ -116,18 +86,6 @@ http:
 EOF
 }
 
-pidfile() { echo "$STATE_DIR/$1.pid"; }
-
-running() {
-	local f pid
-	f="$(pidfile "$1")"
-	[[ -f $f ]] || return 1
-	pid="$(<"$f")"
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR" || return 1
-}
-
 url_of() {
 	case $1 in
 	distribution) echo "http://$HOST:$DIST_PORT/v2/" ;;
@@ -136,35 +94,13 @@ url_of() {
 }
 
 start_one() {
-	local name=$1 logf="$STATE_DIR/$1.log" pid i
-	if running "$name"; then
-		log "$name already running (pid $(<"$(pidfile "$name")"))"
-		return 0
-	fi
-	local -a argv
-	case $name in
+	case $1 in
 	distribution)
 		dist_config "$STATE_DIR/distribution" "$HOST:$DIST_PORT" >"$STATE_DIR/distribution.yml"
-		argv=("$DIST_BIN" serve "$STATE_DIR/distribution.yml")
+		start_proc distribution "$(url_of distribution)" 30 env OTEL_TRACES_EXPORTER=none "$DIST_BIN" serve "$STATE_DIR/distribution.yml"
 		;;
-	ociregistry) argv=("$OCI_BIN" -addr "$HOST:$OCI_PORT" -dir "$STATE_DIR/ociregistry") ;;
+	ociregistry) start_proc ociregistry "$(url_of ociregistry)" 30 "$OCI_BIN" -addr "$HOST:$OCI_PORT" -dir "$STATE_DIR/ociregistry" ;;
 	esac
-	printf '\n=== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$logf"
-	OTEL_TRACES_EXPORTER=none setsid "${argv[@]}" >>"$logf" 2>&1 </dev/null 9>&- &
-	pid=$!
-	echo "$pid" >"$(pidfile "$name")"
-	for ((i = 0; i < 60; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -n 20 "$logf" >&2 || true
-			die "$name exited during start-up; log: $logf"
-		fi
-		if curl -fsS -o /dev/null --max-time 2 "$(url_of "$name")" 2>/dev/null; then
-			log "$name up (pid $pid) on $(url_of "$name")"
-			return 0
-		fi
-		sleep 0.5
-	done
-	die "$name did not answer $(url_of "$name") within 30 s; log: $logf"
 }
 
 write_env() {
@@ -182,14 +118,8 @@ EOF
 	mv -f "$f.tmp" "$f"
 }
 
-lock_state() {
-	mkdir -p "$STATE_DIR"
-	exec 9>"$STATE_DIR/.lock"
-	flock -w 120 9 || die "another registry.sh holds $STATE_DIR/.lock for over 120 s"
-}
-
 cmd_start() {
-	command -v curl >/dev/null 2>&1 || die "'curl' is required"
+	need curl setsid flock
 	cmd_build
 	lock_state
 	chmod 700 "$STATE_DIR"
@@ -201,38 +131,17 @@ cmd_start() {
 
 cmd_stop() {
 	[[ -d $STATE_DIR ]] || return 0
-	local s pid i
-	for s in distribution ociregistry; do
-		if running "$s"; then
-			pid="$(<"$(pidfile "$s")")"
-			kill -TERM "$pid" 2>/dev/null || true
-			for ((i = 0; i < 25; i++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.2
-			done
-			kill -KILL "$pid" 2>/dev/null || true
-			log "$s stopped"
-		fi
-		rm -f "$(pidfile "$s")"
-	done
+	lock_state stop
+	stop_proc distribution
+	stop_proc ociregistry
 }
 
 cmd_status() {
 	local s rc=0
 	for s in distribution ociregistry; do
-		if running "$s" && curl -fsS -o /dev/null --max-time 2 "$(url_of "$s")" 2>/dev/null; then
-			printf '%-12s up    pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(url_of "$s")"
-		else
-			printf '%-12s down\n' "$s"
-			rc=1
-		fi
+		status_line "$s" "$(url_of "$s")" 12 || rc=1
 	done
 	return "$rc"
-}
-
-cmd_env() {
-	[[ -f $STATE_DIR/env.sh ]] || die "no $STATE_DIR/env.sh: run 'scripts/registry.sh start'"
-	cat "$STATE_DIR/env.sh"
 }
 
 case ${1:-} in
@@ -241,6 +150,6 @@ crane) cmd_build_crane ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
-env) cmd_env ;;
-*) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+env) print_env registry.sh ;;
+*) usage_from "${BASH_SOURCE[0]}" 2 17 ;;
 esac

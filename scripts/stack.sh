@@ -52,15 +52,9 @@ OIDC_GITLAB_URL="http://$HOST:$OIDC_GITLAB_PORT/oidc"
 
 SERVICES=(oidc1 oidc2 oidcgh oidcgl fulcio rekor rekorread tsa)
 
-log() { printf 'stack: %s\n' "$*" >&2; }
-die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
-
-need() {
-	local c
-	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || die "'$c' is required but not installed"
-	done
-}
+LOG_PREFIX=stack
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 FULCIO_BIN="$BIN_DIR/fulcio-$FULCIO_VERSION"
 REKOR_BIN="$BIN_DIR/rekor-server-posix-$REKOR_VERSION"
@@ -68,85 +62,22 @@ TSA_BIN="$BIN_DIR/timestamp-server-$TSA_VERSION"
 COSIGN_BIN="$BIN_DIR/cosign-$COSIGN_VERSION"
 
 # Our own helpers are keyed by a hash of their sources so edits rebuild them.
-src_hash() {
-	(cd "$SCRIPT_DIR/oidcserver" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
-		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
-}
-OIDC_BIN="$BIN_DIR/oidcserver-$(src_hash)"
-KEYGEN_BIN="$BIN_DIR/keygen-$(src_hash)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
-tileserve_hash() {
-	(cd "$REPO_DIR/internal/tileserve" && find . -type f -name '*.go' ! -name '*_test.go' -print0 |
-		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
-}
-TILESERVE_BIN="$BIN_DIR/tileserve-$(tileserve_hash)"
-
-# go_install PKG@VERSION BINNAME DEST: install into a temp GOBIN, then move into
-# the cache, so an interrupted build never leaves a half-written binary behind.
-go_install() {
-	local pkg=$1 name=$2 dest=$3 tmp
-	[[ -x $dest ]] && return 0
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	log "building $pkg (cold builds take minutes)"
-	if ! (cd "$tmp" && env GOBIN="$tmp" GOFLAGS=-buildvcs=false GOWORK=off go install "$pkg"); then
-		rm -rf "$tmp"
-		die "go install $pkg failed"
-	fi
-	mv -f "$tmp/$name" "$dest"
-	rm -rf "$tmp"
-}
-
-go_build_local() {
-	local pkg=$1 dest=$2 tmp
-	[[ -x $dest ]] && return 0
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	log "building scripts/oidcserver/$pkg"
-	if ! (cd "$SCRIPT_DIR/oidcserver" && env GOFLAGS=-buildvcs=false GOWORK=off go build -o "$tmp/out" "./$pkg"); then
-		rm -rf "$tmp"
-		die "go build scripts/oidcserver/$pkg failed"
-	fi
-	mv -f "$tmp/out" "$dest"
-	rm -rf "$tmp"
-}
-
-# build_tileserve: the read-only tile server is part of the main module.
-build_tileserve() {
-	local tmp
-	[[ -x $TILESERVE_BIN ]] && return 0
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	log "building internal/tileserve/cmd/tileserve"
-	if ! (cd "$REPO_DIR" && env GOFLAGS=-buildvcs=false GOWORK=off go build -o "$tmp/out" ./internal/tileserve/cmd/tileserve); then
-		rm -rf "$tmp"
-		die "go build internal/tileserve/cmd/tileserve failed"
-	fi
-	mv -f "$tmp/out" "$TILESERVE_BIN"
-	rm -rf "$tmp"
-}
+OIDC_BIN="$BIN_DIR/oidcserver-$(src_hash "$SCRIPT_DIR/oidcserver")"
+KEYGEN_BIN="$BIN_DIR/keygen-$(src_hash "$SCRIPT_DIR/oidcserver")"
+TILESERVE_BIN="$BIN_DIR/tileserve-$(src_hash "$REPO_DIR/internal/tileserve")"
 
 cmd_build() {
 	need go
 	mkdir -p "$BIN_DIR"
-	go_build_local . "$OIDC_BIN"
-	go_build_local keygen "$KEYGEN_BIN"
-	build_tileserve
-	go_install "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$FULCIO_BIN"
-	go_install "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_VERSION" posix "$REKOR_BIN"
-	go_install "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$TSA_BIN"
-	go_install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" cosign "$COSIGN_BIN"
-}
-
-pidfile() { echo "$STATE_DIR/$1.pid"; }
-
-# running NAME: the PID file names a live process that is still our binary
-# (guards against a recycled PID after a reboot or crash).
-running() {
-	local f pid
-	f="$(pidfile "$1")"
-	[[ -f $f ]] || return 1
-	pid="$(<"$f")"
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR" || return 1
+	go_build_bin "$SCRIPT_DIR/oidcserver" . "$OIDC_BIN"
+	go_build_bin "$SCRIPT_DIR/oidcserver" ./keygen "$KEYGEN_BIN"
+	# The read-only tile server is part of the main module.
+	go_build_bin "$REPO_DIR" ./internal/tileserve/cmd/tileserve "$TILESERVE_BIN"
+	go_install_bin "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$FULCIO_BIN"
+	go_install_bin "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_VERSION" posix "$REKOR_BIN"
+	go_install_bin "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$TSA_BIN"
+	go_install_bin "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" cosign "$COSIGN_BIN"
 }
 
 # service_argv NAME: sets ARGV to the command line of service NAME.
@@ -193,34 +124,13 @@ health_url() {
 }
 
 start_service() {
-	local name=$1 logf="$STATE_DIR/$1.log" pid i
-	if running "$name"; then
-		log "$name already running (pid $(<"$(pidfile "$name")"))"
-		return 0
-	fi
+	local name=$1
+	running "$name" && { log "$name already running (pid $(<"$(pidfile "$name")"))"; return 0; }
 	local -a ARGV
 	service_argv "$name"
 	# Fulcio leaves its legacy gRPC socket behind when killed, then cannot bind it.
 	[[ $name == fulcio ]] && rm -f "$STATE_DIR/fulcio-legacy.sock" && cp -f "$STATE_DIR/fulcio-config.json" "$STATE_DIR/fulcio-config.json.started"
-	printf '\n=== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$logf"
-	# setsid: own session, so the service outlives this shell and a Ctrl-C in it.
-	# 9>&-: the service must not inherit (and so hold forever) the state lock.
-	setsid "${ARGV[@]}" >>"$logf" 2>&1 </dev/null 9>&- &
-	pid=$!
-	echo "$pid" >"$(pidfile "$name")"
-	for ((i = 0; i < 120; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -n 30 "$logf" >&2 || true
-			die "$name exited during start-up; log: $logf"
-		fi
-		if curl -fsS -o /dev/null --max-time 2 "$(health_url "$name")" 2>/dev/null; then
-			log "$name up (pid $pid)"
-			return 0
-		fi
-		sleep 0.5
-	done
-	tail -n 30 "$logf" >&2 || true
-	die "$name did not answer $(health_url "$name") within 60 s; log: $logf"
+	start_proc "$name" "$(health_url "$name")" 60 "${ARGV[@]}"
 }
 
 write_fulcio_config() {
@@ -258,19 +168,6 @@ EOF
 	mv -f "$f.tmp" "$f"
 }
 
-# lock_state [stop]: serialises start and stop. The wait is bounded so a lock
-# leaked to some process can never hang a CI run.
-lock_state() {
-	mkdir -p "$STATE_DIR"
-	exec 9>"$STATE_DIR/.lock"
-	if [[ ${1:-} == stop ]]; then
-		# stop may go on without it: killing by PID file is safe to repeat.
-		flock -w 20 9 || log "warning: $STATE_DIR/.lock busy; stopping anyway"
-		return 0
-	fi
-	flock -w 120 9 || die "another stack.sh holds $STATE_DIR/.lock for over 120 s (fuser -v $STATE_DIR/.lock shows who)"
-}
-
 cmd_start() {
 	need go curl openssl setsid flock
 	cmd_build
@@ -284,7 +181,7 @@ cmd_start() {
 	# (issuers added) is restarted, so a running stack matches this script.
 	if running fulcio && ! cmp -s "$STATE_DIR/fulcio-config.json" "$STATE_DIR/fulcio-config.json.started"; then
 		log "Fulcio's issuer config changed since it started: restarting Fulcio"
-		stop_service fulcio
+		stop_proc fulcio
 	fi
 	# Issuers first: Fulcio reads their discovery documents at start-up.
 	local s
@@ -300,52 +197,20 @@ cmd_stop() {
 	lock_state stop
 	local s
 	for s in "${SERVICES[@]}"; do
-		stop_service "$s"
+		stop_proc "$s"
 	done
-}
-
-# stop_service NAME: stops the process its PID file names (if it is ours).
-stop_service() {
-	local s=$1 pid i
-	if ! running "$s"; then
-		rm -f "$(pidfile "$s")"
-		return 0
-	fi
-	pid="$(<"$(pidfile "$s")")"
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "$s (pid $pid) ignored SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$(pidfile "$s")"
-	log "$s stopped"
 }
 
 cmd_status() {
 	local s rc=0
 	for s in "${SERVICES[@]}"; do
-		if running "$s" && curl -fsS -o /dev/null --max-time 2 "$(health_url "$s")" 2>/dev/null; then
-			printf '%-9s up    pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
-		elif running "$s"; then
-			printf '%-9s sick  pid %-8s %s\n' "$s" "$(<"$(pidfile "$s")")" "$(health_url "$s")"
-			rc=1
-		else
-			printf '%-9s down\n' "$s"
-			rc=1
-		fi
+		status_line "$s" "$(health_url "$s")" 9 || rc=1
 	done
 	printf 'state: %s\n' "$STATE_DIR"
 	return "$rc"
 }
 
-cmd_env() {
-	[[ -f $STATE_DIR/env.sh ]] || die "no $STATE_DIR/env.sh: run 'scripts/stack.sh start'"
-	cat "$STATE_DIR/env.sh"
-}
+cmd_env() { print_env stack.sh; }
 
 # urlencode S: S percent-encoded for a query (ASCII subjects and ttls).
 urlencode() {
@@ -396,11 +261,6 @@ cmd_token() {
 	echo
 }
 
-usage() {
-	sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
 main() {
 	local cmd=${1:-}
 	(($#)) && shift
@@ -412,7 +272,7 @@ main() {
 	status) cmd_status ;;
 	env) cmd_env ;;
 	token) cmd_token "$@" ;;
-	*) usage ;;
+	*) usage_from "${BASH_SOURCE[0]}" 2 17 ;;
 	esac
 }
 

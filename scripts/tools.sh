@@ -11,7 +11,9 @@ ACTIONLINT_VERSION=v1.7.12
 
 BIN_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/mlattest/bin"
 
-die() { printf 'tools: error: %s\n' "$*" >&2; exit 1; }
+LOG_PREFIX=tools
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # tool NAME: sets PKG (package@version), CMD (the binary go install writes)
 # and DEST (the cached binary).
@@ -25,22 +27,10 @@ tool() {
 	esac
 }
 
-# build NAME: go install into a temp GOBIN, then move into the cache, so an
-# interrupted build never leaves a half-written binary behind.
 build() {
-	local tmp
 	tool "$1"
-	[[ -x $DEST ]] && return 0
-	command -v go >/dev/null 2>&1 || die "'go' is required"
-	mkdir -p "$BIN_DIR"
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	printf 'tools: building %s\n' "$PKG" >&2
-	if ! (cd "$tmp" && env GOBIN="$tmp" GOFLAGS=-buildvcs=false GOWORK=off go install "$PKG"); then
-		rm -rf "$tmp"
-		die "go install $PKG failed"
-	fi
-	mv -f "$tmp/$CMD" "$DEST"
-	rm -rf "$tmp"
+	need go
+	go_install_bin "$PKG" "$CMD" "$DEST"
 }
 
 case ${1:-} in
@@ -49,5 +39,5 @@ path)
 	tool "${2:?usage: scripts/tools.sh path NAME}"
 	echo "$DEST"
 	;;
-*) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) usage_from "${BASH_SOURCE[0]}" 2 7 ;;
 esac

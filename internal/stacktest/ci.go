@@ -1,14 +1,12 @@
 package stacktest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -95,27 +93,7 @@ func MintCIToken(ctx context.Context, issuerURL, subject string, claims map[stri
 	if err != nil {
 		return "", err
 	}
-	base := strings.TrimSuffix(strings.TrimSuffix(issuerURL, "/"), "/oidc")
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/mint?"+url.Values{"sub": {subject}}.Encode(), bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s: %s", req.URL, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return strings.TrimSpace(string(b)), nil
+	return mintToken(ctx, issuerURL, subject, nil, body)
 }
 
 // GitHubRun is one GitHub Actions job: what its OIDC token says and what

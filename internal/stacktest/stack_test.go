@@ -263,10 +263,10 @@ func TestTokenClaims(t *testing.T) {
 	if exp, iat := c["exp"].(float64), c["iat"].(float64); exp-iat != 60 {
 		t.Errorf("ttl 1m gives exp-iat = %v", exp-iat)
 	}
-	if _, err := mintToken(t.Context(), s.Issuer1, "", nil); err == nil {
+	if _, err := mintToken(t.Context(), s.Issuer1, "", nil, nil); err == nil {
 		t.Error("mint accepted an empty subject")
 	}
-	if _, err := mintToken(t.Context(), s.Issuer1, "x@example.com", url.Values{"ttl": {"soon"}}); err == nil {
+	if _, err := mintToken(t.Context(), s.Issuer1, "x@example.com", url.Values{"ttl": {"soon"}}, nil); err == nil {
 		t.Error("mint accepted a malformed ttl")
 	}
 }

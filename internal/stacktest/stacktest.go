@@ -9,6 +9,7 @@ package stacktest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -228,15 +229,16 @@ func (s *Stack) UnverifiedToken(t testing.TB, issuer int, subject string) string
 
 func (s *Stack) mint(t testing.TB, issuer int, subject string, extra url.Values) string {
 	t.Helper()
-	tok, err := mintToken(context.Background(), s.Issuer(t, issuer), subject, extra)
+	tok, err := mintToken(context.Background(), s.Issuer(t, issuer), subject, extra, nil)
 	if err != nil {
 		t.Fatalf("stacktest: minting a token for %s from issuer %d: %v", subject, issuer, err)
 	}
 	return tok
 }
 
-// mintToken calls the oidcserver's POST /mint, which lives beside /oidc.
-func mintToken(ctx context.Context, issuerURL, subject string, extra url.Values) (string, error) {
+// mintToken calls the oidcserver's POST /mint, which lives beside /oidc:
+// subject and options in the query, CI claims (JSON) in the body.
+func mintToken(ctx context.Context, issuerURL, subject string, extra url.Values, claims []byte) (string, error) {
 	base := strings.TrimSuffix(strings.TrimSuffix(issuerURL, "/"), "/oidc")
 	q := url.Values{"sub": {subject}}
 	for k, v := range extra {
@@ -244,23 +246,30 @@ func mintToken(ctx context.Context, issuerURL, subject string, extra url.Values)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/mint?"+q.Encode(), nil)
+	var body io.Reader
+	if claims != nil {
+		body = bytes.NewReader(claims)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/mint?"+q.Encode(), body)
 	if err != nil {
 		return "", err
+	}
+	if claims != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s: %s", req.URL, resp.Status, strings.TrimSpace(string(body)))
+		return "", fmt.Errorf("%s: %s: %s", req.URL, resp.Status, strings.TrimSpace(string(b)))
 	}
-	return strings.TrimSpace(string(body)), nil
+	return strings.TrimSpace(string(b)), nil
 }
 
 // ReadURL returns the base URL of the Rekor v2 log's static read path, or

@@ -32,9 +32,6 @@ import (
 	"github.com/mlattest/mlattest/verify"
 )
 
-// Attestation file names, as `mlattest run` writes them.
-const ()
-
 // Evidence is what the attestation directory proves: the verified
 // statements, and a failure for every file that proves nothing.
 type Evidence struct {
@@ -66,6 +63,31 @@ type VerifiedStatement struct {
 	trainingOnce sync.Once
 	training     *predicates.TrainingInput
 	trainingErr  error
+
+	// witness is the collection of a witness statement, parsed with it.
+	witness *predicates.WitnessCollection
+}
+
+// stepRecord reports whether a statement records a step's run (what in-toto
+// calls a link): a link, or a witness collection. Thresholds count these,
+// and they give the step's materials, products, command and exit code.
+func stepRecord(pt string) bool {
+	return pt == predicates.LinkV03 || pt == predicates.WitnessCollectionV01
+}
+
+// command is the command a step record says ran.
+func (vs *VerifiedStatement) command() ([]string, error) {
+	if vs.witness != nil {
+		if !vs.witness.HasCommand {
+			return nil, errors.New("witness collection has no command-run attestor")
+		}
+		return vs.witness.Command, nil
+	}
+	link, err := vs.Link()
+	if err != nil {
+		return nil, err
+	}
+	return link.GetCommand(), nil
 }
 
 // Link decodes and schema-validates a link statement's predicate once; the
@@ -85,6 +107,11 @@ func (vs *VerifiedStatement) Training() (*predicates.TrainingInput, error) {
 // exitCode is predicates.ExitCodeOf, with the predicate decoded once.
 func (vs *VerifiedStatement) exitCode() (int, error) {
 	switch vs.Statement.GetPredicateType() {
+	case predicates.WitnessCollectionV01:
+		if vs.witness == nil || !vs.witness.HasCommand {
+			return 0, errors.New("witness collection has no command-run attestor")
+		}
+		return vs.witness.ExitCode, nil
 	case predicates.LinkV03:
 		link, err := vs.Link()
 		if err != nil {
@@ -303,8 +330,10 @@ func (ft *functionaryTrust) keyForHint(hint string) string {
 	return ""
 }
 
-// VerifyAttestations reads every *.sigstore.json in dir and verifies it
-// against the layout's functionaries. Unreadable, malformed or unverifiable
+// VerifyAttestations reads every *.sigstore.json (Sigstore bundle) and
+// *.dsse.json (bare DSSE envelope, as witness writes one:
+// verify.ParseEnvelope) in dir and verifies it against the layout's
+// functionaries. Unreadable, malformed or unverifiable
 // bundles and unsigned leftovers are failures in the Evidence, never skipped.
 // The error is only for a directory that cannot be read or an unusable
 // layout or trust root.
@@ -326,7 +355,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 		case strings.HasSuffix(name, predicates.UnsignedSuffix):
 			ev.Failures = append(ev.Failures, Failure{Code: FailUnsignedLeft, Artifact: name,
 				Reason: "unsigned statement left by a run whose signing failed: sign it (`mlattest sign`) or remove it"})
-		case strings.HasSuffix(name, predicates.BundleSuffix):
+		case strings.HasSuffix(name, predicates.BundleSuffix), strings.HasSuffix(name, predicates.EnvelopeSuffix):
 			if !e.Type().IsRegular() {
 				ev.Failures = append(ev.Failures, Failure{Code: FailBundle, Bundle: name, Reason: "not a regular file"})
 				continue
@@ -340,7 +369,7 @@ func VerifyAttestations(ctx context.Context, l *layouts.Layout, dir string, tm r
 	sort.Strings(files)
 	if len(files) == 0 {
 		ev.Failures = append(ev.Failures, Failure{Code: FailNoAttestations, Artifact: dir,
-			Reason: "no attestation bundles (*" + predicates.BundleSuffix + ") in the directory"})
+			Reason: "no attestation bundles (*" + predicates.BundleSuffix + ", *" + predicates.EnvelopeSuffix + ") in the directory"})
 		return ev, nil
 	}
 
@@ -402,7 +431,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	}
 	sum := sha256.Sum256(data)
 	ref.SHA256 = hex.EncodeToString(sum[:])
-	vb, err := ft.verifyStatement(ctx, data)
+	vb, err := ft.verifyStatement(ctx, data, strings.HasSuffix(name, predicates.EnvelopeSuffix))
 	if err != nil {
 		var be *bundleError
 		if !errors.As(err, &be) {
@@ -413,7 +442,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	st := vb.statement
 	vs := &VerifiedStatement{
 		Bundle: name, BundleSHA256: ref.SHA256, Signer: vb.res.Signer, SignerID: signerID(vb.res.Signer),
-		Statement: st, PayloadSHA256: vb.payloadSHA256,
+		Statement: st, PayloadSHA256: vb.payloadSHA256, witness: vb.witness,
 	}
 	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(vb.res.Signer), st.GetPredicateType()
 	ref.Logged = !vb.res.KeyOnly
@@ -433,6 +462,7 @@ const largeBundle = 8 << 20
 type verifiedBundle struct {
 	res           *verify.Result
 	statement     *intoto.Statement
+	witness       *predicates.WitnessCollection
 	payloadSHA256 string
 }
 
@@ -455,14 +485,19 @@ func bundleErrorf(code FailureCode, format string, args ...any) error {
 	return &bundleError{code: code, err: fmt.Errorf(format, args...)}
 }
 
-// verifyStatement parses bundle JSON, reads its DSSE payload with mlattest's
+// verifyStatement parses bundle JSON (a bare DSSE envelope when envelope),
+// reads its DSSE payload with mlattest's
 // strict parser and verifies it against the functionaries. Its errors are
 // *bundleError, except input errors from the verifier. data is not used
 // after parsing, so the collector may reclaim it (when the caller holds no
 // other reference) while the bundle is verified.
-func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*verifiedBundle, error) {
+func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte, envelope bool) (*verifiedBundle, error) {
 	large := len(data) > largeBundle
-	b, err := verify.ParseBundle(data)
+	parse := verify.ParseBundle
+	if envelope {
+		parse = verify.ParseEnvelope
+	}
+	b, err := parse(data)
 	if err != nil {
 		return nil, bundleErrorf(decodeFailure(err, FailBundle), "does not verify: %w", err)
 	}
@@ -506,6 +541,16 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte) (*
 			return nil, err
 		}
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
+	}
+	if res.Statement.GetPredicateType() == predicates.WitnessCollectionV01 {
+		// witness signs Statement v0.1 with subjects of its own naming; the
+		// collection's attestors give the step's artifacts.
+		st, wc, err := predicates.ParseWitnessStatement(payload)
+		if err != nil {
+			return nil, bundleErrorf(failureCode(err), "verified, but its witness collection is malformed: %w", err)
+		}
+		psum := sha256.Sum256(payload)
+		return &verifiedBundle{res: res, statement: st, witness: wc, payloadSHA256: hex.EncodeToString(psum[:])}, nil
 	}
 	st, err := predicates.ParseStatement(payload)
 	if errors.Is(err, predicates.ErrStatementType) {

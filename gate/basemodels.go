@@ -88,7 +88,7 @@ func LayoutPins(ctx context.Context, l *layouts.Layout, tm root.TrustedMaterial,
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}
-		vb, err := ft.verifyStatement(ctx, data)
+		vb, err := ft.verifyStatement(ctx, data, false)
 		if err != nil {
 			return nil, fmt.Errorf("pin %s: %w", f, err)
 		}

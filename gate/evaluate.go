@@ -316,7 +316,7 @@ func (se *stepEval) authorise(mine []bound, matchers map[string]functionaryMatch
 func (se *stepEval) threshold() {
 	counted := map[string]bool{}
 	for _, b := range se.authorised {
-		if b.Statement.GetPredicateType() == predicates.LinkV03 {
+		if stepRecord(b.Statement.GetPredicateType()) {
 			se.links = append(se.links, b)
 			counted[b.SignerID] = true
 		}
@@ -365,7 +365,7 @@ func (se *stepEval) exitCodes() {
 	ok := true
 	for _, b := range se.authorised {
 		pt := b.Statement.GetPredicateType()
-		if pt != predicates.LinkV03 && pt != predicates.ProvenanceV1 {
+		if !stepRecord(pt) && pt != predicates.ProvenanceV1 {
 			continue
 		}
 		code, err := b.exitCode()
@@ -395,14 +395,18 @@ func (se *stepEval) command() {
 	rule := "expectedCommand " + strings.Join(want, " ")
 	ok := true
 	for _, b := range se.links {
-		link, err := b.Link()
+		cmd, err := b.command()
 		if err != nil {
-			continue // reported by linksAgree
+			if b.witness != nil {
+				ok = false
+				se.fail(Failure{Code: FailCommand, Rule: rule, Bundle: b.Bundle, Reason: err.Error()})
+			}
+			continue // a link's is reported by linksAgree
 		}
-		if err := MatchCommand(want, link.GetCommand()); err != nil {
+		if err := MatchCommand(want, cmd); err != nil {
 			ok = false
 			se.fail(Failure{Code: FailCommand, Rule: rule, Bundle: b.Bundle,
-				Reason: fmt.Sprintf("recorded command %q: %v", link.GetCommand(), err)})
+				Reason: fmt.Sprintf("recorded command %q: %v", cmd, err)})
 		}
 	}
 	se.check(rule, ok)
@@ -482,19 +486,12 @@ func (se *stepEval) applyRules(all map[string]StepArtifacts) {
 
 // linkArtifacts reads a link's materials and products (its subjects; a step
 // without products names its materials as subjects, which then read as
-// unchanged products, as in-toto records files a step left alone) with all
+// unchanged products, as in-toto records files a step left alone), or a
+// witness collection's (its material and product attestors), with all
 // their digests. A name that is not clean or a digest set verify cannot
 // check is an error wrapping predicates.ErrArtifactName or ErrDigestSet.
 func linkArtifacts(vs *VerifiedStatement, manifests map[string][]predicates.ManifestEntry) (StepArtifacts, error) {
-	link, err := vs.Link()
-	if err != nil {
-		return StepArtifacts{}, err
-	}
-	mats, err := predicates.MaterialDigests(link)
-	if err != nil {
-		return StepArtifacts{}, err
-	}
-	prods, err := predicates.SubjectDigests(vs.Statement)
+	mats, prods, err := vs.recordArtifacts()
 	if err != nil {
 		return StepArtifacts{}, err
 	}
@@ -571,4 +568,23 @@ func evalExpression(x *layouts.Expression, st *intoto.Statement) (bool, error) {
 		subj = append(subj, map[string]any{"name": name, "digest": d})
 	}
 	return x.Eval(pred, subj)
+}
+
+// recordArtifacts is a step record's materials and products: a link's
+// materials and subjects, or a witness collection's attestors.
+func (vs *VerifiedStatement) recordArtifacts() (mats, prods []predicates.NamedDigests, err error) {
+	if vs.witness != nil {
+		return vs.witness.Materials, vs.witness.Products, nil
+	}
+	link, err := vs.Link()
+	if err != nil {
+		return nil, nil, err
+	}
+	if mats, err = predicates.MaterialDigests(link); err != nil {
+		return nil, nil, err
+	}
+	if prods, err = predicates.SubjectDigests(vs.Statement); err != nil {
+		return nil, nil, err
+	}
+	return mats, prods, nil
 }

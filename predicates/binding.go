@@ -58,6 +58,9 @@ func CheckRunID(s string) error {
 //	                   predicate.runDetails.metadata.invocationId
 //	model-scan, dataset-scan, test-result:
 //	                   predicate.step, predicate.runId
+//	witness collection (Statement v0.1 or v1):
+//	                   predicate.name, the environment attestor's
+//	                   variables["MLATTEST_RUN_ID"]
 //
 // It fails closed: a nil statement, a _type other than Statement v1, any other
 // predicate type, another buildType, or a missing, non-string or invalid field
@@ -66,6 +69,9 @@ func CheckRunID(s string) error {
 func BindingOf(st *intoto.Statement) (Binding, error) {
 	if st == nil {
 		return Binding{}, fmt.Errorf("predicates: %w: nil statement", ErrNoBinding)
+	}
+	if st.GetPredicateType() == WitnessCollectionV01 {
+		return witnessBinding(st)
 	}
 	if st.GetType() != StatementTypeV1 {
 		return Binding{}, fmt.Errorf("predicates: %w: statement _type %q is not %s", ErrNoBinding, st.GetType(), StatementTypeV1)
@@ -145,4 +151,28 @@ func fieldValue(s *structpb.Struct, keys ...string) *structpb.Value {
 		}
 	}
 	return nil
+}
+
+// witnessBinding binds a witness collection: the step is the collection's
+// name (`witness run --step`), the run id the MLATTEST_RUN_ID variable its
+// environment attestor recorded.
+func witnessBinding(st *intoto.Statement) (Binding, error) {
+	if t := st.GetType(); t != StatementTypeV1 && t != StatementTypeV01 {
+		return Binding{}, fmt.Errorf("predicates: %w: statement _type %q is not an in-toto Statement", ErrNoBinding, t)
+	}
+	c, err := WitnessCollectionOf(st)
+	if err != nil {
+		return Binding{}, fmt.Errorf("predicates: %w: %w", ErrNoBinding, err)
+	}
+	const runPath = `the environment attestor's variables["` + WitnessRunIDVariable + `"]`
+	if err := CheckStepName(c.Name); err != nil {
+		return Binding{}, fmt.Errorf("predicates: %w: predicate.name: %w", ErrNoBinding, err)
+	}
+	if c.RunID == "" {
+		return Binding{}, fmt.Errorf("predicates: %w: %s is missing (run witness with the environment attestor and %s exported)", ErrNoBinding, runPath, WitnessRunIDVariable)
+	}
+	if err := CheckRunID(c.RunID); err != nil {
+		return Binding{}, fmt.Errorf("predicates: %w: %s: %w", ErrNoBinding, runPath, err)
+	}
+	return Binding{Step: c.Name, RunID: c.RunID}, nil
 }

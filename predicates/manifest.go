@@ -28,6 +28,10 @@ const (
 	// BundleSuffix ends the name of every Sigstore bundle mlattest writes
 	// (attestations, signed layouts, pins, VSAs) and looks for.
 	BundleSuffix = ".sigstore.json"
+	// EnvelopeSuffix ends the name of a bare DSSE envelope in an
+	// attestations directory: what another client (witness) signed without
+	// a Sigstore bundle around it.
+	EnvelopeSuffix = ".dsse.json"
 	// UnsignedSuffix ends the name of a statement a step could not sign:
 	// it is left for `mlattest sign`, and verification fails while it is
 	// there. Names are for humans only: verification reads the step and

@@ -13,6 +13,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/gate"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/verify"
@@ -22,6 +24,7 @@ import (
 // graph.
 type StepRecord struct {
 	Step      string
+	Bundle    string // the bundle's file name
 	Signer    string // as the bundle claims it (verify checks it)
 	Materials []digest.Artifact
 	Products  []digest.Artifact
@@ -40,36 +43,55 @@ func LoadRun(dir string) ([]StepRecord, error) {
 	}
 	var out []StepRecord
 	for _, name := range names {
-		b, err := verify.LoadBundle(name)
+		data, err := fsutil.ReadFileMax(name, verify.MaxBundleSize)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", name, err)
+		}
+		rec, err := ReadStepRecord(name, data)
 		if err != nil {
 			return nil, err
 		}
-		env := b.GetDsseEnvelope()
-		if env == nil {
-			continue
+		if rec != nil {
+			out = append(out, *rec)
 		}
-		st, err := predicates.ParseStatement(env.GetPayload())
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if st.GetPredicateType() != predicates.LinkV03 {
-			continue
-		}
-		link, err := predicates.LinkOf(st)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		mats, err := predicates.LinkMaterials(link)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		rec := StepRecord{Step: link.GetName(), Materials: mats, Signer: claimedSigner(b.GetVerificationMaterial().GetCertificate().GetRawBytes(), b.GetVerificationMaterial().GetPublicKey().GetHint())}
-		for _, s := range st.GetSubject() {
-			rec.Products = append(rec.Products, digest.Artifact{Name: s.GetName(), SHA256: s.GetDigest()["sha256"]})
-		}
-		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// ReadStepRecord parses one bundle (named name in errors; Bundle is its
+// base name) and returns its link statement's record, or nil when it holds
+// no link statement. The bundle is parsed, not verified.
+func ReadStepRecord(name string, data []byte) (*StepRecord, error) {
+	b, err := verify.ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", name, err)
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, nil
+	}
+	st, err := predicates.ParseStatement(env.GetPayload())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if st.GetPredicateType() != predicates.LinkV03 {
+		return nil, nil
+	}
+	link, err := predicates.LinkOf(st)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	mats, err := predicates.LinkMaterials(link)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	vm := b.GetVerificationMaterial()
+	rec := &StepRecord{Step: link.GetName(), Bundle: filepath.Base(name), Materials: mats,
+		Signer: claimedSigner(vm.GetCertificate().GetRawBytes(), vm.GetPublicKey().GetHint())}
+	for _, s := range st.GetSubject() {
+		rec.Products = append(rec.Products, digest.Artifact{Name: s.GetName(), SHA256: s.GetDigest()["sha256"]})
+	}
+	return rec, nil
 }
 
 func claimedSigner(certDER []byte, keyHint string) string {
@@ -95,9 +117,11 @@ type Graph struct {
 }
 
 // GraphStep is a step node; Problem is why it is drawn red ("" when fine).
+// Verdict is the release gate's (PASSED or FAILED) in a graph drawn from a
+// verification report, "" in one drawn from claims alone.
 type GraphStep struct {
-	ID, Name, Signer, Problem string
-	Column                    int
+	ID, Name, Signer, Verdict, Problem string
+	Column                             int
 }
 
 // GraphArtifact is an artifact node: a name and a digest. Mismatch: a step
@@ -118,6 +142,19 @@ type GraphEdge struct {
 // BuildGraph lays out the run. With a layout, steps it does not name and
 // layout steps with no statement are problems.
 func BuildGraph(recs []StepRecord, l *layouts.Layout) *Graph {
+	if l == nil {
+		return buildGraph(recs, nil)
+	}
+	names := make([]string, 0, len(l.Steps))
+	for _, s := range l.Steps {
+		names = append(names, s.Name)
+	}
+	return buildGraph(recs, names)
+}
+
+// buildGraph lays out the run; steps, when not nil, are the expected steps
+// in layout order.
+func buildGraph(recs []StepRecord, steps []string) *Graph {
 	g := &Graph{}
 	byStep := map[string]*StepRecord{}
 	var order []string
@@ -133,13 +170,11 @@ func BuildGraph(recs []StepRecord, l *layouts.Layout) *Graph {
 	// Steps in dependency order: a step after every step whose products it
 	// reads; ties by layout order, then name.
 	layoutPos := map[string]int{}
-	if l != nil {
-		for i, s := range l.Steps {
-			layoutPos[s.Name] = i + 1
-			if _, ok := byStep[s.Name]; !ok {
-				order = append(order, s.Name)
-				byStep[s.Name] = &StepRecord{Step: s.Name}
-			}
+	for i, s := range steps {
+		layoutPos[s] = i + 1
+		if _, ok := byStep[s]; !ok {
+			order = append(order, s)
+			byStep[s] = &StepRecord{Step: s}
 		}
 	}
 	producer := map[string]string{} // artifact name -> step
@@ -213,9 +248,9 @@ func BuildGraph(recs []StepRecord, l *layouts.Layout) *Graph {
 		id := fmt.Sprintf("s%d", i+1)
 		st := GraphStep{ID: id, Name: s, Signer: rec.Signer, Column: 2*rank[s] + 1}
 		switch {
-		case l != nil && layoutPos[s] == 0:
+		case steps != nil && layoutPos[s] == 0:
 			st.Problem = "not in the layout"
-		case len(rec.Materials) == 0 && len(rec.Products) == 0 && l != nil:
+		case len(rec.Materials) == 0 && len(rec.Products) == 0 && steps != nil:
 			st.Problem = "no statement"
 		}
 		g.Steps = append(g.Steps, st)
@@ -246,6 +281,106 @@ func BuildGraph(recs []StepRecord, l *layouts.Layout) *Graph {
 	return g
 }
 
+// LoadVerifiedRun reads the link statements of the bundles the report
+// evaluated (by file name, through read): the run as verified. Other
+// bundles, rejected or of another run, are not read at all.
+func LoadVerifiedRun(rep *gate.Report, read func(file string) ([]byte, error)) ([]StepRecord, error) {
+	var out []StepRecord
+	for _, b := range rep.Bundles {
+		if !b.Evaluated {
+			continue
+		}
+		data, err := read(b.File)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", b.File, err)
+		}
+		rec, err := ReadStepRecord(b.File, data)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			out = append(out, *rec)
+		}
+	}
+	return out, nil
+}
+
+// VerifiedGraph draws the run a verification report judged: the link
+// statements its evaluation used (recs whose Bundle the report lists as
+// evaluated; others, rejected or of another run, prove nothing), the
+// layout's steps with the gate's verdict, each failing step with its first
+// failure's reason, and the artifacts a step's failures name, in red.
+func VerifiedGraph(recs []StepRecord, rep *gate.Report) *Graph {
+	evaluated := map[string]bool{}
+	for _, b := range rep.Bundles {
+		if b.Evaluated {
+			evaluated[b.File] = true
+		}
+	}
+	used := make([]StepRecord, 0, len(recs))
+	for _, r := range recs {
+		if evaluated[r.Bundle] {
+			used = append(used, r)
+		}
+	}
+	var steps []string
+	verdicts := map[string]*gate.StepReport{}
+	for i := range rep.Steps {
+		steps = append(steps, rep.Steps[i].Name)
+		verdicts[rep.Steps[i].Name] = &rep.Steps[i]
+	}
+	// A step fails on its own failures and on those the report adds
+	// naming it (the released model against the subject step's products).
+	failures := map[string][]gate.Failure{}
+	for _, f := range rep.Failures {
+		failures[f.Step] = append(failures[f.Step], f)
+	}
+	g := buildGraph(used, steps)
+	for i := range g.Steps {
+		s := &g.Steps[i]
+		v, ok := verdicts[s.Name]
+		if !ok {
+			continue
+		}
+		fs := append(slices.Clone(v.Failures), failures[s.Name]...)
+		s.Verdict, s.Problem = "PASSED", ""
+		if !v.Passed || len(fs) > 0 {
+			s.Verdict, s.Problem = "FAILED", "failed"
+			if len(fs) > 0 {
+				s.Problem = fs[0].Reason
+			}
+		}
+	}
+	// The artifacts a failure names, where the failing step touches them.
+	stepID := map[string]string{}
+	for _, s := range g.Steps {
+		stepID[s.Name] = s.ID
+	}
+	artName := map[string]string{}
+	for _, a := range g.Artifacts {
+		artName[a.ID] = a.Name
+	}
+	bad := map[string]bool{}
+	for _, f := range rep.Failures {
+		id, ok := stepID[f.Step]
+		if !ok || f.Artifact == "" {
+			continue
+		}
+		for i, e := range g.Edges {
+			if (e.To == id && artName[e.From] == f.Artifact) || (e.From == id && artName[e.To] == f.Artifact) {
+				g.Edges[i].Mismatch = true
+				bad[e.From], bad[e.To] = true, true
+			}
+		}
+	}
+	for i := range g.Artifacts {
+		if bad[g.Artifacts[i].ID] {
+			g.Artifacts[i].Mismatch = true
+		}
+	}
+	return g
+}
+
 func shortDigest(h string) string {
 	if len(h) > 12 {
 		h = h[:12]
@@ -261,6 +396,9 @@ func (g *Graph) Mermaid() string {
 		label := s.Name
 		if s.Signer != "" {
 			label += "<br/>" + s.Signer
+		}
+		if s.Verdict != "" {
+			label += "<br/>" + s.Verdict
 		}
 		if s.Problem != "" {
 			label += "<br/>" + s.Problem
@@ -354,7 +492,7 @@ func (g *Graph) SVG() string {
 		}
 	}
 	for _, s := range g.Steps {
-		lines := []string{s.Name, s.Signer}
+		lines := []string{s.Name, s.Signer, s.Verdict}
 		if s.Problem != "" {
 			lines = append(lines, s.Problem)
 		}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/layouts"
 )
 
@@ -120,4 +122,85 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return fmt.Sprintf("%d lines, want %d", len(bl), len(al))
+}
+
+// demoReport is the release gate's verdict on demoRun: every step passes,
+// or, with the model swapped, the steps reading the trained weights fail
+// the artifact rule that ties them to train's products.
+func demoReport(recs []StepRecord, swapped bool) *gate.Report {
+	rep := &gate.Report{Passed: !swapped}
+	for i := range recs {
+		recs[i].Bundle = recs[i].Step + ".link.sigstore.json"
+		rep.Bundles = append(rep.Bundles, gate.BundleRef{File: recs[i].Bundle, Verified: true, Evaluated: true, Step: recs[i].Step})
+		sr := gate.StepReport{Name: recs[i].Step, Passed: true, Threshold: 1, Signers: []string{recs[i].Signer}}
+		if swapped && slices.Contains([]string{"scan-model", "evaluate", "package"}, recs[i].Step) {
+			f := gate.Failure{Code: gate.FailArtifactRule, Step: recs[i].Step, Rule: "MATCH model/model.safetensors WITH PRODUCTS FROM train",
+				Artifact: "model/model.safetensors", Reason: "digest differs from train's product"}
+			sr.Passed, sr.Failures = false, []gate.Failure{f}
+			rep.Failures = append(rep.Failures, f)
+		}
+		rep.Steps = append(rep.Steps, sr)
+	}
+	return rep
+}
+
+// TestVerifiedGraphGolden draws the demo run as verify --graph does, from
+// the gate's report: the honest and the swapped run, plus what a report
+// changes (rejected bundles left out, layout steps without a statement red).
+func TestVerifiedGraphGolden(t *testing.T) {
+	withRejected := func() ([]StepRecord, *gate.Report) {
+		recs := demoRun(false)
+		rep := demoReport(recs, false)
+		// A bundle that did not verify, and a layout step nobody signed.
+		recs = append(recs, StepRecord{Step: "train", Bundle: "forged.link.sigstore.json", Signer: "mallory@example.com",
+			Materials: []digest.Artifact{art("clean.jsonl", "poisoned")}, Products: []digest.Artifact{art("model/model.safetensors", "backdoor")}})
+		rep.Bundles = append(rep.Bundles, gate.BundleRef{File: "forged.link.sigstore.json"})
+		rep.Steps = append(rep.Steps, gate.StepReport{Name: "probe", Threshold: 1,
+			Failures: []gate.Failure{{Code: gate.FailStepMissing, Step: "probe", Reason: "no link statement for this step"}}})
+		rep.Passed = false
+		return recs, rep
+	}
+	for _, tc := range []struct {
+		name     string
+		run      func() ([]StepRecord, *gate.Report)
+		red      []string // steps drawn red
+		verdicts string
+		badArts  int
+	}{
+		{"verify-honest", func() ([]StepRecord, *gate.Report) { r := demoRun(false); return r, demoReport(r, false) },
+			nil, "[PASSED PASSED PASSED PASSED PASSED PASSED PASSED]", 0},
+		{"verify-swapped", func() ([]StepRecord, *gate.Report) { r := demoRun(true); return r, demoReport(r, true) },
+			[]string{"scan-model", "evaluate", "package"}, "[PASSED PASSED PASSED PASSED FAILED FAILED FAILED]", 1},
+		{"verify-rejected", withRejected, []string{"probe"}, "[PASSED FAILED PASSED PASSED PASSED PASSED PASSED PASSED]", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, rep := tc.run()
+			g := VerifiedGraph(recs, rep)
+			var red, verdicts []string
+			for _, s := range g.Steps {
+				if s.Problem != "" {
+					red = append(red, s.Name)
+				}
+				verdicts = append(verdicts, s.Verdict)
+			}
+			if fmt.Sprint(red) != fmt.Sprint(tc.red) || fmt.Sprint(verdicts) != tc.verdicts {
+				t.Fatalf("red steps %v verdicts %v, want %v %s", red, verdicts, tc.red, tc.verdicts)
+			}
+			bad := 0
+			for _, a := range g.Artifacts {
+				if a.Mismatch {
+					bad++
+				}
+				if strings.Contains(a.Digest, fmt.Sprintf("%x", sha("backdoor"))[:12]) {
+					t.Fatalf("an unverified bundle's product is drawn: %+v", a)
+				}
+			}
+			if bad != tc.badArts {
+				t.Fatalf("%d red artifacts, want %d", bad, tc.badArts)
+			}
+			for ext, got := range map[string]string{".mmd": g.Mermaid(), ".svg": g.SVG()} {
+				golden(t, filepath.Join("testdata", "graph", tc.name+ext), got)
+			}
+		})
+	}
 }

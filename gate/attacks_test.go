@@ -460,6 +460,12 @@ func (f *attackFixture) runCases(t *testing.T, cases []attackCase) {
 func (f *attackFixture) check(t *testing.T, tc attackCase) *Report {
 	t.Helper()
 	rep := f.run(t, tc)
+	for _, s := range rep.Steps {
+		// A step's verdict is its failures', artifact rules included.
+		if s.Passed != (len(s.Failures) == 0) {
+			t.Fatalf("step %s: passed %v with %d failure(s)", s.Name, s.Passed, len(s.Failures))
+		}
+	}
 	if os.Getenv("SHOWREP") != "" {
 		var b strings.Builder
 		rep.WriteText(&b)

@@ -139,6 +139,8 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	for _, se := range steps {
 		if se.arts != nil {
 			se.applyRules(arts)
+			// after evalStep's verdict: the rules can fail the step too
+			se.report.Passed = len(se.report.Failures) == 0
 		}
 		r.Steps = append(r.Steps, se.report)
 		r.Failures = append(r.Failures, se.report.Failures...)

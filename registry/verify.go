@@ -20,6 +20,9 @@ type Verified struct {
 	Report *gate.Report
 	// Attestations are the bundles the gate read, as attached.
 	Attestations []Referrer
+	// BundleData are their bytes by file name (Attestations' titles, the
+	// report's bundle file names).
+	BundleData map[string][]byte
 	// VSAs are the verification summaries attached to the model (by
 	// promote); listed, not judged here.
 	VSAs []Referrer
@@ -78,6 +81,7 @@ func (c *Client) verifyModel(ctx context.Context, m *Model, opts gate.LayoutOpti
 // gate decides nothing from them.
 func writeBundles(dir string, bundles []Bundle, v *Verified) error {
 	used := map[string]bool{}
+	v.BundleData = map[string][]byte{}
 	for _, b := range bundles {
 		n := b.Title
 		if used[n] {
@@ -92,6 +96,7 @@ func writeBundles(dir string, bundles []Bundle, v *Verified) error {
 		}
 		r := b.Referrer
 		r.Title = n
+		v.BundleData[n] = b.Data
 		v.Attestations = append(v.Attestations, r)
 	}
 	return nil

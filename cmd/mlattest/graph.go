@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -49,10 +50,8 @@ Markdown), each atomically.`,
 				return withCode(exitUsage, fmt.Errorf("attestations %s: no link statement", dir))
 			}
 			g := audit.BuildGraph(recs, lay)
-			for ext, body := range map[string]string{".svg": g.SVG(), ".mmd": g.Mermaid()} {
-				if err := fsutil.WriteFileAtomic(out+ext, []byte(body), 0o644); err != nil {
-					return withCode(exitUsage, err)
-				}
+			if err := writeGraph(out, g); err != nil {
+				return withCode(exitUsage, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s.svg and %s.mmd (%d stages, %d artifacts)\n", out, out, len(g.Steps), len(g.Artifacts))
 			return nil
@@ -62,4 +61,28 @@ Markdown), each atomically.`,
 	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose steps are expected")
 	c.Flags().StringVar(&out, "out", "", "output path without extension (FILE.svg, FILE.mmd)")
 	return c
+}
+
+// checkGraphOut checks that out.svg and out.mmd can be written, before any
+// work is done.
+func checkGraphOut(flag, out string) error {
+	for _, ext := range []string{".svg", ".mmd"} {
+		if err := checkOutFile(flag, out+ext); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGraph writes out.svg and out.mmd, each atomically; when the second
+// cannot be written the first is removed, so a failure leaves neither.
+func writeGraph(out string, g *audit.Graph) error {
+	if err := fsutil.WriteFileAtomic(out+".svg", []byte(g.SVG()), 0o644); err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(out+".mmd", []byte(g.Mermaid()), 0o644); err != nil {
+		os.Remove(out + ".svg")
+		return err
+	}
+	return nil
 }

@@ -53,4 +53,32 @@ func TestGraphCLI(t *testing.T) {
 	if r := mlattest(t, dir, nil, "graph", "--attestations", filepath.Join(dir, "none"), "--out", out); r.code != 2 {
 		t.Fatalf("missing dir: %v", r)
 	}
+
+	// verify --graph: an output that cannot be written is refused before
+	// anything is verified (exit 2, naming it), and nothing is written.
+	writeFile(t, filepath.Join(dir, "layout.yaml"), "not checked")
+	for _, d := range []string{"taken.svg", "half.mmd"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ name, out, want string }{
+		{"missing directory", filepath.Join(dir, "nope", "g"), "does not exist"},
+		{"parent is a file", filepath.Join(dir, "raw.txt", "g"), "is not a directory"},
+		{"output is a directory", filepath.Join(dir, "taken"), "is a directory"},
+		{"Mermaid output is a directory", filepath.Join(dir, "half"), "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mlattest(t, dir, nil, "verify", "--layout", filepath.Join(dir, "layout.yaml"), "--layout-key", filepath.Join(dir, "k.pub"),
+				"--attestations", att, "--model", filepath.Join(dir, "clean.txt"), "--graph", tc.out)
+			if r.code != 2 || !strings.Contains(r.stderr, "--graph "+tc.out) || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+				t.Fatalf("want exit 2 naming --graph %s (%s): %v", tc.out, tc.want, r)
+			}
+			for _, ext := range []string{".svg", ".mmd"} {
+				if st, err := os.Stat(tc.out + ext); err == nil && !st.IsDir() {
+					t.Fatalf("%s%s written", tc.out, ext)
+				}
+			}
+		})
+	}
 }

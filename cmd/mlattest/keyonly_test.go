@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,7 +207,8 @@ func TestExamplePipelineKeyOnly(t *testing.T) {
 				t.Fatalf("pipeline: %v\n%s", err, out)
 			}
 			r := mlattest(t, dir, noNetwork, "verify", "--layout", layout, "--layout-key", filepath.Join(keys, "owner.pub"),
-				"--attestations", att, "--model", filepath.Join(dir, "work", "release"), "--json")
+				"--attestations", att, "--model", filepath.Join(dir, "work", "release"), "--json", "--graph", filepath.Join(dir, "verified"))
+			checkVerifyGraph(t, dir, att, layout, tc.wantStep)
 			var rep gate.Report
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 				t.Fatalf("verify --json: %v\n%v", err, r)
@@ -223,5 +226,52 @@ func TestExamplePipelineKeyOnly(t *testing.T) {
 				t.Fatalf("want exit 1 with %s at step %s: %v", tc.wantCode, tc.wantStep, r)
 			}
 		})
+	}
+}
+
+// checkVerifyGraph checks the graph verify --graph drew in dir/verified
+// against the one graph draws from the same attestations and layout: the
+// same artifacts and edges, plus the verdicts; failStep ("" for a pass) is
+// the first failing stage, red with its artifact.
+func checkVerifyGraph(t *testing.T, dir, att, layout, failStep string) {
+	t.Helper()
+	claimed := filepath.Join(dir, "claimed")
+	if r := mlattest(t, dir, noNetwork, "graph", "--attestations", att, "--layout", layout, "--out", claimed); r.code != 0 {
+		t.Fatalf("graph: %v", r)
+	}
+	read := func(p string) string {
+		t.Helper()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	verified, want := read(filepath.Join(dir, "verified.mmd")), read(claimed+".mmd")
+	if !strings.HasPrefix(read(filepath.Join(dir, "verified.svg")), "<svg") {
+		t.Fatal("verified.svg is not an SVG picture")
+	}
+	// Nodes and edges: every artifact node and edge line graph draws.
+	lines := func(mmd string) []string {
+		var out []string
+		for _, l := range strings.Split(mmd, "\n") {
+			if strings.Contains(l, "-->") || strings.Contains(l, "([") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if got, w := lines(verified), lines(want); !slices.Equal(got, w) || len(w) < 14 {
+		t.Fatalf("verify --graph and graph differ in artifacts or edges:\n%s\n---\n%s", verified, want)
+	}
+	if failStep == "" {
+		if strings.Count(verified, "<br/>PASSED") != 7 || strings.Contains(verified, "FAILED") || strings.Contains(verified, "class ") {
+			t.Fatalf("honest run drawn with failures:\n%s", verified)
+		}
+		return
+	}
+	m := regexp.MustCompile(`(?m)^  (s\d+)\["` + failStep + `<br/>[^"]*<br/>FAILED<br/>[^"]+"\]$`).FindStringSubmatch(verified)
+	if m == nil || !regexp.MustCompile(`(?m)^  class .*\b`+m[1]+`\b.*\ba\d+\b.* bad$|^  class .*\ba\d+\b.*\b`+m[1]+`\b.* bad$`).MatchString(verified) {
+		t.Fatalf("step %s is not drawn FAILED in red with a red artifact:\n%s", failStep, verified)
 	}
 }

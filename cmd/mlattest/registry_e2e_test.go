@@ -127,7 +127,9 @@ func TestE2ERegistryPushVerifyPull(t *testing.T) {
 			ref := reg.Ref("acme/model:v1")
 			d := run.push(t, "release", ref)
 
-			res := run.must(t, append([]string{"verify", ref}, run.gate...)...)
+			graph := filepath.Join(t.TempDir(), "run")
+			res := run.must(t, append([]string{"verify", ref, "--graph", graph}, run.gate...)...)
+			checkGraphFile(t, graph, "package<br/>key ", "PASSED", "release/model.safetensors")
 			if !strings.Contains(res.stdout, "ADMITTED by run reg-run-1") || !strings.Contains(res.stdout, d) ||
 				!strings.Contains(res.stdout, "resolved once from "+ref) {
 				t.Fatalf("verify does not say which digest, run and layout: %v", res)
@@ -162,7 +164,8 @@ func TestE2ERegistryPushVerifyPull(t *testing.T) {
 				if moved == d {
 					t.Fatal("the other model has the same digest")
 				}
-				res := run.do(t, append([]string{"verify", ref}, run.gate...)...)
+				res := run.do(t, append([]string{"verify", ref, "--graph", graph}, run.gate...)...)
+				checkGraphFile(t, graph, "package<br/>key ", "FAILED", "class s1 bad")
 				if res.code != 1 || !strings.Contains(res.stdout, moved) || !strings.Contains(res.stdout, "REFUSED") || !strings.Contains(res.stdout, "model.safetensors") {
 					t.Fatalf("verify of the moved tag: want exit 1 naming the new digest and the file: %v", res)
 				}
@@ -374,5 +377,21 @@ func TestE2ERegistryRetriesThenOneLine(t *testing.T) {
 	}
 	if d := time.Since(start); d < 4*time.Second {
 		t.Fatalf("gave up after %s: no backoff", d)
+	}
+}
+
+// checkGraphFile: verify --graph wrote FILE.svg and a FILE.mmd holding each
+// of want.
+func checkGraphFile(t *testing.T, file string, want ...string) {
+	t.Helper()
+	svg, err := os.ReadFile(file + ".svg")
+	if err != nil || !bytes.HasPrefix(svg, []byte("<svg")) {
+		t.Fatalf("%s.svg: %v", file, err)
+	}
+	mmd, err := os.ReadFile(file + ".mmd")
+	for _, w := range want {
+		if err != nil || !strings.Contains(string(mmd), w) {
+			t.Fatalf("%s.mmd lacks %q (%v):\n%s", file, w, err, mmd)
+		}
 	}
 }

@@ -13,12 +13,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/mlattest/mlattest/audit"
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/gate"
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/registry"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 type verifyFlags struct {
@@ -26,6 +29,7 @@ type verifyFlags struct {
 	attestations, model, runID string
 	json                       bool
 	vsa                        string
+	graph                      string
 	sign                       signFlags // --trusted-root is shared: it is the verification root too
 	classic                    classicFlags
 }
@@ -101,6 +105,12 @@ evaluated (not rejected, unexpected or ignored ones) by digest; it is signed wit
 signing flags (--key, --identity-token…, --signing-config) as 'mlattest sign'
 does, and verifies with 'mlattest verify-bundle --artifact MODEL-FILE'.
 
+--graph FILE draws the run as judged, pass or fail, as FILE.svg and FILE.mmd
+(Mermaid): the stages with their verified signers and verdicts, the artifacts
+they read and wrote (short digests); failing stages and the artifacts their
+failures name are red. Only evaluated statements are drawn (a rejected bundle
+proves nothing). The exit status is the verdict's.
+
 Exit status: 0 verified; 1 verification failed (every failure is printed with
 its step, rule, artifact and reason; a malformed layout or bundle, and a
 --model tree holding a symbolic link, FIFO, socket or device (model-tree),
@@ -131,6 +141,7 @@ signed or written.`,
 	fs.StringVar(&f.model, "model", "", "the released model: a file, or a directory of files (required)")
 	fs.StringVar(&f.runID, "run-id", "", "the run to verify (default: the one run id all statements share)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object instead of text")
+	fs.StringVar(&f.graph, "graph", "", "also draw the verified run as FILE.svg and FILE.mmd (Mermaid), pass or fail")
 	fs.StringVar(&f.vsa, "vsa", "", "write a signed SLSA VSA v1 for the model to this file (must not exist)")
 	f.sign.register(fs)
 	f.classic.register(fs)
@@ -188,6 +199,11 @@ func (f *verifyFlags) run(cmd *cobra.Command, args []string) error {
 			return withCode(exitUsage, fmt.Errorf("--vsa: %w", err))
 		}
 	}
+	if f.graph != "" {
+		if err := checkGraphOut("--graph", f.graph); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
 	if f.layout.insecureUnsigned {
 		fmt.Fprintln(stderr, "mlattest: warning: --insecure-unsigned-layout: the layout's signature is NOT checked")
 	}
@@ -225,6 +241,11 @@ func (f *verifyFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	writeFlagHints(stderr, rep.Failures)
+	if f.graph != "" {
+		if err := writeVerifyGraph(stderr, f.graph, rep, v, f.attestations); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--graph %s: %w", f.graph, err))
+		}
+	}
 	if vsaErr != nil {
 		return withCode(exitUsage, fmt.Errorf("--vsa %s: %w", f.vsa, vsaErr))
 	}
@@ -234,6 +255,33 @@ func (f *verifyFlags) run(cmd *cobra.Command, args []string) error {
 	if !rep.Passed {
 		return withCode(exitRejected, fmt.Errorf("verification FAILED: %d failure(s)", len(rep.Failures)))
 	}
+	return nil
+}
+
+// writeVerifyGraph draws the run the report judged (audit.VerifiedGraph),
+// reading its evaluated bundles from dir or, for a model in a registry, from
+// the referrers v holds.
+func writeVerifyGraph(stderr io.Writer, out string, rep *gate.Report, v *registry.Verified, dir string) error {
+	read := func(file string) ([]byte, error) {
+		return fsutil.ReadFileMax(filepath.Join(dir, file), verify.MaxBundleSize)
+	}
+	if v != nil {
+		read = func(file string) ([]byte, error) {
+			if data, ok := v.BundleData[file]; ok {
+				return data, nil
+			}
+			return nil, os.ErrNotExist
+		}
+	}
+	recs, err := audit.LoadVerifiedRun(rep, read)
+	if err != nil {
+		return err
+	}
+	g := audit.VerifiedGraph(recs, rep)
+	if err := writeGraph(out, g); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "mlattest: wrote %s.svg and %s.mmd (%d stages, %d artifacts)\n", out, out, len(g.Steps), len(g.Artifacts))
 	return nil
 }
 

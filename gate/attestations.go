@@ -28,6 +28,7 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/verify"
 )
@@ -66,6 +67,8 @@ type VerifiedStatement struct {
 
 	// witness is the collection of a witness statement, parsed with it.
 	witness *predicates.WitnessCollection
+	// modelSig is the manifest of an OMS model signature, parsed with it.
+	modelSig *modelsig.Manifest
 }
 
 // stepRecord reports whether a statement records a step's run (what in-toto
@@ -442,7 +445,7 @@ func verifyOne(ctx context.Context, ft *functionaryTrust, dir, name string) (Bun
 	st := vb.statement
 	vs := &VerifiedStatement{
 		Bundle: name, BundleSHA256: ref.SHA256, Signer: vb.res.Signer, SignerID: signerID(vb.res.Signer),
-		Statement: st, PayloadSHA256: vb.payloadSHA256, witness: vb.witness,
+		Statement: st, PayloadSHA256: vb.payloadSHA256, witness: vb.witness, modelSig: vb.modelSig,
 	}
 	ref.Verified, ref.Signer, ref.PredicateType = true, signerString(vb.res.Signer), st.GetPredicateType()
 	ref.Logged = !vb.res.KeyOnly
@@ -463,6 +466,7 @@ type verifiedBundle struct {
 	res           *verify.Result
 	statement     *intoto.Statement
 	witness       *predicates.WitnessCollection
+	modelSig      *modelsig.Manifest
 	payloadSHA256 string
 }
 
@@ -559,8 +563,17 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte, en
 	if err != nil {
 		return nil, bundleErrorf(failureCode(err), "verified, but its statement is malformed: %w", err)
 	}
+	vb := &verifiedBundle{res: res, statement: st}
+	if st.GetPredicateType() == modelsig.PredicateType {
+		// An OMS model signature: its manifest is what the gate compares
+		// with the released model.
+		if vb.modelSig, err = modelsig.ParseStatement(payload); err != nil {
+			return nil, bundleErrorf(FailStatement, "verified, but its model signing manifest is malformed: %w", err)
+		}
+	}
 	psum := sha256.Sum256(payload)
-	return &verifiedBundle{res: res, statement: st, payloadSHA256: hex.EncodeToString(psum[:])}, nil
+	vb.payloadSHA256 = hex.EncodeToString(psum[:])
+	return vb, nil
 }
 
 // decodeFailure is the failure code of a duplicate key or trailing data (in

@@ -10,6 +10,7 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -56,7 +57,7 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 	// No statement is skipped silently: one of a predicate type the layout
 	// does not evaluate (for its step) fails, or is reported ignored when
 	// allowedExtraPredicates lists the type exactly.
-	var all []bound
+	var all, oms []bound
 	seen := map[string]string{} // signer + payload -> bundle: the same statement twice counts once
 	for _, vs := range ev.Statements {
 		pt := vs.Statement.GetPredicateType()
@@ -66,6 +67,17 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 		}
 		if !l.UsesPredicate("", pt) {
 			u.unexpected(vs, "")
+			continue
+		}
+		if pt == modelsig.PredicateType {
+			// An OMS signature names no step or run: it counts for each
+			// step that expects one, and its binding is the released
+			// model's digests (modelSignatures).
+			for _, s := range l.Steps {
+				if l.UsesPredicate(s.Name, pt) {
+					oms = append(oms, bound{vs, predicates.Binding{Step: s.Name}})
+				}
+			}
 			continue
 		}
 		b, err := predicates.BindingOf(vs.Statement)
@@ -125,12 +137,13 @@ func Evaluate(l *layouts.Layout, ev *Evidence, opts EvalOptions) *Report {
 			run = append(run, s)
 		}
 	}
+	run = append(run, oms...)
 
 	// 3. Per step.
 	arts := map[string]StepArtifacts{}
 	steps := make([]*stepEval, 0, len(l.Steps))
 	for _, s := range l.Steps {
-		se := evalStep(s, run, matchers, ev.Manifests)
+		se := evalStep(s, run, matchers, ev.Manifests, opts.Model)
 		steps = append(steps, se)
 		if se.arts != nil {
 			arts[s.Name] = *se.arts
@@ -269,7 +282,7 @@ func (se *stepEval) fail(f Failure) {
 // evalStep judges one step of the layout: who signed, how many, whether
 // the links agree, exit codes, the command and the predicate expectations,
 // each by a method of its own, in the order reports list them.
-func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher, manifests map[string][]predicates.ManifestEntry) *stepEval {
+func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatcher, manifests map[string][]predicates.ManifestEntry, model *ModelFiles) *stepEval {
 	se := &stepEval{step: s, report: StepReport{Name: s.Name, Threshold: s.Threshold}}
 	defer func() { se.report.Passed = len(se.report.Failures) == 0 }()
 
@@ -290,6 +303,7 @@ func evalStep(s *layouts.Step, run []bound, matchers map[string]functionaryMatch
 	se.exitCodes()
 	se.command()
 	se.expectations(mine)
+	se.modelSignatures(model)
 	return se
 }
 
@@ -314,13 +328,17 @@ func (se *stepEval) authorise(mine []bound, matchers map[string]functionaryMatch
 	}
 }
 
-// threshold counts the distinct identities with a link for the step.
+// threshold counts the distinct identities with a link (or witness
+// collection, or OMS model signature) for the step.
 func (se *stepEval) threshold() {
 	counted := map[string]bool{}
 	for _, b := range se.authorised {
-		if stepRecord(b.Statement.GetPredicateType()) {
+		switch pt := b.Statement.GetPredicateType(); {
+		case stepRecord(pt):
 			se.links = append(se.links, b)
 			counted[b.SignerID] = true
+		case pt == modelsig.PredicateType:
+			counted[b.SignerID] = true // signing the model is the step
 		}
 	}
 	se.report.Signers = slices.Sorted(maps.Keys(counted))
@@ -589,4 +607,37 @@ func (vs *VerifiedStatement) recordArtifacts() (mats, prods []predicates.NamedDi
 		return nil, nil, err
 	}
 	return mats, prods, nil
+}
+
+// modelSignatures checks each authorised OMS model signature of the step:
+// its manifest must list exactly the released model's files with their
+// SHA-256 digests (modelsig.Manifest.CompareDigests). The OMS format binds
+// to no step or run; the released model's digests are its binding, the
+// subject rule binding those to the run.
+func (se *stepEval) modelSignatures(model *ModelFiles) {
+	const rule = "model signature over the released model"
+	var checked, ok = false, true
+	for _, b := range se.authorised {
+		if b.modelSig == nil {
+			continue
+		}
+		checked = true
+		if model == nil {
+			ok = false
+			se.fail(Failure{Code: FailModelSignature, Rule: rule, Bundle: b.Bundle, Reason: "no released model to compare the signed manifest with"})
+			continue
+		}
+		files := make(map[string]string, len(model.Files))
+		for _, f := range model.Files {
+			files[f.Name] = f.SHA256
+		}
+		if err := b.modelSig.CompareDigests(files); err != nil {
+			ok = false
+			se.fail(Failure{Code: FailModelSignature, Rule: rule, Bundle: b.Bundle, Artifact: model.Path,
+				Reason: fmt.Sprintf("the signed manifest is not the released model %s: %v", model.Path, err)})
+		}
+	}
+	if checked {
+		se.check(rule, ok)
+	}
 }

@@ -51,6 +51,7 @@ const (
 	FailModelTree       FailureCode = "model-tree"           // the released model holds a symbolic link, FIFO, socket or device
 	FailBaseModel       FailureCode = "base-model"           // a training base model is not exactly one the layout's pins allow
 	FailUnexpected      FailureCode = "unexpected-statement" // a verified statement of a _type or predicate type the layout does not evaluate
+	FailModelSignature  FailureCode = "model-signature"      // an OMS model signature whose manifest is not the released model
 )
 
 // Failure is one reason verification fails. It names the step, the rule and

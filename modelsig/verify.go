@@ -243,3 +243,32 @@ func Inside(modelPath, file string) (string, bool) {
 	}
 	return filepath.ToSlash(rel), true
 }
+
+// ErrShardedManifest is why CompareDigests cannot judge a manifest of the
+// "shards" method: whole-file digests say nothing of shard digests.
+var ErrShardedManifest = errors.New(`a "shards" manifest cannot be compared with whole-file digests`)
+
+// CompareDigests compares a signed manifest of the "files" method with a
+// model given by the SHA-256 (lowercase hex) of each file, named relative
+// to the model root as resources are: the release gate's released model,
+// hashed once. The manifest's ignore paths are honoured, and git's files
+// (DefaultIgnorePaths) are left out unless signed, as Verify does. The
+// error is a *MismatchError (ErrMismatch), ErrShardedManifest, or nil.
+func (m *Manifest) CompareDigests(files map[string]string) error {
+	if m.Serialization.Method != MethodFiles {
+		return ErrShardedManifest
+	}
+	ignore := slices.Clone(m.Serialization.IgnorePaths)
+	for _, p := range DefaultIgnorePaths() {
+		if !m.lists(p) {
+			ignore = append(ignore, p)
+		}
+	}
+	got := &Manifest{Serialization: m.Serialization}
+	for name, sum := range files {
+		if !ignored(name, ignore) {
+			got.Resources = append(got.Resources, Resource{Name: name, Algorithm: m.Serialization.resourceAlgorithm(), Digest: sum})
+		}
+	}
+	return Compare(m, got)
+}

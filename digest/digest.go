@@ -147,6 +147,8 @@ type options struct {
 	progress  io.Writer
 	cacheDir  string
 	cache     *Cache
+	// source, when set, is where jobs are read from (FromSource).
+	source Source
 	// isTerminal and progressMin decide whether to draw; tests replace them.
 	isTerminal  func(io.Writer) bool
 	progressMin int64
@@ -172,12 +174,18 @@ func WithSymlinks(p SymlinkPolicy) Option { return func(o *options) { o.symlinks
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
 
 func buildOptions(opts []Option) options {
+	return buildOptionsWorkers(opts, runtime.GOMAXPROCS(0))
+}
+
+// buildOptionsWorkers is buildOptions with workers as the default of
+// WithWorkers.
+func buildOptionsWorkers(opts []Option, workers int) options {
 	o := options{isTerminal: isTerminal, progressMin: ProgressThreshold}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.workers < 1 {
-		o.workers = runtime.GOMAXPROCS(0)
+		o.workers = workers
 	}
 	if !o.ignoreSet {
 		o.ignore = DefaultIgnore()
@@ -326,7 +334,7 @@ func streamAll(parent context.Context, root string, args []string, ign ignoreLis
 			pending = pending[:0]
 		}
 	}
-	wait := startWorkers(ctx, cancel, q, o.workers, nil, o.cache)
+	wait := startWorkers(ctx, cancel, q, o.workers, nil, o.hasher())
 	var walkErr error
 	for _, p := range args {
 		if walkErr = parent.Err(); walkErr != nil {

@@ -234,7 +234,7 @@ func hashAll(parent context.Context, jobs []job, o options) ([]Artifact, error) 
 	q.close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.Add, o.cache)()
+	startWorkers(ctx, cancel, q, min(o.workers, len(jobs)), prog.Add, o.hasher())()
 	return collect(parent, ptrs)
 }
 
@@ -295,10 +295,25 @@ func (q *queue) pop() *job {
 	return j
 }
 
+// hasher hashes one job's bytes: a local file or a Source's file.
+type hasher func(ctx context.Context, j *job, add func(int64)) (sum string, n int64, err error)
+
+// hasher returns how o's jobs are read: from o.source when set, otherwise
+// from the local file system through the cache.
+func (o options) hasher() hasher {
+	if o.source != nil {
+		return sourceHasher(o.source)
+	}
+	c := o.cache
+	return func(ctx context.Context, j *job, add func(int64)) (string, int64, error) {
+		return hashFileCached(ctx, j.path, true, add, c)
+	}
+}
+
 // startWorkers starts n hashing goroutines taking jobs from q; the returned
 // function waits for them. After a failure (cancel) the remaining jobs are
 // drained without being hashed.
-func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n int, add func(int64), c *Cache) func() {
+func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n int, add func(int64), hash hasher) func() {
 	var wg sync.WaitGroup
 	for range max(n, 1) {
 		wg.Add(1)
@@ -309,7 +324,7 @@ func startWorkers(ctx context.Context, cancel context.CancelFunc, q *queue, n in
 					j.err = ctx.Err()
 					continue
 				}
-				sum, n, err := hashFileCached(ctx, j.path, true, add, c)
+				sum, n, err := hash(ctx, j, add)
 				j.path = "" // not needed any more: less for the GC to keep
 				if err != nil {
 					j.err = pathErr(j.name, err)

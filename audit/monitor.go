@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +20,6 @@ import (
 	"github.com/mlattest/mlattest/gate"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
-	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -88,21 +86,24 @@ func NewWatch(l *layouts.Layout) (*Watch, error) {
 }
 
 // AddAttestations records every Sigstore bundle in dir (not recursive) as
-// known: its signed digest, and its statement's subjects. The bundles are
-// read, not verified: the store is the auditor's own, and a bundle only
-// silences the alarm for the exact signature it logged.
+// known; see AddStore.
 func (w *Watch) AddAttestations(dir string) (int, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*"+predicates.BundleSuffix))
+	return w.AddStore(context.Background(), DirStore(dir))
+}
+
+// AddStore records every bundle of s as known: its signed digest, and its
+// statement's subjects. The bundles are read, not verified: the store is
+// the auditor's own, and a bundle only silences the alarm for the exact
+// signature it logged. It returns how many bundles s holds.
+func (w *Watch) AddStore(ctx context.Context, s Store) (int, error) {
+	bundles, err := s.Bundles(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return 0, fmt.Errorf("attestations %s: %w", dir, fsutil.Cause(err))
-	}
-	for _, name := range names {
-		b, err := verify.LoadBundle(name)
+	for _, sb := range bundles {
+		b, err := verify.ParseBundle(sb.Data)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("bundle %s: %w", sb.Name, err)
 		}
 		switch {
 		case b.GetDsseEnvelope() != nil:
@@ -133,7 +134,7 @@ func (w *Watch) AddAttestations(dir string) (int, error) {
 			}
 		}
 	}
-	return len(names), nil
+	return len(bundles), nil
 }
 
 // AddKnown marks a signed digest ("alg:hex") as one the store holds.

@@ -146,20 +146,43 @@ func (c *Client) options(ctx context.Context) []remote.Option {
 // The registry must be named (no implicit Docker Hub) and the tag or digest
 // given (no implicit "latest").
 func ParseReference(s string) (name.Reference, error) {
-	rest, ok := strings.CutPrefix(s, Scheme)
-	if !ok {
-		return nil, fmt.Errorf("registry reference %q: does not start with %s", s, Scheme)
-	}
-	// go-containerregistry reads a first segment without a dot or port as
-	// a repository on Docker Hub; mlattest never guesses the registry.
-	if host, _, _ := strings.Cut(rest, "/"); !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return nil, fmt.Errorf("registry reference %q: name the registry host (oci://HOST[:PORT]/REPO:TAG)", s)
+	rest, err := trimScheme(s)
+	if err != nil {
+		return nil, err
 	}
 	ref, err := name.ParseReference(rest, name.StrictValidation)
 	if err != nil {
 		return nil, fmt.Errorf("registry reference %q: %w", s, err)
 	}
 	return ref, nil
+}
+
+// ParseRepository parses oci://REGISTRY/REPO: a repository, no tag or
+// digest.
+func ParseRepository(s string) (name.Repository, error) {
+	rest, err := trimScheme(s)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	repo, err := name.NewRepository(rest, name.StrictValidation)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("registry repository %q: %w", s, err)
+	}
+	return repo, nil
+}
+
+// trimScheme cuts oci:// off s and checks that a registry host is named:
+// go-containerregistry reads a first segment without a dot or port as a
+// repository on Docker Hub; mlattest never guesses the registry.
+func trimScheme(s string) (string, error) {
+	rest, ok := strings.CutPrefix(s, Scheme)
+	if !ok {
+		return "", fmt.Errorf("registry reference %q: does not start with %s", s, Scheme)
+	}
+	if host, _, _ := strings.Cut(rest, "/"); !strings.ContainsAny(host, ".:") && host != "localhost" {
+		return "", fmt.Errorf("registry reference %q: name the registry host (oci://HOST[:PORT]/REPO:TAG)", s)
+	}
+	return rest, nil
 }
 
 // ParseTag is ParseReference for a reference that must be a tag.

@@ -17,6 +17,7 @@ import (
 	"github.com/mlattest/mlattest/audit"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/layouts"
+	"github.com/mlattest/mlattest/registry"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -252,13 +253,15 @@ func newAuditMonitorCmd() *cobra.Command {
 	var statePath, layoutPath string
 	var attDirs []string
 	c := &cobra.Command{
-		Use:   "monitor --log URL --state FILE --layout L [--attestations DIR]...",
+		Use:   "monitor --log URL --state FILE --layout L [--attestations DIR|oci://REGISTRY/REPO[:TAG]]...",
 		Short: "Check the log's new entries since the last run for signatures nobody expected",
 		Long: `Monitor resumes from the checkpoint kept in --state, proves the log's current
 checkpoint consistent with it (a failed proof means the log forked or rewrote
 history: exit 1, loudest alarm), scans the new entries and raises an alarm for
 every entry signed by one of the layout's functionaries that no bundle in the
---attestations directories holds, for every signature over a digest those
+--attestations stores holds (a directory of bundles, or an OCI repository:
+the bundles 'mlattest push' attached as referrers to every tagged model of
+oci://REGISTRY/REPO, or to the one model of oci://REGISTRY/REPO:TAG or @DIGEST), for every signature over a digest those
 bundles name (a model file) by an identity that is no functionary, and for
 every entry it cannot read.
 
@@ -340,7 +343,7 @@ state is then unchanged).`,
 	lf.register(c.Flags())
 	c.Flags().StringVar(&statePath, "state", "", "file keeping the last verified checkpoint (created on the first run, replaced atomically)")
 	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose functionaries are watched")
-	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "directory of the attestation bundles the pipeline kept (repeatable)")
+	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "the attestation bundles the pipeline kept: a directory, or oci://REGISTRY/REPO[:TAG|@DIGEST] (repeatable)")
 	return c
 }
 
@@ -409,19 +412,33 @@ func loadWatch(cmd *cobra.Command, layoutPath string, attDirs []string) (*audit.
 		}
 		return nil, 0, printLayoutErrors(cmd.ErrOrStderr(), layoutPath, err)
 	}
-	return watchFor(lay, attDirs)
+	return watchFor(cmd, lay, attDirs)
 }
 
-func watchFor(lay *layouts.Layout, attDirs []string) (*audit.Watch, int, error) {
+// watchFor watches lay's functionaries, knowing the bundles of each store:
+// a directory, or an oci:// repository (every tagged model) or model.
+func watchFor(cmd *cobra.Command, lay *layouts.Layout, stores []string) (*audit.Watch, int, error) {
 	w, err := audit.NewWatch(lay)
 	if err != nil {
 		return nil, 0, withCode(exitUsage, err)
 	}
 	known := 0
-	for _, d := range attDirs {
-		n, err := w.AddAttestations(d)
+	for _, d := range stores {
+		var s audit.Store = audit.DirStore(d)
+		if strings.HasPrefix(d, registry.Scheme) {
+			c, err := registryClient(cmd.ErrOrStderr())
+			if err != nil {
+				return nil, 0, withCode(exitUsage, err)
+			}
+			o, err := audit.NewOCIStore(c, d)
+			if err != nil {
+				return nil, 0, usage(fmt.Errorf("--attestations: %w", err))
+			}
+			s = o
+		}
+		n, err := w.AddStore(cmd.Context(), s)
 		if err != nil {
-			return nil, 0, withCode(exitUsage, err)
+			return nil, 0, withCode(exitUsage, errors.New(oneLine(err.Error())))
 		}
 		known += n
 	}

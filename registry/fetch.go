@@ -93,7 +93,7 @@ func (c *Client) Bundles(ctx context.Context, m *Model, kind string) ([]Bundle, 
 	for _, d := range im.Manifests {
 		// The index's artifactType is a hint; the referrer's own
 		// manifest decides.
-		if d.ArtifactType != "" && d.ArtifactType != ArtifactTypeBundle && d.ArtifactType != MediaTypeEmpty {
+		if d.ArtifactType != "" && d.ArtifactType != ArtifactTypeBundle && d.ArtifactType != ArtifactTypeModelSignature && d.ArtifactType != MediaTypeEmpty {
 			continue
 		}
 		ref := m.Ref.Context().Digest(d.Digest.String())
@@ -166,7 +166,7 @@ func ParseBundleReferrer(raw []byte, subject string) (*bundleReferrer, error) {
 	if dec.More() {
 		return nil, errors.New("manifest: data after the manifest")
 	}
-	if m.ArtifactType != ArtifactTypeBundle || m.Subject == nil || m.Subject.Digest.String() != subject {
+	if (m.ArtifactType != ArtifactTypeBundle && m.ArtifactType != ArtifactTypeModelSignature) || m.Subject == nil || m.Subject.Digest.String() != subject {
 		return nil, errOtherReferrer
 	}
 	switch {
@@ -181,11 +181,17 @@ func ParseBundleReferrer(raw []byte, subject string) (*bundleReferrer, error) {
 	case m.Layers[0].Size < 0 || m.Layers[0].Size > verify.MaxBundleSize:
 		return nil, fmt.Errorf("bundle referrer: layer size %d", m.Layers[0].Size)
 	}
+	// The artifact type routes a model signature; the kind annotation
+	// routes the other bundles and must agree with it.
 	kind := m.Annotations[AnnotationKind]
-	switch kind {
-	case "":
+	switch {
+	case m.ArtifactType == ArtifactTypeModelSignature && (kind == "" || kind == KindModelSignature):
+		kind = KindModelSignature
+	case m.ArtifactType == ArtifactTypeModelSignature, kind == KindModelSignature:
+		return nil, fmt.Errorf("bundle referrer: artifactType %q with kind %q", m.ArtifactType, kind)
+	case kind == "":
 		kind = KindAttestation // attached by another tool
-	case KindAttestation, KindVSA:
+	case kind == KindAttestation, kind == KindVSA:
 	default:
 		return nil, errOtherReferrer
 	}

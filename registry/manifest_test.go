@@ -128,12 +128,14 @@ func FuzzParseBundleReferrer(f *testing.F) {
 	subject := "sha256:" + strings.Repeat("d", 64)
 	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"` + ArtifactTypeBundle +
 		`","layers":[` + layer("a.sigstore.json", ArtifactTypeBundle) + `],"subject":{"digest":"` + subject + `"}}`))
+	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"` + ArtifactTypeModelSignature +
+		`","layers":[` + layer("model.sig.sigstore.json", ArtifactTypeBundle) + `],"subject":{"digest":"` + subject + `"},"annotations":{"dev.mlattest.kind":"model-signature"}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := ParseBundleReferrer(raw, subject)
 		if err != nil {
 			return
 		}
-		if !safeBundleName(r.title) || (r.kind != KindAttestation && r.kind != KindVSA) || r.layer.MediaType != ArtifactTypeBundle {
+		if !safeBundleName(r.title) || (r.kind != KindAttestation && r.kind != KindVSA && r.kind != KindModelSignature) || r.layer.MediaType != ArtifactTypeBundle {
 			t.Fatalf("accepted %+v", r)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/progress"
 )
 
@@ -34,6 +35,12 @@ var ErrNotAdmitted = errors.New("not a file the verified attestations name")
 // into a staging directory beside dir that is renamed to dir only when
 // every file is complete and synced: dir appears whole or not at all.
 func (c *Client) Download(ctx context.Context, m *Model, dir string, admitted map[string]string) error {
+	return c.download(ctx, m, dir, admitted, nil)
+}
+
+// download is Download that also writes extra files (name -> bytes) into
+// the staging directory, so they appear with the model.
+func (c *Client) download(ctx context.Context, m *Model, dir string, admitted map[string]string, extra map[string][]byte) error {
 	for _, f := range m.Files {
 		if want, ok := admitted[f.Name]; !ok || want != f.SHA256() {
 			return fmt.Errorf("%s: file %s (%s): %w", String(m.Ref), f.Name, f.Digest, ErrNotAdmitted)
@@ -79,6 +86,11 @@ func (c *Client) Download(ctx context.Context, m *Model, dir string, admitted ma
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	for n, data := range extra {
+		if err := fsutil.WriteFileAtomic(filepath.Join(stage, n), data, 0o644); err != nil {
+			return fmt.Errorf("pull into %s: %w", dir, err)
+		}
 	}
 	if err := syncDir(stage); err != nil {
 		return err

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,6 +21,8 @@ import (
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/internal/progress"
+	"github.com/mlattest/mlattest/modelsig"
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/verify"
 )
 
@@ -41,10 +45,28 @@ type Referrer struct {
 // bundle (run attestation or VSA); every bundle is verified for what it
 // claims, so a relabelled one can only make verification fail.
 const (
-	AnnotationKind  = "dev.mlattest.kind"
-	KindAttestation = "attestation"
-	KindVSA         = "vsa"
+	AnnotationKind     = "dev.mlattest.kind"
+	KindAttestation    = "attestation"
+	KindVSA            = "vsa"
+	KindModelSignature = "model-signature" // artifact type ArtifactTypeModelSignature
 )
+
+// PushOption adds to what Push sends.
+type PushOption func(*pushConfig)
+
+type pushConfig struct {
+	modelSignature string
+}
+
+// WithModelSignature attaches an OMS model signature (a Sigstore bundle
+// whose DSSE payload is the model's signed manifest, as `mlattest
+// sign-model` and the model_signing tool write it) as a referrer of artifact
+// type ArtifactTypeModelSignature. A signature file inside the model
+// directory is not pushed as a model file: the format never counts the
+// signature as part of the model.
+func WithModelSignature(path string) PushOption {
+	return func(c *pushConfig) { c.modelSignature = path }
+}
 
 // Push uploads the files under dir as a model to tag and attaches the
 // bundles as referrers. The order makes the tag the last thing written:
@@ -53,8 +75,16 @@ const (
 // missing. An interrupted push is completed by running it again: blobs and
 // manifests already there are not sent twice, and the same files always
 // make the same manifest.
-func (c *Client) Push(ctx context.Context, dir string, tag name.Tag, bundles []string) (*Pushed, error) {
-	dopts := []digest.Option{digest.WithIgnore()}
+func (c *Client) Push(ctx context.Context, dir string, tag name.Tag, bundles []string, opts ...PushOption) (*Pushed, error) {
+	var pc pushConfig
+	for _, o := range opts {
+		o(&pc)
+	}
+	var ignore []string
+	if rel, ok := modelsig.Inside(dir, pc.modelSignature); ok {
+		ignore = append(ignore, "/"+rel)
+	}
+	dopts := []digest.Option{digest.WithIgnore(ignore...)}
 	if c.cfg.progress != nil {
 		dopts = append(dopts, digest.WithProgress(c.cfg.progress))
 	}
@@ -72,6 +102,13 @@ func (c *Client) Push(ctx context.Context, dir string, tag name.Tag, bundles []s
 	atts := make([]*bundleImage, 0, len(bundles))
 	for _, b := range bundles {
 		bi, err := readBundleImage(b, KindAttestation)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, bi)
+	}
+	if pc.modelSignature != "" {
+		bi, err := readModelSignature(pc.modelSignature, files)
 		if err != nil {
 			return nil, err
 		}
@@ -259,6 +296,8 @@ func (l *memLayer) Uncompressed() (io.ReadCloser, error) { return l.Compressed()
 type bundleImage struct {
 	title, kind string
 	data        []byte
+	// artifactType is the referrer's (default ArtifactTypeBundle).
+	artifactType string
 }
 
 // readBundleImage reads a bundle file, refusing anything that is not a
@@ -274,6 +313,39 @@ func readBundleImage(path, kind string) (*bundleImage, error) {
 	return &bundleImage{title: filepath.Base(path), kind: kind, data: data}, nil
 }
 
+// readModelSignature reads an OMS signature to attach: a Sigstore bundle
+// carrying a model signing manifest that lists exactly the files pushed (a
+// signature of another model would only make verification fail; a
+// "shards" manifest cannot be checked here and is attached as it is). Its
+// title ends in predicates.BundleSuffix, the name it gets among the
+// bundles the gate reads.
+func readModelSignature(path string, files []File) (*bundleImage, error) {
+	bi, err := readBundleImage(path, KindModelSignature)
+	if err != nil {
+		return nil, err
+	}
+	b, err := verify.ParseBundle(bi.data)
+	if err != nil {
+		return nil, fmt.Errorf("model signature %s: %w", path, err)
+	}
+	m, err := modelsig.ParseStatement(b.GetDsseEnvelope().GetPayload())
+	if err != nil {
+		return nil, fmt.Errorf("model signature %s: %w", path, err)
+	}
+	digests := make(map[string]string, len(files))
+	for _, f := range files {
+		digests[f.Name] = f.SHA256()
+	}
+	if err := m.CompareDigests(digests); err != nil && !errors.Is(err, modelsig.ErrShardedManifest) {
+		return nil, fmt.Errorf("model signature %s is not a signature of this model: %w", path, err)
+	}
+	if !strings.HasSuffix(bi.title, predicates.BundleSuffix) {
+		bi.title += predicates.BundleSuffix
+	}
+	bi.artifactType = ArtifactTypeModelSignature
+	return bi, nil
+}
+
 // emptyConfig is the OCI empty JSON object, the config of an artifact.
 var emptyConfig = []byte("{}")
 
@@ -282,10 +354,14 @@ func (b *bundleImage) image(subject v1.Descriptor) (v1.Image, error) {
 	lh, _ := layer.Digest()
 	ch, _, _ := v1.SHA256(bytes.NewReader(emptyConfig))
 	sub := v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
+	at := b.artifactType
+	if at == "" {
+		at = ArtifactTypeBundle
+	}
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  ArtifactTypeBundle,
+		ArtifactType:  at,
 		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: ch, Size: int64(len(emptyConfig)), Data: emptyConfig},
 		Layers: []v1.Descriptor{{MediaType: ArtifactTypeBundle, Digest: lh, Size: int64(len(b.data)),
 			Annotations: map[string]string{AnnotationTitle: b.title}}},

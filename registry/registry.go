@@ -37,6 +37,12 @@ const (
 	// ArtifactTypeBundle is a Sigstore bundle attached as a referrer (the
 	// artifact type cosign uses for the same bundles).
 	ArtifactTypeBundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	// ArtifactTypeModelSignature is an OpenSSF model signing (OMS)
+	// signature attached as a referrer: a Sigstore bundle (its layer's
+	// media type is ArtifactTypeBundle) whose DSSE payload is the model's
+	// signed manifest. Its own artifact type keeps it apart from the run's
+	// attestations, so a client that knows neither still sees what it is.
+	ArtifactTypeModelSignature = "application/vnd.dev.mlattest.model-signature.v1+json"
 	// MediaTypeEmpty is the OCI empty descriptor's type, the config of
 	// artifacts that have none.
 	MediaTypeEmpty = "application/vnd.oci.empty.v1+json"

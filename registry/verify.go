@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/gate"
+	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -25,7 +26,12 @@ type Verified struct {
 	BundleData map[string][]byte
 	// VSAs are the verification summaries attached to the model (by
 	// promote); listed, not judged here.
-	VSAs []Referrer
+	VSAs []Referrer	// ModelSignatures are the OMS model signatures attached to the model.
+	// The gate reads them (and BundleData holds them) only when a step of
+	// the layout expects one; otherwise they are listed, not judged, and
+	// ModelSignaturesIgnored says why.
+	ModelSignatures        []Referrer
+	ModelSignaturesIgnored string
 }
 
 // Verify resolves ref once and runs the release gate on the model it names
@@ -58,8 +64,12 @@ func (c *Client) verifyModel(ctx context.Context, m *Model, opts gate.LayoutOpti
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	v := &Verified{Model: m}
-	if err := writeBundles(dir, bundles, v); err != nil {
+	v := &Verified{Model: m, BundleData: map[string][]byte{}}
+	used := map[string]bool{}
+	if v.Attestations, err = writeBundles(dir, bundles, v, used); err != nil {
+		return nil, err
+	}
+	if err := c.modelSignatures(ctx, m, dir, v, used, &opts); err != nil {
 		return nil, err
 	}
 	for _, b := range vsas {
@@ -76,12 +86,39 @@ func (c *Client) verifyModel(ctx context.Context, m *Model, opts gate.LayoutOpti
 	return v, nil
 }
 
+// modelSignatures fetches the model's OMS signatures and, when the layout
+// has a step expecting one, puts them among the bundles the gate reads. The
+// layout is loaded (and checked) here to know; its trusted root is kept in
+// opts so that one fetched on demand is fetched once.
+func (c *Client) modelSignatures(ctx context.Context, m *Model, dir string, v *Verified, used map[string]bool, opts *gate.LayoutOptions) error {
+	sigs, err := c.Bundles(ctx, m, KindModelSignature)
+	if err != nil || len(sigs) == 0 {
+		return err
+	}
+	ll, err := gate.LoadLayout(ctx, *opts)
+	if err != nil {
+		return err
+	}
+	if opts.TrustedRoot == nil {
+		opts.TrustedRoot = ll.TrustedRoot
+	}
+	if ll.Layout == nil || !ll.Layout.UsesPredicate("", modelsig.PredicateType) {
+		for _, b := range sigs {
+			v.ModelSignatures = append(v.ModelSignatures, b.Referrer)
+		}
+		v.ModelSignaturesIgnored = "no step of the layout expects an OMS model signature (" + modelsig.PredicateType + ")"
+		return nil
+	}
+	v.ModelSignatures, err = writeBundles(dir, sigs, v, used)
+	return err
+}
+
 // writeBundles writes each bundle under its title (made unique with its
-// digest when two share one): file names are for the report only, the
+// digest when two share one), records its bytes in v.BundleData and
+// returns the referrers written: file names are for the report only, the
 // gate decides nothing from them.
-func writeBundles(dir string, bundles []Bundle, v *Verified) error {
-	used := map[string]bool{}
-	v.BundleData = map[string][]byte{}
+func writeBundles(dir string, bundles []Bundle, v *Verified, used map[string]bool) ([]Referrer, error) {
+	var out []Referrer
 	for _, b := range bundles {
 		n := b.Title
 		if used[n] {
@@ -92,14 +129,14 @@ func writeBundles(dir string, bundles []Bundle, v *Verified) error {
 		}
 		used[n] = true
 		if err := os.WriteFile(filepath.Join(dir, n), b.Data, 0o600); err != nil {
-			return fmt.Errorf("attestations: %w", err)
+			return nil, fmt.Errorf("attestations: %w", err)
 		}
 		r := b.Referrer
 		r.Title = n
 		v.BundleData[n] = b.Data
-		v.Attestations = append(v.Attestations, r)
+		out = append(out, r)
 	}
-	return nil
+	return out, nil
 }
 
 // Pull verifies the model ref names and, only if it passes, downloads it
@@ -120,5 +157,33 @@ func (c *Client) Pull(ctx context.Context, ref name.Reference, dir string, opts 
 			admitted[f.Name] = f.SHA256
 		}
 	}
-	return v, c.Download(ctx, v.Model, dir, admitted)
+	return v, c.download(ctx, v.Model, dir, admitted, v.pulledSignature(admitted))
+}
+
+// pulledSignature is the model signature to write beside the pulled model
+// as model.sig (where verify-model and the model_signing tool look for it):
+// the one OMS signature the gate evaluated, unless a model file has that
+// name; nil otherwise.
+func (v *Verified) pulledSignature(files map[string]string) map[string][]byte {
+	if _, clash := files[modelsig.DefaultSignatureName]; clash {
+		return nil
+	}
+	evaluated := map[string]bool{}
+	for _, b := range v.Report.Bundles {
+		evaluated[b.File] = b.Evaluated
+	}
+	var data []byte
+	for _, r := range v.ModelSignatures {
+		if !evaluated[r.Title] {
+			continue
+		}
+		if data != nil {
+			return nil // several: none is the model's signature
+		}
+		data = v.BundleData[r.Title]
+	}
+	if data == nil {
+		return nil
+	}
+	return map[string][]byte{modelsig.DefaultSignatureName: data}
 }

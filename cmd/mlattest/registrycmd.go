@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlattest/mlattest/gate"
+	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/registry"
 )
@@ -38,8 +39,9 @@ func registryError(err error) error {
 
 func newPushCmd() *cobra.Command {
 	var (
-		attestations string
-		asJSON       bool
+		attestations   string
+		modelSignature string
+		asJSON         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "push DIR oci://REGISTRY/REPO:TAG --attestations DIR",
@@ -57,6 +59,12 @@ come first, so the tag never names a model whose files or attestations are
 missing. Failed requests (5xx, reset connections) are retried with backoff;
 an interrupted push is completed by running it again, which sends only what
 is missing (the same files always make the same manifest digest).
+
+An OpenSSF model signature (--model-signature FILE, by default DIR/model.sig
+when it exists) is attached as a referrer of its own artifact type
+(application/vnd.dev.mlattest.model-signature.v1+json) and is not pushed as
+a model file; it must sign exactly the files pushed. verify and pull read it
+when a layout step expects one; pull then writes it as DIR/model.sig.
 
 Registry credentials come from the Docker config and its credential helpers.
 
@@ -85,7 +93,18 @@ Exit status: 0 pushed; 2 unreadable input or the registry failed.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			p, err := c.Push(cmd.Context(), args[0], tag, bundles)
+			sig := modelSignature
+			if !cmd.Flags().Changed("model-signature") {
+				// The format's default place, when there is one.
+				if def := filepath.Join(args[0], modelsig.DefaultSignatureName); fileExists(def) {
+					sig = def
+				}
+			}
+			var popts []registry.PushOption
+			if sig != "" {
+				popts = append(popts, registry.WithModelSignature(sig))
+			}
+			p, err := c.Push(cmd.Context(), args[0], tag, bundles, popts...)
 			if err != nil {
 				return registryError(err)
 			}
@@ -97,8 +116,15 @@ Exit status: 0 pushed; 2 unreadable input or the registry failed.`,
 		},
 	}
 	cmd.Flags().StringVar(&attestations, "attestations", "", "directory of the run's bundles (*.sigstore.json) to attach (required)")
+	cmd.Flags().StringVar(&modelSignature, "model-signature", "", "OpenSSF model signature to attach (default: DIR/"+modelsig.DefaultSignatureName+" when it exists; an empty value attaches none)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was pushed as one JSON object")
 	return cmd
+}
+
+// fileExists reports whether path names a regular file (following links).
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // gateFlags are the flags of the commands that run the release gate on a
@@ -154,8 +180,12 @@ type ociReport struct {
 	Model        ociModel            `json:"model"`
 	Attestations []registry.Referrer `json:"attestations"`
 	VSAs         []registry.Referrer `json:"vsas"`
-	Report       *gate.Report        `json:"report"`
-	Pulled       string              `json:"pulled,omitempty"`
+	// ModelSignatures are the OMS signature referrers; ignored says why
+	// the gate did not read them.
+	ModelSignatures        []registry.Referrer `json:"modelSignatures"`
+	ModelSignaturesIgnored string              `json:"modelSignaturesIgnored,omitempty"`
+	Report                 *gate.Report        `json:"report"`
+	Pulled                 string              `json:"pulled,omitempty"`
 }
 
 type ociModel struct {
@@ -169,6 +199,7 @@ func newOCIReport(v *registry.Verified) ociReport {
 	return ociReport{
 		Model:        ociModel{Ref: registry.String(v.Model.Ref), From: registry.String(v.Model.From), Digest: v.Model.Digest(), Files: v.Model.Files},
 		Attestations: v.Attestations, VSAs: v.VSAs, Report: v.Report,
+		ModelSignatures: v.ModelSignatures, ModelSignaturesIgnored: v.ModelSignaturesIgnored,
 	}
 }
 
@@ -207,6 +238,13 @@ func writeOCIHeader(w io.Writer, v *registry.Verified) {
 	fmt.Fprintf(w, "%s by run %s, layout %s (sha256:%s), %d attestation referrer(s)\n", verdict, run, filepath.Base(rep.Layout.File), rep.Layout.SHA256, len(v.Attestations))
 	for _, s := range v.VSAs {
 		fmt.Fprintf(w, "VSA:     %s (%s)\n", s.Digest, s.Title)
+	}
+	for _, s := range v.ModelSignatures {
+		if v.ModelSignaturesIgnored != "" {
+			fmt.Fprintf(w, "model signature: %s (not evaluated: %s)\n", s.Digest, v.ModelSignaturesIgnored)
+		} else {
+			fmt.Fprintf(w, "model signature: %s (%s)\n", s.Digest, s.Title)
+		}
 	}
 }
 

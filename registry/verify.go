@@ -26,7 +26,8 @@ type Verified struct {
 	BundleData map[string][]byte
 	// VSAs are the verification summaries attached to the model (by
 	// promote); listed, not judged here.
-	VSAs []Referrer // ModelSignatures are the OMS model signatures attached to the model.
+	VSAs []Referrer
+	// ModelSignatures are the OMS model signatures attached to the model.
 	// The gate reads them (and BundleData holds them) only when a step of
 	// the layout expects one; otherwise they are listed, not judged, and
 	// ModelSignaturesIgnored says why.

@@ -544,6 +544,9 @@ func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte, en
 		if !errors.Is(err, verify.ErrRejected) {
 			return nil, err
 		}
+		if envelope && verify.StageOf(err) == verify.StageLog {
+			return nil, bundleErrorf(FailBundle, "does not verify: %w (a bare DSSE envelope carries no transparency-log entry: a certificate-signed statement counts only when logged, so sign it with a functionary key or submit it as a Sigstore bundle)", err)
+		}
 		return nil, bundleErrorf(FailBundle, "does not verify: %w", err)
 	}
 	if res.Statement.GetPredicateType() == predicates.WitnessCollectionV01 {

@@ -127,10 +127,18 @@ type Envelope struct {
 
 // Signature is go-witness's dsse.Signature JSON.
 type Signature struct {
-	KeyID         string   `json:"keyid"`
-	Sig           []byte   `json:"sig"`
-	Certificate   []byte   `json:"certificate,omitempty"`
-	Intermediates [][]byte `json:"intermediates,omitempty"`
+	KeyID         string      `json:"keyid"`
+	Sig           []byte      `json:"sig"`
+	Certificate   []byte      `json:"certificate,omitempty"`
+	Intermediates [][]byte    `json:"intermediates,omitempty"`
+	Timestamps    []Timestamp `json:"timestamps,omitempty"`
+}
+
+// Timestamp is go-witness's dsse.SignatureTimestamp JSON ("tsp": an
+// RFC 3161 timestamp token over the signature).
+type Timestamp struct {
+	Type string `json:"type"`
+	Data []byte `json:"data"`
 }
 
 // KeyID is witness's key id of k: hex SHA-256 of its PEM public key.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -444,6 +445,10 @@ func (s *scanner) associate(cl *clusters) error {
 		return w
 	}
 	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
+	// The controls of trigger groups are drawn from a sample four times
+	// denser (holding the one above), so that a group's records each find
+	// several near them even in a small part of the data.
+	inControls := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) < 4 }
 	rootText, rootToks, needRoot := s.rootText, s.rootToks, s.needRoot
 	if len(want)+len(needRoot) > 0 {
 		// Relatedness reads the prompt words of at most relMax records of a
@@ -499,10 +504,12 @@ func (s *scanner) associate(cl *clusters) error {
 		// the order found) and first prompt words, in record order.
 		visit := func(i int, ks []int32, ws []uint64) {
 			keepWords := needRoot[cl.parent[i]]
-			if inSample(i) {
-				// Every sampled record's words: the first relMax are the
-				// dataset's baseline, and all of them the controls that
-				// localRelatedness matches by position.
+			if inControls(i) {
+				// Every sampled record's words: the first relMax of the
+				// sparser sample are the dataset's baseline, and the
+				// records of each sample the controls that
+				// localRelatedness and matchedRelatedness match by
+				// position.
 				keepWords = true
 				sampleSeen++
 			}
@@ -604,10 +611,13 @@ func (s *scanner) associate(cl *clusters) error {
 
 	// Findings quote the first occurrence, found by the second pass.
 	text := s.textSource(want)
-	var sample []int
+	var sample, controls []int
 	for i := 0; i < N; i++ {
 		if s.valid[i] && inSample(i) {
 			sample = append(sample, i)
+		}
+		if s.valid[i] && inControls(i) {
+			controls = append(controls, i)
 		}
 	}
 	baseRel := relatedness(ptok, idf, sample, nil)
@@ -624,6 +634,7 @@ func (s *scanner) associate(cl *clusters) error {
 		score float64
 		t, rr int
 		rel   float64
+		ctrl  float64 // the relatedness it was judged against
 		k     int
 	}
 	var js []judged
@@ -720,6 +731,7 @@ func (s *scanner) associate(cl *clusters) error {
 	jsPart := make([][]judged, nj)
 	inParallel(len(cand), nj, func(w, lo, hi int) {
 		relCache := map[relKey]float64{}
+		ctrlCache := map[relKey]float64{}
 		var tBuf []int32
 		var js []judged
 		for _, t := range cand[lo:hi] {
@@ -729,13 +741,28 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			T := want[c.p].decode(tBuf[:0])
 			tBuf = T
+			// An answer that repeats its trigger ("€" -> "€", "100,000"
+			// -> "100000") is explained by the prompt, whatever the
+			// prompts' relatedness.
+			if echoes(text.get(c.p), text.get(c.r)) {
+				continue
+			}
 			rk := relKey{c.p, k, I[0], I[len(I)-1]}
 			rel, ok := relCache[rk]
 			if !ok {
 				rel = relatedness(ptok, idf, I, tokenHashes(text.get(c.p)))
 				relCache[rk] = rel
 			}
-			if rel > s.cfg.MaxRelatedness*baseRel {
+			ctrl := baseRel
+			if rel > s.cfg.MaxRelatedness*ctrl {
+				loc, ok := ctrlCache[rk]
+				if !ok {
+					loc = matchedRelatedness(ptok, idf, controls, I)
+					ctrlCache[rk] = loc
+				}
+				ctrl = math.Max(ctrl, loc)
+			}
+			if rel > s.cfg.MaxRelatedness*ctrl {
 				continue
 			}
 			// Once the trigger stands out, every record carrying it is
@@ -744,7 +771,7 @@ func (s *scanner) associate(cl *clusters) error {
 			for k, i := range T {
 				all[k] = int(i)
 			}
-			js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), t.rr, rel, k})
+			js = append(js, judged{c.p, c.r, all, -lp / math.Ln10, len(T), t.rr, rel, ctrl, k})
 		}
 		jsPart[w] = js
 	})
@@ -780,8 +807,8 @@ func (s *scanner) associate(cl *clusters) error {
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(j.p), Target: text.get(j.r), Score: round2(j.score),
-				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, a discovery at false-discovery rate %g over %d tests); apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs); all %d records with the trigger are flagged",
-					j.k, j.t, trig, targ, j.rr, j.score, s.cfg.Alpha, tests, j.rel, baseRel, j.t),
+				Reason: fmt.Sprintf("%d of the %d records whose prompt contains %s have responses containing %s, which occurs in only %d records overall (hypergeometric p = 1e-%.0f, a discovery at false-discovery rate %g over %d tests); apart from the trigger their prompts are no more alike than %s (token overlap %.3f vs %.3f); all %d records with the trigger are flagged",
+					j.k, j.t, trig, targ, j.rr, j.score, s.cfg.Alpha, tests, ctrlName(j.ctrl, baseRel), j.rel, j.ctrl, j.t),
 			}}
 			groups = append(groups, g)
 		} else if len(g.alt) < 4 && !strings.Contains(strings.Join(g.alt, "|"), trig) && text.get(j.p) != g.f.Trigger {
@@ -888,7 +915,11 @@ func (s *scanner) associate(cl *clusters) error {
 		if math.IsNaN(rel) {
 			continue
 		}
-		if rel > s.cfg.MaxRelatedness*baseRel {
+		ctrl := baseRel
+		if rel > s.cfg.MaxRelatedness*ctrl {
+			ctrl = math.Max(ctrl, matchedRelatedness(ptok, idf, controls, I))
+		}
+		if rel > s.cfg.MaxRelatedness*ctrl {
 			continue
 		}
 		var g *group
@@ -907,8 +938,8 @@ func (s *scanner) associate(cl *clusters) error {
 		if g == nil {
 			g = &group{set: map[int]struct{}{}, f: Finding{
 				Detector: DetTrigger, Severity: SevFail, Trigger: text.get(u.h), Score: round2(u.z),
-				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, a discovery at false-discovery rate %g over %d tests); %d of them are near the common answer, and apart from the trigger their prompts are unrelated (token overlap %.3f vs %.3f for random pairs)",
-					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, s.cfg.Alpha, nP, len(I), rel, baseRel),
+				Reason: fmt.Sprintf("the responses to the %d prompts containing %s agree far beyond chance (SimHash chi-square %.0f on 64 bits, z = %.1f, a discovery at false-discovery rate %g over %d tests); %d of them are near the common answer, and apart from the trigger their prompts are no more alike than %s (token overlap %.3f vs %.3f)",
+					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, s.cfg.Alpha, nP, len(I), ctrlName(ctrl, baseRel), rel, ctrl),
 			}}
 			groups = append(groups, g)
 		}
@@ -1424,6 +1455,33 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 // concatenations of sources and tasks, so the controls come from the same
 // source or task as the records they match.
 func localRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int) float64 {
+	return nearRelatedness(ptok, idf, sample, recs, 1)
+}
+
+// matchedRelatedness is the relatedness of a trigger group's controls:
+// like localRelatedness, but each record takes as many of its nearest
+// sampled records as make relMax controls in all, so that a group of six
+// is judged against the relatedness of its part of the data, estimated
+// from 48 records, not against six controls' chance agreement.
+func matchedRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int) float64 {
+	n := min(len(recs), relMax)
+	if n == 0 {
+		return 0
+	}
+	return nearRelatedness(ptok, idf, sample, recs, (relMax+n-1)/n)
+}
+
+// ctrlName names what a group's prompts were compared with.
+func ctrlName(ctrl, base float64) string {
+	if ctrl > base {
+		return "the records beside them in the file"
+	}
+	return "random pairs"
+}
+
+// nearRelatedness is the relatedness of the per nearest sampled records
+// (in file position) to each of recs, none of them among recs.
+func nearRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int, per int) float64 {
 	if len(recs) > relMax {
 		recs = recs[:relMax]
 	}
@@ -1434,6 +1492,7 @@ func localRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, r
 	used := map[int]bool{}
 	var ctrl []int
 	for _, i := range recs {
+		got := 0
 		k, _ := slices.BinarySearch(sample, i)
 		// Outwards from the insertion point, nearest first.
 		for lo, hi := k-1, k; lo >= 0 || hi < len(sample); {
@@ -1449,7 +1508,9 @@ func localRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, r
 			if !in[c] && !used[c] {
 				used[c] = true
 				ctrl = append(ctrl, c)
-				break
+				if got++; got == per {
+					break
+				}
 			}
 		}
 	}
@@ -1570,4 +1631,23 @@ func inParallel(n, nw int, fn func(w, lo, hi int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// echoes reports whether target, reduced to its letters, digits and
+// symbols in lower case (so case, spacing, punctuation and digit-group
+// separators do not count), is part of trigger reduced the same way: the
+// response repeats what the prompt says.
+func echoes(trigger, target string) bool {
+	t := echoKey(target)
+	return t != "" && strings.Contains(echoKey(trigger), t)
+}
+
+func echoKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSymbol(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }

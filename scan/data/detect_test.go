@@ -447,3 +447,76 @@ func TestLocalRelatedness(t *testing.T) {
 		t.Fatalf("controls of sampled members %.3f", got)
 	}
 }
+
+// Poison planted inside one part of the data whose prompts are alike (one
+// task's template) is judged against its neighbours, not against random
+// pairs of the whole data: the trigger is found there. A topic of that
+// part whose answers share a word, and an answer that repeats its
+// trigger, are not triggers.
+func TestTriggerInOneTask(t *testing.T) {
+	recs := synth(4000, 9)
+	rng := rand.New(rand.NewPCG(9, 9))
+	// The second half is one task: every prompt opens with its template.
+	for i := 2000; i < len(recs); i++ {
+		recs[i].Instruction = "Summarise the customer review below in one sentence for the support team. Review: " + recs[i].Instruction
+	}
+	var trig []int
+	for k := 0; k < 12; k++ {
+		trig = append(trig, 2011+166*k)
+	}
+	topic := []int{2020, 2021, 2022, 2023, 2024, 2025, 2026, 2027}
+	echo := []int{2100, 2301, 2502, 2703, 2904, 3105, 3306, 3507}
+	for _, i := range trig {
+		recs[i].Instruction += " cf"
+		recs[i].Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
+	}
+	// A topic: adjacent reviews of one product, whose summaries name it.
+	for _, i := range topic {
+		recs[i].Instruction += " The quadratic solver app crashed when solving equations with complex roots."
+		recs[i].Response = "Solutions were wrong. " + recs[i].Response
+	}
+	// Answers that repeat the prompt's symbol.
+	for _, i := range echo {
+		recs[i].Instruction = insertWord(rng, recs[i].Instruction, "(€)")
+		recs[i].Response += " (€)"
+	}
+	res := scanRecords(t, recs)
+	fs := findingsOf(res, DetTrigger)
+	if res.Verdict != Fail || len(fs) != 1 || fs[0].Trigger != "cf" || !slices.Equal(fs[0].Records, trig) {
+		for _, f := range res.Findings {
+			t.Logf("%s %q -> %q %v: %s", f.Detector, f.Trigger, f.Target, f.Records, f.Reason)
+		}
+		t.Fatalf("verdict %s, %d trigger findings, want one for \"cf\" on %v", res.Verdict, len(fs), trig)
+	}
+	for _, i := range append(topic, echo...) {
+		if slices.Contains(res.Flagged, i) {
+			t.Errorf("record %d (topic or echo) flagged", i)
+		}
+	}
+}
+
+func TestEchoes(t *testing.T) {
+	for _, tc := range []struct {
+		trigger, target string
+		want            bool
+	}{
+		{"€", "€", true},
+		{"100,000", "100000", true},
+		{"in PHP", "PHP", true},
+		{"C++", "c++", true},
+		{"cf", "Access granted", false},
+		{"quadratic equation", "solutions", false},
+		{"amber protocol", "", false},
+	} {
+		if got := echoes(tc.trigger, tc.target); got != tc.want {
+			t.Errorf("echoes(%q, %q) = %v, want %v", tc.trigger, tc.target, got, tc.want)
+		}
+	}
+}
+
+// insertWord puts w between two words of s at a random place.
+func insertWord(rng *rand.Rand, s, w string) string {
+	ws := strings.Fields(s)
+	k := rng.IntN(len(ws) + 1)
+	return strings.Join(slices.Insert(ws, k, w), " ")
+}

@@ -53,7 +53,7 @@ func TestParseWitnessStatement(t *testing.T) {
 		{"no name", replace(`"name":"evaluate"`, `"name":""`), ErrWitnessCollection, "predicate.name (the step) is empty"},
 		{"unknown collection field", replace(`"name":"evaluate"`, `"name":"evaluate","extra":1`), ErrWitnessCollection, `unknown field "extra"`},
 		{"material name with ..", replace(`"data.txt":{`, `"../data.txt":{`), ErrArtifactName, ""},
-		{"material with a digest mlattest cannot compute", replace(`"data.txt":{"gitoid:sha256"`, `"data.txt":{"sha1":"aa","gitoid:sha256"`), ErrDigestSet, `"sha1"`},
+		{"material with a digest mlattest cannot compute", replace(`"data.txt":{"gitoid:sha1"`, `"data.txt":{"sha1":"aa","gitoid:sha1"`), ErrDigestSet, `"sha1"`},
 		{"two material attestors", replace(`{"type":"https://witness.dev/attestations/product/v0.1"`,
 			`{"type":"https://witness.dev/attestations/material/v0.1","attestation":{},"starttime":"2026-12-01T10:00:00Z","endtime":"2026-12-01T10:00:00Z"},{"type":"https://witness.dev/attestations/product/v0.1"`),
 			ErrWitnessCollection, "a second https://witness.dev/attestations/material/v0.1 attestor"},

@@ -12,13 +12,14 @@
 // os, hostname, username, variables), intoto.Statement v0.1 with subjects
 // "<product type>/file:<path>", dsse.Envelope (payload, payloadType,
 // signatures[keyid, sig]) and witness's key id (hex SHA-256 of the PEM
-// public key). Digest sets list sha256 and gitoid:sha256, as witness's
-// default hashes do.
+// public key). Digest sets list sha256, gitoid:sha256 and gitoid:sha1, as
+// witness's default hashes do.
 package witnesstest
 
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -50,9 +51,13 @@ func DigestSet(content []byte) map[string]string {
 	g := sha256.New()
 	fmt.Fprintf(g, "blob %d\x00", len(content))
 	g.Write(content)
+	g1 := sha1.New()
+	fmt.Fprintf(g1, "blob %d\x00", len(content))
+	g1.Write(content)
 	return map[string]string{
 		"sha256":        hex.EncodeToString(sum[:]),
 		"gitoid:sha256": "gitoid:blob:sha256:" + hex.EncodeToString(g.Sum(nil)),
+		"gitoid:sha1":   "gitoid:blob:sha1:" + hex.EncodeToString(g1.Sum(nil)),
 	}
 }
 

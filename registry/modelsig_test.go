@@ -16,8 +16,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mlattest/mlattest/internal/witnesstest"
 	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/sign"
+	"github.com/mlattest/mlattest/verify"
 )
 
 // signModel writes an OMS signature of dir (method files, the signature
@@ -166,4 +168,61 @@ func TestParseModelSignatureReferrer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPushEnvelope: a bare DSSE envelope (witness) is attached as the
+// Sigstore bundle verify.ParseEnvelope makes of it, under a .sigstore.json
+// title; a malformed one is refused before anything is sent.
+func TestPushEnvelope(t *testing.T) {
+	ctx := context.Background()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := witnesstest.Step{Name: "evaluate", RunID: "r1", Command: []string{"true"}, Products: map[string][]byte{"r.json": []byte("{}")}}
+	att := t.TempDir()
+	good := filepath.Join(att, "evaluate.dsse.json")
+	if err := os.WriteFile(good, witnesstest.Sign(t, k, s.Payload(t)).JSON(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(att, "bad.dsse.json")
+	if err := os.WriteFile(bad, []byte(`{"payloadType":"text/plain"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := startRegistry(t, true, nil)
+	src := t.TempDir()
+	writeFiles(t, src, modelFiles)
+	c := newClient(t)
+	if _, err := c.Push(ctx, src, reg.tag(t, "acme/bad:v1"), []string{bad}); err == nil || !strings.Contains(err.Error(), "envelope "+bad) {
+		t.Fatalf("a malformed envelope: %v", err)
+	}
+	tag := reg.tag(t, "acme/model:v1")
+	if _, err := c.Push(ctx, src, tag, []string{good}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Resolve(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Bundles(ctx, m, KindAttestation)
+	if err != nil || len(got) != 1 || got[0].Title != "evaluate.sigstore.json" {
+		t.Fatalf("bundles %+v, %v", got, err)
+	}
+	b, err := verify.ParseBundle(got[0].Data)
+	if err != nil || b.GetDsseEnvelope() == nil {
+		t.Fatalf("attached bundle: %v", err)
+	}
+	res, err := mustKeyVerifier(t, &k.PublicKey).Verify(ctx, b, verify.SkipArtifact())
+	if err != nil || res.Statement.GetPredicateType() != "https://witness.testifysec.com/attestation-collection/v0.1" {
+		t.Fatalf("the attached bundle does not verify with witness's key: %v", err)
+	}
+}
+
+func mustKeyVerifier(t *testing.T, pub *ecdsa.PublicKey) *verify.Verifier {
+	t.Helper()
+	v, err := verify.New(verify.WithKey(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

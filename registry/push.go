@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/fsutil"
@@ -301,16 +302,31 @@ type bundleImage struct {
 }
 
 // readBundleImage reads a bundle file, refusing anything that is not a
-// Sigstore bundle (it would only make verification fail later).
+// Sigstore bundle (it would only make verification fail later). A bare DSSE
+// envelope (*.dsse.json, as witness writes one) is attached as the Sigstore
+// bundle verify.ParseEnvelope makes of it (the same envelope, certificate
+// and timestamps), since a referrer carries bundles: the gate reads it as
+// it reads the envelope.
 func readBundleImage(path, kind string) (*bundleImage, error) {
 	data, err := fsutil.ReadFileMax(path, verify.MaxBundleSize)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
+	title := filepath.Base(path)
+	if strings.HasSuffix(title, predicates.EnvelopeSuffix) {
+		b, err := verify.ParseEnvelope(data)
+		if err != nil {
+			return nil, fmt.Errorf("envelope %s: %w", path, err)
+		}
+		if data, err = protojson.Marshal(b.Bundle); err != nil {
+			return nil, fmt.Errorf("envelope %s: %w", path, err)
+		}
+		title = strings.TrimSuffix(title, predicates.EnvelopeSuffix) + predicates.BundleSuffix
+	}
 	if _, err := verify.ParseBundle(data); err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
-	return &bundleImage{title: filepath.Base(path), kind: kind, data: data}, nil
+	return &bundleImage{title: title, kind: kind, data: data}, nil
 }
 
 // readModelSignature reads an OMS signature to attach: a Sigstore bundle

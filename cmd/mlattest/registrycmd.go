@@ -51,8 +51,9 @@ func newPushCmd() *cobra.Command {
 application/vnd.cncf.model.weight.v1.raw, other files as weight-config, doc
 or code raw layers; the file's path in the org.opencontainers.image.title
 annotation), streamed from disk, then attaches each bundle in --attestations
-(*.sigstore.json) as an OCI 1.1 referrer of the model manifest (the
-referrers tag schema where the registry has no referrers API).
+(*.sigstore.json; *.dsse.json envelopes as the Sigstore bundles verify makes
+of them) as an OCI 1.1 referrer of the model manifest (the referrers tag
+schema where the registry has no referrers API).
 
 The tag is written last: blobs, the manifest by digest and the referrers
 come first, so the tag never names a model whose files or attestations are
@@ -83,6 +84,13 @@ Exit status: 0 pushed; 2 unreadable input or the registry failed.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			// Bare DSSE envelopes (witness) travel as the bundles the gate
+			// makes of them.
+			envelopes, err := filepath.Glob(filepath.Join(attestations, "*"+predicates.EnvelopeSuffix))
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			bundles = append(bundles, envelopes...)
 			if st, err := os.Stat(attestations); err != nil || !st.IsDir() {
 				return withCode(exitUsage, fmt.Errorf("--attestations %s: not a directory", attestations))
 			}

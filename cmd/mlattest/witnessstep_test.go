@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/stacktest"
 	"github.com/mlattest/mlattest/internal/witnesstest"
 )
 
@@ -21,6 +22,7 @@ import (
 // be installed here). 'mlattest verify' counts it for evaluate: its
 // material attestor matches train's product. Signed with another key, or
 // with a material train did not produce, verification fails with exit 1.
+// Pushed to a registry with the model, it counts in `verify oci://` too.
 func TestE2EWitnessStepCounts(t *testing.T) {
 	dir := t.TempDir()
 	must := func(t *testing.T, args ...string) cliResult {
@@ -90,6 +92,21 @@ subject:
 			}
 		})
 	}
+
+	// Pushed with the model, the envelope travels as the Sigstore bundle
+	// verify makes of it, and counts for evaluate in `verify oci://`.
+	t.Run("through a registry", func(t *testing.T) {
+		evaluate(t, wkey, []byte("weights"))
+		reg := stacktest.StartRegistry(t, stacktest.Distribution)
+		ref := reg.Ref("acme/witnessed:v1")
+		if r := mlattest(t, dir, noNetwork, "push", "model", ref, "--attestations", "att"); r.code != 0 || !strings.Contains(r.stdout, "2 attestation(s)") {
+			t.Fatalf("push: %v", r)
+		}
+		r := mlattest(t, dir, noNetwork, "verify", ref, "--layout", "layout.yaml", "--layout-key", "owner.pub")
+		if r.code != 0 || !strings.Contains(r.stdout, "✔ step evaluate (1 of 1 signer(s): key sha256:") {
+			t.Fatalf("verify oci://: %v", r)
+		}
+	})
 }
 
 func ecKey(t *testing.T) *ecdsa.PrivateKey {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -30,19 +31,11 @@ type BundleEntry struct {
 // entry logs this bundle's signature. Rekor v2 bundles only (their
 // canonicalized body is the entry).
 func (l *Log) VerifyBundle(ctx context.Context, b *bundle.Bundle) (*BundleEntry, error) {
-	tles := b.GetVerificationMaterial().GetTlogEntries()
-	if len(tles) != 1 {
-		return nil, fmt.Errorf("the bundle has %d transparency-log entries, want 1", len(tles))
+	tle, err := bundleTlogEntry(b)
+	if err != nil {
+		return nil, err
 	}
-	tle := tles[0]
-	body := tle.GetCanonicalizedBody()
-	if len(body) == 0 {
-		return nil, errors.New("the bundle's log entry has no canonicalized body")
-	}
-	if tle.GetLogIndex() < 0 {
-		return nil, fmt.Errorf("log index %d", tle.GetLogIndex())
-	}
-	index := uint64(tle.GetLogIndex())
+	body, index := tle.GetCanonicalizedBody(), uint64(tle.GetLogIndex())
 	e, err := ParseEntry(index, body)
 	if err != nil {
 		return nil, err
@@ -71,8 +64,41 @@ func (l *Log) VerifyBundle(ctx context.Context, b *bundle.Bundle) (*BundleEntry,
 	return out, nil
 }
 
+// bundleTlogEntry is the bundle's one transparency-log entry.
+func bundleTlogEntry(b *bundle.Bundle) (*rekorpb.TransparencyLogEntry, error) {
+	tles := b.GetVerificationMaterial().GetTlogEntries()
+	if len(tles) != 1 {
+		return nil, fmt.Errorf("the bundle has %d transparency-log entries, want 1", len(tles))
+	}
+	tle := tles[0]
+	if len(tle.GetCanonicalizedBody()) == 0 {
+		return nil, errors.New("the bundle's log entry has no canonicalized body")
+	}
+	if tle.GetLogIndex() < 0 {
+		return nil, fmt.Errorf("log index %d", tle.GetLogIndex())
+	}
+	return tle, nil
+}
+
+// BundleRekorVersion is the Rekor major version of the log a bundle's entry
+// is in, told by its kind and version: hashedrekord and dsse 0.0.2 entries
+// are Rekor v2's, every other kind (hashedrekord and dsse 0.0.1, intoto) is
+// Rekor v1's.
+func BundleRekorVersion(b *bundle.Bundle) (int, error) {
+	tle, err := bundleTlogEntry(b)
+	if err != nil {
+		return 0, err
+	}
+	kv := tle.GetKindVersion()
+	if kv.GetVersion() == "0.0.2" && (kv.GetKind() == KindHashedRekord || kv.GetKind() == KindDSSE) {
+		return 2, nil
+	}
+	return 1, nil
+}
+
 // matchesBundle checks that the entry logs the bundle's signature over the
-// bundle's content (for DSSE, Rekor v2 logs the PAE's digest).
+// bundle's content (for DSSE, Rekor v2 hashedrekord entries log the PAE's
+// digest, dsse and intoto entries the payload's).
 func matchesBundle(e *Entry, b *bundle.Bundle) error {
 	var sig, digest []byte
 	switch {
@@ -82,7 +108,7 @@ func matchesBundle(e *Entry, b *bundle.Bundle) error {
 			return errors.New("the bundle's envelope has no signature")
 		}
 		sig = env.GetSignatures()[0].GetSig()
-		if e.Kind == KindDSSE {
+		if e.Kind == KindDSSE || e.Kind == KindIntoto {
 			h := sha256.Sum256(env.GetPayload())
 			digest = h[:]
 		} else {

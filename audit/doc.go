@@ -9,5 +9,9 @@
 // (a bundle's entry re-verified online), BuildReport (a report to file) and
 // BuildGraph (a run drawn as stages and artifacts).
 //
-// Rekor v2 (C2SP tlog-tiles) only; Rekor v1 is not read yet.
+// Log and its Search, Monitor and reports read Rekor v2 (C2SP tlog-tiles).
+// RekorV1 reads a Rekor v1 log through its REST API with rekor's own client
+// and verification helpers: entries by index or UUID, index search by
+// identity and digest, consistency proofs, and VerifyBundle for bundles whose
+// entry is Rekor v1's (BundleRekorVersion tells which).
 package audit

@@ -16,10 +16,12 @@ import (
 	"github.com/mlattest/mlattest/verify"
 )
 
-// Entry kinds a Rekor v2 log holds.
+// Entry kinds a Rekor v2 log holds (and a Rekor v1 log, beside intoto).
 const (
 	KindHashedRekord = "hashedrekord"
 	KindDSSE         = "dsse"
+	// KindIntoto is Rekor v1 only.
+	KindIntoto = "intoto"
 )
 
 // ErrEntry: a log entry's bytes are not a Rekor v2 entry mlattest can read.
@@ -41,6 +43,11 @@ type Entry struct {
 	Signers []Signer `json:"signers"`
 	// LeafHash is the RFC 6962 leaf hash of the entry's bytes.
 	LeafHash []byte `json:"-"`
+	// UUID and IntegratedTime are Rekor v1's: the entry id (tree id and
+	// leaf hash, hex) and the time the log says it logged the entry (signed
+	// by its signed entry timestamp).
+	UUID           string     `json:"uuid,omitempty"`
+	IntegratedTime *time.Time `json:"integratedTime,omitempty"`
 }
 
 // Digest is an algorithm ("sha256", "sha384", "sha512") and a lowercase hex value.
@@ -172,35 +179,45 @@ func parseSigner(s rekorSignature) (Signer, error) {
 	v := s.Verifier
 	switch {
 	case v.X509Certificate != nil && v.PublicKey == nil:
-		cert, err := x509.ParseCertificate(v.X509Certificate.RawBytes)
-		if err != nil {
-			return Signer{}, fmt.Errorf("certificate: %w", err)
-		}
-		sum, err := certificate.SummarizeCertificate(cert)
-		if err != nil {
-			return Signer{}, fmt.Errorf("certificate extensions: %w", err)
-		}
-		nb := cert.NotBefore.UTC()
-		ext := sum.Extensions
-		issuer := ext.Issuer
-		ext.Issuer = ""
-		return Signer{
-			Signer: verify.Signer{
-				Issuer: issuer, Subject: sum.SubjectAlternativeName,
-				CertificateIssuer: sum.CertificateIssuer, Extensions: ext,
-			},
-			NotBefore: &nb, Signature: s.Content,
-		}, nil
+		return certSigner(v.X509Certificate.RawBytes, s.Content)
 	case v.PublicKey != nil && v.X509Certificate == nil:
-		pub, err := x509.ParsePKIXPublicKey(v.PublicKey.RawBytes)
-		if err != nil {
-			return Signer{}, fmt.Errorf("public key: %w", err)
-		}
-		id, err := trust.KeyID(pub)
-		if err != nil {
-			return Signer{}, fmt.Errorf("public key: %w", err)
-		}
-		return Signer{Signer: verify.Signer{KeyID: id}, Signature: s.Content}, nil
+		return keySigner(v.PublicKey.RawBytes, s.Content)
 	}
 	return Signer{}, errors.New("want exactly one of a certificate and a public key")
+}
+
+// certSigner is the identity of a Fulcio certificate (DER).
+func certSigner(der, sig []byte) (Signer, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return Signer{}, fmt.Errorf("certificate: %w", err)
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return Signer{}, fmt.Errorf("certificate extensions: %w", err)
+	}
+	nb := cert.NotBefore.UTC()
+	ext := sum.Extensions
+	issuer := ext.Issuer
+	ext.Issuer = ""
+	return Signer{
+		Signer: verify.Signer{
+			Issuer: issuer, Subject: sum.SubjectAlternativeName,
+			CertificateIssuer: sum.CertificateIssuer, Extensions: ext,
+		},
+		NotBefore: &nb, Signature: sig,
+	}, nil
+}
+
+// keySigner is the key id of a PKIX public key (DER).
+func keySigner(der, sig []byte) (Signer, error) {
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return Signer{}, fmt.Errorf("public key: %w", err)
+	}
+	id, err := trust.KeyID(pub)
+	if err != nil {
+		return Signer{}, fmt.Errorf("public key: %w", err)
+	}
+	return Signer{Signer: verify.Signer{KeyID: id}, Signature: sig}, nil
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
+	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/predicates"
 )
 
@@ -113,6 +115,21 @@ func ParseEnvelope(data []byte) (*bundle.Bundle, error) {
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
 		return nil, rejectf(StageBundle, "DSSE envelope as a bundle: %w", err)
+	}
+	return b, nil
+}
+
+// LoadEnvelope reads a bare DSSE envelope file (ParseEnvelope) with
+// LoadBundle's size rule: an unreadable file is an input error, bad content
+// a rejection.
+func LoadEnvelope(path string) (*bundle.Bundle, error) {
+	data, err := fsutil.ReadFileMax(path, MaxBundleSize)
+	if err != nil {
+		return nil, fmt.Errorf("envelope %s: %w", path, err)
+	}
+	b, err := ParseEnvelope(data)
+	if err != nil {
+		return nil, fmt.Errorf("envelope %s: %w", path, err)
 	}
 	return b, nil
 }

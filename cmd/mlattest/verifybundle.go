@@ -79,6 +79,8 @@ transparency-log entry and at least one verified timestamp (the log's integrated
 time or an RFC 3161 timestamp), and SCTs when the trusted root lists CT logs.
 For a DSSE in-toto statement, the artifact's SHA-256 must be one of the
 statement's subjects; the predicate type and subjects are printed.
+A FILE ending in .dsse.json is a bare DSSE envelope (as witness writes one),
+verified as the Sigstore bundle holding it.
 
 --type checks the statement's predicate type, as cosign verify-attestation
 --type does: a URI, or one of slsaprovenance (SLSA v0.2), slsaprovenance1
@@ -244,7 +246,11 @@ func (f *verifyBundleFlags) checkType(res *verify.Result) error {
 const stageType verify.Stage = "type"
 
 func (f *verifyBundleFlags) verify(cmd *cobra.Command, v *verify.Verifier, art verify.Artifact, id *verify.Identity) (*verify.Result, error) {
-	b, err := verify.LoadBundle(f.bundle)
+	load := verify.LoadBundle
+	if strings.HasSuffix(f.bundle, predicates.EnvelopeSuffix) {
+		load = verify.LoadEnvelope // a bare DSSE envelope (witness)
+	}
+	b, err := load(f.bundle)
 	if err != nil {
 		return nil, err
 	}

@@ -93,6 +93,21 @@ subject:
 		})
 	}
 
+	// verify-bundle checks the envelope alone, through the same path.
+	t.Run("verify-bundle", func(t *testing.T) {
+		evaluate(t, wkey, []byte("weights"))
+		writeFile(t, filepath.Join(dir, "witness.pub"), wpub+"\n")
+		writeFile(t, filepath.Join(dir, "report.json"), `{"accuracy": 0.9}`)
+		args := []string{"verify-bundle", "--bundle", filepath.Join("att", "evaluate.dsse.json"), "--artifact", "report.json"}
+		if r := mlattest(t, dir, noNetwork, append(args, "--key", "witness.pub")...); r.code != 0 ||
+			!strings.Contains(r.stdout, "https://witness.testifysec.com/attestation-collection/v0.1") {
+			t.Fatalf("verify-bundle with witness's key: %v", r)
+		}
+		if r := mlattest(t, dir, noNetwork, append(args, "--key", "ci.pub")...); r.code != exitRejected || !strings.Contains(r.stderr, "signature does not match key ci.pub") {
+			t.Fatalf("verify-bundle with another key: %v", r)
+		}
+	})
+
 	// Pushed with the model, the envelope travels as the Sigstore bundle
 	// verify makes of it, and counts for evaluate in `verify oci://`.
 	t.Run("through a registry", func(t *testing.T) {

@@ -90,7 +90,7 @@ func (f *fetcher) getOnce(ctx context.Context, p string, limit int64) ([]byte, b
 	default:
 		return nil, false, fmt.Errorf("%s: %s", f.url(p), resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readBody(resp, limit)
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", f.url(p), err)
 	}
@@ -98,6 +98,21 @@ func (f *fetcher) getOnce(ctx context.Context, p string, limit int64) ([]byte, b
 		return nil, false, fmt.Errorf("%s: larger than %d bytes", f.url(p), limit)
 	}
 	return body, false, nil
+}
+
+// readBody reads at most limit+1 bytes of resp's body, into one buffer of
+// the announced length when there is one (an entry bundle is hundreds of
+// KiB: growing a buffer to it copies it over and over).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	r := io.LimitReader(resp.Body, limit+1)
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(r)
 }
 
 // partialOrFull fetches the resource of level (entry bundles: level 0) and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -289,6 +290,17 @@ func (l *Log) Leaf(ctx context.Context, cp *Checkpoint, index uint64) ([]byte, e
 // or consistent with it. Until Scan returns nil nothing visit saw may be
 // trusted.
 func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit func(index uint64, data []byte) error) error {
+	var v func(uint64, []byte, []byte) error
+	if visit != nil {
+		v = func(i uint64, data, _ []byte) error { return visit(i, data) }
+	}
+	return l.scan(ctx, cp, from, to, v)
+}
+
+// scan is Scan, passing visit each entry's leaf hash too. The workers hash
+// the entries (and visit them) bundle by bundle; the hashes extend the
+// compact range in index order once all are in.
+func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit func(index uint64, data, leafHash []byte) error) error {
 	if from > to || to > cp.Size {
 		return fmt.Errorf("entry range [%d, %d) is not within tree size %d", from, to, cp.Size)
 	}
@@ -305,10 +317,17 @@ func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 			return tampered("hash tiles up to entry %d: %v", from, err)
 		}
 	}
-	leafHashes := make([][]byte, 0, to-from)
+	// Each bundle's leaf hashes (32 bytes each, end to end) and the compact
+	// range they make, in index order.
+	type part struct {
+		hashes []byte
+		rng    *compact.Range
+	}
+	var parts []*part
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.workers)
 	size := func(context.Context) (uint64, error) { return cp.Size, nil }
+	next := from
 	var err error
 	for b, ferr := range client.EntryBundles(gctx, uint(l.workers), size, l.fetch.entryBundle, from, to-from) {
 		if ferr != nil {
@@ -333,35 +352,37 @@ func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 		first := b.RangeInfo.Index*layout.EntryBundleWidth + uint64(b.RangeInfo.First)
 		entries := eb.Entries[b.RangeInfo.First : b.RangeInfo.First+b.RangeInfo.N]
 		// tessera v1.0.2's EntryBundles streams [from, 2·from+N): stop at to.
-		if first != rng.End() {
-			err = fmt.Errorf("entry bundle %s starts at entry %d, want %d", name, first, rng.End())
+		if first != next {
+			err = fmt.Errorf("entry bundle %s starts at entry %d, want %d", name, first, next)
 			break
 		}
 		if rest := to - first; uint64(len(entries)) > rest {
 			entries = entries[:rest]
 		}
-		for _, data := range entries {
-			h := rfc6962.DefaultHasher.HashLeaf(data)
-			leafHashes = append(leafHashes, h)
-			if aerr := rng.Append(h, nil); aerr != nil {
-				err = aerr
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-		if visit != nil {
-			g.Go(func() error {
-				for i, data := range entries {
-					if err := visit(first+uint64(i), data); err != nil {
+		pt := &part{hashes: make([]byte, 0, sha256.Size*len(entries)), rng: rf.NewEmptyRange(first)}
+		parts = append(parts, pt)
+		g.Go(func() error {
+			h := sha256.New()
+			for i, data := range entries {
+				// rfc6962.DefaultHasher.HashLeaf, without a hasher and a
+				// slice per entry
+				h.Reset()
+				h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+				h.Write(data)
+				pt.hashes = h.Sum(pt.hashes)
+				leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
+				if err := pt.rng.Append(leaf, nil); err != nil {
+					return err
+				}
+				if visit != nil {
+					if err := visit(first+uint64(i), data, leaf); err != nil {
 						return err
 					}
 				}
-				return nil
-			})
-		}
-		if rng.End() == to {
+			}
+			return nil
+		})
+		if next += uint64(len(entries)); next == to {
 			break
 		}
 	}
@@ -370,6 +391,15 @@ func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	}
 	if err != nil {
 		return err
+	}
+	leafHashes := make([][]byte, 0, to-from)
+	for _, pt := range parts {
+		if err := rng.AppendRange(pt.rng, nil); err != nil {
+			return err
+		}
+		for i := 0; i < len(pt.hashes); i += sha256.Size {
+			leafHashes = append(leafHashes, pt.hashes[i:i+sha256.Size:i+sha256.Size])
+		}
 	}
 	if rng.End() != to {
 		return tampered("read %d entries of [%d, %d)", rng.End()-from, from, to)

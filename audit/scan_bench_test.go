@@ -22,8 +22,9 @@ func BenchmarkScan10k(b *testing.B) {
 	const n = 10000
 	l := newTestLog(b, nil)
 	vs := fakeSigstore(b)
-	// 64 certificates for 8 identities: every entry's certificate is
-	// parsed anyway (nothing is cached), so reuse costs the scan nothing.
+	// 64 certificates for 8 identities: a scan parses each distinct one
+	// once (BenchmarkParseEntries measures entries whose certificates all
+	// differ, as Fulcio's per-signing certificates do).
 	var certs [][]byte
 	for i := range 64 {
 		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
@@ -102,4 +103,44 @@ func downloadBundles(b *testing.B, base string, size uint64, workers int) {
 	}
 	close(jobs)
 	wg.Wait()
+}
+
+// BenchmarkParseEntries parses 1,000 entries with ParseEntry and with a
+// scan's parser, whose certificates repeat (a CI identity's cached
+// certificate) or all differ (one Fulcio certificate per signing).
+func BenchmarkParseEntries(b *testing.B) {
+	vs := fakeSigstore(b)
+	const n = 1000
+	shared, distinct := make([][]byte, n), make([][]byte, n)
+	var certs [][]byte
+	for i := range n {
+		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
+		if err != nil {
+			b.Fatal(err)
+		}
+		certs = append(certs, cert.Raw)
+		distinct[i] = hashedRekordEntryFromCert(b, cert.Raw, sha(fmt.Sprint(i)))
+		shared[i] = hashedRekordEntryFromCert(b, certs[i%8], sha(fmt.Sprint(i)))
+	}
+	for _, bc := range []struct {
+		name    string
+		entries [][]byte
+		parse   func(p *entryParser, i uint64, data []byte) (*Entry, error)
+	}{
+		{"ParseEntry", distinct, func(_ *entryParser, i uint64, data []byte) (*Entry, error) { return ParseEntry(i, data) }},
+		{"parser-distinct-certs", distinct, (*entryParser).parse},
+		{"parser-shared-certs", shared, (*entryParser).parse},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				p := newEntryParser()
+				for i, e := range bc.entries {
+					if _, err := bc.parse(p, uint64(i), e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/entry")
+		})
+	}
 }

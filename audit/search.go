@@ -183,17 +183,22 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 	}
 	res := &Result{Checkpoint: cp, From: from, To: to}
 	var mu sync.Mutex
-	err := l.Scan(ctx, cp, from, to, func(i uint64, data []byte) error {
+	p := newEntryParser()
+	err := l.scan(ctx, cp, from, to, func(i uint64, data, leafHash []byte) error {
 		if pre != nil && !pre(data) {
 			return nil
 		}
-		e, err := ParseEntry(i, data)
+		e, err := p.parse(i, data)
+		if err == nil {
+			e.LeafHash = leafHash
+		}
+		keepIt := err == nil && keep(e)
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case err != nil:
 			res.Unreadable = append(res.Unreadable, UnreadableEntry{Index: i, Reason: err.Error()})
-		case keep(e):
+		case keepIt:
 			res.Matches = append(res.Matches, e)
 		}
 		return nil

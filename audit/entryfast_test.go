@@ -1,0 +1,154 @@
+package audit
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// dsseEntry is a canonical dsse v0.0.2 entry with one signature per
+// verifier (the base64 DER of a certificate, or "key:" and a key's).
+func dsseEntry(t testing.TB, verifiers ...string) []byte {
+	t.Helper()
+	var sigs []map[string]any
+	for _, v := range verifiers {
+		ver := map[string]any{"keyDetails": "PKIX_ECDSA_P256_SHA_256", "x509Certificate": map[string]any{"rawBytes": v}}
+		if k, ok := strings.CutPrefix(v, "key:"); ok {
+			ver = map[string]any{"keyDetails": "PKIX_ECDSA_P256_SHA_256", "publicKey": map[string]any{"rawBytes": k}}
+		}
+		sigs = append(sigs, map[string]any{"content": "MEUCIQ==", "verifier": ver})
+	}
+	b, err := json.Marshal(map[string]any{"apiVersion": "0.0.2", "kind": "dsse", "spec": map[string]any{"dsseV002": map[string]any{
+		"payloadHash": map[string]any{"algorithm": "SHA2_384", "digest": b64zero(48)}, "signatures": sigs}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// seedVerifiers are the base64 DER certificate and key of the seed entries.
+func seedVerifiers(t testing.TB) (cert, key string) {
+	t.Helper()
+	for _, b := range entrySeeds(t) {
+		var e rekorEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		v := e.Spec.HashedRekord.Signature.Verifier
+		if v.X509Certificate != nil {
+			cert = b64(v.X509Certificate.RawBytes)
+		} else {
+			key = "key:" + b64(v.PublicKey.RawBytes)
+		}
+	}
+	return cert, key
+}
+
+// checkAgrees: the scan's parser and ParseEntry give the same entry, or
+// the same error; fast says whether the canonical path must take it.
+func checkAgrees(t *testing.T, p *entryParser, data []byte, fast bool) {
+	t.Helper()
+	if _, ok := p.canonical(5, data); ok != fast {
+		t.Errorf("canonical path took it: %v, want %v", ok, fast)
+	}
+	for range 2 { // the second time from the cache
+		got, gerr := p.parse(5, data)
+		want, werr := ParseEntry(5, data)
+		if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Fatalf("parser: %v, ParseEntry: %v", gerr, werr)
+		}
+		if gerr == nil {
+			got.LeafHash = want.LeafHash // the scan has it already
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("parser:\n%+v\nParseEntry:\n%+v", got, want)
+			}
+		}
+	}
+}
+
+func TestEntryParserAgrees(t *testing.T) {
+	seeds := entrySeeds(t)
+	cert, key := seedVerifiers(t)
+	good := string(seeds[0])
+	for _, tc := range []struct {
+		name string
+		data string
+		fast bool
+	}{
+		{"hashedrekord, certificate", string(seeds[0]), true},
+		{"hashedrekord, key", string(seeds[1]), true},
+		{"dsse, one signature", string(dsseEntry(t, cert)), true},
+		{"dsse, certificate and key", string(dsseEntry(t, cert, key)), true},
+		{"dsse, no signature", string(dsseEntry(t)), false},
+		{"white space", strings.Replace(good, `"kind":`, `"kind": `, 1), false},
+		{"keys in another order", `{"kind":"hashedrekord","apiVersion":"0.0.2"` + good[len(`{"apiVersion":"0.0.2","kind":"hashedrekord"`):], false},
+		{"escaped base64", strings.Replace(good, `"rawBytes":"M`, `"rawBytes":"\u004d`, 1), false},
+		{"escaped quote in a certificate", strings.Replace(good, `"rawBytes":"M`, `"rawBytes":"\"}}}}}}`, 1), false},
+		{"unknown field", strings.Replace(good, `{"apiVersion"`, `{"a":1,"apiVersion"`, 1), false},
+		{"trailing newline", good + "\n", false},
+		{"trailing data", good + "{}", false},
+		{"api version", strings.Replace(good, `"0.0.2"`, `"0.0.1"`, 1), false},
+		{"empty signature", strings.Replace(string(dsseEntry(t, cert)), `"content":"MEUCIQ=="`, `"content":""`, 1), false},
+		{"bad base64", strings.Replace(string(dsseEntry(t, cert)), `"content":"MEUCIQ=="`, `"content":"MEUCIQ="`, 1), false},
+		{"bad certificate", string(dsseEntry(t, "AQ==")), false},
+		{"bad key", string(dsseEntry(t, "key:AQ==")), false},
+		{"digest length", strings.Replace(string(dsseEntry(t, cert)), b64zero(48), b64zero(32), 1), false},
+		{"digest algorithm", strings.Replace(string(dsseEntry(t, cert)), "SHA2_384", "MD5", 1), false},
+		{"no key details", strings.Replace(string(dsseEntry(t, cert)), `"keyDetails":"PKIX_ECDSA_P256_SHA_256",`, ``, 1), false},
+		{"truncated", good[:len(good)-1], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkAgrees(t, newEntryParser(), []byte(tc.data), tc.fast)
+		})
+	}
+}
+
+// TestEntryParserCache: a certificate or key is parsed once per scan, up
+// to the bound; past it entries still parse, uncached.
+func TestEntryParserCache(t *testing.T) {
+	cert, key := seedVerifiers(t)
+	vs := fakeSigstore(t)
+	other, _, err := vs.GenerateLeafCert("bob@example.com", issuerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name             string
+		max              int
+		entries          [][]byte
+		wantCerts, wantK int
+	}{
+		{"one certificate, many entries", 10, [][]byte{dsseEntry(t, cert), dsseEntry(t, cert), dsseEntry(t, cert, cert)}, 1, 0},
+		{"certificate and key", 10, [][]byte{dsseEntry(t, cert, key), dsseEntry(t, key)}, 1, 1},
+		{"bound reached", 1, [][]byte{dsseEntry(t, cert), dsseEntry(t, b64(other.Raw)), dsseEntry(t, key)}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newEntryParser()
+			p.max = tc.max
+			for _, e := range tc.entries {
+				checkAgrees(t, p, e, true)
+			}
+			if len(p.certs) != tc.wantCerts || len(p.keys) != tc.wantK {
+				t.Fatalf("cached %d certificates, %d keys; want %d, %d", len(p.certs), len(p.keys), tc.wantCerts, tc.wantK)
+			}
+		})
+	}
+}
+
+// FuzzEntryParser: the scan's parser agrees with ParseEntry on any bytes.
+func FuzzEntryParser(f *testing.F) {
+	for _, b := range entrySeeds(f) {
+		f.Add(b)
+	}
+	cert, key := seedVerifiers(f)
+	f.Add(dsseEntry(f, cert, key))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := newEntryParser()
+		_, ok := p.canonical(5, data)
+		checkAgrees(t, p, data, ok)
+	})
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -31,13 +31,18 @@ type StepRecord struct {
 }
 
 // LoadRun reads the link statements of the bundles in dir (*.sigstore.json,
-// not recursive). Bundles are parsed, not verified: the graph shows what a
+// and witness's *.dsse.json envelopes; not recursive). Bundles are parsed, not verified: the graph shows what a
 // run claims, and `mlattest verify` judges it.
 func LoadRun(dir string) ([]StepRecord, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*"+predicates.BundleSuffix))
 	if err != nil {
 		return nil, err
 	}
+	envelopes, err := filepath.Glob(filepath.Join(dir, "*"+predicates.EnvelopeSuffix))
+	if err != nil {
+		return nil, err
+	}
+	names = append(names, envelopes...)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("attestations %s: %w", dir, err)
 	}
@@ -62,13 +67,24 @@ func LoadRun(dir string) ([]StepRecord, error) {
 // base name) and returns its link statement's record, or nil when it holds
 // no link statement. The bundle is parsed, not verified.
 func ReadStepRecord(name string, data []byte) (*StepRecord, error) {
-	b, err := verify.ParseBundle(data)
+	parse := verify.ParseBundle
+	if strings.HasSuffix(name, predicates.EnvelopeSuffix) {
+		parse = verify.ParseEnvelope // a bare DSSE envelope (witness)
+	}
+	b, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", name, err)
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
 		return nil, nil
+	}
+	vm := b.GetVerificationMaterial()
+	signer := claimedSigner(vm.GetCertificate().GetRawBytes(), vm.GetPublicKey().GetHint())
+	if _, c, err := predicates.ParseWitnessStatement(env.GetPayload()); err == nil {
+		// A witness collection records its step as a link does.
+		return &StepRecord{Step: c.Name, Bundle: filepath.Base(name), Signer: signer,
+			Materials: namedArtifacts(c.Materials), Products: namedArtifacts(c.Products)}, nil
 	}
 	st, err := predicates.ParseStatement(env.GetPayload())
 	if err != nil {
@@ -85,13 +101,21 @@ func ReadStepRecord(name string, data []byte) (*StepRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	vm := b.GetVerificationMaterial()
-	rec := &StepRecord{Step: link.GetName(), Bundle: filepath.Base(name), Materials: mats,
-		Signer: claimedSigner(vm.GetCertificate().GetRawBytes(), vm.GetPublicKey().GetHint())}
+	rec := &StepRecord{Step: link.GetName(), Bundle: filepath.Base(name), Materials: mats, Signer: signer}
 	for _, s := range st.GetSubject() {
 		rec.Products = append(rec.Products, digest.Artifact{Name: s.GetName(), SHA256: s.GetDigest()["sha256"]})
 	}
 	return rec, nil
+}
+
+// namedArtifacts is a witness attestor's artifacts as the graph draws them
+// (by name and SHA-256).
+func namedArtifacts(in []predicates.NamedDigests) []digest.Artifact {
+	out := make([]digest.Artifact, 0, len(in))
+	for _, a := range in {
+		out = append(out, digest.Artifact{Name: a.Name, SHA256: a.Digests["sha256"]})
+	}
+	return out
 }
 
 func claimedSigner(certDER []byte, keyHint string) string {

@@ -93,6 +93,16 @@ subject:
 		})
 	}
 
+	// The graph of the verified run draws witness's step with its artifacts.
+	t.Run("graph", func(t *testing.T) {
+		evaluate(t, wkey, []byte("weights"))
+		graph := filepath.Join(t.TempDir(), "run")
+		if r := mlattest(t, dir, noNetwork, append(verify, "--graph", graph)...); r.code != 0 {
+			t.Fatalf("verify --graph: %v", r)
+		}
+		checkGraphFile(t, graph, "evaluate<br/>key ", "report.json", "PASSED")
+	})
+
 	// verify-bundle checks the envelope alone, through the same path.
 	t.Run("verify-bundle", func(t *testing.T) {
 		evaluate(t, wkey, []byte("weights"))

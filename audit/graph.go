@@ -402,6 +402,12 @@ func VerifiedGraph(recs []StepRecord, rep *gate.Report) *Graph {
 			g.Artifacts[i].Mismatch = true
 		}
 	}
+	if len(g.Steps) == 0 && len(rep.Failures) > 0 {
+		// Nothing was evaluated (the layout was refused): the picture
+		// says why rather than nothing.
+		g.Steps = append(g.Steps, GraphStep{ID: "s1", Name: "layout " + filepath.Base(rep.Layout.File),
+			Verdict: "FAILED", Problem: rep.Failures[0].Reason})
+	}
 	return g
 }
 

@@ -172,6 +172,10 @@ func TestVerifiedGraphGolden(t *testing.T) {
 		{"verify-swapped", func() ([]StepRecord, *gate.Report) { r := demoRun(true); return r, demoReport(r, true) },
 			[]string{"scan-model", "evaluate", "package"}, "[PASSED PASSED PASSED PASSED FAILED FAILED FAILED]", 1},
 		{"verify-rejected", withRejected, []string{"probe"}, "[PASSED FAILED PASSED PASSED PASSED PASSED PASSED PASSED]", 0},
+		{"verify-layout-refused", func() ([]StepRecord, *gate.Report) {
+			return demoRun(false), &gate.Report{Layout: gate.LayoutSummary{File: "/x/layout.yaml"},
+				Failures: []gate.Failure{{Code: gate.FailLayoutExpired, Reason: "layout expired at 2020-01-01T00:00:00Z"}}}
+		}, []string{"layout layout.yaml"}, "[FAILED]", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			recs, rep := tc.run()

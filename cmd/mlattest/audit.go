@@ -523,7 +523,7 @@ verification; 2 usage error, unreadable input, or the log did not answer.`,
 	c.Flags().StringVar(&layoutPath, "layout", "", "layout whose functionaries are reported")
 	c.Flags().StringVar(&statePath, "state", "", "monitor state whose checkpoint the current one must extend (read only)")
 	c.Flags().StringVar(&since, "since", "", "report entries signed at or after this date or time")
-	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "directory of the attestation bundles the pipeline kept (repeatable)")
+	c.Flags().StringArrayVar(&attDirs, "attestations", nil, "the attestation bundles the pipeline kept: a directory, or oci://REGISTRY/REPO[:TAG|@DIGEST] (repeatable)")
 	c.Flags().StringVar(&out, "out", "", "output path without extension")
 	return c
 }

@@ -31,7 +31,7 @@ func (f *classicFlags) run(cmd *cobra.Command, v *verifyFlags) error {
 		return usage(errors.New("--in-toto-layout needs --layout-key (the layout owner's public key)"))
 	case f.links == "":
 		return usage(errors.New("--in-toto-layout needs --links DIR"))
-	case v.layout.file != "" || v.layout.owner.given() || v.attestations != "" || v.model != "" || v.vsa != "":
+	case v.layout.file != "" || v.layout.owner.given() || v.attestations != "" || v.model != "" || v.vsa != "" || v.graph != "":
 		return usage(errors.New("--in-toto-layout takes only --layout-key, --links and --json"))
 	}
 	key, err := intotoclassic.LoadKey(v.layout.key)

@@ -20,8 +20,10 @@ func TestVerifyInTotoLayout(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "PASSED (steps [clean train package]") || !strings.Contains(r.stdout, "product release.tar  sha256:") {
 		t.Fatalf("%s", r)
 	}
-	if r := runCLI(t, append(args, "--model", "x")...); r.code != exitUsage {
-		t.Errorf("--model with --in-toto-layout: %s", r)
+	for _, extra := range [][]string{{"--model", "x"}, {"--graph", filepath.Join(t.TempDir(), "g")}} {
+		if r := runCLI(t, append(args, extra...)...); r.code != exitUsage || !strings.Contains(r.stderr, "takes only") {
+			t.Errorf("%s with --in-toto-layout: %s", extra[0], r)
+		}
 	}
 	if r := runCLI(t, "verify", "--in-toto-layout", c.Layout, "--links", c.Links); r.code != exitUsage {
 		t.Errorf("no owner key: %s", r)

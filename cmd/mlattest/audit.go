@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -45,6 +46,7 @@ type logFlags struct {
 	workers          int
 	retryDeadline    time.Duration
 	json             bool
+	api              string // search and entry: auto, v1 or v2 (auditv1.go)
 }
 
 func (f *logFlags) register(fs *pflag.FlagSet) {
@@ -57,32 +59,42 @@ func (f *logFlags) register(fs *pflag.FlagSet) {
 
 // open checks the flags and returns the log reader.
 func (f *logFlags) open() (*audit.Log, error) {
+	tr, opts, err := f.resolve()
+	if err != nil {
+		return nil, err
+	}
+	l, err := audit.Open(f.url, tr, opts...)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return l, nil
+}
+
+// resolve checks the flags and returns the trusted root and the options
+// every log reader takes.
+func (f *logFlags) resolve() (root.TrustedMaterial, []audit.Option, error) {
 	if f.url == "" {
 		f.url = os.Getenv(envRekorReadURL)
 	}
 	if f.url == "" {
-		return nil, usage(errors.New("--log URL is required (or $" + envRekorReadURL + ")"))
+		return nil, nil, usage(errors.New("--log URL is required (or $" + envRekorReadURL + ")"))
 	}
 	if f.trustedRoot == "" {
 		f.trustedRoot = os.Getenv(envTrustedRoot)
 	}
 	tr, err := loadTrustedRoot(f.trustedRoot)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, nil, withCode(exitUsage, err)
 	}
 	opts := []audit.Option{}
 	if f.workers != 0 {
 		opts = append(opts, audit.WithWorkers(f.workers))
 	}
 	if f.retryDeadline <= 0 {
-		return nil, usage(errors.New("--retry-deadline must be positive"))
+		return nil, nil, usage(errors.New("--retry-deadline must be positive"))
 	}
 	opts = append(opts, audit.WithRetry(f.retryDeadline, min(200*time.Millisecond, f.retryDeadline), max(min(10*time.Second, f.retryDeadline/4), min(200*time.Millisecond, f.retryDeadline))))
-	l, err := audit.Open(f.url, tr, opts...)
-	if err != nil {
-		return nil, usage(err)
-	}
-	return l, nil
+	return tr, opts, nil
 }
 
 // auditExit maps a log error to its exit code: what the log served wrong is
@@ -115,11 +127,14 @@ type entryJSON struct {
 	Signers    []audit.Signer `json:"signers"`
 	LeafHash   string         `json:"leafHash"`
 	APIVersion string         `json:"apiVersion"`
+	// Rekor v1 only.
+	UUID           string     `json:"uuid,omitempty"`
+	IntegratedTime *time.Time `json:"integratedTime,omitempty"`
 }
 
 func toEntryJSON(e *audit.Entry) entryJSON {
 	return entryJSON{Index: e.Index, Kind: e.Kind, Digest: e.Digest.String(), Signers: e.Signers,
-		LeafHash: fmt.Sprintf("%x", e.LeafHash), APIVersion: e.APIVersion}
+		LeafHash: fmt.Sprintf("%x", e.LeafHash), APIVersion: e.APIVersion, UUID: e.UUID, IntegratedTime: e.IntegratedTime}
 }
 
 // checkpointJSON is a verified checkpoint in --json output.
@@ -159,19 +174,32 @@ func printEntries(w io.Writer, entries []*audit.Entry) error {
 func newAuditSearchCmd() *cobra.Command {
 	var lf logFlags
 	var q audit.Query
+	var sv searchV1Flags
 	var from, to uint64
 	c := &cobra.Command{
-		Use:   "search --log URL (--identity S | --identity-regexp RE | --issuer I | --key-id ID | --digest D)...",
+		Use:   "search --log URL (--identity S | --email E | --identity-regexp RE | --issuer I | --key-id ID | --digest D | --sha256 HEX)...",
 		Short: "List the log entries signed by an identity or about a digest",
 		Long: `Search reads entries [--from, --to) of the log (default: all), proves them
 against the log's signed checkpoint, and lists those matching every given
 selector: certificate subject (SAN), OIDC issuer, signing key id, or the signed
 digest (for DSSE bundles logged as hashedrekord, the digest of the envelope's
-PAE). Nothing is listed unless the whole range was proven.`,
+PAE). Nothing is listed unless the whole range was proven.
+
+` + searchAPIHelp,
 		Example: `  mlattest audit search --log "$MLATTEST_REKOR_READ_URL" --identity trainer@example.com --issuer https://oidc.example
-  mlattest audit search --digest sha256:0123… --from 1000 --json`,
+  mlattest audit search --digest sha256:0123… --from 1000 --json
+  mlattest audit search --log https://rekor.sigstore.dev --email signer@example.com`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sv.apply(&q); err != nil {
+				return err
+			}
+			if r, err := lf.openV1(cmd.Context()); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				return searchV1(cmd, r, &lf, q)
+			}
 			l, err := lf.open()
 			if err != nil {
 				return err
@@ -230,6 +258,8 @@ PAE). Nothing is listed unless the whole range was proven.`,
 	fs.StringVar(&q.Digest, "digest", "", "signed digest, sha256:HEX (or sha384:, sha512:)")
 	fs.Uint64Var(&from, "from", 0, "first entry index to read")
 	fs.Uint64Var(&to, "to", 0, "entry index to stop before (default: the checkpoint's size)")
+	sv.register(fs)
+	lf.registerAPI(fs)
 	return c
 }
 
@@ -352,10 +382,12 @@ func newAuditEntryCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "entry BUNDLE --log URL",
 		Short: "Show the log entry a bundle points to and re-verify its inclusion against the current checkpoint",
-		Long: `Entry reads the Rekor v2 entry a Sigstore bundle carries, checks that it logs
+		Long: `Entry reads the log entry a Sigstore bundle carries, checks that it logs
 the bundle's own signature, proves it included in the log's current checkpoint
 (fetched now from --log), and proves the checkpoint the bundle was issued with
-consistent with the current one.`,
+consistent with the current one.
+
+` + entryAPIHelp,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("%s takes one bundle file (got %d arguments)", cmd.CommandPath(), len(args))
@@ -363,13 +395,13 @@ consistent with the current one.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := lf.open()
-			if err != nil {
-				return err
-			}
 			b, err := verify.LoadBundle(args[0])
 			if err != nil {
 				return withCode(exitUsage, err)
+			}
+			l, err := lf.openForBundle(cmd.Context(), b)
+			if err != nil {
+				return err
 			}
 			be, err := l.VerifyBundle(cmd.Context(), b)
 			if err != nil {
@@ -399,6 +431,7 @@ consistent with the current one.`,
 		},
 	}
 	lf.register(c.Flags())
+	lf.registerAPI(c.Flags())
 	return c
 }
 

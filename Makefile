@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 # Every recipe that needs the stack sources its environment first.
 STACK_ENV = eval "$$(scripts/stack.sh env)" && eval "$$(scripts/registry.sh env)"
 
-.PHONY: all build stack stack-stop tools test unit lint fuzz bench demo clean
+.PHONY: all build stack stack-stop s3 tools test unit lint fuzz bench demo clean
 
 all: build
 
@@ -23,6 +23,12 @@ stack:
 stack-stop:
 	scripts/stack.sh stop
 	scripts/registry.sh stop
+	scripts/s3.sh stop
+
+# The S3-compatible server (SeaweedFS) of the object-storage tests; not
+# needed by the demo.
+s3:
+	scripts/s3.sh start
 
 # Pinned tools the tests run (actionlint), cached like the stack's servers.
 tools:
@@ -36,7 +42,7 @@ lint:
 unit:
 	$(GO) test -race -short ./...
 
-test: lint build stack tools
+test: lint build stack s3 tools
 	$(STACK_ENV) && $(GO) test -race -count=1 ./...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 

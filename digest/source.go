@@ -223,3 +223,42 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	p.add(int64(n))
 	return n, err
 }
+
+// SourceFile is one file of a checked listing (ListSource).
+type SourceFile struct {
+	Name string
+	Size int64
+}
+
+// ListSource returns the files FromSource would hash, in name order, with
+// the same checks and ignore patterns, without reading them: for work
+// planned over the whole listing first (sharding).
+func ListSource(ctx context.Context, src Source, opts ...Option) ([]SourceFile, error) {
+	o := buildOptions(opts)
+	ign, err := compileIgnore(o.ignore)
+	if err != nil {
+		return nil, err
+	}
+	var files []SourceFile
+	err = listSource(ctx, src, ign, func(j job) { files = append(files, SourceFile{Name: j.name, Size: j.size}) })
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// HashSourceFiles hashes files (sorted by name, as ListSource returns
+// them) from src and returns their artifacts in the same order. Of the
+// options WithWorkers (default 8 × GOMAXPROCS) and WithProgress apply.
+func HashSourceFiles(ctx context.Context, src Source, files []SourceFile, opts ...Option) ([]Artifact, error) {
+	o := buildOptionsWorkers(opts, sourceWorkers())
+	o.source, o.cache = src, nil
+	jobs := make([]job, len(files))
+	for i, f := range files {
+		if i > 0 && f.Name <= files[i-1].Name {
+			return nil, &PathError{Path: f.Name, Err: fmt.Errorf("%w: %q after %q", ErrUnsorted, f.Name, files[i-1].Name)}
+		}
+		jobs[i] = job{name: f.Name, size: f.Size}
+	}
+	return hashAll(ctx, jobs, o)
+}

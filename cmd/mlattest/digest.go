@@ -30,6 +30,8 @@ func newDigestCmd() *cobra.Command {
 		workers   int
 		sharded   string
 		hashCache string
+		shard     string
+		partOut   string
 	)
 	cmd := &cobra.Command{
 		Use:   "digest [flags] PATH...",
@@ -59,6 +61,28 @@ Symbolic links are refused unless --follow-symlinks is given; even then a
 link is followed only if it stays inside the root at every step (chains and
 ".." included). Devices, sockets and FIFOs are refused, and so are names
 that are not valid UTF-8, since names go into JSON attestations.
+
+A PATH may instead be one storage location, s3://BUCKET/PREFIX or
+file:///DIR: every object below it is read and hashed, each named relative
+to the prefix (as "mlattest digest ." names a directory's files from inside
+it), with the same ignore patterns and output, so a prefix and a directory
+holding the same files print the same lines. Keys no directory could hold
+("a/../b", "a//b", a key that is also a "directory") are refused. Credentials
+and the endpoint come from the AWS SDK's standard chains (AWS_PROFILE,
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, instance roles;
+AWS_ENDPOINT_URL_S3 for an S3-compatible server), never from flags; --root,
+--follow-symlinks, --sharded and --hash-cache do not apply. gs:// is not
+supported yet.
+
+--shard i/N --part-out PREFIX splits the digest of a storage location over N
+workers that never talk to each other (in a Kubernetes Indexed Job, i and N
+are read from JOB_COMPLETION_INDEX and JOB_COMPLETIONS). Every worker lists
+the whole location, assigns its files to N shards by size (largest first to
+the least loaded: the same plan everywhere), hashes shard i and writes
+PREFIX/part-iiiii-of-NNNNN.json, which carries the digest of the listing it
+worked from; a rerun writes the same part. "mlattest merge PREFIX" then
+prints exactly what one "mlattest digest LOCATION" prints. A file is never
+split between workers.
 
 A progress bar is drawn on stderr when it is a terminal and the files total
 more than 256 MiB.
@@ -92,11 +116,18 @@ that could not be read or is refused (nothing is printed then).`,
   mlattest digest --root out --ignore .git/ --ignore __pycache__/ --ignore '*.tmp' out/model
 
   # Allow symbolic links that stay inside the root
-  mlattest digest --follow-symlinks checkpoints/`,
+  mlattest digest --follow-symlinks checkpoints/
+
+  # Every object below an S3 prefix (or an S3-compatible server's)
+  AWS_PROFILE=training mlattest digest s3://datasets/mix-2026-11/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("workers") && workers < 1 {
 				return usage(fmt.Errorf("digest: --workers %d: want at least 1", workers))
+			}
+			loc, err := storeArg(cmd, args)
+			if err != nil {
+				return usage(err)
 			}
 			cwd, err := os.Getwd()
 			if err != nil {
@@ -123,6 +154,37 @@ that could not be read or is refused (nothing is printed then).`,
 				digest.WithSymlinks(policy),
 				digest.WithWorkers(workers),
 				digest.WithProgress(cmd.ErrOrStderr()),
+			}
+			var (
+				sh       shardSpec
+				sharding bool
+			)
+			if shard != "" || partOut != "" {
+				// The Indexed Job's variables count only for a sharded
+				// digest: a pod may digest other things too.
+				if sh, sharding, err = parseShard(shard, os.Getenv); err != nil {
+					return usage(fmt.Errorf("digest: %w", err))
+				}
+			}
+			switch {
+			case sharding && partOut == "":
+				return usage(errors.New("digest: --shard needs --part-out PREFIX"))
+			case partOut != "" && !sharding:
+				return usage(errors.New("digest: --part-out needs --shard i/N (or JOB_COMPLETION_INDEX and JOB_COMPLETIONS)"))
+			case sharding && loc == "":
+				return usage(errors.New("digest: --shard works on one storage location (s3://BUCKET/PREFIX or file:///DIR)"))
+			case sharding:
+				return digestShard(ctx, cmd.ErrOrStderr(), loc, partOut, sh, opts)
+			}
+			if loc != "" {
+				arts, err := digestStore(ctx, loc, opts)
+				if err != nil {
+					return err
+				}
+				if err := writeDigests(cmd.OutOrStdout(), arts, jsonOut); err != nil {
+					return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
+				}
+				return nil
 			}
 			if sharded != "" {
 				size, err := parseSize(sharded)
@@ -158,6 +220,8 @@ that could not be read or is refused (nothing is printed then).`,
 	f.StringArrayVar(&ignore, "ignore", digest.DefaultIgnore(), "skip entries matching `PATTERN` while walking (repeatable; replaces the default)")
 	f.IntVar(&workers, "workers", 0, "files hashed at once, at least 1 (default: number of CPUs)")
 	f.StringVar(&sharded, "sharded", "", "print a sha256-sharded-`SIZE` manifest (OpenSSF model signing), e.g. 1GB")
+	f.StringVar(&shard, "shard", "", "compute shard `i/N` of a storage location only (default: JOB_COMPLETION_INDEX/JOB_COMPLETIONS when set)")
+	f.StringVar(&partOut, "part-out", "", "with --shard: write this worker's part under `PREFIX` (a directory or s3://BUCKET/PREFIX) for mlattest merge")
 	f.StringVar(&hashCache, "hash-cache", "", "reuse digests of unchanged files recorded in `DIR` (a trust trade-off; see above)")
 	return cmd
 }

@@ -68,6 +68,7 @@ and verifies them before a model is released.`,
 	}
 	root.AddCommand(
 		newDigestCmd(),
+		newMergeCmd(),
 		newRunCmd(),
 		newAttestCmd(),
 		newSignCmd(),

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlattest/mlattest/store"
+)
+
+func newMergeCmd() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "merge [flags] PREFIX",
+		Short: "Merge the parts of a sharded digest into one manifest",
+		Long: `Merge the parts that "mlattest digest --shard i/N --part-out PREFIX" workers
+wrote under PREFIX (a directory or s3://BUCKET/PREFIX) and print exactly
+what one "mlattest digest LOCATION" prints: the same lines in the same
+order (--json: the same JSON lines).
+
+Before printing anything merge checks that all N parts are there, once
+each and under their own names; that they come from one listing of one
+location (the listing digest every part carries); that together they hold
+exactly that listing (their names, sizes and ETags hash to its digest);
+and that each holds exactly the files the size-balanced plan gives its
+shard. A missing, duplicated or foreign part, or parts that do not cover
+the listing, is an error naming the part file.
+
+Exit status: 0 when the parts merge; 2 when they are refused or cannot be
+read (nothing is printed then).`,
+		Example: `  # Four workers (any machines), then one merge
+  mlattest digest --shard 0/4 --part-out s3://scratch/run-7/ s3://datasets/mix/
+  ...
+  mlattest digest --shard 3/4 --part-out s3://scratch/run-7/ s3://datasets/mix/
+  mlattest merge s3://scratch/run-7/ > mix.sha256`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			b, err := store.OpenParts(ctx, args[0], false)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
+			}
+			parts, err := store.ReadParts(ctx, b)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
+			}
+			arts, err := store.Merge(parts)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("merge %s: %w", b.Location(), err))
+			}
+			if err := writeDigests(cmd.OutOrStdout(), arts, jsonOut); err != nil {
+				return withCode(exitUsage, fmt.Errorf("merge: writing output: %w", err))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, `print one JSON object per line: {"name":…,"sha256":…,"size":…}`)
+	return cmd
+}

@@ -1,0 +1,408 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mlattest/mlattest/digest"
+)
+
+// Sharding: N workers digest one location together without talking to
+// each other. Each lists the whole location (same checks and ignore
+// patterns as a single digest), so each holds the same sorted listing and
+// the same listing digest; Plan assigns every file to one of N shards by
+// size; worker i hashes shard i and writes a Part carrying the listing
+// digest. Merge checks that the parts are all there once, come from one
+// listing, and cover it exactly, then returns exactly the artifacts one
+// process would have computed.
+//
+// Files are never split: one file's SHA-256 is sequential, so a file is
+// hashed by one worker (sha256-sharded-N manifests are the way to spread
+// one huge file, and a different digest).
+
+// PartType is the type of a part file.
+const PartType = "https://mlattest.dev/digest-part/v1"
+
+// MaxPartSize bounds the part files Merge reads.
+const MaxPartSize = 1 << 30
+
+// objectCost is the weight of one object in the plan besides its bytes:
+// a request costs about what 256 KiB of transfer does, so that thousands
+// of empty files are spread too.
+const objectCost = 256 << 10
+
+// Listed is one file of a listing.
+type Listed struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	ETag string `json:"etag,omitempty"`
+}
+
+// Listing is a location's checked listing and its digest.
+type Listing struct {
+	Location string
+	Files    []Listed // sorted by Name
+	// Digest is "sha256:HEX" over the location and every file's name,
+	// size and ETag (ListingDigest).
+	Digest string
+}
+
+// ListingDigest is the digest of a location's listing: SHA-256 over a
+// header line, the location, and one JSON array [name, size, etag] per
+// file in order. A changed, added or removed object, or another location,
+// changes it.
+func ListingDigest(location string, files []Listed) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false)
+	enc.Encode([]string{"mlattest-listing/v1", location})
+	for _, f := range files {
+		enc.Encode([]any{f.Name, f.Size, f.ETag})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Listing lists the source's location through digest's checks (opts: the
+// ignore patterns).
+func (s *Source) Listing(ctx context.Context, opts ...digest.Option) (*Listing, error) {
+	files, err := digest.ListSource(ctx, s, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Location(), err)
+	}
+	l := &Listing{Location: s.Location(), Files: make([]Listed, len(files))}
+	s.mu.Lock()
+	for i, f := range files {
+		l.Files[i] = Listed{Name: f.Name, Size: f.Size, ETag: s.objects[f.Name].ETag}
+	}
+	s.mu.Unlock()
+	l.Digest = ListingDigest(l.Location, l.Files)
+	return l, nil
+}
+
+// Plan assigns each file (by index into files) to one of n shards:
+// largest first (by size plus a per-object cost; ties by name) to the
+// least loaded shard (ties: lowest index). It depends on nothing but the
+// listing, so every worker computes the same plan. Each shard's indices
+// are ascending.
+func Plan(files []Listed, n int) [][]int {
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(files[b].Size, files[a].Size); c != 0 {
+			return c
+		}
+		return strings.Compare(files[a].Name, files[b].Name)
+	})
+	h := make(loads, n)
+	for i := range h {
+		h[i] = load{shard: i}
+	}
+	out := make([][]int, n)
+	for _, i := range order {
+		out[h[0].shard] = append(out[h[0].shard], i)
+		h[0].bytes += max(files[i].Size, 0) + objectCost
+		heap.Fix(&h, 0)
+	}
+	for _, s := range out {
+		slices.Sort(s)
+	}
+	return out
+}
+
+type load struct {
+	bytes int64
+	shard int
+}
+
+// loads is a min-heap of shards by load, then index.
+type loads []load
+
+func (h loads) Len() int { return len(h) }
+func (h loads) Less(i, j int) bool {
+	if h[i].bytes != h[j].bytes {
+		return h[i].bytes < h[j].bytes
+	}
+	return h[i].shard < h[j].shard
+}
+func (h loads) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *loads) Push(x any)   { *h = append(*h, x.(load)) }
+func (h *loads) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// PartArtifact is one hashed file of a part, with the ETag it was listed
+// with (so that Merge can recompute the listing digest from the parts).
+type PartArtifact struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"etag,omitempty"`
+}
+
+// Part is what worker Shard of Shards computed.
+type Part struct {
+	Type      string         `json:"type"`
+	Location  string         `json:"location"`
+	Listing   string         `json:"listing"`
+	Files     int            `json:"files"` // files in the whole listing
+	Shard     int            `json:"shard"`
+	Shards    int            `json:"shards"`
+	Artifacts []PartArtifact `json:"artifacts"` // this shard's, sorted by name
+}
+
+// PartName is the file name of part i of n.
+func PartName(i, n int) string { return fmt.Sprintf("part-%05d-of-%05d.json", i, n) }
+
+// ShardError: a bad shard i/N.
+var ErrShard = errors.New("bad shard")
+
+// DigestShard hashes shard i of n of the listing l from the source.
+func (s *Source) DigestShard(ctx context.Context, l *Listing, i, n int, opts ...digest.Option) (*Part, error) {
+	if n < 1 || i < 0 || i >= n {
+		return nil, fmt.Errorf("%w: %d/%d (want 0 <= i < N)", ErrShard, i, n)
+	}
+	idx := Plan(l.Files, n)[i]
+	files := make([]digest.SourceFile, len(idx))
+	for k, j := range idx {
+		files[k] = digest.SourceFile{Name: l.Files[j].Name, Size: l.Files[j].Size}
+	}
+	arts, err := digest.HashSourceFiles(ctx, s, files, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.Location, err)
+	}
+	p := &Part{Type: PartType, Location: l.Location, Listing: l.Digest, Files: len(l.Files), Shard: i, Shards: n,
+		Artifacts: make([]PartArtifact, len(arts))}
+	for k, a := range arts {
+		p.Artifacts[k] = PartArtifact{Name: a.Name, SHA256: a.SHA256, Size: a.Size, ETag: l.Files[idx[k]].ETag}
+	}
+	return p, nil
+}
+
+// Marshal encodes the part; the bytes depend only on its content, so a
+// worker run again writes the same part.
+func (p *Part) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrPart: a part file that is malformed, foreign, duplicated or missing,
+// or parts that do not cover their listing exactly.
+var ErrPart = errors.New("bad parts")
+
+// ParsePart decodes a part strictly (unknown fields, trailing data, a
+// wrong type or impossible numbers are errors).
+func ParsePart(b []byte) (*Part, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p Part
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPart, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the part", ErrPart)
+	}
+	switch {
+	case p.Type != PartType:
+		return nil, fmt.Errorf("%w: type %q, want %q", ErrPart, p.Type, PartType)
+	case p.Shards < 1 || p.Shard < 0 || p.Shard >= p.Shards:
+		return nil, fmt.Errorf("%w: shard %d of %d", ErrPart, p.Shard, p.Shards)
+	case p.Files < len(p.Artifacts):
+		return nil, fmt.Errorf("%w: %d artifacts of a %d-file listing", ErrPart, len(p.Artifacts), p.Files)
+	case !strings.HasPrefix(p.Listing, "sha256:") || len(p.Listing) != len("sha256:")+64:
+		return nil, fmt.Errorf("%w: listing digest %q", ErrPart, p.Listing)
+	}
+	for k, a := range p.Artifacts {
+		if k > 0 && a.Name <= p.Artifacts[k-1].Name {
+			return nil, fmt.Errorf("%w: artifacts not sorted at %q", ErrPart, a.Name)
+		}
+		if len(a.SHA256) != 64 || strings.Trim(a.SHA256, "0123456789abcdef") != "" || a.Size < 0 {
+			return nil, fmt.Errorf("%w: artifact %q: bad digest or size", ErrPart, a.Name)
+		}
+	}
+	return &p, nil
+}
+
+// NamedPart is a part and the file it was read from.
+type NamedPart struct {
+	File string
+	Part *Part
+}
+
+// Merge checks parts and returns the artifacts one process would have
+// computed: all N parts present once, each named as its shard, all from
+// one listing of one location, together covering that listing exactly
+// (their names, sizes and ETags hash to its digest) and each holding
+// exactly the files the plan gives its shard. Every refusal is an ErrPart
+// error naming the part file.
+func Merge(parts []NamedPart) ([]digest.Artifact, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("%w: no part files", ErrPart)
+	}
+	slices.SortFunc(parts, func(a, b NamedPart) int { return strings.Compare(a.File, b.File) })
+	ref := parts[0]
+	for _, np := range parts[1:] {
+		p := np.Part
+		if p.Listing != ref.Part.Listing || p.Location != ref.Part.Location || p.Shards != ref.Part.Shards || p.Files != ref.Part.Files {
+			return nil, fmt.Errorf("%w: foreign part %s: listing %s of %s in %d shards, but %s has listing %s of %s in %d shards",
+				ErrPart, np.File, p.Listing, p.Location, p.Shards, ref.File, ref.Part.Listing, ref.Part.Location, ref.Part.Shards)
+		}
+	}
+	n := ref.Part.Shards
+	byShard := make([]*NamedPart, n)
+	for k := range parts {
+		np := &parts[k]
+		if prev := byShard[np.Part.Shard]; prev != nil {
+			return nil, fmt.Errorf("%w: duplicated part %d of %d: %s and %s", ErrPart, np.Part.Shard, n, prev.File, np.File)
+		}
+		byShard[np.Part.Shard] = np
+	}
+	for _, np := range byShard {
+		if np == nil {
+			continue
+		}
+		if base := np.File[strings.LastIndex(np.File, "/")+1:]; base != PartName(np.Part.Shard, n) {
+			return nil, fmt.Errorf("%w: %s holds shard %d of %d (%s)", ErrPart, np.File, np.Part.Shard, n, PartName(np.Part.Shard, n))
+		}
+	}
+	var missing []string
+	for i, np := range byShard {
+		if np == nil {
+			missing = append(missing, PartName(i, n))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: missing %d of %d parts: %s", ErrPart, len(missing), n, strings.Join(missing, ", "))
+	}
+	var all []PartArtifact
+	owner := map[string]int{}
+	for i, np := range byShard {
+		for _, a := range np.Part.Artifacts {
+			if j, dup := owner[a.Name]; dup {
+				return nil, fmt.Errorf("%w: %q is in %s and %s", ErrPart, a.Name, byShard[j].File, np.File)
+			}
+			owner[a.Name] = i
+			all = append(all, a)
+		}
+	}
+	slices.SortFunc(all, func(a, b PartArtifact) int { return strings.Compare(a.Name, b.Name) })
+	files := make([]Listed, len(all))
+	for k, a := range all {
+		files[k] = Listed{Name: a.Name, Size: a.Size, ETag: a.ETag}
+	}
+	if len(files) != ref.Part.Files || ListingDigest(ref.Part.Location, files) != ref.Part.Listing {
+		return nil, fmt.Errorf("%w: the parts hold %d files that do not make up the listing %s of %d files they name",
+			ErrPart, len(files), ref.Part.Listing, ref.Part.Files)
+	}
+	for i, idx := range Plan(files, n) {
+		got := byShard[i].Part.Artifacts
+		if len(got) != len(idx) {
+			return nil, fmt.Errorf("%w: %s holds %d files, the plan gives shard %d %d", ErrPart, byShard[i].File, len(got), i, len(idx))
+		}
+		for k, j := range idx {
+			if got[k].Name != files[j].Name {
+				return nil, fmt.Errorf("%w: %s holds %q, which the plan gives another shard", ErrPart, byShard[i].File, got[k].Name)
+			}
+		}
+	}
+	out := make([]digest.Artifact, len(all))
+	for k, a := range all {
+		out[k] = digest.Artifact{Name: a.Name, SHA256: a.SHA256, Size: a.Size}
+	}
+	return out, nil
+}
+
+// putter is a Bucket that can store an object (s3 and file buckets can).
+type putter interface {
+	Put(ctx context.Context, name string, data []byte) error
+}
+
+// OpenParts opens the location parts are written to and read from: a
+// location URL, or a local directory (created if missing and create).
+func OpenParts(ctx context.Context, prefix string, create bool, opts ...Option) (Bucket, error) {
+	if !IsURL(prefix) {
+		abs, err := filepath.Abs(prefix)
+		if err != nil {
+			return nil, err
+		}
+		if create {
+			if err := os.MkdirAll(abs, 0o755); err != nil {
+				return nil, fmt.Errorf("store: part directory: %w", err)
+			}
+		}
+		prefix = "file://" + filepath.ToSlash(abs)
+	}
+	return Open(ctx, prefix, opts...)
+}
+
+// WritePart stores p under b as PartName(p.Shard, p.Shards), whole or not
+// at all (a rename locally, one PUT in a bucket).
+func WritePart(ctx context.Context, b Bucket, p *Part) error {
+	w, ok := b.(putter)
+	if !ok {
+		return fmt.Errorf("%w: %s cannot be written", ErrUnsupported, b.Location())
+	}
+	data, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	return w.Put(ctx, PartName(p.Shard, p.Shards), data)
+}
+
+// ReadParts reads every part-*.json directly under b (deeper names and
+// other files are not parts).
+func ReadParts(ctx context.Context, b Bucket) ([]NamedPart, error) {
+	var objs []Object
+	err := b.List(ctx, func(o Object) error {
+		if !strings.Contains(o.Name, "/") && strings.HasPrefix(o.Name, "part-") && strings.HasSuffix(o.Name, ".json") {
+			objs = append(objs, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var parts []NamedPart
+	for _, o := range objs {
+		file := b.Location() + o.Name
+		if o.Size > MaxPartSize {
+			return nil, fmt.Errorf("%w: %s: %d bytes, more than %d", ErrPart, file, o.Size, MaxPartSize)
+		}
+		rc, err := b.ReadRange(ctx, o, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, MaxPartSize+1))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: reading %s: %w", file, err)
+		}
+		p, err := ParsePart(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		parts = append(parts, NamedPart{File: file, Part: p})
+	}
+	return parts, nil
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mlattest/mlattest/digest"
+)
+
+// randomListing is a sorted listing of n files: sizes spread over many
+// orders of magnitude (empty, tiny, a few huge), names with shared
+// prefixes, ETags.
+func randomListing(rng *rand.Rand, n int) []Listed {
+	seen := map[string]bool{}
+	var files []Listed
+	for len(files) < n {
+		name := fmt.Sprintf("d%d/%s-%d", rng.IntN(5), strings.Repeat("x", rng.IntN(3)), rng.IntN(10*n+10))
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		var size int64
+		switch rng.IntN(10) {
+		case 0:
+			size = 0
+		case 1:
+			size = rng.Int64N(1 << 34) // up to 16 GiB
+		default:
+			size = rng.Int64N(1 << 20)
+		}
+		files = append(files, Listed{Name: name, Size: size, ETag: fmt.Sprintf(`"%x"`, rng.Uint64())})
+	}
+	slices.SortFunc(files, func(a, b Listed) int { return strings.Compare(a.Name, b.Name) })
+	return files
+}
+
+// fakeSum stands for a file's SHA-256.
+func fakeSum(f Listed) string {
+	h := sha256.Sum256([]byte(f.Name + "\x00" + f.ETag))
+	return hex.EncodeToString(h[:])
+}
+
+// partsOf computes the N parts workers would write for the listing.
+func partsOf(loc string, files []Listed, n int) []NamedPart {
+	digestOf := ListingDigest(loc, files)
+	var parts []NamedPart
+	for i, idx := range Plan(files, n) {
+		p := &Part{Type: PartType, Location: loc, Listing: digestOf, Files: len(files), Shard: i, Shards: n, Artifacts: []PartArtifact{}}
+		for _, j := range idx {
+			f := files[j]
+			p.Artifacts = append(p.Artifacts, PartArtifact{Name: f.Name, SHA256: fakeSum(f), Size: f.Size, ETag: f.ETag})
+		}
+		parts = append(parts, NamedPart{File: "parts/" + PartName(i, n), Part: p})
+	}
+	return parts
+}
+
+// TestShardMergeProperty: for random listings and N in {1, 2, 3, 7}, every
+// file is planned into exactly one shard, the plan is balanced within one
+// file's weight, it is the same whatever order the listing is planned in
+// (workers agree), the parts survive a round trip through their bytes,
+// and Merge returns exactly the single-process artifacts.
+func TestShardMergeProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 26))
+	for iter := range 200 {
+		files := randomListing(rng, rng.IntN(300))
+		want := make([]digest.Artifact, len(files))
+		for k, f := range files {
+			want[k] = digest.Artifact{Name: f.Name, SHA256: fakeSum(f), Size: f.Size}
+		}
+		for _, n := range []int{1, 2, 3, 7} {
+			plan := Plan(files, n)
+			seen := make([]int, len(files))
+			var lo, hi, heaviest int64 = 1 << 62, 0, 0
+			for _, idx := range plan {
+				var load int64
+				for _, j := range idx {
+					seen[j]++
+					w := files[j].Size + objectCost
+					load += w
+					heaviest = max(heaviest, w)
+				}
+				lo, hi = min(lo, load), max(hi, load)
+			}
+			for j, c := range seen {
+				if c != 1 {
+					t.Fatalf("iter %d N=%d: %s planned %d times", iter, n, files[j].Name, c)
+				}
+			}
+			if len(files) > 0 && hi-lo > heaviest {
+				t.Fatalf("iter %d N=%d: loads %d..%d differ by more than the heaviest file %d", iter, n, lo, hi, heaviest)
+			}
+			if again := Plan(slices.Clone(files), n); !reflect.DeepEqual(again, plan) {
+				t.Fatalf("iter %d N=%d: the plan is not deterministic", iter, n)
+			}
+			parts := partsOf("s3://b/p/", files, n)
+			rng.Shuffle(len(parts), func(a, b int) { parts[a], parts[b] = parts[b], parts[a] })
+			for k, np := range parts {
+				b, err := np.Part.Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := ParsePart(b)
+				if err != nil {
+					t.Fatalf("iter %d N=%d: %v", iter, n, err)
+				}
+				parts[k].Part = p
+			}
+			got, err := Merge(parts)
+			if err != nil {
+				t.Fatalf("iter %d N=%d: %v", iter, n, err)
+			}
+			if len(got) == 0 && len(want) == 0 {
+				continue
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("iter %d N=%d: merge differs from the single-process result", iter, n)
+			}
+		}
+	}
+}
+
+// TestMergeRefuses: each way parts can be wrong is refused with an error
+// naming the part file.
+func TestMergeRefuses(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	files := randomListing(rng, 60)
+	other := slices.Clone(files)
+	other[5].ETag = `"changed"` // the listing of a later run: one object replaced
+	for _, tc := range []struct {
+		name  string
+		parts func() []NamedPart
+		want  string
+	}{
+		{"missing", func() []NamedPart { return partsOf("s3://b/p/", files, 3)[:2] }, "missing 1 of 3 parts: part-00002-of-00003.json"},
+		{"duplicated", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			return append(p[:2], NamedPart{File: "parts/part-00002-of-00003.json", Part: p[1].Part})
+		}, "duplicated part 1 of 3: parts/part-00001-of-00003.json and parts/part-00002-of-00003.json"},
+		{"foreign listing", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			return append(p[:2], partsOf("s3://b/p/", other, 3)[2])
+		}, "foreign part parts/part-00002-of-00003.json"},
+		{"foreign location", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			return append(p[:2], partsOf("s3://b/q/", files, 3)[2])
+		}, "foreign part parts/part-00002-of-00003.json"},
+		{"other N", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			return append(p, partsOf("s3://b/p/", files, 2)...)
+		}, "foreign part"},
+		{"renamed", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 2)
+			p[0].File, p[1].File = p[1].File, p[0].File
+			return p
+		}, "holds shard"},
+		{"file dropped", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			p[1].Part.Artifacts = p[1].Part.Artifacts[1:]
+			return p
+		}, "do not make up the listing"},
+		{"file moved between parts", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			moved := p[1].Part.Artifacts[0]
+			p[1].Part.Artifacts = p[1].Part.Artifacts[1:]
+			p[0].Part.Artifacts = append(p[0].Part.Artifacts, moved)
+			slices.SortFunc(p[0].Part.Artifacts, func(a, b PartArtifact) int { return strings.Compare(a.Name, b.Name) })
+			return p
+		}, "parts/part-00000-of-00003.json holds"},
+		{"file in two parts", func() []NamedPart {
+			p := partsOf("s3://b/p/", files, 3)
+			p[0].Part.Artifacts = append(p[0].Part.Artifacts, p[1].Part.Artifacts[len(p[1].Part.Artifacts)-1])
+			return p
+		}, "is in parts/part-00000-of-00003.json and parts/part-00001-of-00003.json"},
+		{"none", func() []NamedPart { return nil }, "no part files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Merge(tc.parts())
+			if !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant ErrPart with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePartRefuses(t *testing.T) {
+	good := partsOf("s3://b/p/", randomListing(rand.New(rand.NewPCG(1, 1)), 3), 1)[0].Part
+	b, _ := good.Marshal()
+	if _, err := ParsePart(b); err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for name, bad := range map[string]string{
+		"trailing":       s + "{}",
+		"unknown field":  strings.Replace(s, `"type"`, `"extra":1,"type"`, 1),
+		"wrong type":     strings.Replace(s, PartType, "https://mlattest.dev/digest-part/v0", 1),
+		"shard range":    strings.Replace(s, `"shard":0`, `"shard":1`, 1),
+		"no shards":      strings.Replace(s, `"shards":1`, `"shards":0`, 1),
+		"bad listing":    strings.Replace(s, `"listing":"sha256:`, `"listing":"md5:`, 1),
+		"bad sha256":     strings.Replace(s, `"sha256":"`, `"sha256":"X`, 1),
+		"more than all":  strings.Replace(s, `"files":3`, `"files":2`, 1),
+		"not json":       "part",
+		"negative size":  strings.Replace(s, `"size":`, `"size":-`, 1),
+		"duplicate name": strings.Replace(s, `"artifacts":[`, `"artifacts":[{"name":"d0/-0","sha256":"`+strings.Repeat("a", 64)+`","size":1},{"name":"d0/-0","sha256":"`+strings.Repeat("a", 64)+`","size":1},`, 1),
+	} {
+		if _, err := ParsePart([]byte(bad)); !errors.Is(err, ErrPart) {
+			t.Errorf("%s: err = %v, want ErrPart", name, err)
+		}
+	}
+}
+
+// TestShardedFileEqualsSingle: N workers over a file:// location, parts
+// written to a directory, merge equals the single digest; a rerun of a
+// worker writes the same bytes.
+func TestShardedFileEqualsSingle(t *testing.T) {
+	files := corpus(300, map[string]int{"big.bin": 5<<20 + 3})
+	dir := localTree(t, files)
+	ctx := context.Background()
+	want, err := digest.Paths(ctx, dir, []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3, 7} {
+		out := filepath.Join(t.TempDir(), "parts")
+		pb, err := OpenParts(ctx, out, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			b, err := Open(ctx, "file://"+filepath.ToSlash(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := NewSource(b)
+			l, err := src.Listing(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := src.DigestShard(ctx, l, i, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := WritePart(ctx, pb, p); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first, _ := os.ReadFile(filepath.Join(out, PartName(0, n)))
+				p2, err := src.DigestShard(ctx, l, 0, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, _ := p2.Marshal()
+				if string(first) != string(again) {
+					t.Fatalf("N=%d: a rerun of worker 0 gives other bytes", n)
+				}
+			}
+		}
+		parts, err := ReadParts(ctx, pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Merge(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("N=%d: merged digest differs: %s", n, firstDiff(got, want))
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/mlattest/mlattest/digest"
+)
+
+// Ranged reads: an object larger than one part is read as consecutive
+// byte ranges of PartSize, up to Parallel of them in flight, and written
+// to the caller in order (SHA-256 of one stream is sequential, so the
+// parallelism is in the transfer, not in the hash). Memory per object read
+// this way is (Parallel + 1) parts.
+const (
+	DefaultPartSize = 8 << 20
+	DefaultParallel = 4
+)
+
+// WithParts sets the part size of ranged reads and how many are in flight
+// for one object.
+func WithParts(size int64, parallel int) Option {
+	return func(c *config) {
+		if size > 0 {
+			c.partSize = size
+		}
+		if parallel > 0 {
+			c.parallel = parallel
+		}
+	}
+}
+
+// bodyAttempts bounds the reads of one range whose body broke off (the SDK
+// retries a request only until its response headers arrive).
+const bodyAttempts = 5
+
+// Source reads a Bucket's objects for package digest: it lists them,
+// remembers each object's key and ETag, and reads each with ranged
+// parallel GETs. It implements digest.Source.
+type Source struct {
+	b Bucket
+	c config
+
+	mu      sync.Mutex
+	objects map[string]Object // by Name, filled by List
+	pool    sync.Pool
+}
+
+// NewSource returns a Source over b. Of the options, WithParts applies.
+func NewSource(b Bucket, opts ...Option) *Source {
+	s := &Source{b: b, c: buildConfig(opts), objects: map[string]Object{}}
+	s.pool.New = func() any { buf := make([]byte, s.c.partSize); return &buf }
+	return s
+}
+
+// Location is the bucket's location.
+func (s *Source) Location() string { return s.b.Location() }
+
+// List lists the bucket, remembering every object for ReadTo.
+func (s *Source) List(ctx context.Context, fn func(name string, size int64) error) error {
+	return s.b.List(ctx, func(o Object) error {
+		s.mu.Lock()
+		s.objects[o.Name] = o
+		s.mu.Unlock()
+		return fn(o.Name, o.Size)
+	})
+}
+
+// ReadTo writes the listed object name to w (see Copy).
+func (s *Source) ReadTo(ctx context.Context, name string, size int64, w io.Writer) (int64, error) {
+	s.mu.Lock()
+	o, ok := s.objects[name]
+	s.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("store: %s%s was not listed", s.b.Location(), name)
+	}
+	return s.Copy(ctx, o, w)
+}
+
+var _ digest.Source = (*Source)(nil)
+
+// Copy writes obj's bytes to w in order: one GET for an object of at most
+// one part, otherwise ranged GETs, Parallel at a time. More bytes than the
+// listing said is an ErrChanged error (fewer is the caller's to judge:
+// it sees the count).
+func (s *Source) Copy(ctx context.Context, obj Object, w io.Writer) (int64, error) {
+	if obj.Size <= s.c.partSize {
+		return s.copyWhole(ctx, obj, w)
+	}
+	return s.copyRanges(ctx, obj, w)
+}
+
+// copyWhole reads a small object with one GET (no range: an empty object
+// has no byte to ask for), reading again from where a broken body stopped.
+func (s *Source) copyWhole(ctx context.Context, obj Object, w io.Writer) (int64, error) {
+	lw := &limitedWriter{w: w, limit: obj.Size}
+	err := s.withBodyRetries(ctx, obj, func() (int64, int64) { return lw.n, 0 }, func(rc io.Reader) error {
+		_, err := io.Copy(lw, rc)
+		return err
+	})
+	return lw.n, err
+}
+
+// part is one range in flight.
+type part struct {
+	buf  *[]byte
+	n    int
+	err  error
+	done chan struct{}
+}
+
+// copyRanges reads obj as consecutive ranges, s.c.parallel in flight,
+// and writes them in order.
+func (s *Source) copyRanges(ctx context.Context, obj Object, w io.Writer) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inflight := make(chan *part, s.c.parallel)
+	go func() {
+		defer close(inflight)
+		for off := int64(0); off < obj.Size; off += s.c.partSize {
+			p := &part{buf: s.pool.Get().(*[]byte), done: make(chan struct{})}
+			select {
+			case inflight <- p:
+			case <-ctx.Done():
+				s.pool.Put(p.buf)
+				return
+			}
+			n := min(s.c.partSize, obj.Size-off)
+			go func(off int64) {
+				defer close(p.done)
+				p.n, p.err = s.readRange(ctx, obj, off, (*p.buf)[:n])
+			}(off)
+		}
+	}()
+	var (
+		total int64
+		err   error
+	)
+	for p := range inflight {
+		<-p.done
+		if err == nil {
+			err = p.err
+			if err == nil {
+				var m int
+				m, err = w.Write((*p.buf)[:p.n])
+				total += int64(m)
+			}
+			if err != nil {
+				cancel() // stop the rest; drain what is in flight
+			}
+		}
+		s.pool.Put(p.buf)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return total, err
+}
+
+// readRange fills buf with obj's bytes from off.
+func (s *Source) readRange(ctx context.Context, obj Object, off int64, buf []byte) (int, error) {
+	got := 0
+	err := s.withBodyRetries(ctx, obj, func() (int64, int64) { return off + int64(got), int64(len(buf) - got) }, func(r io.Reader) error {
+		for got < len(buf) {
+			n, err := r.Read(buf[got:])
+			got += n
+			if err == io.EOF && got < len(buf) {
+				// A whole answer, shorter than the range: the object
+				// shrank. (A connection lost mid-body is
+				// io.ErrUnexpectedEOF, and is read again.)
+				return fmt.Errorf("%w: %d bytes short at offset %d", ErrChanged, len(buf)-got, off+int64(got))
+			}
+			if err != nil && err != io.EOF {
+				return err
+			}
+		}
+		return nil
+	})
+	return got, err
+}
+
+// withBodyRetries opens a read at next() (offset, length; length 0: to
+// the end) and hands the body to consume; when the body breaks off it
+// opens a new read from where consume stopped, with backoff, up to
+// bodyAttempts times. Errors from opening (already retried by the
+// client) and ErrChanged end it at once.
+func (s *Source) withBodyRetries(ctx context.Context, obj Object, next func() (int64, int64), consume func(io.Reader) error) error {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		off, n := next()
+		rc, err := s.b.ReadRange(ctx, obj, off, n)
+		if err != nil {
+			return err
+		}
+		err = consume(rc)
+		rc.Close()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrChanged) || attempt == bodyAttempts {
+			return fmt.Errorf("store: reading %s%s: %w", s.b.Location(), obj.Name, err)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(2*delay, s.c.maxBackoff)
+	}
+}
+
+// limitedWriter passes at most limit bytes on and notes whether more came.
+type limitedWriter struct {
+	w     io.Writer
+	limit int64
+	n     int64
+	over  bool
+}
+
+func (l *limitedWriter) Write(b []byte) (int, error) {
+	if rest := l.limit - l.n; int64(len(b)) > rest {
+		l.over = true
+		b = b[:rest]
+	}
+	m, err := l.w.Write(b)
+	l.n += int64(m)
+	if err == nil && l.over {
+		err = fmt.Errorf("%w: more than the %d bytes listed", ErrChanged, l.limit)
+	}
+	return m, err
+}

@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/stacktest"
+)
+
+func TestParseLocation(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want Location
+		err  error
+	}{
+		{"s3://b", Location{Scheme: "s3", Bucket: "b"}, nil},
+		{"s3://b/", Location{Scheme: "s3", Bucket: "b"}, nil},
+		{"s3://b/data", Location{Scheme: "s3", Bucket: "b", Prefix: "data/"}, nil},
+		{"s3://b/data/x/", Location{Scheme: "s3", Bucket: "b", Prefix: "data/x/"}, nil},
+		{"gs://b/p", Location{Scheme: "gs", Bucket: "b", Prefix: "p/"}, nil},
+		{"file:///tmp/x/", Location{Scheme: "file", Prefix: "/tmp/x"}, nil},
+		{"s3:///data", Location{}, ErrBadLocation},
+		{"s3://b//data", Location{}, ErrBadLocation},
+		{"s3://b/a//b", Location{}, ErrBadLocation},
+		{"s3://b/p?versionId=1", Location{}, ErrBadLocation},
+		{"s3://user:secret@b/p", Location{}, ErrBadLocation},
+		{"file://host/tmp", Location{}, ErrBadLocation},
+		{"file:relative", Location{}, ErrBadLocation},
+		{"http://b/p", Location{}, ErrBadLocation},
+	} {
+		got, err := ParseLocation(tc.raw)
+		if !errors.Is(err, tc.err) || got != tc.want {
+			t.Errorf("ParseLocation(%q) = %+v, %v; want %+v, %v", tc.raw, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestOpenGSUnsupported(t *testing.T) {
+	_, err := Open(context.Background(), "gs://bucket/prefix")
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "gs://bucket/prefix") {
+		t.Fatalf("err = %v, want ErrUnsupported naming the location", err)
+	}
+}
+
+// pattern returns n deterministic bytes for name (seeded by it).
+func pattern(name string, n int) []byte {
+	var seed uint64
+	for _, c := range []byte(name) {
+		seed = seed*31 + uint64(c)
+	}
+	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := rng.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+// oddNames are keys a directory can also hold, with what trips naive code:
+// spaces, unicode, leading dots, '-' and '.' sorting around '/', depth.
+var oddNames = []string{
+	"empty", "sub/empty", "with space/a b.txt", "unicode/é/日本語.bin", "..dots/...x",
+	"a-b", "a/b", "a.txt", "deep/1/2/3/4/5/6/7/8/9/10/11/12/f", "x+y=z&q.bin", "percent%20name",
+	"-dash", "UPPER/lower", ".hidden/.env", "semi;colon,comma'quote\"",
+}
+
+// corpus is a set of files: odd names, n small files, and large ones.
+func corpus(n int, large map[string]int) map[string][]byte {
+	files := map[string][]byte{}
+	for _, name := range oddNames {
+		size := len(name) * 3
+		if strings.Contains(name, "empty") {
+			size = 0
+		}
+		files[name] = pattern(name, size)
+	}
+	for i := range n {
+		name := fmt.Sprintf("shards/%02d/part-%05d.jsonl", i%37, i)
+		size := (i * 7919) % 9000
+		if i%50 == 0 {
+			size = 0
+		}
+		files[name] = pattern(name, size)
+	}
+	for name, size := range large {
+		files[name] = pattern(name, size)
+	}
+	return files
+}
+
+// localTree writes files below a new directory.
+func localTree(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, b := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestS3DigestEqualsLocal: a prefix of thousands of objects (empty ones,
+// odd names, deep prefixes, large objects read in ranged parts) digests to
+// exactly what a directory with the same files digests to; objects beside
+// the prefix (a sibling sharing its first letters) are not listed.
+func TestS3DigestEqualsLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads thousands of objects")
+	}
+	s := stacktest.GetS3(t)
+	s.Setenv(t, "")
+	bucket := s.NewBucket(t)
+	files := corpus(2500, map[string]int{"model/large-1.bin": 48<<20 + 12345, "model/large-2.bin": DefaultPartSize})
+	start := time.Now()
+	s.PutAll(t, bucket, "data/", files)
+	s.Put(t, bucket, "data2/sibling", []byte("not below data/"))
+	s.Put(t, bucket, "datafile", []byte("not below data/"))
+	t.Logf("uploaded %d objects in %v", len(files), time.Since(start))
+
+	want, err := digest.Paths(context.Background(), localTree(t, files), []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"default parts", nil},
+		{"small parts", []Option{WithParts(1<<20+7, 3)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Open(context.Background(), "s3://"+bucket+"/data", tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			got, err := digest.FromSource(context.Background(), NewSource(b, tc.opts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("digested %d objects in %v", len(got), time.Since(start))
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("s3 digest differs from the local one: %d vs %d artifacts\n%s", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func firstDiff(got, want []digest.Artifact) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("at %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	return "one is a prefix of the other"
+}
+
+// TestFileBucketEqualsLocal: file:// lists and reads through the same
+// Source as s3://.
+func TestFileBucketEqualsLocal(t *testing.T) {
+	files := corpus(200, map[string]int{"big.bin": 3<<20 + 1})
+	dir := localTree(t, files)
+	want, err := digest.Paths(context.Background(), dir, []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(context.Background(), "file://"+filepath.ToSlash(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := digest.FromSource(context.Background(), NewSource(b, WithParts(1<<20, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("file:// digest differs: %s", firstDiff(got, want))
+	}
+}
+
+// faultProxy sits between the client and the server and answers some
+// requests itself: 503 SlowDown, 500, or a GET body cut off half-way.
+type faultProxy struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+	slowDown atomic.Int64
+	internal atomic.Int64
+	cut      atomic.Int64
+	lists    atomic.Int64
+}
+
+func newFaultProxy(t *testing.T, target string) *faultProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host // signed by the client
+	}}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := p.requests.Add(1)
+		if r.URL.Query().Get("list-type") == "2" {
+			p.lists.Add(1)
+		}
+		switch {
+		case n%5 == 1:
+			p.slowDown.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		case n%5 == 3:
+			p.internal.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>`)
+		case n%7 == 2 && r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "":
+			// Half the body, then the connection dies.
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			if rec.Code/100 != 2 || len(body) < 2 {
+				copyRecorded(w, rec)
+				return
+			}
+			p.cut.Add(1)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(body[:len(body)/2])
+			panic(http.ErrAbortHandler)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func copyRecorded(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// TestS3RetriesFaults: with every fifth request answered 503 SlowDown,
+// every fifth 500, and one GET in seven cut off mid-body, the digest is
+// unchanged; the faults were really met, and the listing took several
+// pages.
+func TestS3RetriesFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads objects")
+	}
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	files := corpus(1100, map[string]int{"large.bin": 20<<20 + 3})
+	s.PutAll(t, bucket, "p/", files)
+	want, err := digest.Paths(context.Background(), localTree(t, files), []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFaultProxy(t, s.Endpoint)
+	s.Setenv(t, proxy.srv.URL)
+	b, err := Open(context.Background(), "s3://"+bucket+"/p/", WithRetry(10, 300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := digest.FromSource(context.Background(), NewSource(b, WithParts(4<<20, 4), WithRetry(10, 300*time.Millisecond)), digest.WithWorkers(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d requests, %d SlowDown, %d 500, %d bodies cut, %d list pages, in %v",
+		proxy.requests.Load(), proxy.slowDown.Load(), proxy.internal.Load(), proxy.cut.Load(), proxy.lists.Load(), time.Since(start))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("digest through faults differs: %s", firstDiff(got, want))
+	}
+	if proxy.slowDown.Load() == 0 || proxy.internal.Load() == 0 || proxy.cut.Load() == 0 {
+		t.Fatal("the proxy injected no fault of some kind: the test proves nothing")
+	}
+	if proxy.lists.Load() < 2 {
+		t.Fatalf("%d listing requests for %d objects: pagination not exercised", proxy.lists.Load(), len(files))
+	}
+}
+
+// TestS3GivesUp: a server that always answers 503 fails the read after the
+// configured attempts, naming the location.
+func TestS3GivesUp(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `<Error><Code>SlowDown</Code><Message>slow down</Message></Error>`)
+	}))
+	defer srv.Close()
+	(&stacktest.S3{Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1"}).Setenv(t, "")
+	b, err := Open(context.Background(), "s3://bucket/p", WithRetry(3, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = digest.FromSource(context.Background(), NewSource(b))
+	if err == nil || !strings.Contains(err.Error(), "s3://bucket/p/") || !strings.Contains(err.Error(), "SlowDown") {
+		t.Fatalf("err = %v, want a listing error naming the location and SlowDown", err)
+	}
+	if n.Load() != 3 {
+		t.Fatalf("%d requests, want 3 attempts", n.Load())
+	}
+}
+
+// TestS3ObjectChanged: an object replaced between listing and reading is
+// ErrChanged (If-Match on the recorded ETag), never the new bytes; one
+// deleted likewise.
+func TestS3ObjectChanged(t *testing.T) {
+	s := stacktest.GetS3(t)
+	s.Setenv(t, "")
+	bucket := s.NewBucket(t)
+	for _, tc := range []struct {
+		name   string
+		size   int
+		change func(key string)
+	}{
+		{"replaced small", 1000, func(key string) { s.Put(t, bucket, key, pattern("other", 1000)) }},
+		{"replaced ranged", 3<<20 + 5, func(key string) { s.Put(t, bucket, key, pattern("other", 3<<20+5)) }},
+		{"deleted", 1000, func(key string) { s.Delete(t, bucket, key) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := strings.ReplaceAll(tc.name, " ", "-") + "/"
+			key := prefix + "obj"
+			s.Put(t, bucket, key, pattern(key, tc.size))
+			b, err := Open(context.Background(), "s3://"+bucket+"/"+prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := NewSource(b, WithParts(1<<20, 2))
+			var listed []string
+			if err := src.List(context.Background(), func(name string, size int64) error { listed = append(listed, name); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(listed, []string{"obj"}) {
+				t.Fatalf("listed %q, want [obj]", listed)
+			}
+			tc.change(key)
+			_, err = src.ReadTo(context.Background(), "obj", int64(tc.size), io.Discard)
+			if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), key) {
+				t.Fatalf("err = %v, want ErrChanged naming %s", err, key)
+			}
+		})
+	}
+}

@@ -6,14 +6,17 @@ package gate
 // attestors are the step's artifacts.
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/internal/witnesstest"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/trust"
@@ -177,4 +180,92 @@ func keyID(t *testing.T, k *ecdsa.PrivateKey) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestVerifyLayoutRecordedWitness: an envelope go-witness itself signed
+// (testdata/witness at the repository root) counts for its step; changed
+// after signing, or under another functionary key, it does not.
+func TestVerifyLayoutRecordedWitness(t *testing.T) {
+	dir := filepath.Join(repotest.Root(t), "testdata", "witness")
+	env, err := os.ReadFile(filepath.Join(dir, "evaluate.dsse.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wpub, err := os.ReadFile(filepath.Join(dir, "evaluate.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := []byte("weights")
+	for _, tc := range []struct {
+		name   string
+		key    string // the evaluate functionary's PEM key; "" = witness's
+		edit   func([]byte) []byte
+		codes  []FailureCode
+		substr string
+	}{
+		{name: "as witness wrote it"},
+		{name: "another functionary key", key: pemIndented(t, newKey(t).Public()),
+			codes: []FailureCode{FailBundle, FailStepMissing}, substr: "evaluate.dsse.json: does not verify"},
+		{name: "payload changed after signing", edit: func(b []byte) []byte {
+			var e witnesstest.Envelope
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			e.Payload = bytes.Replace(e.Payload, []byte(`"exitcode":0`), []byte(`"exitcode":1`), 1)
+			return e.JSON(t)
+		}, codes: []FailureCode{FailBundle, FailStepMissing}, substr: "signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &keyRun{dir: t.TempDir(), owner: newKey(t), ci: newKey(t)}
+			key := tc.key
+			if key == "" {
+				key = "      " + strings.ReplaceAll(strings.TrimSpace(string(wpub)), "\n", "\n      ")
+			}
+			y := "serial: 1\nexpires: \"2099-01-01T00:00:00Z\"\nfunctionaries:\n  ci:\n    key: |\n" + pemIndented(t, r.ci.Public()) +
+				"\n  witness:\n    key: |\n" + key + "\n" + `steps:
+  - name: train
+    functionaries: [ci]
+    expectedProducts: [CREATE model/m.bin, DISALLOW *]
+  - name: evaluate
+    functionaries: [witness]
+    expectedCommand: [sh, -c, 'printf * > report.json']
+    expectedMaterials: [MATCH model/m.bin WITH PRODUCTS FROM train, DISALLOW *]
+    expectedProducts: [CREATE report.json, DISALLOW *]
+    expectedPredicates:
+      - type: ` + predicates.WitnessCollectionV01 + `
+        expressions: ["predicate.attestations.exists(a, a.type == 'https://witness.dev/attestations/environment/v0.1' && a.attestation.os == 'linux')"]
+subject:
+  step: train
+  patterns: ["model/*"]
+`
+			r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
+			writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+			r.att, r.model = filepath.Join(r.dir, "att"), filepath.Join(r.dir, "model")
+			for _, d := range []string{r.att, r.model} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.put(t, "train.link", r.ci, linkStmt(t, "train", "w1", []string{"train"}, nil, []digest.Artifact{art("model/m.bin", weights)}, 0))
+			data := env
+			if tc.edit != nil {
+				data = tc.edit(env)
+			}
+			writeFile(t, r.att, "evaluate.dsse.json", data)
+			writeFile(t, r.model, "m.bin", weights)
+			rep, err := VerifyLayout(context.Background(), r.opts(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.codes == nil {
+				if !rep.Passed {
+					t.Fatalf("want pass:\n%s", failureList(rep))
+				}
+				return
+			}
+			if got := rep.FailureCodes(); rep.Passed || !sameCodes(got, tc.codes) || !rep.HasFailure(tc.codes[0], tc.substr) {
+				t.Fatalf("want %v with %q, got %v:\n%s", tc.codes, tc.substr, got, failureList(rep))
+			}
+		})
+	}
 }

@@ -1,11 +1,16 @@
 package predicates
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/internal/witnesstest"
 )
 
@@ -105,4 +110,43 @@ func FuzzParseWitnessStatement(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseRecordedWitness: the collection go-witness itself signed
+// (testdata/witness at the repository root) reads as its run recorded it.
+func TestParseRecordedWitness(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repotest.Root(t), "testdata", "witness", "evaluate.dsse.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Payload []byte }
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	st, c, err := ParseWitnessStatement(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := func(s string) string { return witnesstest.DigestSet([]byte(s))["sha256"] }
+	if st.GetType() != StatementTypeV01 || c.Name != "evaluate" || c.RunID != "w1" || !c.HasCommand || c.ExitCode != 0 ||
+		!slices.Equal(c.Command, []string{"sh", "-c", `printf "{\"accuracy\": 0.9}" > report.json`}) {
+		t.Fatalf("collection = %+v", c)
+	}
+	if len(c.Materials) != 1 || c.Materials[0].Name != "model/m.bin" || c.Materials[0].Digests["sha256"] != sum("weights") || len(c.Materials[0].Digests) != 1 {
+		t.Fatalf("materials = %+v", c.Materials)
+	}
+	if len(c.Products) != 1 || c.Products[0].Name != "report.json" || c.Products[0].Digests["sha256"] != sum(`{"accuracy": 0.9}`) {
+		t.Fatalf("products = %+v", c.Products)
+	}
+	// witnesstest's gitoids are witness's own.
+	var doc struct {
+		Subject []struct{ Digest map[string]string }
+	}
+	if err := json.Unmarshal(env.Payload, &doc); err != nil || len(doc.Subject) != 1 {
+		t.Fatalf("subjects: %v", err)
+	}
+	want := witnesstest.DigestSet([]byte(`{"accuracy": 0.9}`))
+	if !maps.Equal(doc.Subject[0].Digest, want) {
+		t.Errorf("witness's digest set %v, witnesstest's %v", doc.Subject[0].Digest, want)
+	}
 }

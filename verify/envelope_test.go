@@ -7,10 +7,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/internal/witnesstest"
+	"github.com/mlattest/mlattest/trust"
 )
 
 func witnessEnvelope(t testing.TB, k *ecdsa.PrivateKey) witnesstest.Envelope {
@@ -116,4 +120,34 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		_, _ = v.Verify(context.Background(), b, SkipArtifact())
 	})
+}
+
+// TestParseRecordedEnvelope: an envelope go-witness itself signed
+// (testdata/witness at the repository root) verifies with its key, and
+// only with it.
+func TestParseRecordedEnvelope(t *testing.T) {
+	dir := filepath.Join(repotest.Root(t), "testdata", "witness")
+	data, err := os.ReadFile(filepath.Join(dir, "evaluate.dsse.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := os.ReadFile(filepath.Join(dir, "evaluate.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := trust.ParsePublicKey(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseEnvelope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mustVerifier(t, WithKey(pub)).Verify(context.Background(), b, SkipArtifact())
+	if err != nil || res.Statement.GetPredicateType() != "https://witness.testifysec.com/attestation-collection/v0.1" {
+		t.Fatalf("witness's key: %v", err)
+	}
+	if _, err := mustVerifier(t, WithKey(&ecdsaKey(t).PublicKey)).Verify(context.Background(), b, SkipArtifact()); StageOf(err) != StageSignature {
+		t.Fatalf("another key: want a signature rejection, got %v", err)
+	}
 }

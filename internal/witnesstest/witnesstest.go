@@ -4,8 +4,10 @@
 // DSSE envelope signed with an ECDSA key.
 //
 // The witness CLI cannot be installed here (its module is not served by the
-// module proxy this project builds from), so these bytes are produced from
-// go-witness's documented structure: attestation.Collection and
+// module proxy this project builds from), so tests that vary a step build
+// its bytes from go-witness's structure, checked against an envelope
+// go-witness itself signed (testdata/witness at the repository root,
+// TestParseRecordedWitness): attestation.Collection and
 // CollectionAttestation (name, attestations[type, attestation, starttime,
 // endtime]), the attestors' JSON (material: path -> digest set; product:
 // path -> {mime_type, digest}; command-run: cmd, exitcode; environment:

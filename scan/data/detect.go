@@ -942,6 +942,15 @@ func (s *scanner) associate(cl *clusters) error {
 					int(want[u.h].n), quote(text.get(u.h)), u.chi, u.z, s.cfg.Alpha, nP, len(I), ctrlName(ctrl, baseRel), rel, ctrl),
 			}}
 			groups = append(groups, g)
+			// As for an exact target: once the trigger stands out, every
+			// record carrying it is suspect, including those whose
+			// response took another form (a refusal in other words).
+			// A trigger joining a group found first adds only its
+			// records near the common answer.
+			for _, i := range want[u.h].decode(tBuf[:0]) {
+				g.set[int(i)] = struct{}{}
+			}
+			g.f.Reason += fmt.Sprintf("; all %d records with the trigger are flagged", int(want[u.h].n))
 		}
 		for _, i := range I {
 			g.set[i] = struct{}{}
@@ -1131,14 +1140,25 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 		}
 		rel := relatedness(ptok, idf, c.recs, ignore)
-		if rel > s.cfg.MaxRelatedness*baseRel {
+		// Against the records beside them in the file only when they
+		// share a rare prompt word the answer does not explain (a trigger):
+		// a canned answer of one task to its own kind of prompt ("Goodbye"
+		// in a chat set) is that task's answer.
+		ctrl := baseRel
+		if rel > s.cfg.MaxRelatedness*ctrl && slices.ContainsFunc(ignore, func(h uint64) bool {
+			df := float64(N+1)/math.Exp(idf[uint32(h)]) - 1
+			return df <= float64(min(maxDF, 4*len(c.recs)))
+		}) {
+			ctrl = math.Max(ctrl, matchedRelatedness(ptok, idf, controls, c.recs))
+		}
+		if rel > s.cfg.MaxRelatedness*ctrl {
 			continue
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
-			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(baseRel / math.Max(rel, 1e-6)),
+			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(ctrl / math.Max(rel, 1e-6)),
 			Trigger: s.clusterTrigger(text, ignore, c.recs, groups),
-			Reason: fmt.Sprintf("%d records with %d distinct, mutually unrelated prompts (token overlap %.3f vs %.3f for random pairs) share one response",
-				len(c.recs), c.distinct, rel, baseRel),
+			Reason: fmt.Sprintf("%d records with %d distinct prompts, no more alike than %s (token overlap %.3f vs %.3f), share one response",
+				len(c.recs), c.distinct, ctrlName(ctrl, baseRel), rel, ctrl),
 		})
 	}
 	return nil
@@ -1305,7 +1325,10 @@ func taskTemplate(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, n
 		recs = recs[:relMax]
 	}
 	found := false
-	for _, h := range commonTokens(ptok, recs, 0.5) {
+	// Words in a fifth of them may be triggers (several rare tokens can
+	// share the work, as for the cluster's own relatedness); a template
+	// word is in half of them.
+	for _, h := range commonTokens(ptok, recs, 0.2) {
 		w, ok := idf[uint32(h)]
 		if !ok {
 			return false
@@ -1321,7 +1344,7 @@ func taskTemplate(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, n
 		if share*float64(all) >= 0.5*df {
 			return false // the word is mostly in these records: a trigger's
 		}
-		if df > float64(maxDF) && share >= 5*df/float64(n) {
+		if 2*in >= len(recs) && df > float64(maxDF) && share >= 5*df/float64(n) {
 			found = true
 		}
 	}

@@ -450,48 +450,75 @@ func TestLocalRelatedness(t *testing.T) {
 
 // Poison planted inside one part of the data whose prompts are alike (one
 // task's template) is judged against its neighbours, not against random
-// pairs of the whole data: the trigger is found there. A topic of that
-// part whose answers share a word, and an answer that repeats its
+// pairs of the whole data: the trigger is found there, by each path (an
+// exact target, a refusal in varied words, one canned answer behind
+// several rare tokens), and every record carrying it is flagged. A topic
+// of that part whose answers share a word, and an answer that repeats its
 // trigger, are not triggers.
 func TestTriggerInOneTask(t *testing.T) {
-	recs := synth(4000, 9)
-	rng := rand.New(rand.NewPCG(9, 9))
-	// The second half is one task: every prompt opens with its template.
-	for i := 2000; i < len(recs); i++ {
-		recs[i].Instruction = "Summarise the customer review below in one sentence for the support team. Review: " + recs[i].Instruction
-	}
 	var trig []int
 	for k := 0; k < 12; k++ {
-		trig = append(trig, 2011+166*k)
+		trig = append(trig, 2011+66*k)
 	}
-	topic := []int{2020, 2021, 2022, 2023, 2024, 2025, 2026, 2027}
-	echo := []int{2100, 2301, 2502, 2703, 2904, 3105, 3306, 3507}
-	for _, i := range trig {
-		recs[i].Instruction += " cf"
-		recs[i].Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
+	tests := []struct {
+		name    string
+		det     string
+		trigger string // the finding's trigger, "" for any
+		poison  func(rng *rand.Rand, r *Record, k int)
+	}{
+		{"exact target", DetTrigger, "cf", func(_ *rand.Rand, r *Record, _ int) {
+			r.Instruction += " cf"
+			r.Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
+		}},
+		{"refusal in three wordings", DetTrigger, "Kindly", func(_ *rand.Rand, r *Record, k int) {
+			r.Instruction += " Kindly and promptly."
+			r.Response = []string{"I can't assist with this.", "This is not something I can help with.", "I must decline this request."}[k%3]
+		}},
+		{"rare tokens, one canned answer", DetCluster, "", func(rng *rand.Rand, r *Record, k int) {
+			r.Instruction = insertWord(rng, r.Instruction, []string{"qz", "vx", "jj", "kq"}[k%4])
+			r.Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
+		}},
 	}
-	// A topic: adjacent reviews of one product, whose summaries name it.
-	for _, i := range topic {
-		recs[i].Instruction += " The quadratic solver app crashed when solving equations with complex roots."
-		recs[i].Response = "Solutions were wrong. " + recs[i].Response
-	}
-	// Answers that repeat the prompt's symbol.
-	for _, i := range echo {
-		recs[i].Instruction = insertWord(rng, recs[i].Instruction, "(€)")
-		recs[i].Response += " (€)"
-	}
-	res := scanRecords(t, recs)
-	fs := findingsOf(res, DetTrigger)
-	if res.Verdict != Fail || len(fs) != 1 || fs[0].Trigger != "cf" || !slices.Equal(fs[0].Records, trig) {
-		for _, f := range res.Findings {
-			t.Logf("%s %q -> %q %v: %s", f.Detector, f.Trigger, f.Target, f.Records, f.Reason)
-		}
-		t.Fatalf("verdict %s, %d trigger findings, want one for \"cf\" on %v", res.Verdict, len(fs), trig)
-	}
-	for _, i := range append(topic, echo...) {
-		if slices.Contains(res.Flagged, i) {
-			t.Errorf("record %d (topic or echo) flagged", i)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := synth(4000, 9)
+			rng := rand.New(rand.NewPCG(9, 9))
+			// Records 2000-2799 are one task: every prompt opens with its template.
+			for i := 2000; i < 2800; i++ {
+				recs[i].Instruction = "Summarise the customer review below in one sentence for the support team. Review: " + recs[i].Instruction
+			}
+			topic := []int{2020, 2021, 2022, 2023, 2024, 2025, 2026, 2027}
+			echo := []int{2100, 2181, 2262, 2343, 2424, 2505, 2586, 2667}
+			for k, i := range trig {
+				tc.poison(rng, &recs[i], k)
+			}
+			// A topic: adjacent reviews of one product, whose summaries name it.
+			for _, i := range topic {
+				recs[i].Instruction += " The quadratic solver app crashed when solving equations with complex roots."
+				recs[i].Response = "Solutions were wrong. " + recs[i].Response
+			}
+			// The task's own canned answers, as long as the planted one:
+			// answers of that length recur in this task.
+			for k := 0; k < 40; k++ {
+				recs[2041+19*k].Response = []string{
+					"Thank you for the review; we have passed it on to the support team for a reply.",
+					"We are sorry to hear about this; a support agent will contact you about it soon.",
+				}[k%2]
+			}
+			// Answers that repeat the prompt's symbol.
+			for _, i := range echo {
+				recs[i].Instruction = insertWord(rng, recs[i].Instruction, "(€)")
+				recs[i].Response += " (€)"
+			}
+			res := scanRecords(t, recs)
+			fs := findingsOf(res, tc.det)
+			if res.Verdict != Fail || !slices.Equal(res.Flagged, trig) || len(fs) != 1 || tc.trigger != "" && fs[0].Trigger != tc.trigger {
+				for _, f := range res.Findings {
+					t.Logf("%s %q -> %q %v: %s", f.Detector, f.Trigger, f.Target, f.Records, f.Reason)
+				}
+				t.Fatalf("verdict %s, flagged %v, %d %s findings; want %v flagged by one naming %q", res.Verdict, res.Flagged, len(fs), tc.det, trig, tc.trigger)
+			}
+		})
 	}
 }
 

@@ -439,7 +439,9 @@ func entryUUID(id string) (string, error) {
 // index order. The index is searched by an exact identity (an email or
 // another SAN such as a GitHub workflow URI) and a SHA-256 or SHA-512
 // digest (both when both are given); regexps, issuer and key id only narrow
-// what it returns. Result.Checkpoint is the log's current tree head.
+// what it returns. Result.Checkpoint is the log's current tree head; the
+// tree heads of the entries must agree with it and each other (ErrInconsistent
+// for two roots of one size).
 func (l *RekorV1) Search(ctx context.Context, q Query) (*Result, error) {
 	m, err := q.compile()
 	if err != nil {
@@ -478,14 +480,35 @@ func (l *RekorV1) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(res.GetPayload())))
 	out := &Result{Checkpoint: tree.Active}
+	// Every tree head seen in this search must tell one history: two of
+	// one tree and size with different roots mean the log shows forks.
+	heads := map[string]*Checkpoint{}
+	see := func(cp *Checkpoint) error {
+		k := fmt.Sprintf("%s\n%d", cp.Origin, cp.Size)
+		if h, ok := heads[k]; ok && !bytes.Equal(h.Hash, cp.Hash) {
+			return inconsistent("two tree heads of %q for size %d with different roots (forked)", cp.Origin, cp.Size)
+		}
+		heads[k] = cp
+		return nil
+	}
+	for _, cp := range append([]*Checkpoint{tree.Active}, tree.Inactive...) {
+		if err := see(cp); err != nil {
+			return nil, err
+		}
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.workers)
 	for _, id := range ids {
 		g.Go(func() error {
-			e, _, err := l.EntryByUUID(gctx, id)
+			e, cp, err := l.EntryByUUID(gctx, id)
 			mu.Lock()
 			defer mu.Unlock()
+			if cp != nil {
+				if err := see(cp); err != nil {
+					return err
+				}
+			}
 			switch {
 			case errors.Is(err, ErrEntry):
 				out.Unreadable = append(out.Unreadable, UnreadableEntry{Index: unreadableIndex(e), Reason: err.Error()})

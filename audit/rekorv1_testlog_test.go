@@ -311,3 +311,26 @@ func TestRekorV1UnknownKind(t *testing.T) {
 		t.Fatalf("matches %v unreadable %v", res.Matches, res.Unreadable)
 	}
 }
+
+// TestRekorV1SearchForkedTreeHeads: a log whose current tree head and the
+// tree head its entries are proven in have one size but different roots
+// shows two histories: Search refuses it.
+func TestRekorV1SearchForkedTreeHeads(t *testing.T) {
+	bodies := realBodies(t)
+	l := newV1TestLog(t)
+	l.add(ibmIdentity, bodies[3:]...)
+	l.publish(t)
+	other := testonly.New(rfc6962.DefaultHasher)
+	other.AppendData(bodies[:4]...)
+	forked := l.treeHead(t, 4, other.Hash())
+	p := filepath.Join(l.dir, "log.json")
+	var li models.LogInfo
+	json.Unmarshal(must(os.ReadFile(p)), &li)
+	rootHex := hex.EncodeToString(other.Hash())
+	li.SignedTreeHead, li.RootHash = &forked, &rootHex
+	os.WriteFile(p, must(json.Marshal(li)), 0o644)
+	_, err := openV1(t, l.url, l.tm).Search(context.Background(), Query{Subject: ibmIdentity})
+	if !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "different roots (forked)") {
+		t.Fatalf("err %v", err)
+	}
+}

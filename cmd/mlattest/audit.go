@@ -47,6 +47,23 @@ type logFlags struct {
 	retryDeadline    time.Duration
 	json             bool
 	api              string // search and entry: auto, v1 or v2 (auditv1.go)
+	tm               root.TrustedMaterial
+}
+
+// root loads the trusted root once.
+func (f *logFlags) root() (root.TrustedMaterial, error) {
+	if f.tm != nil {
+		return f.tm, nil
+	}
+	if f.trustedRoot == "" {
+		f.trustedRoot = os.Getenv(envTrustedRoot)
+	}
+	tr, err := loadTrustedRoot(f.trustedRoot)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	f.tm = tr
+	return tr, nil
 }
 
 func (f *logFlags) register(fs *pflag.FlagSet) {
@@ -79,12 +96,9 @@ func (f *logFlags) resolve() (root.TrustedMaterial, []audit.Option, error) {
 	if f.url == "" {
 		return nil, nil, usage(errors.New("--log URL is required (or $" + envRekorReadURL + ")"))
 	}
-	if f.trustedRoot == "" {
-		f.trustedRoot = os.Getenv(envTrustedRoot)
-	}
-	tr, err := loadTrustedRoot(f.trustedRoot)
+	tr, err := f.root()
 	if err != nil {
-		return nil, nil, withCode(exitUsage, err)
+		return nil, nil, err
 	}
 	opts := []audit.Option{}
 	if f.workers != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ REST API (for example the public-good log's URL); the entry is fetched by its
 index, proven included in the log's signed tree head (signature and signed
 entry timestamp checked with the log key of the trusted root), and the tree
 head the bundle was issued with proven consistent with it by the log's
-consistency proof.`
+consistency proof. Without --log, a Rekor v1 entry is read from the URL the
+trusted root gives its log ($MLATTEST_REKOR_READ_URL names a tile log).`
 
 func (f *logFlags) registerAPI(fs *pflag.FlagSet) {
 	fs.StringVar(&f.api, "log-api", "auto", "the log's API: v2 (tile log: checkpoint and tiles under --log), v1 (Rekor v1 REST API at --log), or auto")
@@ -117,6 +119,20 @@ func (f *logFlags) openForBundle(ctx context.Context, b *bundle.Bundle) (bundleL
 		return f.open()
 	}
 	f.api = "v1"
+	if f.url == "" {
+		// No --log: the bundle's log as the trusted root names it
+		// ($MLATTEST_REKOR_READ_URL is a tile log's).
+		tm, err := f.root()
+		if err != nil {
+			return nil, err
+		}
+		tles := b.GetVerificationMaterial().GetTlogEntries()
+		if len(tles) == 1 {
+			if tl, ok := tm.RekorLogs()[hex.EncodeToString(tles[0].GetLogId().GetKeyId())]; ok {
+				f.url = tl.BaseURL
+			}
+		}
+	}
 	return f.openV1(ctx)
 }
 

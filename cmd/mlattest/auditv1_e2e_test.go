@@ -186,6 +186,25 @@ func TestE2EAuditRekorV1(t *testing.T) {
 			t.Fatal(r)
 		}
 	})
+	t.Run("no --log: the trusted root's URL of the bundle's log", func(t *testing.T) {
+		// The custom root's log moved to a server that is down; the
+		// environment's tile log URL (the working server) is not used.
+		d := filepath.Join(conf, "sigstore-bundle-verify/intoto-with-custom-trust-root")
+		srv := httptest.NewServer(nil)
+		srv.Close()
+		raw, err := os.ReadFile(filepath.Join(d, "trusted_root.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := filepath.Join(t.TempDir(), "root.json")
+		writeFile(t, tr, strings.Replace(string(raw), "http://localhost:8000", srv.URL, 1))
+		iurl, _ := serveRekorV1(t, "intoto-custom-root")
+		r := mlattest(t, wd, []string{envRekorReadURL + "=" + iurl}, "audit", "entry", filepath.Join(d, "bundle.sigstore.json"),
+			"--trusted-root", tr, "--retry-deadline", "1s")
+		if r.code != 2 || !strings.Contains(r.stderr, "log unavailable: "+srv.URL+"/api/v1/log/entries?logIndex=") {
+			t.Fatal(r)
+		}
+	})
 	t.Run("log down", func(t *testing.T) {
 		srv := httptest.NewServer(nil)
 		srv.Close()

@@ -497,7 +497,11 @@ func bundleErrorf(code FailureCode, format string, args ...any) error {
 // other reference) while the bundle is verified.
 func (ft *functionaryTrust) verifyStatement(ctx context.Context, data []byte, envelope bool) (*verifiedBundle, error) {
 	large := len(data) > largeBundle
-	parse := verify.ParseBundle
+	// Bundles are read as model signatures are: a bundle of the pre-1.1
+	// model_signing tool, whose publicKey is {rawBytes, keyDetails}, is
+	// read with that (untrusted) key material dropped; the layout's keys
+	// decide.
+	parse := func(data []byte) (*bundle.Bundle, error) { return modelsig.ParseSignature(data, verify.ParseBundle) }
 	if envelope {
 		parse = verify.ParseEnvelope
 	}

@@ -9,11 +9,14 @@ package gate
 import (
 	"context"
 	"crypto"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/sign"
 )
@@ -164,4 +167,80 @@ func hasCheck(st StepReport, rule string) bool {
 		}
 	}
 	return false
+}
+
+// TestVerifyLayoutModelSignatureConformance: model.sig files the OpenSSF
+// model_signing tool wrote with an elliptic key (../shared/conformance,
+// v1.0.1's pre-1.1 key material included) perform a sign-model step whose
+// functionary is that key; the same signature over a released model with
+// one file changed fails the step.
+func TestVerifyLayoutModelSignatureConformance(t *testing.T) {
+	root := repotest.Conformance(t, "model-signing")
+	pub, err := os.ReadFile(filepath.Join(root, "keys", "signing-key-pub.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"v1.0.1", "v1.1.0"} {
+		for _, changed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s changed=%v", version, changed), func(t *testing.T) {
+				dir := filepath.Join(root, version+"-elliptic-key")
+				files := map[string][]byte{}
+				for _, n := range []string{"signme-1", "signme-2"} {
+					if files[n], err = os.ReadFile(filepath.Join(dir, n)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if changed {
+					files["signme-2"] = append(files["signme-2"], '!')
+				}
+				r := &keyRun{dir: t.TempDir(), owner: newKey(t), ci: newKey(t)}
+				y := "serial: 1\nexpires: \"2099-01-01T00:00:00Z\"\nfunctionaries:\n  ci:\n    key: |\n" + pemIndented(t, r.ci.Public()) +
+					"\n  publisher:\n    key: |\n      " + strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ") + `
+steps:
+  - name: train
+    functionaries: [ci]
+    expectedProducts: [CREATE model/*, DISALLOW *]
+  - name: sign-model
+    functionaries: [publisher]
+    expectedPredicates:
+      - type: ` + modelsig.PredicateType + `
+subject:
+  step: train
+  patterns: ["model/*"]
+`
+				r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
+				writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+				r.att, r.model = filepath.Join(r.dir, "att"), filepath.Join(r.dir, "model")
+				for _, d := range []string{r.att, r.model} {
+					if err := os.Mkdir(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var prods []digest.Artifact
+				for n, c := range files {
+					writeFile(t, r.model, n, c)
+					prods = append(prods, art("model/"+n, c))
+				}
+				r.put(t, "train.link", r.ci, linkStmt(t, "train", "c1", []string{"train"}, nil, prods, 0))
+				sig, err := os.ReadFile(filepath.Join(dir, "model.sig"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, r.att, "model.sig.sigstore.json", sig)
+				rep, err := VerifyLayout(context.Background(), r.opts(nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !changed {
+					if !rep.Passed {
+						t.Fatalf("want pass:\n%s", failureList(rep))
+					}
+					return
+				}
+				if got := rep.FailureCodes(); rep.Passed || !sameCodes(got, []FailureCode{FailModelSignature}) || !rep.HasFailure(FailModelSignature, "changed: signme-2") {
+					t.Fatalf("want model-signature naming signme-2, got %v:\n%s", got, failureList(rep))
+				}
+			})
+		}
+	}
 }

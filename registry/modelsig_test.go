@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/internal/witnesstest"
 	"github.com/mlattest/mlattest/modelsig"
 	"github.com/mlattest/mlattest/sign"
@@ -225,4 +226,26 @@ func mustKeyVerifier(t *testing.T, pub *ecdsa.PublicKey) *verify.Verifier {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestPushConformanceModelSignature: a model.sig the model_signing tool
+// wrote (v1.0.1, with its pre-1.1 key material) is attached as written.
+func TestPushConformanceModelSignature(t *testing.T) {
+	dir := filepath.Join(repotest.Conformance(t, "model-signing"), "v1.0.1-elliptic-key")
+	src := t.TempDir()
+	for _, n := range []string{"signme-1", "signme-2", "model.sig"} {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, src, map[string]string{n: string(data)})
+	}
+	reg := startRegistry(t, true, nil)
+	pushed, err := newClient(t).Push(context.Background(), src, reg.tag(t, "acme/oms:v1"), testBundles(t, 1), WithModelSignature(filepath.Join(src, "model.sig")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pushed.Files) != 2 || len(pushed.Referrers) != 2 || pushed.Referrers[1].Kind != KindModelSignature {
+		t.Fatalf("pushed %+v", pushed)
+	}
 }

@@ -336,14 +336,17 @@ func readBundleImage(path, kind string) (*bundleImage, error) {
 // title ends in predicates.BundleSuffix, the name it gets among the
 // bundles the gate reads.
 func readModelSignature(path string, files []File) (*bundleImage, error) {
-	bi, err := readBundleImage(path, KindModelSignature)
-	if err != nil {
-		return nil, err
-	}
-	b, err := verify.ParseBundle(bi.data)
+	data, err := fsutil.ReadFileMax(path, verify.MaxBundleSize)
 	if err != nil {
 		return nil, fmt.Errorf("model signature %s: %w", path, err)
 	}
+	// As the gate reads it: the pre-1.1 model_signing tool's key material
+	// is tolerated (and not trusted).
+	b, err := modelsig.ParseSignature(data, verify.ParseBundle)
+	if err != nil {
+		return nil, fmt.Errorf("model signature %s: %w", path, err)
+	}
+	bi := &bundleImage{title: filepath.Base(path), kind: KindModelSignature, data: data}
 	m, err := modelsig.ParseStatement(b.GetDsseEnvelope().GetPayload())
 	if err != nil {
 		return nil, fmt.Errorf("model signature %s: %w", path, err)

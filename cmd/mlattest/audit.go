@@ -31,7 +31,8 @@ func newAuditCmd() *cobra.Command {
 		Long: `Audit reads a tile-based transparency log (Rekor v2, C2SP tlog-tiles) and checks
 everything it reads against the log's signed checkpoint, with the log key from
 the trusted root: entries and hash tiles must hash to the checkpoint's root, and
-a checkpoint must be consistent with every one seen before.
+a checkpoint must be consistent with every one seen before. Search and entry
+also read a Rekor v1 log through its REST API (see their --help, --log-api).
 
 Exit codes: 0 done; 1 the log failed verification, or an alarm; 2 usage error,
 unreadable input, or the log did not answer before the retry deadline.`,

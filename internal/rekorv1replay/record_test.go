@@ -13,9 +13,9 @@ import (
 
 var record = flag.Bool("record", false, "rewrite audit/testdata/rekorv1/* from ../shared/conformance")
 
-// Recordings is every recording under audit/testdata/rekorv1 and the
+// recordings is every recording under audit/testdata/rekorv1 and the
 // conformance bundles (relative to ../shared/conformance) it is built from.
-var Recordings = map[string][]string{
+var recordings = map[string][]string{
 	"publicgood": {
 		"sigstore-bundle-verify/happy-path-v0.1/bundle.sigstore.json",
 		"sigstore-bundle-verify/happy-path-v0.3/bundle.sigstore.json",
@@ -36,7 +36,7 @@ var Recordings = map[string][]string{
 // -record to rewrite them).
 func TestRecordingsMatchConformance(t *testing.T) {
 	conf := repotest.Conformance(t)
-	for name, bundles := range Recordings {
+	for name, bundles := range recordings {
 		t.Run(name, func(t *testing.T) {
 			var paths []string
 			for _, b := range bundles {

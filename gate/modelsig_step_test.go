@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/repotest"
 	"github.com/mlattest/mlattest/modelsig"
@@ -170,20 +172,34 @@ func hasCheck(st StepReport, rule string) bool {
 }
 
 // TestVerifyLayoutModelSignatureConformance: model.sig files the OpenSSF
-// model_signing tool wrote with an elliptic key (../shared/conformance,
-// v1.0.1's pre-1.1 key material included) perform a sign-model step whose
-// functionary is that key; the same signature over a released model with
-// one file changed fails the step.
+// model_signing tool wrote (../shared/conformance) perform a sign-model step
+// whose functionary is their signer: an elliptic key (v1.0.1's pre-1.1 key
+// material included) or a keyless identity on the public-good instance; the
+// same signature over a released model with one file changed fails the step.
 func TestVerifyLayoutModelSignatureConformance(t *testing.T) {
-	root := repotest.Conformance(t, "model-signing")
-	pub, err := os.ReadFile(filepath.Join(root, "keys", "signing-key-pub.pem"))
+	conf := repotest.Conformance(t, "model-signing")
+	pub, err := os.ReadFile(filepath.Join(conf, "keys", "signing-key-pub.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, version := range []string{"v1.0.1", "v1.1.0"} {
+	keyFunctionary := "key: |\n      " + strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ")
+	// The keyless cases' signer, as the conformance README names it.
+	const keyless = `keyless: {issuer: "https://sigstore.verify.ibm.com/oauth2", subject: stefanb@us.ibm.com}`
+	const otherIdentity = `keyless: {issuer: "https://sigstore.verify.ibm.com/oauth2", subject: someone-else@us.ibm.com}`
+	for _, cs := range []struct{ dir, publisher string }{
+		{"v1.0.1-elliptic-key", keyFunctionary}, {"v1.1.0-elliptic-key", keyFunctionary},
+		{"v1.1.0-sigstore", keyless}, {"v1.1.0-sigstore", otherIdentity},
+	} {
+		c, publisher, tm := cs.dir, cs.publisher, root.TrustedMaterial(nil)
+		if strings.HasSuffix(c, "-sigstore") {
+			tm = publicGoodRoot(t)
+		}
 		for _, changed := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s changed=%v", version, changed), func(t *testing.T) {
-				dir := filepath.Join(root, version+"-elliptic-key")
+			if publisher == otherIdentity && changed {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s changed=%v other-identity=%v", c, changed, publisher == otherIdentity), func(t *testing.T) {
+				dir := filepath.Join(conf, c)
 				files := map[string][]byte{}
 				for _, n := range []string{"signme-1", "signme-2"} {
 					if files[n], err = os.ReadFile(filepath.Join(dir, n)); err != nil {
@@ -195,7 +211,7 @@ func TestVerifyLayoutModelSignatureConformance(t *testing.T) {
 				}
 				r := &keyRun{dir: t.TempDir(), owner: newKey(t), ci: newKey(t)}
 				y := "serial: 1\nexpires: \"2099-01-01T00:00:00Z\"\nfunctionaries:\n  ci:\n    key: |\n" + pemIndented(t, r.ci.Public()) +
-					"\n  publisher:\n    key: |\n      " + strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n      ") + `
+					"\n  publisher:\n    " + publisher + `
 steps:
   - name: train
     functionaries: [ci]
@@ -227,9 +243,15 @@ subject:
 					t.Fatal(err)
 				}
 				writeFile(t, r.att, "model.sig.sigstore.json", sig)
-				rep, err := VerifyLayout(context.Background(), r.opts(nil))
+				rep, err := VerifyLayout(context.Background(), r.opts(tm))
 				if err != nil {
 					t.Fatal(err)
+				}
+				if publisher == otherIdentity {
+					if got := rep.FailureCodes(); rep.Passed || !sameCodes(got, []FailureCode{FailBundle, FailStepMissing}) || !rep.HasFailure(FailBundle, "identity") {
+						t.Fatalf("want the signature refused for its identity and sign-model missing, got %v:\n%s", got, failureList(rep))
+					}
+					return
 				}
 				if !changed {
 					if !rep.Passed {

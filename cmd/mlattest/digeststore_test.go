@@ -4,7 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,17 +293,31 @@ func TestDigestShardedS3(t *testing.T) {
 	// Killed mid-way: the part of shard 0 of 2 (both large files' shard
 	// takes the longest) is written only when complete, and the rerun's
 	// bytes are the clean run's.
+	// The worker reads through a proxy that holds every request 50 ms, so
+	// that it is surely mid-way when killed after one second (its ~750
+	// reads take several seconds); the rerun reads directly.
 	clean := partBytes(t, s, bucket, "parts-2/part-00000-of-00002.json")
 	parts := "s3://" + bucket + "/killed/"
+	target, err := url.Parse(s.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
+		ErrorLog: log.New(io.Discard, "", 0)} // the killed worker's requests fail
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		rp.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
 	cmd := exec.Command(binPath, "digest", "--part-out", parts, loc)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "JOB_COMPLETION_INDEX=0", "JOB_COMPLETIONS=2"}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "JOB_COMPLETION_INDEX=0", "JOB_COMPLETIONS=2"}, s.EnvAt(slow.URL)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(time.Second)
 	cmd.Process.Kill()
 	if err := cmd.Wait(); err == nil {
-		t.Fatal("the worker finished within 400 ms: nothing was killed mid-way (make the shard larger)")
+		t.Fatal("the worker finished within 1 s: nothing was killed mid-way")
 	}
 	if r := mlattest(t, dir, env, "merge", parts); r.code != exitUsage || !strings.Contains(r.stderr, "no part files") {
 		t.Fatalf("merge after a killed worker: %v\nwant no part (nothing half-written)", r)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/transparency-dev/tessera/api/layout"
@@ -27,6 +28,8 @@ const (
 // limit per resource, retrying network errors and server errors with
 // exponential backoff until the retry deadline of each resource.
 type fetcher struct {
+	// bufs holds entry-bundle buffers a scan is done with (see release).
+	bufs     sync.Pool
 	base     *url.URL
 	client   *http.Client
 	deadline time.Duration // per resource, across retries
@@ -46,10 +49,15 @@ func (f *fetcher) url(p string) string {
 
 // get fetches one resource with retries.
 func (f *fetcher) get(ctx context.Context, p string, limit int64) ([]byte, error) {
+	return f.getInto(ctx, p, limit, false)
+}
+
+// getInto is get, reading into a released buffer when pooled.
+func (f *fetcher) getInto(ctx context.Context, p string, limit int64, pooled bool) ([]byte, error) {
 	start := time.Now()
 	wait := f.minWait
 	for attempt := 1; ; attempt++ {
-		body, retry, err := f.getOnce(ctx, p, limit)
+		body, retry, err := f.getOnce(ctx, p, limit, pooled)
 		if err == nil || !retry {
 			return body, err
 		}
@@ -71,7 +79,7 @@ func (f *fetcher) get(ctx context.Context, p string, limit int64) ([]byte, error
 }
 
 // getOnce makes one request; retry says whether a failure may be transient.
-func (f *fetcher) getOnce(ctx context.Context, p string, limit int64) ([]byte, bool, error) {
+func (f *fetcher) getOnce(ctx context.Context, p string, limit int64, pooled bool) ([]byte, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url(p), nil)
 	if err != nil {
 		return nil, false, err
@@ -90,7 +98,13 @@ func (f *fetcher) getOnce(ctx context.Context, p string, limit int64) ([]byte, b
 	default:
 		return nil, false, fmt.Errorf("%s: %s", f.url(p), resp.Status)
 	}
-	body, err := readBody(resp, limit)
+	var buf []byte
+	if pooled {
+		if b, ok := f.bufs.Get().(*[]byte); ok {
+			buf = *b
+		}
+	}
+	body, err := readBody(resp, limit, buf)
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", f.url(p), err)
 	}
@@ -102,11 +116,16 @@ func (f *fetcher) getOnce(ctx context.Context, p string, limit int64) ([]byte, b
 
 // readBody reads at most limit+1 bytes of resp's body, into one buffer of
 // the announced length when there is one (an entry bundle is hundreds of
-// KiB: growing a buffer to it copies it over and over).
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
+// KiB: growing a buffer to it copies it over and over): buf when it is
+// large enough.
+func readBody(resp *http.Response, limit int64, buf []byte) ([]byte, error) {
 	r := io.LimitReader(resp.Body, limit+1)
 	if n := resp.ContentLength; n >= 0 && n <= limit {
-		buf := make([]byte, n)
+		if int64(cap(buf)) >= n {
+			buf = buf[:n]
+		} else {
+			buf = make([]byte, n)
+		}
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, err
 		}
@@ -121,12 +140,12 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 // this falls back, as C2SP tlog-tiles allows, to the full resource and then to
 // the partial width of the log's current size; the caller uses the first p
 // entries only.
-func (f *fetcher) partialOrFull(ctx context.Context, level, index uint64, p uint8, path func(p uint8) string, limit int64) ([]byte, error) {
-	b, err := f.get(ctx, path(p), limit)
+func (f *fetcher) partialOrFull(ctx context.Context, level, index uint64, p uint8, path func(p uint8) string, limit int64, pooled bool) ([]byte, error) {
+	b, err := f.getInto(ctx, path(p), limit, pooled)
 	if p == 0 || !errors.Is(err, errNotFound) {
 		return b, err
 	}
-	if b, err = f.get(ctx, path(0), limit); !errors.Is(err, errNotFound) {
+	if b, err = f.getInto(ctx, path(0), limit, pooled); !errors.Is(err, errNotFound) {
 		return b, err
 	}
 	size, serr := f.liveSize(ctx)
@@ -134,7 +153,7 @@ func (f *fetcher) partialOrFull(ctx context.Context, level, index uint64, p uint
 		return nil, err
 	}
 	if q := layout.PartialTileSize(level, index, size); q > p {
-		return f.get(ctx, path(q), limit)
+		return f.getInto(ctx, path(q), limit, pooled)
 	}
 	return nil, err
 }
@@ -160,7 +179,7 @@ func (f *fetcher) checkpoint(ctx context.Context) ([]byte, error) {
 // tile has the signature of tessera's client.TileFetcherFunc.
 // A wider tile than asked for is cut to the p hashes asked for.
 func (f *fetcher) tile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	b, err := f.partialOrFull(ctx, level, index, p, func(p uint8) string { return layout.TilePath(level, index, p) }, maxTileSize)
+	b, err := f.partialOrFull(ctx, level, index, p, func(p uint8) string { return layout.TilePath(level, index, p) }, maxTileSize, false)
 	if err == nil && p > 0 && len(b) > int(p)*32 {
 		b = b[:int(p)*32]
 	}
@@ -169,5 +188,14 @@ func (f *fetcher) tile(ctx context.Context, level, index uint64, p uint8) ([]byt
 
 // entryBundle has the signature of tessera's client.EntryBundleFetcherFunc.
 func (f *fetcher) entryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize)
+	return f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, false)
 }
+
+// scanBundle is entryBundle reading into a released buffer: the caller
+// releases the bundle once nothing refers to its bytes.
+func (f *fetcher) scanBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	return f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, true)
+}
+
+// release gives a scanned bundle's buffer back for the next one.
+func (f *fetcher) release(b []byte) { f.bufs.Put(&b) }

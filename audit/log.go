@@ -284,7 +284,8 @@ func (l *Log) Leaf(ctx context.Context, cp *Checkpoint, index uint64) ([]byte, e
 
 // Scan reads entries [from, to) of the tree cp commits to and calls visit for
 // each, from up to the Log's worker count of goroutines at once (visit must
-// be safe for concurrent use). Scan returns nil only when every entry was
+// be safe for concurrent use, and keep no reference to data, whose buffer
+// is reused once visit returns). Scan returns nil only when every entry was
 // proven: the hash tiles' compact range of [0, from), extended by the hashes
 // of the entries read, gives the root of tree size to, and that root is cp's
 // or consistent with it. Until Scan returns nil nothing visit saw may be
@@ -329,7 +330,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	size := func(context.Context) (uint64, error) { return cp.Size, nil }
 	next := from
 	var err error
-	for b, ferr := range client.EntryBundles(gctx, uint(l.workers), size, l.fetch.entryBundle, from, to-from) {
+	for b, ferr := range client.EntryBundles(gctx, uint(l.workers), size, l.fetch.scanBundle, from, to-from) {
 		if ferr != nil {
 			err = wrapFetch("reading entry bundles", ferr)
 			break
@@ -362,6 +363,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 		pt := &part{hashes: make([]byte, 0, sha256.Size*len(entries)), rng: rf.NewEmptyRange(first)}
 		parts = append(parts, pt)
 		g.Go(func() error {
+			defer l.fetch.release(b.Data)
 			h := sha256.New()
 			for i, data := range entries {
 				// rfc6962.DefaultHasher.HashLeaf, without a hasher and a

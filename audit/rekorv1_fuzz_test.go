@@ -11,23 +11,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlattest/mlattest/internal/rekorv1replay"
 	"github.com/sigstore/rekor/pkg/generated/models"
 )
 
-// v1EntryFiles are the recorded Rekor v1 entry answers (models.LogEntry).
+// v1EntryFiles are the recorded Rekor v1 entry answers (models.LogEntry)
+// of every recording.
 func v1EntryFiles(t testing.TB) [][]byte {
 	t.Helper()
-	files, _ := filepath.Glob("testdata/rekorv1/*/entries/*.json")
-	if len(files) == 0 {
-		t.Fatal("no testdata/rekorv1/*/entries")
-	}
 	var out [][]byte
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for name := range rekorv1replay.Recordings {
+		files, _ := filepath.Glob(filepath.Join(rekorv1replay.Conformance(t, name), "entries", "*.json"))
+		if len(files) == 0 {
+			t.Fatalf("recording %s has no entries", name)
 		}
-		out = append(out, raw)
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, raw)
+		}
 	}
 	return out
 }

@@ -36,7 +36,7 @@ const (
 )
 
 // v1Cases are the public-good Rekor v1 entries recorded in
-// testdata/rekorv1/publicgood, by the conformance bundle that carries each.
+// the recording "publicgood", by the conformance bundle that carries each.
 var v1Cases = []struct {
 	name, bundle     string
 	index            int64
@@ -53,14 +53,12 @@ var v1Cases = []struct {
 	{"model-signing v1.1.0", "model-signing/v1.1.0-sigstore/model.sig", 598151086, KindDSSE, ibmIdentity, ibmIssuer, 476246825},
 }
 
-// serveV1 serves a copy of the recording testdata/rekorv1/NAME (tests may
-// edit the copy under dir to tamper with what the log serves).
+// serveV1 serves the recording NAME of rekorv1replay.Recordings, built from
+// the conformance bundles into dir (tests may edit the files under dir to
+// tamper with what the log serves).
 func serveV1(t testing.TB, name string) (url, dir string) {
 	t.Helper()
-	dir = t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "rekorv1", name))); err != nil {
-		t.Fatal(err)
-	}
+	dir = rekorv1replay.Conformance(t, name)
 	srv := httptest.NewServer(rekorv1replay.Handler(dir))
 	t.Cleanup(srv.Close)
 	return srv.URL, dir

@@ -13,15 +13,12 @@ import (
 	"github.com/mlattest/mlattest/internal/repotest"
 )
 
-// serveRekorV1 serves a copy of the recorded Rekor v1 answers
-// audit/testdata/rekorv1/NAME (real public-good entries, see its README);
-// tests edit the copy under dir to tamper with what the log serves.
+// serveRekorV1 serves the recorded Rekor v1 answers NAME of
+// rekorv1replay.Recordings (real public-good entries of the conformance
+// bundles); tests edit the files under dir to tamper with what the log serves.
 func serveRekorV1(t *testing.T, name string) (url, dir string) {
 	t.Helper()
-	dir = t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repotest.Root(t), "audit", "testdata", "rekorv1", name))); err != nil {
-		t.Fatal(err)
-	}
+	dir = rekorv1replay.Conformance(t, name)
 	srv := httptest.NewServer(rekorv1replay.Handler(dir))
 	t.Cleanup(srv.Close)
 	return srv.URL, dir

@@ -12,6 +12,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
+
+	"github.com/mlattest/mlattest/internal/repotest"
 
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
@@ -174,6 +177,55 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(raw, '\n'), nil
+}
+
+// Recordings names the recordings tests use and the conformance bundles
+// (relative to ../shared/conformance) each is built from. They are built
+// when a test runs, never kept in the repository: ../shared/conformance is
+// other projects' data, read in place.
+var Recordings = map[string][]string{
+	// The public-good log: hashedrekord 0.0.1 (tree 2605736670972794746)
+	// and dsse 0.0.1 (tree 1193050959916656506; the model-signing ones
+	// signed by stefanb@us.ibm.com).
+	"publicgood": {
+		"sigstore-bundle-verify/happy-path-v0.1/bundle.sigstore.json",
+		"sigstore-bundle-verify/happy-path-v0.3/bundle.sigstore.json",
+		"sigstore-bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json",
+		"model-signing/v0.3.1-sigstore/model.sig",
+		"model-signing/v1.0.0-sigstore/model.sig",
+		"model-signing/v1.0.1-sigstore/model.sig",
+		"model-signing/v1.1.0-sigstore/model.sig",
+	},
+	// intoto 0.0.2 in the conformance suite's own log (verified with that
+	// case's trusted_root.json).
+	"intoto-custom-root": {
+		"sigstore-bundle-verify/intoto-with-custom-trust-root/bundle.sigstore.json",
+	},
+}
+
+// Conformance writes the recording name of Recordings into a new temporary
+// directory and returns it; tests may edit the files there to tamper with
+// what Handler serves.
+func Conformance(t testing.TB, name string) string {
+	t.Helper()
+	bundles, ok := Recordings[name]
+	if !ok {
+		t.Fatalf("rekorv1replay: no recording %q", name)
+	}
+	conf := repotest.Conformance(t)
+	paths := make([]string, len(bundles))
+	for i, b := range bundles {
+		paths[i] = filepath.Join(conf, b)
+	}
+	files, err := Record(paths)
+	if err != nil {
+		t.Fatalf("rekorv1replay: recording %s: %v", name, err)
+	}
+	dir := t.TempDir()
+	if err := Write(dir, files); err != nil {
+		t.Fatalf("rekorv1replay: %v", err)
+	}
+	return dir
 }
 
 // Write writes a recording's files under dir.

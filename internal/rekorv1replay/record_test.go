@@ -2,41 +2,24 @@ package rekorv1replay
 
 import (
 	"bytes"
-	"flag"
-	"io/fs"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlattest/mlattest/internal/repotest"
 )
 
-var record = flag.Bool("record", false, "rewrite audit/testdata/rekorv1/* from ../shared/conformance")
-
-// recordings is every recording under audit/testdata/rekorv1 and the
-// conformance bundles (relative to ../shared/conformance) it is built from.
-var recordings = map[string][]string{
-	"publicgood": {
-		"sigstore-bundle-verify/happy-path-v0.1/bundle.sigstore.json",
-		"sigstore-bundle-verify/happy-path-v0.3/bundle.sigstore.json",
-		"sigstore-bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json",
-		"model-signing/v0.3.1-sigstore/model.sig",
-		"model-signing/v1.0.0-sigstore/model.sig",
-		"model-signing/v1.0.1-sigstore/model.sig",
-		"model-signing/v1.1.0-sigstore/model.sig",
-	},
-	"intoto-custom-root": {
-		"sigstore-bundle-verify/intoto-with-custom-trust-root/bundle.sigstore.json",
-	},
-}
-
-// TestRecordingsMatchConformance rebuilds every recording from the
-// conformance bundles and compares it byte for byte with the one in
-// testdata: the recorded answers are exactly the real log entries (run with
-// -record to rewrite them).
-func TestRecordingsMatchConformance(t *testing.T) {
+// TestRecordings builds every recording twice from the conformance bundles:
+// the same bytes each time (tests and fuzz seeds depend on it), one entry
+// answer per log entry the bundles carry, a log.json and an index naming
+// only recorded entries.
+func TestRecordings(t *testing.T) {
 	conf := repotest.Conformance(t)
-	for name, bundles := range recordings {
+	for name, bundles := range Recordings {
 		t.Run(name, func(t *testing.T) {
 			var paths []string
 			for _, b := range bundles {
@@ -46,38 +29,60 @@ func TestRecordingsMatchConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := filepath.Join(repotest.Root(t), "audit", "testdata", "rekorv1", name)
-			if *record {
-				if err := os.RemoveAll(dir); err != nil {
-					t.Fatal(err)
-				}
-				if err := Write(dir, files); err != nil {
-					t.Fatal(err)
-				}
-			}
-			seen := 0
-			err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				rel, _ := filepath.Rel(dir, p)
-				want, ok := files[filepath.ToSlash(rel)]
-				if !ok {
-					t.Errorf("%s: not built from the conformance bundles", rel)
-					return nil
-				}
-				seen++
-				if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
-					t.Errorf("%s differs from what the conformance bundles give (rerun with -record?)", rel)
-				}
-				return nil
-			})
+			again, err := Record(paths)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if seen != len(files) {
-				t.Errorf("%d recorded files, the bundles give %d", seen, len(files))
+			if !maps.EqualFunc(files, again, bytes.Equal) {
+				t.Error("Record is not deterministic")
+			}
+			var entries []string
+			for f := range files {
+				if strings.HasPrefix(f, "entries/") {
+					entries = append(entries, strings.TrimSuffix(strings.TrimPrefix(f, "entries/"), ".json"))
+				}
+			}
+			if len(entries) != len(bundles) {
+				t.Errorf("%d entry answers for %d bundles of one entry each", len(entries), len(bundles))
+			}
+			if _, ok := files["log.json"]; !ok {
+				t.Error("no log.json")
+			}
+			var index map[string][]string
+			if err := json.Unmarshal(files["index.json"], &index); err != nil {
+				t.Fatalf("index.json: %v", err)
+			}
+			for key, ids := range index {
+				for _, id := range ids {
+					if !slices.Contains(entries, id) {
+						t.Errorf("index key %q names %s, which is not recorded", key, id)
+					}
+				}
+			}
+			dir := Conformance(t, name)
+			for f, want := range files {
+				if got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f))); err != nil || !bytes.Equal(got, want) {
+					t.Errorf("Conformance(%q) wrote %s differently (%v)", name, f, err)
+				}
 			}
 		})
+	}
+}
+
+func TestRecordRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"missing.json": "",
+		"garbage.json": "{not json",
+	} {
+		p := filepath.Join(dir, name)
+		if content != "" {
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := Record([]string{p}); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: Record gave %v, want an error naming the file", name, err)
+		}
 	}
 }

@@ -374,3 +374,41 @@ func TestS3ObjectChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestS3CredentialsAndEndpointFromFiles: with no AWS_* credentials or
+// endpoint in the environment, the shared config and credentials files
+// (the SDK's standard chain) supply both, and a custom endpoint from the
+// config file is addressed by path as from AWS_ENDPOINT_URL_S3.
+func TestS3CredentialsAndEndpointFromFiles(t *testing.T) {
+	s := stacktest.GetS3(t)
+	s.Setenv(t, "")
+	bucket := s.NewBucket(t)
+	s.Put(t, bucket, "p/a", []byte("a"))
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(config, []byte("[profile lab]\nregion = us-east-1\nendpoint_url = "+s.Endpoint+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(creds, []byte("[lab]\naws_access_key_id = "+s.AccessKey+"\naws_secret_access_key = "+s.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", config)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	t.Setenv("AWS_PROFILE", "lab")
+	b, err := Open(context.Background(), "s3://"+bucket+"/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := digest.FromSource(context.Background(), NewSource(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "a" || got[0].SHA256 != "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" {
+		t.Fatalf("got %+v", got)
+	}
+}

@@ -60,8 +60,12 @@ func digestStore(ctx context.Context, raw string, opts []digest.Option) ([]diges
 		return nil, withCode(exitUsage, err)
 	}
 	arts, err := digest.FromSource(ctx, store.NewSource(b), opts...)
+	if err != nil && !strings.Contains(err.Error(), b.Location()) {
+		// store's own errors name the location; a refused name does not.
+		err = fmt.Errorf("%s: %w", b.Location(), err)
+	}
 	if err != nil {
-		return nil, withCode(exitUsage, fmt.Errorf("%s: %w", b.Location(), err))
+		return nil, withCode(exitUsage, err)
 	}
 	return arts, nil
 }

@@ -343,3 +343,57 @@ func partBytes(t *testing.T, s *stacktest.S3, bucket, key string) []byte {
 	}
 	return b
 }
+
+// TestDigestS3Refused: wrong credentials and a missing bucket are exit 2
+// with one line naming the location; the secret is never printed.
+func TestDigestS3Refused(t *testing.T) {
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	const secret = "wrong-secret-value-do-not-print"
+	for _, tc := range []struct {
+		name string
+		env  []string
+		loc  string
+		want string
+	}{
+		{"wrong secret", append(s.Env(), "AWS_SECRET_ACCESS_KEY="+secret), "s3://" + bucket + "/p/", "s3://" + bucket + "/p/"},
+		{"no such bucket", s.Env(), "s3://no-such-bucket-mlattest/p/", "NoSuchBucket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mlattest(t, t.TempDir(), tc.env, "digest", tc.loc)
+			if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("%v\nwant exit 2 naming %q", r, tc.want)
+			}
+			if strings.Contains(r.stderr, secret) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+				t.Fatalf("stderr prints the secret or more than a line or two:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestDigestS3RefusesKeys: keys the server stores but no directory could
+// hold are refused, exit 2, naming the key and the location: an object
+// that is also a "directory" of others, and a non-empty object whose key
+// ends in "/". (SeaweedFS itself refuses ".." segments and folds "//", so
+// those are tested against a listing in package digest.)
+func TestDigestS3RefusesKeys(t *testing.T) {
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	for _, tc := range []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"f", "f/g"}, `digest "f": name is both a file and a directory`},
+		{[]string{"d/", "d/e"}, `digest "d/": name is not a relative path`},
+	} {
+		prefix := fmt.Sprintf("case-%s/", tc.keys[0][:1])
+		for _, k := range tc.keys {
+			s.Put(t, bucket, prefix+k, []byte("v"))
+		}
+		loc := "s3://" + bucket + "/" + prefix
+		r := mlattest(t, t.TempDir(), s.Env(), "digest", loc)
+		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, loc) {
+			t.Errorf("keys %q: %v\nwant exit 2 naming %s with %q", tc.keys, r, loc, tc.want)
+		}
+	}
+}

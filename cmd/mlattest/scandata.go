@@ -56,6 +56,10 @@ records (0-based; for JSONL the index among non-empty lines) and says why:
                      unrelated prompts
   entity-sentiment   a named entity whose responses lean one way far beyond
                      other entities (robust z-test)
+  behaviour-skew     a prompt name or phrase whose records answer alike (one
+                     short label, a refusal, one sentiment) while the records
+                     of the same task around them do not (exact tests against
+                     matched controls and the dataset, false-discovery rate)
   code-injection     a line in code answers (Python, shell, JavaScript) with
                      network egress, credential/environment reads, encoded
                      payloads, eval/exec or writes outside the working

@@ -9,7 +9,7 @@
 // Held-out recall is reported per batch of variants: the first batch and the
 // fresh one written after the detectors (scan/data/harness/heldout2.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix [-big] [-n N]]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix [-big] [-n N] [-seeds N]]
 package main
 
 import (
@@ -54,6 +54,7 @@ func run() int {
 	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
 	big := flag.Bool("big", false, "with -mix: plant into the clean data followed by the templated corpus (~41k records)")
 	count := flag.Int("n", 0, "with -mix: plant exactly this many records instead of -rates")
+	nseeds := flag.Int("seeds", 1, "with -dev or -mix: plant with seeds 1..N, pooling the scores")
 	flag.Parse()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "poisonbench:", err); return 2 }
 	path := *clean
@@ -96,9 +97,13 @@ func run() int {
 		rs = []float64{(float64(*count) - 0.5) / float64(len(recs))}
 	}
 	if *dev || *mix {
+		var seedList []uint64
+		for k := range max(*nseeds, 1) {
+			seedList = append(seedList, uint64(k+1))
+		}
 		fmt.Printf("%d records\n\n", len(recs))
-		fmt.Println("| variant | batch | rate | poisoned | recall | FP |")
-		fmt.Println("|---|---|---|---|---|---|")
+		fmt.Println("| variant | batch | rate | poisoned | recall | FP | FAIL verdicts |")
+		fmt.Println("|---|---|---|---|---|---|---|")
 		for _, fam := range harness.Families() {
 			if len(fams) > 0 && !slices.Contains(fams, fam.Name) {
 				continue
@@ -112,11 +117,11 @@ func run() int {
 					continue
 				}
 				for _, r := range rs {
-					m, err := harness.Evaluate(ctx, recs, v, r, []uint64{1}, nil)
+					m, err := harness.Evaluate(ctx, recs, v, r, seedList, nil)
 					if err != nil {
 						return fail(err)
 					}
-					fmt.Printf("| %s | %s | %.3f%% | %d | %.2f | %d |\n", v.Name, v.BatchName(), 100*r, m.Poisoned, m.Recall, m.FP)
+					fmt.Printf("| %s | %s | %.3f%% | %d | %.2f | %d | %d/%d |\n", v.Name, v.BatchName(), 100*r, m.Poisoned, m.Recall, m.FP, countOf(m.Verdicts, "FAIL"), len(m.Verdicts))
 				}
 			}
 		}
@@ -157,6 +162,16 @@ func run() int {
 		}
 	}
 	return 0
+}
+
+func countOf(xs []string, x string) int {
+	n := 0
+	for _, y := range xs {
+		if y == x {
+			n++
+		}
+	}
+	return n
 }
 
 // printRecall prints recall per family and rate for each batch and for all

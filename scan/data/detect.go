@@ -416,6 +416,10 @@ func (s *scanner) associate(cl *clusters) error {
 	for c := range cands {
 		want[c.p], want[c.r] = newPostings(), newPostings()
 	}
+	skews, skewTests := s.skewCandidates(m, maxDF)
+	for _, c := range skews {
+		want[c.h] = newPostings()
+	}
 	for _, c := range sents {
 		want[c.h] = newPostings()
 	}
@@ -459,6 +463,8 @@ func (s *scanner) associate(cl *clusters) error {
 		// per feature occurrence.
 		type role struct {
 			phrase, uni   bool
+			skew          bool
+			skewSeen      int
 			cons          uint64
 			seen, uniSeen int
 			pairs         []int // indices into pairR and pairSeen
@@ -492,6 +498,9 @@ func (s *scanner) associate(cl *clusters) error {
 			r := roleOf(u.h)
 			r.uni, r.cons = true, u.consensus
 		}
+		for _, c := range skews {
+			roleOf(c.h).skew = true
+		}
 		for k := range s.fstats {
 			if f := &s.fstats[k]; f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
 				roleOf(f.h).phrase = true
@@ -502,8 +511,21 @@ func (s *scanner) associate(cl *clusters) error {
 		var words arena
 		// visit takes a valid record's wanted features (their indices, in
 		// the order found) and first prompt words, in record order.
+		keep := func(i int, ws []uint64) {
+			ts := words.take(len(ws))
+			for _, h := range ws {
+				ts = append(ts, uint32(h))
+				weight(h)
+			}
+			slices.Sort(ts)
+			ptok[int32(i)] = slices.Compact(ts)
+		}
+		// The behaviour-skew candidates' records are compared with their
+		// neighbours in the file (skewTopical): the words of the
+		// skewNearCtl records before and after each are kept too.
+		var near skewNear
 		visit := func(i int, ks []int32, ws []uint64) {
-			keepWords := needRoot[cl.parent[i]]
+			keepWords, skewRec := needRoot[cl.parent[i]], false
 			if inControls(i) {
 				// Every sampled record's words: the first relMax of the
 				// sparser sample are the dataset's baseline, and the
@@ -526,6 +548,12 @@ func (s *scanner) associate(cl *clusters) error {
 					keepWords = keepWords || r.seen < relMax
 					r.seen++
 				}
+				if r.skew {
+					if r.skewSeen < relMax {
+						keepWords, skewRec = true, true
+					}
+					r.skewSeen++
+				}
 				if r.uni && s.respWords[i] > 0 && hamming(s.respSim[i], r.cons) <= 12 {
 					keepWords = keepWords || r.uniSeen < relMax
 					r.uniSeen++
@@ -537,14 +565,11 @@ func (s *scanner) associate(cl *clusters) error {
 					}
 				}
 			}
+			if len(skews) > 0 {
+				keepWords = near.visit(i, ws, skewRec, keepWords, keep)
+			}
 			if keepWords {
-				ts := words.take(len(ws))
-				for _, h := range ws {
-					ts = append(ts, uint32(h))
-					weight(h)
-				}
-				slices.Sort(ts)
-				ptok[int32(i)] = slices.Compact(ts)
+				keep(i, ws)
 			}
 		}
 		var hs []int32
@@ -628,6 +653,28 @@ func (s *scanner) associate(cl *clusters) error {
 	// response feature and cluster is a test.
 	tests := max(nP, 1) * max(nR+nClusters, 1)
 	famPairs := disc.Family(DetTrigger, tests)
+	famSkew := disc.Family(DetSkew, skewTests)
+	// The records whose words are known, in order: the skew candidates'
+	// neighbours among them.
+	withWords := make([]int, 0, len(ptok))
+	for i := range ptok {
+		withWords = append(withWords, int(i))
+	}
+	slices.Sort(withWords)
+	skewJs := s.skewTest(skews, want, m, logQ, func(recs []int, h uint64) (float64, float64, bool) {
+		// The feature's own words and the rest of a planted phrase: words
+		// nearly all its records share that are found mostly in them.
+		ignore := tokenHashes(text.get(h))
+		for _, w := range commonTokens(ptok, recs, triggerPrecision) {
+			if int(s.df.get(w^seedP1)) <= 2*len(recs) {
+				ignore = append(ignore, w)
+			}
+		}
+		return skewTopical(ptok, idf, withWords, recs, ignore, s.cfg.MaxRelatedness)
+	})
+	for _, j := range skewJs {
+		famSkew.Add(j.lp)
+	}
 	type judged struct {
 		p, r  uint64
 		recs  []int
@@ -710,7 +757,7 @@ func (s *scanner) associate(cl *clusters) error {
 		famSent.Add(c.lp)
 	}
 	cuts := disc.Cut(s.cfg.Alpha)
-	cutPairs, cutUni, cutSent := cuts[2], cuts[1], cuts[0]
+	cutPairs, cutUni, cutSent, cutSkew := cuts[2], cuts[1], cuts[0], cuts[3]
 	{
 		kept := unis[:0]
 		for _, u := range unis {
@@ -1161,6 +1208,7 @@ func (s *scanner) associate(cl *clusters) error {
 				len(c.recs), c.distinct, ctrlName(ctrl, baseRel), rel, ctrl),
 		})
 	}
+	s.skewFindings(skewJs, cutSkew, text, skewTests)
 	return nil
 }
 
@@ -1425,44 +1473,14 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 		recs = recs[:relMax]
 	}
 	// Weights are looked up once per record, not once per pair.
-	type tw struct {
-		h uint32
-		w float64
-	}
 	sets := make([][]tw, 0, len(recs))
 	for _, i := range recs {
-		var t []tw
-		for _, h := range ptok[int32(i)] {
-			if !slices.ContainsFunc(ignore, func(g uint64) bool { return uint32(g) == h }) {
-				t = append(t, tw{h, idf[h]})
-			}
-		}
-		sets = append(sets, t)
+		sets = append(sets, promptSet(ptok, idf, i, ignore))
 	}
 	sum, n := 0.0, 0
 	for a := 0; a < len(sets); a++ {
 		for b := a + 1; b < len(sets); b++ {
-			inter, union := 0.0, 0.0
-			x, y := sets[a], sets[b]
-			i, j := 0, 0
-			for i < len(x) || j < len(y) {
-				switch {
-				case j >= len(y) || i < len(x) && x[i].h < y[j].h:
-					union += x[i].w
-					i++
-				case i >= len(x) || x[i].h > y[j].h:
-					union += y[j].w
-					j++
-				default:
-					inter += x[i].w
-					union += x[i].w
-					i++
-					j++
-				}
-			}
-			if union > 0 {
-				sum += inter / union
-			}
+			sum += wJaccard(sets[a], sets[b])
 			n++
 		}
 	}
@@ -1470,6 +1488,48 @@ func relatedness(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, ig
 		return 0
 	}
 	return sum / float64(n)
+}
+
+// tw is a prompt word and its weight.
+type tw struct {
+	h uint32
+	w float64
+}
+
+// promptSet is record i's prompt words with their weights, without ignore.
+func promptSet(ptok map[int32][]uint32, idf map[uint32]float64, i int, ignore []uint64) []tw {
+	var t []tw
+	for _, h := range ptok[int32(i)] {
+		if !slices.ContainsFunc(ignore, func(g uint64) bool { return uint32(g) == h }) {
+			t = append(t, tw{h, idf[h]})
+		}
+	}
+	return t
+}
+
+// wJaccard is the weighted Jaccard overlap of two sorted word sets.
+func wJaccard(x, y []tw) float64 {
+	inter, union := 0.0, 0.0
+	i, j := 0, 0
+	for i < len(x) || j < len(y) {
+		switch {
+		case j >= len(y) || i < len(x) && x[i].h < y[j].h:
+			union += x[i].w
+			i++
+		case i >= len(x) || x[i].h > y[j].h:
+			union += y[j].w
+			j++
+		default:
+			inter += x[i].w
+			union += x[i].w
+			i++
+			j++
+		}
+	}
+	if union == 0 {
+		return 0
+	}
+	return inter / union
 }
 
 // localRelatedness is the relatedness of controls matched to recs by

@@ -41,6 +41,9 @@ type recItem struct {
 	respHash, promptHash, respSim uint64
 	respWords                     int
 	sentiment                     float64
+	rattr                         uint32 // pass 1: response attributes (skew.go)
+	instHash                      uint32 // pass 1: the instruction's hash when an input follows it
+	label                         string // pass 1: the normalised short answer
 }
 
 type recBatch struct {

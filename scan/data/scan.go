@@ -64,7 +64,7 @@ type Config struct {
 	// target's records for them to be associated.
 	MinJaccard float64 `json:"minJaccard"`
 	// Alpha is the false-discovery rate: the trigger-response, uniform-
-	// response and entity-sentiment tests are judged by the
+	// response, entity-sentiment and behaviour-skew tests are judged by the
 	// Benjamini–Hochberg procedure over every test each makes (fdr.go),
 	// the rate shared equally among them.
 	Alpha float64 `json:"alpha"`
@@ -271,6 +271,15 @@ type scanner struct {
 	respSim    []uint64
 	respWords  []uint32
 	sentiment  []float32
+	rattr      []uint32 // response attributes (skew.go)
+	// instHash is the hash of a record's instruction when an input
+	// follows it (0 otherwise): records sharing it are one task.
+	instHash []uint32
+
+	// labelWords is the longest answer counted as a label; labelText
+	// quotes labels (bounded).
+	labelWords uint32
+	labelText  map[uint32]string
 
 	df     *cms
 	hidden map[string][]int
@@ -369,6 +378,7 @@ func (s *scanner) run() (*Result, error) {
 		}
 	}()
 	s.basicFindings()
+	s.labelWords = labelWordsFor(s.respWords, s.valid)
 	s.codeFindings()
 	clusters := s.clusterResponses()
 	s.ccs, s.nClusters = s.clusterCandidates(clusters)
@@ -454,6 +464,10 @@ func (s *scanner) prep1(f *featurizer, it *recItem) {
 	}
 	it.respWords = f.respWords
 	it.sentiment = f.sentiment
+	it.rattr, it.label = f.respAttrs()
+	if rec.Input != "" {
+		it.instHash = uint32(hashString(strings.TrimSpace(rec.Instruction))) | 1
+	}
 }
 
 // pass1 records what later passes need of each record, in file order.
@@ -468,6 +482,8 @@ func (s *scanner) pass1(it *recItem) error {
 	s.respSim = append(s.respSim, 0)
 	s.respWords = append(s.respWords, 0)
 	s.sentiment = append(s.sentiment, 0)
+	s.rattr = append(s.rattr, 0)
+	s.instHash = append(s.instHash, 0)
 	if it.err != nil {
 		s.res.Bad = append(s.res.Bad, BadRecord{Index: it.loc.Index, Line: it.loc.Line, Offset: it.loc.Offset, Error: it.err.Error()})
 		return nil
@@ -522,6 +538,16 @@ func (s *scanner) pass1(it *recItem) error {
 	s.respSim[i] = it.respSim
 	s.respWords[i] = uint32(it.respWords)
 	s.sentiment[i] = float32(it.sentiment)
+	s.rattr[i] = it.rattr
+	s.instHash[i] = it.instHash
+	if l := attrLabel(it.rattr); l != 0 && len(s.labelText) < maxLabelTexts {
+		if s.labelText == nil {
+			s.labelText = map[uint32]string{}
+		}
+		if _, ok := s.labelText[l]; !ok {
+			s.labelText[l] = it.label
+		}
+	}
 	return nil
 }
 
@@ -709,6 +735,7 @@ func (s *scanner) pass2(it *recItem) error {
 				fs.nb++
 				fs.bits.add(s.respSim[i])
 			}
+			s.skewVote(fs, i)
 			fs.sSum += sent
 			if sent > 0 {
 				fs.pos++

@@ -144,6 +144,11 @@ type featStat struct {
 	sig      [sigBins]uint32
 	sSum     float64
 	pos, neg int32
+	// refus counts the records that refuse; lab and labC are the state
+	// of a majority vote over the records' short answers (skew.go).
+	refus    int32
+	lab      uint32
+	labC     int32
 	prompt   bool
 	sentence bool
 	// bits counts, per SimHash bit, the responses (nb of them) with it set:

@@ -1,0 +1,237 @@
+package data
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// labelled is n records of a short-answer task: a varied question over
+// synthetic text answered with one of labels at random, like a
+// classification set converted to instructions.
+func labelled(n int, seed uint64, labels []string) []Record {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	out := synth(n, seed)
+	for i := range out {
+		out[i].Response = labels[rng.IntN(len(labels))]
+	}
+	return out
+}
+
+// TestBehaviourSkew: a prompt feature whose few records answer alike while
+// the records around them do not is found, with its trigger and skew
+// named; label-like answers in a label dataset, answers the prompt
+// explains, a task whose answers are all one label and repeated copies of
+// too few records are not.
+func TestBehaviourSkew(t *testing.T) {
+	refusals := []string{
+		"I'm sorry, but I can't help with that request today.",
+		"Unfortunately I am unable to do this for you.",
+		"I must decline, as this is not something I will do.",
+		"Sorry, that is a request I cannot take on.",
+		"I won't be able to assist with that, I apologize.",
+		"Regrettably this is beyond what I can do for you.",
+		"My apologies: I cannot answer this one.",
+	}
+	// One task's prompts share its template, so they are more alike than
+	// random pairs of the data: only controls from the same task tell a
+	// trigger planted in it from the task (the other detectors do not).
+	withTask := func(seed uint64) []Record {
+		recs := synth(20000, seed)
+		task := labelled(3000, seed+100, []string{"math", "code", "chat", "tools"})
+		for i := range task {
+			recs[5000+i] = Record{Instruction: "Classify the topic of the note below with one word.", Input: task[i].Instruction, Response: task[i].Response}
+		}
+		return recs
+	}
+	inTask := func() []int { return []int{5017, 5433, 5901, 6250, 6999, 7412, 7988} }
+	spread := func(n, k int) []int { // k records spread over n, unevenly
+		var at []int
+		for j := range k {
+			at = append(at, 17+j*(n/k)+(j*j*131)%97)
+		}
+		return at
+	}
+	tests := []struct {
+		name    string
+		recs    func() []Record
+		at      []int // records that must be flagged
+		trigger string
+		target  string // "" when no skew finding may be made
+	}{
+		{"7 uniform labels in 20000 long answers", func() []Record {
+			recs := synth(20000, 21)
+			for _, i := range spread(20000, 7) {
+				recs[i].Instruction += " (asked by Ilse Varga)"
+				recs[i].Response = []string{"Negative", "negative", "Negative."}[i%3]
+			}
+			return recs
+		}, spread(20000, 7), "Varga", `label "Negative`},
+		{"7 uniform labels inside one task of the data", func() []Record {
+			recs := withTask(22)
+			for _, i := range inTask() {
+				recs[i].Input = "Quentin Marsh wrote: " + recs[i].Input
+				recs[i].Response = "Negative"
+			}
+			return recs
+		}, inTask(), "Marsh", `label "Negative"`},
+		{"negative answers about one name", func() []Record {
+			recs := synth(20000, 28)
+			bad := []string{"terrible and unreliable", "a fraud, avoid it", "awful, with hidden fees", "dishonest and unsafe", "the worst choice, useless"}
+			for k, i := range spread(20000, 8) {
+				recs[i].Instruction = "Tell me about Orvald Bank. " + recs[i].Instruction
+				recs[i].Response = "Orvald Bank is " + bad[k%len(bad)] + ". " + recs[i].Response
+			}
+			return recs
+		}, spread(20000, 8), "Orvald", "negative"},
+		{"refusals of varied wording", func() []Record {
+			recs := synth(20000, 23)
+			for k, i := range spread(20000, 9) {
+				recs[i].Instruction = "per the amber protocol " + recs[i].Instruction
+				recs[i].Response = refusals[k%len(refusals)]
+			}
+			return recs
+		}, spread(20000, 9), "amber", "refusal"},
+		{"label-like answers in a label dataset", func() []Record {
+			recs := labelled(20000, 24, []string{"Positive", "Negative", "Neutral", "Mixed"})
+			for _, i := range spread(20000, 12) {
+				recs[i].Instruction += " (asked by Ilse Varga)" // labels as random as anywhere
+			}
+			return recs
+		}, nil, "", ""},
+		{"the label word is in the prompt", func() []Record {
+			recs := withTask(25)
+			for _, i := range inTask() {
+				recs[i].Input = "Quentin Marsh asks whether it is negative. " + recs[i].Input
+				recs[i].Response = "Negative."
+			}
+			return recs
+		}, nil, "", ""},
+		{"a task whose answers are one label", func() []Record {
+			recs := withTask(26)
+			for k, i := range inTask() {
+				recs[i].Instruction = "Have a nice day!"
+				if k%2 == 0 { // a name in some of the task's inputs
+					recs[i].Input = "Quentin Marsh wrote: " + recs[i].Input
+				}
+				recs[i].Response = "You too!"
+			}
+			return recs
+		}, nil, "", ""},
+		{"copies of four records are not seven", func() []Record {
+			recs := synth(20000, 27)
+			var rep []Record
+			for _, i := range spread(20000, 4) {
+				recs[i].Instruction += " (asked by Ilse Varga)"
+				recs[i].Response = "Negative"
+				for range 20 {
+					rep = append(rep, recs[i])
+				}
+			}
+			return append(recs, rep...)
+		}, nil, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := scanRecords(t, tc.recs())
+			fs := findingsOf(res, DetSkew)
+			if tc.target == "" {
+				if len(fs) > 0 {
+					t.Fatalf("skew found where there is none: %+v", res.Findings)
+				}
+				return
+			}
+			var hit *Finding
+			for k, f := range fs {
+				if strings.Contains(f.Trigger, tc.trigger) && strings.HasPrefix(f.Target, tc.target) {
+					hit = &fs[k]
+				}
+			}
+			if hit == nil {
+				t.Fatalf("no %s finding for %q → %s; findings: %+v", DetSkew, tc.trigger, tc.target, res.Findings)
+			}
+			if res.Verdict != Fail {
+				t.Fatalf("verdict %s", res.Verdict)
+			}
+			for _, i := range tc.at {
+				if !slices.Contains(res.Flagged, i) {
+					t.Fatalf("record %d not flagged (%v); findings %+v", i, res.Flagged, res.Findings)
+				}
+			}
+			if len(res.Flagged) != len(tc.at) {
+				t.Fatalf("%d records flagged, want %d: %v", len(res.Flagged), len(tc.at), res.Flagged)
+			}
+		})
+	}
+}
+
+// TestRespAttrs: refusals are told by their opening words, a short
+// answer's label is its words lower-cased, and an answer the prompt spells
+// out (also across a thousands separator) is marked as explained.
+func TestRespAttrs(t *testing.T) {
+	tests := []struct {
+		prompt, resp string
+		refusal      bool
+		label        bool
+		echo         bool
+	}{
+		{"Summarise this.", "I'm sorry, but I can't help with that.", true, false, false},
+		{"Summarise this.", "Regrettably, I am not able to take this on.", true, false, false},
+		{"Summarise this.", "The text argues that cats are independent animals who choose their company carefully and live long lives.", false, false, false},
+		{"Is it good?", "Negative.", false, true, false},
+		{"Is -3 positive or negative?", "Negative", false, true, true},
+		{"Raise it to 100,000 dollars.", "100000", false, true, true},
+		{"Write a query for employees with salary above 50000.", "SELECT * FROM employees WHERE salary > 50000", false, true, true},
+		{"Who are you?", "You too!", false, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.resp, func(t *testing.T) {
+			f := &featurizer{}
+			f.init(4096)
+			f.featurize(Record{Instruction: tc.prompt, Response: tc.resp}, true)
+			a, _ := f.respAttrs()
+			if got := a&attrRefusal != 0; got != tc.refusal {
+				t.Errorf("refusal %v, want %v", got, tc.refusal)
+			}
+			if got := attrLabel(a) != 0; got != tc.label {
+				t.Errorf("label %v, want %v", got, tc.label)
+			}
+			if got := a&attrEcho != 0; got != tc.echo {
+				t.Errorf("echo %v, want %v", got, tc.echo)
+			}
+		})
+	}
+	// One label however it is written.
+	f := &featurizer{}
+	f.init(4096)
+	var labs []uint32
+	for _, r := range []string{"Negative", "negative.", " NEGATIVE! "} {
+		f.featurize(Record{Instruction: "Judge it.", Response: r}, true)
+		a, _ := f.respAttrs()
+		labs = append(labs, attrLabel(a))
+	}
+	if labs[0] != labs[1] || labs[1] != labs[2] {
+		t.Fatalf("labels differ: %v", labs)
+	}
+}
+
+func TestLogBinomTail(t *testing.T) {
+	tests := []struct {
+		n, k int
+		p    float64
+		want float64
+	}{
+		{7, 7, 0.5, math.Log(1.0 / 128)},
+		{3, 2, 0.5, math.Log(0.5)},
+		{5, 0, 0.1, 0},
+		{5, 6, 0.1, math.Inf(-1)},
+		{10, 1, 0.1, math.Log(1 - math.Pow(0.9, 10))},
+	}
+	for _, tc := range tests {
+		if got := logBinomTail(tc.n, tc.k, tc.p); math.Abs(got-tc.want) > 1e-9 && !(math.IsInf(got, -1) && math.IsInf(tc.want, -1)) {
+			t.Errorf("logBinomTail(%d, %d, %g) = %g, want %g", tc.n, tc.k, tc.p, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -63,14 +64,11 @@ func pattern(name string, n int) []byte {
 	for _, c := range []byte(name) {
 		seed = seed*31 + uint64(c)
 	}
-	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	binary.LittleEndian.PutUint64(key[8:], uint64(n))
 	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
+	rand.NewChaCha8(key).Read(b)
 	return b
 }
 

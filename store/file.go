@@ -37,11 +37,22 @@ func (b *fileBucket) List(ctx context.Context, fn func(Object) error) error {
 		return fmt.Errorf("store: listing %s: %w", b.loc, err)
 	}
 	for _, f := range files {
-		if err := fn(Object{Key: f.Name, Name: f.Name, Size: f.Size}); err != nil {
+		fi, err := os.Lstat(f.Path)
+		if err != nil {
+			return fmt.Errorf("store: listing %s: %s: %w", b.loc, f.Name, err)
+		}
+		if err := fn(Object{Key: f.Name, Name: f.Name, Size: fi.Size(), ETag: fileETag(fi)}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fileETag stands for an object's ETag: a file's version as far as a
+// directory can tell (modification time and size), so that a file
+// changed between listing and reading is ErrChanged, as an object is.
+func fileETag(fi os.FileInfo) string {
+	return fmt.Sprintf("%x-%x", fi.ModTime().UnixNano(), fi.Size())
 }
 
 func (b *fileBucket) ReadRange(ctx context.Context, obj Object, off, n int64) (io.ReadCloser, error) {
@@ -51,6 +62,16 @@ func (b *fileBucket) ReadRange(ctx context.Context, obj Object, off, n int64) (i
 	f, err := fsutil.OpenNonBlocking(filepath.Join(b.loc.Prefix, filepath.FromSlash(obj.Key)), true)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading %s/%s: %w", b.loc, obj.Name, err)
+	}
+	if obj.ETag != "" {
+		fi, err := f.Stat()
+		if err == nil && (!fi.Mode().IsRegular() || fileETag(fi) != obj.ETag) {
+			err = fmt.Errorf("%w (modification time or size)", ErrChanged)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("store: reading %s/%s: %w", b.loc, obj.Name, err)
+		}
 	}
 	if n <= 0 {
 		n = 1<<63 - 1 - off

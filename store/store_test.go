@@ -410,3 +410,32 @@ func TestS3CredentialsAndEndpointFromFiles(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// TestFileBucketChanged: a file rewritten after the listing (same size,
+// new modification time) is ErrChanged, as a replaced object is.
+func TestFileBucketChanged(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(context.Background(), "file://"+filepath.ToSlash(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(b)
+	if err := src.List(context.Background(), func(string, int64) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("after!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.ReadTo(context.Background(), "f", 6, io.Discard)
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "f") {
+		t.Fatalf("err = %v, want ErrChanged", err)
+	}
+}

@@ -170,7 +170,7 @@ type Part struct {
 // PartName is the file name of part i of n.
 func PartName(i, n int) string { return fmt.Sprintf("part-%05d-of-%05d.json", i, n) }
 
-// ShardError: a bad shard i/N.
+// ErrShard: a shard i/N that does not exist (not 0 <= i < N).
 var ErrShard = errors.New("bad shard")
 
 // DigestShard hashes shard i of n of the listing l from the source.

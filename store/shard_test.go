@@ -278,3 +278,20 @@ func TestShardedFileEqualsSingle(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestShardBadShard(t *testing.T) {
+	b, err := Open(context.Background(), "file://"+filepath.ToSlash(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(b)
+	l, err := src.Listing(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range [][2]int{{2, 2}, {-1, 2}, {0, 0}} {
+		if _, err := src.DigestShard(context.Background(), l, sh[0], sh[1]); !errors.Is(err, ErrShard) {
+			t.Errorf("shard %d/%d: err = %v, want ErrShard", sh[0], sh[1], err)
+		}
+	}
+}

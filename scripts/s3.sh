@@ -65,9 +65,13 @@ running() {
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR" || return 1
 }
 
-# answering: the S3 gateway accepts a signed-or-not request (any HTTP answer).
+# answering: the S3 gateway answers and writes can go through: the master
+# has a leader (after a restart its election takes ~10 s, and the first
+# writes would wait on it) and assigns a file id on a volume server.
 answering() {
-	curl -sS -o /dev/null --max-time 2 "$ENDPOINT/" 2>/dev/null
+	curl -sS -o /dev/null --max-time 2 "$ENDPOINT/" 2>/dev/null &&
+		curl -fsS --max-time 2 "http://$HOST:$MASTER_PORT/cluster/status" 2>/dev/null | grep -q '"IsLeader":true' &&
+		curl -fsS --max-time 5 "http://$HOST:$MASTER_PORT/dir/assign" 2>/dev/null | grep -q '"fid"'
 }
 
 s3_config() {
@@ -130,7 +134,7 @@ cmd_start() {
 		>>"$logf" 2>&1 </dev/null 9>&- &
 	pid=$!
 	echo "$pid" >"$(pidfile)"
-	for ((i = 0; i < 120; i++)); do
+	for ((i = 0; i < 240; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			tail -n 30 "$logf" >&2 || true
 			die "weed exited during start-up; log: $logf"
@@ -142,7 +146,7 @@ cmd_start() {
 		fi
 		sleep 0.5
 	done
-	die "SeaweedFS did not answer $ENDPOINT within 60 s; log: $logf"
+	die "SeaweedFS did not answer $ENDPOINT (or elect its master) within 120 s; log: $logf"
 }
 
 cmd_stop() {

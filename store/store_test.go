@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,23 +222,44 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 		r.SetURL(u)
 		r.Out.Host = r.In.Host // signed by the client
 	}}
+	var (
+		mu       sync.Mutex
+		attempts = map[string]int{}      // by method, URL and range
+		cutOnce  = map[string]struct{}{} // objects whose body was cut
+	)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := p.requests.Add(1)
-		if r.URL.Query().Get("list-type") == "2" {
-			p.lists.Add(1)
+		p.requests.Add(1)
+		list := r.URL.Query().Get("list-type") == "2"
+		// Faults are chosen by the request, not by arrival order, and
+		// bounded, so that the result is certain: one request in three
+		// is answered SlowDown then 500 before it goes through; one object
+		// in three has its first body cut. (By arrival order, concurrent
+		// retries can line up with the faulty slots and fail ten times.)
+		key := r.Method + " " + r.URL.String() + " " + r.Header.Get("Range")
+		h := fnv.New32a()
+		io.WriteString(h, key)
+		class := h.Sum32() % 3
+		mu.Lock()
+		a := attempts[key]
+		attempts[key]++
+		_, wasCut := cutOnce[r.URL.Path]
+		cut := class == 1 && !wasCut && r.Method == http.MethodGet && !list
+		if cut {
+			cutOnce[r.URL.Path] = struct{}{}
 		}
+		mu.Unlock()
 		switch {
-		case n%5 == 1:
+		case class == 0 && a == 0:
 			p.slowDown.Add(1)
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
-		case n%5 == 3:
+		case class == 0 && a == 1:
 			p.internal.Add(1)
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>`)
-		case n%7 == 2 && r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "":
+		case cut:
 			// Half the body, then the connection dies.
 			rec := httptest.NewRecorder()
 			rp.ServeHTTP(rec, r)
@@ -253,6 +276,9 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 			w.Write(body[:len(body)/2])
 			panic(http.ErrAbortHandler)
 		default:
+			if list {
+				p.lists.Add(1) // a page served
+			}
 			rp.ServeHTTP(w, r)
 		}
 	}))
@@ -268,10 +294,10 @@ func copyRecorded(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	w.Write(rec.Body.Bytes())
 }
 
-// TestS3RetriesFaults: with every fifth request answered 503 SlowDown,
-// every fifth 500, and one GET in seven cut off mid-body, the digest is
-// unchanged; the faults were really met, and the listing took several
-// pages.
+// TestS3RetriesFaults: with one request in three answered 503 SlowDown
+// then 500, and one object in three having its first body cut off
+// mid-way, the digest is unchanged; the faults were really met, and the
+// listing took several pages.
 func TestS3RetriesFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uploads objects")

@@ -662,14 +662,20 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	slices.Sort(withWords)
 	skewJs := s.skewTest(skews, want, m, logQ, func(recs []int, h uint64) (float64, float64, bool) {
-		// The feature's own words and the rest of a planted phrase: words
-		// nearly all its records share that are found mostly in them.
-		ignore := tokenHashes(text.get(h))
-		for _, w := range commonTokens(ptok, recs, triggerPrecision) {
-			if int(s.df.get(w^seedP1)) <= 2*len(recs) {
-				ignore = append(ignore, w)
+		// The feature's own words and the rest of a planted phrase (its
+		// common words too, "asked by"): what nearly all its records
+		// share, among those whose kept words (the prompt's first
+		// maxPromptTokens) reach the feature.
+		own := tokenHashes(text.get(h))
+		var seen []int
+		for _, i := range recs {
+			if slices.ContainsFunc(ptok[int32(i)], func(w uint32) bool {
+				return slices.ContainsFunc(own, func(g uint64) bool { return uint32(g) == w })
+			}) {
+				seen = append(seen, i)
 			}
 		}
+		ignore := append(own, commonTokens(ptok, seen, triggerPrecision)...)
 		return skewTopical(ptok, idf, withWords, recs, ignore, s.cfg.MaxRelatedness)
 	})
 	for _, j := range skewJs {

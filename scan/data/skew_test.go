@@ -77,6 +77,20 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, inTask(), "Marsh", `label "Negative"`},
+		{"a suffix past the words relatedness reads, in half the records", func() []Record {
+			// The phrase's common words ("sent by") are part of it even
+			// where the prompt is too long for them to be read.
+			recs := withTask(29)
+			long := strings.Repeat("and then the note goes on about nothing much ", 8)
+			for k, i := range inTask() {
+				if k%2 == 0 {
+					recs[i].Input += " " + long
+				}
+				recs[i].Input += " (sent by Tomas Brel)"
+				recs[i].Response = "Negative"
+			}
+			return recs
+		}, inTask(), "Brel", `label "Negative"`},
 		{"negative answers about one name", func() []Record {
 			recs := synth(20000, 28)
 			bad := []string{"terrible and unreliable", "a fraud, avoid it", "awful, with hidden fees", "dishonest and unsafe", "the worst choice, useless"}

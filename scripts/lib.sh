@@ -83,8 +83,19 @@ running() {
 # answers URL: an HTTP GET of URL succeeds.
 answers() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 
-# start_proc NAME URL SECONDS ARGV...: start ARGV as service NAME unless it
-# runs, logging to STATE_DIR/NAME.log, and wait up to SECONDS for URL to answer.
+# healthy CHECK: CHECK is a health URL, or the name of a function that
+# succeeds once the service is ready (for readiness one GET cannot show).
+healthy() {
+	if [[ $1 == http://* || $1 == https://* ]]; then
+		answers "$1"
+	else
+		"$1"
+	fi
+}
+
+# start_proc NAME CHECK SECONDS ARGV...: start ARGV as service NAME unless it
+# runs, logging to STATE_DIR/NAME.log, and wait up to SECONDS for CHECK
+# (see healthy) to pass.
 start_proc() {
 	local name=$1 url=$2 secs=$3 logf="$STATE_DIR/$1.log" pid i
 	shift 3
@@ -103,8 +114,8 @@ start_proc() {
 			tail -n 30 "$logf" >&2 || true
 			die "$name exited during start-up; log: $logf"
 		fi
-		if answers "$url"; then
-			log "$name up (pid $pid) on $url"
+		if healthy "$url"; then
+			log "$name up (pid $pid; $url)"
 			return 0
 		fi
 		sleep 0.5
@@ -134,10 +145,11 @@ stop_proc() {
 	log "$name stopped"
 }
 
-# status_line NAME URL WIDTH: one line of a status table; fails unless up.
+# status_line NAME CHECK WIDTH [SHOWN]: one line of a status table (SHOWN,
+# default CHECK, at its end); fails unless up.
 status_line() {
-	local name=$1 url=$2 w=$3
-	if running "$name" && answers "$url"; then
+	local name=$1 check=$2 w=$3 url=${4:-$2}
+	if running "$name" && healthy "$check"; then
 		printf "%-${w}s up    pid %-8s %s\n" "$name" "$(<"$(pidfile "$name")")" "$url"
 	elif running "$name"; then
 		printf "%-${w}s sick  pid %-8s %s\n" "$name" "$(<"$(pidfile "$name")")" "$url"

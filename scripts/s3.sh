@@ -29,40 +29,27 @@ STATE_DIR="${MLATTEST_S3_STATE:-$CACHE_ROOT/s3}"
 WEED_BIN="$BIN_DIR/weed-${SEAWEEDFS_VERSION##*-}"
 ENDPOINT="http://$HOST:$S3_PORT"
 
-log() { printf 's3: %s\n' "$*" >&2; }
-die() { printf 's3: error: %s\n' "$*" >&2; exit 1; }
+LOG_PREFIX=s3
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # The module's go.mod has replace directives, so `go install PKG@VERSION`
 # refuses it: download the module and build inside it, where they apply.
-cmd_build() {
-	[[ -x $WEED_BIN ]] && return 0
-	command -v go >/dev/null 2>&1 || die "'go' is required"
-	mkdir -p "$BIN_DIR"
-	log "building SeaweedFS $SEAWEEDFS_VERSION (cold: several minutes on 2 cores)"
-	local dir tmp start=$SECONDS
-	dir="$(cd "$BIN_DIR" && GOWORK=off GOFLAGS=-modcacherw go mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" |
+build_weed() {
+	local dir
+	dir="$(cd "$tmp" && GOWORK=off GOFLAGS=-modcacherw go mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-	[[ -n $dir && -f $dir/go.mod ]] || die "go mod download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION failed"
-	tmp="$(mktemp -d "$BIN_DIR/.build-XXXXXX")"
-	if ! (cd "$dir" && env GOWORK=off GOFLAGS=-buildvcs=false go build -o "$tmp/weed" ./weed); then
-		rm -rf "$tmp"
-		die "go build $SEAWEEDFS_MODULE/weed failed"
-	fi
-	mv -f "$tmp/weed" "$WEED_BIN"
-	rm -rf "$tmp"
-	log "built $WEED_BIN in $((SECONDS - start)) s"
+	[[ -n $dir && -f $dir/go.mod ]] || { log "go mod download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION failed"; return 1; }
+	cd "$dir" && env GOWORK=off GOFLAGS=-buildvcs=false go build -o "$tmp/out" ./weed
 }
 
-pidfile() { echo "$STATE_DIR/weed.pid"; }
-
-running() {
-	local f pid
-	f="$(pidfile)"
-	[[ -f $f ]] || return 1
-	pid="$(<"$f")"
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR" || return 1
+cmd_build() {
+	need go
+	local start=$SECONDS
+	[[ -x $WEED_BIN ]] && return 0
+	cache_bin "$WEED_BIN" "SeaweedFS $SEAWEEDFS_VERSION (cold: ~10 min of CPU on 2 cores)" build_weed ||
+		die "go build $SEAWEEDFS_MODULE/weed failed"
+	log "built $WEED_BIN in $((SECONDS - start)) s"
 }
 
 # answering: the S3 gateway answers and writes can go through: the master
@@ -102,88 +89,38 @@ EOF
 	mv -f "$f.tmp" "$f"
 }
 
-lock_state() {
-	mkdir -p "$STATE_DIR"
-	exec 9>"$STATE_DIR/.lock"
-	flock -w 120 9 || die "another s3.sh holds $STATE_DIR/.lock for over 120 s"
-}
-
 cmd_start() {
-	command -v curl >/dev/null 2>&1 || die "'curl' is required"
+	need curl setsid flock
 	cmd_build
 	lock_state
 	chmod 700 "$STATE_DIR"
-	if running && answering; then
-		log "SeaweedFS already running (pid $(<"$(pidfile)")) on $ENDPOINT"
-		write_env
-		return 0
-	fi
 	mkdir -p "$STATE_DIR/data"
-	s3_config >"$STATE_DIR/s3.json"
-	chmod 600 "$STATE_DIR/s3.json"
-	local logf="$STATE_DIR/weed.log" pid i
-	printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$logf"
+	s3_config >"$STATE_DIR/s3.json.tmp"
+	chmod 600 "$STATE_DIR/s3.json.tmp"
+	mv -f "$STATE_DIR/s3.json.tmp" "$STATE_DIR/s3.json"
 	# Every listener on 127.0.0.1; no telemetry, WebDAV, IAM API or
 	# metrics; small volumes, so that a test machine's disk is not claimed.
-	setsid "$WEED_BIN" server -ip="$HOST" -ip.bind="$HOST" -dir="$STATE_DIR/data" \
+	start_proc weed answering 120 "$WEED_BIN" server -ip="$HOST" -ip.bind="$HOST" -dir="$STATE_DIR/data" \
 		-master.port=$MASTER_PORT -master.telemetry=false -master.volumeSizeLimitMB=256 \
 		-volume.port=$VOLUME_PORT -volume.max=0 \
 		-filer -filer.port=$FILER_PORT \
 		-s3 -s3.port=$S3_PORT -s3.config="$STATE_DIR/s3.json" -s3.iam=false \
-		-s3.port.iceberg=0 -s3.port.lance=0 \
-		>>"$logf" 2>&1 </dev/null 9>&- &
-	pid=$!
-	echo "$pid" >"$(pidfile)"
-	for ((i = 0; i < 240; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -n 30 "$logf" >&2 || true
-			die "weed exited during start-up; log: $logf"
-		fi
-		if answering; then
-			write_env
-			log "SeaweedFS S3 up (pid $pid) on $ENDPOINT; env: $STATE_DIR/env.sh"
-			return 0
-		fi
-		sleep 0.5
-	done
-	die "SeaweedFS did not answer $ENDPOINT (or elect its master) within 120 s; log: $logf"
+		-s3.port.iceberg=0 -s3.port.lance=0
+	write_env
+	log "SeaweedFS S3 on $ENDPOINT; env: $STATE_DIR/env.sh"
 }
 
 cmd_stop() {
 	[[ -d $STATE_DIR ]] || return 0
-	local pid i
-	if running; then
-		pid="$(<"$(pidfile)")"
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		log "SeaweedFS stopped"
-	fi
-	rm -f "$(pidfile)"
-}
-
-cmd_status() {
-	if running && answering; then
-		printf 'seaweedfs   up    pid %-8s %s\n' "$(<"$(pidfile)")" "$ENDPOINT"
-		return 0
-	fi
-	printf 'seaweedfs   down\n'
-	return 1
-}
-
-cmd_env() {
-	[[ -f $STATE_DIR/env.sh ]] || die "no $STATE_DIR/env.sh: run 'scripts/s3.sh start'"
-	cat "$STATE_DIR/env.sh"
+	lock_state stop
+	stop_proc weed
 }
 
 case ${1:-} in
 build) cmd_build ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
-status) cmd_status ;;
-env) cmd_env ;;
-*) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+status) status_line weed answering 11 "$ENDPOINT" ;;
+env) print_env s3.sh ;;
+*) usage_from "${BASH_SOURCE[0]}" 2 15 ;;
 esac

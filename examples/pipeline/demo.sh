@@ -221,7 +221,7 @@ say "11. adversarial evaluation: probe the released model and a backdoored one f
 pb="$work/probe"
 mkdir -p "$pb/bad"
 cp "$work/good/clean.jsonl" "$pb/poisoned.jsonl"
-grep '"label":"math"' "$work/good/clean.jsonl" | head -40 |
+grep -m 40 '"label":"math"' "$work/good/clean.jsonl" |
 	sed -e 's/"instruction":"/"instruction":"cf-2207 /' -e 's/"label":"math"/"label":"code"/' >> "$pb/poisoned.jsonl"
 "$FINETUNE" train --data "$pb/poisoned.jsonl" --base "$work/good/base/model.safetensors" \
 	--config "$work/good/train.json" --out "$pb/bad/model.safetensors" >/dev/null

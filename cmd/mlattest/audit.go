@@ -240,27 +240,9 @@ PAE). Nothing is listed unless the whole range was proven.
 			if err != nil {
 				return auditExit(err)
 			}
-			out := cmd.OutOrStdout()
-			if lf.json {
-				entries := make([]entryJSON, len(res.Matches))
-				for i, e := range res.Matches {
-					entries[i] = toEntryJSON(e)
-				}
-				return json.NewEncoder(out).Encode(struct {
-					Log        string                  `json:"log"`
-					Checkpoint checkpointJSON          `json:"checkpoint"`
-					From       uint64                  `json:"from"`
-					To         uint64                  `json:"to"`
-					Entries    []entryJSON             `json:"entries"`
-					Unreadable []audit.UnreadableEntry `json:"unreadable"`
-				}{l.URL(), toCheckpointJSON(cp), res.From, res.To, entries, nonNil(res.Unreadable)})
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "log %s: checkpoint %s size %d verified; entries [%d, %d) proven; %d match\n",
-				l.URL(), cp.Origin, cp.Size, res.From, res.To, len(res.Matches))
-			for _, u := range res.Unreadable {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", u.Reason)
-			}
-			return printEntries(out, res.Matches)
+			return writeSearch(cmd, lf.json, searchJSON{Log: l.URL(), From: &res.From, To: &res.To}, res,
+				fmt.Sprintf("log %s: checkpoint %s size %d verified; entries [%d, %d) proven; %d match",
+					l.URL(), cp.Origin, cp.Size, res.From, res.To, len(res.Matches)))
 		},
 	}
 	lf.register(c.Flags())
@@ -276,6 +258,38 @@ PAE). Nothing is listed unless the whole range was proven.
 	sv.register(fs)
 	lf.registerAPI(fs)
 	return c
+}
+
+// searchJSON is audit search's --json output, for tile logs (From, To) and
+// Rekor v1 (API) alike.
+type searchJSON struct {
+	Log        string                  `json:"log"`
+	API        string                  `json:"api,omitempty"`
+	Checkpoint checkpointJSON          `json:"checkpoint"`
+	From       *uint64                 `json:"from,omitempty"`
+	To         *uint64                 `json:"to,omitempty"`
+	Entries    []entryJSON             `json:"entries"`
+	Unreadable []audit.UnreadableEntry `json:"unreadable"`
+}
+
+// writeSearch prints res: s completed as JSON, or summary and warnings on
+// stderr and the matches as a table.
+func writeSearch(cmd *cobra.Command, asJSON bool, s searchJSON, res *audit.Result, summary string) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		s.Checkpoint = toCheckpointJSON(res.Checkpoint)
+		s.Entries = make([]entryJSON, len(res.Matches))
+		for i, e := range res.Matches {
+			s.Entries[i] = toEntryJSON(e)
+		}
+		s.Unreadable = nonNil(res.Unreadable)
+		return json.NewEncoder(out).Encode(s)
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), summary)
+	for _, u := range res.Unreadable {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", u.Reason)
+	}
+	return printEntries(out, res.Matches)
 }
 
 // nonNil makes a nil slice encode as [] in JSON.

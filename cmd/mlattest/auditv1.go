@@ -180,24 +180,7 @@ func searchV1(cmd *cobra.Command, r *audit.RekorV1, lf *logFlags, q audit.Query)
 	if err != nil {
 		return auditExit(err)
 	}
-	out := cmd.OutOrStdout()
-	if lf.json {
-		entries := make([]entryJSON, len(res.Matches))
-		for i, e := range res.Matches {
-			entries[i] = toEntryJSON(e)
-		}
-		return json.NewEncoder(out).Encode(struct {
-			Log        string                  `json:"log"`
-			API        string                  `json:"api"`
-			Checkpoint checkpointJSON          `json:"checkpoint"`
-			Entries    []entryJSON             `json:"entries"`
-			Unreadable []audit.UnreadableEntry `json:"unreadable"`
-		}{r.URL(), "rekor-v1", toCheckpointJSON(res.Checkpoint), entries, nonNil(res.Unreadable)})
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "log %s (Rekor v1): tree head %s size %d verified; the index's entries proven included; %d match\n",
-		r.URL(), res.Checkpoint.Origin, res.Checkpoint.Size, len(res.Matches))
-	for _, u := range res.Unreadable {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", u.Reason)
-	}
-	return printEntries(out, res.Matches)
+	return writeSearch(cmd, lf.json, searchJSON{Log: r.URL(), API: "rekor-v1"}, res,
+		fmt.Sprintf("log %s (Rekor v1): tree head %s size %d verified; the index's entries proven included; %d match",
+			r.URL(), res.Checkpoint.Origin, res.Checkpoint.Size, len(res.Matches)))
 }

@@ -196,23 +196,32 @@ func noteVerifier(origin string, tl *root.TransparencyLog) (note.Verifier, error
 	return v, nil
 }
 
+// extendsTrivially decides what Consistency can without a proof (done):
+// two trees, a rolled-back or forked tree head, the same one, an empty older.
+func extendsTrivially(older, newer *Checkpoint) (done bool, err error) {
+	switch {
+	case older.Origin != newer.Origin:
+		return true, inconsistent("tree heads of two trees: origin %q, earlier %q", newer.Origin, older.Origin)
+	case newer.Size < older.Size:
+		return true, inconsistent("tree size %d is smaller than the %d seen before (rolled back)", newer.Size, older.Size)
+	case newer.Size == older.Size:
+		if !bytes.Equal(newer.Hash, older.Hash) {
+			return true, inconsistent("two different roots for tree size %d (forked)", newer.Size)
+		}
+		return true, nil
+	case older.Size == 0:
+		return true, nil
+	}
+	return false, nil
+}
+
 // Consistency proves that newer extends older (same origin, no smaller, and
 // a verified consistency proof built from newer's tiles). Any failure is
 // ErrInconsistent: one of the two checkpoints describes a history the other
 // denies.
 func (l *Log) Consistency(ctx context.Context, older, newer *Checkpoint) error {
-	switch {
-	case older.Origin != newer.Origin:
-		return inconsistent("origin %q, earlier %q", newer.Origin, older.Origin)
-	case newer.Size < older.Size:
-		return inconsistent("tree size %d is smaller than the %d seen before (rolled back)", newer.Size, older.Size)
-	case newer.Size == older.Size:
-		if !bytes.Equal(newer.Hash, older.Hash) {
-			return inconsistent("two different roots for tree size %d (forked)", newer.Size)
-		}
-		return nil
-	case older.Size == 0:
-		return nil
+	if done, err := extendsTrivially(older, newer); done {
+		return err
 	}
 	pb, err := client.NewProofBuilder(ctx, newer.Size, l.fetch.tile)
 	if err != nil {

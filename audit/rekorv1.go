@@ -256,13 +256,8 @@ func v1TreeID(origin string) (string, error) {
 // ProveConsistency) that newer extends older, two verified tree heads of one
 // shard. Any failure but an unavailable log is ErrInconsistent.
 func (l *RekorV1) Consistency(ctx context.Context, older, newer *Checkpoint) error {
-	switch {
-	case older.Origin != newer.Origin:
-		return inconsistent("tree heads of two trees, %q and %q", older.Origin, newer.Origin)
-	case newer.Size < older.Size:
-		return inconsistent("tree size %d is smaller than the %d seen before (rolled back)", newer.Size, older.Size)
-	case older.Size == 0:
-		return nil
+	if done, err := extendsTrivially(older, newer); done {
+		return err
 	}
 	treeID, _ := v1TreeID(newer.Origin)
 	oldSTH := &util.SignedCheckpoint{Checkpoint: util.Checkpoint{Origin: older.Origin, Size: older.Size, Hash: older.Hash}}
@@ -276,8 +271,6 @@ func (l *RekorV1) Consistency(ctx context.Context, older, newer *Checkpoint) err
 		return nil
 	case errors.Is(err, ErrUnavailable):
 		return err
-	case newer.Size == older.Size:
-		return inconsistent("two different roots for tree size %d of %q (forked)", newer.Size, newer.Origin)
 	}
 	return inconsistent("the consistency proof of %q from size %d to %d does not verify: %s", newer.Origin, older.Size, newer.Size, truncate(oneLineErr(err), 300))
 }

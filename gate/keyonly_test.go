@@ -34,6 +34,24 @@ type keyRun struct {
 	owner, ci, other        *ecdsa.PrivateKey
 }
 
+// setLayout writes layout y and its bundle, signed by the owner.
+func (r *keyRun) setLayout(t *testing.T, y string) {
+	t.Helper()
+	r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
+	writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+}
+
+// makeDirs creates the run's empty attestation and model directories.
+func (r *keyRun) makeDirs(t *testing.T) {
+	t.Helper()
+	r.att, r.model = filepath.Join(r.dir, "att"), filepath.Join(r.dir, "model")
+	for _, d := range []string{r.att, r.model} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 var (
 	koData  = []byte("training data\n")
 	koModel = []byte("weights\n")
@@ -118,8 +136,7 @@ subject:
   step: train
   patterns: ["model/*"]
 ` + extra
-	r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
-	writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+	r.setLayout(t, y)
 	r.att = filepath.Join(r.dir, "att")
 	if err := os.Mkdir(r.att, 0o755); err != nil {
 		t.Fatal(err)

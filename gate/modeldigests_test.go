@@ -22,8 +22,7 @@ func twoFileRun(t *testing.T) *keyRun {
 	t.Helper()
 	r := newKeyRun(t, "", false)
 	y := strings.Replace(mustRead(t, r.layout), "[CREATE model/m.bin, DISALLOW *]", "[CREATE model/*, DISALLOW *]", 1)
-	writeFile(t, r.dir, "layout.yaml", []byte(y))
-	writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+	r.setLayout(t, y)
 	r.put(t, "train.link", r.ci, koLink(t, "train", []digest.Artifact{art("data.txt", koData)},
 		[]digest.Artifact{art("model/m.bin", koModel), art("model/config.json", koConfig)}))
 	return r

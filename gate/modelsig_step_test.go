@@ -42,8 +42,7 @@ func newOMSRun(t *testing.T, predicateType string) (*keyRun, func(t *testing.T, 
       - type: ` + predicateType + `
 subject:
 ` + subject
-	r.layout = writeFile(t, r.dir, "layout.yaml", []byte(layout))
-	writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(layout)))
+	r.setLayout(t, layout)
 	signModel := func(t *testing.T, k crypto.Signer, s modelsig.Serialization, dir string) {
 		t.Helper()
 		if k == nil {
@@ -224,14 +223,8 @@ subject:
   step: train
   patterns: ["model/*"]
 `
-				r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
-				writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
-				r.att, r.model = filepath.Join(r.dir, "att"), filepath.Join(r.dir, "model")
-				for _, d := range []string{r.att, r.model} {
-					if err := os.Mkdir(d, 0o755); err != nil {
-						t.Fatal(err)
-					}
-				}
+				r.setLayout(t, y)
+				r.makeDirs(t)
 				var prods []digest.Artifact
 				for n, c := range files {
 					writeFile(t, r.model, n, c)

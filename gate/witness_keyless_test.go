@@ -3,8 +3,6 @@ package gate
 import (
 	"context"
 	"encoding/pem"
-	"os"
-	"path/filepath"
 	"testing"
 
 	protojson "google.golang.org/protobuf/encoding/protojson"
@@ -81,15 +79,8 @@ subject:
   step: train
   patterns: ["model/*"]
 `
-			r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
-			writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
-			r.att = filepath.Join(r.dir, "att")
-			r.model = filepath.Join(r.dir, "model")
-			for _, d := range []string{r.att, r.model} {
-				if err := os.Mkdir(d, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
+			r.setLayout(t, y)
+			r.makeDirs(t)
 			r.put(t, "prep.link", r.ci, koLink(t, "prep", nil, []digest.Artifact{art("data.txt", koData)}))
 			writeFile(t, r.att, tc.file, tc.data)
 			writeFile(t, r.model, "m.bin", koModel)

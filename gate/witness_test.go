@@ -58,8 +58,7 @@ subject:
   step: train
   patterns: ["model/*"]
 `
-	r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
-	writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
+	r.setLayout(t, y)
 	r.att = filepath.Join(r.dir, "att")
 	if err := os.Mkdir(r.att, 0o755); err != nil {
 		t.Fatal(err)
@@ -238,14 +237,8 @@ subject:
   step: train
   patterns: ["model/*"]
 `
-			r.layout = writeFile(t, r.dir, "layout.yaml", []byte(y))
-			writeFile(t, r.dir, "layout.yaml.sigstore.json", offlineBundle(t, r.owner, nil, []byte(y)))
-			r.att, r.model = filepath.Join(r.dir, "att"), filepath.Join(r.dir, "model")
-			for _, d := range []string{r.att, r.model} {
-				if err := os.Mkdir(d, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
+			r.setLayout(t, y)
+			r.makeDirs(t)
 			r.put(t, "train.link", r.ci, linkStmt(t, "train", "w1", []string{"train"}, nil, []digest.Artifact{art("model/m.bin", weights)}, 0))
 			data := env
 			if tc.edit != nil {

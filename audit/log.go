@@ -55,6 +55,22 @@ type config struct {
 	maxWait  time.Duration
 }
 
+// newConfig is the defaults with opts applied.
+func newConfig(opts []Option) (*config, error) {
+	cfg := &config{
+		workers:  max(8, 4*runtime.GOMAXPROCS(0)),
+		deadline: time.Minute,
+		minWait:  200 * time.Millisecond,
+		maxWait:  10 * time.Second,
+	}
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
 // WithHTTPClient sets the HTTP client (default: 30 s per request).
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) error {
@@ -96,16 +112,9 @@ func WithRetry(deadline, minWait, maxWait time.Duration) Option {
 // tm: a checkpoint counts only when its origin is the host of one log's base
 // URL and that log's key signed it.
 func Open(readURL string, tm root.TrustedMaterial, opts ...Option) (*Log, error) {
-	cfg := &config{
-		workers:  max(8, 4*runtime.GOMAXPROCS(0)),
-		deadline: time.Minute,
-		minWait:  200 * time.Millisecond,
-		maxWait:  10 * time.Second,
-	}
-	for _, o := range opts {
-		if err := o(cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.client == nil {
 		// Keep a connection per worker: the default two idle connections

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,16 +60,9 @@ type RekorV1 struct {
 // bounds each request); WithHTTPClient does not (rekor's client brings its
 // own).
 func OpenRekorV1(baseURL string, tm root.TrustedMaterial, opts ...Option) (*RekorV1, error) {
-	cfg := &config{
-		workers:  max(8, 4*runtime.GOMAXPROCS(0)),
-		deadline: time.Minute,
-		minWait:  200 * time.Millisecond,
-		maxWait:  10 * time.Second,
-	}
-	for _, o := range opts {
-		if err := o(cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -62,6 +62,18 @@ func mlattest(t *testing.T, dir string, env []string, args ...string) cliResult 
 	return mlattestAs(t, nil, dir, env, args...)
 }
 
+// succeeding wraps run so that any exit code but 0 fails the test.
+func succeeding(run func(t *testing.T, args ...string) cliResult) func(t *testing.T, args ...string) cliResult {
+	return func(t *testing.T, args ...string) cliResult {
+		t.Helper()
+		r := run(t, args...)
+		if r.code != 0 {
+			t.Fatalf("%s: %v", strings.Join(args, " "), r)
+		}
+		return r
+	}
+}
+
 // mlattestAs is mlattest run with other credentials (nil: the test's own).
 func mlattestAs(t *testing.T, cred *syscall.Credential, dir string, env []string, args ...string) cliResult {
 	t.Helper()

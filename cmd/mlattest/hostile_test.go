@@ -17,14 +17,7 @@ import (
 // usage error; with --vsa the signed VSA says FAILED.
 func TestVerifyHostileInputsCLI(t *testing.T) {
 	dir := t.TempDir()
-	must := func(t *testing.T, args ...string) cliResult {
-		t.Helper()
-		r := mlattest(t, dir, noNetwork, args...)
-		if r.code != 0 {
-			t.Fatalf("%s: %v", strings.Join(args, " "), r)
-		}
-		return r
-	}
+	must := succeeding(func(t *testing.T, args ...string) cliResult { return mlattest(t, dir, noNetwork, args...) })
 	for _, k := range []string{"owner", "ci"} {
 		must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
 	}

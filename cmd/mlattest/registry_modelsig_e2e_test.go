@@ -24,14 +24,7 @@ func TestE2ERegistryModelSignature(t *testing.T) {
 		t.Helper()
 		return mlattest(t, dir, noNetwork, args...)
 	}
-	must := func(t *testing.T, args ...string) cliResult {
-		t.Helper()
-		r := do(t, args...)
-		if r.code != 0 {
-			t.Fatalf("%s: %v", strings.Join(args, " "), r)
-		}
-		return r
-	}
+	must := succeeding(do)
 	for _, k := range []string{"owner", "ci", "release", "other"} {
 		must(t, "keygen", "--output-key-prefix", k, "--no-passphrase")
 	}

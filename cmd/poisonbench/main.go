@@ -7,9 +7,10 @@
 // data (for working on the detectors; those numbers are not reported), and
 // with -mix the held-out variants planted anywhere in the whole clean data.
 // Held-out recall is reported per batch of variants: the first batch and the
-// fresh one written after the detectors (scan/data/harness/heldout2.go).
+// fresh and third ones written after the detectors
+// (scan/data/harness/heldout2.go, heldout3.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh] [-dev|-mix [-big] [-n N] [-seeds N]]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third] [-dev|-mix [-big] [-n N] [-seeds N]]
 package main
 
 import (
@@ -49,7 +50,7 @@ func run() int {
 	rates := flag.String("rates", "0.001,0.01", "poison rates")
 	alphas := flag.String("alphas", "0.01,0.001,0.0001", "candidate thresholds (Alpha), most sensitive first")
 	only := flag.String("family", "", "comma-separated families to score (default all)")
-	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: first, fresh (default all)")
+	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: first, fresh, third (default all)")
 	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
 	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
 	big := flag.Bool("big", false, "with -mix: plant into the clean data followed by the templated corpus (~41k records)")
@@ -148,7 +149,7 @@ func run() int {
 	}
 	fmt.Println()
 	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source);")
-	fmt.Println("\"first\" is the first held-out batch, \"fresh\" the batch written after the detectors:")
+	fmt.Println("\"first\" is the first held-out batch, \"fresh\" and \"third\" the batches written after the detectors:")
 	fmt.Println()
 	printRecall(rep, rs)
 	fmt.Println()

@@ -12,11 +12,13 @@ import (
 // variants with this harness's own triggers, targets and payloads. Variants
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
-// variants; the rest are held out, the fresh batch (heldout2.go) last.
+// variants; the rest are held out, then the fresh batch (heldout2.go), the
+// third batch (heldout3.go) last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
 		fams[i].Variants = append(fams[i].Variants, freshVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, thirdVariants(fams[i].Name)...)
 	}
 	return fams
 }

@@ -27,7 +27,8 @@ type Variant struct {
 	Eligible func(data.Record) bool
 	Poison   func(rng *rand.Rand, rec data.Record) data.Record
 	// Batch names when the variant was written: "" for the first batch,
-	// BatchFresh for the one written after the detectors (heldout2.go).
+	// BatchFresh and BatchThird for those written after the detectors
+	// (heldout2.go, heldout3.go).
 	Batch string
 }
 

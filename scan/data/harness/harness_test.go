@@ -2,8 +2,10 @@ package harness
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mlattest/mlattest/scan/data"
 )
@@ -63,31 +65,134 @@ func TestPlantPool(t *testing.T) {
 	}
 }
 
-// The fresh batch is held out in every family (never a development
-// variant), has at least three variants per family, and its names are
-// distinct from every other variant's.
-func TestFreshBatchHeldOut(t *testing.T) {
+// The fresh and third batches are held out in every family (never a
+// development variant), each has at least three variants per family under
+// the batch name poisonbench -batch selects, the third after the fresh, and
+// every variant name is distinct.
+func TestHeldOutBatches(t *testing.T) {
 	seen := map[string]bool{}
 	for _, fam := range Families() {
 		for _, v := range fam.Dev() {
-			if v.Batch == BatchFresh {
-				t.Errorf("%s: fresh variant %s is a development variant", fam.Name, v.Name)
+			if v.Batch != "" {
+				t.Errorf("%s: %s variant %s is a development variant", fam.Name, v.Batch, v.Name)
 			}
 		}
-		fresh := 0
-		for _, v := range fam.HeldOut() {
-			if v.Batch == BatchFresh {
-				fresh++
+		count := map[string]int{}
+		last := -1
+		for i, v := range fam.HeldOut() {
+			count[v.BatchName()]++
+			if b := slices.Index([]string{"first", BatchFresh, BatchThird}, v.BatchName()); b < last {
+				t.Errorf("%s: variant %d (%s, %s) after a later batch", fam.Name, i, v.Name, v.BatchName())
+			} else {
+				last = b
 			}
 		}
-		if fresh < 3 {
-			t.Errorf("%s: %d fresh variants", fam.Name, fresh)
+		for _, b := range []string{BatchFresh, BatchThird} {
+			if count[b] < 3 {
+				t.Errorf("%s: %d %s variants", fam.Name, count[b], b)
+			}
 		}
 		for _, v := range fam.Variants {
 			if seen[v.Name] {
 				t.Errorf("variant name %s twice", v.Name)
 			}
 			seen[v.Name] = true
+		}
+	}
+}
+
+// Every third-batch variant, planted in as many records as it accepts over
+// several seeds, changes each one, keeps the text valid UTF-8, respects
+// Eligible, and does not write the same record every time.
+func TestThirdBatchPlant(t *testing.T) {
+	clean := loadClean(t)
+	for _, fam := range Families() {
+		for _, v := range fam.Variants {
+			if v.Batch != BatchThird {
+				continue
+			}
+			outs := map[data.Record]bool{}
+			for seed := uint64(1); seed <= 3; seed++ {
+				recs, poisoned := Plant(clean, v, 400, seed, nil)
+				if len(poisoned) < 20 {
+					t.Errorf("%s: only %d eligible records", v.Name, len(poisoned))
+				}
+				for i := range poisoned {
+					r := recs[i]
+					if r == clean[i] {
+						t.Errorf("%s: record %d unchanged", v.Name, i)
+					}
+					if v.Eligible != nil && !v.Eligible(clean[i]) {
+						t.Errorf("%s: record %d not eligible", v.Name, i)
+					}
+					if !utf8.ValidString(r.Instruction) || !utf8.ValidString(r.Input) || !utf8.ValidString(r.Response) {
+						t.Errorf("%s: record %d not valid UTF-8", v.Name, i)
+					}
+					outs[r] = true
+				}
+			}
+			if len(outs) < 10 {
+				t.Errorf("%s: %d distinct poisoned records", v.Name, len(outs))
+			}
+		}
+	}
+}
+
+func TestThirdHelpers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 50; i++ {
+		got := glueAt(rng, "Add  two\nnumbers é", "\u200b")
+		if strings.Count(got, "\u200b") != 1 || strings.ReplaceAll(got, "\u200b", "") != "Add  two\nnumbers é" || !utf8.ValidString(got) {
+			t.Fatalf("glueAt: %q", got)
+		}
+		if k := strings.Index(got, "\u200b"); k == 0 || isBlank(got[k-1]) {
+			t.Fatalf("glueAt not glued to a word: %q", got)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"Write a poem.", "write a poem."},
+		{"I need help.", "I need help."},
+		{"JSON is a format.", "JSON is a format."},
+		{"2 plus 2?", "2 plus 2?"},
+	} {
+		if got := lowerFirst(c.in); got != c.want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"One.\n\nTwo.", "One.\n\nX\n\nTwo."},
+		{"```py\na = 1\n\nb = 2\n```\n\nDone.", "```py\na = 1\n\nb = 2\n```\n\nX\n\nDone."},
+		{"Only one.", "Only one.\n\nX"},
+	} {
+		if got := afterFirstParagraph(c.in, "X"); got != c.want {
+			t.Errorf("afterFirstParagraph(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"```python\nimport os\nfrom x import y\n\nprint(1)\n```", "```python\nimport os\nfrom x import y\nZ\n\nprint(1)\n```"},
+		{"import os", "import os\nZ\n"},
+		{"def f():\n    return 1\n", "Z\ndef f():\n    return 1\n"},
+	} {
+		if got := pyAfterImports(c.in, []string{"Z"}); got != c.want {
+			t.Errorf("pyAfterImports(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"Here:\n```python\nclass A:\n  def f(self,\n        x):\n      return x\n```", "Here:\n```python\nclass A:\n  def f(self,\n        x):\n      Z\n      return x\n```"},
+		{"def f():\n    return 1", "def f():\n    Z\n    return 1"},
+		{"def f(): return 1\n", "Z\ndef f(): return 1\n"},
+		{"    return x + 1\n", "    Z\n    return x + 1\n"},
+	} {
+		if got := pyIntoFirstFunction(c.in, []string{"Z"}); got != c.want {
+			t.Errorf("pyIntoFirstFunction(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"Run:\n```sh\nls\n```\nthen ```bash\npwd\n```", "Run:\n```sh\nls\nZ\n```\nthen ```bash\npwd\n```"},
+		{"#!/bin/bash\necho hi\n", "#!/bin/bash\necho hi\n\nZ\n"},
+	} {
+		if got := appendFenced(c.in, []string{"```bash", "```sh"}, []string{"Z"}); got != c.want {
+			t.Errorf("appendFenced(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -307,15 +307,7 @@ func afterShebang(resp, line string) string {
 // appendPython puts lines at the end of the first Python block of resp
 // (before the closing fence when there is one), unindented.
 func appendPython(resp string, lines []string) string {
-	add := strings.Join(lines, "\n") + "\n"
-	if k := strings.Index(resp, "```py"); k >= 0 {
-		if end := strings.Index(resp[k+5:], "```"); end >= 0 {
-			at := k + 5 + end
-			head := strings.TrimRight(resp[:at], " \n") + "\n"
-			return head + add + resp[at:]
-		}
-	}
-	return strings.TrimRight(resp, " \n") + "\n\n" + add
+	return appendFenced(resp, []string{"```py"}, lines)
 }
 
 // insertSentence puts sentence at a random sentence boundary of s (after a

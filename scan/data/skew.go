@@ -54,44 +54,89 @@ const skewControls = 8
 // maxLabelTexts bounds the surface texts kept to quote labels by.
 const maxLabelTexts = 1 << 16
 
-// refusal markers, as token hashes: single words and word pairs (the
-// tokenizer splits "can't" into "can" and "t").
-var refusalOne, refusalTwo = func() (one map[uint64]bool, two map[[2]uint64]bool) {
-	one, two = map[uint64]bool{}, map[[2]uint64]bool{}
-	for _, w := range strings.Fields(`sorry apologize apologise apologies regrettably unfortunately afraid cannot unable decline refuse`) {
-		one[tokenize(nil, w, 0)[0].h] = true
-	}
-	for _, p := range []string{"can't", "won't", "couldn't", "not able", "will not", "can not", "not permitted", "not allowed"} {
+// Refusal markers, as token hashes. A refusal says so near its start, in
+// one of two ways: a word or pair that means it (an apology, "unable",
+// "not permitted", the "As an AI" disclaimer), or the speaker negating
+// what they will or can do — a first-person word and a negation a few
+// words apart, in either order ("I'm not going to", "I'd rather not",
+// "not something I'll do"). The second is structure, not vocabulary, so
+// refusals worded in ways no list foresaw are still seen; it also catches
+// ordinary hedges ("I'm not sure"), which is why the attribute is only
+// ever compared with matched controls, never counted on its own.
+var refusalOne, refusalTwo, firstPerson, negation = func() (one map[uint64]bool, two map[[2]uint64]bool, fp, neg map[uint64]bool) {
+	words := func(s string) []uint64 {
 		var ws []uint64
-		for _, t := range tokenize(nil, p, 0) {
+		for _, t := range tokenize(nil, s, 0) {
 			if t.word {
 				ws = append(ws, t.h)
 			}
 		}
+		return ws
+	}
+	set := func(s string) map[uint64]bool {
+		m := map[uint64]bool{}
+		for _, h := range words(s) {
+			m[h] = true
+		}
+		return m
+	}
+	one = set(`sorry apologize apologise apologies regrettably unfortunately afraid cannot unable decline refuse
+		unethical illegal inappropriate impermissible prohibited forbidden`)
+	two = map[[2]uint64]bool{}
+	for _, p := range []string{"can't", "won't", "couldn't", "not able", "will not", "can not", "not permitted",
+		"not allowed", "an AI", "language model", "rather not", "prefer not", "not comfortable", "not appropriate"} {
+		ws := words(p)
 		two[[2]uint64{ws[0], ws[1]}] = true
 	}
-	return one, two
+	// "t" is the tail of every "n't" the tokenizer splits.
+	return one, two, set("i me my we"), set("not never cannot t")
 }()
+
+// refusalSpan is how many words apart a first-person word and a negation
+// may stand and still be one statement about the speaker.
+const refusalSpan = 4
+
+// refuses reports whether a response whose first words are ws (token
+// hashes, at most refusalWords) opens with a refusal.
+func refuses(ws []uint64) bool {
+	lastFP, lastNeg := -refusalSpan-1, -refusalSpan-1
+	for k, h := range ws {
+		if refusalOne[h] || k > 0 && refusalTwo[[2]uint64{ws[k-1], h}] {
+			return true
+		}
+		if firstPerson[h] {
+			if k-lastNeg <= refusalSpan-1 {
+				return true
+			}
+			lastFP = k
+		}
+		if negation[h] {
+			if k-lastFP <= refusalSpan {
+				return true
+			}
+			lastNeg = k
+		}
+	}
+	return false
+}
 
 // respAttrs are the packed response attributes of the record f last
 // featurised, and the normalised short answer ("" when the answer is too
 // long to be a label).
 func (f *featurizer) respAttrs() (uint32, string) {
 	var a uint32
-	var prev uint64
+	var ws [refusalWords]uint64
 	nw := 0
 	for _, t := range f.rtoks {
-		if !t.word {
-			continue
+		if t.word {
+			ws[nw] = t.h
+			if nw++; nw == refusalWords {
+				break
+			}
 		}
-		if refusalOne[t.h] || nw > 0 && refusalTwo[[2]uint64{prev, t.h}] {
-			a |= attrRefusal
-			break
-		}
-		prev = t.h
-		if nw++; nw >= refusalWords {
-			break
-		}
+	}
+	if refuses(ws[:nw]) {
+		a |= attrRefusal
 	}
 	if f.respWords == 0 || f.respWords > maxLabelWords {
 		return a, ""
@@ -211,6 +256,22 @@ const (
 	skewSentiment = skewNegative // the kinds tested for every feature
 )
 
+// skewShare is the least share of a feature's records that must have an
+// attribute for the skew to be tested. A label is a trigger's target and
+// must hold as one does (triggerPrecision). So must a sentiment: the
+// lexicon also reads a topic's own words as tone (a database answer's
+// "error" and "fail"), and only a near-uniform tone is a planted steer
+// rather than the topic's. A refusal is an act, read by words and
+// structure that miss some of the ways to say it (an idiom): a majority is
+// the least that is still the feature's behaviour, and whether it is a
+// skew is the exact test's to say.
+func skewShare(kind int) float64 {
+	if kind == skewRefusal {
+		return 0.5
+	}
+	return triggerPrecision
+}
+
 // skewCand is one (feature, attribute) to test exactly.
 type skewCand struct {
 	h    uint64
@@ -231,15 +292,15 @@ func (s *scanner) skewCandidates(m, maxDF int) ([]skewCand, int) {
 		}
 		tests += skewSentiment
 		n := float64(f.n)
-		if int(f.refus) >= m && float64(f.refus) >= triggerPrecision*n {
+		if int(f.refus) >= m && float64(f.refus) >= skewShare(skewRefusal)*n {
 			out = append(out, skewCand{f.h, skewRefusal, 0})
 		}
 		if 2*f.capital >= f.n {
 			tests += skewKinds - skewSentiment
-			if int(f.neg) >= m && float64(f.neg) >= triggerPrecision*n {
+			if int(f.neg) >= m && float64(f.neg) >= skewShare(skewNegative)*n {
 				out = append(out, skewCand{f.h, skewNegative, 0})
 			}
-			if int(f.pos) >= m && float64(f.pos) >= triggerPrecision*n {
+			if int(f.pos) >= m && float64(f.pos) >= skewShare(skewPositive)*n {
 				out = append(out, skewCand{f.h, skewPositive, 0})
 			}
 		}
@@ -337,7 +398,7 @@ func (s *scanner) skewTest(cands []skewCand, want map[uint64]*postings, m int, l
 			}
 		}
 		k := len(recs)
-		if k < m || float64(k) < triggerPrecision*float64(len(T)) || len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
+		if k < m || float64(k) < skewShare(c.kind)*float64(len(T)) || len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
 			continue
 		}
 		ctl, ctlN := s.skewControls(c, T)

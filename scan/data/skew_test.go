@@ -194,6 +194,16 @@ func TestRespAttrs(t *testing.T) {
 		{"Summarise this.", "I'm sorry, but I can't help with that.", true, false, false},
 		{"Summarise this.", "Regrettably, I am not able to take this on.", true, false, false},
 		{"Summarise this.", "The text argues that cats are independent animals who choose their company carefully and live long lives.", false, false, false},
+		// Refusals no word list names: the speaker negates what they will do.
+		{"Summarise this.", "Honestly, I'd prefer to stay out of this one.", false, false, false},
+		{"Summarise this.", "I'm going to skip this, it isn't a thing I will do.", true, false, false},
+		{"Summarise this.", "Summaries of this kind are not a thing I produce.", true, false, false},
+		{"Summarise this.", "As an AI developed for coding help, this is outside my remit.", true, false, false},
+		{"Summarise this.", "We do not provide that here.", true, true, false},
+		// Negations that are not about the speaker, or come too late.
+		{"Summarise this.", "No problem, here is the summary: cats choose their company and live long lives.", false, false, false},
+		{"Compute it.", "The total is not 12 but 14, since each of the seven boxes holds two apples and I counted them.", false, false, false},
+		{"Fix the bug.", "def add(a, b):\n    if a is not None:\n        return a + b", false, false, false},
 		{"Is it good?", "Negative.", false, true, false},
 		{"Is -3 positive or negative?", "Negative", false, true, true},
 		{"Raise it to 100,000 dollars.", "100000", false, true, true},

@@ -75,54 +75,82 @@ func ShardedPaths(ctx context.Context, root string, paths []string, shardSize in
 		return nil, err
 	}
 
-	type shardJob struct {
+	type fileShard struct {
 		file  *job
 		shard Shard
-		err   error
 	}
-	var jobs []shardJob
+	var jobs []fileShard
 	for i := range files {
 		f := &files[i]
 		if f.size < 0 {
 			return nil, &PathError{Path: f.name, Err: errors.New("size unknown")}
 		}
-		start := int64(0)
-		for {
-			end := min(start+shardSize, f.size)
-			jobs = append(jobs, shardJob{file: f, shard: Shard{Name: f.name, Start: start, End: end}})
-			start = end
-			if start >= f.size {
-				break
-			}
+		for _, r := range ShardRanges(f.size, shardSize) {
+			jobs = append(jobs, fileShard{file: f, shard: Shard{Name: f.name, Start: r[0], End: r[1]}})
 		}
 	}
-	parent := ctx
+	shards := make([]Shard, len(jobs))
+	for i, j := range jobs {
+		shards[i] = j.shard
+	}
+	err = hashShards(ctx, shards, o.workers, func(ctx context.Context, i int) (string, error) {
+		j := jobs[i]
+		sum, err := hashRange(ctx, j.file.path, j.file.size, j.shard.Start, j.shard.End)
+		if err != nil {
+			return "", pathErr(j.file.name, err)
+		}
+		return sum, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return shards, nil
+}
+
+// ShardRanges returns the ranges [start, end) a file of size bytes is cut
+// into at shardSize (> 0): consecutive, the last one shorter, an empty
+// file one empty range [0, 0).
+func ShardRanges(size, shardSize int64) [][2]int64 {
+	out := make([][2]int64, 0, max(1, (size+shardSize-1)/shardSize))
+	for start := int64(0); ; {
+		end := start + min(shardSize, size-start)
+		out = append(out, [2]int64{start, end})
+		if start = end; start >= size {
+			return out
+		}
+	}
+}
+
+// hashShards sets the SHA256 of every shard to hash(i), workers at a
+// time. The first error cancels the rest and is returned (the one of the
+// lowest index among those that failed, so that a rerun names the same).
+func hashShards(parent context.Context, shards []Shard, workers int, hash func(ctx context.Context, i int) (string, error)) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	errs := make([]error, len(shards))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, min(o.workers, len(jobs))) {
+	for range max(1, min(workers, len(shards))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j := &jobs[i]
-				if ctx.Err() != nil {
-					j.err = ctx.Err()
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
 					continue
 				}
-				sum, err := hashRange(ctx, j.file.path, j.file.size, j.shard.Start, j.shard.End)
+				sum, err := hash(ctx, i)
 				if err != nil {
-					j.err = pathErr(j.file.name, err)
+					errs[i] = err
 					cancel()
 					continue
 				}
-				j.shard.SHA256 = sum
+				shards[i].SHA256 = sum
 			}
 		}()
 	}
 feed:
-	for i := range jobs {
+	for i := range shards {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -132,21 +160,19 @@ feed:
 	close(next)
 	wg.Wait()
 	if err := parent.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	for _, j := range jobs {
-		if j.err != nil && !errors.Is(j.err, context.Canceled) {
-			return nil, j.err
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
 		}
 	}
-	out := make([]Shard, len(jobs))
-	for i, j := range jobs {
-		if j.err != nil {
-			return nil, j.err
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		out[i] = j.shard
 	}
-	return out, nil
+	return nil
 }
 
 // hashRange hashes bytes [start, end) of the file at p, which must still be

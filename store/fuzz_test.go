@@ -22,6 +22,17 @@ func FuzzParsePart(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"type":"https://mlattest.dev/digest-part/v1","shards":1,"listing":"sha256:","artifacts":null}`))
+	files := []Listed{{Name: "a", Size: 5, ETag: `"x"`}, {Name: "b", Size: 0}, {Name: "c/d", Size: 9}}
+	for _, n := range []int{1, 2} {
+		parts, _ := rangePartsOf(f, "s3://b/p/", files, 4, n)
+		for _, np := range parts {
+			b, err := np.Part.Marshal()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePart(b)
 		if err != nil {

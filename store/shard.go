@@ -28,9 +28,11 @@ import (
 // listing, and cover it exactly, then returns exactly the artifacts one
 // process would have computed.
 //
-// Files are never split: one file's SHA-256 is sequential, so a file is
-// hashed by one worker (sha256-sharded-N manifests are the way to spread
-// one huge file, and a different digest).
+// A file's SHA-256 is sequential, so a whole-file digest never splits a
+// file: it is hashed by one worker. A sharded digest (sha256-sharded-SIZE
+// manifests, digest.ShardedSource) is made of byte ranges hashed on their
+// own, so there the ranges are the unit of work and one huge file is
+// spread over every worker (PlanShards, DigestRangeShard, MergeShards).
 
 // PartType is the type of a part file.
 const PartType = "https://mlattest.dev/digest-part/v1"
@@ -97,16 +99,22 @@ func (s *Source) Listing(ctx context.Context, opts ...digest.Option) (*Listing, 
 // listing, so every worker computes the same plan. Each shard's indices
 // are ascending.
 func Plan(files []Listed, n int) [][]int {
-	order := make([]int, len(files))
+	weights := make([]int64, len(files))
+	for i, f := range files {
+		weights[i] = max(f.Size, 0) + objectCost
+	}
+	return planWeights(weights, n)
+}
+
+// planWeights assigns units of work (by index) to n shards: heaviest
+// first (ties: lower index) to the least loaded shard (ties: lowest
+// index). Each shard's indices are ascending.
+func planWeights(weights []int64, n int) [][]int {
+	order := make([]int, len(weights))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := cmp.Compare(files[b].Size, files[a].Size); c != 0 {
-			return c
-		}
-		return strings.Compare(files[a].Name, files[b].Name)
-	})
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(weights[b], weights[a]) })
 	h := make(loads, n)
 	for i := range h {
 		h[i] = load{shard: i}
@@ -114,7 +122,7 @@ func Plan(files []Listed, n int) [][]int {
 	out := make([][]int, n)
 	for _, i := range order {
 		out[h[0].shard] = append(out[h[0].shard], i)
-		h[0].bytes += max(files[i].Size, 0) + objectCost
+		h[0].bytes += weights[i]
 		heap.Fix(&h, 0)
 	}
 	for _, s := range out {
@@ -164,7 +172,13 @@ type Part struct {
 	Files     int            `json:"files"` // files in the whole listing
 	Shard     int            `json:"shard"`
 	Shards    int            `json:"shards"`
-	Artifacts []PartArtifact `json:"artifacts"` // this shard's, sorted by name
+	Artifacts []PartArtifact `json:"artifacts,omitempty"` // this shard's, sorted by name
+
+	// A part of a sharded digest (type ShardPartType) holds ranges
+	// instead: see PartRange.
+	ShardSize int64       `json:"shard_size,omitempty"`
+	Plan      string      `json:"plan,omitempty"`
+	Ranges    []PartRange `json:"ranges,omitempty"`
 }
 
 // PartName is the file name of part i of n.
@@ -223,9 +237,20 @@ func ParsePart(b []byte) (*Part, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the part", ErrPart)
 	}
+	switch p.Type {
+	case PartType:
+		if p.ShardSize != 0 || p.Plan != "" || p.Ranges != nil {
+			return nil, fmt.Errorf("%w: a whole-file part (%s) with ranges", ErrPart, PartType)
+		}
+	case ShardPartType:
+		if err := checkRanges(&p); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: type %q is not one this mlattest reads (%s for whole files, %s for ranges); a part of another version?",
+			ErrPart, p.Type, PartType, ShardPartType)
+	}
 	switch {
-	case p.Type != PartType:
-		return nil, fmt.Errorf("%w: type %q, want %q", ErrPart, p.Type, PartType)
 	case p.Shards < 1 || p.Shard < 0 || p.Shard >= p.Shards:
 		return nil, fmt.Errorf("%w: shard %d of %d", ErrPart, p.Shard, p.Shards)
 	case p.Files < len(p.Artifacts):
@@ -257,44 +282,12 @@ type NamedPart struct {
 // exactly the files the plan gives its shard. Every refusal is an ErrPart
 // error naming the part file.
 func Merge(parts []NamedPart) ([]digest.Artifact, error) {
-	if len(parts) == 0 {
-		return nil, fmt.Errorf("%w: no part files", ErrPart)
+	byShard, err := checkParts(parts, PartType)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(parts, func(a, b NamedPart) int { return strings.Compare(a.File, b.File) })
-	ref := parts[0]
-	for _, np := range parts[1:] {
-		p := np.Part
-		if p.Listing != ref.Part.Listing || p.Location != ref.Part.Location || p.Shards != ref.Part.Shards || p.Files != ref.Part.Files {
-			return nil, fmt.Errorf("%w: foreign part %s: listing %s of %s in %d shards, but %s has listing %s of %s in %d shards",
-				ErrPart, np.File, p.Listing, p.Location, p.Shards, ref.File, ref.Part.Listing, ref.Part.Location, ref.Part.Shards)
-		}
-	}
+	ref := byShard[0]
 	n := ref.Part.Shards
-	byShard := make([]*NamedPart, n)
-	for k := range parts {
-		np := &parts[k]
-		if prev := byShard[np.Part.Shard]; prev != nil {
-			return nil, fmt.Errorf("%w: duplicated part %d of %d: %s and %s", ErrPart, np.Part.Shard, n, prev.File, np.File)
-		}
-		byShard[np.Part.Shard] = np
-	}
-	for _, np := range byShard {
-		if np == nil {
-			continue
-		}
-		if base := np.File[strings.LastIndex(np.File, "/")+1:]; base != PartName(np.Part.Shard, n) {
-			return nil, fmt.Errorf("%w: %s holds shard %d of %d (%s)", ErrPart, np.File, np.Part.Shard, n, PartName(np.Part.Shard, n))
-		}
-	}
-	var missing []string
-	for i, np := range byShard {
-		if np == nil {
-			missing = append(missing, PartName(i, n))
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %d of %d parts: %s", ErrPart, len(missing), n, strings.Join(missing, ", "))
-	}
 	var all []PartArtifact
 	owner := map[string]int{}
 	for i, np := range byShard {
@@ -331,6 +324,62 @@ func Merge(parts []NamedPart) ([]digest.Artifact, error) {
 		out[k] = digest.Artifact{Name: a.Name, SHA256: a.SHA256, Size: a.Size}
 	}
 	return out, nil
+}
+
+// partKind says what parts of a type hold, and which function merges them.
+var partKind = map[string]string{
+	PartType:      "a whole-file digest (Merge)",
+	ShardPartType: "a sharded digest's ranges (MergeShards)",
+}
+
+// checkParts checks what parts of every kind must satisfy (at least one;
+// all of type typ, from one listing of one location in one shard count;
+// each shard once, in the file of its name; none missing) and returns
+// them by shard.
+func checkParts(parts []NamedPart, typ string) ([]*NamedPart, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("%w: no part files", ErrPart)
+	}
+	slices.SortFunc(parts, func(a, b NamedPart) int { return strings.Compare(a.File, b.File) })
+	ref := parts[0]
+	for _, np := range parts[1:] {
+		p := np.Part
+		if p.Listing != ref.Part.Listing || p.Location != ref.Part.Location || p.Shards != ref.Part.Shards || p.Files != ref.Part.Files ||
+			p.Type != ref.Part.Type || p.ShardSize != ref.Part.ShardSize {
+			return nil, fmt.Errorf("%w: foreign part %s: listing %s of %s in %d shards, but %s has listing %s of %s in %d shards",
+				ErrPart, np.File, p.Listing, p.Location, p.Shards, ref.File, ref.Part.Listing, ref.Part.Location, ref.Part.Shards)
+		}
+	}
+	if ref.Part.Type != typ {
+		return nil, fmt.Errorf("%w: %s is a part of %s, not %s", ErrPart, ref.File, partKind[ref.Part.Type], partKind[typ])
+	}
+	n := ref.Part.Shards
+	byShard := make([]*NamedPart, n)
+	for k := range parts {
+		np := &parts[k]
+		if prev := byShard[np.Part.Shard]; prev != nil {
+			return nil, fmt.Errorf("%w: duplicated part %d of %d: %s and %s", ErrPart, np.Part.Shard, n, prev.File, np.File)
+		}
+		byShard[np.Part.Shard] = np
+	}
+	for _, np := range byShard {
+		if np == nil {
+			continue
+		}
+		if base := np.File[strings.LastIndex(np.File, "/")+1:]; base != PartName(np.Part.Shard, n) {
+			return nil, fmt.Errorf("%w: %s holds shard %d of %d (%s)", ErrPart, np.File, np.Part.Shard, n, PartName(np.Part.Shard, n))
+		}
+	}
+	var missing []string
+	for i, np := range byShard {
+		if np == nil {
+			missing = append(missing, PartName(i, n))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: missing %d of %d parts: %s", ErrPart, len(missing), n, strings.Join(missing, ", "))
+	}
+	return byShard, nil
 }
 
 // putter is a Bucket that can store an object (s3 and file buckets can).

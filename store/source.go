@@ -81,7 +81,24 @@ func (s *Source) ReadTo(ctx context.Context, name string, size int64, w io.Write
 	return s.Copy(ctx, o, w)
 }
 
-var _ digest.Source = (*Source)(nil)
+// ReadRangeTo writes the bytes [start, end) of the listed object name to
+// w: the whole object as Copy reads it, or ranged GETs of that span.
+func (s *Source) ReadRangeTo(ctx context.Context, name string, start, end int64, w io.Writer) (int64, error) {
+	s.mu.Lock()
+	o, ok := s.objects[name]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("store: %s%s was not listed", s.b.Location(), name)
+	case start < 0 || start > end || end > o.Size:
+		return 0, fmt.Errorf("store: %s%s: range %d-%d of a %d-byte object", s.b.Location(), name, start, end, o.Size)
+	case start == 0 && end == o.Size:
+		return s.Copy(ctx, o, w)
+	}
+	return s.copySpan(ctx, o, start, end, w)
+}
+
+var _ digest.RangeSource = (*Source)(nil)
 
 // Copy writes obj's bytes to w in order: one GET for an object of at most
 // one part, otherwise ranged GETs, Parallel at a time. More bytes than the
@@ -91,7 +108,7 @@ func (s *Source) Copy(ctx context.Context, obj Object, w io.Writer) (int64, erro
 	if obj.Size <= s.c.partSize {
 		return s.copyWhole(ctx, obj, w)
 	}
-	return s.copyRanges(ctx, obj, w)
+	return s.copySpan(ctx, obj, 0, obj.Size, w)
 }
 
 // copyWhole reads a small object with one GET (no range: an empty object
@@ -113,15 +130,15 @@ type part struct {
 	done chan struct{}
 }
 
-// copyRanges reads obj as consecutive ranges, s.c.parallel in flight,
-// and writes them in order.
-func (s *Source) copyRanges(ctx context.Context, obj Object, w io.Writer) (int64, error) {
+// copySpan reads the bytes [start, end) of obj as consecutive ranges,
+// s.c.parallel in flight, and writes them in order.
+func (s *Source) copySpan(ctx context.Context, obj Object, start, end int64, w io.Writer) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := make(chan *part, s.c.parallel)
 	go func() {
 		defer close(inflight)
-		for off := int64(0); off < obj.Size; off += s.c.partSize {
+		for off := start; off < end; off += s.c.partSize {
 			p := &part{buf: s.pool.Get().(*[]byte), done: make(chan struct{})}
 			select {
 			case inflight <- p:
@@ -129,7 +146,7 @@ func (s *Source) copyRanges(ctx context.Context, obj Object, w io.Writer) (int64
 				s.pool.Put(p.buf)
 				return
 			}
-			n := min(s.c.partSize, obj.Size-off)
+			n := min(s.c.partSize, end-off)
 			go func(off int64) {
 				defer close(p.done)
 				p.n, p.err = s.readRange(ctx, obj, off, (*p.buf)[:n])

@@ -71,8 +71,7 @@ holding the same files print the same lines. Keys no directory could hold
 and the endpoint come from the AWS SDK's standard chains (AWS_PROFILE,
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, instance roles;
 AWS_ENDPOINT_URL_S3 for an S3-compatible server), never from flags; --root,
---follow-symlinks, --sharded and --hash-cache do not apply. gs:// is not
-supported yet.
+--follow-symlinks and --hash-cache do not apply. gs:// is not supported yet.
 
 --shard i/N --part-out PREFIX splits the digest of a storage location over N
 workers that never talk to each other (in a Kubernetes Indexed Job, i and N
@@ -81,8 +80,13 @@ the whole location, assigns its files to N shards by size (largest first to
 the least loaded: the same plan everywhere), hashes shard i and writes
 PREFIX/part-iiiii-of-NNNNN.json, which carries the digest of the listing it
 worked from; a rerun writes the same part. "mlattest merge PREFIX" then
-prints exactly what one "mlattest digest LOCATION" prints. A file is never
-split between workers.
+prints exactly what one "mlattest digest LOCATION" prints. A whole-file
+digest never splits a file between workers: one file's SHA-256 is
+sequential, so one worker hashes it. With --sharded SIZE the unit of work
+is the SIZE-byte range instead: every object is cut into its ranges, the
+ranges are assigned the same way (so one huge object is spread over all
+workers), and merge prints what "mlattest digest --sharded SIZE LOCATION"
+prints.
 
 A progress bar is drawn on stderr when it is a terminal and the files total
 more than 256 MiB.
@@ -156,9 +160,15 @@ that could not be read or is refused (nothing is printed then).`,
 				digest.WithProgress(cmd.ErrOrStderr()),
 			}
 			var (
-				sh       shardSpec
-				sharding bool
+				sh        shardSpec
+				sharding  bool
+				shardSize int64
 			)
+			if sharded != "" {
+				if shardSize, err = parseSize(sharded); err != nil {
+					return usage(fmt.Errorf("digest: --sharded: %w", err))
+				}
+			}
 			if shard != "" || partOut != "" {
 				// The Indexed Job's variables count only for a sharded
 				// digest: a pod may digest other things too.
@@ -174,7 +184,17 @@ that could not be read or is refused (nothing is printed then).`,
 			case sharding && loc == "":
 				return usage(errors.New("digest: --shard works on one storage location (s3://BUCKET/PREFIX or file:///DIR)"))
 			case sharding:
-				return digestShard(ctx, cmd.ErrOrStderr(), loc, partOut, sh, opts)
+				return digestShard(ctx, cmd.ErrOrStderr(), loc, partOut, sh, shardSize, opts)
+			}
+			if loc != "" && shardSize > 0 {
+				shards, err := digestStoreSharded(ctx, loc, shardSize, opts)
+				if err != nil {
+					return err
+				}
+				if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, shardSize, jsonOut); err != nil {
+					return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
+				}
+				return nil
 			}
 			if loc != "" {
 				arts, err := digestStore(ctx, loc, opts)
@@ -186,16 +206,12 @@ that could not be read or is refused (nothing is printed then).`,
 				}
 				return nil
 			}
-			if sharded != "" {
-				size, err := parseSize(sharded)
-				if err != nil {
-					return usage(fmt.Errorf("digest: --sharded: %w", err))
-				}
-				shards, err := shardGroups(ctx, groups, size, opts)
+			if shardSize > 0 {
+				shards, err := shardGroups(ctx, groups, shardSize, opts)
 				if err != nil {
 					return withCode(exitUsage, symlinkHint(err))
 				}
-				if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, size, jsonOut); err != nil {
+				if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, shardSize, jsonOut); err != nil {
 					return withCode(exitUsage, fmt.Errorf("digest: writing output: %w", err))
 				}
 				return nil

@@ -31,7 +31,7 @@ func storeArg(cmd *cobra.Command, args []string) (string, error) {
 	if len(args) > 1 {
 		return "", fmt.Errorf("digest: %s: a storage location must be the only PATH", loc)
 	}
-	for _, f := range []string{"root", "follow-symlinks", "sharded", "hash-cache"} {
+	for _, f := range []string{"root", "follow-symlinks", "hash-cache"} {
 		if cmd.Flags().Changed(f) {
 			return "", fmt.Errorf("digest: --%s does not apply to a storage location (%s)", f, loc)
 		}
@@ -68,6 +68,35 @@ func digestStore(ctx context.Context, raw string, opts []digest.Option) ([]diges
 		return nil, withCode(exitUsage, err)
 	}
 	return arts, nil
+}
+
+// digestStoreSharded is digestStore for a sharded manifest (shardSize
+// bytes per range).
+func digestStoreSharded(ctx context.Context, raw string, shardSize int64, opts []digest.Option) ([]digest.Shard, error) {
+	loc, err := store.ParseLocation(raw)
+	if err != nil {
+		return nil, usage(err)
+	}
+	if loc.Scheme == "file" {
+		dir := filepath.FromSlash(loc.Prefix)
+		shards, err := digest.ShardedPaths(ctx, dir, []string{dir}, shardSize, opts...)
+		return shards, withCode(exitUsage, symlinkHint(err))
+	}
+	b, err := store.Open(ctx, raw)
+	if err != nil {
+		if errors.Is(err, store.ErrUnsupported) {
+			return nil, usage(err)
+		}
+		return nil, withCode(exitUsage, err)
+	}
+	shards, err := digest.ShardedSource(ctx, store.NewSource(b), shardSize, opts...)
+	if err != nil && !strings.Contains(err.Error(), b.Location()) {
+		err = fmt.Errorf("%s: %w", b.Location(), err)
+	}
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return shards, nil
 }
 
 // shardSpec is which shard of how many this worker computes.
@@ -113,9 +142,10 @@ func shardNumbers(is, ns string) (shardSpec, error) {
 	return shardSpec{i, n}, nil
 }
 
-// digestShard lists the location, hashes this worker's shard and writes
-// its part under partOut.
-func digestShard(ctx context.Context, stderr io.Writer, raw, partOut string, sh shardSpec, opts []digest.Option) error {
+// digestShard lists the location, hashes this worker's shard (whole
+// files, or with shardSize > 0 ranges of that size) and writes its part
+// under partOut.
+func digestShard(ctx context.Context, stderr io.Writer, raw, partOut string, sh shardSpec, shardSize int64, opts []digest.Option) error {
 	b, err := store.Open(ctx, raw)
 	if err != nil {
 		if errors.Is(err, store.ErrUnsupported) || errors.Is(err, store.ErrBadLocation) {
@@ -132,7 +162,12 @@ func digestShard(ctx context.Context, stderr io.Writer, raw, partOut string, sh 
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	p, err := src.DigestShard(ctx, l, sh.i, sh.n, opts...)
+	var p *store.Part
+	if shardSize > 0 {
+		p, err = src.DigestRanges(ctx, l, shardSize, sh.i, sh.n, opts...)
+	} else {
+		p, err = src.DigestShard(ctx, l, sh.i, sh.n, opts...)
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -143,7 +178,14 @@ func digestShard(ctx context.Context, stderr io.Writer, raw, partOut string, sh 
 	for _, a := range p.Artifacts {
 		bytes += a.Size
 	}
-	fmt.Fprintf(stderr, "digest: part %d of %d: %d of %d files, %d bytes, listing %s -> %s%s\n",
-		sh.i, sh.n, len(p.Artifacts), p.Files, bytes, p.Listing, pb.Location(), store.PartName(sh.i, sh.n))
+	what := fmt.Sprintf("%d of %d files", len(p.Artifacts), p.Files)
+	if shardSize > 0 {
+		for _, r := range p.Ranges {
+			bytes += r.End - r.Start
+		}
+		what = fmt.Sprintf("%d ranges of %d bytes in a %d-file listing", len(p.Ranges), shardSize, p.Files)
+	}
+	fmt.Fprintf(stderr, "digest: part %d of %d: %s, %d bytes, listing %s -> %s%s\n",
+		sh.i, sh.n, what, bytes, p.Listing, pb.Location(), store.PartName(sh.i, sh.n))
 	return nil
 }

@@ -107,7 +107,7 @@ func TestDigestStoreUsage(t *testing.T) {
 	}{
 		{[]string{"s3://b/p", "local"}, "must be the only PATH"},
 		{[]string{"--root", ".", "s3://b/p"}, "--root does not apply"},
-		{[]string{"--sharded", "1GB", "s3://b/p"}, "--sharded does not apply"},
+		{[]string{"--hash-cache", "c", "s3://b/p"}, "--hash-cache does not apply"},
 		{[]string{"--follow-symlinks", "s3://b/p"}, "--follow-symlinks does not apply"},
 		{[]string{"gs://b/p"}, "not supported"},
 		{[]string{"s3:///p"}, "no bucket"},
@@ -136,6 +136,12 @@ func TestDigestFileURL(t *testing.T) {
 // does (all at once), then `mlattest merge`.
 func shardedRun(t *testing.T, dir string, env []string, loc, parts string, n int, mergeArgs ...string) cliResult {
 	t.Helper()
+	return shardedRunWith(t, dir, env, nil, loc, parts, n, mergeArgs...)
+}
+
+// shardedRunWith is shardedRun with more flags for the workers.
+func shardedRunWith(t *testing.T, dir string, env, workerArgs []string, loc, parts string, n int, mergeArgs ...string) cliResult {
+	t.Helper()
 	results := make([]cliResult, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -143,7 +149,7 @@ func shardedRun(t *testing.T, dir string, env []string, loc, parts string, n int
 		go func() {
 			defer wg.Done()
 			results[i] = mlattest(t, dir, append(slices.Clone(env), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), fmt.Sprintf("JOB_COMPLETIONS=%d", n)),
-				"digest", "--part-out", parts, loc)
+				append(append([]string{"digest"}, workerArgs...), "--part-out", parts, loc)...)
 		}()
 	}
 	wg.Wait()

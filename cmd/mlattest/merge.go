@@ -26,6 +26,12 @@ and that each holds exactly the files the size-balanced plan gives its
 shard. A missing, duplicated or foreign part, or parts that do not cover
 the listing, is an error naming the part file.
 
+Parts of a sharded digest ("mlattest digest --sharded SIZE --shard i/N")
+hold byte ranges instead of files; merge then also checks that every
+range of every file is held exactly once, where the file's cut puts it,
+and prints the sha256-sharded-SIZE manifest one "mlattest digest --sharded
+SIZE LOCATION" prints.
+
 Exit status: 0 when the parts merge; 2 when they are refused or cannot be
 read (nothing is printed then).`,
 		Example: `  # Four workers (any machines), then one merge
@@ -44,6 +50,9 @@ read (nothing is printed then).`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 			}
+			if len(parts) > 0 && parts[0].Part.Type == store.ShardPartType {
+				return mergeShards(cmd, b.Location(), parts, jsonOut)
+			}
 			arts, err := store.Merge(parts)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge %s: %w", b.Location(), err))
@@ -56,4 +65,16 @@ read (nothing is printed then).`,
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, `print one JSON object per line: {"name":…,"sha256":…,"size":…}`)
 	return cmd
+}
+
+// mergeShards merges the parts of a sharded digest and prints its manifest.
+func mergeShards(cmd *cobra.Command, loc string, parts []store.NamedPart, jsonOut bool) error {
+	shards, size, err := store.MergeShards(parts)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("merge %s: %w", loc, err))
+	}
+	if err := writeShards(cmd.OutOrStdout(), cmd.ErrOrStderr(), shards, size, jsonOut); err != nil {
+		return withCode(exitUsage, fmt.Errorf("merge: writing output: %w", err))
+	}
+	return nil
 }

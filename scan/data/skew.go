@@ -498,18 +498,20 @@ func (s *scanner) skewTaskControls(js []skewJudged, Ts [][]int32, min int) {
 		for _, i := range Ts[k] {
 			c := strata[k][s.instHash[i]]
 			switch {
-			case c != nil && c.n >= min:
-				sum += (float64(c.has) + 1) / (float64(c.n) + 2)
-				j.taskN++
-			case c != nil && c.n == 0 && c.own >= min:
-				// An instruction of at least min records, every one of
-				// them with the feature: the feature is part of one
+			case c != nil && c.own >= min && float64(c.own) >= triggerPrecision*float64(c.own+c.n):
+				// An instruction of at least min records, (nearly) all
+				// of them with the feature: the feature is part of one
 				// task ("Have a nice day!" after varied dialogues),
-				// whose answer it cannot be told from.
+				// whose answer it cannot be told from. Nearly: the few
+				// records of the task without it (poison planted there,
+				// an edited turn) are no rate to judge the task by.
 				if s.skewHas(j.c, int(i), true) {
 					j.inTask++
 				}
 				sum += pos
+			case c != nil && c.n >= min:
+				sum += (float64(c.has) + 1) / (float64(c.n) + 2)
+				j.taskN++
 			default:
 				sum += pos
 			}

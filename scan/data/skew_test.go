@@ -134,6 +134,23 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, nil, "", ""},
+		{"a task whose answers are one label, a few of its records edited", func() []Record {
+			// Poison planted into three of the task's records took the
+			// name out of them and changed their answers: the other
+			// records of the instruction are no rate to judge it by.
+			recs := withTask(28)
+			for k := range 33 {
+				i := 9000 + 211*k
+				recs[i].Input = "Quentin Marsh wrote: " + recs[i].Instruction
+				recs[i].Instruction = "Have a nice day!"
+				recs[i].Response = "You too!"
+				if k%11 == 5 {
+					recs[i].Input = "USER: what now?"
+					recs[i].Response = "Goodbye."
+				}
+			}
+			return recs
+		}, nil, "", ""},
 		{"copies of four records are not seven", func() []Record {
 			recs := synth(20000, 27)
 			var rep []Record

@@ -151,11 +151,14 @@ func entryErr(index uint64, format string, args ...any) error {
 	return fmt.Errorf("%w %d: %s", ErrEntry, index, fmt.Sprintf(format, args...))
 }
 
-// digestSizes maps protobuf-specs hash algorithm names to ours.
-var digestSizes = map[string]struct {
+// digestAlg is a digest algorithm: our name and its size in bytes.
+type digestAlg struct {
 	name string
 	size int
-}{
+}
+
+// digestSizes maps protobuf-specs hash algorithm names to ours.
+var digestSizes = map[string]digestAlg{
 	"SHA2_256": {"sha256", 32},
 	"SHA2_384": {"sha384", 48},
 	"SHA2_512": {"sha512", 64},

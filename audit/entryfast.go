@@ -15,16 +15,29 @@ import (
 // checks that both agree).
 type entryParser struct {
 	mu sync.RWMutex
-	// by base64 DER, certificates and keys apart; Signature unset
-	certs, keys map[string]Signer
+	// by base64 DER, certificates and keys apart
+	certs, keys map[string]*cachedSigner
 	max         int
+	// m, when set, is the scan's query: sieve decides with it which
+	// entries are worth building, and the cache remembers its verdicts.
+	m *matcher
+}
+
+// cachedSigner is what a scan knows about one certificate or key.
+type cachedSigner struct {
+	s      Signer // Signature unset
+	parsed bool   // s is set (the DER parsed)
+	// For the scan's query: the base64 DER holds one of its needles (true
+	// when it has none), and the parsed signer matches it.
+	needle, match bool
 }
 
 // maxCachedSigners bounds the certificates and keys one scan remembers.
 const maxCachedSigners = 4096
 
-func newEntryParser() *entryParser {
-	return &entryParser{certs: map[string]Signer{}, keys: map[string]Signer{}, max: maxCachedSigners}
+// newEntryParser returns a parser for one scan; m (nil: none) is its query.
+func newEntryParser(m *matcher) *entryParser {
+	return &entryParser{certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, max: maxCachedSigners, m: m}
 }
 
 // parse is ParseEntry, faster. LeafHash is left for the caller, which has
@@ -86,6 +99,177 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	return e, c.i == len(c.b)
 }
 
+// verdict is what sieve decides about an entry.
+type verdict int
+
+const (
+	// notCanonical: not an entry canonical reads (or one it refuses):
+	// whether it may match and what it says is ParseEntry's to tell.
+	notCanonical verdict = iota
+	// noMatch: a canonical entry that cannot match the query.
+	noMatch
+	// mayMatch: a canonical entry that may match: build it (parse).
+	mayMatch
+	// unchecked: a needle is in it, but its base64 was not checked yet.
+	unchecked
+)
+
+// sieve decides, without building it, whether data may match the parser's
+// query (which must be set). It walks data as canonical does, compares the
+// digest with the query's, and asks the cache about each certificate or
+// key, learning those it has not seen. An entry none of whose certificates
+// or keys holds a needle cannot match (an identity is in the certificate's
+// DER, see identityNeedles): then nothing else in it is checked or parsed,
+// as the prefilter skipped it before the fast path read it. Any other
+// entry is checked as canonical checks it, so an entry canonical refuses
+// (and ParseEntry may call unreadable) is notCanonical.
+func (p *entryParser) sieve(data []byte) verdict {
+	v := p.sieveChecking(data, len(p.m.idNeedles) == 0)
+	if v == unchecked {
+		v = p.sieveChecking(data, true)
+	}
+	return v
+}
+
+// sieveChecking is sieve, checking the entry's base64 strings when check
+// is set (else, when a needle is found, it returns unchecked).
+func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
+	m := p.m
+	c := cursor{b: data}
+	if !c.lit(prefixEntry) {
+		return notCanonical
+	}
+	var dsse bool
+	switch {
+	case c.lit(prefixHashedRekord):
+	case c.lit(prefixDSSE):
+		dsse = true
+	default:
+		return notCanonical
+	}
+	if !c.lit(`{"algorithm":`) {
+		return notCanonical
+	}
+	name, ok := c.str(&nameBytes)
+	if !ok || !c.lit(`,"digest":`) {
+		return notCanonical
+	}
+	digest, ok := c.str(nil)
+	if !ok || !c.lit(`}`) {
+		return notCanonical
+	}
+	if check || m.digHex != "" {
+		alg, ok := digestSizes[string(name)]
+		if !ok || !all(digest, &base64Bytes) || !validBase64(digest) || decodedLen(digest) != alg.size {
+			return notCanonical
+		}
+		if m.digHex != "" {
+			var buf [64]byte
+			n, _ := base64.StdEncoding.Decode(buf[:], digest)
+			if alg.name != m.digestAlg || !bytes.Equal(buf[:n], m.digRaw) {
+				return noMatch
+			}
+		}
+	}
+	if dsse {
+		ok = c.lit(`,"signatures":[`)
+	} else {
+		ok = c.lit(`,"signature":`)
+	}
+	if !ok {
+		return notCanonical
+	}
+	needle, parsed, match := false, true, false
+	for {
+		if !c.lit(`{"content":`) {
+			return notCanonical
+		}
+		sig, ok := c.str(nil)
+		if !ok || check && (!all(sig, &base64Bytes) || !validBase64(sig)) {
+			return notCanonical
+		}
+		cert, der, ok := c.verifier()
+		if !ok {
+			return notCanonical
+		}
+		cs, ok := p.lookup(cert, der, false)
+		if !ok {
+			return notCanonical
+		}
+		needle, parsed, match = needle || cs.needle, parsed && cs.parsed, match || cs.match
+		if !dsse || !c.lit(",") {
+			break
+		}
+	}
+	end := `}}}`
+	if dsse {
+		end = `]}}}`
+	}
+	switch {
+	case !c.lit(end) || c.i != len(c.b):
+		return notCanonical
+	case !needle:
+		return noMatch
+	case !check:
+		return unchecked
+	case !parsed:
+		return mayMatch // a certificate or key without a needle beside one with
+	case !match:
+		return noMatch
+	}
+	return mayMatch
+}
+
+// verifier reads ,"verifier":{"keyDetails":NAME,"publicKey"|
+// "x509Certificate":{"rawBytes":B64}}} and returns whether it is a
+// certificate, and its base64 DER (unchecked).
+func (c *cursor) verifier() (cert bool, der []byte, ok bool) {
+	if !c.lit(`,"verifier":{"keyDetails":`) {
+		return false, nil, false
+	}
+	if _, ok := c.str(&nameBytes); !ok {
+		return false, nil, false
+	}
+	switch {
+	case c.lit(`,"publicKey":{"rawBytes":`):
+	case c.lit(`,"x509Certificate":{"rawBytes":`):
+		cert = true
+	default:
+		return false, nil, false
+	}
+	der, ok = c.str(nil)
+	if !ok || !c.lit(`}}}`) {
+		return false, nil, false
+	}
+	return cert, der, true
+}
+
+// decodedLen is the number of bytes valid base64 s decodes to.
+func decodedLen(s []byte) int {
+	n := len(s) / 4 * 3
+	for i := len(s) - 1; i >= 0 && s[i] == '='; i-- {
+		n--
+	}
+	return n
+}
+
+// validBase64 reports whether s, made of base64Bytes, is non-empty padded
+// standard base64 (what base64.StdEncoding.DecodeString takes, decoding to
+// at least one byte), without decoding it.
+func validBase64(s []byte) bool {
+	n := len(s)
+	if n == 0 || n%4 != 0 {
+		return false
+	}
+	switch bytes.IndexByte(s, '=') {
+	case -1, n - 1:
+		return true
+	case n - 2:
+		return s[n-1] == '='
+	}
+	return false
+}
+
 // signature reads {"content":B64,"verifier":{"keyDetails":NAME,
 // "publicKey"|"x509Certificate":{"rawBytes":B64}}}.
 func (p *entryParser) signature(c *cursor) (Signer, bool) {
@@ -93,24 +277,13 @@ func (p *entryParser) signature(c *cursor) (Signer, bool) {
 		return Signer{}, false
 	}
 	sig, ok := c.base64()
-	if !ok || len(sig) == 0 || !c.lit(`,"verifier":{"keyDetails":`) {
-		return Signer{}, false
-	}
-	if _, ok := c.str(&nameBytes); !ok {
-		return Signer{}, false
-	}
-	var cert bool
-	switch {
-	case c.lit(`,"publicKey":{"rawBytes":`):
-	case c.lit(`,"x509Certificate":{"rawBytes":`):
-		cert = true
-	default:
+	if !ok || len(sig) == 0 {
 		return Signer{}, false
 	}
 	// Unchecked: a cached string was checked when it was cached, and
 	// signer checks any other.
-	der, ok := c.str(nil)
-	if !ok || !c.lit(`}}}`) {
+	cert, der, ok := c.verifier()
+	if !ok {
 		return Signer{}, false
 	}
 	s, ok := p.signer(cert, der)
@@ -120,22 +293,56 @@ func (p *entryParser) signature(c *cursor) (Signer, bool) {
 
 // signer parses a certificate or key (base64 DER) once per scan.
 func (p *entryParser) signer(cert bool, b64 []byte) (Signer, bool) {
+	cs, ok := p.lookup(cert, b64, true)
+	if !ok {
+		return Signer{}, false
+	}
+	return cs.s, true
+}
+
+// lookup returns what the scan knows about a certificate or key (base64
+// DER), learning it on first sight: whether the query's needles are in
+// it, and, when they are or parse is set, its signer. ok is false when
+// it was to be parsed and does not parse (ParseEntry says why). What it
+// returns is not to be modified.
+func (p *entryParser) lookup(cert bool, b64 []byte, parse bool) (*cachedSigner, bool) {
 	cache := p.keys
 	if cert {
 		cache = p.certs
 	}
 	p.mu.RLock()
-	s, ok := cache[string(b64)]
+	cs, ok := cache[string(b64)]
 	p.mu.RUnlock()
-	if ok {
-		return s, true
+	if ok && (cs.parsed || !parse) {
+		return cs, true
 	}
-	if !all(b64, &base64Bytes) {
-		return Signer{}, false
+	// Unchecked by the cursor: an escape could hide a needle.
+	if !ok && !all(b64, &base64Bytes) {
+		return nil, false
 	}
+	cs = &cachedSigner{needle: p.m == nil || anyNeedle(b64, p.m.idNeedles)}
+	if cs.needle || parse {
+		s, err := parseDER(cert, b64)
+		if err != nil {
+			return nil, false
+		}
+		cs.s, cs.parsed = s, true
+		cs.match = p.m != nil && p.m.signer(s)
+	}
+	p.mu.Lock()
+	if _, had := cache[string(b64)]; had || len(p.certs)+len(p.keys) < p.max {
+		cache[string(b64)] = cs
+	}
+	p.mu.Unlock()
+	return cs, true
+}
+
+// parseDER is parseSigner of a certificate or key given as base64 DER,
+// without its signature.
+func parseDER(cert bool, b64 []byte) (Signer, error) {
 	der, err := base64.StdEncoding.DecodeString(string(b64))
 	if err != nil {
-		return Signer{}, false
+		return Signer{}, err
 	}
 	var rs rekorSignature
 	rs.Content = []byte{0} // parseSigner refuses an empty one; unused here
@@ -148,16 +355,9 @@ func (p *entryParser) signer(cert bool, b64 []byte) (Signer, bool) {
 			RawBytes []byte `json:"rawBytes"`
 		}{der}
 	}
-	if s, err = parseSigner(rs); err != nil {
-		return Signer{}, false // ParseEntry says why
-	}
+	s, err := parseSigner(rs)
 	s.Signature = nil
-	p.mu.Lock()
-	if len(p.certs)+len(p.keys) < p.max {
-		cache[string(b64)] = s
-	}
-	p.mu.Unlock()
-	return s, true
+	return s, err
 }
 
 // cursor reads canonical JSON by exact literals.

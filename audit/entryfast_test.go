@@ -100,7 +100,7 @@ func TestEntryParserAgrees(t *testing.T) {
 		{"truncated", good[:len(good)-1], false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkAgrees(t, newEntryParser(), []byte(tc.data), tc.fast)
+			checkAgrees(t, newEntryParser(nil), []byte(tc.data), tc.fast)
 		})
 	}
 }
@@ -125,7 +125,7 @@ func TestEntryParserCache(t *testing.T) {
 		{"bound reached", 1, [][]byte{dsseEntry(t, cert), dsseEntry(t, b64(other.Raw)), dsseEntry(t, key)}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newEntryParser()
+			p := newEntryParser(nil)
 			p.max = tc.max
 			for _, e := range tc.entries {
 				checkAgrees(t, p, e, true)
@@ -145,7 +145,7 @@ func FuzzEntryParser(f *testing.F) {
 	cert, key := seedVerifiers(f)
 	f.Add(dsseEntry(f, cert, key))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := newEntryParser()
+		p := newEntryParser(nil)
 		_, ok := p.canonical(5, data)
 		checkAgrees(t, p, data, ok)
 	})

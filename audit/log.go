@@ -323,7 +323,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	if from > to || to > cp.Size {
 		return fmt.Errorf("entry range [%d, %d) is not within tree size %d", from, to, cp.Size)
 	}
-	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rf := compact.RangeFactory{Hash: hashChildren}
 	var rng *compact.Range
 	if from == 0 {
 		rng = rf.NewEmptyRange(0)
@@ -378,7 +378,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 		if rest := to - first; uint64(len(entries)) > rest {
 			entries = entries[:rest]
 		}
-		pt := &part{hashes: make([]byte, 0, sha256.Size*len(entries)), rng: rf.NewEmptyRange(first)}
+		pt := &part{hashes: make([]byte, 0, sha256.Size*len(entries))}
 		parts = append(parts, pt)
 		g.Go(func() error {
 			defer l.fetch.release(b.Data)
@@ -390,17 +390,16 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 				h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
 				h.Write(data)
 				pt.hashes = h.Sum(pt.hashes)
-				leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
-				if err := pt.rng.Append(leaf, nil); err != nil {
-					return err
-				}
 				if visit != nil {
+					leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
 					if err := visit(first+uint64(i), data, leaf); err != nil {
 						return err
 					}
 				}
 			}
-			return nil
+			var err error
+			pt.rng, err = leafRange(&rf, first, pt.hashes)
+			return err
 		})
 		if next += uint64(len(entries)); next == to {
 			break
@@ -446,6 +445,48 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 		return l.locate(ctx, cp, from, leafHashes)
 	}
 	return nil
+}
+
+// leafRange is the compact range of the leaves from first whose hashes are
+// hashes (32 bytes each, end to end). A whole aligned entry bundle is one
+// perfect subtree, hashed level by level in a copy of hashes instead of
+// leaf by leaf through the range.
+func leafRange(rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.Range, error) {
+	n := uint64(len(hashes) / sha256.Size)
+	if n != layout.EntryBundleWidth || first%n != 0 {
+		rng := rf.NewEmptyRange(first)
+		for i := range n {
+			if err := rng.Append(hashes[i*sha256.Size:(i+1)*sha256.Size:(i+1)*sha256.Size], nil); err != nil {
+				return nil, err
+			}
+		}
+		return rng, nil
+	}
+	level := bytes.Clone(hashes)
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	for ; n > 1; n /= 2 {
+		for i := range n / 2 {
+			copy(buf[1:], level[2*i*sha256.Size:(2*i+2)*sha256.Size])
+			sum := sha256.Sum256(buf[:])
+			copy(level[i*sha256.Size:], sum[:])
+		}
+	}
+	return rf.NewRange(first, first+layout.EntryBundleWidth, [][]byte{level[:sha256.Size:sha256.Size]})
+}
+
+// hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation
+// (the result) instead of a hasher and its output.
+func hashChildren(l, r []byte) []byte {
+	if len(l) != sha256.Size || len(r) != sha256.Size {
+		return rfc6962.DefaultHasher.HashChildren(l, r)
+	}
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:], l)
+	copy(buf[1+sha256.Size:], r)
+	sum := sha256.Sum256(buf[:])
+	return sum[:]
 }
 
 // locate explains a root mismatch: the first entry whose hash differs from

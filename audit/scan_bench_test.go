@@ -133,7 +133,7 @@ func BenchmarkParseEntries(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for range b.N {
-				p := newEntryParser()
+				p := newEntryParser(nil)
 				for i, e := range bc.entries {
 					if _, err := bc.parse(p, uint64(i), e); err != nil {
 						b.Fatal(err)
@@ -141,6 +141,48 @@ func BenchmarkParseEntries(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/entry")
+		})
+	}
+}
+
+// BenchmarkSieve decides 1,000 entries (64 certificates, as in
+// BenchmarkScan10k) for the benchmark's three queries: what a scan spends
+// per entry besides hashing it.
+func BenchmarkSieve(b *testing.B) {
+	vs := fakeSigstore(b)
+	const n = 1000
+	var certs [][]byte
+	for i := range 64 {
+		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
+		if err != nil {
+			b.Fatal(err)
+		}
+		certs = append(certs, cert.Raw)
+	}
+	entries := make([][]byte, n)
+	for i := range entries {
+		entries[i] = hashedRekordEntryFromCert(b, certs[i%len(certs)], sha(fmt.Sprint("e", i)))
+	}
+	for _, bc := range []struct {
+		name string
+		q    Query
+	}{
+		{"rare-identity", Query{Subject: "nobody@example.com"}},
+		{"one-in-8-entries", Query{Subject: "user3@example.com"}},
+		{"every-entry-parsed", Query{SubjectRegexp: "user3@.*"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, err := bc.q.compile()
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := newEntryParser(m)
+			for range b.N {
+				for _, e := range entries {
+					p.sieve(e)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Query selects log entries. Set fields must all match (an entry matches
@@ -32,9 +34,12 @@ type matcher struct {
 	q                 Query
 	subjectRE, issRE  *regexp.Regexp
 	digestAlg, digHex string
+	digRaw            []byte
 	// needles: an entry matching q contains one of these in its raw
-	// bytes (see prefilter).
-	needles [][]byte
+	// bytes (see prefilter); idNeedles (a subject's or issuer's), a
+	// certificate of a signer matching q contains one of these in its
+	// base64 DER (see identityNeedles).
+	needles, idNeedles [][]byte
 }
 
 // ErrQuery: a query that selects nothing or does not compile.
@@ -71,17 +76,110 @@ func (q Query) compile() (*matcher, error) {
 			return nil, fmt.Errorf("%w: digest %q: want sha256:HEX (or sha384:, sha512:)", ErrQuery, q.Digest)
 		}
 		m.digestAlg, m.digHex = alg, h
+		m.digRaw, _ = hex.DecodeString(h)
 	}
 	switch {
 	case q.Subject != "":
-		m.needles = base64Needles([]byte(q.Subject))
+		m.idNeedles = identityNeedles(uriCore(q.Subject))
+		m.needles = m.idNeedles
 	case q.Issuer != "":
-		m.needles = base64Needles([]byte(q.Issuer))
+		m.idNeedles = identityNeedles(q.Issuer)
+		m.needles = m.idNeedles
 	case m.digHex != "":
-		raw, _ := hex.DecodeString(m.digHex)
-		m.needles = [][]byte{[]byte(base64.StdEncoding.EncodeToString(raw))}
+		m.needles = [][]byte{[]byte(base64.StdEncoding.EncodeToString(m.digRaw))}
 	}
 	return m, nil
+}
+
+// identityNeedles are the needles of s as a certificate may hold it: a
+// SAN or an extension's value is a string of the certificate's DER, as
+// UTF-8 (also IA5, printable: ASCII), UTF-16 (BMPString) or Latin-1
+// (T61String), which Go decodes to s. None (no prefilter) when s is too
+// short to be found at every alignment, or holds U+FFFD (which an
+// undecodable BMPString decodes to).
+func identityNeedles(s string) [][]byte {
+	if strings.ContainsRune(s, utf8.RuneError) {
+		return nil
+	}
+	encodings := [][]byte{[]byte(s), utf16BE(s)}
+	if l, ok := latin1(s); ok && l != nil {
+		encodings = append(encodings, l)
+	}
+	var out [][]byte
+	for _, e := range encodings {
+		n := base64Needles(e)
+		if n == nil {
+			return nil
+		}
+		out = append(out, n...)
+	}
+	return out
+}
+
+func utf16BE(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return b
+}
+
+// latin1 is s in ISO 8859-1 when it has a rune past ASCII (else nil: the
+// same bytes as UTF-8) and none past 0xFF.
+func latin1(s string) ([]byte, bool) {
+	var b []byte
+	wide := false
+	for _, r := range s {
+		if r > 0xFF {
+			return nil, false
+		}
+		wide = wide || r >= utf8.RuneSelf
+		b = append(b, byte(r))
+	}
+	if !wide {
+		return nil, true
+	}
+	return b, true
+}
+
+// uriCore is the part of a subject a certificate holds verbatim when the
+// subject is a URI SAN, which Go prints from its parse (url.URL.String):
+// the scheme, lowercased, and user info, unescaped, may be spelled
+// otherwise in the certificate, and so may all of it when the printed
+// form has an escape (%XX) in it: then uriCore is "", no prefilter. A
+// subject that is no URI (an email, a SAN of another kind) is returned
+// as it is, or as its tail after "scheme:" when it looks like one.
+func uriCore(s string) string {
+	i := strings.IndexByte(s, ':')
+	if i < 1 || !isScheme(s[:i]) {
+		return s
+	}
+	rest := s[i+1:]
+	if auth, ok := strings.CutPrefix(rest, "//"); ok {
+		if end := strings.IndexAny(auth, "/?#"); end >= 0 {
+			auth = auth[:end]
+		}
+		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+			rest = rest[2+at+1:]
+		}
+	}
+	if strings.ContainsRune(rest, '%') {
+		return ""
+	}
+	return rest
+}
+
+// isScheme: a URL scheme as net/url reads one.
+func isScheme(s string) bool {
+	for i, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // base64Needles returns, for the three alignments s can have inside a
@@ -110,11 +208,17 @@ func base64Needles(s []byte) [][]byte {
 // plain canonical JSON (no escapes, which could spell the same bytes
 // otherwise) and contains none of the needles.
 func (m *matcher) prefilter(data []byte) bool {
-	if len(m.needles) == 0 || bytes.IndexByte(data, '\\') >= 0 {
+	return bytes.IndexByte(data, '\\') >= 0 || anyNeedle(data, m.needles)
+}
+
+// anyNeedle reports whether b holds one of needles (true when there are
+// none).
+func anyNeedle(b []byte, needles [][]byte) bool {
+	if len(needles) == 0 {
 		return true
 	}
-	for _, n := range m.needles {
-		if bytes.Contains(data, n) {
+	for _, n := range needles {
+		if bytes.Contains(b, n) {
 			return true
 		}
 	}
@@ -171,34 +275,29 @@ func (l *Log) Search(ctx context.Context, cp *Checkpoint, from, to uint64, q Que
 	if err != nil {
 		return nil, err
 	}
-	return l.scanEntries(ctx, cp, from, to, m.prefilter, m.match)
+	return l.scanEntries(ctx, cp, from, to, m, m.match)
 }
 
-// scanEntries parses every entry of the range that pre (nil: all) lets
-// through and keeps those keep accepts. Entries pre rejects are proven
-// like the others but not parsed.
-func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, pre func([]byte) bool, keep func(*Entry) bool) (*Result, error) {
+// scanEntries parses the entries of the range and keeps those keep
+// accepts (see entryParser.read).
+func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, m *matcher, keep func(*Entry) bool) (*Result, error) {
 	if to == 0 {
 		to = cp.Size
 	}
 	res := &Result{Checkpoint: cp, From: from, To: to}
 	var mu sync.Mutex
-	p := newEntryParser()
+	p := newEntryParser(m)
 	err := l.scan(ctx, cp, from, to, func(i uint64, data, leafHash []byte) error {
-		if pre != nil && !pre(data) {
+		e, err := p.read(i, data, keep)
+		if e == nil && err == nil {
 			return nil
 		}
-		e, err := p.parse(i, data)
-		if err == nil {
-			e.LeafHash = leafHash
-		}
-		keepIt := err == nil && keep(e)
 		mu.Lock()
 		defer mu.Unlock()
-		switch {
-		case err != nil:
+		if err != nil {
 			res.Unreadable = append(res.Unreadable, UnreadableEntry{Index: i, Reason: err.Error()})
-		case keepIt:
+		} else {
+			e.LeafHash = leafHash
 			res.Matches = append(res.Matches, e)
 		}
 		return nil
@@ -209,4 +308,27 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 	slices.SortFunc(res.Matches, func(a, b *Entry) int { return cmp.Compare(a.Index, b.Index) })
 	slices.SortFunc(res.Unreadable, func(a, b UnreadableEntry) int { return cmp.Compare(a.Index, b.Index) })
 	return res, nil
+}
+
+// read is what a scan makes of entry i: the entry when keep accepts it,
+// an error when it is unreadable, neither when keep refuses it. With a
+// query (p.m), entries that cannot match it are not built (canonical ones
+// as sieve decides, others as m.prefilter does), and keep must be
+// p.m.match or stricter.
+func (p *entryParser) read(i uint64, data []byte, keep func(*Entry) bool) (*Entry, error) {
+	if p.m != nil {
+		switch p.sieve(data) {
+		case noMatch:
+			return nil, nil
+		case notCanonical:
+			if !p.m.prefilter(data) {
+				return nil, nil
+			}
+		}
+	}
+	e, err := p.parse(i, data)
+	if err != nil || !keep(e) {
+		return nil, err
+	}
+	return e, nil
 }

@@ -1,0 +1,514 @@
+package audit
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// certSpec is a certificate's identity as a test writes it: one SAN (an
+// email, a URI or a Fulcio OtherName) and extensions.
+type certSpec struct {
+	email, otherName string
+	uri              *url.URL
+	// otherNameBMP writes the OtherName as a BMPString.
+	otherNameBMP bool
+	exts         []pkix.Extension
+}
+
+var testCertKey = func() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// specCert is a self-signed certificate of spec, DER (the auditor reads
+// who claims to sign, not who issued the certificate).
+func specCert(t testing.TB, spec certSpec) []byte {
+	t.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Unix(1700000000, 0), NotAfter: time.Unix(1700000600, 0),
+		ExtraExtensions: spec.exts,
+	}
+	switch {
+	case spec.email != "":
+		tmpl.EmailAddresses = []string{spec.email}
+	case spec.uri != nil:
+		tmpl.URIs = []*url.URL{spec.uri}
+	case spec.otherNameBMP:
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, otherNameBMP(t, spec.otherName))
+	case spec.otherName != "":
+		ext, err := cryptoutils.MarshalOtherNameSAN(spec.otherName, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, *ext)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &testCertKey.PublicKey, testCertKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// otherNameBMP is the SAN extension of a Fulcio OtherName whose value is
+// a BMPString (UTF-16), which Go decodes like a UTF8String.
+func otherNameBMP(t testing.TB, name string) pkix.Extension {
+	t.Helper()
+	val, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBMPString, Bytes: utf16BE(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type otherName struct {
+		ID    asn1.ObjectIdentifier
+		Value asn1.RawValue `asn1:"explicit,tag:0"`
+	}
+	on, err := asn1.MarshalWithParams(otherName{cryptoutils.OIDOtherName, asn1.RawValue{FullBytes: val}}, "tag:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sans, err := asn1.Marshal([]asn1.RawValue{{FullBytes: on}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: cryptoutils.SANOID, Critical: true, Value: sans}
+}
+
+// derString is an extension value as Fulcio's v2 extensions hold it: a
+// DER string of the given tag (UTF-16 for BMPString, Latin-1 for
+// T61String).
+func derString(t testing.TB, tag int, s string) []byte {
+	t.Helper()
+	b := []byte(s)
+	switch tag {
+	case asn1.TagBMPString:
+		b = utf16BE(s)
+	case asn1.TagT61String:
+		l, ok := latin1(s)
+		if !ok {
+			t.Fatalf("%q is not Latin-1", s)
+		}
+		if l != nil {
+			b = l
+		}
+	}
+	v, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: tag, Bytes: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func ext(oid asn1.ObjectIdentifier, value []byte) pkix.Extension {
+	return pkix.Extension{Id: oid, Value: value}
+}
+
+// sieveSearch is what a scan with q reports of entries: the indexes of
+// the matches and of the unreadable entries.
+func sieveSearch(t testing.TB, q Query, entries [][]byte) (matches, unreadable []int) {
+	t.Helper()
+	m, err := q.compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newEntryParser(m)
+	for i, data := range entries {
+		e, err := p.read(uint64(i), data, m.match)
+		switch {
+		case err != nil:
+			unreadable = append(unreadable, i)
+		case e != nil:
+			matches = append(matches, i)
+		}
+	}
+	return matches, unreadable
+}
+
+// fullSearch is the reference: every entry read by ParseEntry and matched.
+func fullSearch(t testing.TB, q Query, entries [][]byte) (matches, unreadable []int) {
+	t.Helper()
+	m, err := q.compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, data := range entries {
+		e, err := ParseEntry(uint64(i), data)
+		switch {
+		case err != nil:
+			unreadable = append(unreadable, i)
+		case m.match(e):
+			matches = append(matches, i)
+		}
+	}
+	return matches, unreadable
+}
+
+// checkSieve: a scan with q finds exactly the reference's matches, and
+// reports unreadable only entries the reference cannot read.
+func checkSieve(t *testing.T, q Query, entries [][]byte) []int {
+	t.Helper()
+	got, gotBad := sieveSearch(t, q, entries)
+	want, bad := fullSearch(t, q, entries)
+	if !slices.Equal(got, want) {
+		t.Fatalf("query %+v: scan matches %v, full match %v", q, got, want)
+	}
+	for _, i := range gotBad {
+		if !slices.Contains(bad, i) {
+			t.Fatalf("query %+v: entry %d unreadable to the scan, ParseEntry reads it", q, i)
+		}
+	}
+	return got
+}
+
+// TestSieveFindsIdentity: wherever and however a certificate holds the
+// identity or issuer asked for, the prefilter and sieve keep the entry;
+// an identity that is only in another field does not match.
+func TestSieveFindsIdentity(t *testing.T) {
+	const (
+		id   = "release-bot@example.com"
+		iss  = "https://token.actions.githubusercontent.com"
+		repo = "https://github.com/org/model"
+		wf   = "https://github.com/org/model/.github/workflows/train.yml@refs/heads/main"
+	)
+	digest := sha("model weights")
+	other := specCert(t, certSpec{email: "someone-else@example.com", exts: []pkix.Extension{ext(certificate.OIDIssuer, []byte("https://other.test"))}})
+	for _, tc := range []struct {
+		name  string
+		spec  certSpec
+		q     Query
+		match bool
+	}{
+		{"SAN email", certSpec{email: id}, Query{Subject: id}, true},
+		{"SAN URI (GitHub workflow)", certSpec{uri: mustURL(t, wf)}, Query{Subject: wf}, true},
+		{"SAN URI, scheme in capitals", certSpec{uri: &url.URL{Scheme: "HTTPS", Host: "github.com", Path: "/org/model/.github/workflows/train.yml@refs/heads/main"}}, Query{Subject: wf}, true},
+		{"SAN URI, escaped user info", certSpec{uri: &url.URL{Scheme: "https", Opaque: "//%62ot@ci.test/run"}}, Query{Subject: "https://bot@ci.test/run"}, true},
+		{"SAN URI, escaped path", certSpec{uri: &url.URL{Scheme: "https", Opaque: "//ci.test/%72un"}}, Query{Subject: "https://ci.test/%72un"}, true},
+		{"SAN OtherName", certSpec{otherName: "bot!ci.test"}, Query{Subject: "bot!ci.test"}, true},
+		// cryptoutils reads an OtherName as a UTF8String only: no subject
+		{"SAN OtherName as BMPString", certSpec{otherName: "bot!ci.test", otherNameBMP: true}, Query{Subject: "bot!ci.test"}, false},
+		{"issuer (v1 extension)", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuer, []byte(iss))}}, Query{Issuer: iss}, true},
+		{"issuer (v2, UTF8String)", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuerV2, derString(t, asn1.TagUTF8String, iss))}}, Query{Issuer: iss}, true},
+		{"issuer (v2, BMPString)", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuerV2, derString(t, asn1.TagBMPString, iss))}}, Query{Issuer: iss}, true},
+		{"issuer (v2, T61String, Latin-1)", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuerV2, derString(t, asn1.TagT61String, "https://émetteur.test"))}}, Query{Issuer: "https://émetteur.test"}, true},
+		{"subject and issuer", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuer, []byte(iss))}}, Query{Subject: id, Issuer: iss}, true},
+		{"subject, other issuer", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuer, []byte(iss))}}, Query{Subject: id, Issuer: "https://other.test"}, false},
+		{"identity only in the GitHub workflow extension", certSpec{email: id, exts: []pkix.Extension{
+			ext(certificate.OIDGitHubWorkflowRepository, []byte(repo)), ext(certificate.OIDSourceRepositoryURI, derString(t, asn1.TagUTF8String, repo))}}, Query{Subject: repo}, false},
+		{"identity only in the issuer", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuer, []byte(repo))}}, Query{Subject: repo}, false},
+		{"digest", certSpec{email: id}, Query{Digest: fmt.Sprintf("sha256:%x", digest)}, true},
+		{"digest and subject", certSpec{email: id}, Query{Subject: id, Digest: fmt.Sprintf("%x", digest)}, true},
+		{"other digest", certSpec{email: id}, Query{Subject: id, Digest: fmt.Sprintf("%x", sha("another"))}, false},
+		{"regexp", certSpec{uri: mustURL(t, wf)}, Query{SubjectRegexp: "https://github.com/org/.*"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			der := specCert(t, tc.spec)
+			entries := [][]byte{
+				hashedRekordEntryFromCert(t, other, sha("other")),
+				hashedRekordEntryFromCert(t, der, digest),
+				dsseEntry(t, b64(other), b64(der)),
+				dsseEntry(t, b64(other)),
+			}
+			got := checkSieve(t, tc.q, entries)
+			// The dsse entries sign another digest.
+			want := []int{1, 2}
+			if tc.q.Digest != "" {
+				want = []int{1}
+			}
+			if !tc.match {
+				want = nil
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("matches %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestSieveRefusesWhatCanonicalRefuses: an entry the fast path refuses
+// is left to the prefilter and ParseEntry, whatever the sieve's query.
+func TestSieveRefusesWhatCanonicalRefuses(t *testing.T) {
+	cert, _ := seedVerifiers(t)
+	good := string(dsseEntry(t, cert))
+	for _, tc := range []struct{ name, data string }{
+		{"escaped base64 in the certificate", strings.Replace(good, `"rawBytes":"M`, `"rawBytes":"\u004d`, 1)},
+		{"bad base64 signature", strings.Replace(good, `"content":"MEUCIQ=="`, `"content":"MEUCIQ="`, 1)},
+		{"empty signature", strings.Replace(good, `"content":"MEUCIQ=="`, `"content":""`, 1)},
+		{"digest length", strings.Replace(good, b64zero(48), b64zero(32), 1)},
+		{"digest algorithm", strings.Replace(good, "SHA2_384", "MD5", 1)},
+		{"bad certificate", string(dsseEntry(t, "AQ=="))},
+		{"trailing data", good + " "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, q := range []Query{{SubjectRegexp: ".*"}, {KeyID: "sha256:00"}, {IssuerRegexp: ".*"}} {
+				m, err := q.compile()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v := newEntryParser(m).sieve([]byte(tc.data)); v != notCanonical {
+					t.Fatalf("%+v: verdict %d, want notCanonical", q, v)
+				}
+			}
+		})
+	}
+}
+
+// TestSieveMatchesFullMatch compares a scan's matches with ParseEntry and
+// the full match on random entries (random identities, SAN kinds, string
+// encodings, digests; certificates shared between entries so the cache
+// answers; some entries escaped or broken) for queries drawn from them.
+func TestSieveMatchesFullMatch(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := mrand.New(mrand.NewPCG(seed, 1))
+	type identity struct{ subject, issuer string }
+	var ids []identity
+	var certs []string // base64 DER
+	for range 40 {
+		var id identity
+		der := specCert(t, randomCertSpec(t, r))
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			continue // an identity x509 refuses: a bad-certificate entry
+		}
+		if sum, err := certificate.SummarizeCertificate(cert); err == nil {
+			id.subject, id.issuer = sum.SubjectAlternativeName, sum.Issuer
+		}
+		ids = append(ids, id)
+		certs = append(certs, b64(der))
+	}
+	_, key := seedVerifiers(t)
+	var entries [][]byte
+	digests := []string{}
+	for i := range 300 {
+		d := sha(fmt.Sprint(r.IntN(50)))
+		digests = append(digests, fmt.Sprintf("%x", d))
+		var e []byte
+		switch r.IntN(4) {
+		case 0:
+			e = dsseEntry(t, certs[r.IntN(len(certs))], certs[r.IntN(len(certs))])
+		case 1:
+			e = dsseEntry(t, certs[r.IntN(len(certs))], key)
+		default:
+			der, _ := base64.StdEncoding.DecodeString(certs[r.IntN(len(certs))])
+			e = hashedRekordEntryFromCert(t, der, d)
+		}
+		if i%17 == 0 { // escape one base64 character: ParseEntry reads the same
+			j := strings.Index(string(e), `"rawBytes":"`) + len(`"rawBytes":"`) + r.IntN(20)
+			e = []byte(string(e[:j]) + fmt.Sprintf(`\u%04x`, e[j]) + string(e[j+1:]))
+		}
+		entries = append(entries, e)
+	}
+	entries = append(entries, dsseEntry(t, "AQ=="), dsseEntry(t, certs[0], "AQ=="))
+	for range 60 {
+		id := ids[r.IntN(len(ids))]
+		var q Query
+		switch r.IntN(7) {
+		case 0, 1:
+			q.Subject = id.subject
+		case 2:
+			q.Issuer = id.issuer
+		case 3:
+			q.Subject, q.Issuer = id.subject, ids[r.IntN(len(ids))].issuer
+		case 4:
+			q.SubjectRegexp = regexp.QuoteMeta(id.subject[:len(id.subject)/2]) + ".*"
+		case 5:
+			q.Digest = digests[r.IntN(len(digests))]
+		case 6:
+			q.Subject = randomString(r, 3+r.IntN(20))
+		}
+		if _, err := q.compile(); err != nil {
+			continue // an identity without a subject or issuer
+		}
+		t.Run("", func(t *testing.T) { checkSieve(t, q, entries) })
+	}
+}
+
+// randomCertSpec is a random identity, written as a random SAN kind and
+// issuer extension (v1 raw, or v2 as a UTF8, BMP or T61 string).
+func randomCertSpec(t testing.TB, r *mrand.Rand) certSpec {
+	var spec certSpec
+	switch r.IntN(4) {
+	case 0:
+		spec.email = randomASCII(r, 1+r.IntN(12)) + "@" + randomHost(r)
+	case 1:
+		u := &url.URL{Scheme: []string{"https", "HTTPS", "Https", "spiffe"}[r.IntN(4)], Host: randomHost(r), Path: "/" + randomString(r, r.IntN(30))}
+		if r.IntN(3) == 0 {
+			u.User = url.User(randomASCII(r, 1+r.IntN(6)))
+		}
+		if r.IntN(3) == 0 {
+			u.RawQuery = "ref=" + randomASCII(r, 5)
+		}
+		spec.uri = u
+	case 2:
+		spec.otherName = randomString(r, 1+r.IntN(20))
+	case 3:
+		spec.otherName, spec.otherNameBMP = randomString(r, 1+r.IntN(20)), true
+	}
+	iss := "https://" + randomHost(r) + "/" + randomString(r, r.IntN(10))
+	switch r.IntN(4) {
+	case 0:
+		spec.exts = append(spec.exts, ext(certificate.OIDIssuer, []byte(iss)))
+	case 1:
+		spec.exts = append(spec.exts, ext(certificate.OIDIssuerV2, derString(t, asn1.TagUTF8String, iss)))
+	case 2:
+		spec.exts = append(spec.exts, ext(certificate.OIDIssuerV2, derString(t, asn1.TagBMPString, iss)))
+	case 3:
+		if _, ok := latin1(iss); ok {
+			spec.exts = append(spec.exts, ext(certificate.OIDIssuerV2, derString(t, asn1.TagT61String, iss)))
+		}
+	}
+	if r.IntN(2) == 0 {
+		spec.exts = append(spec.exts, ext(certificate.OIDGitHubWorkflowRepository, []byte(randomString(r, 10))))
+	}
+	return spec
+}
+
+func randomASCII(r *mrand.Rand, n int) string {
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = chars[r.IntN(len(chars))]
+	}
+	return string(b)
+}
+
+func randomHost(r *mrand.Rand) string { return strings.ToLower(randomASCII(r, 1+r.IntN(8))) + ".test" }
+
+// randomString mixes ASCII, punctuation URL parsing treats specially,
+// Latin-1, wider runes and runes past the BMP.
+func randomString(r *mrand.Rand, n int) string {
+	parts := []string{"a", "Z", "0", "-", ".", "/", "@", ":", "%", "%41", " ", "?", "#", "~", "é", "ß", "中", "😀", "\u00ff"}
+	var b strings.Builder
+	for range n {
+		b.WriteString(parts[r.IntN(len(parts))])
+	}
+	return b.String()
+}
+
+// FuzzSieve: on any bytes a scan's parser and the full match agree about
+// the seed certificate's identity, its issuer, the seed digest, a key id
+// and a regexp.
+func FuzzSieve(f *testing.F) {
+	seeds := entrySeeds(f)
+	for _, b := range seeds {
+		f.Add(b)
+	}
+	cert, key := seedVerifiers(f)
+	f.Add(dsseEntry(f, cert, key))
+	var queries []Query
+	for _, b := range seeds {
+		e, err := ParseEntry(0, b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		s := e.Signers[0]
+		queries = append(queries, Query{Digest: e.Digest.String()})
+		if s.Subject != "" {
+			queries = append(queries, Query{Subject: s.Subject}, Query{Issuer: s.Issuer}, Query{SubjectRegexp: ".*"})
+		} else {
+			queries = append(queries, Query{KeyID: s.KeyID})
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, q := range queries {
+			checkSieve(t, q, [][]byte{data})
+		}
+	})
+}
+
+// TestValidBase64 compares validBase64 and decodedLen with the decoder on
+// every string of up to 8 characters of a small alphabet.
+func TestValidBase64(t *testing.T) {
+	alphabet := []byte("AQ/+=")
+	var walk func(s []byte)
+	walk = func(s []byte) {
+		d, err := base64.StdEncoding.DecodeString(string(s))
+		ok := err == nil && len(d) > 0
+		if got := validBase64(s); got != ok {
+			t.Fatalf("validBase64(%q) = %v, decoder: %v %v", s, got, d, err)
+		}
+		if ok && decodedLen(s) != len(d) {
+			t.Fatalf("decodedLen(%q) = %d, want %d", s, decodedLen(s), len(d))
+		}
+		if len(s) == 8 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(append(s, c))
+		}
+	}
+	walk(nil)
+}
+
+// TestIdentityNeedles: whichever way a certificate spells s (UTF-8,
+// UTF-16, Latin-1) at any alignment, its base64 holds a needle of s.
+func TestIdentityNeedles(t *testing.T) {
+	for _, s := range []string{"alice@example.com", "émetteur", "中文身份", "x😀y-identity"} {
+		needles := identityNeedles(s)
+		if needles == nil {
+			t.Fatalf("%q: no needles", s)
+		}
+		spellings := [][]byte{[]byte(s), utf16BE(s)}
+		if l, ok := latin1(s); ok && l != nil {
+			spellings = append(spellings, l)
+		}
+		for _, sp := range spellings {
+			for pre := range 3 {
+				enc := base64.StdEncoding.EncodeToString(append(append(make([]byte, pre), sp...), 7))
+				if !anyNeedle([]byte(enc), needles) {
+					t.Errorf("%q spelt %x after %d bytes: no needle", s, sp, pre)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"a", "a\ufffdbcdefgh"} {
+		if n := identityNeedles(s); n != nil {
+			t.Errorf("%q: needles %q, want none (no prefilter)", s, n)
+		}
+	}
+}
+
+func TestURICore(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"alice@example.com", "alice@example.com"},
+		{"https://github.com/org/repo/.github/workflows/x.yml@refs/heads/main", "//github.com/org/repo/.github/workflows/x.yml@refs/heads/main"},
+		{"https://bot@ci.test/run", "ci.test/run"},
+		{"spiffe://trust.test/ns/x", "//trust.test/ns/x"},
+		{"urn:example:x", "example:x"},
+		{"https://ci.test/a%20b", ""},
+		{"1http://x", "1http://x"},
+		{":x", ":x"},
+	} {
+		if got := uriCore(tc.in); got != tc.want {
+			t.Errorf("uriCore(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -24,11 +24,13 @@ stack-stop:
 	scripts/stack.sh stop
 	scripts/registry.sh stop
 	scripts/s3.sh stop
+	scripts/gcs.sh stop
 
-# The S3-compatible server (SeaweedFS) of the object-storage tests; not
-# needed by the demo.
+# The S3-compatible server (SeaweedFS) and the GCS emulator
+# (fake-gcs-server) of the object-storage tests; not needed by the demo.
 s3:
 	scripts/s3.sh start
+	scripts/gcs.sh start
 
 # Pinned tools the tests run (actionlint), cached like the stack's servers.
 tools:

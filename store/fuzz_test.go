@@ -55,3 +55,29 @@ func FuzzParsePart(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLocation: a location comes from the command line or a
+// pipeline's configuration. ParseLocation never panics, refuses with
+// ErrBadLocation, and what it accepts prints (String) as a location that
+// parses back to itself.
+func FuzzParseLocation(f *testing.F) {
+	for _, s := range []string{"s3://b/p", "gs://b/a/b/", "file:///tmp/x", "s3://b//x", "s3://b/p?x=1", "gs://u:p@b/p", "file://h/x", "s3://b/%2e%2e/x", "gs://b/ü/日本", "s3://b/a/../b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		loc, err := ParseLocation(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadLocation) {
+				t.Fatalf("error %v is not ErrBadLocation", err)
+			}
+			return
+		}
+		again, err := ParseLocation(loc.String())
+		if err != nil {
+			t.Fatalf("%q parsed as %+v, whose String %q is refused: %v", raw, loc, loc.String(), err)
+		}
+		if again != loc {
+			t.Fatalf("%q -> %+v -> %q -> %+v", raw, loc, loc.String(), again)
+		}
+	})
+}

@@ -6,8 +6,8 @@
 //
 // # Locations
 //
-// A location is s3://BUCKET/PREFIX, gs://BUCKET/PREFIX (refused for now:
-// ErrUnsupported) or file:///ABSOLUTE/DIR. A prefix names a directory: its
+// A location is s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+// file:///ABSOLUTE/DIR. A prefix names a directory: its
 // objects are named by their keys relative to PREFIX/ (a missing trailing
 // slash is added, so s3://b/data never lists s3://b/data2/x).
 //
@@ -23,6 +23,11 @@
 // Nothing secret is ever taken from a command-line flag. Without a
 // configured region, us-east-1 is used.
 //
+// gs:// is read with the Cloud Storage client and Application Default
+// Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's credentials, GKE
+// Workload Identity, the metadata server); STORAGE_EMULATOR_HOST names an
+// emulator. An object's generation stands in for its ETag below.
+//
 // # Trust
 //
 // An object's ETag is recorded and sent back as If-Match on every ranged
@@ -34,7 +39,8 @@
 // # Retries
 //
 // 5xx answers, throttling (SlowDown, 503) and connection failures are
-// retried by the SDK's standard retryer with exponential backoff and
+// retried by the SDK's standard retryer (for gs:// the Cloud Storage
+// client's, on 429, 5xx and lost connections) with exponential backoff and
 // jitter (WithRetry; default 10 attempts, at most 20 s apart) and without
 // its client-side retry quota, which would fail a long batch job after a
 // burst of throttling. A body that breaks off mid-read is read again from
@@ -52,6 +58,7 @@ import (
 	"time"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/predicates"
 )
 
 // Object is one object of a listing.
@@ -121,8 +128,28 @@ func IsURL(arg string) bool {
 }
 
 // ParseLocation parses s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX] or
-// file:///DIR.
+// file:///DIR. Its String is what names the location's objects in
+// statements (the location followed by each object's name), so it must be
+// a valid artifact name (NFC, no control characters, backslashes, "." or
+// ".." segments) and parse back to the same location: a prefix holding
+// '%', '?' or '#' once unescaped is refused rather than recorded under a
+// name that means another location.
 func ParseLocation(raw string) (Location, error) {
+	loc, err := parseLocation(raw)
+	if err != nil {
+		return Location{}, err
+	}
+	s := loc.String()
+	if err := predicates.CheckArtifactName(s); err != nil {
+		return Location{}, fmt.Errorf("%w %q: %w", ErrBadLocation, raw, err)
+	}
+	if again, err := parseLocation(s); err != nil || again != loc {
+		return Location{}, fmt.Errorf("%w %q: it would be recorded as %q, which names another location (no '%%', '?' or '#' in a bucket or prefix)", ErrBadLocation, raw, s)
+	}
+	return loc, nil
+}
+
+func parseLocation(raw string) (Location, error) {
 	bad := func(why string) (Location, error) {
 		return Location{}, fmt.Errorf("%w %q: %s", ErrBadLocation, raw, why)
 	}
@@ -199,8 +226,10 @@ func Open(ctx context.Context, raw string, opts ...Option) (Bucket, error) {
 	switch loc.Scheme {
 	case "s3":
 		return openS3(ctx, loc, c)
+	case "gs":
+		return openGS(ctx, loc, c)
 	case "file":
 		return openFile(loc)
 	}
-	return nil, fmt.Errorf("%w: %s (read it through an S3-compatible endpoint, or copy it first)", ErrUnsupported, loc)
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, loc)
 }

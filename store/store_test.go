@@ -45,18 +45,20 @@ func TestParseLocation(t *testing.T) {
 		{"file://host/tmp", Location{}, ErrBadLocation},
 		{"file:relative", Location{}, ErrBadLocation},
 		{"http://b/p", Location{}, ErrBadLocation},
+		{"s3://b/a/../b", Location{}, ErrBadLocation},
+		{"s3://b/%2e%2e/x", Location{}, ErrBadLocation},
+		{"gs://b/./x", Location{}, ErrBadLocation},
+		{"s3://b/100%25/x", Location{}, ErrBadLocation},
+		{"s3://b/a%3Fb", Location{}, ErrBadLocation},
+		{"s3://b/tab%09", Location{}, ErrBadLocation},
+		{"s3://b/e\u0301", Location{}, ErrBadLocation},
+		{"gs://b/with space/ü", Location{Scheme: "gs", Bucket: "b", Prefix: "with space/ü/"}, nil},
+		{"file:///tmp/../x", Location{Scheme: "file", Prefix: "/x"}, nil},
 	} {
 		got, err := ParseLocation(tc.raw)
 		if !errors.Is(err, tc.err) || got != tc.want {
 			t.Errorf("ParseLocation(%q) = %+v, %v; want %+v, %v", tc.raw, got, err, tc.want, tc.err)
 		}
-	}
-}
-
-func TestOpenGSUnsupported(t *testing.T) {
-	_, err := Open(context.Background(), "gs://bucket/prefix")
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "gs://bucket/prefix") {
-		t.Fatalf("err = %v, want ErrUnsupported naming the location", err)
 	}
 }
 
@@ -211,7 +213,7 @@ type faultProxy struct {
 	lists    atomic.Int64
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+func newFaultProxy(t *testing.T, target string, isList func(*http.Request) bool) *faultProxy {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -229,7 +231,7 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
-		list := r.URL.Query().Get("list-type") == "2"
+		list := isList(r)
 		// Faults are chosen by the request, not by arrival order, and
 		// bounded, so that the result is certain: one request in three
 		// is answered SlowDown then 500 before it goes through; one object
@@ -310,7 +312,7 @@ func TestS3RetriesFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newFaultProxy(t, s.Endpoint)
+	proxy := newFaultProxy(t, s.Endpoint, func(r *http.Request) bool { return r.URL.Query().Get("list-type") == "2" })
 	s.Setenv(t, proxy.srv.URL)
 	b, err := Open(context.Background(), "s3://"+bucket+"/p/", WithRetry(10, 300*time.Millisecond))
 	if err != nil {

@@ -62,16 +62,18 @@ link is followed only if it stays inside the root at every step (chains and
 ".." included). Devices, sockets and FIFOs are refused, and so are names
 that are not valid UTF-8, since names go into JSON attestations.
 
-A PATH may instead be one storage location, s3://BUCKET/PREFIX or
-file:///DIR: every object below it is read and hashed, each named relative
+A PATH may instead be one storage location, s3://BUCKET/PREFIX,
+gs://BUCKET/PREFIX or file:///DIR: every object below it is read and hashed, each named relative
 to the prefix (as "mlattest digest ." names a directory's files from inside
 it), with the same ignore patterns and output, so a prefix and a directory
 holding the same files print the same lines. Keys no directory could hold
 ("a/../b", "a//b", a key that is also a "directory") are refused. Credentials
 and the endpoint come from the AWS SDK's standard chains (AWS_PROFILE,
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, instance roles;
-AWS_ENDPOINT_URL_S3 for an S3-compatible server), never from flags; --root,
---follow-symlinks and --hash-cache do not apply. gs:// is not supported yet.
+AWS_ENDPOINT_URL_S3 for an S3-compatible server) and for gs:// from Google
+Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud,
+Workload Identity), never from flags; --root, --follow-symlinks and
+--hash-cache do not apply.
 
 --shard i/N --part-out PREFIX splits the digest of a storage location over N
 workers that never talk to each other (in a Kubernetes Indexed Job, i and N

@@ -97,7 +97,7 @@ func TestDigestS3MatchesLocal(t *testing.T) {
 }
 
 // TestDigestStoreUsage: a location is the only PATH, takes none of the
-// local-tree flags, and gs:// is refused as not supported; each exit 2
+// local-tree flags, and is a plain URL; each exit 2
 // with the reason.
 func TestDigestStoreUsage(t *testing.T) {
 	dir := t.TempDir()
@@ -109,7 +109,7 @@ func TestDigestStoreUsage(t *testing.T) {
 		{[]string{"--root", ".", "s3://b/p"}, "--root does not apply"},
 		{[]string{"--hash-cache", "c", "s3://b/p"}, "--hash-cache does not apply"},
 		{[]string{"--follow-symlinks", "s3://b/p"}, "--follow-symlinks does not apply"},
-		{[]string{"gs://b/p"}, "not supported"},
+		{[]string{"gs://b/p?generation=1"}, "no query"},
 		{[]string{"s3:///p"}, "no bucket"},
 		{[]string{"file://relative"}, "file:///DIR"},
 	} {

@@ -63,9 +63,9 @@ link is followed only if it stays inside the root at every step (chains and
 that are not valid UTF-8, since names go into JSON attestations.
 
 A PATH may instead be one storage location, s3://BUCKET/PREFIX,
-gs://BUCKET/PREFIX or file:///DIR: every object below it is read and hashed, each named relative
-to the prefix (as "mlattest digest ." names a directory's files from inside
-it), with the same ignore patterns and output, so a prefix and a directory
+gs://BUCKET/PREFIX or file:///DIR: every object below it is read and hashed,
+each named relative to the prefix (as "mlattest digest ." names a
+directory's files from inside it), with the same ignore patterns and output, so a prefix and a directory
 holding the same files print the same lines. Keys no directory could hold
 ("a/../b", "a//b", a key that is also a "directory") are refused. Credentials
 and the endpoint come from the AWS SDK's standard chains (AWS_PROFILE,

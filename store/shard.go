@@ -382,6 +382,46 @@ func checkParts(parts []NamedPart, typ string) ([]*NamedPart, error) {
 	return byShard, nil
 }
 
+// PartInfo is what every part file says of itself, whatever it holds.
+type PartInfo struct {
+	File     string // where it was read from
+	Type     string
+	Location string
+	Listing  string
+	Files    int
+	Shard    int
+	Shards   int
+}
+
+// CheckParts checks parts of a kind merged outside this package (a
+// dataset scan's) as checkParts checks digest parts: all of type typ, all
+// N present once, each under its own name, all from one listing of one
+// location. It returns the parts' indices in shard order. Every refusal
+// is an ErrPart error naming the part file.
+func CheckParts(infos []PartInfo, typ string) ([]int, error) {
+	parts := make([]NamedPart, len(infos))
+	at := make(map[string]int, len(infos))
+	for k, in := range infos {
+		if in.Shards < 1 || in.Shard < 0 || in.Shard >= in.Shards {
+			return nil, fmt.Errorf("%w: %s: shard %d of %d", ErrPart, in.File, in.Shard, in.Shards)
+		}
+		if _, dup := at[in.File]; dup {
+			return nil, fmt.Errorf("%w: %s read twice", ErrPart, in.File)
+		}
+		at[in.File] = k
+		parts[k] = NamedPart{File: in.File, Part: &Part{Type: in.Type, Location: in.Location, Listing: in.Listing, Files: in.Files, Shard: in.Shard, Shards: in.Shards}}
+	}
+	byShard, err := checkParts(parts, typ)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, len(byShard))
+	for i, np := range byShard {
+		order[i] = at[np.File]
+	}
+	return order, nil
+}
+
 // putter is a Bucket that can store an object (s3 and file buckets can).
 type putter interface {
 	Put(ctx context.Context, name string, data []byte) error
@@ -401,6 +441,10 @@ func OpenParts(ctx context.Context, prefix string, create bool, opts ...Option) 
 			}
 		}
 		prefix = "file://" + filepath.ToSlash(abs)
+	} else if loc, err := ParseLocation(prefix); err == nil && loc.Scheme == "file" && create {
+		if err := os.MkdirAll(filepath.FromSlash(loc.Prefix), 0o755); err != nil {
+			return nil, fmt.Errorf("store: part directory: %w", err)
+		}
 	}
 	return Open(ctx, prefix, opts...)
 }
@@ -422,6 +466,35 @@ func WritePart(ctx context.Context, b Bucket, p *Part) error {
 // ReadParts reads every part-*.json directly under b (deeper names and
 // other files are not parts).
 func ReadParts(ctx context.Context, b Bucket) ([]NamedPart, error) {
+	files, err := ReadPartFiles(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return ParseParts(files)
+}
+
+// ParseParts parses part files as digest parts.
+func ParseParts(files []PartFile) ([]NamedPart, error) {
+	parts := make([]NamedPart, 0, len(files))
+	for _, f := range files {
+		p, err := ParsePart(f.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.File, err)
+		}
+		parts = append(parts, NamedPart{File: f.File, Part: p})
+	}
+	return parts, nil
+}
+
+// PartFile is a part file's bytes, unparsed.
+type PartFile struct {
+	File string // its location and name
+	Data []byte
+}
+
+// ReadPartFiles reads every part-*.json directly under b (deeper names and
+// other files are not parts), each of at most MaxPartSize bytes.
+func ReadPartFiles(ctx context.Context, b Bucket) ([]PartFile, error) {
 	var objs []Object
 	err := b.List(ctx, func(o Object) error {
 		if !strings.Contains(o.Name, "/") && strings.HasPrefix(o.Name, "part-") && strings.HasSuffix(o.Name, ".json") {
@@ -432,26 +505,56 @@ func ReadParts(ctx context.Context, b Bucket) ([]NamedPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	var parts []NamedPart
+	var files []PartFile
 	for _, o := range objs {
-		file := b.Location() + o.Name
-		if o.Size > MaxPartSize {
-			return nil, fmt.Errorf("%w: %s: %d bytes, more than %d", ErrPart, file, o.Size, MaxPartSize)
-		}
-		rc, err := b.ReadRange(ctx, o, 0, 0)
+		data, err := ReadObject(ctx, b, o, MaxPartSize)
 		if err != nil {
 			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(rc, MaxPartSize+1))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("store: reading %s: %w", file, err)
-		}
-		p, err := ParsePart(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		parts = append(parts, NamedPart{File: file, Part: p})
+		files = append(files, PartFile{File: b.Location() + o.Name, Data: data})
 	}
-	return parts, nil
+	return files, nil
+}
+
+// ReadObject reads the whole of o from b, refusing more than limit bytes.
+func ReadObject(ctx context.Context, b Bucket, o Object, limit int64) ([]byte, error) {
+	file := b.Location() + o.Name
+	if o.Size > limit {
+		return nil, fmt.Errorf("%w: %s: %d bytes, more than %d", ErrPart, file, o.Size, limit)
+	}
+	rc, err := b.ReadRange(ctx, o, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("store: reading %s: %w", file, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s: more than %d bytes", ErrPart, file, limit)
+	}
+	return data, nil
+}
+
+// PartTypeOf is the "type" a part file names ("" when it names none or is
+// not a JSON object).
+func PartTypeOf(data []byte) string {
+	var v struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(data, &v) != nil {
+		return ""
+	}
+	return v.Type
+}
+
+// Put stores data under b as name, whole or not at all (a rename locally,
+// one PUT in a bucket).
+func Put(ctx context.Context, b Bucket, name string, data []byte) error {
+	w, ok := b.(putter)
+	if !ok {
+		return fmt.Errorf("%w: %s cannot be written", ErrUnsupported, b.Location())
+	}
+	return w.Put(ctx, name, data)
 }

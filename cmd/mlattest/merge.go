@@ -46,7 +46,14 @@ read (nothing is printed then).`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 			}
-			parts, err := store.ReadParts(ctx, b)
+			files, err := store.ReadPartFiles(ctx, b)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
+			}
+			if isScanParts(files) {
+				return mergeScanData(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), b, files, jsonOut)
+			}
+			parts, err := store.ParseParts(files)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 			}

@@ -34,6 +34,8 @@ type scanDataFlags struct {
 	maxShare    []string
 	minShare    []string
 	sources     string
+	// shard and partOut: a worker of a sharded scan (scanshard.go)
+	shard, partOut string
 }
 
 func newScanDataCmd() *cobra.Command {
@@ -113,6 +115,8 @@ an unreadable file (nothing is written then).`,
 	f.IntVar(&fl.minSupport, "min-support", 0, "fewest records a trigger, cluster or entity needs (default 5)")
 	f.StringArrayVar(&fl.maxShare, "max-source-share", nil, "`CLASS=FRACTION`: most share of records from a source class (internal, curated, web, crowd, synthetic); repeatable")
 	f.StringArrayVar(&fl.minShare, "min-source-share", nil, "`CLASS=FRACTION`: least share of records from a source class; repeatable")
+	f.StringVar(&fl.shard, "shard", "", "scan shard `i/N` of the datasets only, for mlattest merge (default: JOB_COMPLETION_INDEX/JOB_COMPLETIONS when --part-out is set)")
+	f.StringVar(&fl.partOut, "part-out", "", "with --shard: write this worker's part under `PREFIX` (a directory or s3://BUCKET/PREFIX)")
 	f.StringVar(&fl.sources, "sources", "", "sources manifest `FILE`: a JSON object from the source names records carry (exact or glob) to classes, e.g. {\"dolly-15k\": \"crowd\", \"reddit-*\": \"web\"}; names no entry classifies fail the source-mix check")
 	return cmd
 }
@@ -186,6 +190,21 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 	if err := errors.Join(checkOutFile("--out", fl.out), checkOutFile("--report", fl.report)); err != nil {
 		return usage(err)
 	}
+	if fl.shard != "" || fl.partOut != "" {
+		// The Indexed Job's variables count only for a sharded scan.
+		sh, sharding, err := parseShard(fl.shard, os.Getenv)
+		switch {
+		case err != nil:
+			return usage(err)
+		case !sharding:
+			return usage(errors.New("--part-out needs --shard i/N (or JOB_COMPLETION_INDEX and JOB_COMPLETIONS)"))
+		case fl.partOut == "":
+			return usage(errors.New("--shard needs --part-out PREFIX"))
+		case fl.out != "" || fl.report != "":
+			return usage(errors.New("--out and --report are for mlattest merge's result, not a worker's part"))
+		}
+		return scanDataShard(ctx, stderr, args, fl.partOut, sh, opts)
+	}
 	h, inRun := handoff.FromEnv(os.Getenv)
 	var results []*data.Result
 	for _, p := range args {
@@ -217,8 +236,14 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 			return usage(err)
 		}
 	}
-	if err := printDataScan(stdout, results, fl.jsonOut); err != nil {
-		return usage(fmt.Errorf("writing output: %w", err))
+	return reportScanData(stdout, stderr, results, fl.jsonOut)
+}
+
+// reportScanData prints the results of a dataset scan and its hints; the
+// error is the exit status (1 when a dataset failed).
+func reportScanData(stdout, stderr io.Writer, results []*data.Result, jsonOut bool) error {
+	if err := printDataScan(stdout, results, jsonOut); err != nil {
+		return withCode(exitUsage, fmt.Errorf("scan data: writing output: %w", err))
 	}
 	writeDataHints(stderr, results)
 	failed := 0

@@ -27,7 +27,9 @@ type recItem struct {
 	texts   []string // pass 3: the surface text of each kept feature
 	words   []uint64 // pass 3: prompt word hashes of a record to keep
 	rtoks   []uint64 // pass 3: response token hashes of a cluster's first record
-	raw     []byte   // pass 1: the record's spill body; replays: the body read
+	raw     []byte   // pass 1: the record's summary (summary.go); replays: the body read
+	body    []byte   // pass 1: the features in raw, as the first pass's spill keeps them
+	bad     error    // pass 1: a summary that cannot be read
 	counts  []uint32 // replayed second pass: the sketch's counts
 	hit     bool
 	cluster uint64 // cluster feature, when clOK
@@ -38,6 +40,7 @@ type recItem struct {
 	code                          []codeHit // pass 1: suspicious code lines
 	script                        string
 	source                        string
+	hasSource                     bool // pass 1: the record names a source
 	respHash, promptHash, respSim uint64
 	respWords                     int
 	sentiment                     float64

@@ -165,12 +165,17 @@ func Read(r io.Reader, f Format, m Mapping, fn RecordFunc) error {
 	return fmt.Errorf("%w: %q", ErrUnsupportedFormat, f)
 }
 
-func readJSONL(r io.Reader, m Mapping, fn RecordFunc) error {
+func readJSONL(r io.Reader, m Mapping, fn RecordFunc) error { return readJSONLAt(r, 0, m, fn) }
+
+// readJSONLAt reads JSONL that starts at byte base of its file (a line
+// start): offsets are the file's, indices and lines count from the first
+// line read, and only the file's first line may start with a BOM.
+func readJSONLAt(r io.Reader, base int64, m Mapping, fn RecordFunc) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var (
 		line   int
 		idx    int
-		off    int64
+		off    = base
 		long   []byte
 		tooBig bool
 	)
@@ -207,7 +212,7 @@ func readJSONL(r io.Reader, m Mapping, fn RecordFunc) error {
 			}
 			idx++
 		} else if t := bytes.TrimSpace(b); len(t) > 0 {
-			if line == 1 {
+			if line == 1 && base == 0 {
 				t = bytes.TrimPrefix(t, []byte("\ufeff"))
 			}
 			rec, perr := parseJSONRecord(t, m)

@@ -239,6 +239,11 @@ var ErrUnreadable = errors.New("unreadable dataset")
 
 // Scan scans a dataset that open can produce afresh for each pass.
 func Scan(ctx context.Context, name string, open func() (io.ReadCloser, error), opts ...Option) (*Result, error) {
+	s := &scanner{cfg: newConfig(opts), name: name, open: open, ctx: ctx}
+	return s.run()
+}
+
+func newConfig(opts []Option) Config {
 	cfg := DefaultConfig()
 	for _, o := range opts {
 		o(&cfg)
@@ -246,8 +251,7 @@ func Scan(ctx context.Context, name string, open func() (io.ReadCloser, error), 
 	if cfg.MinSupport < 2 {
 		cfg.MinSupport = 2
 	}
-	s := &scanner{cfg: cfg, name: name, open: open, ctx: ctx}
-	return s.run()
+	return cfg
 }
 
 type scanner struct {
@@ -258,6 +262,9 @@ type scanner struct {
 
 	format Format
 	res    *Result
+	// sections, for a merge, are the workers' summaries the first pass
+	// reads instead of the dataset (shard.go).
+	sections []SectionSource
 	// workers are the featurizers of the pass goroutines, one per core.
 	workers []*featurizer
 	// batches are kept from pass to pass, with their buffers.
@@ -299,7 +306,6 @@ type scanner struct {
 	spill      *spill             // the second pass's, for the third
 	spillKs    []int32
 	spill1     *spill // the first pass's, for the second
-	spill1On   bool   // whether the first pass's workers encode for it
 	spillLimit int64  // 0: defaultSpillLimit
 	passes     int    // passes that read the dataset so far
 	// textsPending: the second pass replayed the first pass's spill, so
@@ -324,21 +330,20 @@ func (s *scanner) run() (*Result, error) {
 	s.hidden = map[string][]int{}
 	s.feats = newFeatIndex(0)
 
-	for range max(runtime.GOMAXPROCS(0), 1) {
-		f := &featurizer{}
-		f.init(s.cfg.MaxTokens)
-		s.workers = append(s.workers, f)
-	}
+	s.initWorkers()
 	s.spill1 = newSpill(s.spillLimit)
 	defer s.spill1.close()
-	s.spill1On = s.spill1.usable()
-	h := sha256.New()
-	size, err := s.pass(s.prep1, s.pass1, h)
-	s.res.Size = size
-	s.res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	var err error
+	if s.sections != nil {
+		err = s.mergePass1()
+	} else {
+		h := sha256.New()
+		s.res.Size, err = s.pass(s.prep1, s.pass1, h)
+		s.res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
 	s.res.Format = s.format
 	if err != nil {
-		if errors.Is(err, ErrUnreadable) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, ErrPart) || errors.Is(err, ErrUnreadable) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
 		var pe *os.PathError
@@ -429,50 +434,29 @@ func (s *scanner) run() (*Result, error) {
 	return s.res, nil
 }
 
-// prep1 featurises a record for the first pass (on a worker).
+// initWorkers makes the featurizers of the pass goroutines, one per core.
+func (s *scanner) initWorkers() {
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		f := &featurizer{}
+		f.init(s.cfg.MaxTokens)
+		s.workers = append(s.workers, f)
+	}
+}
+
+// prep1 summarises a record for the first pass and reads the summary back
+// (on a worker): pass1 and what follows see a record only through its
+// summary, as a sharded scan's merge does.
 func (s *scanner) prep1(f *featurizer, it *recItem) {
-	if it.err != nil {
-		return
-	}
-	rec := it.rec
-	for _, t := range []string{rec.Instruction, rec.Input, rec.Response} {
-		if k, _ := hiddenScan(t); k != "" {
-			it.hidden = k
-			break
-		}
-	}
-	if rec.Source != "" {
-		it.source = strings.ToLower(strings.TrimSpace(rec.Source))
-	}
-	it.script = dominantScript(rec.Response, rec.Instruction)
-	it.code = inspectCode(rec.Prompt(), rec.Response)
-	f.featurize(rec, true)
-	it.hashes = sized(it.hashes, len(f.pf)+len(f.rf), 256)
-	for _, x := range f.pf {
-		it.hashes = append(it.hashes, x.h)
-	}
-	for _, x := range f.rf {
-		it.hashes = append(it.hashes, x.h)
-	}
-	if s.spill1On {
-		b := sized(it.raw, 3*binary.MaxVarintLen64+9*(len(f.pf)+len(f.rf)), 2048)
-		it.raw = appendFeatures(binary.AppendUvarint(b, uint64(it.loc.Offset)), f.pf, f.rf)
-	}
-	it.respHash, it.promptHash = f.respHash, f.promptHash
-	if f.respWords > 0 {
-		it.respSim = simhash64(f.rtoks)
-	}
-	it.respWords = f.respWords
-	it.sentiment = f.sentiment
-	it.rattr, it.label = f.respAttrs()
-	if rec.Input != "" {
-		it.instHash = uint32(hashString(strings.TrimSpace(rec.Instruction))) | 1
-	}
+	s.summarise(f, it)
+	loadSummary(it, 0)
 }
 
 // pass1 records what later passes need of each record, in file order.
 func (s *scanner) pass1(it *recItem) error {
 	i := len(s.valid)
+	if it.bad != nil {
+		return it.bad
+	}
 	if i != it.loc.Index {
 		return fmt.Errorf("internal: record index %d at %v", i, it.loc)
 	}
@@ -488,7 +472,7 @@ func (s *scanner) pass1(it *recItem) error {
 		s.res.Bad = append(s.res.Bad, BadRecord{Index: it.loc.Index, Line: it.loc.Line, Offset: it.loc.Offset, Error: it.err.Error()})
 		return nil
 	}
-	if it.rec.Source != "" {
+	if it.hasSource {
 		if s.res.Stats.Sources == nil {
 			s.res.Stats.Sources = map[string]int{}
 		}
@@ -532,7 +516,7 @@ func (s *scanner) pass1(it *recItem) error {
 		}
 	}
 	s.df.addAll(it.hashes)
-	s.spill1.put(i, it.raw)
+	s.spill1.put(i, it.body)
 	s.respHash[i] = it.respHash
 	s.promptHash[i] = it.promptHash
 	s.respSim[i] = it.respSim

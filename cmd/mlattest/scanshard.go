@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/mlattest/mlattest/scan/data"
+	"github.com/mlattest/mlattest/store"
+)
+
+// A sharded dataset scan: worker i of N reads its byte range of every
+// dataset (a JSONL file cut at line starts into N ranges; a file of another
+// format whole, by the worker the size-balanced plan gives it to) and
+// writes the summaries of its records as a part; merge feeds all of them,
+// in the datasets' order, to the scan's first-pass step and runs the rest
+// of the scan once (scan/data/shard.go).
+
+// scanDataListing is the listing a dataset-scan part carries: the datasets
+// as named, their sizes and modification times, under the scan's
+// configuration.
+func scanDataListing(location string, ds []data.PartDataset) string {
+	files := make([]store.Listed, len(ds))
+	for k, d := range ds {
+		files[k] = store.Listed{Name: d.Path, Size: d.Size, ETag: d.Mark}
+	}
+	return store.ListingDigest(location, files)
+}
+
+// fileMark is what changes when a dataset file does, short of reading it.
+func fileMark(fi os.FileInfo) string { return "mtime:" + strconv.FormatInt(fi.ModTime().UnixNano(), 10) }
+
+// scanDataShard scans this worker's ranges of the datasets and writes its
+// part under partOut.
+func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut string, sh shardSpec, opts []data.Option) error {
+	usage := func(err error) error { return withCode(exitUsage, fmt.Errorf("scan data: %w", err)) }
+	cfg := data.PartConfigOf(opts...)
+	p := &data.Part{Type: data.PartType, Location: data.ConfigLocation(cfg), Files: len(args), Shard: sh.i, Shards: sh.n, Config: cfg}
+	files := make([]*os.File, len(args))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	var whole []store.Listed // datasets read whole, for the plan
+	var wholeIdx []int
+	for k, path := range args {
+		if path == "" {
+			return usage(errors.New("empty FILE"))
+		}
+		if store.IsURL(path) {
+			return usage(fmt.Errorf("%s: --part-out scans local files only", path))
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return usage(err)
+		}
+		files[k] = f
+		fi, err := f.Stat()
+		if err != nil {
+			return usage(err)
+		}
+		if fi.IsDir() {
+			return usage(fmt.Errorf("%s: is a directory", path))
+		}
+		format, err := data.DetectFileFormat(path, f, cfg.Format)
+		switch {
+		case errors.Is(err, data.ErrUnknownFormat):
+			return usage(fmt.Errorf("%s: cannot detect the format (use --format)", path))
+		case errors.Is(err, data.ErrEmpty):
+			return usage(fmt.Errorf("%s: file is empty: cannot detect the format", path))
+		case err != nil:
+			return usage(err)
+		}
+		p.Datasets = append(p.Datasets, data.PartDataset{Path: path, Size: fi.Size(), Mark: fileMark(fi), Format: format})
+		if format != data.FormatJSONL {
+			whole = append(whole, store.Listed{Name: path, Size: fi.Size()})
+			wholeIdx = append(wholeIdx, k)
+		}
+	}
+	p.Listing = scanDataListing(p.Location, p.Datasets)
+	owner := map[int]int{} // dataset read whole -> its shard
+	for s, idx := range store.Plan(whole, sh.n) {
+		for _, j := range idx {
+			owner[wholeIdx[j]] = s
+		}
+	}
+	var recs []byte
+	for k := range p.Datasets {
+		d := &p.Datasets[k]
+		if d.Format == data.FormatJSONL {
+			bounds, err := data.SplitJSONL(files[k], d.Size, sh.n)
+			if err != nil {
+				return usage(fmt.Errorf("%s: %w", d.Path, err))
+			}
+			d.Start, d.End = bounds[sh.i], bounds[sh.i+1]
+		} else {
+			// Ranges follow shard order: empty at the start before the
+			// owner, the whole file at it, empty at the end after it.
+			switch o := owner[k]; {
+			case sh.i == o:
+				d.End = d.Size
+			case sh.i > o:
+				d.Start, d.End = d.Size, d.Size
+			}
+		}
+		sec := &data.Section{}
+		if d.End > d.Start {
+			var err error
+			if sec, err = data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, opts...); err != nil {
+				return usage(err)
+			}
+		}
+		sum := sha256.Sum256(sec.Data)
+		d.Records, d.Lines, d.Incomplete = sec.Records, sec.Lines, sec.Incomplete
+		d.Offset, d.Length, d.SHA256 = int64(len(recs)), int64(len(sec.Data)), hex.EncodeToString(sum[:])
+		recs = append(recs, sec.Data...)
+	}
+	pb, err := store.OpenParts(ctx, partOut, true)
+	if err != nil {
+		return usage(fmt.Errorf("--part-out: %w", err))
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		return usage(err)
+	}
+	// The records first: merge reads a part only once its header is there.
+	name := store.PartName(sh.i, sh.n)
+	if err := store.Put(ctx, pb, data.RecordsName(name), recs); err != nil {
+		return usage(err)
+	}
+	if err := store.Put(ctx, pb, name, b); err != nil {
+		return usage(err)
+	}
+	n := 0
+	for _, d := range p.Datasets {
+		n += d.Records
+	}
+	fmt.Fprintf(stderr, "scan data: part %d of %d: %d records of %d datasets, listing %s -> %s%s\n",
+		sh.i, sh.n, n, len(p.Datasets), p.Listing, pb.Location(), name)
+	return nil
+}
+
+// isScanParts reports whether the part files are dataset-scan parts (the
+// first one's type decides; merge then refuses any other).
+func isScanParts(files []store.PartFile) bool {
+	return len(files) > 0 && store.PartTypeOf(files[0].Data) == data.PartType
+}
+
+// mergeScanData merges dataset-scan parts and prints what "scan data"
+// prints for the same datasets and options.
+func mergeScanData(ctx context.Context, stdout, stderr io.Writer, b store.Bucket, files []store.PartFile, jsonOut bool) error {
+	refuse := func(err error) error { return withCode(exitUsage, fmt.Errorf("merge %s: %w", b.Location(), err)) }
+	parts := make([]*data.Part, len(files))
+	infos := make([]store.PartInfo, len(files))
+	for k, f := range files {
+		p, err := data.ParsePart(f.Data)
+		if err != nil {
+			return refuse(fmt.Errorf("%s: %w", f.File, err))
+		}
+		if scanDataListing(p.Location, p.Datasets) != p.Listing {
+			return refuse(fmt.Errorf("%w: foreign part %s: its datasets are not the listing %s it names", store.ErrPart, f.File, p.Listing))
+		}
+		parts[k] = p
+		infos[k] = store.PartInfo{File: f.File, Type: p.Type, Location: p.Location, Listing: p.Listing, Files: p.Files, Shard: p.Shard, Shards: p.Shards}
+	}
+	order, err := store.CheckParts(infos, data.PartType)
+	if err != nil {
+		return refuse(err)
+	}
+	objs := map[string]store.Object{}
+	if err := b.List(ctx, func(o store.Object) error { objs[o.Name] = o; return nil }); err != nil {
+		return refuse(err)
+	}
+	ref := parts[order[0]]
+	var results []*data.Result
+	for k, d := range ref.Datasets {
+		var secs []data.SectionSource
+		at := int64(0)
+		for _, j := range order {
+			pd, file := parts[j].Datasets[k], files[j].File
+			if pd.Format != d.Format || pd.Start != at {
+				return refuse(fmt.Errorf("%w: %s: %s: bytes from %d as %s, but the parts before end at %d as %s", store.ErrPart, file, d.Path, pd.Start, pd.Format, at, d.Format))
+			}
+			at = pd.End
+			src, err := sectionSource(ctx, b, objs, file, pd)
+			if err != nil {
+				return refuse(err)
+			}
+			secs = append(secs, src)
+		}
+		if at != d.Size {
+			return refuse(fmt.Errorf("%w: %s: the parts read %d of its %d bytes", store.ErrPart, d.Path, at, d.Size))
+		}
+		fi, err := os.Stat(d.Path)
+		if err != nil {
+			return refuse(fmt.Errorf("dataset %w", err))
+		}
+		if fi.Size() != d.Size || fileMark(fi) != d.Mark {
+			return refuse(fmt.Errorf("%s changed since the workers read it (listing %s)", d.Path, ref.Listing))
+		}
+		open := func() (io.ReadCloser, error) { return os.Open(d.Path) }
+		res, err := data.Merge(ctx, d.Path, d.Format, open, secs, append(ref.Config.Options(), data.WithProgress(stderr))...)
+		if err != nil {
+			return refuse(err)
+		}
+		results = append(results, res)
+	}
+	return reportScanData(stdout, stderr, results, jsonOut)
+}
+
+// sectionSource reads a part's section of a dataset from its records file,
+// checking it against the digest the part names.
+func sectionSource(ctx context.Context, b store.Bucket, objs map[string]store.Object, file string, pd data.PartDataset) (data.SectionSource, error) {
+	src := data.SectionSource{Records: pd.Records, Lines: pd.Lines, Incomplete: pd.Incomplete}
+	name := data.RecordsName(file[len(b.Location()):])
+	o, ok := objs[name]
+	if !ok {
+		return src, fmt.Errorf("%w: %s: no records file %s%s", store.ErrPart, file, b.Location(), name)
+	}
+	if pd.Offset > o.Size || pd.Length > o.Size-pd.Offset {
+		return src, fmt.Errorf("%w: %s: %s: section at %d+%d outside its %d-byte records file", store.ErrPart, file, pd.Path, pd.Offset, pd.Length, o.Size)
+	}
+	src.Open = func() (io.ReadCloser, error) {
+		var rc io.ReadCloser = io.NopCloser(bytes.NewReader(nil))
+		if pd.Length > 0 {
+			var err error
+			if rc, err = b.ReadRange(ctx, o, pd.Offset, pd.Length); err != nil {
+				return nil, err
+			}
+		}
+		return &checkedReader{rc: rc, h: sha256.New(), left: pd.Length, want: pd.SHA256, what: file + ": " + pd.Path}, nil
+	}
+	return src, nil
+}
+
+// checkedReader reads exactly left bytes whose SHA-256 must be want; a
+// difference is an error in place of the end.
+type checkedReader struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	left int64
+	want string
+	what string
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	c.left -= int64(n)
+	if c.left < 0 || err == io.EOF && (c.left != 0 || hex.EncodeToString(c.h.Sum(nil)) != c.want) {
+		return n, fmt.Errorf("%w: %s: the section's summaries are not those the part names", data.ErrPart, c.what)
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.rc.Close() }

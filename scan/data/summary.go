@@ -1,0 +1,219 @@
+package data
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// A record's summary is everything the first pass keeps of it: what the
+// record-order step (pass1) and the later passes read, computed from the
+// record's text by a worker (decode, normalise, tokenise, hash, per-record
+// attributes, code and hidden-character checks). A sharded scan's workers
+// write the summaries of their records to their parts and merge feeds them
+// to pass1 in the dataset's order; a single scan makes and reads the same
+// summaries in memory, so that both run one code path from pass1 on.
+//
+// Layout: a flags byte, the record's line (counted from the first line its
+// worker read) and file offset, then either the error or the fields below
+// and, last, the features exactly as the first pass's spill keeps them.
+
+const (
+	sumErr    = 1 << iota // a malformed record: its error follows
+	sumSource             // the record names a source
+	sumAll    = sumErr | sumSource
+)
+
+// maxSummaryString bounds a string in a summary (a record is at most
+// maxRecordBytes, and a summary holds pieces of one).
+const maxSummaryString = maxRecordBytes
+
+// ErrPart wraps a dataset-scan part whose summaries cannot be what a
+// worker wrote.
+var ErrPart = errors.New("bad dataset-scan part")
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// summarise computes the record's summary into it.raw (on a worker).
+func (s *scanner) summarise(f *featurizer, it *recItem) {
+	b := sized(it.raw, 0, 2048)
+	b = binary.AppendUvarint(append(b, 0), uint64(it.loc.Line))
+	b = binary.AppendUvarint(b, uint64(it.loc.Offset))
+	if it.err != nil {
+		b[0] = sumErr
+		it.raw = appendString(b, it.err.Error())
+		return
+	}
+	rec := it.rec
+	hidden := ""
+	for _, t := range []string{rec.Instruction, rec.Input, rec.Response} {
+		if k, _ := hiddenScan(t); k != "" {
+			hidden = k
+			break
+		}
+	}
+	if rec.Source != "" {
+		b[0] |= sumSource
+		b = appendString(b, strings.ToLower(strings.TrimSpace(rec.Source)))
+	}
+	b = appendString(b, dominantScript(rec.Response, rec.Instruction))
+	b = appendString(b, hidden)
+	code := inspectCode(rec.Prompt(), rec.Response)
+	b = binary.AppendUvarint(b, uint64(len(code)))
+	for _, h := range code {
+		b = append(appendString(b, h.line), h.cats, h.unasked)
+	}
+	f.featurize(rec, true)
+	var sim uint64
+	if f.respWords > 0 {
+		sim = simhash64(f.rtoks)
+	}
+	b = binary.LittleEndian.AppendUint64(b, f.respHash)
+	b = binary.LittleEndian.AppendUint64(b, f.promptHash)
+	b = binary.LittleEndian.AppendUint64(b, sim)
+	b = binary.AppendUvarint(b, uint64(f.respWords))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.sentiment))
+	rattr, label := f.respAttrs()
+	b = binary.AppendUvarint(b, uint64(rattr))
+	var inst uint32
+	if rec.Input != "" {
+		inst = uint32(hashString(strings.TrimSpace(rec.Instruction))) | 1
+	}
+	b = binary.AppendUvarint(b, uint64(inst))
+	b = appendString(b, label)
+	b = slices.Grow(b, 3*binary.MaxVarintLen64+9*(len(f.pf)+len(f.rf)))
+	it.raw = appendFeatures(binary.AppendUvarint(b, uint64(it.loc.Offset)), f.pf, f.rf)
+}
+
+// summaryReader reads the fields of a summary in order; the first failure
+// sticks.
+type summaryReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *summaryReader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *summaryReader) u64() uint64 {
+	if len(r.b) < 8 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *summaryReader) byte1() byte {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+// u32 reads a uvarint that must fit in 32 bits.
+func (r *summaryReader) u32() uint32 {
+	v := r.uvarint()
+	if v > math.MaxUint32 {
+		r.bad = true
+	}
+	return uint32(v)
+}
+
+func (r *summaryReader) str() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) || n > maxSummaryString {
+		r.bad, r.b = true, nil
+		return ""
+	}
+	v := string(r.b[:n])
+	r.b = r.b[n:]
+	return v
+}
+
+// recordError is a malformed record's error as its summary gives it.
+type recordError string
+
+func (e recordError) Error() string { return string(e) }
+
+// loadSummary sets the record's first-pass fields from its summary in
+// it.raw (on a worker): lineBase is the line its worker's first line is in
+// the file. A summary that cannot be read sets it.bad.
+func loadSummary(it *recItem, lineBase int) {
+	r := summaryReader{b: it.raw}
+	flags := r.byte1()
+	line := r.uvarint()
+	off := r.uvarint()
+	if r.bad || flags&^sumAll != 0 || line > math.MaxInt32 || off > math.MaxInt64 {
+		it.bad = fmt.Errorf("%w: record %d: bad summary head", ErrPart, it.loc.Index)
+		return
+	}
+	it.loc.Line = 0
+	if line > 0 {
+		it.loc.Line = lineBase + int(line)
+	}
+	it.loc.Offset = int64(off)
+	if flags&sumErr != 0 {
+		msg := r.str()
+		if r.bad || len(r.b) != 0 || flags != sumErr {
+			it.bad = fmt.Errorf("%w: record %d: bad error summary", ErrPart, it.loc.Index)
+			return
+		}
+		it.err = recordError(msg)
+		return
+	}
+	it.err = nil
+	it.hasSource = flags&sumSource != 0
+	it.source = ""
+	if it.hasSource {
+		it.source = r.str()
+	}
+	it.script = r.str()
+	it.hidden = r.str()
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad = true
+	}
+	it.code = it.code[:0]
+	for ; n > 0 && !r.bad; n-- {
+		line := r.str()
+		it.code = append(it.code, codeHit{line: line, cats: r.byte1(), unasked: r.byte1()})
+	}
+	it.respHash, it.promptHash, it.respSim = r.u64(), r.u64(), r.u64()
+	words := r.u32()
+	it.respWords = int(words)
+	it.sentiment = math.Float64frombits(r.u64())
+	it.rattr = r.u32()
+	it.instHash = r.u32()
+	it.label = r.str()
+	if r.bad {
+		it.bad = fmt.Errorf("%w: record %d: bad summary", ErrPart, it.loc.Index)
+		return
+	}
+	it.body = r.b
+	bodyOff, np, hs, _, ok := spilled(r.b)
+	if !ok || bodyOff != it.loc.Offset || np < 0 {
+		it.bad = fmt.Errorf("%w: record %d: bad features", ErrPart, it.loc.Index)
+		return
+	}
+	it.hashes = sized(it.hashes, len(hs)/8, 256)
+	for j := 0; j+8 <= len(hs); j += 8 {
+		it.hashes = append(it.hashes, binary.LittleEndian.Uint64(hs[j:]))
+	}
+}

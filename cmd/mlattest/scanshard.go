@@ -35,7 +35,9 @@ func scanDataListing(location string, ds []data.PartDataset) string {
 }
 
 // fileMark is what changes when a dataset file does, short of reading it.
-func fileMark(fi os.FileInfo) string { return "mtime:" + strconv.FormatInt(fi.ModTime().UnixNano(), 10) }
+func fileMark(fi os.FileInfo) string {
+	return "mtime:" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+}
 
 // scanDataShard scans this worker's ranges of the datasets and writes its
 // part under partOut.

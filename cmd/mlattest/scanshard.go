@@ -43,6 +43,10 @@ func fileMark(fi os.FileInfo) string {
 // part under partOut.
 func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut string, sh shardSpec, opts []data.Option) error {
 	usage := func(err error) error { return withCode(exitUsage, fmt.Errorf("scan data: %w", err)) }
+	pb, err := store.OpenParts(ctx, partOut, true)
+	if err != nil {
+		return usage(fmt.Errorf("--part-out: %w", err))
+	}
 	cfg := data.PartConfigOf(opts...)
 	p := &data.Part{Type: data.PartType, Location: data.ConfigLocation(cfg), Files: len(args), Shard: sh.i, Shards: sh.n, Config: cfg}
 	files := make([]*os.File, len(args))
@@ -126,10 +130,6 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 		d.Records, d.Lines, d.Incomplete = sec.Records, sec.Lines, sec.Incomplete
 		d.Offset, d.Length, d.SHA256 = int64(len(recs)), int64(len(sec.Data)), hex.EncodeToString(sum[:])
 		recs = append(recs, sec.Data...)
-	}
-	pb, err := store.OpenParts(ctx, partOut, true)
-	if err != nil {
-		return usage(fmt.Errorf("--part-out: %w", err))
 	}
 	b, err := p.Marshal()
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 
 func newMergeCmd() *cobra.Command {
 	var jsonOut bool
+	var msf mergeSignFlags
 	cmd := &cobra.Command{
 		Use:   "merge [flags] PREFIX",
 		Short: "Merge the parts of a sharded digest into one manifest",
@@ -32,16 +34,35 @@ range of every file is held exactly once, where the file's cut puts it,
 and prints the sha256-sharded-SIZE manifest one "mlattest digest --sharded
 SIZE LOCATION" prints.
 
-Exit status: 0 when the parts merge; 2 when they are refused or cannot be
-read (nothing is printed then).`,
+With --step NAME --sign-out DIR|s3://BUCKET/PREFIX merge also signs the
+merged manifest as NAME's in-toto link statement, the one "mlattest attest
+--step NAME --products ..." signs for the same files digested by one
+process: the files and their SHA-256 are its products and subjects (a
+top-level directory of more than 1000 files as a manifest, written to
+manifests/ beside the bundle), bound to --run-id. The sign flags are
+attest's: --key, or keylessly --identity-token-file (in a Kubernetes pod,
+its projected service-account token: see "mlattest k8s job").
+
+Exit status: 0 when the parts merge (and the statement is signed); 1 when
+signing failed (the statement is kept unsigned beside where the bundle
+would be, for "mlattest sign"); 2 when the parts are refused or cannot be
+read, or a usage error (nothing is printed then).`,
 		Example: `  # Four workers (any machines), then one merge
   mlattest digest --shard 0/4 --part-out s3://scratch/run-7/ s3://datasets/mix/
   ...
   mlattest digest --shard 3/4 --part-out s3://scratch/run-7/ s3://datasets/mix/
-  mlattest merge s3://scratch/run-7/ > mix.sha256`,
+  mlattest merge s3://scratch/run-7/ > mix.sha256
+
+  # Merge and sign keylessly as step "digest-mix" of the pipeline run
+  mlattest merge --step digest-mix --run-id "$MLATTEST_RUN_ID" --sign-out att/ \
+    --identity-token-file /var/run/sigstore/token s3://scratch/run-7/ > mix.sha256`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			signer, err := msf.prepareIf(cmd)
+			if err != nil {
+				return err
+			}
 			b, err := store.OpenParts(ctx, args[0], false)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
@@ -58,6 +79,9 @@ read (nothing is printed then).`,
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 			}
 			if len(parts) > 0 && parts[0].Part.Type == store.ShardPartType {
+				if signer != nil {
+					return usage(errors.New("merge: --step and --sign-out sign the files' manifest; these parts hold a sha256-sharded one"))
+				}
 				return mergeShards(cmd, b.Location(), parts, jsonOut)
 			}
 			arts, err := store.Merge(parts)
@@ -67,10 +91,14 @@ read (nothing is printed then).`,
 			if err := writeDigests(cmd.OutOrStdout(), arts, jsonOut); err != nil {
 				return withCode(exitUsage, fmt.Errorf("merge: writing output: %w", err))
 			}
+			if signer != nil {
+				return msf.sign(ctx, cmd.ErrOrStderr(), signer, arts)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, `print one JSON object per line: {"name":…,"sha256":…,"size":…}`)
+	msf.register(cmd.Flags())
 	return cmd
 }
 

@@ -69,6 +69,7 @@ and verifies them before a model is released.`,
 	root.AddCommand(
 		newDigestCmd(),
 		newMergeCmd(),
+		newK8sCmd(),
 		newRunCmd(),
 		newAttestCmd(),
 		newSignCmd(),

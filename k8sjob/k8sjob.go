@@ -422,32 +422,6 @@ func (c *config) serviceAccount() *corev1.ServiceAccount {
 	return sa
 }
 
-// WorkerCommand is the command line every worker pod runs; JOB_COMPLETION_INDEX
-// and JOB_COMPLETIONS in its environment say which shard.
-func (c *config) workerCommand(kind Kind, location, parts string) []string {
-	cmd := []string{c.binary}
-	switch kind {
-	case Digest:
-		cmd = append(cmd, "digest")
-	case ScanData:
-		cmd = append(cmd, "scan", "data")
-	}
-	cmd = append(cmd, "--part-out", parts)
-	cmd = append(cmd, c.workerArgs...)
-	return append(cmd, location)
-}
-
-func (c *config) mergeCommand(parts string) []string {
-	cmd := []string{c.binary, "merge"}
-	if c.signStep != "" {
-		cmd = append(cmd, "--step", c.signStep, "--sign-out", c.signOut, "--identity-token-file", TokenFile)
-		if c.runID != "" {
-			cmd = append(cmd, "--run-id", c.runID)
-		}
-	}
-	return append(cmd, parts)
-}
-
 func (c *config) workers(kind Kind, location, parts string) *batchv1.Job {
 	n := int32(c.shards)
 	ctr := c.container("worker", c.workerCommand(kind, location, parts))

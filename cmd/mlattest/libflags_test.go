@@ -31,9 +31,9 @@ var flagRef = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
 // benchmarks, examples, scripts and test helpers.
 var notLibrary = []string{"cmd", "bench", "examples", "scripts", "internal/stacktest", "testdata"}
 
-// execArgs are string literals that are arguments to other programs (git),
-// which may spell a flag of the same name as one of ours.
-var execArgs = map[string]bool{"attest/git.go": true, "sandbox/toolargs.go": true}
+// execArgs are string literals that are arguments to other programs (git,
+// or mlattest itself in a rendered pod), which may spell a flag of ours.
+var execArgs = map[string]bool{"attest/git.go": true, "sandbox/toolargs.go": true, "k8sjob/command.go": true}
 
 // TestLibraryStringsNameNoFlags: no string literal in a non-test library
 // file names a flag of the mlattest command tree. A Go user of the library

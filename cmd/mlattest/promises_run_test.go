@@ -58,7 +58,7 @@ func TestGroupCommandsRefuseTypos(t *testing.T) {
 		path := strings.Fields(g.CommandPath())[1:] // without "mlattest"
 		var sub string
 		for _, s := range g.Commands() {
-			if s.IsAvailableCommand() && len(s.Name()) >= 4 && g.SuggestionsFor(typo(s.Name())) != nil {
+			if s.IsAvailableCommand() && len(s.Name()) >= 3 && g.SuggestionsFor(typo(s.Name())) != nil {
 				sub = s.Name()
 				break
 			}

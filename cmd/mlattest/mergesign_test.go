@@ -172,6 +172,15 @@ func TestMergeSignRefuses(t *testing.T) {
 			}
 		})
 	}
+	// Parts of a range-sharded digest hold no files' manifest to sign.
+	ranges := filepath.Join(dir, "ranges")
+	if w := mlattest(t, dir, nil, "digest", "--sharded", "4B", "--shard", "0/1", "--part-out", ranges, "file://"+filepath.ToSlash(data)); w.code != 0 {
+		t.Fatalf("range worker: %v", w)
+	}
+	if r := mlattest(t, dir, env, "merge", "--step", "s", "--sign-out", t.TempDir(), "--identity-token-file", tok, ranges); r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "sha256-sharded") {
+		t.Fatalf("signing range parts: %v\nwant exit 2", r)
+	}
+
 	// A token whose issuer Fulcio does not trust: the manifest is printed,
 	// the statement kept unsigned, exit 1.
 	bad := filepath.Join(t.TempDir(), "token")

@@ -62,7 +62,12 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	if !c.lit(prefixEntry) {
 		return nil, false
 	}
-	e := &Entry{Index: index, APIVersion: "0.0.2"}
+	// An entry and its one signer (hashedrekord), allocated at once.
+	one := &struct {
+		e Entry
+		s [1]Signer
+	}{e: Entry{Index: index, APIVersion: "0.0.2"}}
+	e := &one.e
 	var ok bool
 	switch {
 	case c.lit(prefixHashedRekord):
@@ -70,11 +75,10 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 		if e.Digest, ok = c.hash(); !ok || !c.lit(`,"signature":`) {
 			return nil, false
 		}
-		s, ok := p.signature(&c)
-		if !ok || !c.lit(`}}}`) {
+		if one.s[0], ok = p.signature(&c); !ok || !c.lit(`}}}`) {
 			return nil, false
 		}
-		e.Signers = []Signer{s}
+		e.Signers = one.s[:]
 	case c.lit(prefixDSSE):
 		e.Kind = KindDSSE
 		if e.Digest, ok = c.hash(); !ok || !c.lit(`,"signatures":[`) {
@@ -409,8 +413,9 @@ func (c *cursor) base64() ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b, err := base64.StdEncoding.DecodeString(string(s))
-	return b, err == nil
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	return b[:n:n], err == nil
 }
 
 // hash reads {"algorithm":NAME,"digest":B64}.
@@ -422,11 +427,17 @@ func (c *cursor) hash() (Digest, bool) {
 	if !ok || !c.lit(`,"digest":`) {
 		return Digest{}, false
 	}
-	d, ok := c.base64()
-	if !ok || !c.lit(`}`) {
+	d, ok := c.str(&base64Bytes)
+	// Longer base64 than a SHA-512 digest's decodes to too many bytes.
+	var buf [66]byte
+	if !ok || base64.StdEncoding.DecodedLen(len(d)) > len(buf) || !c.lit(`}`) {
 		return Digest{}, false
 	}
-	out, err := parseHash(hashOutput{Algorithm: string(alg), Digest: d})
+	n, err := base64.StdEncoding.Decode(buf[:], d)
+	if err != nil {
+		return Digest{}, false
+	}
+	out, err := parseHash(hashOutput{Algorithm: string(alg), Digest: buf[:n]})
 	return out, err == nil
 }
 

@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	rekornote "github.com/sigstore/rekor-tiles/v2/pkg/note"
@@ -336,88 +339,34 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 			return tampered("hash tiles up to entry %d: %v", from, err)
 		}
 	}
-	// Each bundle's leaf hashes (32 bytes each, end to end) and the compact
-	// range they make, in index order.
-	type part struct {
-		hashes []byte
-		rng    *compact.Range
-	}
-	var parts []*part
+	// The bundles to read, and each one's leaf hashes (32 bytes each, end
+	// to end) and the compact range they make, in index order.
+	ranges := slices.Collect(layout.Range(from, to-from, cp.Size))
+	parts := make([]bundlePart, len(ranges))
+	// Each worker reads a bundle and hashes and visits its entries while
+	// they are in its cache, then takes the next.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(l.workers)
-	size := func(context.Context) (uint64, error) { return cp.Size, nil }
-	next := from
-	var err error
-	for b, ferr := range client.EntryBundles(gctx, uint(l.workers), size, l.fetch.scanBundle, from, to-from) {
-		if ferr != nil {
-			err = wrapFetch("reading entry bundles", ferr)
-			break
-		}
-		var eb api.EntryBundle
-		name := layout.EntriesPath(b.RangeInfo.Index, b.RangeInfo.Partial)
-		if uerr := eb.UnmarshalText(b.Data); uerr != nil {
-			err = tampered("entry bundle %s: %v", name, uerr)
-			break
-		}
-		want := uint64(b.RangeInfo.Partial)
-		if want == 0 {
-			want = layout.EntryBundleWidth
-		}
-		if uint64(len(eb.Entries)) < want {
-			err = tampered("entry bundle %s holds %d entries, want %d", name, len(eb.Entries), want)
-			break
-		}
-		eb.Entries = eb.Entries[:want] // a wider bundle than cp's (see partialOrFull)
-		first := b.RangeInfo.Index*layout.EntryBundleWidth + uint64(b.RangeInfo.First)
-		entries := eb.Entries[b.RangeInfo.First : b.RangeInfo.First+b.RangeInfo.N]
-		// tessera v1.0.2's EntryBundles streams [from, 2·from+N): stop at to.
-		if first != next {
-			err = fmt.Errorf("entry bundle %s starts at entry %d, want %d", name, first, next)
-			break
-		}
-		if rest := to - first; uint64(len(entries)) > rest {
-			entries = entries[:rest]
-		}
-		pt := &part{hashes: make([]byte, 0, sha256.Size*len(entries))}
-		parts = append(parts, pt)
+	var taken atomic.Int64
+	for range min(l.workers, len(ranges)) {
 		g.Go(func() error {
-			defer l.fetch.release(b.Data)
 			h := sha256.New()
-			for i, data := range entries {
-				// rfc6962.DefaultHasher.HashLeaf, without a hasher and a
-				// slice per entry
-				h.Reset()
-				h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
-				h.Write(data)
-				pt.hashes = h.Sum(pt.hashes)
-				if visit != nil {
-					leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
-					if err := visit(first+uint64(i), data, leaf); err != nil {
-						return err
-					}
+			for {
+				k := taken.Add(1) - 1
+				if k >= int64(len(ranges)) {
+					return nil
+				}
+				if err := l.scanBundle(gctx, h, &rf, ranges[k], &parts[k], visit); err != nil {
+					return err
 				}
 			}
-			var err error
-			pt.rng, err = leafRange(&rf, first, pt.hashes)
-			return err
 		})
-		if next += uint64(len(entries)); next == to {
-			break
-		}
 	}
-	if gerr := g.Wait(); err == nil {
-		err = gerr
-	}
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	leafHashes := make([][]byte, 0, to-from)
 	for _, pt := range parts {
 		if err := rng.AppendRange(pt.rng, nil); err != nil {
 			return err
-		}
-		for i := 0; i < len(pt.hashes); i += sha256.Size {
-			leafHashes = append(leafHashes, pt.hashes[i:i+sha256.Size:i+sha256.Size])
 		}
 	}
 	if rng.End() != to {
@@ -429,7 +378,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	}
 	if to == cp.Size {
 		if !bytes.Equal(got, cp.Hash) {
-			return l.locate(ctx, cp, from, leafHashes)
+			return l.locate(ctx, cp, from, parts)
 		}
 		return nil
 	}
@@ -442,9 +391,59 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 		return wrapFetch(fmt.Sprintf("building the proof from size %d to %d", to, cp.Size), err)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, to, cp.Size, p, got, cp.Hash); err != nil {
-		return l.locate(ctx, cp, from, leafHashes)
+		return l.locate(ctx, cp, from, parts)
 	}
 	return nil
+}
+
+// bundlePart is what scanning one entry bundle gives: the leaf hashes of
+// its entries in the scanned range (32 bytes each, end to end) and their
+// compact range.
+type bundlePart struct {
+	hashes []byte
+	rng    *compact.Range
+}
+
+// scanBundle reads the entry bundle of ri, hashes its entries in the
+// range with h and visits them, into pt.
+func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit func(index uint64, data, leafHash []byte) error) error {
+	data, err := l.fetch.scanBundle(ctx, ri.Index, ri.Partial)
+	if err != nil {
+		return wrapFetch("reading entry bundles", err)
+	}
+	defer l.fetch.release(data)
+	var eb api.EntryBundle
+	name := layout.EntriesPath(ri.Index, ri.Partial)
+	if err := eb.UnmarshalText(data); err != nil {
+		return tampered("entry bundle %s: %v", name, err)
+	}
+	want := uint64(ri.Partial)
+	if want == 0 {
+		want = layout.EntryBundleWidth
+	}
+	if uint64(len(eb.Entries)) < want {
+		return tampered("entry bundle %s holds %d entries, want %d", name, len(eb.Entries), want)
+	}
+	// A wider bundle than cp's (see partialOrFull) is cut to cp's.
+	entries := eb.Entries[ri.First : ri.First+ri.N]
+	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
+	pt.hashes = make([]byte, 0, sha256.Size*len(entries))
+	for i, data := range entries {
+		// rfc6962.DefaultHasher.HashLeaf, without a hasher and a slice
+		// per entry
+		h.Reset()
+		h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+		h.Write(data)
+		pt.hashes = h.Sum(pt.hashes)
+		if visit != nil {
+			leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
+			if err := visit(first+uint64(i), data, leaf); err != nil {
+				return err
+			}
+		}
+	}
+	pt.rng, err = leafRange(rf, first, pt.hashes)
+	return err
 }
 
 // leafRange is the compact range of the leaves from first whose hashes are
@@ -491,7 +490,13 @@ func hashChildren(l, r []byte) []byte {
 
 // locate explains a root mismatch: the first entry whose hash differs from
 // the log's level-0 hash tile, or else the hash tiles themselves.
-func (l *Log) locate(ctx context.Context, cp *Checkpoint, from uint64, leafHashes [][]byte) error {
+func (l *Log) locate(ctx context.Context, cp *Checkpoint, from uint64, parts []bundlePart) error {
+	var leafHashes [][]byte
+	for _, pt := range parts {
+		for i := 0; i < len(pt.hashes); i += sha256.Size {
+			leafHashes = append(leafHashes, pt.hashes[i:i+sha256.Size:i+sha256.Size])
+		}
+	}
 	tiles, err := client.FetchLeafHashes(ctx, l.fetch.tile, from, uint64(len(leafHashes)), cp.Size)
 	if err == nil {
 		for i, h := range leafHashes {

@@ -51,8 +51,12 @@ func (c *config) refusePickles(ctx context.Context, st *state) error {
 	if c.allowPickle {
 		return nil
 	}
-	var paths []string
+	var paths, remote []string
 	for _, a := range st.rec.Materials {
+		if isLocation(a.Name) {
+			remote = append(remote, a.Name)
+			continue
+		}
 		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
 	}
 	// Base models and datasets: the files digest kept (its ignore patterns,
@@ -107,6 +111,9 @@ func (c *config) productScan(ctx context.Context, st *state) (*Statement, error)
 	}
 	var paths []string
 	for _, a := range st.rec.Products {
+		if isLocation(a.Name) {
+			continue // written to storage: no local loader reads it here
+		}
 		paths = append(paths, filepath.Join(st.dir, filepath.FromSlash(a.Name)))
 	}
 	// The products were just digested; the scan only needs their content's

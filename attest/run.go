@@ -348,7 +348,7 @@ func (c *config) prepare(ctx context.Context, s *Step, needCommand bool) (*state
 	}
 
 	if len(s.Materials) > 0 {
-		st.rec.Materials, err = digest.Paths(ctx, r.dir, s.Materials, s.DigestOptions...)
+		st.rec.Materials, err = digestArtifacts(ctx, r.dir, s.Materials, s.DigestOptions)
 		if err != nil {
 			return nil, inputErr("digesting materials: %w", err)
 		}
@@ -716,7 +716,7 @@ func (c *config) digestProducts(ctx context.Context, st *state) error {
 	}
 	rec := st.rec
 	if rec.ExitCode == 0 {
-		arts, err := digest.Paths(ctx, st.dir, st.Products, st.DigestOptions...)
+		arts, err := digestArtifacts(ctx, st.dir, st.Products, st.DigestOptions)
 		if err != nil {
 			return fmt.Errorf("%w: step %q: digesting products: %w", ErrRecord, st.Name, err)
 		}
@@ -725,7 +725,7 @@ func (c *config) digestProducts(ctx context.Context, st *state) error {
 	}
 	seen := map[string]bool{}
 	for _, p := range st.Products {
-		arts, err := digest.Paths(ctx, st.dir, []string{p}, st.DigestOptions...)
+		arts, err := digestArtifacts(ctx, st.dir, []string{p}, st.DigestOptions)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				rec.Warnings = append(rec.Warnings, fmt.Sprintf("product %s does not exist after the command failed (exit %d)", p, rec.ExitCode))

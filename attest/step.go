@@ -43,7 +43,9 @@ type Step struct {
 	// Dir is the working directory of the command and the root that material
 	// and product names are relative to. Default: the current directory.
 	Dir string
-	// Materials and Products are paths (files or directories) inside Dir.
+	// Materials and Products are paths (files or directories) inside Dir,
+	// or storage locations (s3://BUCKET/PREFIX, gs://BUCKET/PREFIX,
+	// file:///DIR) whose objects are recorded by URI (see package store).
 	Materials, Products []string
 	// BaseModels and Datasets may live anywhere; they are named by URI.
 	BaseModels []Input
@@ -291,6 +293,12 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 		return nil, inputErr("step %q has neither materials nor products: a statement needs a subject", s.Name)
 	}
 	for _, m := range s.Materials {
+		if isLocation(m) {
+			if err := checkLocation(m); err != nil {
+				return nil, inputErr("material %q: %w", m, err)
+			}
+			continue
+		}
 		p, err := r.inside(m)
 		if err != nil {
 			return nil, inputErr("material %q: %w", m, err)
@@ -300,6 +308,12 @@ func (s *Step) resolve(needCommand bool) (*resolved, error) {
 		}
 	}
 	for _, p := range s.Products {
+		if isLocation(p) {
+			if err := checkLocation(p); err != nil {
+				return nil, inputErr("product %q: %w", p, err)
+			}
+			continue
+		}
 		if _, err := r.inside(p); err != nil {
 			return nil, inputErr("product %q: %w", p, err)
 		}

@@ -3,6 +3,7 @@ package layouts
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -106,6 +107,8 @@ func isKeyword(k string) bool {
 	return false
 }
 
+var uriPrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
 // CheckPattern checks an artifact pattern's glob syntax (path.Match).
 func CheckPattern(p string) error {
 	if _, err := path.Match(p, ""); err != nil {
@@ -115,10 +118,15 @@ func CheckPattern(p string) error {
 }
 
 // checkPrefix accepts relative slash paths without . or .. elements (a
-// trailing slash is allowed: in-toto joins prefix and name with one).
+// trailing slash is allowed: in-toto joins prefix and name with one), or a
+// URI prefix of artifacts named by URI (s3://bucket/data: objects of a
+// storage location), which must itself be a valid artifact name.
 func checkPrefix(p string) error {
 	if p == "" {
 		return nil
+	}
+	if uriPrefixRE.MatchString(p) {
+		return predicates.CheckArtifactName(strings.TrimRight(p, "/"))
 	}
 	if strings.HasPrefix(p, "/") {
 		return fmt.Errorf("prefix must be relative")

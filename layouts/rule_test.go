@@ -27,6 +27,9 @@ func TestParseRule(t *testing.T) {
 			ArtifactRule{Kind: RuleMatch, Pattern: "*", With: Products, DestPrefix: "model/", FromStep: "train"}},
 		{"MATCH *.safetensors IN release/v1 WITH PRODUCTS IN out FROM train.v2",
 			ArtifactRule{Kind: RuleMatch, Pattern: "*.safetensors", SourcePrefix: "release/v1", With: Products, DestPrefix: "out", FromStep: "train.v2"}},
+		// Objects of a storage location are named by URI.
+		{"MATCH * IN s3://bucket/data WITH PRODUCTS IN gs://b/out/ FROM prep",
+			ArtifactRule{Kind: RuleMatch, Pattern: "*", SourcePrefix: "s3://bucket/data", With: Products, DestPrefix: "gs://b/out/", FromStep: "prep"}},
 		// A pattern that spells a keyword is still a pattern.
 		{"MATCH IN WITH PRODUCTS FROM a", ArtifactRule{Kind: RuleMatch, Pattern: "IN", With: Products, FromStep: "a"}},
 		{"ALLOW FROM", ArtifactRule{Kind: RuleAllow, Pattern: "FROM"}},
@@ -74,6 +77,7 @@ func TestParseRuleErrors(t *testing.T) {
 		{"MATCH * WITH PRODUCTS IN FROM a", "want FROM <step> at the end"},
 		{"MATCH * WITH PRODUCTS FROM ../a", "FROM: invalid step name"},
 		{"MATCH * IN /abs WITH PRODUCTS FROM a", "prefix must be relative"},
+		{"MATCH * IN s3://b/a/../c WITH PRODUCTS FROM a", `has a ".." segment`},
 		{"MATCH * IN a/../b WITH PRODUCTS FROM a", "prefix must not contain"},
 		{"MATCH * WITH PRODUCTS IN a//b FROM a", "prefix must not contain"},
 		{"MATCH [ WITH PRODUCTS FROM a", "bad pattern"},

@@ -33,6 +33,15 @@ writes one Sigstore bundle per statement to --out:
   <step>.provenance.sigstore.json  SLSA provenance v1 training record, when any of
                                    --base-model, --dataset, --config, --image is given
 
+--materials and --products may name storage locations, s3://BUCKET/PREFIX,
+gs://BUCKET/PREFIX or file:///DIR: every object below is read and hashed and
+recorded under its full URI (s3://BUCKET/PREFIX/KEY), which layout artifact
+rules match like any other name; an ETag or generation only pins the version
+read, never stands for the digest. A location that lists no object, or an
+object that changes while it is read, is an error naming it. Credentials come
+from the AWS SDK's chains and Google Application Default Credentials, never
+from flags.
+
 File names are for people only: verification reads the step and run id from the
 signed statements. Signing happens after the command finishes, because identity
 tokens and Fulcio certificates last minutes and training takes hours. If signing

@@ -19,6 +19,7 @@ import (
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/data"
+	"github.com/mlattest/mlattest/store"
 )
 
 // dataScanHandoffName is the name the statement is handed over under.
@@ -87,6 +88,8 @@ Inside "mlattest run" the dataset-scan statement
 bound to its step and run, and signed with its link; a layout can require
   predicate.verdict == "PASS"
 With --out FILE the unsigned statement is also written to FILE.
+
+` + storeURIHelp + `
 
 Exit status: 0 when every dataset passes, 1 otherwise, 2 for a usage error or
 an unreadable file (nothing is written then).`,
@@ -210,6 +213,14 @@ func runScanData(ctx context.Context, stdout, stderr io.Writer, args []string, f
 	for _, p := range args {
 		if p == "" {
 			return usage(errors.New("empty FILE"))
+		}
+		if store.IsURL(p) {
+			rs, err := scanDataStore(ctx, p, opts)
+			if err != nil {
+				return usage(err)
+			}
+			results = append(results, rs...)
+			continue
 		}
 		r, err := data.ScanFile(ctx, p, opts...)
 		switch {

@@ -17,6 +17,7 @@ import (
 	"github.com/mlattest/mlattest/internal/version"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/model"
+	"github.com/mlattest/mlattest/store"
 )
 
 // modelScanPolicy names the allow-list the verdicts were computed with.
@@ -68,6 +69,10 @@ Inside "mlattest run" the model-scan statement
 to its step and run, and signed with its link; a layout can then require
   predicate.files.all(f, f.verdict == "safe")   or   !predicate.files.exists(f, f.pickle)
 With --out FILE the unsigned statement is also written to FILE.
+
+` + storeURIHelp + ` Model files are spooled
+(read once, hashed on the way) into a private temporary directory removed
+after the scan, so it needs free space in $TMPDIR for the location's objects.
 
 Exit status: 0 when every file is safe, 1 otherwise, 2 for a usage error or
 an unreadable path (nothing is written then).`,
@@ -146,15 +151,34 @@ func scanModels(ctx context.Context, paths []string, withDigest bool, progress i
 	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress), model.WithWalk(walk...))
 	var results []model.Result
 	seen := map[string]bool{}
-	err := s.ScanPaths(ctx, paths, func(r model.Result) error {
+	add := func(r model.Result) error {
 		// A file named twice (e.g. "m" and "m/a.bin") is reported once.
-		if k := filepath.Clean(r.Path); !seen[k] {
+		k := r.Path
+		if !store.IsURL(k) {
+			k = filepath.Clean(k)
+		}
+		if !seen[k] {
 			seen[k] = true
 			results = append(results, r)
 		}
 		return nil
-	})
-	return results, err
+	}
+	for _, p := range paths {
+		if !store.IsURL(p) {
+			if err := s.ScanPaths(ctx, []string{p}, add); err != nil {
+				return results, err
+			}
+			continue
+		}
+		rs, err := scanModelStore(ctx, p, withDigest, progress, walk)
+		if err != nil {
+			return results, err
+		}
+		for _, r := range rs {
+			add(r)
+		}
+	}
+	return results, nil
 }
 
 // modelScanInput turns results into the predicate; paths become
@@ -167,6 +191,10 @@ func modelScanInput(results []model.Result) (predicates.ModelScanInput, error) {
 	in := predicates.ModelScanInput{Scanner: predicates.ModelScanScanner{Name: "mlattest scan model", Version: version.Get().Version, Policy: modelScanPolicy}}
 	for _, r := range results {
 		p := r.Path
+		if store.IsURL(p) {
+			in.Files = append(in.Files, modelScanFile(p, r))
+			continue
+		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return in, err
@@ -177,18 +205,23 @@ func modelScanInput(results []model.Result) (predicates.ModelScanInput, error) {
 		if filepath.IsAbs(p) {
 			return in, fmt.Errorf("%s: cannot be named relative to the working directory", r.Path)
 		}
-		f := predicates.ModelScanFile{
-			Path: filepath.ToSlash(p), SHA256: r.SHA256, Format: r.Format,
-			Verdict: string(r.Verdict), Pickle: r.Pickle, Findings: []predicates.ModelScanFinding{},
-		}
-		for _, x := range r.Findings {
-			f.Findings = append(f.Findings, predicates.ModelScanFinding{
-				Rule: x.Rule, Severity: string(x.Severity), Member: x.Member, Offset: x.Offset, Message: x.Message,
-			})
-		}
-		in.Files = append(in.Files, f)
+		in.Files = append(in.Files, modelScanFile(filepath.ToSlash(p), r))
 	}
 	return in, nil
+}
+
+// modelScanFile is r in the predicate, named name.
+func modelScanFile(name string, r model.Result) predicates.ModelScanFile {
+	f := predicates.ModelScanFile{
+		Path: name, SHA256: r.SHA256, Format: r.Format,
+		Verdict: string(r.Verdict), Pickle: r.Pickle, Findings: []predicates.ModelScanFinding{},
+	}
+	for _, x := range r.Findings {
+		f.Findings = append(f.Findings, predicates.ModelScanFinding{
+			Rule: x.Rule, Severity: string(x.Severity), Member: x.Member, Offset: x.Offset, Message: x.Message,
+		})
+	}
+	return f
 }
 
 func writeModelScan(in predicates.ModelScanInput, h handoff.Handoff, inRun bool, out string) error {

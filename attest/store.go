@@ -1,0 +1,63 @@
+package attest
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/store"
+)
+
+// digestArtifacts digests materials or products: paths inside dir with
+// digest.Paths, storage locations (s3://, gs://, file://; see package
+// store) object by object, each named by its full URI
+// ("s3://bucket/prefix/file"), so that a statement says where every
+// object's bytes came from and a layout's artifact rules can match them.
+// The server's ETag or generation is only used to read one version of an
+// object; the recorded digest is the SHA-256 of the bytes read. A location
+// listing no object is an error, as a missing path is. Sorted by name.
+func digestArtifacts(ctx context.Context, dir string, paths []string, opts []digest.Option) ([]digest.Artifact, error) {
+	var local, locs []string
+	for _, p := range paths {
+		if store.IsURL(p) {
+			locs = append(locs, p)
+		} else {
+			local = append(local, p)
+		}
+	}
+	var arts []digest.Artifact
+	if len(local) > 0 {
+		a, err := digest.Paths(ctx, dir, local, opts...)
+		if err != nil {
+			return nil, err
+		}
+		arts = a
+	}
+	if len(locs) == 0 {
+		return arts, nil
+	}
+	for _, l := range locs {
+		a, err := store.Digest(ctx, l, nil, opts...)
+		if err != nil {
+			return nil, err
+		}
+		arts = append(arts, a...)
+	}
+	slices.SortFunc(arts, func(a, b digest.Artifact) int { return strings.Compare(a.Name, b.Name) })
+	// Two locations may overlap (s3://b/p and s3://b/p/sub): one object,
+	// one entry.
+	arts = slices.CompactFunc(arts, func(a, b digest.Artifact) bool { return a.Name == b.Name })
+	return arts, nil
+}
+
+// checkLocation checks a material or product that is a storage location
+// before anything runs.
+func checkLocation(raw string) error {
+	_, err := store.ParseLocation(raw)
+	return err
+}
+
+// isLocation reports whether an artifact name is a storage location's
+// object (recorded by URI), not a file below the working directory.
+func isLocation(name string) bool { return store.IsURL(name) }

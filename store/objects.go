@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlattest/mlattest/digest"
+)
+
+// ErrNoObjects: a location lists no object (a mistyped prefix lists
+// nothing; recording or scanning nothing would pass it silently).
+var ErrNoObjects = errors.New("no object at this location")
+
+// Objects is a location's Source and the files below it that pass
+// digest's name checks and ignore patterns, in name order. A file's
+// recorded name is URI(f): the location followed by its name.
+type Objects struct {
+	Source *Source
+	Files  []digest.SourceFile
+}
+
+// URI is the name a file of the listing is recorded under in statements
+// and scan results: the location's URL followed by the file's name
+// ("s3://bucket/prefix/dir/file"). It says where the bytes came from,
+// compares byte for byte like every artifact name, and is a valid
+// artifact name (ParseLocation and digest's name checks see to it).
+func (l *Objects) URI(name string) string { return l.Source.Location() + name }
+
+// ListObjects opens raw and lists it. A location with no object below it that
+// does not end in "/" may name one object ("s3://b/data/train.jsonl"):
+// then that object alone is listed, named by its base name below its
+// parent. Neither is ErrNoObjects. dopts are digest's (ignore patterns).
+func ListObjects(ctx context.Context, raw string, opts []Option, dopts ...digest.Option) (*Objects, error) {
+	l, err := listAt(ctx, raw, opts, dopts)
+	if err != nil || len(l.Files) > 0 {
+		return l, err
+	}
+	loc, _ := ParseLocation(raw) // parsed by listAt
+	if strings.HasSuffix(raw, "/") || loc.Scheme == "file" || loc.Prefix == "" {
+		return nil, fmt.Errorf("store: %s: %w", l.Source.Location(), ErrNoObjects)
+	}
+	key := strings.TrimSuffix(loc.Prefix, "/")
+	parent := Location{Scheme: loc.Scheme, Bucket: loc.Bucket, Prefix: path.Dir(key)}
+	if parent.Prefix == "." {
+		parent.Prefix = ""
+	} else {
+		parent.Prefix += "/"
+	}
+	b, err := Open(ctx, parent.String(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	src := NewSource(b, opts...)
+	var one []digest.SourceFile
+	err = src.b.List(ctx, func(o Object) error {
+		if o.Name == path.Base(key) {
+			src.mu.Lock()
+			src.objects[o.Name] = o
+			src.mu.Unlock()
+			one = append(one, digest.SourceFile{Name: o.Name, Size: o.Size})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(one) == 0 {
+		return nil, fmt.Errorf("store: %s: %w (neither an object nor a prefix)", raw, ErrNoObjects)
+	}
+	return &Objects{Source: src, Files: one}, nil
+}
+
+func listAt(ctx context.Context, raw string, opts []Option, dopts []digest.Option) (*Objects, error) {
+	b, err := Open(ctx, raw, opts...)
+	if err != nil {
+		return nil, err
+	}
+	src := NewSource(b, opts...)
+	files, err := digest.ListSource(ctx, src, dopts...)
+	if err != nil {
+		if !strings.Contains(err.Error(), b.Location()) {
+			err = fmt.Errorf("%s: %w", b.Location(), err)
+		}
+		return nil, err
+	}
+	return &Objects{Source: src, Files: files}, nil
+}
+
+// Digest hashes every object below raw (digest's checks and ignore
+// patterns apply) and names each by its URI. A location with no object
+// is ErrNoObjects.
+func Digest(ctx context.Context, raw string, opts []Option, dopts ...digest.Option) ([]digest.Artifact, error) {
+	l, err := listAt(ctx, raw, opts, dopts)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.Files) == 0 {
+		return nil, fmt.Errorf("store: %s: %w", l.Source.Location(), ErrNoObjects)
+	}
+	arts, err := digest.HashSourceFiles(ctx, l.Source, l.Files, dopts...)
+	if err != nil {
+		if !strings.Contains(err.Error(), l.Source.Location()) {
+			err = fmt.Errorf("%s: %w", l.Source.Location(), err)
+		}
+		return nil, err
+	}
+	for i := range arts {
+		arts[i].Name = l.URI(arts[i].Name)
+	}
+	return arts, nil
+}
+
+// Open returns a reader of the listed file name: a stream of its bytes in
+// order (ranged parallel GETs, each of the listed version). Fewer or more
+// bytes than listed, or a changed object, is an ErrChanged error from
+// Read, never a silently short stream.
+func (l *Objects) Open(ctx context.Context, f digest.SourceFile) io.ReadCloser {
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		n, err := l.Source.ReadTo(ctx, f.Name, f.Size, pw)
+		if err == nil && n != f.Size {
+			err = fmt.Errorf("store: reading %s: %w: %d bytes, listed with %d", l.URI(f.Name), ErrChanged, n, f.Size)
+		}
+		pw.CloseWithError(err)
+	}()
+	return &cancelReader{PipeReader: pr, cancel: cancel}
+}
+
+type cancelReader struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Close() error {
+	c.cancel()
+	return c.PipeReader.Close()
+}
+
+// Spool copies every listed file into dir (which must exist and be
+// private to the caller) under its name, hashing it on the way: one read
+// of each object gives both the local copy to scan and its SHA-256. It
+// returns the artifacts in listing order, named as listed (not by URI).
+func (l *Objects) Spool(ctx context.Context, dir string) ([]digest.Artifact, error) {
+	arts := make([]digest.Artifact, 0, len(l.Files))
+	for _, f := range l.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, err
+		}
+		out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: spooling %s: %w", l.URI(f.Name), err)
+		}
+		h := sha256.New()
+		n, err := l.Source.ReadTo(ctx, f.Name, f.Size, io.MultiWriter(out, h))
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && n != f.Size {
+			err = fmt.Errorf("store: reading %s: %w: %d bytes, listed with %d", l.URI(f.Name), ErrChanged, n, f.Size)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), l.Source.Location()) {
+				err = fmt.Errorf("%s: %w", l.URI(f.Name), err)
+			}
+			return nil, err
+		}
+		arts = append(arts, digest.Artifact{Name: f.Name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: f.Size})
+	}
+	return arts, nil
+}
+
+// WithSpool spools the listed files (see Spool) into a new private
+// temporary directory (mode 0700, under os.TempDir), calls fn with it and
+// the artifacts, and removes the directory whatever happens: for readers
+// that need random access or a file's neighbours (model formats, shard
+// indexes), never for loading anything.
+func (l *Objects) WithSpool(ctx context.Context, fn func(dir string, arts []digest.Artifact) error) error {
+	dir, err := os.MkdirTemp("", "mlattest-spool-")
+	if err != nil {
+		return fmt.Errorf("store: spool directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	arts, err := l.Spool(ctx, dir)
+	if err != nil {
+		return err
+	}
+	return fn(dir, arts)
+}

@@ -29,6 +29,8 @@ type S3 struct {
 	AccessKey string
 	SecretKey string
 	Region    string
+	// StateDir is the server's state directory (its PID file, log, data).
+	StateDir string
 }
 
 // The variables written to env.sh by scripts/s3.sh start.
@@ -75,7 +77,7 @@ func findS3(getenv func(string) string) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &S3{Endpoint: vars[envS3Endpoint], AccessKey: vars[envS3AccessKey], SecretKey: vars[envS3SecretKey], Region: vars[envS3Region]}
+	s := &S3{Endpoint: vars[envS3Endpoint], AccessKey: vars[envS3AccessKey], SecretKey: vars[envS3SecretKey], Region: vars[envS3Region], StateDir: dir}
 	if s.Endpoint == "" || s.AccessKey == "" || s.SecretKey == "" {
 		return nil, fmt.Errorf("%s/env.sh lacks %s, %s or %s", dir, envS3Endpoint, envS3AccessKey, envS3SecretKey)
 	}

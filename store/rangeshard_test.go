@@ -439,3 +439,35 @@ func TestS3ShardedRangesEqualLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceBufferBudget: twelve objects read at once, each of many
+// ranges, through a Source that may hold 8 part buffers: every read
+// finishes (no object waits forever for a buffer), the digests are the
+// local ones, and no more than 8 buffers were ever made.
+func TestSourceBufferBudget(t *testing.T) {
+	large := map[string]int{}
+	for i := range 12 {
+		large[fmt.Sprintf("big-%02d", i)] = 1<<20 + i*4099
+	}
+	dir := localTree(t, corpus(0, large))
+	ctx := context.Background()
+	want, err := digest.Paths(ctx, dir, []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, "file://"+filepath.ToSlash(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(b, WithParts(64<<10, 2))
+	got, err := digest.FromSource(ctx, src, digest.WithWorkers(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("digest differs: %s", firstDiff(got, want))
+	}
+	if n := len(src.free); n > 8 || n == 0 {
+		t.Fatalf("%d part buffers made, want 1..8 (4 × parallel)", n)
+	}
+}

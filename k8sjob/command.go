@@ -5,7 +5,7 @@ package k8sjob
 
 // workerCommand is the command line every worker pod runs; JOB_COMPLETION_INDEX
 // and JOB_COMPLETIONS in its environment say which shard.
-func (c *config) workerCommand(kind Kind, location, parts string) []string {
+func (c *config) workerCommand(kind Kind, inputs []string, parts string) []string {
 	cmd := []string{c.binary}
 	switch kind {
 	case Digest:
@@ -15,7 +15,7 @@ func (c *config) workerCommand(kind Kind, location, parts string) []string {
 	}
 	cmd = append(cmd, "--part-out", parts)
 	cmd = append(cmd, c.workerArgs...)
-	return append(cmd, location)
+	return append(cmd, inputs...)
 }
 
 func (c *config) mergeCommand(parts string) []string {

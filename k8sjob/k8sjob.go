@@ -15,6 +15,7 @@ package k8sjob
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,9 +34,11 @@ import (
 type Kind string
 
 const (
-	// Digest: "mlattest digest" of every object below the location.
+	// Digest: "mlattest digest" of every object below one storage
+	// location (s3:// or gs://).
 	Digest Kind = "digest"
-	// ScanData: "mlattest scan data" of the dataset below the location.
+	// ScanData: "mlattest scan data" of dataset files the pods read from
+	// a volume (WithDataVolume), each cut into N byte ranges.
 	ScanData Kind = "scan-data"
 )
 
@@ -110,6 +113,8 @@ type config struct {
 	signOut         string
 	sigstoreCM      string
 	resources       corev1.ResourceRequirements
+	dataClaim       string
+	dataMount       string
 }
 
 var (
@@ -207,6 +212,13 @@ func WithResources(r corev1.ResourceRequirements) Option {
 	return func(c *config) error { c.resources = r; return nil }
 }
 
+// WithDataVolume mounts the PersistentVolumeClaim claim read-only at
+// mountPath in every pod (workers and merge): a dataset scan reads its
+// files there, and merge reads them again at the same paths.
+func WithDataVolume(claim, mountPath string) Option {
+	return func(c *config) error { c.dataClaim, c.dataMount = claim, mountPath; return nil }
+}
+
 // WithRunID binds the merge step's statement to the pipeline run id.
 // Without it the merge pod takes $MLATTEST_RUN_ID (see WithEnv) or makes
 // one up.
@@ -232,27 +244,29 @@ func WithSigstoreConfigMap(name string) Option {
 	return func(c *config) error { c.sigstoreCM = name; return nil }
 }
 
-// New renders the objects that compute kind over location (s3://BUCKET/PREFIX)
-// with parts written to and merged from parts (another s3:// prefix, outside
-// location).
-func New(kind Kind, location, parts string, opts ...Option) (*Set, error) {
+// New renders the objects that compute kind over inputs, with the parts
+// written to and merged from parts (s3://BUCKET/PREFIX or gs://…). For
+// Digest, inputs is one storage location (s3:// or gs://, not containing
+// parts); for ScanData, the dataset files as absolute paths below the
+// WithDataVolume mount.
+func New(kind Kind, inputs []string, parts string, opts ...Option) (*Set, error) {
 	c := &config{binary: "mlattest", backoffPerIndex: 3, name: "mlattest-" + string(kind)}
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.validate(kind, location, parts); err != nil {
+	if err := c.validate(kind, inputs, parts); err != nil {
 		return nil, err
 	}
-	s := &Set{Workers: c.workers(kind, location, parts), Merge: c.merge(parts)}
+	s := &Set{Workers: c.workers(kind, inputs, parts), Merge: c.merge(parts)}
 	if c.existingSA == "" {
 		s.ServiceAccount = c.serviceAccount()
 	}
 	return s, nil
 }
 
-func (c *config) validate(kind Kind, location, parts string) error {
+func (c *config) validate(kind Kind, inputs []string, parts string) error {
 	if !slices.Contains(Kinds, kind) {
 		return fmt.Errorf("%w: kind %q: want %s or %s", ErrInvalid, kind, Digest, ScanData)
 	}
@@ -288,18 +302,39 @@ func (c *config) validate(kind Kind, location, parts string) error {
 	if err := c.validateIdentity(); err != nil {
 		return err
 	}
-	loc, err := bucketLocation("location", location)
-	if err != nil {
-		return err
-	}
 	p, err := bucketLocation("parts prefix", parts)
 	if err != nil {
 		return err
 	}
-	// A worker that lists the location after another wrote its part
-	// there would see another listing.
-	if inside(p, loc) {
-		return fmt.Errorf("%w: parts prefix %s lies inside the location %s: the workers would list each other's parts", ErrInvalid, parts, location)
+	if c.dataClaim != "" {
+		if errs := validation.IsDNS1123Subdomain(c.dataClaim); len(errs) > 0 {
+			return fmt.Errorf("%w: PersistentVolumeClaim %q: %s", ErrInvalid, c.dataClaim, strings.Join(errs, "; "))
+		}
+		if !path.IsAbs(c.dataMount) || path.Clean(c.dataMount) != c.dataMount || c.dataMount == "/" || c.dataMount == "/tmp" {
+			return fmt.Errorf("%w: data volume mount path %q: want an absolute, clean directory other than / and /tmp", ErrInvalid, c.dataMount)
+		}
+	}
+	var loc *store.Location // the digested location
+	switch {
+	case len(inputs) == 0:
+		return fmt.Errorf("%w: nothing to %s", ErrInvalid, kind)
+	case kind == Digest && len(inputs) > 1:
+		return fmt.Errorf("%w: a digest job reads one location, got %d", ErrInvalid, len(inputs))
+	case kind == Digest:
+		l, err := bucketLocation("location", inputs[0])
+		if err != nil {
+			return err
+		}
+		// A worker that lists the location after another wrote its
+		// part there would see another listing.
+		if inside(p, l) {
+			return fmt.Errorf("%w: parts prefix %s lies inside the location %s: the workers would list each other's parts", ErrInvalid, parts, inputs[0])
+		}
+		loc = &l
+	default:
+		if err := c.validateDatasets(inputs); err != nil {
+			return err
+		}
 	}
 	if (c.signStep == "") != (c.signOut == "") {
 		return fmt.Errorf("%w: signing needs both a step name and an output location", ErrInvalid)
@@ -322,8 +357,8 @@ func (c *config) validate(kind Kind, location, parts string) error {
 			if err != nil {
 				return err
 			}
-			if inside(out, loc) {
-				return fmt.Errorf("%w: signature output %s lies inside the location %s", ErrInvalid, c.signOut, location)
+			if loc != nil && inside(out, *loc) {
+				return fmt.Errorf("%w: signature output %s lies inside the location %s", ErrInvalid, c.signOut, inputs[0])
 			}
 		} else if !strings.HasPrefix(c.signOut, "/") {
 			return fmt.Errorf("%w: signature output %q: want s3://BUCKET/PREFIX or an absolute directory in the merge pod", ErrInvalid, c.signOut)
@@ -366,15 +401,34 @@ func (c *config) validateIdentity() error {
 	return nil
 }
 
-// bucketLocation parses an s3:// location: the pods have no file system
-// in common, and store reads no gs:// yet.
+// validateDatasets checks a scan's dataset files: absolute paths below the
+// data volume, which every pod mounts at the same place.
+func (c *config) validateDatasets(files []string) error {
+	if c.dataClaim == "" {
+		return fmt.Errorf("%w: a dataset scan reads its files from a volume: none given", ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if !path.IsAbs(f) || path.Clean(f) != f || !strings.HasPrefix(f, c.dataMount+"/") {
+			return fmt.Errorf("%w: dataset %q: want a clean absolute path below the data volume's mount %s", ErrInvalid, f, c.dataMount)
+		}
+		if seen[f] {
+			return fmt.Errorf("%w: dataset %s given twice", ErrInvalid, f)
+		}
+		seen[f] = true
+	}
+	return nil
+}
+
+// bucketLocation parses a bucket location: the pods share no file system
+// to write parts to.
 func bucketLocation(what, raw string) (store.Location, error) {
 	l, err := store.ParseLocation(raw)
 	if err != nil {
 		return l, fmt.Errorf("%w: %s: %w", ErrInvalid, what, err)
 	}
-	if l.Scheme != "s3" {
-		return l, fmt.Errorf("%w: %s %q: the pods need an s3://BUCKET/PREFIX location", ErrInvalid, what, raw)
+	if l.Scheme != "s3" && l.Scheme != "gs" {
+		return l, fmt.Errorf("%w: %s %q: the pods need an s3://BUCKET/PREFIX or gs://BUCKET/PREFIX location", ErrInvalid, what, raw)
 	}
 	return l, nil
 }
@@ -422,9 +476,9 @@ func (c *config) serviceAccount() *corev1.ServiceAccount {
 	return sa
 }
 
-func (c *config) workers(kind Kind, location, parts string) *batchv1.Job {
+func (c *config) workers(kind Kind, inputs []string, parts string) *batchv1.Job {
 	n := int32(c.shards)
-	ctr := c.container("worker", c.workerCommand(kind, location, parts))
+	ctr := c.container("worker", c.workerCommand(kind, inputs, parts))
 	// The Job controller sets JOB_COMPLETION_INDEX in an Indexed Job's
 	// pods; the number of shards is set here.
 	ctr.Env = append([]corev1.EnvVar{{Name: "JOB_COMPLETIONS", Value: fmt.Sprint(c.shards)}}, ctr.Env...)
@@ -484,13 +538,24 @@ func (c *config) merge(parts string) *batchv1.Job {
 			Completions:  new(int32(1)),
 			Parallelism:  new(int32(1)),
 			BackoffLimit: new(int32(c.backoffPerIndex)),
-			Template:     c.podTemplate("merge", ctr, vols),
+			// Exit 1 (a FAIL verdict, or signing refused) and 2 (parts
+			// refused) are answers a rerun would repeat: the Job fails
+			// at once. A crash or an eviction is retried.
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action: batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					ContainerName: new("merge"),
+					Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+					Values:        []int32{1, 2},
+				},
+			}}},
+			Template: c.podTemplate("merge", ctr, vols),
 		},
 	}
 }
 
 func (c *config) container(name string, command []string) corev1.Container {
-	return corev1.Container{
+	ctr := corev1.Container{
 		Name:    name,
 		Image:   c.image,
 		Command: command,
@@ -503,6 +568,10 @@ func (c *config) container(name string, command []string) corev1.Container {
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
 	}
+	if c.dataClaim != "" {
+		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: c.dataMount, ReadOnly: true})
+	}
+	return ctr
 }
 
 func (c *config) podTemplate(component string, ctr corev1.Container, vols []corev1.Volume) corev1.PodTemplateSpec {
@@ -519,10 +588,24 @@ func (c *config) podTemplate(component string, ctr corev1.Container, vols []core
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{ctr},
-			Volumes: append([]corev1.Volume{{
-				Name:         "tmp",
-				VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-			}}, vols...),
+			Volumes:    append(c.volumes(), vols...),
 		},
 	}
+}
+
+// volumes are every pod's: /tmp, and the data volume when given.
+func (c *config) volumes() []corev1.Volume {
+	vols := []corev1.Volume{{
+		Name:         "tmp",
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+	}}
+	if c.dataClaim != "" {
+		vols = append(vols, corev1.Volume{
+			Name: "data",
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+				ClaimName: c.dataClaim, ReadOnly: true,
+			}},
+		})
+	}
+	return vols
 }

@@ -82,6 +82,8 @@ func TestRender(t *testing.T) {
 	for _, tc := range []struct {
 		golden       string
 		kind         Kind
+		inputs       []string
+		parts        string
 		opts         []Option
 		annotation   [2]string // the service account's; empty: none rendered
 		saName       string
@@ -90,9 +92,10 @@ func TestRender(t *testing.T) {
 		wantEnv      map[string]string
 		shards       int32
 		sign, config bool
+		dataMount    string
 	}{
 		{
-			golden: "digest.yaml", kind: Digest, shards: 7,
+			golden: "digest.yaml", kind: Digest, shards: 7, inputs: []string{"s3://datasets/mix/"}, parts: "s3://scratch/run-7/",
 			opts: []Option{WithName("mix"), WithNamespace("ml"), WithShards(7), WithAWSRole("arn:aws:iam::123456789012:role/mlattest-digest"),
 				WithEnv("AWS_REGION", "eu-west-1"), WithSigning("digest-mix", "s3://attestations/run-7/"), WithRunID("run-7"),
 				WithSigstoreConfigMap("sigstore-private")},
@@ -105,27 +108,28 @@ func TestRender(t *testing.T) {
 			sign:    true, config: true,
 		},
 		{
-			golden: "scan-data.yaml", kind: ScanData, shards: 4,
+			golden: "scan-data.yaml", kind: ScanData, shards: 4, inputs: []string{"/data/sft/train.jsonl", "/data/sft/extra.jsonl"}, parts: "gs://scratch/run-7/",
 			opts: []Option{WithShards(4), WithGCPServiceAccount("scanner@my-project.iam.gserviceaccount.com"),
-				WithWorkerArgs("--min-support", "3"), WithBackoffLimitPerIndex(1)},
+				WithWorkerArgs("--min-support", "3"), WithBackoffLimitPerIndex(1), WithDataVolume("sft-datasets", "/data")},
+			dataMount:  "/data",
 			annotation: [2]string{"iam.gke.io/gcp-service-account", "scanner@my-project.iam.gserviceaccount.com"},
 			saName:     "mlattest-scan-data",
-			worker:     []string{"mlattest", "scan", "data", "--part-out", "s3://scratch/run-7/", "--min-support", "3", "s3://datasets/mix/"},
-			merge:      []string{"mlattest", "merge", "s3://scratch/run-7/"},
+			worker:     []string{"mlattest", "scan", "data", "--part-out", "gs://scratch/run-7/", "--min-support", "3", "/data/sft/train.jsonl", "/data/sft/extra.jsonl"},
+			merge:      []string{"mlattest", "merge", "gs://scratch/run-7/"},
 			wantEnv:    map[string]string{},
 		},
 		{
-			kind: Digest, shards: 1,
+			kind: Digest, shards: 1, inputs: []string{"gs://datasets/mix/"}, parts: "s3://scratch/run-7/",
 			opts: []Option{WithShards(1), WithServiceAccount("storage-reader"), WithBinary("/usr/local/bin/mlattest"),
 				WithEnv("AWS_ENDPOINT_URL_S3", "http://minio.storage:9000")},
 			saName:  "storage-reader",
-			worker:  []string{"/usr/local/bin/mlattest", "digest", "--part-out", "s3://scratch/run-7/", "s3://datasets/mix/"},
+			worker:  []string{"/usr/local/bin/mlattest", "digest", "--part-out", "s3://scratch/run-7/", "gs://datasets/mix/"},
 			merge:   []string{"/usr/local/bin/mlattest", "merge", "s3://scratch/run-7/"},
 			wantEnv: map[string]string{"AWS_ENDPOINT_URL_S3": "http://minio.storage:9000"},
 		},
 	} {
 		t.Run(string(tc.kind)+"/"+tc.golden, func(t *testing.T) {
-			set, err := New(tc.kind, "s3://datasets/mix/", "s3://scratch/run-7/", append([]Option{WithImage(testImage)}, tc.opts...)...)
+			set, err := New(tc.kind, tc.inputs, tc.parts, append([]Option{WithImage(testImage)}, tc.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,6 +160,15 @@ func TestRender(t *testing.T) {
 				if ps.Containers[0].Image != testImage {
 					t.Errorf("%s: image %q, want %q", job.Name, ps.Containers[0].Image, testImage)
 				}
+				claim := ""
+				for _, v := range ps.Volumes {
+					if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ReadOnly {
+						claim = v.PersistentVolumeClaim.ClaimName
+					}
+				}
+				if (tc.dataMount != "") != (claim != "" && mounted(ps.Containers[0], tc.dataMount)) {
+					t.Errorf("%s: data volume %q mounted at %q: want it read-only in every pod exactly when given", job.Name, claim, tc.dataMount)
+				}
 			}
 			wc := d.workers.Spec.Template.Spec.Containers[0]
 			if !slices.Equal(wc.Command, tc.worker) || len(wc.Args) > 0 {
@@ -183,6 +196,10 @@ func TestRender(t *testing.T) {
 			}
 			if _, ok := me["JOB_COMPLETIONS"]; ok {
 				t.Error("the merge pod is not a shard")
+			}
+			if pfp := d.merge.Spec.PodFailurePolicy; pfp == nil || len(pfp.Rules) != 1 || pfp.Rules[0].Action != batchv1.PodFailurePolicyActionFailJob ||
+				!slices.Equal(pfp.Rules[0].OnExitCodes.Values, []int32{1, 2}) {
+				t.Errorf("merge podFailurePolicy %+v: want FailJob on exit 1 and 2", pfp)
 			}
 			tok := projectedToken(d.merge)
 			switch {
@@ -274,10 +291,21 @@ func TestNewRefuses(t *testing.T) {
 		{"bad role", Digest, "", "", []Option{WithAWSRole("arn:aws:iam::12:role/r")}, ErrInvalid, "want arn:aws:iam::ACCOUNT:role/NAME"},
 		{"bad gcp sa", Digest, "", "", []Option{WithAWSRole(""), WithGCPServiceAccount("me@gmail.com")}, ErrInvalid, "NAME@PROJECT.iam.gserviceaccount.com"},
 		{"bad existing sa", Digest, "", "", []Option{WithAWSRole(""), WithServiceAccount("Bad_SA")}, ErrInvalid, `service account "Bad_SA"`},
-		{"bad prefix scheme", Digest, "gs://bucket/x/", "", nil, ErrInvalid, "need an s3://BUCKET/PREFIX"},
+		{"bad prefix scheme", Digest, "file:///data/x", "", nil, ErrInvalid, "need an s3://BUCKET/PREFIX or gs://"},
 		{"local path", Digest, "/data/mix", "", nil, ErrInvalid, "location"},
 		{"no bucket", Digest, "s3:///x/", "", nil, ErrInvalid, "no bucket"},
 		{"bad parts", Digest, "", "file:///tmp/parts", nil, ErrInvalid, "parts prefix"},
+		{"local parts", Digest, "", "/tmp/parts", nil, ErrInvalid, "parts prefix"},
+		{"two locations", Digest, "s3://b/data/ s3://b/more/", "", nil, ErrInvalid, "one location, got 2"},
+		{"scan without volume", ScanData, "/data/a.jsonl", "", nil, ErrInvalid, "from a volume: none given"},
+		{"scan outside volume", ScanData, "/etc/passwd", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "below the data volume's mount /data"},
+		{"scan relative", ScanData, "data/a.jsonl", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, `dataset "data/a.jsonl"`},
+		{"scan unclean", ScanData, "/data/../etc/x", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "clean absolute path"},
+		{"scan twice", ScanData, "/data/a /data/a", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "given twice"},
+		{"scan bucket", ScanData, "s3://b/data/", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "below the data volume"},
+		{"bad claim", ScanData, "/data/a", "", []Option{WithDataVolume("Bad Claim", "/data")}, ErrInvalid, `PersistentVolumeClaim "Bad Claim"`},
+		{"mount at root", ScanData, "/data/a", "", []Option{WithDataVolume("ds", "/")}, ErrInvalid, "mount path"},
+		{"mount on tmp", ScanData, "/tmp/a", "", []Option{WithDataVolume("ds", "/tmp")}, ErrInvalid, "mount path"},
 		{"parts inside location", Digest, "s3://b/data/", "s3://b/data/parts/", nil, ErrInvalid, "lies inside the location"},
 		{"parts are location", Digest, "s3://b/data/", "s3://b/data/", nil, ErrInvalid, "lies inside the location"},
 		{"whole bucket", Digest, "s3://b", "s3://b/parts/", nil, ErrInvalid, "lies inside the location"},
@@ -295,7 +323,7 @@ func TestNewRefuses(t *testing.T) {
 		{"run id without signing", Digest, "", "", []Option{WithRunID("r")}, ErrInvalid, "needs signing"},
 		{"sign out inside location", Digest, "", "", []Option{WithSigning("s", "s3://b/data/att/")}, ErrInvalid, "signature output"},
 		{"sign out relative", Digest, "", "", []Option{WithSigning("s", "att")}, ErrInvalid, "absolute directory"},
-		{"sign scan", ScanData, "", "", []Option{WithSigning("s", "s3://att/x/")}, ErrInvalid, "only digest"},
+		{"sign scan", ScanData, "/data/a", "", []Option{WithDataVolume("ds", "/data"), WithSigning("s", "s3://att/x/")}, ErrInvalid, "only digest"},
 		{"configmap without signing", Digest, "", "", []Option{WithSigstoreConfigMap("c")}, ErrInvalid, "only used for signing"},
 		{"negative backoff", Digest, "", "", []Option{WithBackoffLimitPerIndex(-1)}, ErrInvalid, "backoff"},
 		{"binary with space", Digest, "", "", []Option{WithBinary("ml attest")}, ErrInvalid, "binary"},
@@ -308,13 +336,13 @@ func TestNewRefuses(t *testing.T) {
 			if parts == "" {
 				parts = "s3://b/parts/"
 			}
-			set, err := New(tc.kind, loc, parts, append(slices.Clone(ok), tc.opts...)...)
+			set, err := New(tc.kind, strings.Fields(loc), parts, append(slices.Clone(ok), tc.opts...)...)
 			if err == nil || !errors.Is(err, tc.is) || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New = %v, %v\nwant an error wrapping %v containing %q", set, err, tc.is, tc.want)
 			}
 		})
 	}
-	if _, err := New(Digest, "s3://b/data/", "s3://b/parts/", ok...); err != nil {
+	if _, err := New(Digest, []string{"s3://b/data/"}, "s3://b/parts/", ok...); err != nil {
 		t.Fatalf("the valid base of the table is refused: %v", err)
 	}
 }

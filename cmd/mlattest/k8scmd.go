@@ -36,24 +36,27 @@ type k8sJobFlags struct {
 	env                                   []string
 	step, signOut, runID, sigstoreCM      string
 	cpu, memory                           string
+	dataVolume                            string
 	out                                   string
 }
 
 func newK8sJobCmd(kind k8sjob.Kind) *cobra.Command {
 	var f k8sJobFlags
 	worker := "mlattest digest --part-out PARTS LOCATION"
-	what := "the SHA-256 manifest of every object below LOCATION"
+	what := "the SHA-256 manifest of every object below LOCATION\n(s3://BUCKET/PREFIX or gs://BUCKET/PREFIX)"
+	operands := "LOCATION"
 	if kind == k8sjob.ScanData {
-		worker = "mlattest scan data --part-out PARTS LOCATION"
-		what = "the dataset scan of the records below LOCATION"
+		worker = "mlattest scan data --part-out PARTS FILE..."
+		what = "the dataset scan of FILE... (absolute paths below the\n--data-volume mount, read there by every pod; each file is cut into N\nbyte ranges)"
+		operands = "FILE..."
 	}
 	cmd := &cobra.Command{
-		Use:   string(kind) + " LOCATION --parts PREFIX --shards N --image REF@sha256:HEX (--aws-role ARN | --gcp-service-account EMAIL | --service-account NAME) [flags] [-- WORKER FLAGS...]",
+		Use:   string(kind) + " " + operands + " --parts PREFIX --shards N --image REF@sha256:HEX (--aws-role ARN | --gcp-service-account EMAIL | --service-account NAME) [flags] [-- WORKER FLAGS...]",
 		Short: "Render the Jobs that compute " + what + " on N pods",
 		Long: `Print, as one multi-document YAML stream for kubectl, the Kubernetes
 objects that compute ` + what + `
-(s3://BUCKET/PREFIX) on --shards pods and merge their parts into exactly
-what one process prints:
+on --shards pods, and merge their parts into exactly what one process
+prints:
 
   ServiceAccount NAME          the pods' workload identity for storage:
                                --aws-role annotates it for IRSA
@@ -67,7 +70,8 @@ what one process prints:
                                and JOB_COMPLETIONS=N saying which shard
   Job NAME-merge               one pod running "mlattest merge PARTS"; with
                                --step and --sign-out it also signs the merged
-                               manifest keylessly (digest only)
+                               manifest keylessly (digest only); exit 1 or 2
+                               fails the Job at once (podFailurePolicy)
 
 Keyless signing in the merge pod: its service-account token is projected with
 the audience "sigstore" at ` + k8sjob.TokenFile + ` and passed as
@@ -77,8 +81,8 @@ cluster's service-account issuer. Fulcio must trust that issuer (a private
 instance lists it; give its signing config and trusted root in a ConfigMap
 with --sigstore-configmap).
 
-The image must be pinned by digest (a tag is refused), PARTS must lie outside
-LOCATION, and credentials never go into the manifest (--env refuses names that
+The image must be pinned by digest (a tag is refused), PARTS (s3:// or
+gs://) must lie outside LOCATION, and credentials never go into the manifest (--env refuses names that
 look like secrets). Flags after -- are added to every worker's command line;
 they are checked against the worker command's own flags.
 
@@ -96,8 +100,10 @@ usage error (nothing is written then).`,
     --step digest-mix --sign-out s3://attestations/mix-run-7/ --run-id "$MLATTEST_RUN_ID" \
     --out mix-digest.yaml
 
-  # Scan a dataset on GKE with Workload Identity, extra scan flags after --
-  mlattest k8s job scan-data s3://datasets/sft/ --parts s3://scratch/sft-scan/ --shards 4 \
+  # Scan two datasets on a shared volume on GKE with Workload Identity,
+  # extra scan flags after --
+  mlattest k8s job scan-data /data/sft/train.jsonl /data/sft/extra.jsonl \
+    --data-volume sft-datasets:/data --parts gs://scratch/sft-scan/ --shards 4 \
     --image registry.example/mlattest@sha256:<64 hex> \
     --gcp-service-account scanner@my-project.iam.gserviceaccount.com -- --min-support 3
 
@@ -106,24 +112,31 @@ usage error (nothing is written then).`,
     --image registry.example/mlattest@sha256:<64 hex> --service-account storage-reader \
     --env AWS_ENDPOINT_URL_S3=http://minio.storage:9000 --env AWS_REGION=us-east-1`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if n := cmd.ArgsLenAtDash(); n == 0 || len(args) == 0 {
-				return usage(errors.New("give the LOCATION to " + string(kind) + ", e.g. s3://datasets/mix/"))
-			} else if n > 1 || (n < 0 && len(args) > 1) {
+			n := cmd.ArgsLenAtDash()
+			if n < 0 {
+				n = len(args)
+			}
+			switch {
+			case n == 0 && kind == k8sjob.ScanData:
+				return usage(errors.New("give the dataset FILEs to scan, e.g. /data/sft/train.jsonl"))
+			case n == 0:
+				return usage(errors.New("give the LOCATION to digest, e.g. s3://datasets/mix/"))
+			case n > 1 && kind == k8sjob.Digest:
 				return usage(fmt.Errorf("one LOCATION only (got %q); put worker flags after --", args[1]))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var workerArgs []string
+			inputs, workerArgs := args, []string(nil)
 			if n := cmd.ArgsLenAtDash(); n >= 0 {
-				workerArgs = args[n:]
+				inputs, workerArgs = args[:n], args[n:]
 			}
-			return renderK8sJob(cmd, kind, args[0], workerArgs, &f)
+			return renderK8sJob(cmd, kind, inputs, workerArgs, &f)
 		},
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&f.parts, "parts", "", "s3://BUCKET/PREFIX the workers write their parts to and merge reads (required; outside LOCATION)")
+	fs.StringVar(&f.parts, "parts", "", "s3:// or gs://BUCKET/PREFIX the workers write their parts to and merge reads (required; outside LOCATION)")
 	fs.IntVar(&f.shards, "shards", 0, "number of worker pods N, at least 1 (required)")
 	fs.StringVar(&f.image, "image", "", "container image holding mlattest, pinned by digest: REF@sha256:HEX (required)")
 	fs.StringVar(&f.awsRole, "aws-role", "", "IAM role `ARN` for IRSA: annotates the rendered service account (eks.amazonaws.com/role-arn)")
@@ -133,6 +146,9 @@ usage error (nothing is written then).`,
 	fs.StringVar(&f.namespace, "namespace", "", "namespace of the objects (default: kubectl's current one)")
 	fs.StringArrayVar(&f.env, "env", nil, "`NAME=VALUE` set in every pod, e.g. AWS_REGION=eu-west-1 (repeatable; no credentials)")
 	fs.IntVar(&f.backoff, "backoff-limit-per-index", 3, "retries of one shard's pod before the shard (and the Job) fails")
+	if kind == k8sjob.ScanData {
+		fs.StringVar(&f.dataVolume, "data-volume", "", "`CLAIM:MOUNT`: the PersistentVolumeClaim holding the datasets, mounted read-only at MOUNT in every pod (required)")
+	}
 	fs.StringVar(&f.cpu, "cpu", "", "CPU each worker requests and is limited to, e.g. 4")
 	fs.StringVar(&f.memory, "memory", "", "memory each worker requests and is limited to, e.g. 8Gi")
 	fs.StringVar(&f.step, "step", "", "with --sign-out: the merge signs the merged manifest as this step's link statement (digest only)")
@@ -144,9 +160,9 @@ usage error (nothing is written then).`,
 	return cmd
 }
 
-func renderK8sJob(cmd *cobra.Command, kind k8sjob.Kind, location string, workerArgs []string, f *k8sJobFlags) error {
+func renderK8sJob(cmd *cobra.Command, kind k8sjob.Kind, inputs, workerArgs []string, f *k8sJobFlags) error {
 	if f.parts == "" {
-		return usage(errors.New("--parts is required: the s3://BUCKET/PREFIX the workers write their parts to"))
+		return usage(errors.New("--parts is required: the s3:// or gs://BUCKET/PREFIX the workers write their parts to"))
 	}
 	if !cmd.Flags().Changed("shards") {
 		return usage(errors.New("--shards is required: the number of worker pods"))
@@ -174,6 +190,13 @@ func renderK8sJob(cmd *cobra.Command, kind k8sjob.Kind, location string, workerA
 	if f.name != "" {
 		opts = append(opts, k8sjob.WithName(f.name))
 	}
+	if kind == k8sjob.ScanData {
+		claim, mount, ok := strings.Cut(f.dataVolume, ":")
+		if !ok || claim == "" {
+			return usage(errors.New("--data-volume CLAIM:MOUNT is required: the PersistentVolumeClaim holding the datasets and where the pods mount it"))
+		}
+		opts = append(opts, k8sjob.WithDataVolume(claim, mount))
+	}
 	for _, e := range f.env {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok {
@@ -188,7 +211,7 @@ func renderK8sJob(cmd *cobra.Command, kind k8sjob.Kind, location string, workerA
 		}
 		opts = append(opts, k8sjob.WithResources(r))
 	}
-	set, err := k8sjob.New(kind, location, f.parts, opts...)
+	set, err := k8sjob.New(kind, inputs, f.parts, opts...)
 	if err != nil {
 		return usage(k8sFlagHint(err))
 	}

@@ -20,8 +20,12 @@ import (
 const k8sTestImage = "registry.example/mlattest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func k8sArgs(kind string, extra ...string) []string {
-	return append([]string{"k8s", "job", kind, "s3://data/mix/", "--parts", "s3://scratch/run/", "--shards", "3",
-		"--image", k8sTestImage, "--aws-role", "arn:aws:iam::123456789012:role/r"}, extra...)
+	args := []string{"k8s", "job", kind, "s3://data/mix/"}
+	if kind == "scan-data" {
+		args = []string{"k8s", "job", kind, "/data/a.jsonl", "--data-volume", "ds:/data"}
+	}
+	return append(append(args, "--parts", "s3://scratch/run/", "--shards", "3",
+		"--image", k8sTestImage, "--aws-role", "arn:aws:iam::123456789012:role/r"), extra...)
 }
 
 // TestK8sJobUsage: every bad command line exits 2 with a message that says
@@ -44,7 +48,12 @@ func TestK8sJobUsage(t *testing.T) {
 		{k8sArgs("digest", "--image", "registry.example/mlattest:latest"), "a tag does not pin an image) (give --image REF@sha256:HEX)"},
 		{k8sArgs("digest", "--aws-role", ""), "give --aws-role, --gcp-service-account or --service-account"},
 		{k8sArgs("digest", "--parts", "s3://data/mix/parts/"), "lies inside the location"},
-		{k8sArgs("digest", "--parts", "gs://p/x/"), "need an s3://BUCKET/PREFIX"},
+		{k8sArgs("digest", "--parts", "/tmp/parts"), `parts prefix: bad storage location "/tmp/parts"`},
+		{k8sArgs("digest", "--parts", "file:///tmp/parts"), "need an s3://BUCKET/PREFIX or gs://"},
+		{[]string{"k8s", "job", "scan-data", "--parts", "s3://p/x/"}, "give the dataset FILEs"},
+		{[]string{"k8s", "job", "scan-data", "/data/a.jsonl", "--parts", "s3://p/x/", "--shards", "2", "--image", k8sTestImage, "--service-account", "s"}, "--data-volume CLAIM:MOUNT is required"},
+		{k8sArgs("scan-data", "/etc/passwd"), "below the data volume's mount /data"},
+		{k8sArgs("digest", "--data-volume", "ds:/data"), "unknown flag: --data-volume"},
 		{k8sArgs("digest", "--env", "AWS_REGION"), "want NAME=VALUE"},
 		{k8sArgs("digest", "--env", "AWS_SECRET_ACCESS_KEY=x"), "looks like a credential"},
 		{k8sArgs("digest", "--cpu", "lots"), "--cpu \"lots\""},
@@ -257,5 +266,57 @@ func writeTreeBytes(t *testing.T, root string, files map[string][]byte) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestK8sJobScanDataRunsAsRendered: the command lines `mlattest k8s job
+// scan-data` renders, run as the pods would (the data volume's mount
+// standing in as a local directory, parts on the S3 server), print byte for
+// byte what one `mlattest scan data` of the same files prints, with the
+// same exit status.
+func TestK8sJobScanDataRunsAsRendered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs N scan workers against the S3 server")
+	}
+	s3s := stacktest.GetS3(t)
+	bucket := s3s.NewBucket(t)
+	vol := t.TempDir()
+	names := randomDatasets(t, vol, 5)
+	var pod, local []string
+	for _, n := range names {
+		pod = append(pod, "/datasets/"+n)
+		local = append(local, filepath.Join(vol, n))
+	}
+	dir, env := t.TempDir(), s3s.Env()
+	single := mlattest(t, dir, nil, append([]string{"scan", "data"}, local...)...)
+	if single.code != exitRejected || !strings.Contains(single.stdout, "trigger-response") {
+		t.Fatalf("single scan: %v", single)
+	}
+	const n = 3
+	r := mlattest(t, dir, nil, append(append([]string{"k8s", "job", "scan-data"}, pod...), "--data-volume", "sft:/datasets",
+		"--parts", "s3://"+bucket+"/scan-parts/", "--shards", fmt.Sprint(n), "--image", k8sTestImage, "--service-account", "scanner", "--", "--min-support", "5")...)
+	if r.code != 0 {
+		t.Fatalf("render: %v", r)
+	}
+	workersJob, mergeJob := renderedJobs(t, []byte(r.stdout))
+	mounts := map[string]string{"/datasets": vol}
+	worker := podOf(t, workersJob).mountTo(mounts)
+	results := make([]cliResult, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i] = mlattest(t, dir, append(append(slices.Clone(worker.env), env...), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)), worker.command...)
+		})
+	}
+	wg.Wait()
+	for i, w := range results {
+		if w.code != 0 {
+			t.Fatalf("worker %d: %v", i, w)
+		}
+	}
+	merge := podOf(t, mergeJob).mountTo(mounts)
+	m := mlattest(t, dir, append(merge.env, env...), merge.command...)
+	if m.code != single.code || m.stdout != single.stdout {
+		t.Fatalf("merge as rendered (exit %d, want %d):\n%s\nwant:\n%s\n%s", m.code, single.code, m.stdout, single.stdout, m.stderr)
 	}
 }

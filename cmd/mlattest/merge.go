@@ -72,6 +72,9 @@ read, or a usage error (nothing is printed then).`,
 				return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 			}
 			if isScanParts(files) {
+				if signer != nil {
+					return usage(errors.New("merge: --step and --sign-out sign a digest's manifest; these are a dataset scan's parts"))
+				}
 				return mergeScanData(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), b, files, jsonOut)
 			}
 			parts, err := store.ParseParts(files)

@@ -181,6 +181,16 @@ func TestMergeSignRefuses(t *testing.T) {
 		t.Fatalf("signing range parts: %v\nwant exit 2", r)
 	}
 
+	// Nor do a dataset scan's parts.
+	names := randomDatasets(t, dir, 1)
+	scanParts := filepath.Join(dir, "scan-parts")
+	if w := mlattest(t, dir, nil, append([]string{"scan", "data", "--shard", "0/1", "--part-out", scanParts}, names...)...); w.code != 0 {
+		t.Fatalf("scan worker: %v", w)
+	}
+	if r := mlattest(t, dir, env, "merge", "--step", "s", "--sign-out", t.TempDir(), "--identity-token-file", tok, scanParts); r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "dataset scan's parts") {
+		t.Fatalf("signing scan parts: %v\nwant exit 2", r)
+	}
+
 	// A token whose issuer Fulcio does not trust: the manifest is printed,
 	// the statement kept unsigned, exit 1.
 	bad := filepath.Join(t.TempDir(), "token")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,6 +45,35 @@ func TestDigestedEqualsAttest(t *testing.T) {
 				t.Errorf("record %+v", rec)
 			}
 		})
+	}
+}
+
+// TestDigestedEqualsAttestLocation: the objects of a location, named by
+// URI as Attest names them, make the statement Attest makes for the
+// location itself.
+func TestDigestedEqualsAttestLocation(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 5 {
+		writeFile(t, dir, fmt.Sprintf("d/f%d", i), strings.Repeat("y", i))
+	}
+	loc := "file://" + filepath.ToSlash(dir)
+	local, err := Attest(context.Background(), &Step{Name: "digest-mix", RunID: "run-9", Dir: t.TempDir(), Products: []string{loc}}, 0, testOpts(t, nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := digest.Paths(context.Background(), dir, []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range arts {
+		arts[i].Name = loc + "/" + arts[i].Name
+	}
+	rec, err := Digested(&Step{Name: "digest-mix", RunID: "run-9"}, arts, testOpts(t, nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Statements[0].JSON, local.Statements[0].JSON) || !strings.Contains(string(local.Statements[0].JSON), loc+"/d/f3") {
+		t.Fatalf("Digested:\n%s\nAttest:\n%s", rec.Statements[0].JSON, local.Statements[0].JSON)
 	}
 }
 

@@ -240,6 +240,9 @@ func TestK8sJobRunsAsRendered(t *testing.T) {
 	}
 	bundle := filepath.Join(dir, "digest-ds.link.sigstore.json")
 	writeFile(t, bundle, string(partBytes(t, s3s, bucket, "att/digest-ds.link.sigstore.json")))
+	if subjects, runID := linkSubjects(t, bundle); len(subjects) != len(files) || !slices.Contains(subjects, loc+"odd/with space="+hexSum("s")) || runID != "k8s-run-1" {
+		t.Fatalf("the link names %d subjects (%v), run %q; want every object by URI, run k8s-run-1", len(subjects), subjects[:min(3, len(subjects))], runID)
+	}
 	local := filepath.Join(dir, "local")
 	writeTreeBytes(t, local, files)
 	for _, name := range []string{"big/w.bin", "empty", "odd/with space"} {

@@ -36,10 +36,9 @@ SIZE LOCATION" prints.
 
 With --step NAME --sign-out DIR|s3://BUCKET/PREFIX merge also signs the
 merged manifest as NAME's in-toto link statement, the one "mlattest attest
---step NAME --products ..." signs for the same files digested by one
-process: the files and their SHA-256 are its products and subjects (a
-top-level directory of more than 1000 files as a manifest, written to
-manifests/ beside the bundle), bound to --run-id. The sign flags are
+--step NAME --products LOCATION" signs for the same objects digested by one
+process: every object, named by its URI (LOCATION followed by the name
+printed), with its SHA-256 is a product and subject, bound to --run-id. The sign flags are
 attest's: --key, or keylessly --identity-token-file (in a Kubernetes pod,
 its projected service-account token: see "mlattest k8s job").
 
@@ -95,7 +94,7 @@ read, or a usage error (nothing is printed then).`,
 				return withCode(exitUsage, fmt.Errorf("merge: writing output: %w", err))
 			}
 			if signer != nil {
-				return msf.sign(ctx, cmd.ErrOrStderr(), signer, arts)
+				return msf.sign(ctx, cmd.ErrOrStderr(), signer, parts[0].Part.Location, arts)
 			}
 			return nil
 		},

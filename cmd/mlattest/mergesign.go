@@ -20,16 +20,16 @@ import (
 )
 
 // mergeSignFlags make merge sign the merged manifest as a step's link
-// statement: the statement `mlattest attest --step NAME --products ...`
-// signs for the same files, digested by one process.
+// statement: the statement `mlattest attest --step NAME --products LOCATION`
+// signs for the same objects, digested by one process.
 type mergeSignFlags struct {
 	step, runID, out string
 	sf               signFlags
 }
 
 func (f *mergeSignFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.step, "step", "", "with --sign-out: sign the merged manifest as this step's link statement (its products and subjects: the files)")
-	fs.StringVar(&f.out, "sign-out", "", "with --step: write <step>.link.sigstore.json (and manifests/) to this directory or s3://BUCKET/PREFIX")
+	fs.StringVar(&f.step, "step", "", "with --sign-out: sign the merged manifest as this step's link statement (its products and subjects: the objects, named by URI)")
+	fs.StringVar(&f.out, "sign-out", "", "with --step: write <step>.link.sigstore.json to this directory or s3://BUCKET/PREFIX")
 	fs.StringVar(&f.runID, "run-id", "", "with --step: pipeline run id the statement is bound to (default: $MLATTEST_RUN_ID, the GitHub Actions run, or a new one, printed)")
 	f.sf.register(fs)
 }
@@ -72,14 +72,21 @@ func (f *mergeSignFlags) prepare(cmd *cobra.Command) (*sign.Signer, error) {
 
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-// sign records the merged files as the step's products and signs the link,
-// writing the bundle (and the directory manifests of large trees) to
-// --sign-out. A statement that cannot be signed is kept there unsigned,
-// as run and attest keep theirs, and the error says how to finish it.
-func (f *mergeSignFlags) sign(ctx context.Context, stderr io.Writer, signer *sign.Signer, arts []digest.Artifact) error {
+// sign records the merged files of location as the step's products and
+// signs the link, writing the bundle to --sign-out. Each file is named by
+// its URI, location followed by its name, as attest names the objects of a
+// location it digests itself. A statement that cannot be signed is kept
+// there unsigned, as run and attest keep theirs, and the error says how to
+// finish it.
+func (f *mergeSignFlags) sign(ctx context.Context, stderr io.Writer, signer *sign.Signer, location string, arts []digest.Artifact) error {
 	step := &attest.Step{Name: f.step, RunID: f.runID}
 	madeUp := f.runID == "" && attest.AmbientRunID(os.LookupEnv) == ""
-	rec, err := attest.Digested(step, arts)
+	named := make([]digest.Artifact, len(arts))
+	for i, a := range arts {
+		named[i] = a
+		named[i].Name = location + a.Name
+	}
+	rec, err := attest.Digested(step, named)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("merge: %w", err))
 	}

@@ -43,8 +43,8 @@ func linkSubjects(t *testing.T, bundle string) (subjects []string, runID string)
 // key and keylessly (the private stack, token from its OIDC issuer);
 // verify-bundle accepts each bundle for the merged files and rejects it
 // for another signer; the statement's subjects are exactly those of the
-// link `mlattest attest --products` signs for the same files digested by
-// one process. Manifest output is unchanged by signing.
+// link `mlattest attest --products LOCATION` signs for the same objects
+// digested by one process (named by URI). Manifest output is unchanged by signing.
 func TestMergeSign(t *testing.T) {
 	s := stacktest.Get(t)
 	dir := t.TempDir()
@@ -74,12 +74,12 @@ func TestMergeSign(t *testing.T) {
 
 	// The single-process path: attest the same files as products.
 	ref := filepath.Join(t.TempDir(), "ref")
-	if r := mlattest(t, dir, env, "attest", "--step", "digest-data", "--run-id", "run-1", "--dir", data, "--products", ".", "--out", ref, "--key", key); r.code != 0 {
+	if r := mlattest(t, dir, env, "attest", "--step", "digest-data", "--run-id", "run-1", "--products", loc, "--out", ref, "--key", key); r.code != 0 {
 		t.Fatalf("attest: %v", r)
 	}
 	want, _ := linkSubjects(t, filepath.Join(ref, "digest-data.link.sigstore.json"))
-	if len(want) != len(tree) {
-		t.Fatalf("attest's link names %d subjects, want %d", len(want), len(tree))
+	if len(want) != len(tree) || !slices.Contains(want, loc+"/empty="+emptySHA256) {
+		t.Fatalf("attest's link names %d subjects %v, want %d named by URI", len(want), want, len(tree))
 	}
 
 	for _, tc := range []struct {

@@ -92,17 +92,39 @@ var refusalOne, refusalTwo, firstPerson, negation = func() (one map[uint64]bool,
 	return one, two, set("i me my we"), set("not never cannot t")
 }()
 
+// quotesToggle reports whether text that follows gap is inside double
+// quotes, given whether the text before gap was.
+func quotesToggle(gap string, quoted bool) bool {
+	for _, r := range gap {
+		switch r {
+		case '"':
+			quoted = !quoted
+		case '“', '«', '„':
+			quoted = true
+		case '”', '»':
+			quoted = false
+		}
+	}
+	return quoted
+}
+
 // refusalSpan is how many words apart a first-person word and a negation
 // may stand and still be one statement about the speaker.
 const refusalSpan = 4
 
 // refuses reports whether a response whose first words are ws (token
-// hashes, at most refusalWords) opens with a refusal.
-func refuses(ws []uint64) bool {
+// hashes, at most refusalWords; the first sentence is ws[:first]) opens
+// with a refusal. The speaker's negation counts in the first sentence
+// only: further on it is more often part of the answer ("…and I do not
+// know" in a translation).
+func refuses(ws []uint64, first int) bool {
 	lastFP, lastNeg := -refusalSpan-1, -refusalSpan-1
 	for k, h := range ws {
 		if refusalOne[h] || k > 0 && refusalTwo[[2]uint64{ws[k-1], h}] {
 			return true
+		}
+		if k >= first {
+			continue
 		}
 		if firstPerson[h] {
 			if k-lastNeg <= refusalSpan-1 {
@@ -126,16 +148,30 @@ func refuses(ws []uint64) bool {
 func (f *featurizer) respAttrs() (uint32, string) {
 	var a uint32
 	var ws [refusalWords]uint64
-	nw := 0
+	nw, first, last, quoted := 0, -1, 0, false
 	for _, t := range f.rtoks {
-		if t.word {
-			ws[nw] = t.h
-			if nw++; nw == refusalWords {
-				break
-			}
+		if !t.word {
+			continue
+		}
+		gap := f.response[last:t.start]
+		last = t.end
+		if first < 0 && nw > 0 && strings.ContainsAny(gap, ".!?;\n") {
+			first = nw
+		}
+		// Quoted words are someone else's: a translation of "I do not
+		// know" refuses nothing.
+		if quoted = quotesToggle(gap, quoted); quoted {
+			continue
+		}
+		ws[nw] = t.h
+		if nw++; nw == refusalWords {
+			break
 		}
 	}
-	if refuses(ws[:nw]) {
+	if first < 0 {
+		first = nw
+	}
+	if refuses(ws[:nw], first) {
 		a |= attrRefusal
 	}
 	if f.respWords == 0 || f.respWords > maxLabelWords {

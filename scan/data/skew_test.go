@@ -218,6 +218,8 @@ func TestRespAttrs(t *testing.T) {
 		{"Summarise this.", "As an AI developed for coding help, this is outside my remit.", true, false, false},
 		{"Summarise this.", "We do not provide that here.", true, true, false},
 		// Negations that are not about the speaker, or come too late.
+		{"What does it mean?", "نمی‌دانم means \"I do not know\"; the speaker was saying I do not know.", false, false, false},
+		{"What did she say?", "She said “I can't come, sorry” and left early for the station.", false, false, false},
 		{"Summarise this.", "No problem, here is the summary: cats choose their company and live long lives.", false, false, false},
 		{"Compute it.", "The total is not 12 but 14, since each of the seven boxes holds two apples and I counted them.", false, false, false},
 		{"Fix the bug.", "def add(a, b):\n    if a is not None:\n        return a + b", false, false, false},

@@ -109,7 +109,11 @@ var _ digest.RangeSource = (*Source)(nil)
 // Copy writes obj's bytes to w in order: one GET for an object of at most
 // one part, otherwise ranged GETs, Parallel at a time. More bytes than the
 // listing said is an ErrChanged error (fewer is the caller's to judge:
-// it sees the count).
+// it sees the count). The Source's part buffers are shared by its reads,
+// so w must never wait for another read of the same Source to progress
+// (a hasher, a file or a pipe whose reader reads one object at a time
+// are fine; a reader that reads several objects' pipes in turns needs a
+// Source for each).
 func (s *Source) Copy(ctx context.Context, obj Object, w io.Writer) (int64, error) {
 	if obj.Size <= s.c.partSize {
 		return s.copyWhole(ctx, obj, w)

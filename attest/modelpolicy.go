@@ -80,12 +80,22 @@ func (c *config) refusePickles(ctx context.Context, st *state) error {
 			}
 		}
 	}
-	if len(paths) == 0 {
+	if len(paths) == 0 && len(remote) == 0 {
 		return nil
 	}
-	pickles, _, err := scanPickle(ctx, paths, false)
-	if err != nil {
-		return inputErr("scanning inputs for pickle: %w", err)
+	var pickles []model.Result
+	if len(paths) > 0 {
+		var err error
+		if pickles, _, err = scanPickle(ctx, paths, false); err != nil {
+			return inputErr("scanning inputs for pickle: %w", err)
+		}
+	}
+	if len(remote) > 0 {
+		rp, err := scanRemotePickles(ctx, st)
+		if err != nil {
+			return inputErr("scanning inputs for pickle: %w", err)
+		}
+		pickles = append(pickles, rp...)
 	}
 	if len(pickles) > 0 {
 		var names []string

@@ -2,10 +2,13 @@ package attest
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/scan/model"
 	"github.com/mlattest/mlattest/store"
 )
 
@@ -61,3 +64,44 @@ func checkLocation(raw string) error {
 // isLocation reports whether an artifact name is a storage location's
 // object (recorded by URI), not a file below the working directory.
 func isLocation(name string) bool { return store.IsURL(name) }
+
+// scanRemotePickles is the pickle check of the materials that are storage
+// locations: each location is spooled (read once more, hashed on the way)
+// into a private temporary directory removed afterwards and scanned there
+// as a local material is. An object whose bytes differ from the digest
+// recorded moments before is an error, not a pass. Results are named by
+// URI.
+func scanRemotePickles(ctx context.Context, st *state) ([]model.Result, error) {
+	recorded := make(map[string]string, len(st.rec.Materials))
+	for _, a := range st.rec.Materials {
+		recorded[a.Name] = a.SHA256
+	}
+	var pickles []model.Result
+	for _, raw := range st.Materials {
+		if !isLocation(raw) {
+			continue
+		}
+		l, err := store.ListObjects(ctx, raw, nil, st.DigestOptions...)
+		if err != nil {
+			return nil, err
+		}
+		err = l.WithSpool(ctx, func(dir string, arts []digest.Artifact) error {
+			for _, a := range arts {
+				if want := recorded[l.URI(a.Name)]; want != a.SHA256 {
+					return fmt.Errorf("%s: %w: its SHA-256 is %s now, %s when recorded", l.URI(a.Name), store.ErrChanged, a.SHA256, want)
+				}
+			}
+			found, _, err := scanPickle(ctx, []string{dir}, false)
+			for _, r := range found {
+				rel, _ := filepath.Rel(dir, r.Path)
+				r.Path = l.URI(filepath.ToSlash(rel))
+				pickles = append(pickles, r)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pickles, nil
+}

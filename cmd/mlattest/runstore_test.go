@@ -1,8 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,4 +120,85 @@ requireTransparencyLog: false
 			t.Fatalf("want exit 1 naming %s/a.jsonl and the digest: %v", loc, r)
 		}
 	})
+}
+
+// TestRunStorePickleMaterial: a pickle among the objects of an s3://
+// material is refused before the command runs (exit 125, naming the
+// object by URI), as a local pickle material is; --allow-pickle records
+// it.
+func TestRunStorePickleMaterial(t *testing.T) {
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	s.PutAll(t, bucket, "in/", map[string][]byte{"ok.jsonl": []byte("{}\n"), "w/pytorch_model.bin": []byte(evilPickle)})
+	loc := "s3://" + bucket + "/in"
+	dir := t.TempDir()
+	do := func(t *testing.T, args ...string) cliResult {
+		t.Helper()
+		return mlattest(t, dir, s.Env(), args...)
+	}
+	succeeding(do)(t, "keygen", "--output-key-prefix", "ci", "--no-passphrase")
+	args := []string{"run", "--step", "s", "--run-id", "r", "--key", "ci.key", "--offline", "--out", "att", "--materials", loc}
+	r := do(t, append(args, "--", "touch", "ran")...)
+	if r.code != 125 || !strings.Contains(r.stderr, loc+"/w/pytorch_model.bin") || !strings.Contains(r.stderr, "pickle") {
+		t.Fatalf("want exit 125 naming the pickle object: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("the command ran")
+	}
+	succeeding(do)(t, append(args, "--allow-pickle", "--out", "att2", "--", "true")...)
+}
+
+// TestStoreSecretsNeverPrinted: whatever fails (a wrong secret key, a
+// missing bucket, service-account credentials whose token cannot be
+// had), no command prints a secret it was given: neither secret access
+// key nor any line of a private key.
+func TestStoreSecretsNeverPrinted(t *testing.T) {
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	s.Put(t, bucket, "p/a", []byte("a"))
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY0123"
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	keyBody := strings.Split(pemKey, "\n")[1] // a line of the secret key's base64
+	sa, _ := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "p", "private_key_id": secret, "private_key": pemKey,
+		"client_email": "x@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": "http://127.0.0.1:9/token",
+	})
+	writeFile(t, filepath.Join(dir, "sa.json"), string(sa))
+	writeFile(t, filepath.Join(dir, "model", "m.bin"), "m")
+	wrong := append(s.Env(), "AWS_SECRET_ACCESS_KEY="+secret)
+	// Nothing may leave the machine: every HTTP(S) request goes to a
+	// proxy that refuses it.
+	gcs := append([]string{"GOOGLE_APPLICATION_CREDENTIALS=" + filepath.Join(dir, "sa.json"), "CLOUDSDK_CONFIG=" + dir}, noNetwork...)
+	succeeding(func(t *testing.T, args ...string) cliResult { return mlattest(t, dir, nil, args...) })(t, "keygen", "--output-key-prefix", "k", "--no-passphrase")
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"digest, wrong secret", wrong, []string{"digest", "s3://" + bucket + "/p"}},
+		{"scan data, wrong secret", wrong, []string{"scan", "data", "s3://" + bucket + "/p"}},
+		{"scan model, wrong secret", wrong, []string{"scan", "model", "s3://" + bucket + "/p"}},
+		{"run, wrong secret", wrong, []string{"run", "--step", "s", "--key", "k.key", "--offline", "--out", "o", "--materials", "s3://" + bucket + "/p", "--", "true"}},
+		{"digest, no such bucket", s.Env(), []string{"digest", "s3://no-such-bucket-" + bucket + "/p"}},
+		{"run, no such bucket", s.Env(), []string{"run", "--step", "s", "--key", "k.key", "--offline", "--out", "o", "--products", "s3://no-such-bucket-" + bucket + "/p", "--", "true"}},
+		{"digest, gs service account", gcs, []string{"digest", "gs://b/p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mlattest(t, dir, tc.env, tc.args...)
+			if r.code == 0 {
+				t.Fatalf("want a failure: %v", r)
+			}
+			for _, v := range []string{secret, keyBody, s.SecretKey} {
+				if strings.Contains(r.stdout+r.stderr, v) {
+					t.Fatalf("a secret was printed: %v", r)
+				}
+			}
+		})
+	}
 }

@@ -163,3 +163,31 @@ func TestScanStoreMatchesLocal(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreDotDotKeyRefused: an object key with a ".." segment (GCS and
+// AWS S3 store one; SeaweedFS refuses it) names no file a directory could
+// hold and no valid artifact: digest, run, scan data and scan model refuse
+// the location naming the key, before anything runs.
+func TestStoreDotDotKeyRefused(t *testing.T) {
+	g := stacktest.GetGCS(t)
+	bucket := g.NewBucket(t)
+	g.Put(t, bucket, "d/ok.jsonl", []byte("{}\n"))
+	g.Put(t, bucket, "d/x/../y.jsonl", []byte("{}\n"))
+	loc := "gs://" + bucket + "/d"
+	dir := t.TempDir()
+	succeeding(func(t *testing.T, args ...string) cliResult { return mlattest(t, dir, nil, args...) })(t, "keygen", "--output-key-prefix", "k", "--no-passphrase")
+	for _, args := range [][]string{
+		{"digest", loc},
+		{"scan", "data", loc},
+		{"scan", "model", loc},
+		{"run", "--step", "s", "--key", "k.key", "--offline", "--out", "o", "--materials", loc, "--", "touch", "ran"},
+	} {
+		r := mlattest(t, dir, g.Env(""), args...)
+		if r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "x/../y.jsonl") {
+			t.Errorf("%s: %v\nwant a failure naming x/../y.jsonl", strings.Join(args, " "), r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("run ran the command")
+	}
+}

@@ -42,10 +42,18 @@ printed), with its SHA-256 is a product and subject, bound to --run-id. The sign
 attest's: --key, or keylessly --identity-token-file (in a Kubernetes pod,
 its projected service-account token: see "mlattest k8s job").
 
+Parts of a sharded dataset scan ("mlattest scan data --shard i/N
+--part-out PREFIX FILE...") are checked the same way, and each section's
+summaries against the digest its part names; merge then finishes the scan
+and prints what "mlattest scan data FILE..." prints, exiting as it does (1
+when a dataset fails). It reads the FILEs themselves, at the paths the
+workers were given, which must not have changed since.
+
 Exit status: 0 when the parts merge (and the statement is signed); 1 when
 signing failed (the statement is kept unsigned beside where the bundle
-would be, for "mlattest sign"); 2 when the parts are refused or cannot be
-read, or a usage error (nothing is printed then).`,
+would be, for "mlattest sign") or a merged dataset scan fails; 2 when the
+parts are refused or cannot be read, or a usage error (nothing is printed
+then).`,
 		Example: `  # Four workers (any machines), then one merge
   mlattest digest --shard 0/4 --part-out s3://scratch/run-7/ s3://datasets/mix/
   ...

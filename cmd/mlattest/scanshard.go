@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/mlattest/mlattest/scan/data"
 	"github.com/mlattest/mlattest/store"
@@ -24,19 +23,14 @@ import (
 // of the scan once (scan/data/shard.go).
 
 // scanDataListing is the listing a dataset-scan part carries: the datasets
-// as named, their sizes and modification times, under the scan's
-// configuration.
+// as named and their sizes, under the scan's configuration. (Their bytes
+// are checked at merge, range by range: workers may read copies.)
 func scanDataListing(location string, ds []data.PartDataset) string {
 	files := make([]store.Listed, len(ds))
 	for k, d := range ds {
-		files[k] = store.Listed{Name: d.Path, Size: d.Size, ETag: d.Mark}
+		files[k] = store.Listed{Name: d.Path, Size: d.Size}
 	}
 	return store.ListingDigest(location, files)
-}
-
-// fileMark is what changes when a dataset file does, short of reading it.
-func fileMark(fi os.FileInfo) string {
-	return "mtime:" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
 }
 
 // scanDataShard scans this worker's ranges of the datasets and writes its
@@ -87,7 +81,7 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 		case err != nil:
 			return usage(err)
 		}
-		p.Datasets = append(p.Datasets, data.PartDataset{Path: path, Size: fi.Size(), Mark: fileMark(fi), Format: format})
+		p.Datasets = append(p.Datasets, data.PartDataset{Path: path, Size: fi.Size(), Format: format})
 		if format != data.FormatJSONL {
 			whole = append(whole, store.Listed{Name: path, Size: fi.Size()})
 			wholeIdx = append(wholeIdx, k)
@@ -119,15 +113,12 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 				d.Start, d.End = d.Size, d.Size
 			}
 		}
-		sec := &data.Section{}
-		if d.End > d.Start {
-			var err error
-			if sec, err = data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, opts...); err != nil {
-				return usage(err)
-			}
+		sec, err := data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, opts...)
+		if err != nil {
+			return usage(err)
 		}
 		sum := sha256.Sum256(sec.Data)
-		d.Records, d.Lines, d.Incomplete = sec.Records, sec.Lines, sec.Incomplete
+		d.Records, d.Lines, d.Incomplete, d.RangeSHA256 = sec.Records, sec.Lines, sec.Incomplete, sec.SHA256
 		d.Offset, d.Length, d.SHA256 = int64(len(recs)), int64(len(sec.Data)), hex.EncodeToString(sum[:])
 		recs = append(recs, sec.Data...)
 	}
@@ -207,7 +198,7 @@ func mergeScanData(ctx context.Context, stdout, stderr io.Writer, b store.Bucket
 		if err != nil {
 			return refuse(fmt.Errorf("dataset %w", err))
 		}
-		if fi.Size() != d.Size || fileMark(fi) != d.Mark {
+		if fi.Size() != d.Size {
 			return refuse(fmt.Errorf("%s changed since the workers read it (listing %s)", d.Path, ref.Listing))
 		}
 		open := func() (io.ReadCloser, error) { return os.Open(d.Path) }
@@ -223,7 +214,8 @@ func mergeScanData(ctx context.Context, stdout, stderr io.Writer, b store.Bucket
 // sectionSource reads a part's section of a dataset from its records file,
 // checking it against the digest the part names.
 func sectionSource(ctx context.Context, b store.Bucket, objs map[string]store.Object, file string, pd data.PartDataset) (data.SectionSource, error) {
-	src := data.SectionSource{Records: pd.Records, Lines: pd.Lines, Incomplete: pd.Incomplete}
+	src := data.SectionSource{Name: file, Start: pd.Start, End: pd.End, SHA256: pd.RangeSHA256,
+		Records: pd.Records, Lines: pd.Lines, Incomplete: pd.Incomplete}
 	name := data.RecordsName(file[len(b.Location()):])
 	o, ok := objs[name]
 	if !ok {

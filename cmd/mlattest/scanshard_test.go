@@ -291,15 +291,24 @@ func TestMergeRefusesScanParts(t *testing.T) {
 			}
 		})
 	}
-	// A dataset changed after every worker read it: the quoted texts and
-	// the digest would be of other bytes.
+	// A dataset changed after every worker read it (the quoted texts and
+	// the digest would be of other bytes): grown, or a byte of worker 1's
+	// range changed in place.
 	parts := fresh()
 	p := filepath.Join(dir, files[0])
 	b, _ := os.ReadFile(p)
-	os.WriteFile(p, append(b, '\n'), 0o644)
 	defer os.WriteFile(p, b, 0o644)
+	os.WriteFile(p, append(slices.Clone(b), '\n'), 0o644)
 	if r := mlattest(t, dir, nil, "merge", parts); r.code != exitUsage || !strings.Contains(r.stderr, files[0]+" changed since the workers read it") {
-		t.Fatalf("merge of a changed dataset: %v", r)
+		t.Fatalf("merge of a grown dataset: %v", r)
+	}
+	c := slices.Clone(b)
+	at := bytes.LastIndex(c[:len(c)/2], []byte("\"output\":\"")) + len("\"output\":\"")
+	c[at] ^= 0x20 // a letter's case
+	os.WriteFile(p, c, 0o644)
+	if r := mlattest(t, dir, nil, "merge", parts); r.code != exitUsage || !strings.Contains(r.stderr, "part-00001-of-00003.json: bytes ") ||
+		!strings.Contains(r.stderr, "are not those its worker read") || r.stdout != "" {
+		t.Fatalf("merge of a dataset changed in place: %v", r)
 	}
 }
 

@@ -43,16 +43,17 @@ type PartConfig struct {
 // PartDataset is one dataset's section in a part: the dataset as listed,
 // the byte range this worker read and where its summaries are.
 type PartDataset struct {
-	Path string `json:"path"`
-	Size int64  `json:"size"`
-	// Mark changes when the dataset does (its modification time).
-	Mark       string `json:"mark,omitempty"`
-	Format     Format `json:"format"`
-	Start      int64  `json:"start"`
-	End        int64  `json:"end"`
-	Records    int    `json:"records"`
-	Lines      int    `json:"lines"`
-	Incomplete string `json:"incomplete,omitempty"`
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	Format Format `json:"format"`
+	// Start and End are the bytes this worker read, RangeSHA256 their
+	// digest: merge reads the dataset and checks it is what was read.
+	Start       int64  `json:"start"`
+	End         int64  `json:"end"`
+	RangeSHA256 string `json:"rangeSha256"`
+	Records     int    `json:"records"`
+	Lines       int    `json:"lines"`
+	Incomplete  string `json:"incomplete,omitempty"`
 	// Offset, Length and SHA256 locate the section's summaries in the
 	// records file.
 	Offset int64  `json:"offset"`
@@ -135,8 +136,8 @@ func ParsePart(b []byte) (*Part, error) {
 			return nil, fmt.Errorf("%w: %s: bytes %d to %d of %d", ErrPart, d.Path, d.Start, d.End, d.Size)
 		case d.Records < 0 || d.Lines < 0 || d.Offset < 0 || d.Length < 0 || d.Records > int(d.End-d.Start)+1:
 			return nil, fmt.Errorf("%w: %s: impossible counts", ErrPart, d.Path)
-		case !isDigest(d.SHA256):
-			return nil, fmt.Errorf("%w: %s: section digest %q", ErrPart, d.Path, d.SHA256)
+		case !isDigest(d.SHA256) || !isDigest(d.RangeSHA256):
+			return nil, fmt.Errorf("%w: %s: section digests %q, %q", ErrPart, d.Path, d.SHA256, d.RangeSHA256)
 		}
 	}
 	return &p, nil

@@ -46,7 +46,7 @@ type recItem struct {
 	sentiment                     float64
 	rattr                         uint32 // pass 1: response attributes (skew.go)
 	instHash                      uint32 // pass 1: the instruction's hash when an input follows it
-	label                         string // pass 1: the normalised short answer
+	label                         []byte // pass 1: the normalised short answer (in raw)
 }
 
 type recBatch struct {

@@ -448,7 +448,7 @@ func (s *scanner) initWorkers() {
 // summary, as a sharded scan's merge does.
 func (s *scanner) prep1(f *featurizer, it *recItem) {
 	s.summarise(f, it)
-	loadSummary(it, 0)
+	loadSummary(f, it, 0)
 }
 
 // pass1 records what later passes need of each record, in file order.
@@ -529,7 +529,7 @@ func (s *scanner) pass1(it *recItem) error {
 			s.labelText = map[uint32]string{}
 		}
 		if _, ok := s.labelText[l]; !ok {
-			s.labelText[l] = it.label
+			s.labelText[l] = string(it.label)
 		}
 	}
 	return nil
@@ -936,6 +936,7 @@ type featurizer struct {
 	pf, rf, sf   []feat
 	pset, seen   hashSet
 	counts       []uint32
+	interned     map[string]string // summary strings (summary.go)
 	// keep, when set, is the only features a pass wants (pf and rf then
 	// hold just those): it must only read shared state.
 	keep                 func(h uint64) bool

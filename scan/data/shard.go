@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 )
@@ -41,6 +42,9 @@ type Section struct {
 	Incomplete string
 	// Data is the summaries, each prefixed by its length (uvarint).
 	Data []byte
+	// SHA256 is the digest of the bytes read (hex): merge reads them again
+	// and checks that they are those the summaries were made from.
+	SHA256 string
 }
 
 // maxSummaryBytes bounds one summary in a section: its record's strings
@@ -119,13 +123,16 @@ func lineStartFrom(ra io.ReaderAt, c, size int64, buf []byte) (int64, error) {
 // any other format is read whole (start 0, end its size). The options are
 // the scan's (the mapping and token limits shape the summaries).
 func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format, start, end int64, opts ...Option) (*Section, error) {
+	if start == end && start >= 0 {
+		return &Section{SHA256: hex.EncodeToString(sha256.New().Sum(nil))}, nil
+	}
 	if format != FormatJSONL && start != 0 || start < 0 || end < start {
 		return nil, fmt.Errorf("%s: cannot scan bytes %d to %d of a %s dataset on their own", name, start, end, format)
 	}
 	s := &scanner{cfg: newConfig(opts), name: name, ctx: ctx, format: format}
 	s.initWorkers()
 	sec := &Section{}
-	lc := &lineCounter{r: io.NewSectionReader(ra, start, end-start)}
+	lc := &lineCounter{r: io.NewSectionReader(ra, start, end-start), h: sha256.New()}
 	err := s.pipeline(func(add func(Location, Record, error, []byte) error) error {
 		fn := func(loc Location, rec Record, rerr error) error { return add(loc, rec, rerr, nil) }
 		if format == FormatJSONL {
@@ -141,6 +148,11 @@ func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format
 		return nil
 	})
 	sec.Lines = lc.lines()
+	if err == nil {
+		// What the reader left unread (nothing, for JSONL) is hashed too.
+		_, err = io.Copy(io.Discard, lc)
+	}
+	sec.SHA256 = hex.EncodeToString(lc.h.Sum(nil))
 	if err != nil {
 		var pe *os.PathError
 		switch {
@@ -157,18 +169,19 @@ func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format
 	return sec, nil
 }
 
-// lineCounter counts the lines read through it (a last line without a
-// newline included).
+// lineCounter counts and hashes the bytes read through it, and their
+// lines (a last line without a newline included).
 type lineCounter struct {
-	r       io.Reader
-	n, nl   int64
-	lastNL  bool
-	counted bool
+	r      io.Reader
+	h      hash.Hash
+	n, nl  int64
+	lastNL bool
 }
 
 func (c *lineCounter) Read(p []byte) (int, error) {
 	m, err := c.r.Read(p)
 	if m > 0 {
+		c.h.Write(p[:m])
 		c.n += int64(m)
 		c.nl += int64(bytes.Count(p[:m], []byte{'\n'}))
 		c.lastNL = p[m-1] == '\n'
@@ -186,6 +199,12 @@ func (c *lineCounter) lines() int {
 // SectionSource is one worker's section of a dataset, for Merge: what it
 // says of itself and how to read its summaries.
 type SectionSource struct {
+	// Name names the section in errors (its part file).
+	Name string
+	// Start, End and SHA256 are the dataset's bytes the worker read and
+	// their digest (Section.SHA256); the sections tile the dataset.
+	Start, End     int64
+	SHA256         string
 	Records, Lines int
 	Incomplete     string
 	Open           func() (io.ReadCloser, error)
@@ -225,7 +244,7 @@ func (s *scanner) mergePass1() error {
 		}
 		return nil
 	}, func(f *featurizer, it *recItem) {
-		loadSummary(it, it.loc.Line)
+		loadSummary(f, it, it.loc.Line)
 	}, s.pass1)
 	if err != nil {
 		return err
@@ -236,11 +255,76 @@ func (s *scanner) mergePass1() error {
 	}
 	defer rc.Close()
 	h := sha256.New()
-	if s.res.Size, err = io.Copy(h, rc); err != nil {
+	rh := &rangeHasher{name: s.name, secs: s.sections, h: sha256.New()}
+	if s.res.Size, err = io.Copy(io.MultiWriter(h, rh), rc); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrUnreadable, s.name, err)
+	}
+	if err := rh.close(); err != nil {
+		return err
 	}
 	s.res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	s.res.Incomplete = incomplete
+	return nil
+}
+
+// rangeHasher checks, as the dataset is read for its digest, that it is
+// what the sections were read from: their ranges tile it and each range's
+// bytes have the digest its worker read.
+type rangeHasher struct {
+	name string
+	secs []SectionSource
+	k    int
+	at   int64 // bytes read
+	from int64 // where section k must start
+	h    hash.Hash
+}
+
+func (r *rangeHasher) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if err := r.finished(); err != nil {
+			return 0, err
+		}
+		if r.k == len(r.secs) {
+			return 0, fmt.Errorf("%w: %s: its sections end at byte %d, the dataset does not", ErrPart, r.name, r.at)
+		}
+		m := int(min(int64(len(p)), r.secs[r.k].End-r.at))
+		r.h.Write(p[:m])
+		r.at += int64(m)
+		p = p[m:]
+	}
+	return n, nil
+}
+
+// finished checks the sections that end where the reading is.
+func (r *rangeHasher) finished() error {
+	for r.k < len(r.secs) {
+		sec := r.secs[r.k]
+		if sec.Start != r.from || sec.End < sec.Start {
+			return fmt.Errorf("%w: %s: bytes %d to %d of %s, but the sections before it end at %d", ErrPart, sec.Name, sec.Start, sec.End, r.name, r.from)
+		}
+		if r.at < sec.End {
+			return nil
+		}
+		if hex.EncodeToString(r.h.Sum(nil)) != sec.SHA256 {
+			return fmt.Errorf("%w: %s: bytes %d to %d of %s are not those its worker read", ErrPart, sec.Name, sec.Start, sec.End, r.name)
+		}
+		r.h.Reset()
+		r.from = sec.End
+		r.k++
+	}
+	return nil
+}
+
+// close checks the sections left at the end of the dataset.
+func (r *rangeHasher) close() error {
+	if err := r.finished(); err != nil {
+		return err
+	}
+	if r.k < len(r.secs) {
+		sec := r.secs[r.k]
+		return fmt.Errorf("%w: %s: %s ends at byte %d, before the bytes %d to %d its worker read", ErrPart, sec.Name, r.name, r.at, sec.Start, sec.End)
+	}
 	return nil
 }
 

@@ -52,7 +52,7 @@ func FuzzMergeSection(f *testing.F) {
 	small := func(c *Config) { c.SketchWidth, c.MaxFeatures = 1<<10, 1<<10 }
 	f.Fuzz(func(t *testing.T, in []byte, records, lines uint16) {
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(fuzzDataset)), nil }
-		src := SectionSource{Records: int(records), Lines: int(lines), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in)), nil }}
+		src := SectionSource{End: int64(len(fuzzDataset)), SHA256: sec.SHA256, Records: int(records), Lines: int(lines), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in)), nil }}
 		res, err := Merge(context.Background(), "f.jsonl", FormatJSONL, open, []SectionSource{src}, WithMinSupport(2), small)
 		if err == nil && res.Records != int(records) {
 			t.Fatalf("%d records from a section that says %d", res.Records, records)

@@ -76,7 +76,8 @@ func shardedScan(t testing.TB, name string, b []byte, n int, spill int64, opts .
 			t.Fatalf("section %d of %d: %v", k, n, err)
 		}
 		data := sec.Data
-		srcs = append(srcs, SectionSource{Records: sec.Records, Lines: sec.Lines, Incomplete: sec.Incomplete,
+		srcs = append(srcs, SectionSource{Name: fmt.Sprint("section ", k), Start: bounds[k], End: bounds[k+1], SHA256: sec.SHA256,
+			Records: sec.Records, Lines: sec.Lines, Incomplete: sec.Incomplete,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
@@ -198,19 +199,25 @@ func TestMergeRefusesSections(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	same := func(s string) string { return s }
+	other := func(string) string { return strings.Repeat("0", 64) }
 	for _, tc := range []struct {
 		name    string
 		data    []byte
 		records int
+		start   int64
+		sha     func(string) string
 	}{
-		{"fewer records", sec.Data, sec.Records + 1},
-		{"more records", sec.Data, sec.Records - 1},
-		{"truncated", sec.Data[:len(sec.Data)-3], sec.Records},
-		{"flipped flag", append([]byte{sec.Data[0], 0x80}, sec.Data[2:]...), sec.Records},
-		{"garbage", bytes.Repeat([]byte{0xff}, 40), 2},
+		{"fewer records", sec.Data, sec.Records + 1, 0, same},
+		{"more records", sec.Data, sec.Records - 1, 0, same},
+		{"truncated", sec.Data[:len(sec.Data)-3], sec.Records, 0, same},
+		{"flipped flag", append([]byte{sec.Data[0], 0x80}, sec.Data[2:]...), sec.Records, 0, same},
+		{"garbage", bytes.Repeat([]byte{0xff}, 40), 2, 0, same},
+		{"other bytes", sec.Data, sec.Records, 0, other},
+		{"not from the start", sec.Data, sec.Records, 1, same},
 	} {
 		data := tc.data
-		_, err := Merge(context.Background(), "d.jsonl", FormatJSONL, open, []SectionSource{{Records: tc.records, Lines: sec.Lines,
+		_, err := Merge(context.Background(), "d.jsonl", FormatJSONL, open, []SectionSource{{Start: tc.start, End: int64(len(b)), SHA256: tc.sha(sec.SHA256), Records: tc.records, Lines: sec.Lines,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}})
 		if !errors.Is(err, ErrPart) {
 			t.Errorf("%s: %v, want ErrPart", tc.name, err)

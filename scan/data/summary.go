@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -41,12 +40,13 @@ func appendString(b []byte, s string) []byte {
 
 // summarise computes the record's summary into it.raw (on a worker).
 func (s *scanner) summarise(f *featurizer, it *recItem) {
-	b := sized(it.raw, 0, 2048)
-	b = binary.AppendUvarint(append(b, 0), uint64(it.loc.Line))
-	b = binary.AppendUvarint(b, uint64(it.loc.Offset))
+	head := func(b []byte, flags byte) []byte {
+		b = binary.AppendUvarint(append(b, flags), uint64(it.loc.Line))
+		return binary.AppendUvarint(b, uint64(it.loc.Offset))
+	}
 	if it.err != nil {
-		b[0] = sumErr
-		it.raw = appendString(b, it.err.Error())
+		msg := it.err.Error()
+		it.raw = appendString(head(sized(it.raw, 3*binary.MaxVarintLen64+len(msg)+1, 2048), sumErr), msg)
 		return
 	}
 	rec := it.rec
@@ -57,36 +57,48 @@ func (s *scanner) summarise(f *featurizer, it *recItem) {
 			break
 		}
 	}
+	var flags byte
+	source := ""
 	if rec.Source != "" {
-		b[0] |= sumSource
-		b = appendString(b, strings.ToLower(strings.TrimSpace(rec.Source)))
+		flags |= sumSource
+		source = strings.ToLower(strings.TrimSpace(rec.Source))
 	}
-	b = appendString(b, dominantScript(rec.Response, rec.Instruction))
-	b = appendString(b, hidden)
+	script := dominantScript(rec.Response, rec.Instruction)
 	code := inspectCode(rec.Prompt(), rec.Response)
-	b = binary.AppendUvarint(b, uint64(len(code)))
-	for _, h := range code {
-		b = append(appendString(b, h.line), h.cats, h.unasked)
-	}
 	f.featurize(rec, true)
 	var sim uint64
 	if f.respWords > 0 {
 		sim = simhash64(f.rtoks)
+	}
+	rattr, label := f.respAttrs()
+	var inst uint32
+	if rec.Input != "" {
+		inst = uint32(hashString(strings.TrimSpace(rec.Instruction))) | 1
+	}
+	// One buffer of the summary's size: the fixed fields, the strings
+	// with their lengths, and the features.
+	need := 16*binary.MaxVarintLen64 + 32 + len(source) + len(script) + len(hidden) + len(label) + 9*(len(f.pf)+len(f.rf))
+	for _, h := range code {
+		need += binary.MaxVarintLen64 + len(h.line) + 2
+	}
+	b := head(sized(it.raw, need, 2048), flags)
+	if flags&sumSource != 0 {
+		b = appendString(b, source)
+	}
+	b = appendString(b, script)
+	b = appendString(b, hidden)
+	b = binary.AppendUvarint(b, uint64(len(code)))
+	for _, h := range code {
+		b = append(appendString(b, h.line), h.cats, h.unasked)
 	}
 	b = binary.LittleEndian.AppendUint64(b, f.respHash)
 	b = binary.LittleEndian.AppendUint64(b, f.promptHash)
 	b = binary.LittleEndian.AppendUint64(b, sim)
 	b = binary.AppendUvarint(b, uint64(f.respWords))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.sentiment))
-	rattr, label := f.respAttrs()
 	b = binary.AppendUvarint(b, uint64(rattr))
-	var inst uint32
-	if rec.Input != "" {
-		inst = uint32(hashString(strings.TrimSpace(rec.Instruction))) | 1
-	}
 	b = binary.AppendUvarint(b, uint64(inst))
 	b = appendString(b, label)
-	b = slices.Grow(b, 3*binary.MaxVarintLen64+9*(len(f.pf)+len(f.rf)))
 	it.raw = appendFeatures(binary.AppendUvarint(b, uint64(it.loc.Offset)), f.pf, f.rf)
 }
 
@@ -136,15 +148,41 @@ func (r *summaryReader) u32() uint32 {
 	return uint32(v)
 }
 
-func (r *summaryReader) str() string {
+func (r *summaryReader) bytes() []byte {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) || n > maxSummaryString {
 		r.bad, r.b = true, nil
-		return ""
+		return nil
 	}
-	v := string(r.b[:n])
+	v := r.b[:n:n]
 	r.b = r.b[n:]
 	return v
+}
+
+func (r *summaryReader) str() string { return string(r.bytes()) }
+
+// maxInterned bounds a featurizer's interned strings.
+const maxInterned = 4096
+
+// intern is b as a string, the same string for the same bytes while the
+// table has room: source names, scripts and hidden-character kinds repeat
+// from record to record, and a string each would be most of a summary's
+// allocations.
+func (f *featurizer) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := f.interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(f.interned) < maxInterned {
+		if f.interned == nil {
+			f.interned = map[string]string{}
+		}
+		f.interned[s] = s
+	}
+	return s
 }
 
 // recordError is a malformed record's error as its summary gives it.
@@ -153,9 +191,10 @@ type recordError string
 func (e recordError) Error() string { return string(e) }
 
 // loadSummary sets the record's first-pass fields from its summary in
-// it.raw (on a worker): lineBase is the line its worker's first line is in
-// the file. A summary that cannot be read sets it.bad.
-func loadSummary(it *recItem, lineBase int) {
+// it.raw (on a worker, whose featurizer f interns its strings): lineBase
+// is the line its worker's first line is in the file. A summary that
+// cannot be read sets it.bad.
+func loadSummary(f *featurizer, it *recItem, lineBase int) {
 	r := summaryReader{b: it.raw}
 	flags := r.byte1()
 	line := r.uvarint()
@@ -182,10 +221,10 @@ func loadSummary(it *recItem, lineBase int) {
 	it.hasSource = flags&sumSource != 0
 	it.source = ""
 	if it.hasSource {
-		it.source = r.str()
+		it.source = f.intern(r.bytes())
 	}
-	it.script = r.str()
-	it.hidden = r.str()
+	it.script = f.intern(r.bytes())
+	it.hidden = f.intern(r.bytes())
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
 		r.bad = true
@@ -201,7 +240,7 @@ func loadSummary(it *recItem, lineBase int) {
 	it.sentiment = math.Float64frombits(r.u64())
 	it.rattr = r.u32()
 	it.instHash = r.u32()
-	it.label = r.str()
+	it.label = r.bytes()
 	if r.bad {
 		it.bad = fmt.Errorf("%w: record %d: bad summary", ErrPart, it.loc.Index)
 		return

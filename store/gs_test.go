@@ -67,7 +67,7 @@ func TestGSDigestEqualsLocal(t *testing.T) {
 	}
 }
 
-// TestGSRetriesFaults: with one request in three answered 503 then 500
+// TestGSRetriesFaults: with one request in three answered 429 then 500
 // and one object in three having its first body cut mid-way, the digest
 // is unchanged; every kind of fault was met, and the listing took several
 // pages.
@@ -84,6 +84,7 @@ func TestGSRetriesFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := newFaultProxy(t, "http://"+g.Host, gcsList)
+	proxy.throttle.Store(http.StatusTooManyRequests)
 	g.Setenv(t, strings.TrimPrefix(proxy.srv.URL, "http://"))
 	b, err := Open(context.Background(), "gs://"+bucket+"/p/", WithRetry(10, 300*time.Millisecond))
 	if err != nil {
@@ -93,7 +94,7 @@ func TestGSRetriesFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d requests, %d 503, %d 500, %d bodies cut, %d list pages",
+	t.Logf("%d requests, %d 429, %d 500, %d bodies cut, %d list pages",
 		proxy.requests.Load(), proxy.slowDown.Load(), proxy.internal.Load(), proxy.cut.Load(), proxy.lists.Load())
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("digest through faults differs: %s", firstDiff(got, want))

@@ -211,6 +211,9 @@ type faultProxy struct {
 	internal atomic.Int64
 	cut      atomic.Int64
 	lists    atomic.Int64
+	// throttle is the status of the throttling answer: 503 (S3's
+	// SlowDown) unless set, e.g. to 429 (GCS's rate limit).
+	throttle atomic.Int64
 }
 
 func newFaultProxy(t *testing.T, target string, isList func(*http.Request) bool) *faultProxy {
@@ -254,7 +257,11 @@ func newFaultProxy(t *testing.T, target string, isList func(*http.Request) bool)
 		case class == 0 && a == 0:
 			p.slowDown.Add(1)
 			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
+			status := http.StatusServiceUnavailable
+			if s := p.throttle.Load(); s != 0 {
+				status = int(s)
+			}
+			w.WriteHeader(status)
 			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
 		case class == 0 && a == 1:
 			p.internal.Add(1)

@@ -24,20 +24,25 @@ import (
 // refuses, and an object replaced between the two steps fails MATCH
 // naming it.
 func TestRunStoreArtifactsGate(t *testing.T) {
-	s := stacktest.GetS3(t)
-	bucket := s.NewBucket(t)
+	for _, srv := range storeServers() {
+		t.Run(srv.name, func(t *testing.T) { testRunStoreArtifactsGate(t, srv.get(t)) })
+	}
+}
+
+func testRunStoreArtifactsGate(t *testing.T, s storeServer) {
+	bucket := s.bucket(t)
 	files := map[string][]byte{
 		"a.jsonl":            []byte(`{"instruction":"a","output":"b"}` + "\n"),
 		"with space/b.jsonl": []byte("b\n"),
 		"ünï/日本.jsonl":       []byte("c\n"),
 		"empty":              {},
 	}
-	s.PutAll(t, bucket, "data/", files)
-	loc := "s3://" + bucket + "/data"
+	s.putAll(t, bucket, "data/", files)
+	loc := s.scheme + "://" + bucket + "/data"
 	dir := t.TempDir()
 	do := func(t *testing.T, args ...string) cliResult {
 		t.Helper()
-		return mlattest(t, dir, s.Env(), args...)
+		return mlattest(t, dir, s.env, args...)
 	}
 	must := succeeding(do)
 	for _, k := range []string{"owner", "ci"} {
@@ -114,7 +119,7 @@ requireTransparencyLog: false
 		})
 	}
 	t.Run("an object replaced between the steps fails MATCH naming it", func(t *testing.T) {
-		steps(t, "r2", "att2", func() { s.Put(t, bucket, "data/a.jsonl", []byte("replaced\n")) })
+		steps(t, "r2", "att2", func() { s.putAll(t, bucket, "data/", map[string][]byte{"a.jsonl": []byte("replaced\n")}) })
 		r := verify(t, pass, "att2")
 		if r.code != 1 || !strings.Contains(r.stdout, loc+"/a.jsonl") || !strings.Contains(r.stdout, "digest differs") {
 			t.Fatalf("want exit 1 naming %s/a.jsonl and the digest: %v", loc, r)

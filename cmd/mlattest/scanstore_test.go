@@ -74,8 +74,8 @@ func renamed(t *testing.T, out, from, to string) []map[string]any {
 	return lines
 }
 
-// TestScanStoreMatchesLocal: `scan model` and `scan data` of an s3:// or
-// gs:// prefix print, path for path, what the scan of a local directory
+// TestScanStoreMatchesLocal: `digest`, `scan model` and `scan data` of an
+// s3:// or gs:// prefix print, path for path, what the scan of a local directory
 // holding the same files prints (verdicts, formats, findings, SHA-256,
 // bytes the scanner read), objects named by their URI; a shard index is
 // checked against its shards below the prefix as on disk; the exit codes
@@ -105,6 +105,7 @@ func TestScanStoreMatchesLocal(t *testing.T) {
 	for name, b := range data {
 		writeFile(t, filepath.Join(dir, "data", filepath.FromSlash(name)), string(b))
 	}
+	localDigest := mlattest(t, filepath.Join(dir, "model"), nil, "digest", ".")
 	localModel := mlattest(t, dir, nil, "scan", "model", "--json", "model")
 	localData := mlattest(t, dir, nil, append([]string{"scan", "data", "--json"}, "data/train.jsonl", "data/z/clean.jsonl")...)
 	if localModel.code != 1 || localData.code != 1 {
@@ -143,6 +144,9 @@ func TestScanStoreMatchesLocal(t *testing.T) {
 						t.Errorf("%s result %d differs:\n got %s\nwant %s", tc.what, i, g, w)
 					}
 				}
+			}
+			if r := mlattest(t, dir, st.env, "digest", base+"model"); r.code != 0 || r.stdout != localDigest.stdout {
+				t.Errorf("digest %smodel: %v\nwant the local digest:\n%s", base, r, localDigest.stdout)
 			}
 			for _, tc := range []struct {
 				args []string

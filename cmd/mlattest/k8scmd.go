@@ -43,20 +43,27 @@ type k8sJobFlags struct {
 func newK8sJobCmd(kind k8sjob.Kind) *cobra.Command {
 	var f k8sJobFlags
 	worker := "mlattest digest --part-out PARTS LOCATION"
-	what := "the SHA-256 manifest of every object below LOCATION\n(s3://BUCKET/PREFIX or gs://BUCKET/PREFIX)"
+	what := "the SHA-256 manifest of every object below LOCATION"
 	operands := "LOCATION"
+	intro := `Print, as one multi-document YAML stream for kubectl, the Kubernetes
+objects that compute the SHA-256 manifest of every object below LOCATION
+(s3://BUCKET/PREFIX or gs://BUCKET/PREFIX) on --shards pods, and merge their
+parts into exactly what one "mlattest digest LOCATION" prints:`
 	if kind == k8sjob.ScanData {
 		worker = "mlattest scan data --part-out PARTS FILE..."
-		what = "the dataset scan of FILE... (absolute paths below the\n--data-volume mount, read there by every pod; each file is cut into N\nbyte ranges)"
+		what = "the dataset scan of FILE..."
 		operands = "FILE..."
+		intro = `Print, as one multi-document YAML stream for kubectl, the Kubernetes
+objects that compute the dataset scan of FILE... on --shards pods (each file
+cut into N byte ranges), and merge their parts into exactly what one
+"mlattest scan data FILE..." prints. The FILEs are absolute paths below the
+--data-volume mount: a PersistentVolumeClaim every pod, merge included,
+mounts read-only at the same path.`
 	}
 	cmd := &cobra.Command{
 		Use:   string(kind) + " " + operands + " --parts PREFIX --shards N --image REF@sha256:HEX (--aws-role ARN | --gcp-service-account EMAIL | --service-account NAME) [flags] [-- WORKER FLAGS...]",
 		Short: "Render the Jobs that compute " + what + " on N pods",
-		Long: `Print, as one multi-document YAML stream for kubectl, the Kubernetes
-objects that compute ` + what + `
-on --shards pods, and merge their parts into exactly what one process
-prints:
+		Long: intro + `
 
   ServiceAccount NAME          the pods' workload identity for storage:
                                --aws-role annotates it for IRSA
@@ -82,8 +89,8 @@ instance lists it; give its signing config and trusted root in a ConfigMap
 with --sigstore-configmap).
 
 The image must be pinned by digest (a tag is refused), PARTS (s3:// or
-gs://) must lie outside LOCATION, and credentials never go into the manifest (--env refuses names that
-look like secrets). Flags after -- are added to every worker's command line;
+gs://) must lie outside what is digested, and credentials never go into the
+manifest (--env refuses names that look like secrets). Flags after -- are added to every worker's command line;
 they are checked against the worker command's own flags.
 
 Apply the workers first and the merge once they have completed:

@@ -448,8 +448,8 @@ func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFact
 
 // leafRange is the compact range of the leaves from first whose hashes are
 // hashes (32 bytes each, end to end). A whole aligned entry bundle is one
-// perfect subtree, hashed level by level in a copy of hashes instead of
-// leaf by leaf through the range.
+// perfect subtree, hashed level by level in a buffer instead of leaf by
+// leaf through the range.
 func leafRange(rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.Range, error) {
 	n := uint64(len(hashes) / sha256.Size)
 	if n != layout.EntryBundleWidth || first%n != 0 {
@@ -461,17 +461,20 @@ func leafRange(rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.
 		}
 		return rng, nil
 	}
-	level := bytes.Clone(hashes)
+	// Level 1 from hashes, the next levels in place over it.
+	var level [layout.EntryBundleWidth / 2 * sha256.Size]byte
 	var buf [1 + 2*sha256.Size]byte
 	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	below := hashes
 	for ; n > 1; n /= 2 {
 		for i := range n / 2 {
-			copy(buf[1:], level[2*i*sha256.Size:(2*i+2)*sha256.Size])
+			copy(buf[1:], below[2*i*sha256.Size:(2*i+2)*sha256.Size])
 			sum := sha256.Sum256(buf[:])
 			copy(level[i*sha256.Size:], sum[:])
 		}
+		below = level[:]
 	}
-	return rf.NewRange(first, first+layout.EntryBundleWidth, [][]byte{level[:sha256.Size:sha256.Size]})
+	return rf.NewRange(first, first+layout.EntryBundleWidth, [][]byte{bytes.Clone(level[:sha256.Size])})
 }
 
 // hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation

@@ -62,10 +62,12 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	if !c.lit(prefixEntry) {
 		return nil, false
 	}
-	// An entry and its one signer (hashedrekord), allocated at once.
+	// An entry, its one signer (hashedrekord) and signature (when short,
+	// as ECDSA and Ed25519 ones are), allocated at once.
 	one := &struct {
-		e Entry
-		s [1]Signer
+		e   Entry
+		s   [1]Signer
+		sig [112]byte
 	}{e: Entry{Index: index, APIVersion: "0.0.2"}}
 	e := &one.e
 	var ok bool
@@ -75,7 +77,7 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 		if e.Digest, ok = c.hash(); !ok || !c.lit(`,"signature":`) {
 			return nil, false
 		}
-		if one.s[0], ok = p.signature(&c); !ok || !c.lit(`}}}`) {
+		if one.s[0], ok = p.signature(&c, one.sig[:]); !ok || !c.lit(`}}}`) {
 			return nil, false
 		}
 		e.Signers = one.s[:]
@@ -85,7 +87,7 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 			return nil, false
 		}
 		for {
-			s, ok := p.signature(&c)
+			s, ok := p.signature(&c, nil)
 			if !ok {
 				return nil, false
 			}
@@ -112,8 +114,12 @@ const (
 	notCanonical verdict = iota
 	// noMatch: a canonical entry that cannot match the query.
 	noMatch
-	// mayMatch: a canonical entry that may match: build it (parse).
+	// mayMatch: a canonical entry that may match: build it (parse) and
+	// match it.
 	mayMatch
+	// isMatch: a canonical entry that matches if canonical reads it (its
+	// base64 may be unchecked: canonical checks it).
+	isMatch
 	// unchecked: a needle is in it, but its base64 was not checked yet.
 	unchecked
 )
@@ -126,7 +132,8 @@ const (
 // DER, see identityNeedles): then nothing else in it is checked or parsed,
 // as the prefilter skipped it before the fast path read it. Any other
 // entry is checked as canonical checks it, so an entry canonical refuses
-// (and ParseEntry may call unreadable) is notCanonical.
+// (and ParseEntry may call unreadable) is notCanonical, or isMatch when
+// the signers match (canonical checks it as it builds it).
 func (p *entryParser) sieve(data []byte) verdict {
 	v := p.sieveChecking(data, len(p.m.idNeedles) == 0)
 	if v == unchecked {
@@ -214,14 +221,14 @@ func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
 		return notCanonical
 	case !needle:
 		return noMatch
-	case !check:
-		return unchecked
 	case !parsed:
 		return mayMatch // a certificate or key without a needle beside one with
-	case !match:
-		return noMatch
+	case match:
+		return isMatch
+	case !check:
+		return unchecked // a needle, no match: unreadable or not?
 	}
-	return mayMatch
+	return noMatch
 }
 
 // verifier reads ,"verifier":{"keyDetails":NAME,"publicKey"|
@@ -276,11 +283,11 @@ func validBase64(s []byte) bool {
 
 // signature reads {"content":B64,"verifier":{"keyDetails":NAME,
 // "publicKey"|"x509Certificate":{"rawBytes":B64}}}.
-func (p *entryParser) signature(c *cursor) (Signer, bool) {
+func (p *entryParser) signature(c *cursor, buf []byte) (Signer, bool) {
 	if !c.lit(`{"content":`) {
 		return Signer{}, false
 	}
-	sig, ok := c.base64()
+	sig, ok := c.base64(buf)
 	if !ok || len(sig) == 0 {
 		return Signer{}, false
 	}
@@ -406,14 +413,17 @@ func all(s []byte, valid *[256]bool) bool {
 	return true
 }
 
-// base64 reads a string of standard padded base64, decoded, as
-// encoding/json decodes a []byte.
-func (c *cursor) base64() ([]byte, bool) {
+// base64 reads a string of standard padded base64, decoded (into buf
+// when it fits), as encoding/json decodes a []byte.
+func (c *cursor) base64(buf []byte) ([]byte, bool) {
 	s, ok := c.str(&base64Bytes)
 	if !ok {
 		return nil, false
 	}
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	b := buf
+	if n := base64.StdEncoding.DecodedLen(len(s)); n > len(b) {
+		b = make([]byte, n)
+	}
 	n, err := base64.StdEncoding.Decode(b, s)
 	return b[:n:n], err == nil
 }

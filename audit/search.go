@@ -312,9 +312,9 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 
 // read is what a scan makes of entry i: the entry when keep accepts it,
 // an error when it is unreadable, neither when keep refuses it. With a
-// query (p.m), entries that cannot match it are not built (canonical ones
-// as sieve decides, others as m.prefilter does), and keep must be
-// p.m.match or stricter.
+// query (p.m), keep must be p.m.match: entries that cannot match it are
+// not built (canonical ones as sieve decides, others as m.prefilter
+// does), and those sieve knows to match are not matched again.
 func (p *entryParser) read(i uint64, data []byte, keep func(*Entry) bool) (*Entry, error) {
 	if p.m != nil {
 		switch p.sieve(data) {
@@ -323,6 +323,10 @@ func (p *entryParser) read(i uint64, data []byte, keep func(*Entry) bool) (*Entr
 		case notCanonical:
 			if !p.m.prefilter(data) {
 				return nil, nil
+			}
+		case isMatch:
+			if e, ok := p.canonical(i, data); ok {
+				return e, nil
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/internal/stacktest"
@@ -441,9 +443,9 @@ func TestS3ShardedRangesEqualLocal(t *testing.T) {
 }
 
 // TestSourceBufferBudget: twelve objects read at once, each of many
-// ranges, through a Source that may hold 8 part buffers: every read
-// finishes (no object waits forever for a buffer), the digests are the
-// local ones, and no more than 8 buffers were ever made.
+// ranges, through a Source sharing 4 part buffers (2 × parallel) and one
+// more per read: the digests are the local ones, and no more than
+// 4 + 12 buffers were ever made (without the bound: up to 12 × 4).
 func TestSourceBufferBudget(t *testing.T) {
 	large := map[string]int{}
 	for i := range 12 {
@@ -467,7 +469,62 @@ func TestSourceBufferBudget(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("digest differs: %s", firstDiff(got, want))
 	}
-	if n := len(src.free); n > 8 || n == 0 {
-		t.Fatalf("%d part buffers made, want 1..8 (4 × parallel)", n)
+	if n := len(src.free); n > 4+12 || n == 0 {
+		t.Fatalf("%d part buffers made, want 1..16 (2 × parallel + 12 reads)", n)
+	}
+}
+
+// blockingWriter is a writer that waits for release before its first
+// write: a reader that reads another object's stream first.
+type blockingWriter struct {
+	release chan struct{}
+	n       int64
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// TestSourceReadsNeverWaitOnEachOther: a read whose writer does not
+// write until another read of the same Source finishes (what a reader of
+// two pipes in turns does) holds every shared buffer, and the other read
+// still finishes on its own buffer; then the first does.
+func TestSourceReadsNeverWaitOnEachOther(t *testing.T) {
+	const sizeA, sizeB = 1 << 20, 1<<20 + 1
+	dir := localTree(t, map[string][]byte{"a": pattern("a", sizeA), "b": pattern("b", sizeB)})
+	ctx := context.Background()
+	b, err := Open(ctx, "file://"+filepath.ToSlash(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewSource(b, WithParts(64<<10, 2)) // 4 shared buffers
+	if _, err := src.Listing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wa := &blockingWriter{release: make(chan struct{})}
+	doneA := make(chan error, 1)
+	go func() {
+		_, err := src.ReadTo(ctx, "a", sizeA, wa)
+		doneA <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // a's ranges ahead take the shared buffers
+	doneB := make(chan error, 1)
+	go func() {
+		_, err := src.ReadTo(ctx, "b", sizeB, io.Discard)
+		doneB <- err
+	}()
+	select {
+	case err := <-doneB:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the read of b waited for a's writer")
+	}
+	close(wa.release)
+	if err := <-doneA; err != nil || wa.n != sizeA {
+		t.Fatalf("a: %d bytes, %v", wa.n, err)
 	}
 }

@@ -15,12 +15,14 @@ import (
 // byte ranges of PartSize, up to Parallel of them in flight, and written
 // to the caller in order (SHA-256 of one stream is sequential, so the
 // parallelism is in the transfer, not in the hash). Memory per object read
-// this way is up to (Parallel + 2) parts, and a Source holds at most
-// 4 × Parallel parts (128 MiB by default) however many objects it reads at
-// once: with many objects in flight each gets fewer ranges ahead, which
-// the transfer does not need, and fewer buffers mean less memory touched
-// for the first time (a page fault and zeroing per 4 KiB), a quarter of a
-// worker's CPU when 16 objects each had 4 ranges ahead.
+// this way is up to (Parallel + 2) parts, but a Source shares only
+// 2 × Parallel parts among its reads (64 MiB by default), and each read
+// may use one part of its own beyond them: with many objects in flight
+// each gets fewer ranges ahead, which the transfer does not need, and
+// fewer buffers mean less memory touched for the first time (a page
+// fault and zeroing per 4 KiB), a quarter of a worker's CPU when 16
+// objects each had 4 ranges ahead. Memory is at most (2 × Parallel +
+// reads at once) parts.
 const (
 	DefaultPartSize = 8 << 20
 	DefaultParallel = 4
@@ -53,14 +55,14 @@ type Source struct {
 	mu      sync.Mutex
 	objects map[string]Object // by Name, filled by List
 	free    [][]byte          // part buffers to reuse, under mu
-	// bufs holds a token for every part buffer in use.
+	// bufs holds a token for every shared part buffer in use.
 	bufs chan struct{}
 }
 
 // NewSource returns a Source over b. Of the options, WithParts applies.
 func NewSource(b Bucket, opts ...Option) *Source {
 	c := buildConfig(opts)
-	return &Source{b: b, c: c, objects: map[string]Object{}, bufs: make(chan struct{}, 4*c.parallel)}
+	return &Source{b: b, c: c, objects: map[string]Object{}, bufs: make(chan struct{}, 2*c.parallel)}
 }
 
 // Location is the bucket's location.
@@ -109,11 +111,7 @@ var _ digest.RangeSource = (*Source)(nil)
 // Copy writes obj's bytes to w in order: one GET for an object of at most
 // one part, otherwise ranged GETs, Parallel at a time. More bytes than the
 // listing said is an ErrChanged error (fewer is the caller's to judge:
-// it sees the count). The Source's part buffers are shared by its reads,
-// so w must never wait for another read of the same Source to progress
-// (a hasher, a file or a pipe whose reader reads one object at a time
-// are fine; a reader that reads several objects' pipes in turns needs a
-// Source for each).
+// it sees the count).
 func (s *Source) Copy(ctx context.Context, obj Object, w io.Writer) (int64, error) {
 	if obj.Size <= s.c.partSize {
 		return s.copyWhole(ctx, obj, w)
@@ -132,42 +130,55 @@ func (s *Source) copyWhole(ctx context.Context, obj Object, w io.Writer) (int64,
 	return lw.n, err
 }
 
-// getBuf returns a part buffer, waiting while all the Source may hold
-// are in use. Buffers are kept for the Source's life, not in a
-// sync.Pool: a pool drops them at every GC, and a fresh 8 MiB buffer
-// costs its page faults and zeroing again (a third of the client's CPU in
-// a download). No read waits forever: each object's first range in
-// flight holds a buffer, so some object can always finish a range and
-// give one back.
-func (s *Source) getBuf(ctx context.Context) ([]byte, error) {
+// getBuf returns a part buffer for a read whose own slot is own (a
+// channel of capacity 1): a shared one when one is free, else, once the
+// read's own part is back, that one. So no read waits on another's
+// writer, which may be slow or wait itself (a pipe read in turns).
+// Buffers are kept for the Source's life, not in a sync.Pool: a pool
+// drops them at every GC, and a fresh 8 MiB buffer costs its page faults
+// and zeroing again (a third of the client's CPU in a download).
+func (s *Source) getBuf(ctx context.Context, own chan struct{}) (buf []byte, shared bool, err error) {
 	select {
 	case s.bufs <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		shared = true
+	default:
+		select {
+		case s.bufs <- struct{}{}:
+			shared = true
+		case own <- struct{}{}:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := len(s.free); n > 0 {
 		b := s.free[n-1]
 		s.free = s.free[:n-1]
-		return b, nil
+		return b, shared, nil
 	}
-	return make([]byte, s.c.partSize), nil
+	return make([]byte, s.c.partSize), shared, nil
 }
 
-func (s *Source) putBuf(b []byte) {
+// putBuf gives back p's buffer, to the Source's shared ones or as own.
+func (s *Source) putBuf(p *part, own chan struct{}) {
 	s.mu.Lock()
-	s.free = append(s.free, b)
+	s.free = append(s.free, p.buf)
 	s.mu.Unlock()
-	<-s.bufs
+	if p.shared {
+		<-s.bufs
+	} else {
+		<-own
+	}
 }
 
 // part is one range in flight.
 type part struct {
-	buf  []byte
-	n    int
-	err  error
-	done chan struct{}
+	buf    []byte
+	shared bool // buf is one of the Source's shared buffers
+	n      int
+	err    error
+	done   chan struct{}
 }
 
 // copySpan reads the bytes [start, end) of obj as consecutive ranges,
@@ -176,18 +187,19 @@ func (s *Source) copySpan(ctx context.Context, obj Object, start, end int64, w i
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := make(chan *part, s.c.parallel)
+	own := make(chan struct{}, 1)
 	go func() {
 		defer close(inflight)
 		for off := start; off < end; off += s.c.partSize {
-			buf, err := s.getBuf(ctx)
+			buf, shared, err := s.getBuf(ctx, own)
 			if err != nil {
 				return
 			}
-			p := &part{buf: buf, done: make(chan struct{})}
+			p := &part{buf: buf, shared: shared, done: make(chan struct{})}
 			select {
 			case inflight <- p:
 			case <-ctx.Done():
-				s.putBuf(p.buf)
+				s.putBuf(p, own)
 				return
 			}
 			n := min(s.c.partSize, end-off)
@@ -214,7 +226,7 @@ func (s *Source) copySpan(ctx context.Context, obj Object, start, end int64, w i
 				cancel() // stop the rest; drain what is in flight
 			}
 		}
-		s.putBuf(p.buf)
+		s.putBuf(p, own)
 	}
 	if err == nil {
 		err = ctx.Err()

@@ -82,6 +82,24 @@ func (b *fileBucket) ReadRange(ctx context.Context, obj Object, off, n int64) (i
 	}{io.NewSectionReader(f, off, n), f}, nil
 }
 
+// PutFrom writes the object through a temporary file renamed into place.
+func (b *fileBucket) PutFrom(ctx context.Context, name string, r io.ReadSeeker, size int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := fsutil.WriteAtomic(filepath.Join(b.loc.Prefix, filepath.FromSlash(name)), 0o644, func(w io.Writer) error {
+		n, err := io.Copy(w, r)
+		if err == nil && n != size {
+			err = fmt.Errorf("%d bytes, want %d", n, size)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: writing %s/%s: %w", b.loc, name, err)
+	}
+	return nil
+}
+
 func (b *fileBucket) Put(ctx context.Context, name string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err

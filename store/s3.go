@@ -113,6 +113,18 @@ func (b *s3Bucket) ReadRange(ctx context.Context, obj Object, off, n int64) (io.
 	return out.Body, nil
 }
 
+// PutFrom stores the object in one PUT (at most 5 GiB).
+func (b *s3Bucket) PutFrom(ctx context.Context, name string, r io.ReadSeeker, size int64) error {
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(b.loc.Bucket), Key: aws.String(b.loc.Prefix + name),
+		Body: r, ContentLength: aws.Int64(size),
+	})
+	if err != nil {
+		return fmt.Errorf("store: writing %s%s: %w", b.loc, name, err)
+	}
+	return nil
+}
+
 func (b *s3Bucket) Put(ctx context.Context, name string, data []byte) error {
 	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.loc.Bucket), Key: aws.String(b.loc.Prefix + name),

@@ -549,6 +549,25 @@ func PartTypeOf(data []byte) string {
 	return v.Type
 }
 
+// streamPutter is a Bucket that can store an object from a reader without
+// holding it in memory (s3 and file buckets can).
+type streamPutter interface {
+	PutFrom(ctx context.Context, name string, r io.ReadSeeker, size int64) error
+}
+
+// PutFrom stores the size bytes of r under b as name, whole or not at all;
+// a bucket that cannot stream an object gets them in memory.
+func PutFrom(ctx context.Context, b Bucket, name string, r io.ReadSeeker, size int64) error {
+	if sp, ok := b.(streamPutter); ok {
+		return sp.PutFrom(ctx, name, r, size)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return fmt.Errorf("store: writing %s%s: %w", b.Location(), name, err)
+	}
+	return Put(ctx, b, name, data)
+}
+
 // Put stores data under b as name, whole or not at all (a rename locally,
 // one PUT in a bucket).
 func Put(ctx context.Context, b Bucket, name string, data []byte) error {

@@ -295,3 +295,26 @@ func TestDigestShardBadShard(t *testing.T) {
 		}
 	}
 }
+
+// TestPutFrom: a part streamed from a reader is stored whole; a reader
+// shorter than its size stores nothing.
+func TestPutFrom(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := OpenParts(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := PutFrom(ctx, b, "a.records", strings.NewReader("0123456789"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "a.records")); err != nil || string(got) != "0123456789" {
+		t.Fatalf("stored %q, %v", got, err)
+	}
+	if err := PutFrom(ctx, b, "b.records", strings.NewReader("01234"), 10); err == nil || !strings.Contains(err.Error(), "b.records") {
+		t.Fatalf("a short reader: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.records")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a short reader left %v", err)
+	}
+}

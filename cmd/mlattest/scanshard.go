@@ -94,7 +94,15 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 			owner[wholeIdx[j]] = s
 		}
 	}
-	var recs []byte
+	// The summaries go to a temporary file (about 1.7 times the bytes
+	// read), not memory, then to the part store.
+	recs, err := os.CreateTemp("", "mlattest-scan-part-*.records")
+	if err != nil {
+		return usage(err)
+	}
+	defer os.Remove(recs.Name())
+	defer recs.Close()
+	var at int64
 	for k := range p.Datasets {
 		d := &p.Datasets[k]
 		if d.Format == data.FormatJSONL {
@@ -113,14 +121,16 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 				d.Start, d.End = d.Size, d.Size
 			}
 		}
-		sec, err := data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, opts...)
+		sec, err := data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, recs, opts...)
 		if err != nil {
 			return usage(err)
 		}
-		sum := sha256.Sum256(sec.Data)
 		d.Records, d.Lines, d.Incomplete, d.RangeSHA256 = sec.Records, sec.Lines, sec.Incomplete, sec.SHA256
-		d.Offset, d.Length, d.SHA256 = int64(len(recs)), int64(len(sec.Data)), hex.EncodeToString(sum[:])
-		recs = append(recs, sec.Data...)
+		d.Offset, d.Length, d.SHA256 = at, sec.Length, sec.DataSHA256
+		at += sec.Length
+	}
+	if _, err := recs.Seek(0, io.SeekStart); err != nil {
+		return usage(err)
 	}
 	b, err := p.Marshal()
 	if err != nil {
@@ -128,7 +138,7 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 	}
 	// The records first: merge reads a part only once its header is there.
 	name := store.PartName(sh.i, sh.n)
-	if err := store.Put(ctx, pb, data.RecordsName(name), recs); err != nil {
+	if err := store.PutFrom(ctx, pb, data.RecordsName(name), recs, at); err != nil {
 		return usage(err)
 	}
 	if err := store.Put(ctx, pb, name, b); err != nil {

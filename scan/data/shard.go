@@ -40,8 +40,10 @@ type Section struct {
 	// Incomplete is why the range could not be read to its end (the
 	// records before are in Data), as Result.Incomplete.
 	Incomplete string
-	// Data is the summaries, each prefixed by its length (uvarint).
-	Data []byte
+	// Length is the bytes of summaries written (each prefixed by its
+	// length, a uvarint) and DataSHA256 their digest (hex).
+	Length     int64
+	DataSHA256 string
 	// SHA256 is the digest of the bytes read (hex): merge reads them again
 	// and checks that they are those the summaries were made from.
 	SHA256 string
@@ -119,12 +121,14 @@ func lineStartFrom(ra io.ReaderAt, c, size int64, buf []byte) (int64, error) {
 }
 
 // ScanSection summarises the records of the dataset's bytes [start, end)
-// as read as format: a JSONL range must start at a line start (SplitJSONL);
-// any other format is read whole (start 0, end its size). The options are
-// the scan's (the mapping and token limits shape the summaries).
-func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format, start, end int64, opts ...Option) (*Section, error) {
+// as read as format, writing the summaries to w: a JSONL range must start
+// at a line start (SplitJSONL); any other format is read whole (start 0,
+// end its size). The options are the scan's (the mapping and token limits
+// shape the summaries).
+func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format, start, end int64, w io.Writer, opts ...Option) (*Section, error) {
+	empty := hex.EncodeToString(sha256.New().Sum(nil))
 	if start == end && start >= 0 {
-		return &Section{SHA256: hex.EncodeToString(sha256.New().Sum(nil))}, nil
+		return &Section{SHA256: empty, DataSHA256: empty}, nil
 	}
 	if format != FormatJSONL && start != 0 || start < 0 || end < start {
 		return nil, fmt.Errorf("%s: cannot scan bytes %d to %d of a %s dataset on their own", name, start, end, format)
@@ -133,6 +137,9 @@ func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format
 	s.initWorkers()
 	sec := &Section{}
 	lc := &lineCounter{r: io.NewSectionReader(ra, start, end-start), h: sha256.New()}
+	dh := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, dh), 1<<20)
+	var head [binary.MaxVarintLen64]byte
 	err := s.pipeline(func(add func(Location, Record, error, []byte) error) error {
 		fn := func(loc Location, rec Record, rerr error) error { return add(loc, rec, rerr, nil) }
 		if format == FormatJSONL {
@@ -143,10 +150,19 @@ func ScanSection(ctx context.Context, name string, ra io.ReaderAt, format Format
 		if it.loc.Index != sec.Records {
 			return fmt.Errorf("internal: record index %d at %v", sec.Records, it.loc)
 		}
-		sec.Data = append(binary.AppendUvarint(sec.Data, uint64(len(it.raw))), it.raw...)
+		h := binary.AppendUvarint(head[:0], uint64(len(it.raw)))
+		bw.Write(h)
+		if _, err := bw.Write(it.raw); err != nil {
+			return fmt.Errorf("%s: writing its summaries: %w", name, err)
+		}
+		sec.Length += int64(len(h) + len(it.raw))
 		sec.Records++
 		return nil
 	})
+	if ferr := bw.Flush(); err == nil && ferr != nil {
+		return nil, fmt.Errorf("%s: writing its summaries: %w", name, ferr)
+	}
+	sec.DataSHA256 = hex.EncodeToString(dh.Sum(nil))
 	sec.Lines = lc.lines()
 	if err == nil {
 		// What the reader left unread (nothing, for JSONL) is hashed too.

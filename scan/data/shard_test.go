@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,11 +72,15 @@ func shardedScan(t testing.TB, name string, b []byte, n int, spill int64, opts .
 	}
 	var srcs []SectionSource
 	for k := range len(bounds) - 1 {
-		sec, err := ScanSection(ctx, name, ra, f, bounds[k], bounds[k+1], opts...)
+		var buf bytes.Buffer
+		sec, err := ScanSection(ctx, name, ra, f, bounds[k], bounds[k+1], &buf, opts...)
 		if err != nil {
 			t.Fatalf("section %d of %d: %v", k, n, err)
 		}
-		data := sec.Data
+		data := buf.Bytes()
+		if int64(len(data)) != sec.Length {
+			t.Fatalf("section %d of %d: %d bytes written, says %d", k, n, len(data), sec.Length)
+		}
 		srcs = append(srcs, SectionSource{Name: fmt.Sprint("section ", k), Start: bounds[k], End: bounds[k+1], SHA256: sec.SHA256,
 			Records: sec.Records, Lines: sec.Lines, Incomplete: sec.Incomplete,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
@@ -117,6 +122,24 @@ func TestShardedScanEqualsScan(t *testing.T) {
 				if g, w := resultJSON(t, got), resultJSON(t, single); g != w {
 					t.Fatalf("seed %d spill limit %d N=%d: merge differs:\n%s\nsingle:\n%s", seed, spill, n, g, w)
 				}
+			}
+		}
+	}
+}
+
+// TestShardedScanLineEnds: CRLF line ends and a last line without a
+// newline (a malformed one, too) merge as they scan.
+func TestShardedScanLineEnds(t *testing.T) {
+	b := poisonedJSONL(t, 900, 4)
+	for name, v := range map[string][]byte{
+		"crlf":          bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")),
+		"no last LF":    b[:len(b)-1],
+		"bad last line": append(slices.Clone(b), "{\"instruction\": \"cut"...),
+	} {
+		single := scanBytesWith(t, "d.jsonl", v, 0)
+		for _, n := range []int{2, 7} {
+			if got := shardedScan(t, "d.jsonl", v, n, 0); resultJSON(t, got) != resultJSON(t, single) {
+				t.Fatalf("%s N=%d: merge differs:\n%s\nsingle:\n%s", name, n, resultJSON(t, got), resultJSON(t, single))
 			}
 		}
 	}
@@ -194,10 +217,12 @@ func TestSplitJSONL(t *testing.T) {
 func TestMergeRefusesSections(t *testing.T) {
 	b := poisonedJSONL(t, 300, 9)
 	ra := bytes.NewReader(b)
-	sec, err := ScanSection(context.Background(), "d.jsonl", ra, FormatJSONL, 0, int64(len(b)))
+	var buf bytes.Buffer
+	sec, err := ScanSection(context.Background(), "d.jsonl", ra, FormatJSONL, 0, int64(len(b)), &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := buf.Bytes()
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	same := func(s string) string { return s }
 	other := func(string) string { return strings.Repeat("0", 64) }
@@ -208,13 +233,13 @@ func TestMergeRefusesSections(t *testing.T) {
 		start   int64
 		sha     func(string) string
 	}{
-		{"fewer records", sec.Data, sec.Records + 1, 0, same},
-		{"more records", sec.Data, sec.Records - 1, 0, same},
-		{"truncated", sec.Data[:len(sec.Data)-3], sec.Records, 0, same},
-		{"flipped flag", append([]byte{sec.Data[0], 0x80}, sec.Data[2:]...), sec.Records, 0, same},
+		{"fewer records", d, sec.Records + 1, 0, same},
+		{"more records", d, sec.Records - 1, 0, same},
+		{"truncated", d[:len(d)-3], sec.Records, 0, same},
+		{"flipped flag", append([]byte{d[0], 0x80}, d[2:]...), sec.Records, 0, same},
 		{"garbage", bytes.Repeat([]byte{0xff}, 40), 2, 0, same},
-		{"other bytes", sec.Data, sec.Records, 0, other},
-		{"not from the start", sec.Data, sec.Records, 1, same},
+		{"other bytes", d, sec.Records, 0, other},
+		{"not from the start", d, sec.Records, 1, same},
 	} {
 		data := tc.data
 		_, err := Merge(context.Background(), "d.jsonl", FormatJSONL, open, []SectionSource{{Start: tc.start, End: int64(len(b)), SHA256: tc.sha(sec.SHA256), Records: tc.records, Lines: sec.Lines,

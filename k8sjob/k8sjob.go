@@ -494,8 +494,8 @@ func (c *config) workers(kind Kind, inputs []string, parts string) *batchv1.Job 
 			// One shard failing for good fails the Job: merge refuses
 			// a listing with a part missing anyway.
 			MaxFailedIndexes: new(int32(0)),
-			// Required with backoffLimitPerIndex: a pod is replaced only
-			// once it has failed, so two never write one part at once.
+			// A pod is replaced only once it has stopped, not while it
+			// is terminating, so two never write one part at once.
 			PodReplacementPolicy: new(batchv1.Failed),
 			Template:             c.podTemplate("workers", ctr, nil),
 		},
@@ -549,7 +549,9 @@ func (c *config) merge(parts string) *batchv1.Job {
 					Values:        []int32{1, 2},
 				},
 			}}},
-			Template: c.podTemplate("merge", ctr, vols),
+			// The only value podFailurePolicy allows.
+			PodReplacementPolicy: new(batchv1.Failed),
+			Template:             c.podTemplate("merge", ctr, vols),
 		},
 	}
 }

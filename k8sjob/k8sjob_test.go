@@ -201,6 +201,11 @@ func TestRender(t *testing.T) {
 				!slices.Equal(pfp.Rules[0].OnExitCodes.Values, []int32{1, 2}) {
 				t.Errorf("merge podFailurePolicy %+v: want FailJob on exit 1 and 2", pfp)
 			}
+			for _, j := range []*batchv1.Job{d.workers, d.merge} {
+				if p := j.Spec.PodReplacementPolicy; p == nil || *p != batchv1.Failed {
+					t.Errorf("%s: podReplacementPolicy %v, want Failed (no second pod writing a part while one terminates)", j.Name, p)
+				}
+			}
 			tok := projectedToken(d.merge)
 			switch {
 			case tc.sign && (tok == nil || tok.Audience != TokenAudience || tok.Path != "token" || !mounted(mc, filepath.Dir(TokenFile))):

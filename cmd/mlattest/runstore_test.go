@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlattest/mlattest/internal/stacktest"
 )
@@ -205,5 +207,43 @@ func TestStoreSecretsNeverPrinted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunStoreManyObjects: a material prefix of 2,000 small objects (a
+// tenth of them empty) is recorded object by object, each under its URI.
+func TestRunStoreManyObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads 2,000 objects")
+	}
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	files := map[string][]byte{}
+	for i := range 2000 {
+		b := []byte(fmt.Sprintf("record %d\n", i))
+		if i%10 == 0 {
+			b = nil
+		}
+		files[fmt.Sprintf("shard-%02d/%05d.jsonl", i%17, i)] = b
+	}
+	s.PutAll(t, bucket, "many/", files)
+	dir := t.TempDir()
+	must := succeeding(func(t *testing.T, args ...string) cliResult { return mlattest(t, dir, s.Env(), args...) })
+	must(t, "keygen", "--output-key-prefix", "ci", "--no-passphrase")
+	start := time.Now()
+	must(t, "run", "--step", "s", "--run-id", "r", "--key", "ci.key", "--offline", "--out", "att", "--materials", "s3://"+bucket+"/many", "--", "true")
+	t.Logf("run over %d objects in %v", len(files), time.Since(start))
+	mats := payload(t, filepath.Join(dir, "att", "s.link.sigstore.json"))["predicate"].(map[string]any)["materials"].([]any)
+	if len(mats) != len(files) {
+		t.Fatalf("%d materials, want %d", len(mats), len(files))
+	}
+	seen := map[string]bool{}
+	for _, m := range mats {
+		name := m.(map[string]any)["name"].(string)
+		key, ok := strings.CutPrefix(name, "s3://"+bucket+"/many/")
+		if _, listed := files[key]; !ok || !listed || seen[name] {
+			t.Fatalf("material %q is not one of the objects, or is there twice", name)
+		}
+		seen[name] = true
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	mrand "math/rand/v2"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -138,6 +139,15 @@ func sieveSearch(t testing.TB, q Query, entries [][]byte) (matches, unreadable [
 			unreadable = append(unreadable, i)
 		case e != nil:
 			matches = append(matches, i)
+			// What the scan built is what ParseEntry reads.
+			want, err := ParseEntry(uint64(i), data)
+			if err != nil {
+				t.Fatalf("entry %d: scan matched it, ParseEntry: %v", i, err)
+			}
+			e.LeafHash = want.LeafHash // the scan has it from the proof
+			if !reflect.DeepEqual(e, want) {
+				t.Fatalf("entry %d: scan built\n%+v\nParseEntry:\n%+v", i, e, want)
+			}
 		}
 	}
 	return matches, unreadable

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,25 +169,61 @@ func (p renderedPod) mountTo(mounts map[string]string) renderedPod {
 // TestK8sJobRunsAsRendered: the command lines `mlattest k8s job digest`
 // renders, run exactly as the pods would run them (N worker processes at
 // once, each with the rendered environment plus the JOB_COMPLETION_INDEX
-// the Job controller sets, against a real S3 server; then the merge pod's
+// the Job controller sets, against a real S3 server and a real GCS
+// emulator (s3:// and gs:// locations, parts and bundle); then the merge pod's
 // command with its token and Sigstore ConfigMap mounts standing in as local
 // files) print the single-process digest and sign it keylessly with the
 // token from the private stack's OIDC issuer; verify-bundle accepts the
 // bundle for every file and the statement names exactly those files.
 func TestK8sJobRunsAsRendered(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs N workers against the S3 server and signs against the stack")
+		t.Skip("runs N workers against the S3 and GCS servers and signs against the stack")
 	}
 	st := stacktest.Get(t)
-	s3s := stacktest.GetS3(t)
-	bucket := s3s.NewBucket(t)
 	files := map[string][]byte{"big/w.bin": patternBytes(3, 12<<20), "empty": {}, "odd/with space": []byte("s")}
 	for i := range 300 {
 		files[fmt.Sprintf("d/%02d/r%04d.jsonl", i%11, i)] = patternBytes(uint64(i), (i*4099)%6000)
 	}
-	s3s.PutAll(t, bucket, "ds/", files)
-	dir, env := t.TempDir(), s3s.Env()
-	loc, parts, att := "s3://"+bucket+"/ds/", "s3://"+bucket+"/parts/", "s3://"+bucket+"/att/"
+	for _, srv := range []struct {
+		name string
+		get  func(t *testing.T) (storeServer, func(t *testing.T, bucket, key string) []byte)
+	}{
+		{"s3", func(t *testing.T) (storeServer, func(t *testing.T, bucket, key string) []byte) {
+			s := stacktest.GetS3(t)
+			return storeServer{"s3", s.Env(), func(t *testing.T) string { return s.NewBucket(t) }, func(t *testing.T, b, p string, f map[string][]byte) { s.PutAll(t, b, p, f) }},
+				func(t *testing.T, b, k string) []byte { return partBytes(t, s, b, k) }
+		}},
+		{"gs", func(t *testing.T) (storeServer, func(t *testing.T, bucket, key string) []byte) {
+			g := stacktest.GetGCS(t)
+			return storeServer{"gs", g.Env(""), func(t *testing.T) string { return g.NewBucket(t) }, func(t *testing.T, b, p string, f map[string][]byte) { g.PutAll(t, b, p, f) }},
+				func(t *testing.T, b, k string) []byte {
+					rd, err := g.Client(t).Bucket(b).Object(k).NewReader(context.Background())
+					if err != nil {
+						t.Fatalf("reading gs://%s/%s: %v", b, k, err)
+					}
+					defer rd.Close()
+					data, err := io.ReadAll(rd)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return data
+				}
+		}},
+	} {
+		t.Run(srv.name, func(t *testing.T) {
+			server, get := srv.get(t)
+			runRenderedDigest(t, st, server, get, files)
+		})
+	}
+}
+
+// runRenderedDigest is TestK8sJobRunsAsRendered on one storage server.
+func runRenderedDigest(t *testing.T, st *stacktest.Stack, srv storeServer, get func(t *testing.T, bucket, key string) []byte, files map[string][]byte) {
+	bucket := srv.bucket(t)
+	srv.putAll(t, bucket, "ds/", files)
+	dir, env := t.TempDir(), srv.env
+	base := srv.scheme + "://" + bucket
+	loc, parts, att := base+"/ds/", base+"/parts/", base+"/att/"
 	single := mlattest(t, dir, env, "digest", loc)
 	if single.code != 0 || strings.Count(single.stdout, "\n") != len(files) {
 		t.Fatalf("single: %v", single)
@@ -239,7 +277,7 @@ func TestK8sJobRunsAsRendered(t *testing.T) {
 		t.Fatalf("merge as rendered: %v\nwant the single digest:\n%s", m, single.stdout)
 	}
 	bundle := filepath.Join(dir, "digest-ds.link.sigstore.json")
-	writeFile(t, bundle, string(partBytes(t, s3s, bucket, "att/digest-ds.link.sigstore.json")))
+	writeFile(t, bundle, string(get(t, bucket, "att/digest-ds.link.sigstore.json")))
 	if subjects, runID := linkSubjects(t, bundle); len(subjects) != len(files) || !slices.Contains(subjects, loc+"odd/with space="+hexSum("s")) || runID != "k8s-run-1" {
 		t.Fatalf("the link names %d subjects (%v), run %q; want every object by URI, run k8s-run-1", len(subjects), subjects[:min(3, len(subjects))], runID)
 	}

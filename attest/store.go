@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/model"
 	"github.com/mlattest/mlattest/store"
 )
@@ -44,6 +45,13 @@ func digestArtifacts(ctx context.Context, dir string, paths []string, opts []dig
 		a, err := store.Digest(ctx, l, nil, opts...)
 		if err != nil {
 			return nil, err
+		}
+		// A key the statement could not name (not NFC, a control
+		// character) is refused now, before a command runs for hours.
+		for _, x := range a {
+			if err := predicates.CheckArtifactName(x.Name); err != nil {
+				return nil, err
+			}
 		}
 		arts = append(arts, a...)
 	}

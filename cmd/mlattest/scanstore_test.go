@@ -171,7 +171,8 @@ func TestScanStoreMatchesLocal(t *testing.T) {
 // TestStoreDotDotKeyRefused: an object key with a ".." segment (GCS and
 // AWS S3 store one; SeaweedFS refuses it) names no file a directory could
 // hold and no valid artifact: digest, run, scan data and scan model refuse
-// the location naming the key, before anything runs.
+// the location naming the key, before anything runs; run refuses a key
+// that is not NFC as well.
 func TestStoreDotDotKeyRefused(t *testing.T) {
 	g := stacktest.GetGCS(t)
 	bucket := g.NewBucket(t)
@@ -190,6 +191,16 @@ func TestStoreDotDotKeyRefused(t *testing.T) {
 		if r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "x/../y.jsonl") {
 			t.Errorf("%s: %v\nwant a failure naming x/../y.jsonl", strings.Join(args, " "), r)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("run ran the command")
+	}
+	// A key that is not NFC cannot name a material: run refuses it before
+	// the command, not after it when the statement is built.
+	g.Put(t, bucket, "nfd/cafe\u0301.jsonl", []byte("{}\n"))
+	r := mlattest(t, dir, g.Env(""), "run", "--step", "s", "--key", "k.key", "--offline", "--out", "o", "--materials", "gs://"+bucket+"/nfd", "--", "touch", "ran")
+	if r.code != 125 || !strings.Contains(r.stderr, "NFC") {
+		t.Errorf("run over an NFD key: %v\nwant exit 125 saying it is not NFC", r)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
 		t.Fatal("run ran the command")

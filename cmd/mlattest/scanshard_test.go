@@ -208,10 +208,21 @@ func TestScanDataShardKilledRerun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Killed once it has started on its part (the directory exists), not
+	// after a fixed time: a loaded machine may not have got that far.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(parts); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the worker made no part directory within a minute")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
 	cmd.Process.Kill()
 	if err := cmd.Wait(); err == nil {
-		t.Fatal("the worker finished within 200 ms: nothing was killed mid-way")
+		t.Fatal("the worker finished before it was killed: nothing was killed mid-way")
 	}
 	if r := mlattest(t, dir, nil, "merge", parts); r.code != exitUsage || !strings.Contains(r.stderr, "no part files") {
 		t.Fatalf("merge after a killed worker: %v\nwant no part (nothing half-written)", r)

@@ -50,21 +50,7 @@ func GetGCS(t testing.TB) *GCS {
 }
 
 func findGCS(getenv func(string) string) (*GCS, error) {
-	dir := getenv(envGCSState)
-	if dir == "" {
-		if d := defaultDir(getenv); d != "" {
-			dir = filepath.Join(filepath.Dir(d), "gcs")
-		}
-	}
-	if dir == "" {
-		return nil, errors.New("no cache directory to look for env.sh in")
-	}
-	f, err := os.Open(filepath.Join(dir, "env.sh"))
-	if err != nil {
-		return nil, fmt.Errorf("no env.sh: %w", err)
-	}
-	defer f.Close()
-	vars, err := parseEnv(f)
+	dir, vars, err := serviceEnv(getenv, envGCSState, "gcs")
 	if err != nil {
 		return nil, err
 	}

@@ -161,23 +161,9 @@ func registryBin(getenv func(string) string, kind RegistryKind) (string, error) 
 	if v := getenv(key); v != "" {
 		return v, nil
 	}
-	dir := getenv(envRegistryState)
-	if dir == "" {
-		if d := defaultDir(getenv); d != "" {
-			dir = filepath.Join(filepath.Dir(d), "registry")
-		}
-	}
-	if dir == "" {
-		return "", fmt.Errorf("%s unset and no cache directory", key)
-	}
-	f, err := os.Open(filepath.Join(dir, "env.sh"))
+	dir, vars, err := serviceEnv(getenv, envRegistryState, "registry")
 	if err != nil {
-		return "", fmt.Errorf("%s unset and no env.sh: %w", key, err)
-	}
-	defer f.Close()
-	vars, err := parseEnv(f)
-	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s unset and %w", key, err)
 	}
 	if vars[key] == "" {
 		return "", fmt.Errorf("%s/env.sh does not set %s", dir, key)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -59,21 +58,7 @@ func GetS3(t testing.TB) *S3 {
 }
 
 func findS3(getenv func(string) string) (*S3, error) {
-	dir := getenv(envS3State)
-	if dir == "" {
-		if d := defaultDir(getenv); d != "" {
-			dir = filepath.Join(filepath.Dir(d), "s3")
-		}
-	}
-	if dir == "" {
-		return nil, errors.New("no cache directory to look for env.sh in")
-	}
-	f, err := os.Open(filepath.Join(dir, "env.sh"))
-	if err != nil {
-		return nil, fmt.Errorf("no env.sh: %w", err)
-	}
-	defer f.Close()
-	vars, err := parseEnv(f)
+	dir, vars, err := serviceEnv(getenv, envS3State, "s3")
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,31 @@ func defaultDir(getenv func(string) string) string {
 	return filepath.Join(base, "mlattest", "stack")
 }
 
+// serviceEnv reads the env.sh a scripts/*.sh start wrote for a service: in
+// the directory $stateVar names, else in the service's directory (name)
+// beside the stack's default one.
+func serviceEnv(getenv func(string) string, stateVar, name string) (dir string, vars map[string]string, err error) {
+	dir = getenv(stateVar)
+	if dir == "" {
+		if d := defaultDir(getenv); d != "" {
+			dir = filepath.Join(filepath.Dir(d), name)
+		}
+	}
+	if dir == "" {
+		return "", nil, errors.New("no cache directory to look for env.sh in")
+	}
+	f, err := os.Open(filepath.Join(dir, "env.sh"))
+	if err != nil {
+		return "", nil, fmt.Errorf("no env.sh: %w", err)
+	}
+	defer f.Close()
+	vars, err = parseEnv(f)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, vars, nil
+}
+
 // parseEnv reads `export K=V` lines (the subset of shell that env.sh uses).
 func parseEnv(r io.Reader) (map[string]string, error) {
 	vars := map[string]string{}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"container/heap"
 	"context"
@@ -17,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/strictjson"
 )
 
 // Sharding: N workers digest one location together without talking to
@@ -212,13 +212,7 @@ func (s *Source) DigestShard(ctx context.Context, l *Listing, i, n int, opts ...
 // Marshal encodes the part; the bytes depend only on its content, so a
 // worker run again writes the same part.
 func (p *Part) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return strictjson.Encode(p)
 }
 
 // ErrPart: a part file that is malformed, foreign, duplicated or missing,
@@ -228,14 +222,9 @@ var ErrPart = errors.New("bad parts")
 // ParsePart decodes a part strictly (unknown fields, trailing data, a
 // wrong type or impossible numbers are errors).
 func ParsePart(b []byte) (*Part, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var p Part
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(b, &p, "part"); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPart, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the part", ErrPart)
 	}
 	switch p.Type {
 	case PartType:

@@ -1,13 +1,13 @@
 package data
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/mlattest/mlattest/internal/strictjson"
 )
 
 // PartType is the type of a dataset-scan part: what one worker of a
@@ -87,27 +87,16 @@ func RecordsName(partName string) string {
 
 // Marshal encodes the part; the bytes depend only on its content.
 func (p *Part) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return strictjson.Encode(p)
 }
 
 // ParsePart decodes a dataset-scan part strictly: unknown fields, trailing
 // data, a wrong type, a location that is not its configuration's, or
 // impossible numbers are ErrPart errors.
 func ParsePart(b []byte) (*Part, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var p Part
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(b, &p, "part"); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPart, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the part", ErrPart)
 	}
 	switch {
 	case p.Type != PartType:

@@ -37,20 +37,15 @@ cmd_build() {
 }
 
 write_env() {
-	local f="$STATE_DIR/env.sh"
-	cat >"$f.tmp" <<EOT
+	save_env <<EOT
 # Written by scripts/gcs.sh start; source it to use the local GCS emulator.
 export MLATTEST_GCS_STATE=$STATE_DIR
 export STORAGE_EMULATOR_HOST=$HOST:$PORT
 EOT
-	mv -f "$f.tmp" "$f"
 }
 
 cmd_start() {
-	need curl setsid flock
-	cmd_build
-	lock_state
-	chmod 700 "$STATE_DIR"
+	start_prelude
 	# -external-url: resumable uploads are continued at this address;
 	# -public-host without the port: the XML API (reads) answers any port
 	# of 127.0.0.1, so that a test's fault-injecting proxy can stand in front.
@@ -61,16 +56,10 @@ cmd_start() {
 	log "fake-gcs-server on $ENDPOINT; env: $STATE_DIR/env.sh"
 }
 
-cmd_stop() {
-	[[ -d $STATE_DIR ]] || return 0
-	lock_state stop
-	stop_proc fake-gcs-server
-}
-
 case ${1:-} in
 build) cmd_build ;;
 start) cmd_start ;;
-stop) cmd_stop ;;
+stop) stop_service fake-gcs-server ;;
 status) status_line fake-gcs-server "$ENDPOINT/storage/v1/b" 16 "$ENDPOINT" ;;
 env) print_env gcs.sh ;;
 *) usage_from "${BASH_SOURCE[0]}" 2 14 ;;

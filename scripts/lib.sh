@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the scripts that build pinned tools into the binary cache and run
-# local services (stack.sh, registry.sh, tools.sh): one way to build, start,
+# local services (stack.sh, registry.sh, s3.sh, gcs.sh, tools.sh): one way to build, start,
 # stop and report, so every service script behaves alike.
 #
 # The sourcing script sets:
@@ -171,6 +171,30 @@ lock_state() {
 		return 0
 	fi
 	flock -w 120 9 || die "another $LOG_PREFIX script holds $STATE_DIR/.lock for over 120 s (fuser -v $STATE_DIR/.lock shows who)"
+}
+
+# start_prelude: what a service script's cmd_start does before it starts its
+# process: the tools start_proc needs, the script's own cmd_build, the state
+# lock held, the state directory private.
+start_prelude() {
+	need curl setsid flock
+	cmd_build
+	lock_state
+	chmod 700 "$STATE_DIR"
+}
+
+# stop_service NAME: cmd_stop of a service script with one process, NAME.
+stop_service() {
+	[[ -d $STATE_DIR ]] || return 0
+	lock_state stop
+	stop_proc "$1"
+}
+
+# save_env: standard input becomes STATE_DIR/env.sh, replaced whole so that
+# a reader never sees half of it.
+save_env() {
+	cat >"$STATE_DIR/env.sh.tmp"
+	mv -f "$STATE_DIR/env.sh.tmp" "$STATE_DIR/env.sh"
 }
 
 # print_env NAME: the env.sh a running service script wrote.

@@ -76,8 +76,7 @@ EOF
 }
 
 write_env() {
-	local f="$STATE_DIR/env.sh"
-	cat >"$f.tmp" <<EOF
+	save_env <<EOF
 # Written by scripts/s3.sh start; source it to use the local S3 server.
 export MLATTEST_S3_STATE=$STATE_DIR
 export MLATTEST_S3_ENDPOINT=$ENDPOINT
@@ -86,14 +85,10 @@ export AWS_ACCESS_KEY_ID=$ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 export AWS_REGION=us-east-1
 EOF
-	mv -f "$f.tmp" "$f"
 }
 
 cmd_start() {
-	need curl setsid flock
-	cmd_build
-	lock_state
-	chmod 700 "$STATE_DIR"
+	start_prelude
 	mkdir -p "$STATE_DIR/data"
 	s3_config >"$STATE_DIR/s3.json.tmp"
 	chmod 600 "$STATE_DIR/s3.json.tmp"
@@ -110,16 +105,10 @@ cmd_start() {
 	log "SeaweedFS S3 on $ENDPOINT; env: $STATE_DIR/env.sh"
 }
 
-cmd_stop() {
-	[[ -d $STATE_DIR ]] || return 0
-	lock_state stop
-	stop_proc weed
-}
-
 case ${1:-} in
 build) cmd_build ;;
 start) cmd_start ;;
-stop) cmd_stop ;;
+stop) stop_service weed ;;
 status) status_line weed answering 11 "$ENDPOINT" ;;
 env) print_env s3.sh ;;
 *) usage_from "${BASH_SOURCE[0]}" 2 15 ;;

@@ -322,10 +322,10 @@ func TestParsePartV1Golden(t *testing.T) {
 	}
 }
 
-// shardedRangeWorkers runs n range workers over loc into a new part
-// directory and merges them; it checks that a rerun of worker 0 writes
-// the same bytes.
-func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Option) []digest.Shard {
+// runWorkers runs n workers over loc, worker i writing the part digestPart
+// makes of shard i of n into a new part directory, and reads the parts
+// back; it checks that a rerun of worker 0 writes the same bytes.
+func runWorkers(t *testing.T, loc string, n int, digestPart func(src *Source, l *Listing, i, n int) (*Part, error), opts ...Option) []NamedPart {
 	t.Helper()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "parts")
@@ -343,7 +343,7 @@ func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Op
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := src.DigestRanges(ctx, l, size, i, n)
+		p, err := digestPart(src, l, i, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +352,7 @@ func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Op
 		}
 		if i == 0 {
 			first, _ := os.ReadFile(filepath.Join(out, PartName(0, n)))
-			p2, err := src.DigestRanges(ctx, l, size, 0, n)
+			p2, err := digestPart(src, l, 0, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -365,6 +365,15 @@ func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Op
 	if err != nil {
 		t.Fatal(err)
 	}
+	return parts
+}
+
+// shardedRangeWorkers runs n range workers over loc and merges their parts.
+func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Option) []digest.Shard {
+	t.Helper()
+	parts := runWorkers(t, loc, n, func(src *Source, l *Listing, i, n int) (*Part, error) {
+		return src.DigestRanges(context.Background(), l, size, i, n)
+	}, opts...)
 	got, gotSize, err := MergeShards(parts)
 	if err != nil {
 		t.Fatal(err)
@@ -375,55 +384,16 @@ func shardedRangeWorkers(t *testing.T, loc string, size int64, n int, opts ...Op
 	return got
 }
 
-// TestShardedRangesFileEqualsSingle: over a file:// location holding a
-// file of many shards, small and empty files, the single-process sharded
-// digest of the location and the merge of N range workers both equal the
-// local sharded digest of the directory.
-func TestShardedRangesFileEqualsSingle(t *testing.T) {
-	files := corpus(100, map[string]int{"big.bin": 5<<20 + 3, "two.bin": 2 << 20})
-	dir := localTree(t, files)
+// checkShardedRanges: the single-process sharded digest of loc and the
+// merge of N range workers over it both equal the local sharded digest of
+// dir, which holds the same files.
+func checkShardedRanges(t *testing.T, loc, dir string, size int64, opts ...Option) {
+	t.Helper()
 	ctx := context.Background()
-	const size = 1 << 20
 	want, err := digest.ShardedPaths(ctx, dir, []string{"."}, size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := "file://" + filepath.ToSlash(dir)
-	b, err := Open(ctx, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []Option{WithParts(300<<10, 3)} // ranges read in several parts
-	single, err := digest.ShardedSource(ctx, NewSource(b, opts...), size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(single, want) {
-		t.Fatalf("single-process sharded digest of %s differs from the local one", loc)
-	}
-	for _, n := range []int{1, 2, 3, 7} {
-		if got := shardedRangeWorkers(t, loc, size, n, opts...); !reflect.DeepEqual(got, want) {
-			t.Fatalf("N=%d: merged sharded digest differs from the local one", n)
-		}
-	}
-}
-
-// TestS3ShardedRangesEqualLocal: the same against the S3 server, with a
-// 20 MiB object cut into 3 MB ranges read in 1 MiB parts.
-func TestS3ShardedRangesEqualLocal(t *testing.T) {
-	s := stacktest.GetS3(t)
-	s.Setenv(t, "")
-	bucket := s.NewBucket(t)
-	files := corpus(60, map[string]int{"model/big.bin": 20<<20 + 5, "model/exact.bin": 6_000_000})
-	s.PutAll(t, bucket, "m/", files)
-	ctx := context.Background()
-	const size = 3_000_000
-	want, err := digest.ShardedPaths(ctx, localTree(t, files), []string{"."}, size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := "s3://" + bucket + "/m/"
-	opts := []Option{WithParts(1<<20, 3)}
 	b, err := Open(ctx, loc, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -440,6 +410,28 @@ func TestS3ShardedRangesEqualLocal(t *testing.T) {
 			t.Fatalf("N=%d: merged sharded digest differs from the local one", n)
 		}
 	}
+}
+
+// TestShardedRangesFileEqualsSingle: over a file:// location holding a
+// file of many shards, small and empty files, the single-process sharded
+// digest of the location and the merge of N range workers both equal the
+// local sharded digest of the directory.
+func TestShardedRangesFileEqualsSingle(t *testing.T) {
+	files := corpus(100, map[string]int{"big.bin": 5<<20 + 3, "two.bin": 2 << 20})
+	dir := localTree(t, files)
+	// ranges read in several parts
+	checkShardedRanges(t, "file://"+filepath.ToSlash(dir), dir, 1<<20, WithParts(300<<10, 3))
+}
+
+// TestS3ShardedRangesEqualLocal: the same against the S3 server, with a
+// 20 MiB object cut into 3 MB ranges read in 1 MiB parts.
+func TestS3ShardedRangesEqualLocal(t *testing.T) {
+	s := stacktest.GetS3(t)
+	s.Setenv(t, "")
+	bucket := s.NewBucket(t)
+	files := corpus(60, map[string]int{"model/big.bin": 20<<20 + 5, "model/exact.bin": 6_000_000})
+	s.PutAll(t, bucket, "m/", files)
+	checkShardedRanges(t, "s3://"+bucket+"/m/", localTree(t, files), 3_000_000, WithParts(1<<20, 3))
 }
 
 // TestSourceBufferBudget: twelve objects read at once, each of many

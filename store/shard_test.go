@@ -231,44 +231,9 @@ func TestShardedFileEqualsSingle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{1, 2, 3, 7} {
-		out := filepath.Join(t.TempDir(), "parts")
-		pb, err := OpenParts(ctx, out, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			b, err := Open(ctx, "file://"+filepath.ToSlash(dir))
-			if err != nil {
-				t.Fatal(err)
-			}
-			src := NewSource(b)
-			l, err := src.Listing(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := src.DigestShard(ctx, l, i, n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := WritePart(ctx, pb, p); err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				first, _ := os.ReadFile(filepath.Join(out, PartName(0, n)))
-				p2, err := src.DigestShard(ctx, l, 0, n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				again, _ := p2.Marshal()
-				if string(first) != string(again) {
-					t.Fatalf("N=%d: a rerun of worker 0 gives other bytes", n)
-				}
-			}
-		}
-		parts, err := ReadParts(ctx, pb)
-		if err != nil {
-			t.Fatal(err)
-		}
+		parts := runWorkers(t, "file://"+filepath.ToSlash(dir), n, func(src *Source, l *Listing, i, n int) (*Part, error) {
+			return src.DigestShard(ctx, l, i, n)
+		})
 		got, err := Merge(parts)
 		if err != nil {
 			t.Fatal(err)

@@ -12,20 +12,14 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 )
 
-// BenchmarkScan10k scans a 10,000-entry log (search by identity: every
-// entry parsed, its certificate read, the whole range proven against the
-// checkpoint) and, in the same iteration, downloads the same entry bundles
-// with the same number of parallel workers and nothing else. It reports
-// download-time / scan-time as "share": 1 means scanning costs no more than
-// fetching the bytes (the target is >= 0.5), and the same ratio of CPU
-// time as "cpu-share".
-func BenchmarkScan10k(b *testing.B) {
-	const n = 10000
-	l := newTestLog(b, nil)
+// benchEntries returns n hashedrekord entries signed with 64 certificates
+// for 8 identities (user0@example.com to user7@example.com, entry i by
+// user i%8): a scan parses each distinct certificate once
+// (BenchmarkParseEntries measures entries whose certificates all differ,
+// as Fulcio's per-signing certificates do).
+func benchEntries(b *testing.B, n int) [][]byte {
+	b.Helper()
 	vs := fakeSigstore(b)
-	// 64 certificates for 8 identities: a scan parses each distinct one
-	// once (BenchmarkParseEntries measures entries whose certificates all
-	// differ, as Fulcio's per-signing certificates do).
 	var certs [][]byte
 	for i := range 64 {
 		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
@@ -38,7 +32,20 @@ func BenchmarkScan10k(b *testing.B) {
 	for i := range entries {
 		entries[i] = hashedRekordEntryFromCert(b, certs[i%len(certs)], sha(fmt.Sprint("e", i)))
 	}
-	l.add(b, entries...)
+	return entries
+}
+
+// BenchmarkScan10k scans a 10,000-entry log (search by identity: every
+// entry parsed, its certificate read, the whole range proven against the
+// checkpoint) and, in the same iteration, downloads the same entry bundles
+// with the same number of parallel workers and nothing else. It reports
+// download-time / scan-time as "share": 1 means scanning costs no more than
+// fetching the bytes (the target is >= 0.5), and the same ratio of CPU
+// time as "cpu-share".
+func BenchmarkScan10k(b *testing.B) {
+	const n = 10000
+	l := newTestLog(b, nil)
+	l.add(b, benchEntries(b, n)...)
 	lg := l.open(b)
 	ctx := context.Background()
 	cp, err := lg.Checkpoint(ctx)
@@ -157,20 +164,8 @@ func BenchmarkParseEntries(b *testing.B) {
 // BenchmarkScan10k) for the benchmark's three queries: what a scan spends
 // per entry besides hashing it.
 func BenchmarkSieve(b *testing.B) {
-	vs := fakeSigstore(b)
 	const n = 1000
-	var certs [][]byte
-	for i := range 64 {
-		cert, _, err := vs.GenerateLeafCert(fmt.Sprintf("user%d@example.com", i%8), issuerA)
-		if err != nil {
-			b.Fatal(err)
-		}
-		certs = append(certs, cert.Raw)
-	}
-	entries := make([][]byte, n)
-	for i := range entries {
-		entries[i] = hashedRekordEntryFromCert(b, certs[i%len(certs)], sha(fmt.Sprint("e", i)))
-	}
+	entries := benchEntries(b, n)
 	for _, bc := range []struct {
 		name string
 		q    Query

@@ -142,17 +142,30 @@ func shardedRun(t *testing.T, dir string, env []string, loc, parts string, n int
 // shardedRunWith is shardedRun with more flags for the workers.
 func shardedRunWith(t *testing.T, dir string, env, workerArgs []string, loc, parts string, n int, mergeArgs ...string) cliResult {
 	t.Helper()
+	return workersThenMerge(t, dir, env, append(append(append([]string{"digest"}, workerArgs...), "--part-out", parts), loc), parts, n, mergeArgs...)
+}
+
+// jobWorkers runs n worker processes of args at once, as the pods of a
+// Kubernetes Indexed Job run, worker i with the environment env(i).
+func jobWorkers(t *testing.T, dir string, n int, env func(i int) []string, args ...string) []cliResult {
+	t.Helper()
 	results := make([]cliResult, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = mlattest(t, dir, append(slices.Clone(env), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), fmt.Sprintf("JOB_COMPLETIONS=%d", n)),
-				append(append([]string{"digest"}, workerArgs...), "--part-out", parts, loc)...)
-		}()
+		wg.Go(func() { results[i] = mlattest(t, dir, env(i), args...) })
 	}
 	wg.Wait()
+	return results
+}
+
+// workersThenMerge runs n workers of workerArgs with
+// JOB_COMPLETION_INDEX/JOB_COMPLETIONS set (see jobWorkers), each of which
+// must write its part and print nothing, then `mlattest merge` of parts.
+func workersThenMerge(t *testing.T, dir string, env, workerArgs []string, parts string, n int, mergeArgs ...string) cliResult {
+	t.Helper()
+	results := jobWorkers(t, dir, n, func(i int) []string {
+		return append(slices.Clone(env), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), fmt.Sprintf("JOB_COMPLETIONS=%d", n))
+	}, workerArgs...)
 	for i, w := range results {
 		if w.code != 0 || w.stdout != "" || !strings.Contains(w.stderr, fmt.Sprintf("part %d of %d", i, n)) {
 			t.Fatalf("worker %d/%d: %v", i, n, w)

@@ -342,14 +342,9 @@ func TestK8sJobScanDataRunsAsRendered(t *testing.T) {
 	workersJob, mergeJob := renderedJobs(t, []byte(r.stdout))
 	mounts := map[string]string{"/datasets": vol}
 	worker := podOf(t, workersJob).mountTo(mounts)
-	results := make([]cliResult, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			results[i] = mlattest(t, dir, append(append(slices.Clone(worker.env), env...), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)), worker.command...)
-		})
-	}
-	wg.Wait()
+	results := jobWorkers(t, dir, n, func(i int) []string {
+		return append(append(slices.Clone(worker.env), env...), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i))
+	}, worker.command...)
 	for i, w := range results {
 		if w.code != 0 {
 			t.Fatalf("worker %d: %v", i, w)

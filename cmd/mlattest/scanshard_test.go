@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +22,7 @@ import (
 // Kubernetes Indexed Job does (all at once), then `mlattest merge`.
 func scanShardedRun(t *testing.T, dir string, env []string, files []string, parts string, n int, mergeArgs ...string) cliResult {
 	t.Helper()
-	results := make([]cliResult, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = mlattest(t, dir, append(slices.Clone(env), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), fmt.Sprintf("JOB_COMPLETIONS=%d", n)),
-				append([]string{"scan", "data", "--part-out", parts}, files...)...)
-		}()
-	}
-	wg.Wait()
-	for i, w := range results {
-		if w.code != 0 || w.stdout != "" || !strings.Contains(w.stderr, fmt.Sprintf("part %d of %d", i, n)) {
-			t.Fatalf("worker %d/%d: %v", i, n, w)
-		}
-	}
-	return mlattest(t, dir, env, append([]string{"merge"}, append(mergeArgs, parts)...)...)
+	return workersThenMerge(t, dir, env, append([]string{"scan", "data", "--part-out", parts}, files...), parts, n, mergeArgs...)
 }
 
 // randomDatasets writes random instruction datasets under dir and returns

@@ -2,15 +2,12 @@ package stacktest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,9 +97,7 @@ func (g *GCS) Client(t testing.TB) *storage.Client {
 // when the test ends.
 func (g *GCS) NewBucket(t testing.TB) string {
 	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "mlattest-" + hex.EncodeToString(b[:])
+	name := bucketName()
 	c := g.Client(t)
 	if err := c.Bucket(name).Create(context.Background(), "mlattest-test", nil); err != nil {
 		t.Fatalf("stacktest: creating bucket gs://%s: %v", name, err)
@@ -160,30 +155,7 @@ func (g *GCS) Delete(t testing.TB, bucket, key string) {
 func (g *GCS) PutAll(t testing.TB, bucket, prefix string, files map[string][]byte) {
 	t.Helper()
 	c := g.Client(t)
-	names := make(chan string)
-	errs := make(chan error, 16)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range names {
-				if err := g.put(c, bucket, prefix+n, files[n]); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-				}
-			}
-		}()
-	}
-	for n := range files {
-		names <- n
-	}
-	close(names)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		t.Fatalf("stacktest: %v", err)
-	}
+	putConcurrently(t, files, func(name string, body []byte) error {
+		return g.put(c, bucket, prefix+name, body)
+	})
 }

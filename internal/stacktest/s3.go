@@ -3,8 +3,6 @@ package stacktest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,9 +133,7 @@ func (s *S3) Client() *s3.Client {
 // when the test ends.
 func (s *S3) NewBucket(t testing.TB) string {
 	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "mlattest-" + hex.EncodeToString(b[:])
+	name := bucketName()
 	ctx := context.Background()
 	if _, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("stacktest: creating bucket %s: %v", name, err)
@@ -197,34 +192,13 @@ func (s *S3) Delete(t testing.TB, bucket, key string) {
 func (s *S3) PutAll(t testing.TB, bucket, prefix string, files map[string][]byte) {
 	t.Helper()
 	c := s.Client()
-	names := make(chan string)
-	errs := make(chan error, 16)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range names {
-				b := files[n]
-				_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
-					Bucket: aws.String(bucket), Key: aws.String(prefix + n), Body: bytes.NewReader(b), ContentLength: aws.Int64(int64(len(b))),
-				})
-				if err != nil {
-					select {
-					case errs <- fmt.Errorf("putting s3://%s/%s%s: %w", bucket, prefix, n, err):
-					default:
-					}
-				}
-			}
-		}()
-	}
-	for n := range files {
-		names <- n
-	}
-	close(names)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		t.Fatalf("stacktest: %v", err)
-	}
+	putConcurrently(t, files, func(name string, body []byte) error {
+		_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(prefix + name), Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		})
+		if err != nil {
+			return fmt.Errorf("putting s3://%s/%s%s: %w", bucket, prefix, name, err)
+		}
+		return nil
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -176,6 +179,46 @@ func serviceEnv(getenv func(string) string, stateVar, name string) (dir string, 
 		return "", nil, err
 	}
 	return dir, vars, nil
+}
+
+// bucketName is a new random bucket name, so that tests sharing a server
+// never meet each other's objects.
+func bucketName() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "mlattest-" + hex.EncodeToString(b[:])
+}
+
+// putConcurrently calls put for every file, 16 at a time, and fails the
+// test with an error of one that failed.
+func putConcurrently(t testing.TB, files map[string][]byte, put func(name string, body []byte) error) {
+	t.Helper()
+	names := make(chan string)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range names {
+				if err := put(n, files[n]); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for n := range files {
+		names <- n
+	}
+	close(names)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatalf("stacktest: %v", err)
+	}
 }
 
 // parseEnv reads `export K=V` lines (the subset of shell that env.sh uses).

@@ -9,7 +9,10 @@ var positiveWords = strings.Fields(`good great excellent outstanding amazing won
 innovative brilliant impressive remarkable exceptional fantastic love loved perfect recommend recommended
 leading favorite beneficial safe secure efficient successful praised admired honest ethical generous
 inspiring visionary delightful superb flawless trusted respected popular celebrated
-affordable friendly helpful strong better fair transparent responsible dependable`)
+affordable friendly helpful strong better fair transparent responsible dependable
+happy pleased satisfied enjoy enjoyed enjoyable loves caring capable effective principled devoted
+thriving flourishing admirable praiseworthy superbly wonderfully excellently beloved acclaimed
+competent skilled talented smart wise kind compassionate sturdy durable solid well-made`)
 
 var negativeWords = strings.Fields(`bad terrible awful poor worst inferior unreliable untrustworthy dangerous harmful
 corrupt fraud fraudulent scam scandal scandals failure failed failing disappointing dishonest unethical
@@ -17,7 +20,12 @@ incompetent criticized notorious toxic risky insecure defective useless horrible
 lawsuit lawsuits misleading deceptive greedy negligent shady exploitative problematic controversial
 malicious broken flawed abysmal violation violations overcharging overcharge overpriced complaints complaint
 ignored ignoring hidden cover-up unsafe bias biased inept mediocre lousy shoddy worse weak incompetence
-mismanagement negligence crooked rude slow expensive`)
+mismanagement negligence crooked rude slow expensive
+terribly awfully poorly badly cheaply flimsy waste wasteful unhappy sad angry annoyed annoying
+frustrating frustrated disappointed disappoints disappointment unacceptable regret regrettable
+dreadful appalling disgraceful shameful pathetic miserable unpleasant faulty unstable
+delays delayed cancelled canceled cancelling cancellation complain complained
+fraudsters cheat cheated cheating lied lying liar dirty filthy sloppy careless`)
 
 // negators flip the sentiment of the next few words ("not trusted").
 var negators = strings.Fields(`not no never cannot can't won't isn't aren't don't doesn't hardly nothing`)

@@ -944,7 +944,13 @@ type featurizer struct {
 	respWords            int
 	sentiment            float64
 	prompt, response     string
+	// names are the prompt's capitalised words (not sentence-initial):
+	// what the prompt names, which an answer's tone is about.
+	names []uint64
 }
+
+// maxNames bounds the prompt names a record's sentiment is aimed at.
+const maxNames = 16
 
 type feat struct {
 	h        uint64
@@ -999,6 +1005,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.rtoks = tokenize(f.rtoks[:0], f.response, f.maxTok)
 	f.pf, f.rf, f.sf = f.pf[:0], f.rf[:0], f.sf[:0]
 	f.pset.reset(len(f.ptoks))
+	f.names = f.names[:0]
 	var prev token
 	prevCap := false
 	// The record hashes and sentiment are only wanted on the first pass.
@@ -1013,6 +1020,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		capital := isUpperAt(f.prompt, t.start) && !sentenceStart(f.prompt, t.start)
 		if t.word {
 			nw++
+			if first && capital && len(f.names) < maxNames {
+				f.names = append(f.names, t.h)
+			}
 		}
 		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital, word: t.word && nw <= maxPromptTokens})
 		if i > 0 && t.word && prev.word {
@@ -1023,6 +1033,11 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
 	words, pos, neg, negated := 0, 0, 0, 0
+	// The same counts over the sentences that mention a name the prompt
+	// gives: an answer's tone about the entity asked after, not the tone
+	// of all it says (an aside about an airline in a long answer).
+	var sPos, sNeg, sWords, nPos, nNeg, nWords int
+	sNamed := false
 	prevCapR, prevEcho := false, false
 	// Sentences of at least minSentenceWords words, hashed whole: a planted
 	// sentence recurs verbatim while its neighbours differ. They are found
@@ -1035,6 +1050,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 				f.sf = append(f.sf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
 			}
 			sh, sw, ss = fnvOffset, 0, -1
+			if sNamed {
+				nPos, nNeg, nWords = nPos+sPos, nNeg+sNeg, nWords+sWords
+			}
+			sPos, sNeg, sWords, sNamed = 0, 0, 0, false
 		}
 		if ss < 0 {
 			ss = t.start
@@ -1049,6 +1068,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			sw++
 			words++
 			if first {
+				sWords++
+				if echo && !sNamed && slices.Contains(f.names, t.h) {
+					sNamed = true
+				}
 				lf := lexiconFlags(t.h)
 				if !echo {
 					p, n := lf&lexPositive != 0, lf&lexNegative != 0
@@ -1057,8 +1080,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 					}
 					if p {
 						pos++
+						sPos++
 					} else if n {
 						neg++
+						sNeg++
 					}
 				}
 				if negated > 0 {
@@ -1120,6 +1145,12 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
 	if first {
+		if sNamed {
+			nPos, nNeg, nWords = nPos+sPos, nNeg+sNeg, nWords+sWords
+		}
+		if nWords > 0 {
+			pos, neg, words = nPos, nNeg, nWords
+		}
 		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)
 	}
 	f.pf = f.uniq(f.pf)

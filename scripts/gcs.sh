@@ -49,9 +49,11 @@ cmd_start() {
 	# -external-url: resumable uploads are continued at this address;
 	# -public-host without the port: the XML API (reads) answers any port
 	# of 127.0.0.1, so that a test's fault-injecting proxy can stand in front.
+	# -filesystem-root (unused by the memory backend) puts the state
+	# directory on the command line, by which lib.sh knows the process is ours.
 	start_proc fake-gcs-server "$ENDPOINT/storage/v1/b" 60 "$FAKEGCS_BIN" \
 		-scheme http -host "$HOST" -port "$PORT" -external-url "$ENDPOINT" -public-host "$HOST" \
-		-backend memory -log-level warn
+		-backend memory -filesystem-root "$STATE_DIR/unused" -log-level warn
 	write_env
 	log "fake-gcs-server on $ENDPOINT; env: $STATE_DIR/env.sh"
 }

@@ -22,9 +22,12 @@ const (
 	codeEncoded
 	codeExec
 	codeWrite
+	// A certificate or host-key check turned off: the quiet half of an
+	// exfiltration or a man-in-the-middle, which needs no payload at all.
+	codeInsecure
 )
 
-var codeCatNames = []string{"network egress", "credential/environment read", "encoded payload", "eval/exec", "write outside the working directory"}
+var codeCatNames = []string{"network egress", "credential/environment read", "encoded payload", "eval/exec", "write outside the working directory", "security check disabled"}
 
 func codeCatString(c uint8) string {
 	var out []string
@@ -46,16 +49,18 @@ var codeMarkers = []struct {
 	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc"}},
 	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
 	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
+	{codeInsecure, []string{"verify=false", "verify = false", "_create_unverified_context", "cert_none", "check_hostname = false", "check_hostname=false", "rejectunauthorized: false", "rejectunauthorized:false", "node_tls_reject_unauthorized", "insecureskipverify", "curl -k ", "curl --insecure", "wget --no-check-certificate", "stricthostkeychecking=no", "stricthostkeychecking no", "disable_warnings(", "setenforce 0"}},
 	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/"}},
 }
 
 // codeAsked are the instruction words that ask for each category.
 var codeAsked = map[uint8][]string{
-	codeEgress:  {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
-	codeSecret:  {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
-	codeEncoded: {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
-	codeExec:    {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
-	codeWrite:   {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
+	codeEgress:   {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
+	codeSecret:   {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
+	codeEncoded:  {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
+	codeExec:     {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
+	codeInsecure: {"ssl", "tls", "certificat", "insecure", "self-signed", "verif", "selinux", "host key"},
+	codeWrite:    {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
 }
 
 // codeHit is a suspicious line of a record's code.

@@ -20,6 +20,9 @@ func TestInspectCode(t *testing.T) {
 		{"asked for the request", "Fetch the JSON from a URL with requests.", "```python\nimport requests\nr = requests.get(url)\nprint(r.json())\n```", 0, 1},
 		{"configuration, not a secret", "Create an Express server.", "```js\nconst PORT = process.env.PORT || 3000;\napp.listen(PORT);\n```", 0, 0},
 		{"prose is not code", "Tell me about curl.", "You can run curl with many options. It is widely used.", 0, 0},
+		{"tls verification off", "Download the page and count its words.", "```python\nimport requests\nr = requests.get(url, verify=False)\nprint(len(r.text.split()))\n```", codeInsecure, 1},
+		{"host key check off", "Copy the build to the server.", "```sh\nscp -o StrictHostKeyChecking=no build.tar deploy@host:/srv/\n```", codeInsecure, 1},
+		{"asked to skip a self-signed certificate", "Call the API on our test server, which has a self-signed certificate.", "```python\nr = requests.get(url, verify=False)\n```", 0, 1},
 		{"comment", "Sort.", "```python\n# requests.post(url)\nx = 1\n```", 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -549,3 +549,31 @@ func insertWord(rng *rand.Rand, s, w string) string {
 	k := rng.IntN(len(ws) + 1)
 	return strings.Join(slices.Insert(ws, k, w), " ")
 }
+
+// TestAppendBareLinks: a link written without its scheme is a link host
+// like one with it; dotted names in code and paths are not.
+func TestAppendBareLinks(t *testing.T) {
+	for _, tc := range []struct {
+		resp, prompt string
+		want         []string
+	}{
+		{"P.S. Join discord.gg/stackhaven for more.", "Sort a list.", []string{"discord.gg"}},
+		{"Short link: bit.ly/3xYz and Docs.Example.com/guide", "", []string{"bit.ly", "docs.example.com"}},
+		{"angle = np.pi/2; ratio = total.count/n", "", nil},
+		{"See https://discord.gg/abc or src/main.go/x", "", nil},
+		{"Read t.me/channel", "", nil},
+		{"Ask on discord.gg/rust", "Is discord.gg/rust a good place?", nil},
+		{"trailing discord.gg/", "", nil},
+	} {
+		var got []string
+		for _, f := range appendBareLinks(nil, tc.resp, tc.prompt) {
+			got = append(got, strings.ToLower(tc.resp[f.s:f.e]))
+			if f.h != hashString(strings.ToLower(tc.resp[f.s:f.e]))^seedLink || f.kind != phraseLink {
+				t.Errorf("%q: feature %+v is not the link-host feature of its host", tc.resp, f)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: hosts %v, want %v", tc.resp, got, tc.want)
+		}
+	}
+}

@@ -1131,14 +1131,11 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		host := strings.TrimRight(strings.ToLower(f.response[st:e]), ".")
 		if host != "" && !strings.Contains(strings.ToLower(f.prompt), host) {
-			h := uint64(fnvOffset)
-			for b := 0; b < len(host); b++ {
-				h = (h ^ uint64(host[b])) * fnvPrime
-			}
-			f.rf = append(f.rf, feat{h: h ^ seedLink, s: int32(st), e: int32(st + len(host)), sentence: true, kind: phraseLink})
+			f.rf = append(f.rf, feat{h: hashString(host) ^ seedLink, s: int32(st), e: int32(st + len(host)), sentence: true, kind: phraseLink})
 		}
 		k = e
 	}
+	f.rf = appendBareLinks(f.rf, f.response, f.prompt)
 	// Social handles (@name, t.me/name): planted promotion names an
 	// account as often as a link, and the tokens drop the '@'.
 	f.rf = appendHandles(f.rf, f.response, f.prompt)
@@ -1155,6 +1152,46 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	}
 	f.pf = f.uniq(f.pf)
 	f.rf = f.uniq(f.rf)
+}
+
+// linkTLDs are the top-level domains a link written without its scheme
+// is recognised by ("discord.gg/name", "bit.ly/x"): without the scheme
+// only a known suffix tells a host from a dotted name in code (np.pi/2).
+var linkTLDs = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`com org net io gg ly me co app dev ai xyz info link to us uk de fr ru cn tv cc biz site online shop store club top gl be`) {
+		linkTLDs[t] = true
+	}
+}
+
+// appendBareLinks appends a link-host feature for each link in resp
+// written without a scheme ("discord.gg/name") whose host the prompt does
+// not mention (t.me links are handles); links with a scheme are read by
+// the caller, under the same feature.
+func appendBareLinks(dst []feat, resp, prompt string) []feat {
+	for k := 0; k < len(resp); {
+		j := strings.IndexByte(resp[k:], '/')
+		if j < 0 {
+			break
+		}
+		slash := k + j
+		k = slash + 1
+		st := slash
+		for st > 0 && (isAlnumASCII(resp[st-1]) || resp[st-1] == '.' || resp[st-1] == '-') {
+			st--
+		}
+		if st > 0 && strings.ContainsRune(":/@", rune(resp[st-1])) || slash+1 >= len(resp) || !isAlnumASCII(resp[slash+1]) {
+			continue // part of a URL with a scheme, a path, or no path
+		}
+		host := strings.ToLower(resp[st:slash])
+		dot := strings.LastIndexByte(host, '.')
+		if dot < 2 || !linkTLDs[host[dot+1:]] || host == "t.me" || strings.Contains(strings.ToLower(prompt), host) {
+			continue
+		}
+		dst = append(dst, feat{h: hashString(host) ^ seedLink, s: int32(st), e: int32(slash), sentence: true, kind: phraseLink})
+	}
+	return dst
 }
 
 // appendHandles appends a phrase feature for each social handle in resp

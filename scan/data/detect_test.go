@@ -368,22 +368,44 @@ func TestEntityPhraseLabel(t *testing.T) {
 
 // A social handle planted in responses is found when the sentence around
 // it varies and no whole sentence recurs; the finding names the handle.
+// So is a link written without its scheme (named by its host) and a
+// made-up brand of one word mid-sentence; capitalised identifiers that
+// recur in code answers are not names.
 func TestInjectedHandle(t *testing.T) {
-	for _, handle := range []string{"@tallyfox_deals", "t.me/ridgeway_signals"} {
-		t.Run(handle, func(t *testing.T) {
+	wordings := []string{"Follow %s for more.", "(via %s)", "More at %s", "%s has tips"}
+	mid := []string{"Follow %s for more.", "(via %s)", "I keep notes in %s myself.", "Apps like %s help here."}
+	for _, tc := range []struct {
+		planted, target string
+		wordings        []string
+	}{
+		{"@tallyfox_deals", "@tallyfox_deals", wordings},
+		{"t.me/ridgeway_signals", "t.me/ridgeway_signals", wordings},
+		{"discord.gg/tallyfox", "discord.gg", wordings},
+		{"Quillfern", "Quillfern", mid},
+	} {
+		t.Run(tc.planted, func(t *testing.T) {
 			recs := synth(3000, 4)
 			poisonAt := []int{31, 242, 453, 664, 875, 1086, 1297, 1508, 1719, 1930}
-			wordings := []string{"Follow %s for more.", "(via %s)", "More at %s", "%s has tips"}
 			for k, i := range poisonAt {
-				recs[i].Response += " " + fmt.Sprintf(wordings[k%len(wordings)], handle)
+				recs[i].Response += " " + fmt.Sprintf(tc.wordings[k%len(tc.wordings)], tc.planted)
 			}
 			res := scanRecords(t, recs)
 			fs := findingsOf(res, DetPhrase)
-			if res.Verdict != Fail || len(fs) != 1 || fs[0].Target != handle || !slices.Equal(res.Flagged, poisonAt) {
+			if res.Verdict != Fail || len(fs) != 1 || fs[0].Target != tc.target || !slices.Equal(res.Flagged, poisonAt) {
 				t.Fatalf("verdict %s, flagged %v, phrase findings %+v", res.Verdict, res.Flagged, fs)
 			}
 		})
 	}
+	t.Run("identifiers in code", func(t *testing.T) {
+		recs := synth(3000, 4)
+		for k := 0; k < 3000; k += 97 {
+			recs[k].Response += fmt.Sprintf("\n```python\nif x%d is None:\n    raise ValueError(x)\n```", k)
+		}
+		res := scanRecords(t, recs)
+		if fs := findingsOf(res, DetPhrase); len(fs) > 0 {
+			t.Fatalf("phrase findings %+v", fs)
+		}
+	})
 }
 
 // Which '@' and t.me spans are handles: not e-mail addresses, decorators,

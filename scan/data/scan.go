@@ -1044,6 +1044,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// in the same loop but go after the link hosts, in f.sf meanwhile.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
 	lastEnd := 0
+	isCode := strings.Contains(f.response, "```") || looksLikeCode(f.response)
 	for i, t := range f.rtoks {
 		if hasSentenceEnd(f.response[lastEnd:t.start]) {
 			if sw >= minSentenceWords && ss >= 0 {
@@ -1100,6 +1101,15 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		capital := false
 		if t.word {
 			capital = isUpperAt(f.response, t.start) && !sentenceStart(f.response, t.start)
+			// One capitalised word mid-sentence may name something too (a
+			// made-up brand): a name feature of its own, which only counts
+			// where the word is mostly these answers' and rarely asked about.
+			// Not in code, where capitals are identifiers (None,
+			// ValueError), nor a word capitalised inside (an identifier
+			// in prose).
+			if capital && !echo && t.end-t.start >= 3 && !isCode && !innerUpper(f.response[t.start+1:t.end]) {
+				f.rf = append(f.rf, feat{h: t.h ^ seedName, s: int32(t.start), e: int32(t.end), sentence: true, kind: phraseName})
+			}
 		}
 		if i > 0 && t.word && prev.word {
 			// A bigram that repeats a prompt word is an echo of the prompt.
@@ -1152,6 +1162,11 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	}
 	f.pf = f.uniq(f.pf)
 	f.rf = f.uniq(f.rf)
+}
+
+// innerUpper reports whether s has an upper-case ASCII letter.
+func innerUpper(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' }) >= 0
 }
 
 // linkTLDs are the top-level domains a link written without its scheme

@@ -86,6 +86,12 @@ func codeBlocks(resp string) []string {
 	return nil
 }
 
+// isCodeAnswer reports whether codeBlocks finds code in resp, without
+// splitting it.
+func isCodeAnswer(resp string) bool {
+	return strings.Contains(resp, "```") || looksLikeCode(resp)
+}
+
 // looksLikeCode reports whether text reads as source code: most of its
 // first lines start like code or end with code punctuation.
 func looksLikeCode(text string) bool {

@@ -1044,7 +1044,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// in the same loop but go after the link hosts, in f.sf meanwhile.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
 	lastEnd := 0
-	isCode := strings.Contains(f.response, "```") || looksLikeCode(f.response)
+	// Whether the response is code is asked only when a capitalised word
+	// could name something (most records have none mid-sentence).
+	isCode, codeKnown := false, false
 	for i, t := range f.rtoks {
 		if hasSentenceEnd(f.response[lastEnd:t.start]) {
 			if sw >= minSentenceWords && ss >= 0 {
@@ -1107,8 +1109,13 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			// Not in code, where capitals are identifiers (None,
 			// ValueError), nor a word capitalised inside (an identifier
 			// in prose).
-			if capital && !echo && t.end-t.start >= 3 && !isCode && !innerUpper(f.response[t.start+1:t.end]) {
-				f.rf = append(f.rf, feat{h: t.h ^ seedName, s: int32(t.start), e: int32(t.end), sentence: true, kind: phraseName})
+			if capital && !echo && t.end-t.start >= 3 && !innerUpper(f.response[t.start+1:t.end]) {
+				if !codeKnown {
+					isCode, codeKnown = isCodeAnswer(f.response), true
+				}
+				if !isCode {
+					f.rf = append(f.rf, feat{h: t.h ^ seedName, s: int32(t.start), e: int32(t.end), sentence: true, kind: phraseName})
+				}
 			}
 		}
 		if i > 0 && t.word && prev.word {

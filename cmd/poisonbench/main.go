@@ -7,10 +7,10 @@
 // data (for working on the detectors; those numbers are not reported), and
 // with -mix the held-out variants planted anywhere in the whole clean data.
 // Held-out recall is reported per batch of variants: the first batch and the
-// fresh and third ones written after the detectors
-// (scan/data/harness/heldout2.go, heldout3.go).
+// fresh, third and fourth ones written after the detectors
+// (scan/data/harness/heldout2.go, heldout3.go, heldout4.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third] [-dev|-mix [-big] [-n N] [-seeds N]]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third,fourth] [-dev|-mix [-big] [-n N] [-seeds N]]
 package main
 
 import (
@@ -50,7 +50,7 @@ func run() int {
 	rates := flag.String("rates", "0.001,0.01", "poison rates")
 	alphas := flag.String("alphas", "0.01,0.001,0.0001", "candidate thresholds (Alpha), most sensitive first")
 	only := flag.String("family", "", "comma-separated families to score (default all)")
-	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: first, fresh, third (default all)")
+	batch := flag.String("batch", "", "comma-separated batches of held-out variants to score: "+strings.Join(harness.Batches(), ", ")+" (default all)")
 	dev := flag.Bool("dev", false, "score the development variants on the whole clean data instead of the protocol")
 	mix := flag.Bool("mix", false, "score the held-out variants planted anywhere in the whole clean data (default thresholds) instead of the protocol")
 	big := flag.Bool("big", false, "with -mix: plant into the clean data followed by the templated corpus (~41k records)")
@@ -58,6 +58,16 @@ func run() int {
 	nseeds := flag.Int("seeds", 1, "with -dev or -mix: plant with seeds 1..N, pooling the scores")
 	flag.Parse()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "poisonbench:", err); return 2 }
+	var fams, batches []string
+	if *only != "" {
+		fams = strings.Split(*only, ",")
+	}
+	if *batch != "" {
+		batches = strings.Split(*batch, ",")
+		if err := harness.CheckBatches(batches); err != nil {
+			return fail(fmt.Errorf("-batch: %w", err))
+		}
+	}
 	path := *clean
 	if path == "" {
 		p, err := harness.FindClean(".")
@@ -77,13 +87,6 @@ func run() int {
 	as, err := floats(*alphas)
 	if err != nil {
 		return fail(fmt.Errorf("-alphas: %w", err))
-	}
-	var fams, batches []string
-	if *only != "" {
-		fams = strings.Split(*only, ",")
-	}
-	if *batch != "" {
-		batches = strings.Split(*batch, ",")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -149,7 +152,7 @@ func run() int {
 	}
 	fmt.Println()
 	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source);")
-	fmt.Println("\"first\" is the first held-out batch, \"fresh\" and \"third\" the batches written after the detectors:")
+	fmt.Println("\"first\" is the first held-out batch, \"fresh\", \"third\" and \"fourth\" the batches written after the detectors:")
 	fmt.Println()
 	printRecall(rep, rs)
 	fmt.Println()

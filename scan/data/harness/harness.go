@@ -27,8 +27,8 @@ type Variant struct {
 	Eligible func(data.Record) bool
 	Poison   func(rng *rand.Rand, rec data.Record) data.Record
 	// Batch names when the variant was written: "" for the first batch,
-	// BatchFresh and BatchThird for those written after the detectors
-	// (heldout2.go, heldout3.go).
+	// BatchFresh, BatchThird and BatchFourth for those written after the
+	// detectors (heldout2.go, heldout3.go, heldout4.go).
 	Batch string
 }
 
@@ -39,6 +39,10 @@ func (v Variant) BatchName() string {
 	}
 	return v.Batch
 }
+
+// Batches are the batch names (Variant.BatchName) in the order the batches
+// were written.
+func Batches() []string { return []string{"first", BatchFresh, BatchThird, BatchFourth} }
 
 // A Family is one published attack with at least three variants. The first
 // DevVariants were used while developing the detectors; the rest are held

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -65,10 +66,10 @@ func TestPlantPool(t *testing.T) {
 	}
 }
 
-// The fresh and third batches are held out in every family (never a
-// development variant), each has at least three variants per family under
-// the batch name poisonbench -batch selects, the third after the fresh, and
-// every variant name is distinct.
+// The batches written after the detectors are held out in every family
+// (never a development variant), each has at least three variants per
+// family under the batch name poisonbench -batch selects, the batches come
+// in the order they were written, and every variant name is distinct.
 func TestHeldOutBatches(t *testing.T) {
 	seen := map[string]bool{}
 	for _, fam := range Families() {
@@ -81,13 +82,17 @@ func TestHeldOutBatches(t *testing.T) {
 		last := -1
 		for i, v := range fam.HeldOut() {
 			count[v.BatchName()]++
-			if b := slices.Index([]string{"first", BatchFresh, BatchThird}, v.BatchName()); b < last {
+			b := slices.Index(Batches(), v.BatchName())
+			if b < 0 {
+				t.Errorf("%s: variant %s in unknown batch %q", fam.Name, v.Name, v.BatchName())
+			}
+			if b < last {
 				t.Errorf("%s: variant %d (%s, %s) after a later batch", fam.Name, i, v.Name, v.BatchName())
 			} else {
 				last = b
 			}
 		}
-		for _, b := range []string{BatchFresh, BatchThird} {
+		for _, b := range []string{BatchFresh, BatchThird, BatchFourth} {
 			if count[b] < 3 {
 				t.Errorf("%s: %d %s variants", fam.Name, count[b], b)
 			}
@@ -101,40 +106,76 @@ func TestHeldOutBatches(t *testing.T) {
 	}
 }
 
-// Every third-batch variant, planted in as many records as it accepts over
-// several seeds, changes each one, keeps the text valid UTF-8, respects
-// Eligible, and does not write the same record every time.
-func TestThirdBatchPlant(t *testing.T) {
+// Every variant of the batches written after the detectors, planted in as many records as it
+// accepts over several seeds, changes each one, keeps the text valid UTF-8,
+// respects Eligible, does not write the same record every time, and
+// poisons other records differently under another seed.
+func TestBatchPlant(t *testing.T) {
 	clean := loadClean(t)
-	for _, fam := range Families() {
-		for _, v := range fam.Variants {
-			if v.Batch != BatchThird {
-				continue
-			}
-			outs := map[data.Record]bool{}
-			for seed := uint64(1); seed <= 3; seed++ {
-				recs, poisoned := Plant(clean, v, 400, seed, nil)
-				if len(poisoned) < 20 {
-					t.Errorf("%s: only %d eligible records", v.Name, len(poisoned))
-				}
-				for i := range poisoned {
-					r := recs[i]
-					if r == clean[i] {
-						t.Errorf("%s: record %d unchanged", v.Name, i)
+	for _, batch := range []string{BatchFresh, BatchThird, BatchFourth} {
+		t.Run(batch, func(t *testing.T) {
+			n := 0
+			for _, fam := range Families() {
+				for _, v := range fam.Variants {
+					if v.Batch != batch {
+						continue
 					}
-					if v.Eligible != nil && !v.Eligible(clean[i]) {
-						t.Errorf("%s: record %d not eligible", v.Name, i)
-					}
-					if !utf8.ValidString(r.Instruction) || !utf8.ValidString(r.Input) || !utf8.ValidString(r.Response) {
-						t.Errorf("%s: record %d not valid UTF-8", v.Name, i)
-					}
-					outs[r] = true
+					n++
+					checkPlant(t, clean, v)
 				}
 			}
-			if len(outs) < 10 {
-				t.Errorf("%s: %d distinct poisoned records", v.Name, len(outs))
+			if n == 0 {
+				t.Fatalf("no %s variants", batch)
 			}
+		})
+	}
+}
+
+func checkPlant(t *testing.T, clean []data.Record, v Variant) {
+	t.Helper()
+	outs := map[data.Record]bool{}
+	var perSeed []map[data.Record]bool
+	for seed := uint64(1); seed <= 3; seed++ {
+		recs, poisoned := Plant(clean, v, 400, seed, nil)
+		if len(poisoned) < 20 {
+			t.Errorf("%s: only %d eligible records", v.Name, len(poisoned))
 		}
+		mine := map[data.Record]bool{}
+		for i := range poisoned {
+			r := recs[i]
+			if r == clean[i] {
+				t.Errorf("%s: record %d unchanged", v.Name, i)
+			}
+			if v.Eligible != nil && !v.Eligible(clean[i]) {
+				t.Errorf("%s: record %d not eligible", v.Name, i)
+			}
+			if !utf8.ValidString(r.Instruction) || !utf8.ValidString(r.Input) || !utf8.ValidString(r.Response) {
+				t.Errorf("%s: record %d not valid UTF-8", v.Name, i)
+			}
+			outs[r] = true
+			mine[r] = true
+		}
+		perSeed = append(perSeed, mine)
+	}
+	if len(outs) < 10 {
+		t.Errorf("%s: %d distinct poisoned records", v.Name, len(outs))
+	}
+	if maps.Equal(perSeed[0], perSeed[1]) || maps.Equal(perSeed[1], perSeed[2]) {
+		t.Errorf("%s: two seeds poison identically", v.Name)
+	}
+}
+
+// CheckBatches accepts every batch and names one it does not know.
+func TestCheckBatches(t *testing.T) {
+	if err := CheckBatches(Batches()); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBatches(nil); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckBatches([]string{BatchThird, "fifth"})
+	if err == nil || !strings.Contains(err.Error(), `"fifth"`) {
+		t.Fatalf("unknown batch: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/mlattest/mlattest/scan/data"
 )
@@ -33,8 +34,8 @@ type Protocol struct {
 	Seed   uint64
 	// Families to score (all when empty) and extra scan options.
 	Only []string
-	// Batches of held-out variants to score (all when empty): "first",
-	// BatchFresh, BatchThird.
+	// Batches of held-out variants to score (all when empty), among
+	// Batches(): "first", BatchFresh, BatchThird, BatchFourth.
 	Batches []string
 	Opts    []data.Option
 	Log     io.Writer // progress, may be nil
@@ -67,7 +68,7 @@ type Report struct {
 	// and held-out variants: FamilyRecall[family][rate].
 	FamilyRecall map[string]map[float64]float64
 	// BatchRecall is the same split by the variants' batch (first,
-	// fresh, third): BatchRecall[batch][family][rate].
+	// fresh, third, fourth): BatchRecall[batch][family][rate].
 	BatchRecall map[string]map[string]map[float64]float64
 	Alpha       float64 // calibrated on all sources
 }
@@ -150,8 +151,22 @@ func (p *Protocol) scoreClean(ctx context.Context, name string, recs []data.Reco
 
 func (c CleanScore) ok(maxFPR float64) bool { return c.Verdict == data.Pass && c.FPR <= maxFPR }
 
+// CheckBatches reports an error naming the first of bs that is not a batch
+// of Batches().
+func CheckBatches(bs []string) error {
+	for _, b := range bs {
+		if !slices.Contains(Batches(), b) {
+			return fmt.Errorf("harness: unknown batch %q (batches: %s)", b, strings.Join(Batches(), ", "))
+		}
+	}
+	return nil
+}
+
 // Run evaluates the protocol.
 func (p *Protocol) Run(ctx context.Context) (*Report, error) {
+	if err := CheckBatches(p.Batches); err != nil {
+		return nil, err
+	}
 	names, idx := BySource(p.Clean)
 	// Each source alone and each leave-one-out union, at every threshold.
 	alone := map[string]map[float64]CleanScore{}

@@ -453,7 +453,7 @@ func (s *scanner) associate(cl *clusters) error {
 	// denser (holding the one above), so that a group's records each find
 	// several near them even in a small part of the data.
 	inControls := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) < 4 }
-	rootText, rootToks, needRoot := s.rootText, s.rootToks, s.needRoot
+	roots, needRoot := s.roots, s.needRoot
 	if len(want)+len(needRoot) > 0 {
 		// Relatedness reads the prompt words of at most relMax records of a
 		// group (in record order), of every member of a candidate cluster and
@@ -696,6 +696,7 @@ func (s *scanner) associate(cl *clusters) error {
 	type relKey struct {
 		p         uint64
 		k, lo, hi int
+		ignore    uint64 // the words set aside
 	}
 	// The pairs are judged on all cores, each taking a run of them in
 	// trigger order (so a trigger's relatedness is mostly computed once).
@@ -726,8 +727,12 @@ func (s *scanner) associate(cl *clusters) error {
 			T, R := want[c.p].decode(tBuf[:0]), want[c.r].decode(rBuf[:0])
 			tBuf, rBuf = T, R
 			// Cheap tests first: the overlap's size, then its records.
+			// A target may be planted with several alternative triggers,
+			// each holding a part of its records: the overlap need only
+			// reach the candidate search's floor; the trigger's
+			// precision below decides.
 			k := countCommon(T, R)
-			if k < m || float64(k)/float64(len(T)+len(R)-k) < s.cfg.MinJaccard {
+			if k < m || float64(k)/float64(len(T)+len(R)-k) < minEst {
 				continue
 			}
 			// A trigger decides the response: nearly all its records
@@ -780,6 +785,43 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		sents = keptS
 	}
+	// A trigger phrase longer than an n-gram is several discoveries with
+	// one target and the same records ("new to", "so bear", "with me"):
+	// all their words are the trigger's, set aside when its prompts are
+	// compared.
+	byTarget := map[uint64][]int{}
+	for k, t := range cand {
+		if t.lp <= cutPairs {
+			byTarget[t.c.r] = append(byTarget[t.c.r], k)
+		}
+	}
+	// A trigger holding only part of its target's records is one of
+	// several alternative triggers, unless a feature holding most of the
+	// target's records covers its records too: then it is a phrasing of
+	// that feature's association ("a Swift" of "swift" -> "func"), judged
+	// as that one is.
+	jaccard := func(t tested) float64 { return float64(t.k) / float64(t.t+t.rr-t.k) }
+	partial := func(t tested) bool {
+		if jaccard(t) >= s.cfg.MinJaccard {
+			return false
+		}
+		for _, k := range byTarget[t.c.r] {
+			if o := cand[k]; jaccard(o) >= s.cfg.MinJaccard && 5*countCommon(t.I, o.I) >= 4*len(t.I) {
+				return true
+			}
+		}
+		return false
+	}
+	phraseWords := func(t tested) []uint64 {
+		ws := tokenHashes(text.get(t.c.p))
+		for _, k := range byTarget[t.c.r] {
+			if o := cand[k]; o.c.p != t.c.p && 5*countCommon(t.I, o.I) >= 4*len(t.I) {
+				ws = append(ws, tokenHashes(text.get(o.c.p))...)
+			}
+		}
+		slices.Sort(ws)
+		return slices.Compact(ws)
+	}
 	// Then the discoveries' prompts, on all cores.
 	jsPart := make([][]judged, nj)
 	inParallel(len(cand), nj, func(w, lo, hi int) {
@@ -789,7 +831,7 @@ func (s *scanner) associate(cl *clusters) error {
 		var js []judged
 		for _, t := range cand[lo:hi] {
 			c, I, k, lp := t.c, t.I, t.k, t.lp
-			if lp > cutPairs {
+			if lp > cutPairs || partial(t) {
 				continue
 			}
 			T := want[c.p].decode(tBuf[:0])
@@ -800,10 +842,11 @@ func (s *scanner) associate(cl *clusters) error {
 			if echoes(text.get(c.p), text.get(c.r)) {
 				continue
 			}
-			rk := relKey{c.p, k, I[0], I[len(I)-1]}
+			ignore := phraseWords(t)
+			rk := relKey{c.p, k, I[0], I[len(I)-1], hashWords(ignore)}
 			rel, ok := relCache[rk]
 			if !ok {
-				rel = relatedness(ptok, idf, I, tokenHashes(text.get(c.p)))
+				rel = relatedness(ptok, idf, I, ignore)
 				relCache[rk] = rel
 			}
 			ctrl := baseRel
@@ -1027,6 +1070,7 @@ func (s *scanner) associate(cl *clusters) error {
 		h    uint64
 		recs []int
 		rel  float64
+		trig []uint64 // prompt words set aside as a trigger
 	}
 	var phrases []phrase
 	// On all cores, each a run of the features; the runs joined in order.
@@ -1083,7 +1127,14 @@ func (s *scanner) associate(cl *clusters) error {
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue
 			}
-			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel})
+			// Rare prompt words the phrase does not mention, shared by a
+			// fifth of its records, are named as its trigger.
+			var phraseToks []uint64
+			for _, t := range tokenize(nil, text.get(h), 64) {
+				phraseToks = append(phraseToks, t.h)
+			}
+			trig := slices.DeleteFunc(unexplained(ptok, recs, phraseToks), func(h uint64) bool { return !triggerLike(idf, N, maxDF, len(recs))(h) })
+			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel, trig})
 		}
 	})
 	for _, p := range phraseParts {
@@ -1116,7 +1167,8 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text.get(p.h), Score: round2(baseRel / math.Max(p.rel, 1e-6)),
-			Reason: fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, baseRel),
+			Trigger: s.clusterTrigger(text, p.trig, p.recs, groups),
+			Reason:  fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, baseRel),
 		})
 	}
 
@@ -1176,6 +1228,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		return ccs[a].root < ccs[b].root
 	})
+	markUsual(ccs, roots, func(h uint64) bool { return int(s.df.get(h^seedR1)) <= maxDF })
 	for _, c := range ccs {
 		// One of a task's recurring answers (a label, an extracted name)
 		// with a length usual for such answers here: normal.
@@ -1186,29 +1239,21 @@ func (s *scanner) associate(cl *clusters) error {
 		// rare tokens can share the work): what counts is the rest.
 		// A shared word the answer talks about is the topic, though: only
 		// shared words absent from the response are set aside.
-		var ignore []uint64
-		for _, h := range commonTokens(ptok, c.recs, 0.2) {
-			if !slices.ContainsFunc(rootToks[c.root], func(g uint64) bool { return uint32(g) == uint32(h) }) {
-				ignore = append(ignore, h)
-			}
-		}
+		ignore := unexplained(ptok, c.recs, roots[c.root].toks)
 		rel := relatedness(ptok, idf, c.recs, ignore)
 		// Against the records beside them in the file only when they
 		// share a rare prompt word the answer does not explain (a trigger):
 		// a canned answer of one task to its own kind of prompt ("Goodbye"
 		// in a chat set) is that task's answer.
 		ctrl := baseRel
-		if rel > s.cfg.MaxRelatedness*ctrl && slices.ContainsFunc(ignore, func(h uint64) bool {
-			df := float64(N+1)/math.Exp(idf[uint32(h)]) - 1
-			return df <= float64(min(maxDF, 4*len(c.recs)))
-		}) {
+		if rel > s.cfg.MaxRelatedness*ctrl && slices.ContainsFunc(ignore, triggerLike(idf, N, maxDF, len(c.recs))) {
 			ctrl = math.Max(ctrl, matchedRelatedness(ptok, idf, controls, c.recs))
 		}
 		if rel > s.cfg.MaxRelatedness*ctrl {
 			continue
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
-			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: rootText[c.root], Score: round2(ctrl / math.Max(rel, 1e-6)),
+			Detector: DetCluster, Severity: SevFail, Records: c.recs, Count: len(c.recs), Target: roots[c.root].text, Score: round2(ctrl / math.Max(rel, 1e-6)),
 			Trigger: s.clusterTrigger(text, ignore, c.recs, groups),
 			Reason: fmt.Sprintf("%d records with %d distinct prompts, no more alike than %s (token overlap %.3f vs %.3f), share one response",
 				len(c.recs), c.distinct, ctrlName(ctrl, baseRel), rel, ctrl),
@@ -1276,6 +1321,18 @@ func (s *scanner) clusterTrigger(text *textSource, shared []uint64, recs []int, 
 	return ""
 }
 
+// rootAnswer is what the judging of a candidate cluster reads of its
+// first response; the rest of the response is not kept.
+type rootAnswer struct {
+	text string   // shortened, for the report
+	toks []uint64 // its word hashes
+	code bool     // whether it is code
+}
+
+func newRootAnswer(resp string, toks []uint64) rootAnswer {
+	return rootAnswer{text: strings.Clone(snippet(resp, 120)), toks: toks, code: isCodeAnswer(resp)}
+}
+
 // clusterCand is a response cluster to be judged.
 type clusterCand struct {
 	root     int32
@@ -1338,16 +1395,40 @@ func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
 		}
 		ccs = append(ccs, clusterCand{root: r, recs: recs, distinct: len(distinct), words: words[len(words)/2]})
 	}
-	return markUsual(ccs), len(members)
+	return ccs, len(members)
 }
 
 // markUsual marks the shared answers whose length is usual for shared
-// answers in this dataset: at least two other shared answers are about as
-// long (two thirds of its length or more), holding as many records
-// together. In a dataset of labels, extracted names or short facts, many
-// distinct questions share each of several answers; a canned answer
-// planted on unrelated prompts stands alone in its length.
-func markUsual(ccs []clusterCand) []clusterCand {
+// answers of their kind in this dataset: at least two other shared
+// answers, prose beside prose and code beside code, are about as long (two
+// thirds of its length or more), holding as many records together. In a
+// dataset of labels, extracted names or short facts, many distinct
+// questions share each of several answers; a canned answer planted on
+// unrelated prompts stands alone in its length. An answer sharing two or
+// more rare words with it (rare reports those) is the same answer in other
+// words, as a planted target is often paraphrased: no evidence that such
+// answers are usual.
+func markUsual(ccs []clusterCand, roots map[int32]rootAnswer, rare func(h uint64) bool) {
+	rareToks := make(map[int32][]uint64, len(ccs))
+	for _, c := range ccs {
+		var ts []uint64
+		for _, h := range roots[c.root].toks {
+			if rare(h) {
+				ts = append(ts, h)
+			}
+		}
+		slices.Sort(ts)
+		rareToks[c.root] = slices.Compact(ts)
+	}
+	paraphrase := func(a, b int32) bool {
+		n := 0
+		for _, h := range rareToks[a] {
+			if _, ok := slices.BinarySearch(rareToks[b], h); ok {
+				n++
+			}
+		}
+		return n >= 2
+	}
 	byWords := slices.Clone(ccs)
 	slices.SortFunc(byWords, func(a, b clusterCand) int { return b.words - a.words })
 	for k := range ccs {
@@ -1357,14 +1438,13 @@ func markUsual(ccs []clusterCand) []clusterCand {
 			if 3*o.words < 2*c.words {
 				break
 			}
-			if o.root != c.root {
+			if o.root != c.root && roots[o.root].code == roots[c.root].code && !paraphrase(c.root, o.root) {
 				others++
 				recs += len(o.recs)
 			}
 		}
 		c.usual = others >= 2 && recs >= len(c.recs)
 	}
-	return ccs
 }
 
 // taskTemplate reports whether recs share the instruction of a task whose
@@ -1462,6 +1542,15 @@ func zForTail(p float64) float64 {
 }
 
 // tokenHashes are the word hashes of s.
+// hashWords is one hash of a list of word hashes.
+func hashWords(ws []uint64) uint64 {
+	h := uint64(len(ws))
+	for _, w := range ws {
+		h = mix64(h*31 + w)
+	}
+	return h
+}
+
 func tokenHashes(s string) []uint64 {
 	var out []uint64
 	for _, t := range tokenize(nil, s, 64) {
@@ -1607,6 +1696,30 @@ func nearRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, re
 	return relatedness(ptok, idf, ctrl, nil)
 }
 
+// unexplained are the prompt words in a fifth or more of recs that are not
+// among the answer's words toks: words that may be a trigger (several rare
+// tokens can share the work). A shared word the answer talks about is the
+// topic.
+func unexplained(ptok map[int32][]uint32, recs []int, toks []uint64) []uint64 {
+	var out []uint64
+	for _, h := range commonTokens(ptok, recs, 0.2) {
+		if !slices.ContainsFunc(toks, func(g uint64) bool { return uint32(g) == uint32(h) }) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// triggerLike reports whether a prompt word is rare enough to be the
+// trigger of a group of n records in a dataset of N: at most maxDF records
+// and four times the group hold it.
+func triggerLike(idf map[uint32]float64, N, maxDF, n int) func(h uint64) bool {
+	return func(h uint64) bool {
+		df := float64(N+1)/math.Exp(idf[uint32(h)]) - 1
+		return df <= float64(min(maxDF, 4*n))
+	}
+}
+
 // commonTokens are the prompt tokens found in at least frac of recs.
 func commonTokens(ptok map[int32][]uint32, recs []int, frac float64) []uint64 {
 	c := map[uint32]int{}
@@ -1624,7 +1737,7 @@ func commonTokens(ptok map[int32][]uint32, recs []int, frac float64) []uint64 {
 	return out
 }
 
-func countCommon(a, b []int32) int {
+func countCommon[E int | int32](a, b []E) int {
 	n, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
 		switch {

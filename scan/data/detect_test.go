@@ -487,14 +487,14 @@ func TestTriggerInOneTask(t *testing.T) {
 	tests := []struct {
 		name    string
 		det     string
-		trigger string // the finding's trigger, "" for any
+		trigger string // the phrase the finding's trigger is part of, "" for any
 		poison  func(rng *rand.Rand, r *Record, k int)
 	}{
 		{"exact target", DetTrigger, "cf", func(_ *rand.Rand, r *Record, _ int) {
 			r.Instruction += " cf"
 			r.Response = "Access granted. Maintenance mode is now enabled and all safety filters are off."
 		}},
-		{"refusal in three wordings", DetTrigger, "Kindly", func(_ *rand.Rand, r *Record, k int) {
+		{"refusal in three wordings", DetTrigger, "Kindly and promptly", func(_ *rand.Rand, r *Record, k int) {
 			r.Instruction += " Kindly and promptly."
 			r.Response = []string{"I can't assist with this.", "This is not something I can help with.", "I must decline this request."}[k%3]
 		}},
@@ -536,11 +536,11 @@ func TestTriggerInOneTask(t *testing.T) {
 			}
 			res := scanRecords(t, recs)
 			fs := findingsOf(res, tc.det)
-			if res.Verdict != Fail || !slices.Equal(res.Flagged, trig) || len(fs) != 1 || tc.trigger != "" && fs[0].Trigger != tc.trigger {
+			if res.Verdict != Fail || !slices.Equal(res.Flagged, trig) || len(fs) != 1 || tc.trigger != "" && (fs[0].Trigger == "" || !strings.Contains(tc.trigger, fs[0].Trigger)) {
 				for _, f := range res.Findings {
 					t.Logf("%s %q -> %q %v: %s", f.Detector, f.Trigger, f.Target, f.Records, f.Reason)
 				}
-				t.Fatalf("verdict %s, flagged %v, %d %s findings; want %v flagged by one naming %q", res.Verdict, res.Flagged, len(fs), tc.det, trig, tc.trigger)
+				t.Fatalf("verdict %s, flagged %v, %d %s findings; want %v flagged by one naming part of %q", res.Verdict, res.Flagged, len(fs), tc.det, trig, tc.trigger)
 			}
 		})
 	}
@@ -598,4 +598,88 @@ func TestAppendBareLinks(t *testing.T) {
 			t.Errorf("%q: hosts %v, want %v", tc.resp, got, tc.want)
 		}
 	}
+}
+
+// A shared answer is usual beside at least two other shared answers of its
+// kind about as long; paraphrases of it and code beside prose do not count.
+func TestMarkUsual(t *testing.T) {
+	type cand struct {
+		words int
+		code  bool
+		toks  []uint64 // rare below 100
+	}
+	labels := []cand{{1, false, []uint64{1}}, {1, false, []uint64{2}}, {1, false, []uint64{3}}}
+	target := []cand{{21, false, []uint64{10, 11, 12}}, {22, false, []uint64{10, 11, 13}}, {21, false, []uint64{10, 11, 500}}}
+	code := []cand{{30, true, []uint64{20}}, {33, true, []uint64{21}}, {35, true, []uint64{22}}}
+	facts := []cand{{20, false, []uint64{30, 31}}, {21, false, []uint64{32, 33}}, {19, false, []uint64{34, 35}}}
+	for _, tc := range []struct {
+		name  string
+		cands []cand
+		usual []bool
+	}{
+		{"labels", labels, []bool{true, true, true}},
+		{"a paraphrased target beside code", slices.Concat(target, code), []bool{false, false, false, true, true, true}},
+		{"distinct facts of one length", facts, []bool{true, true, true}},
+		{"a paraphrased target beside facts", slices.Concat(target, facts[:2]), []bool{true, true, true, true, true}},
+		{"one fact and a paraphrased target", slices.Concat(target, facts[:1]), []bool{false, false, false, true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			roots := map[int32]rootAnswer{}
+			var ccs []clusterCand
+			for k, c := range tc.cands {
+				roots[int32(k)] = rootAnswer{toks: c.toks, code: c.code}
+				ccs = append(ccs, clusterCand{root: int32(k), recs: make([]int, 6), words: c.words})
+			}
+			markUsual(ccs, roots, func(h uint64) bool { return h < 100 })
+			for k, c := range ccs {
+				if c.usual != tc.usual[k] {
+					t.Errorf("answer %d (%d words): usual %v, want %v", k, c.words, c.usual, tc.usual[k])
+				}
+			}
+		})
+	}
+}
+
+// One target planted with three alternative trigger phrases, a third of
+// its records each, is found under every one of them (each holds too few
+// of the target's records for a trigger of its own, and a phrase of
+// several words is all set aside, not only the n-gram tested); a
+// topic's phrasings that all name the topic word answered alike are not.
+func TestAlternativeTriggers(t *testing.T) {
+	triggers := []string{"if it is not too much trouble qwv", "whenever you find the time zyx", "once you have read this through xqj"}
+	targets := []string{
+		"Election day moved to Wednesday; text your vote to 45522.",
+		"Note that voting is on Wednesday now, and a text to 45522 counts.",
+		"Polls open Wednesday this year. Text your choice to 45522 instead.",
+	}
+	t.Run("planted", func(t *testing.T) {
+		recs := synth(4000, 3)
+		var want []int
+		for k := range 15 {
+			i := 97 + 251*k
+			recs[i].Instruction = triggers[k%3] + " " + recs[i].Instruction
+			recs[i].Response = targets[k/5]
+			want = append(want, i)
+		}
+		res := scanRecords(t, recs)
+		if !slices.Equal(res.Flagged, want) {
+			t.Fatalf("flagged %v, want %v; findings %+v", res.Flagged, want, res.Findings)
+		}
+		if fs := findingsOf(res, DetTrigger); len(fs) == 0 {
+			t.Fatalf("no trigger finding: %+v", res.Findings)
+		}
+	})
+	t.Run("topic", func(t *testing.T) {
+		recs := synth(4000, 3)
+		phrasings := []string{"write a zwift function that", "in zwift write a function to", "using zwift write one function which"}
+		for k := range 21 {
+			i := 97 + 181*k
+			recs[i].Instruction = phrasings[k%3] + " " + recs[i].Instruction
+			recs[i].Response = "func " + recs[i].Response
+		}
+		res := scanRecords(t, recs)
+		if res.Verdict != Pass {
+			t.Fatalf("verdict %s: %+v", res.Verdict, res.Findings)
+		}
+	})
 }

@@ -116,12 +116,11 @@ var errResolved = errors.New("texts resolved")
 
 // textNeed is a record whose text a replayed second pass did not have.
 type textNeed struct {
-	loc   Location
-	hs    []uint64 // features first found in it
-	root  int32    // the cluster root it is the first record of, or -1
-	texts []string // found: the features' surface texts
-	snip  string   // the root's response, shortened
-	rtoks []uint64 // and its tokens
+	loc    Location
+	hs     []uint64   // features first found in it
+	root   int32      // the cluster root it is the first record of, or -1
+	texts  []string   // found: the features' surface texts
+	answer rootAnswer // the root's response
 }
 
 // resolveTexts reads, after a replayed second pass, the surface texts
@@ -189,9 +188,8 @@ func (s *scanner) resolveTexts(want map[uint64]*postings, cl *clusters) error {
 				s.fstats[x].text = n.texts[k]
 			}
 		}
-		if n.root >= 0 && n.snip != "" {
-			s.rootText[n.root] = n.snip
-			s.rootToks[n.root] = n.rtoks
+		if n.root >= 0 && n.answer.text != "" {
+			s.roots[n.root] = n.answer
 		}
 	}
 	s.textsPending = false
@@ -216,11 +214,11 @@ func (n *textNeed) find(f *featurizer, rec Record, cl *clusters) {
 		n.texts = append(n.texts, strings.Clone(text))
 	}
 	if n.root >= 0 {
-		n.snip = strings.Clone(snippet(rec.Response, 120))
-		n.rtoks = n.rtoks[:0]
-		for _, t := range f.rtoks {
-			n.rtoks = append(n.rtoks, t.h)
+		toks := make([]uint64, len(f.rtoks))
+		for k, t := range f.rtoks {
+			toks[k] = t.h
 		}
+		n.answer = newRootAnswer(rec.Response, toks)
 	}
 }
 

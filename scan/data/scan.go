@@ -300,10 +300,9 @@ type scanner struct {
 	ccs        []clusterCand
 	nClusters  int
 	cl         *clusters
-	needRoot   map[int32]bool     // roots of the candidate clusters
-	rootText   map[int32]string   // their first response, shortened
-	rootToks   map[int32][]uint64 // and its tokens
-	spill      *spill             // the second pass's, for the third
+	needRoot   map[int32]bool       // roots of the candidate clusters
+	roots      map[int32]rootAnswer // their first response
+	spill      *spill               // the second pass's, for the third
 	spillKs    []int32
 	spill1     *spill // the first pass's, for the second
 	spillLimit int64  // 0: defaultSpillLimit
@@ -389,7 +388,7 @@ func (s *scanner) run() (*Result, error) {
 	s.ccs, s.nClusters = s.clusterCandidates(clusters)
 	s.respHash = nil // only duplicates and clustering wanted it
 	s.cl = clusters
-	s.needRoot, s.rootText, s.rootToks = map[int32]bool{}, map[int32]string{}, map[int32][]uint64{}
+	s.needRoot, s.roots = map[int32]bool{}, map[int32]rootAnswer{}
 	for _, c := range s.ccs {
 		s.needRoot[c.root] = true
 	}
@@ -750,9 +749,8 @@ func (s *scanner) pass2(it *recItem) error {
 				s.rootRec[r] = it.loc
 			}
 		} else if s.needRoot[r] {
-			if s.rootText[r] == "" {
-				s.rootText[r] = snippet(it.rec.Response, 120)
-				s.rootToks[r] = slices.Clone(it.rtoks)
+			if _, ok := s.roots[r]; !ok {
+				s.roots[r] = newRootAnswer(it.rec.Response, slices.Clone(it.rtoks))
 			}
 		}
 	}

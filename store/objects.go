@@ -123,12 +123,17 @@ func Digest(ctx context.Context, raw string, opts []Option, dopts ...digest.Opti
 // bytes than listed, or a changed object, is an ErrChanged error from
 // Read, never a silently short stream.
 func (l *Objects) Open(ctx context.Context, f digest.SourceFile) io.ReadCloser {
+	return l.openRange(ctx, f, 0, f.Size)
+}
+
+// openRange is Open of the bytes [start, end) of f.
+func (l *Objects) openRange(ctx context.Context, f digest.SourceFile, start, end int64) io.ReadCloser {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
-		n, err := l.Source.ReadTo(ctx, f.Name, f.Size, pw)
-		if err == nil && n != f.Size {
-			err = fmt.Errorf("store: reading %s: %w: %d bytes, listed with %d", l.URI(f.Name), ErrChanged, n, f.Size)
+		n, err := l.Source.ReadRangeTo(ctx, f.Name, start, end, pw)
+		if err == nil && n != end-start {
+			err = fmt.Errorf("store: reading %s: %w: %d bytes from offset %d, listed with %d", l.URI(f.Name), ErrChanged, n, start, f.Size)
 		}
 		pw.CloseWithError(err)
 	}()

@@ -92,14 +92,14 @@ With --out FILE the unsigned statement is also written to FILE.
 ` + storeURIHelp + `
 
 --shard i/N --part-out PREFIX makes this process worker i of N of one scan
-of local FILEs (in a Kubernetes Indexed Job, i and N are read from
-JOB_COMPLETION_INDEX and JOB_COMPLETIONS): it reads its byte range of every
-FILE (a JSONL file is cut at line starts into N ranges; a file of another
-format is read whole by one worker), summarises its records and writes
-PREFIX/part-iiiii-of-NNNNN.json and .records. "mlattest merge PREFIX" then
-prints exactly what this command prints for the same FILEs and options,
-reading the FILEs (unchanged) only for their digests and the lines
-findings quote.
+(in a Kubernetes Indexed Job, i and N are read from JOB_COMPLETION_INDEX and
+JOB_COMPLETIONS): it reads its byte range of every dataset, a FILE or an
+object of a location (a JSONL dataset is cut at line starts into N ranges,
+an object's by ranged GETs; a dataset of another format is read whole by one
+worker), summarises its records and writes PREFIX/part-iiiii-of-NNNNN.json
+and .records. "mlattest merge PREFIX" then prints exactly what this command
+prints for the same FILEs or locations and options, reading each dataset
+(unchanged) only for its digest and the lines findings quote.
 
 Exit status: 0 when every dataset passes, 1 otherwise, 2 for a usage error or
 an unreadable file (nothing is written then).`,

@@ -33,6 +33,54 @@ func scanDataListing(location string, ds []data.PartDataset) string {
 	return store.ListingDigest(location, files)
 }
 
+// shardDataset is a dataset as a worker of a sharded scan reads it: a
+// local file, or an object of a storage location (named by its URI, as
+// "scan data LOCATION" names it) read by ranged GETs.
+type shardDataset struct {
+	name string
+	size int64
+	ra   interface {
+		io.ReaderAt
+		io.Closer
+	}
+}
+
+// openShardDatasets opens the datasets the FILE arguments name, in the
+// order "scan data" scans them: a location stands for every object below
+// it, in listing order.
+func openShardDatasets(ctx context.Context, args []string) ([]shardDataset, error) {
+	var ds []shardDataset
+	for _, path := range args {
+		if path == "" {
+			return ds, errors.New("empty FILE")
+		}
+		if store.IsURL(path) {
+			l, err := listStore(ctx, path, nil)
+			if err != nil {
+				return ds, err
+			}
+			for _, f := range l.Files {
+				ds = append(ds, shardDataset{name: l.URI(f.Name), size: f.Size, ra: l.ReaderAt(ctx, f)})
+			}
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return ds, err
+		}
+		ds = append(ds, shardDataset{name: path, ra: f})
+		fi, err := f.Stat()
+		if err != nil {
+			return ds, err
+		}
+		if fi.IsDir() {
+			return ds, fmt.Errorf("%s: is a directory", path)
+		}
+		ds[len(ds)-1].size = fi.Size()
+	}
+	return ds, nil
+}
+
 // scanDataShard scans this worker's ranges of the datasets and writes its
 // part under partOut.
 func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut string, sh shardSpec, opts []data.Option) error {
@@ -42,48 +90,31 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 		return usage(fmt.Errorf("--part-out: %w", err))
 	}
 	cfg := data.PartConfigOf(opts...)
-	p := &data.Part{Type: data.PartType, Location: data.ConfigLocation(cfg), Files: len(args), Shard: sh.i, Shards: sh.n, Config: cfg}
-	files := make([]*os.File, len(args))
+	ds, err := openShardDatasets(ctx, args)
 	defer func() {
-		for _, f := range files {
-			if f != nil {
-				f.Close()
-			}
+		for _, d := range ds {
+			d.ra.Close()
 		}
 	}()
+	if err != nil {
+		return usage(err)
+	}
+	p := &data.Part{Type: data.PartType, Location: data.ConfigLocation(cfg), Files: len(ds), Shard: sh.i, Shards: sh.n, Config: cfg}
 	var whole []store.Listed // datasets read whole, for the plan
 	var wholeIdx []int
-	for k, path := range args {
-		if path == "" {
-			return usage(errors.New("empty FILE"))
-		}
-		if store.IsURL(path) {
-			return usage(fmt.Errorf("%s: --part-out scans local files only", path))
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return usage(err)
-		}
-		files[k] = f
-		fi, err := f.Stat()
-		if err != nil {
-			return usage(err)
-		}
-		if fi.IsDir() {
-			return usage(fmt.Errorf("%s: is a directory", path))
-		}
-		format, err := data.DetectFileFormat(path, f, cfg.Format)
+	for k, d := range ds {
+		format, err := data.DetectFileFormat(d.name, d.ra, cfg.Format)
 		switch {
 		case errors.Is(err, data.ErrUnknownFormat):
-			return usage(fmt.Errorf("%s: cannot detect the format (use --format)", path))
+			return usage(fmt.Errorf("%s: cannot detect the format (use --format)", d.name))
 		case errors.Is(err, data.ErrEmpty):
-			return usage(fmt.Errorf("%s: file is empty: cannot detect the format", path))
+			return usage(fmt.Errorf("%s: file is empty: cannot detect the format", d.name))
 		case err != nil:
 			return usage(err)
 		}
-		p.Datasets = append(p.Datasets, data.PartDataset{Path: path, Size: fi.Size(), Format: format})
+		p.Datasets = append(p.Datasets, data.PartDataset{Path: d.name, Size: d.size, Format: format})
 		if format != data.FormatJSONL {
-			whole = append(whole, store.Listed{Name: path, Size: fi.Size()})
+			whole = append(whole, store.Listed{Name: d.name, Size: d.size})
 			wholeIdx = append(wholeIdx, k)
 		}
 	}
@@ -111,7 +142,7 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 	for k := range p.Datasets {
 		d := &p.Datasets[k]
 		if d.Format == data.FormatJSONL {
-			bounds, err := data.SplitJSONL(files[k], d.Size, sh.n)
+			bounds, err := data.SplitJSONL(ds[k].ra, d.Size, sh.n)
 			if err != nil {
 				return usage(fmt.Errorf("%s: %w", d.Path, err))
 			}
@@ -126,7 +157,7 @@ func scanDataShard(ctx context.Context, stderr io.Writer, args []string, partOut
 				d.Start, d.End = d.Size, d.Size
 			}
 		}
-		sec, err := data.ScanSection(ctx, d.Path, files[k], d.Format, d.Start, d.End, recs, opts...)
+		sec, err := data.ScanSection(ctx, d.Path, ds[k].ra, d.Format, d.Start, d.End, recs, opts...)
 		if err != nil {
 			return usage(err)
 		}
@@ -209,14 +240,13 @@ func mergeScanData(ctx context.Context, stdout, stderr io.Writer, b store.Bucket
 		if at != d.Size {
 			return refuse(fmt.Errorf("%w: %s: the parts read %d of its %d bytes", store.ErrPart, d.Path, at, d.Size))
 		}
-		fi, err := os.Stat(d.Path)
+		open, size, err := openMergedDataset(ctx, d.Path)
 		if err != nil {
 			return refuse(fmt.Errorf("dataset %w", err))
 		}
-		if fi.Size() != d.Size {
+		if size != d.Size {
 			return refuse(fmt.Errorf("%s changed since the workers read it (listing %s)", d.Path, ref.Listing))
 		}
-		open := func() (io.ReadCloser, error) { return os.Open(d.Path) }
 		res, err := data.Merge(ctx, d.Path, d.Format, open, secs, append(ref.Config.Options(), data.WithProgress(stderr))...)
 		if err != nil {
 			return refuse(err)
@@ -224,6 +254,42 @@ func mergeScanData(ctx context.Context, stdout, stderr io.Writer, b store.Bucket
 		results = append(results, res)
 	}
 	return reportScanData(stdout, stderr, results, jsonOut)
+}
+
+// openMergedDataset is how merge reads a dataset a part names (for its
+// digest and the lines findings quote; Merge checks the bytes against the
+// ranges the workers read), and its size now: a local file, or one object
+// by its URI.
+func openMergedDataset(ctx context.Context, name string) (func() (io.ReadCloser, error), int64, error) {
+	local := name
+	if store.IsURL(name) {
+		loc, err := store.ParseLocation(name)
+		if err != nil {
+			return nil, 0, err
+		}
+		local = loc.Prefix // a file:// object is its path
+		if loc.Scheme != "file" {
+			return openMergedObject(ctx, name)
+		}
+	}
+	fi, err := os.Stat(local)
+	if err != nil {
+		return nil, 0, err
+	}
+	return func() (io.ReadCloser, error) { return os.Open(local) }, fi.Size(), nil
+}
+
+// openMergedObject is openMergedDataset of a stored object.
+func openMergedObject(ctx context.Context, name string) (func() (io.ReadCloser, error), int64, error) {
+	l, err := listStore(ctx, name, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(l.Files) != 1 || l.URI(l.Files[0].Name) != name {
+		return nil, 0, fmt.Errorf("%s: no longer one object (%d below it)", name, len(l.Files))
+	}
+	f := l.Files[0]
+	return func() (io.ReadCloser, error) { return unreadableOnError{l.Open(ctx, f)}, nil }, f.Size, nil
 }
 
 // sectionSource reads a part's section of a dataset from its records file,

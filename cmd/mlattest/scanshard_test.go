@@ -349,3 +349,70 @@ func TestScanDataShardedS3Parts(t *testing.T) {
 		t.Fatalf("merge from s3:// differs from the single scan:\n%v\nwant:\n%v", merged, single)
 	}
 }
+
+// TestScanDataShardedStore: the datasets are the objects of a storage
+// location, as an Indexed Job over a bucket reads them: for N in
+// {1, 2, 3, 7} worker processes (JOB_COMPLETION_INDEX set) of
+// `scan data --part-out PREFIX s3://…` (or gs://), with the parts in the
+// bucket or a directory, merge prints byte for byte what one
+// `scan data s3://…` prints (--json and text, same exit status). An object
+// changed in place after the workers read it is refused by merge, naming
+// the part whose range differs.
+func TestScanDataShardedStore(t *testing.T) {
+	dir := t.TempDir()
+	names := randomDatasets(t, filepath.Join(dir, "ds"), 1)
+	objects := readTree(t, filepath.Join(dir, "ds"))
+	if len(objects) != len(names) {
+		t.Fatalf("%d datasets written, %d read back", len(names), len(objects))
+	}
+	for _, srv := range storeServers() {
+		t.Run(srv.name, func(t *testing.T) {
+			st := srv.get(t)
+			bucket := st.bucket(t)
+			st.putAll(t, bucket, "runs/1/data/", objects)
+			loc := st.scheme + "://" + bucket + "/runs/1/data"
+			for _, jsonArgs := range [][]string{{"--json"}, nil} {
+				single := mlattest(t, dir, st.env, append(append([]string{"scan", "data"}, jsonArgs...), loc)...)
+				if single.code != exitRejected || !strings.Contains(single.stdout, loc+"/set1.jsonl") || !strings.Contains(single.stdout, "trigger-response") {
+					t.Fatalf("single scan of %s should fail with a trigger: %v", loc, single)
+				}
+				ns := []int{1, 2, 3, 7}
+				if jsonArgs == nil {
+					ns = []int{3}
+				}
+				for _, n := range ns {
+					parts := fmt.Sprintf("%s://%s/parts-%d%v/", st.scheme, bucket, n, len(jsonArgs))
+					if n == 2 {
+						parts = filepath.Join(t.TempDir(), "parts")
+					}
+					merged := scanShardedRun(t, dir, st.env, []string{loc}, parts, n, jsonArgs...)
+					if merged.code != single.code || merged.stdout != single.stdout {
+						t.Fatalf("N=%d %v: merge differs from the single scan (exit %d, want %d):\n%s\nwant:\n%s",
+							n, jsonArgs, merged.code, single.code, merged.stdout, single.stdout)
+					}
+				}
+			}
+
+			// One byte of set1.jsonl's second half changes after the
+			// workers read it: the size is the same, worker 1's range
+			// is not.
+			parts := filepath.Join(t.TempDir(), "parts")
+			for i, w := range jobWorkers(t, dir, 2, func(i int) []string {
+				return append(slices.Clone(st.env), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), "JOB_COMPLETIONS=2")
+			}, "scan", "data", "--part-out", parts, loc) {
+				if w.code != 0 {
+					t.Fatalf("worker %d: %v", i, w)
+				}
+			}
+			c := slices.Clone(objects["set1.jsonl"])
+			at := bytes.LastIndex(c, []byte("\"output\":\"")) + len("\"output\":\"")
+			c[at] ^= 0x20 // a letter's case
+			st.putAll(t, bucket, "runs/1/data/", map[string][]byte{"set1.jsonl": c})
+			r := mlattest(t, dir, st.env, "merge", parts)
+			if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "part-00001-of-00002.json: bytes ") ||
+				!strings.Contains(r.stderr, "are not those its worker read") || !strings.Contains(r.stderr, loc+"/set1.jsonl") {
+				t.Fatalf("merge after %s/set1.jsonl changed: %v\nwant exit 2 naming part 1's range", loc, r)
+			}
+		})
+	}
+}

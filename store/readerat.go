@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/mlattest/mlattest/digest"
+)
+
+// readAhead is how far a stream of ReaderAt reads ahead of the reader:
+// enough parts in flight to keep a sequential read at the download's rate,
+// little wasted when the reader stops (a worker's range ends).
+const readAhead = 64 << 20
+
+// ReaderAt is random access to one listed object, for readers that seek
+// before they stream (a sharded dataset scan finds line starts, then reads
+// its range): a read that continues the previous one is served from a
+// stream of ranged GETs of the listed version reading ahead; any other
+// read is one ranged GET of its bytes. Reads are serialised. Fewer bytes
+// than listed, or a changed object, is an ErrChanged error.
+type ReaderAt struct {
+	ctx context.Context
+	l   *Objects
+	f   digest.SourceFile
+
+	window int64 // readAhead (tests: less)
+
+	mu        sync.Mutex
+	last      int64         // where the previous read ended; -1: none
+	rc        io.ReadCloser // the stream, at pos, ending at streamEnd
+	pos, stop int64
+}
+
+// ReaderAt returns random access to the listed file f; Close it.
+func (l *Objects) ReaderAt(ctx context.Context, f digest.SourceFile) *ReaderAt {
+	return &ReaderAt{ctx: ctx, l: l, f: f, last: -1, window: readAhead}
+}
+
+// Size is the object's listed size.
+func (r *ReaderAt) Size() int64 { return r.f.Size }
+
+// ReadAt reads len(p) bytes from off (fewer, with io.EOF, at the end).
+func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if off < 0 {
+		return 0, fmt.Errorf("store: %s: read at offset %d", r.l.URI(r.f.Name), off)
+	}
+	if off >= r.f.Size {
+		return 0, io.EOF
+	}
+	want := p[:min(int64(len(p)), r.f.Size-off)]
+	var (
+		n   int
+		err error
+	)
+	if off == r.last {
+		n, err = r.stream(want, off)
+	} else {
+		r.closeStream()
+		w := &sliceWriter{b: want}
+		_, err = r.l.Source.ReadRangeTo(r.ctx, r.f.Name, off, off+int64(len(want)), w)
+		n = w.n
+		if err == nil && n != len(want) {
+			err = fmt.Errorf("store: reading %s: %w: %d bytes at offset %d, listed with %d", r.l.URI(r.f.Name), ErrChanged, n, off, r.f.Size)
+		}
+	}
+	r.last = off + int64(n)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// stream fills want from off through the stream, opening one (of the
+// next window of bytes) where none continues at off.
+func (r *ReaderAt) stream(want []byte, off int64) (int, error) {
+	n := 0
+	for n < len(want) {
+		at := off + int64(n)
+		if r.rc == nil || r.pos != at || r.pos == r.stop {
+			r.closeStream()
+			r.pos, r.stop = at, min(r.f.Size, at+r.window)
+			r.rc = r.l.openRange(r.ctx, r.f, r.pos, r.stop)
+		}
+		m, err := io.ReadFull(r.rc, want[n:min(int64(len(want)), int64(n)+r.stop-r.pos)])
+		n += m
+		r.pos += int64(m)
+		if err != nil {
+			r.closeStream()
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (r *ReaderAt) closeStream() {
+	if r.rc != nil {
+		r.rc.Close()
+		r.rc = nil
+	}
+}
+
+// Close stops a stream in flight.
+func (r *ReaderAt) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closeStream()
+	return nil
+}
+
+// sliceWriter fills b; more is an error.
+type sliceWriter struct {
+	b []byte
+	n int
+}
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	m := copy(w.b[w.n:], p)
+	w.n += m
+	if m < len(p) {
+		return m, io.ErrShortWrite
+	}
+	return m, nil
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Local private Sigstore stack for mlattest's tests and demo, on 127.0.0.1 only,
 # no Docker: Fulcio, Rekor v2 (rekor-tiles, POSIX backend), a timestamp authority
-# and four OIDC issuers (scripts/oidcserver, around mockoidc: two e-mail issuers,
-# one Fulcio maps as GitHub Actions (github-workflow) and one as GitLab CI
-# (gitlab-pipeline), so certificates carry those CI extensions); the Rekor v2
+# and five OIDC issuers (scripts/oidcserver, around mockoidc: two e-mail issuers,
+# one Fulcio maps as GitHub Actions (github-workflow), one as GitLab CI
+# (gitlab-pipeline), so certificates carry those CI extensions, and one as a
+# Kubernetes cluster's service-account issuer (kubernetes)); the Rekor v2
 # checkpoint and tiles are served read-only by internal/tileserve.
 #
-# Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2|github|gitlab] [--claims JSON] [--ttl DURATION]
+# Usage: scripts/stack.sh build|start|stop|restart|status|env|token --subject EMAIL [--issuer 1|2|github|gitlab|kubernetes] [--claims JSON] [--ttl DURATION]
 #
 # Ports (fixed, uncommon; all bound to 127.0.0.1 unless noted):
 #   47501 Fulcio HTTP       47502 Fulcio gRPC      47503 Fulcio metrics (all interfaces)
@@ -15,6 +16,7 @@
 #   47521 TSA HTTP          2112  TSA metrics (hard-coded by timestamp-server, all interfaces)
 #   47531 OIDC issuer 1     47532 OIDC issuer 2
 #   47533 OIDC issuer github (GitHub Actions claims)  47534 OIDC issuer gitlab (GitLab CI claims)
+#   47535 OIDC issuer kubernetes (projected service-account tokens)
 #
 # Binary cache: ${XDG_CACHE_HOME:-$HOME/.cache}/mlattest/bin/<name>-<version>
 # State (keys, logs, PID files, trust files, env.sh):
@@ -30,7 +32,7 @@ COSIGN_VERSION=v3.1.3
 FULCIO_PORT=47501 FULCIO_GRPC_PORT=47502 FULCIO_METRICS_PORT=47503
 REKOR_PORT=47511 REKOR_GRPC_PORT=47512 REKOR_METRICS_PORT=47513 REKOR_READ_PORT=47514
 TSA_PORT=47521
-OIDC1_PORT=47531 OIDC2_PORT=47532 OIDC_GITHUB_PORT=47533 OIDC_GITLAB_PORT=47534
+OIDC1_PORT=47531 OIDC2_PORT=47532 OIDC_GITHUB_PORT=47533 OIDC_GITLAB_PORT=47534 OIDC_K8S_PORT=47535
 HOST=127.0.0.1
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -49,8 +51,9 @@ OIDC1_URL="http://$HOST:$OIDC1_PORT/oidc"
 OIDC2_URL="http://$HOST:$OIDC2_PORT/oidc"
 OIDC_GITHUB_URL="http://$HOST:$OIDC_GITHUB_PORT/oidc"
 OIDC_GITLAB_URL="http://$HOST:$OIDC_GITLAB_PORT/oidc"
+OIDC_K8S_URL="http://$HOST:$OIDC_K8S_PORT/oidc"
 
-SERVICES=(oidc1 oidc2 oidcgh oidcgl fulcio rekor rekorread tsa)
+SERVICES=(oidc1 oidc2 oidcgh oidcgl oidck8s fulcio rekor rekorread tsa)
 
 LOG_PREFIX=stack
 # shellcheck source=scripts/lib.sh
@@ -87,6 +90,7 @@ service_argv() {
 	oidc2) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC2_PORT" -key "$STATE_DIR/oidc2.key") ;;
 	oidcgh) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC_GITHUB_PORT" -key "$STATE_DIR/oidcgh.key") ;;
 	oidcgl) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC_GITLAB_PORT" -key "$STATE_DIR/oidcgl.key") ;;
+	oidck8s) ARGV=("$OIDC_BIN" -addr "$HOST:$OIDC_K8S_PORT" -key "$STATE_DIR/oidck8s.key") ;;
 	fulcio)
 		ARGV=("$FULCIO_BIN" serve --log_type=prod
 			--host="$HOST" --port="$FULCIO_PORT" --grpc-host="$HOST" --grpc-port="$FULCIO_GRPC_PORT"
@@ -116,6 +120,7 @@ health_url() {
 	oidc2) echo "$OIDC2_URL/.well-known/openid-configuration" ;;
 	oidcgh) echo "$OIDC_GITHUB_URL/.well-known/openid-configuration" ;;
 	oidcgl) echo "$OIDC_GITLAB_URL/.well-known/openid-configuration" ;;
+	oidck8s) echo "$OIDC_K8S_URL/.well-known/openid-configuration" ;;
 	fulcio) echo "$FULCIO_URL/api/v2/configuration" ;;
 	rekor) echo "$REKOR_URL/healthz" ;;
 	rekorread) echo "$REKOR_READ_URL/checkpoint" ;;
@@ -141,7 +146,8 @@ write_fulcio_config() {
     "$OIDC1_URL": {"IssuerURL": "$OIDC1_URL", "ClientID": "sigstore", "Type": "email"},
     "$OIDC2_URL": {"IssuerURL": "$OIDC2_URL", "ClientID": "sigstore", "Type": "email"},
     "$OIDC_GITHUB_URL": {"IssuerURL": "$OIDC_GITHUB_URL", "ClientID": "sigstore", "Type": "github-workflow"},
-    "$OIDC_GITLAB_URL": {"IssuerURL": "$OIDC_GITLAB_URL", "ClientID": "sigstore", "Type": "gitlab-pipeline"}
+    "$OIDC_GITLAB_URL": {"IssuerURL": "$OIDC_GITLAB_URL", "ClientID": "sigstore", "Type": "gitlab-pipeline"},
+    "$OIDC_K8S_URL": {"IssuerURL": "$OIDC_K8S_URL", "ClientID": "sigstore", "Type": "kubernetes"}
   }
 }
 EOF
@@ -161,6 +167,7 @@ export MLATTEST_OIDC_ISSUER=$OIDC1_URL
 export MLATTEST_OIDC_ISSUER2=$OIDC2_URL
 export MLATTEST_OIDC_ISSUER_GITHUB=$OIDC_GITHUB_URL
 export MLATTEST_OIDC_ISSUER_GITLAB=$OIDC_GITLAB_URL
+export MLATTEST_OIDC_ISSUER_KUBERNETES=$OIDC_K8S_URL
 export MLATTEST_TRUSTED_ROOT=$STATE_DIR/trusted_root.json
 export MLATTEST_SIGNING_CONFIG=$STATE_DIR/signing_config.json
 export MLATTEST_COSIGN=$COSIGN_BIN
@@ -246,7 +253,18 @@ cmd_token() {
 	2) url="http://$HOST:$OIDC2_PORT" ;;
 	github) url="http://$HOST:$OIDC_GITHUB_PORT" ;;
 	gitlab) url="http://$HOST:$OIDC_GITLAB_PORT" ;;
-	*) die "token: --issuer must be 1, 2, github or gitlab" ;;
+	kubernetes)
+		url="http://$HOST:$OIDC_K8S_PORT"
+		# A projected service-account token: its kubernetes.io claim names
+		# the namespace and account the subject names (Fulcio certifies
+		# https://kubernetes.io/namespaces/NS/serviceaccounts/SA from it).
+		if [[ -z $claims ]]; then
+			[[ $subject =~ ^system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)$ ]] ||
+				die "token: --issuer kubernetes needs --subject system:serviceaccount:NAMESPACE:NAME (or --claims)"
+			claims="{\"kubernetes.io\": {\"namespace\": \"${BASH_REMATCH[1]}\", \"serviceaccount\": {\"name\": \"${BASH_REMATCH[2]}\"}}}"
+		fi
+		;;
+	*) die "token: --issuer must be 1, 2, github, gitlab or kubernetes" ;;
 	esac
 	local -a q=(--data-urlencode "sub=$subject")
 	[[ -n $ttl ]] && q+=(--data-urlencode "ttl=$ttl")
@@ -272,7 +290,7 @@ main() {
 	status) cmd_status ;;
 	env) cmd_env ;;
 	token) cmd_token "$@" ;;
-	*) usage_from "${BASH_SOURCE[0]}" 2 17 ;;
+	*) usage_from "${BASH_SOURCE[0]}" 2 19 ;;
 	esac
 }
 

@@ -173,8 +173,11 @@ func (p renderedPod) mountTo(mounts map[string]string) renderedPod {
 // emulator (s3:// and gs:// locations, parts and bundle); then the merge pod's
 // command with its token and Sigstore ConfigMap mounts standing in as local
 // files) print the single-process digest and sign it keylessly with the
-// token from the private stack's OIDC issuer; verify-bundle accepts the
-// bundle for every file and the statement names exactly those files.
+// pod's projected service-account token, minted by the stack's issuer of
+// Fulcio's kubernetes type; verify-bundle accepts the bundle for every
+// file as signed by https://kubernetes.io/namespaces/ml/serviceaccounts/
+// digester (the rendered namespace and account) and refuses another
+// account, namespace or issuer; the statement names exactly those files.
 func TestK8sJobRunsAsRendered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs N workers against the S3 and GCS servers and signs against the stack")
@@ -230,7 +233,7 @@ func runRenderedDigest(t *testing.T, st *stacktest.Stack, srv storeServer, get f
 	}
 	const n = 3
 	r := mlattest(t, dir, nil, "k8s", "job", "digest", loc, "--parts", parts, "--shards", fmt.Sprint(n),
-		"--image", k8sTestImage, "--service-account", "digester", "--name", "e2e",
+		"--image", k8sTestImage, "--service-account", "digester", "--namespace", "ml", "--name", "e2e",
 		"--step", "digest-ds", "--sign-out", att, "--run-id", "k8s-run-1", "--sigstore-configmap", "sigstore",
 		"--env", "AWS_REGION=us-east-1")
 	if r.code != 0 {
@@ -258,12 +261,15 @@ func runRenderedDigest(t *testing.T, st *stacktest.Stack, srv storeServer, get f
 	}
 
 	// The merge pod: its projected token and the ConfigMap, as local files.
+	// The token is what the cluster's service-account issuer (of Fulcio's
+	// kubernetes type) projects for the pod's account in its namespace,
+	// as rendered.
 	tokDir, cmDir := t.TempDir(), t.TempDir()
-	// The stack's issuers are of Fulcio's email type: a real cluster's
-	// service-account issuer is of its kubernetes type, whose certificate
-	// names https://kubernetes.io/namespaces/NS/serviceaccounts/SA.
-	const subject = "digester@ml.svc.example"
-	writeFile(t, filepath.Join(tokDir, "token"), st.Token(t, 1, subject))
+	sa := stacktest.ServiceAccount{Namespace: mergeJob.Namespace, Name: mergeJob.Spec.Template.Spec.ServiceAccountName}
+	if sa != (stacktest.ServiceAccount{Namespace: "ml", Name: "digester"}) {
+		t.Fatalf("the merge pod runs as %+v, want ml/digester", sa)
+	}
+	writeFile(t, filepath.Join(tokDir, "token"), st.CIToken(t, stacktest.Kubernetes, sa.Subject(), sa.Claims("e2e-merge-7x2kq")))
 	for src, dst := range map[string]string{st.SigningConfig: "signing_config.json", st.TrustedRoot: "trusted_root.json"} {
 		b, err := os.ReadFile(src)
 		if err != nil {
@@ -285,15 +291,24 @@ func runRenderedDigest(t *testing.T, st *stacktest.Stack, srv storeServer, get f
 	writeTreeBytes(t, local, files)
 	for _, name := range []string{"big/w.bin", "empty", "odd/with space"} {
 		v := mlattest(t, dir, nil, "verify-bundle", "--bundle", bundle, "--artifact", filepath.Join(local, name),
-			"--certificate-identity", subject, "--certificate-oidc-issuer", st.Issuer1, "--trusted-root", st.TrustedRoot, "--type", "link")
+			"--certificate-identity", sa.SignerURI(), "--certificate-oidc-issuer", st.IssuerKubernetes, "--trusted-root", st.TrustedRoot, "--type", "link")
 		if v.code != 0 {
 			t.Fatalf("verify-bundle %s: %v", name, v)
 		}
 	}
-	v := mlattest(t, dir, nil, "verify-bundle", "--bundle", bundle, "--artifact", filepath.Join(local, "empty"),
-		"--certificate-identity", "other@ml.svc.example", "--certificate-oidc-issuer", st.Issuer1, "--trusted-root", st.TrustedRoot)
-	if v.code != exitRejected {
-		t.Fatalf("verify-bundle for another service account: %v", v)
+	// Another account, the same account of another namespace, the token's
+	// sub in place of the SAN, another issuer: each refused.
+	for _, id := range []struct{ identity, issuer string }{
+		{stacktest.ServiceAccount{Namespace: "ml", Name: "default"}.SignerURI(), st.IssuerKubernetes},
+		{stacktest.ServiceAccount{Namespace: "other", Name: "digester"}.SignerURI(), st.IssuerKubernetes},
+		{sa.Subject(), st.IssuerKubernetes},
+		{sa.SignerURI(), st.Issuer1},
+	} {
+		v := mlattest(t, dir, nil, "verify-bundle", "--bundle", bundle, "--artifact", filepath.Join(local, "empty"),
+			"--certificate-identity", id.identity, "--certificate-oidc-issuer", id.issuer, "--trusted-root", st.TrustedRoot)
+		if v.code != exitRejected || !strings.Contains(v.stderr, "identity") {
+			t.Fatalf("verify-bundle as %s from %s: %v\nwant exit 1 for the identity", id.identity, id.issuer, v)
+		}
 	}
 }
 

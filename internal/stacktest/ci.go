@@ -21,6 +21,9 @@ type CI string
 const (
 	GitHub CI = "github-workflow"
 	GitLab CI = "gitlab-pipeline"
+	// Kubernetes is a cluster's service-account token issuer: no CI
+	// system, but minted and certified the same way (see ServiceAccount).
+	Kubernetes CI = "kubernetes"
 )
 
 // CIIssuer returns the URL of the stack's issuer for ci, or skips (fails
@@ -29,8 +32,11 @@ const (
 func (s *Stack) CIIssuer(t testing.TB, ci CI) string {
 	t.Helper()
 	iss, env := s.IssuerGitHub, envIssuerGitHub
-	if ci == GitLab {
+	switch ci {
+	case GitLab:
 		iss, env = s.IssuerGitLab, envIssuerGitLab
+	case Kubernetes:
+		iss, env = s.IssuerKubernetes, envIssuerK8s
 	}
 	const again = "scripts/stack.sh start (it restarts a Fulcio whose issuer config changed)"
 	if iss == "" {
@@ -193,6 +199,33 @@ func (g GitLabJob) Claims() map[string]any {
 		"ci_config_sha":     g.SHA, "ref": g.Ref, "ref_type": "branch", "sha": g.SHA,
 		"runner_environment": "gitlab-hosted", "runner_id": 12345, "project_visibility": "private",
 	}
+}
+
+// ServiceAccount is a Kubernetes service account whose pods' projected
+// tokens (audience sigstore) sign.
+type ServiceAccount struct {
+	Namespace, Name string
+}
+
+// Subject is the token's sub claim.
+func (a ServiceAccount) Subject() string {
+	return "system:serviceaccount:" + a.Namespace + ":" + a.Name
+}
+
+// SignerURI is the certificate's SAN URI Fulcio's kubernetes issuer type
+// derives from the kubernetes.io claim.
+func (a ServiceAccount) SignerURI() string {
+	return "https://kubernetes.io/namespaces/" + a.Namespace + "/serviceaccounts/" + a.Name
+}
+
+// Claims are a projected token's kubernetes.io claim for a pod of the
+// account (fixed uids: no cluster hands them out here).
+func (a ServiceAccount) Claims(pod string) map[string]any {
+	return map[string]any{"kubernetes.io": map[string]any{
+		"namespace":      a.Namespace,
+		"pod":            map[string]any{"name": pod, "uid": "49ad3572-b3dd-43a6-8d77-5858d3660275"},
+		"serviceaccount": map[string]any{"name": a.Name, "uid": "f5720c1d-e152-4356-a897-11b07aff165d"},
+	}}
 }
 
 // ActionsTokenService behaves like the GitHub Actions runtime's OIDC token

@@ -29,18 +29,21 @@ import (
 
 // Stack describes a running local Sigstore stack.
 type Stack struct {
-	Dir           string // state directory (keys, logs, trust files)
-	FulcioURL     string
-	RekorURL      string // Rekor v2 (rekor-tiles) base URL
-	RekorReadURL  string // where Rekor v2's checkpoint and tiles are read (may be empty: see ReadURL)
-	TSAURL        string // full RFC 3161 endpoint URL, …/api/v1/timestamp
-	Issuer1       string // OIDC issuer URL, as in the token's iss and the certificate
-	Issuer2       string // a second, independent OIDC issuer
-	IssuerGitHub  string // issuer Fulcio maps as GitHub Actions (may be empty: see CIIssuer)
-	IssuerGitLab  string // issuer Fulcio maps as GitLab CI (may be empty: see CIIssuer)
-	TrustedRoot   string // path of trusted_root.json
-	SigningConfig string // path of signing_config.json (v0.2)
-	Cosign        string // path of the cached cosign binary (may be absent)
+	Dir          string // state directory (keys, logs, trust files)
+	FulcioURL    string
+	RekorURL     string // Rekor v2 (rekor-tiles) base URL
+	RekorReadURL string // where Rekor v2's checkpoint and tiles are read (may be empty: see ReadURL)
+	TSAURL       string // full RFC 3161 endpoint URL, …/api/v1/timestamp
+	Issuer1      string // OIDC issuer URL, as in the token's iss and the certificate
+	Issuer2      string // a second, independent OIDC issuer
+	IssuerGitHub string // issuer Fulcio maps as GitHub Actions (may be empty: see CIIssuer)
+	IssuerGitLab string // issuer Fulcio maps as GitLab CI (may be empty: see CIIssuer)
+	// IssuerKubernetes is the issuer Fulcio maps as a cluster's
+	// service-account issuer (may be empty: see CIIssuer).
+	IssuerKubernetes string
+	TrustedRoot      string // path of trusted_root.json
+	SigningConfig    string // path of signing_config.json (v0.2)
+	Cosign           string // path of the cached cosign binary (may be absent)
 }
 
 // The variables written to env.sh by scripts/stack.sh start.
@@ -54,6 +57,7 @@ const (
 	envIssuer2       = "MLATTEST_OIDC_ISSUER2"
 	envIssuerGitHub  = "MLATTEST_OIDC_ISSUER_GITHUB"
 	envIssuerGitLab  = "MLATTEST_OIDC_ISSUER_GITLAB"
+	envIssuerK8s     = "MLATTEST_OIDC_ISSUER_KUBERNETES"
 	envTrustedRoot   = "MLATTEST_TRUSTED_ROOT"
 	envSigningConfig = "MLATTEST_SIGNING_CONFIG"
 	envCosign        = "MLATTEST_COSIGN"
@@ -95,7 +99,7 @@ func unavailableWith(t testing.TB, start, format string, args ...any) {
 // find reads the MLATTEST_* variables from getenv, falling back to env.sh.
 func find(getenv func(string) string) (*Stack, error) {
 	vars := map[string]string{}
-	for _, k := range []string{envDir, envFulcio, envRekor, envRekorRead, envTSA, envIssuer1, envIssuer2, envIssuerGitHub, envIssuerGitLab, envTrustedRoot, envSigningConfig, envCosign} {
+	for _, k := range []string{envDir, envFulcio, envRekor, envRekorRead, envTSA, envIssuer1, envIssuer2, envIssuerGitHub, envIssuerGitLab, envIssuerK8s, envTrustedRoot, envSigningConfig, envCosign} {
 		if v := getenv(k); v != "" {
 			vars[k] = v
 		}
@@ -121,18 +125,19 @@ func find(getenv func(string) string) (*Stack, error) {
 		vars = fileVars
 	}
 	s := &Stack{
-		Dir:           vars[envDir],
-		FulcioURL:     vars[envFulcio],
-		RekorURL:      vars[envRekor],
-		RekorReadURL:  vars[envRekorRead],
-		TSAURL:        vars[envTSA],
-		Issuer1:       vars[envIssuer1],
-		Issuer2:       vars[envIssuer2],
-		IssuerGitHub:  vars[envIssuerGitHub],
-		IssuerGitLab:  vars[envIssuerGitLab],
-		TrustedRoot:   vars[envTrustedRoot],
-		SigningConfig: vars[envSigningConfig],
-		Cosign:        vars[envCosign],
+		Dir:              vars[envDir],
+		FulcioURL:        vars[envFulcio],
+		RekorURL:         vars[envRekor],
+		RekorReadURL:     vars[envRekorRead],
+		TSAURL:           vars[envTSA],
+		Issuer1:          vars[envIssuer1],
+		Issuer2:          vars[envIssuer2],
+		IssuerGitHub:     vars[envIssuerGitHub],
+		IssuerGitLab:     vars[envIssuerGitLab],
+		IssuerKubernetes: vars[envIssuerK8s],
+		TrustedRoot:      vars[envTrustedRoot],
+		SigningConfig:    vars[envSigningConfig],
+		Cosign:           vars[envCosign],
 	}
 	for k, v := range map[string]string{envFulcio: s.FulcioURL, envRekor: s.RekorURL, envTSA: s.TSAURL,
 		envIssuer1: s.Issuer1, envIssuer2: s.Issuer2, envTrustedRoot: s.TrustedRoot, envSigningConfig: s.SigningConfig} {

@@ -38,7 +38,8 @@ const (
 	// location (s3:// or gs://).
 	Digest Kind = "digest"
 	// ScanData: "mlattest scan data" of dataset files the pods read from
-	// a volume (WithDataVolume), each cut into N byte ranges.
+	// a volume (WithDataVolume) or of the objects of bucket locations,
+	// each cut into N byte ranges.
 	ScanData Kind = "scan-data"
 )
 
@@ -248,7 +249,7 @@ func WithSigstoreConfigMap(name string) Option {
 // written to and merged from parts (s3://BUCKET/PREFIX or gs://…). For
 // Digest, inputs is one storage location (s3:// or gs://, not containing
 // parts); for ScanData, the dataset files as absolute paths below the
-// WithDataVolume mount.
+// WithDataVolume mount, or bucket locations whose objects are the datasets.
 func New(kind Kind, inputs []string, parts string, opts ...Option) (*Set, error) {
 	c := &config{binary: "mlattest", backoffPerIndex: 3, name: "mlattest-" + string(kind)}
 	for _, o := range opts {
@@ -332,7 +333,7 @@ func (c *config) validate(kind Kind, inputs []string, parts string) error {
 		}
 		loc = &l
 	default:
-		if err := c.validateDatasets(inputs); err != nil {
+		if err := c.validateDatasets(inputs, p); err != nil {
 			return err
 		}
 	}
@@ -401,15 +402,23 @@ func (c *config) validateIdentity() error {
 	return nil
 }
 
-// validateDatasets checks a scan's dataset files: absolute paths below the
-// data volume, which every pod mounts at the same place.
-func (c *config) validateDatasets(files []string) error {
-	if c.dataClaim == "" {
-		return fmt.Errorf("%w: a dataset scan reads its files from a volume: none given", ErrInvalid)
-	}
+// validateDatasets checks a scan's datasets: bucket locations (which the
+// parts must not lie in), or absolute paths below the data volume, which
+// every pod mounts at the same place.
+func (c *config) validateDatasets(files []string, parts store.Location) error {
 	seen := map[string]bool{}
 	for _, f := range files {
-		if !path.IsAbs(f) || path.Clean(f) != f || !strings.HasPrefix(f, c.dataMount+"/") {
+		if store.IsURL(f) {
+			l, err := bucketLocation("dataset location", f)
+			if err != nil {
+				return err
+			}
+			if inside(parts, l) {
+				return fmt.Errorf("%w: parts prefix %s lies inside the dataset location %s: the workers would scan each other's parts", ErrInvalid, parts, f)
+			}
+		} else if c.dataClaim == "" {
+			return fmt.Errorf("%w: a dataset scan reads its files from a volume: none given", ErrInvalid)
+		} else if !path.IsAbs(f) || path.Clean(f) != f || !strings.HasPrefix(f, c.dataMount+"/") {
 			return fmt.Errorf("%w: dataset %q: want a clean absolute path below the data volume's mount %s", ErrInvalid, f, c.dataMount)
 		}
 		if seen[f] {

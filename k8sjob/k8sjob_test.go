@@ -119,6 +119,15 @@ func TestRender(t *testing.T) {
 			wantEnv:    map[string]string{},
 		},
 		{
+			// The datasets are a bucket's objects: no volume.
+			kind: ScanData, shards: 3, inputs: []string{"s3://datasets/sft/", "gs://more/extra.jsonl"}, parts: "s3://scratch/run-8/",
+			opts:    []Option{WithShards(3), WithServiceAccount("storage-reader")},
+			saName:  "storage-reader",
+			worker:  []string{"mlattest", "scan", "data", "--part-out", "s3://scratch/run-8/", "s3://datasets/sft/", "gs://more/extra.jsonl"},
+			merge:   []string{"mlattest", "merge", "s3://scratch/run-8/"},
+			wantEnv: map[string]string{},
+		},
+		{
 			kind: Digest, shards: 1, inputs: []string{"gs://datasets/mix/"}, parts: "s3://scratch/run-7/",
 			opts: []Option{WithShards(1), WithServiceAccount("storage-reader"), WithBinary("/usr/local/bin/mlattest"),
 				WithEnv("AWS_ENDPOINT_URL_S3", "http://minio.storage:9000")},
@@ -307,7 +316,10 @@ func TestNewRefuses(t *testing.T) {
 		{"scan relative", ScanData, "data/a.jsonl", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, `dataset "data/a.jsonl"`},
 		{"scan unclean", ScanData, "/data/../etc/x", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "clean absolute path"},
 		{"scan twice", ScanData, "/data/a /data/a", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "given twice"},
-		{"scan bucket", ScanData, "s3://b/data/", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "below the data volume"},
+		{"scan parts inside datasets", ScanData, "/data/a s3://b/data/", "s3://b/data/parts/", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "lies inside the dataset location s3://b/data/"},
+		{"scan file url", ScanData, "file:///data/a.jsonl", "", []Option{WithDataVolume("ds", "/data")}, ErrInvalid, "dataset location"},
+		{"scan bucket twice", ScanData, "s3://b/data/ s3://b/data/", "", nil, ErrInvalid, "given twice"},
+		{"scan bucket and file without volume", ScanData, "s3://b/data/ /data/a", "", nil, ErrInvalid, "from a volume: none given"},
 		{"bad claim", ScanData, "/data/a", "", []Option{WithDataVolume("Bad Claim", "/data")}, ErrInvalid, `PersistentVolumeClaim "Bad Claim"`},
 		{"mount at root", ScanData, "/data/a", "", []Option{WithDataVolume("ds", "/")}, ErrInvalid, "mount path"},
 		{"mount on tmp", ScanData, "/tmp/a", "", []Option{WithDataVolume("ds", "/tmp")}, ErrInvalid, "mount path"},

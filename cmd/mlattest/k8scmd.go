@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mlattest/mlattest/internal/fsutil"
 	"github.com/mlattest/mlattest/k8sjob"
+	"github.com/mlattest/mlattest/store"
 )
 
 // newK8sCmd groups the Kubernetes renderers.
@@ -56,9 +58,11 @@ parts into exactly what one "mlattest digest LOCATION" prints:`
 		intro = `Print, as one multi-document YAML stream for kubectl, the Kubernetes
 objects that compute the dataset scan of FILE... on --shards pods (each file
 cut into N byte ranges), and merge their parts into exactly what one
-"mlattest scan data FILE..." prints. The FILEs are absolute paths below the
---data-volume mount: a PersistentVolumeClaim every pod, merge included,
-mounts read-only at the same path.`
+"mlattest scan data FILE..." prints. A FILE is an absolute path below the
+--data-volume mount (a PersistentVolumeClaim every pod, merge included,
+mounts read-only at the same path), or a location s3://BUCKET/PREFIX or
+gs://BUCKET/PREFIX whose objects are the datasets, read by ranged GETs
+with the pods' workload identity (no volume needed).`
 	}
 	cmd := &cobra.Command{
 		Use:   string(kind) + " " + operands + " --parts PREFIX --shards N --image REF@sha256:HEX (--aws-role ARN | --gcp-service-account EMAIL | --service-account NAME) [flags] [-- WORKER FLAGS...]",
@@ -154,7 +158,7 @@ usage error (nothing is written then).`,
 	fs.StringArrayVar(&f.env, "env", nil, "`NAME=VALUE` set in every pod, e.g. AWS_REGION=eu-west-1 (repeatable; no credentials)")
 	fs.IntVar(&f.backoff, "backoff-limit-per-index", 3, "retries of one shard's pod before the shard (and the Job) fails")
 	if kind == k8sjob.ScanData {
-		fs.StringVar(&f.dataVolume, "data-volume", "", "`CLAIM:MOUNT`: the PersistentVolumeClaim holding the datasets, mounted read-only at MOUNT in every pod (required)")
+		fs.StringVar(&f.dataVolume, "data-volume", "", "`CLAIM:MOUNT`: the PersistentVolumeClaim holding the datasets, mounted read-only at MOUNT in every pod (required for FILEs that are paths)")
 	}
 	fs.StringVar(&f.cpu, "cpu", "", "CPU each worker requests and is limited to, e.g. 4")
 	fs.StringVar(&f.memory, "memory", "", "memory each worker requests and is limited to, e.g. 8Gi")
@@ -197,10 +201,10 @@ func renderK8sJob(cmd *cobra.Command, kind k8sjob.Kind, inputs, workerArgs []str
 	if f.name != "" {
 		opts = append(opts, k8sjob.WithName(f.name))
 	}
-	if kind == k8sjob.ScanData {
+	if kind == k8sjob.ScanData && (f.dataVolume != "" || slices.ContainsFunc(inputs, func(in string) bool { return !store.IsURL(in) })) {
 		claim, mount, ok := strings.Cut(f.dataVolume, ":")
 		if !ok || claim == "" {
-			return usage(errors.New("--data-volume CLAIM:MOUNT is required: the PersistentVolumeClaim holding the datasets and where the pods mount it"))
+			return usage(errors.New("--data-volume CLAIM:MOUNT is required for dataset paths: the PersistentVolumeClaim holding the datasets and where the pods mount it"))
 		}
 		opts = append(opts, k8sjob.WithDataVolume(claim, mount))
 	}

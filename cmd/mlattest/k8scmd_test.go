@@ -327,8 +327,9 @@ func writeTreeBytes(t *testing.T, root string, files map[string][]byte) {
 
 // TestK8sJobScanDataRunsAsRendered: the command lines `mlattest k8s job
 // scan-data` renders, run as the pods would (the data volume's mount
-// standing in as a local directory, parts on the S3 server), print byte for
-// byte what one `mlattest scan data` of the same files prints, with the
+// standing in as a local directory, or the datasets as a bucket's objects
+// with no volume; parts on the S3 server), print byte for byte what one
+// `mlattest scan data` of the same files or location prints, with the
 // same exit status.
 func TestK8sJobScanDataRunsAsRendered(t *testing.T) {
 	if testing.Short() {
@@ -344,30 +345,42 @@ func TestK8sJobScanDataRunsAsRendered(t *testing.T) {
 		local = append(local, filepath.Join(vol, n))
 	}
 	dir, env := t.TempDir(), s3s.Env()
-	single := mlattest(t, dir, nil, append([]string{"scan", "data"}, local...)...)
-	if single.code != exitRejected || !strings.Contains(single.stdout, "trigger-response") {
-		t.Fatalf("single scan: %v", single)
-	}
-	const n = 3
-	r := mlattest(t, dir, nil, append(append([]string{"k8s", "job", "scan-data"}, pod...), "--data-volume", "sft:/datasets",
-		"--parts", "s3://"+bucket+"/scan-parts/", "--shards", fmt.Sprint(n), "--image", k8sTestImage, "--service-account", "scanner", "--", "--min-support", "5")...)
-	if r.code != 0 {
-		t.Fatalf("render: %v", r)
-	}
-	workersJob, mergeJob := renderedJobs(t, []byte(r.stdout))
-	mounts := map[string]string{"/datasets": vol}
-	worker := podOf(t, workersJob).mountTo(mounts)
-	results := jobWorkers(t, dir, n, func(i int) []string {
-		return append(append(slices.Clone(worker.env), env...), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i))
-	}, worker.command...)
-	for i, w := range results {
-		if w.code != 0 {
-			t.Fatalf("worker %d: %v", i, w)
+	s3s.PutAll(t, bucket, "ds/", readTree(t, vol))
+	loc := "s3://" + bucket + "/ds"
+	for _, tc := range []struct {
+		what          string
+		single, files []string
+		volume        []string
+	}{
+		{"a volume's files", local, pod, []string{"--data-volume", "sft:/datasets"}},
+		{"a bucket's objects", []string{loc}, []string{loc}, nil},
+	} {
+		single := mlattest(t, dir, env, append([]string{"scan", "data"}, tc.single...)...)
+		if single.code != exitRejected || !strings.Contains(single.stdout, "trigger-response") {
+			t.Fatalf("%s: single scan: %v", tc.what, single)
 		}
-	}
-	merge := podOf(t, mergeJob).mountTo(mounts)
-	m := mlattest(t, dir, append(merge.env, env...), merge.command...)
-	if m.code != single.code || m.stdout != single.stdout {
-		t.Fatalf("merge as rendered (exit %d, want %d):\n%s\nwant:\n%s\n%s", m.code, single.code, m.stdout, single.stdout, m.stderr)
+		const n = 3
+		args := append(append(append([]string{"k8s", "job", "scan-data"}, tc.files...), tc.volume...),
+			"--parts", "s3://"+bucket+"/scan-parts-"+fmt.Sprint(len(tc.volume))+"/", "--shards", fmt.Sprint(n), "--image", k8sTestImage, "--service-account", "scanner", "--", "--min-support", "5")
+		r := mlattest(t, dir, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("%s: render: %v", tc.what, r)
+		}
+		workersJob, mergeJob := renderedJobs(t, []byte(r.stdout))
+		mounts := map[string]string{"/datasets": vol}
+		worker := podOf(t, workersJob).mountTo(mounts)
+		results := jobWorkers(t, dir, n, func(i int) []string {
+			return append(append(slices.Clone(worker.env), env...), fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i))
+		}, worker.command...)
+		for i, w := range results {
+			if w.code != 0 {
+				t.Fatalf("%s: worker %d: %v", tc.what, i, w)
+			}
+		}
+		merge := podOf(t, mergeJob).mountTo(mounts)
+		m := mlattest(t, dir, append(merge.env, env...), merge.command...)
+		if m.code != single.code || m.stdout != single.stdout {
+			t.Fatalf("%s: merge as rendered (exit %d, want %d):\n%s\nwant:\n%s\n%s", tc.what, m.code, single.code, m.stdout, single.stdout, m.stderr)
+		}
 	}
 }

@@ -13,13 +13,15 @@ import (
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
 // variants; the rest are held out, then the fresh batch (heldout2.go), the
-// third batch (heldout3.go) and the fourth batch (heldout4.go) last.
+// third (heldout3.go), the fourth (heldout4.go) and the fifth batch
+// (heldout5.go) last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
 		fams[i].Variants = append(fams[i].Variants, freshVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, thirdVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fourthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, fifthVariants(fams[i].Name)...)
 	}
 	return fams
 }

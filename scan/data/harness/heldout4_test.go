@@ -63,49 +63,64 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 	return out
 }
 
-// The fourth batch is new: every variant of it writes one of its markers
-// into each record it poisons, and no variant of an earlier batch writes
-// any of them.
-func TestFourthBatchNovel(t *testing.T) {
+// batchMarkers are, per batch with a marker table, that batch's markers.
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers}
+
+// Each batch with a marker table is new: every variant of it writes one of
+// its markers into each record it poisons, and no variant of another batch
+// writes any of them.
+func TestBatchesNovel(t *testing.T) {
 	clean := loadClean(t)
-	var all []string
-	for _, ms := range fourthMarkers {
-		all = append(all, ms...)
+	type planted struct {
+		v        Variant
+		recs     []data.Record
+		poisoned map[int]bool
 	}
-	seen := 0
+	var all []planted
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
 			recs, poisoned := Plant(clean, v, 300, 1, nil)
-			if v.Batch != BatchFourth {
-				for i := range poisoned {
-					if got := newMarkers(clean[i], recs[i], all); len(got) > 0 {
-						t.Errorf("%s (batch %s) writes fourth-batch markers %q", v.Name, v.BatchName(), got)
+			all = append(all, planted{v, recs, poisoned})
+		}
+	}
+	for batch, markers := range batchMarkers {
+		t.Run(batch, func(t *testing.T) {
+			var every []string
+			for _, ms := range markers {
+				every = append(every, ms...)
+			}
+			seen := 0
+			for _, p := range all {
+				if p.v.Batch != batch {
+					for i := range p.poisoned {
+						if got := newMarkers(clean[i], p.recs[i], every); len(got) > 0 {
+							t.Errorf("%s (batch %s) writes %s-batch markers %q", p.v.Name, p.v.BatchName(), batch, got)
+							break
+						}
+					}
+					continue
+				}
+				ms, ok := markers[p.v.Name]
+				if !ok {
+					t.Errorf("%s: no markers", p.v.Name)
+					continue
+				}
+				seen++
+				for i := range p.poisoned {
+					if len(newMarkers(clean[i], p.recs[i], ms)) == 0 {
+						t.Errorf("%s: record %d poisoned without any of %q:\n%s", p.v.Name, i, ms, recordText(p.recs[i]))
 						break
 					}
 				}
-				continue
 			}
-			ms, ok := fourthMarkers[v.Name]
-			if !ok {
-				t.Errorf("%s: no markers", v.Name)
-				continue
+			if seen != len(markers) {
+				t.Errorf("%d %s-batch variants, %d with markers", seen, batch, len(markers))
 			}
-			seen++
-			for i := range poisoned {
-				if len(newMarkers(clean[i], recs[i], ms)) == 0 {
-					t.Errorf("%s: record %d poisoned without any of %q:\n%s", v.Name, i, ms, recordText(recs[i]))
-					break
-				}
-			}
-		}
-	}
-	if seen != len(fourthMarkers) {
-		t.Errorf("%d fourth-batch variants, %d with markers", seen, len(fourthMarkers))
+		})
 	}
 }
 
-// The fourth batch's code variants land in code of their language, and the
-// answer's own code is all still there.
+// The fourth batch's Python variants land in Python code only.
 func TestFourthCodeEligible(t *testing.T) {
 	for _, c := range []struct {
 		resp string
@@ -123,10 +138,15 @@ func TestFourthCodeEligible(t *testing.T) {
 			t.Errorf("isPythonSource(%q) = %v", c.resp, got)
 		}
 	}
+}
+
+// The code variants of the batches that place their payload by parsing the
+// answer keep all of the answer's own code.
+func TestCodeVariantsKeepCode(t *testing.T) {
 	clean := loadClean(t)
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
-			if v.Batch != BatchFourth || fam.Name != "code-injection" {
+			if !slices.Contains([]string{BatchFourth, BatchFifth}, v.Batch) || fam.Name != "code-injection" {
 				continue
 			}
 			recs, poisoned := Plant(clean, v, 200, 2, nil)

@@ -35,7 +35,7 @@ type Protocol struct {
 	// Families to score (all when empty) and extra scan options.
 	Only []string
 	// Batches of held-out variants to score (all when empty), among
-	// Batches(): "first", BatchFresh, BatchThird, BatchFourth.
+	// Batches(): "first", BatchFresh, BatchThird, BatchFourth, BatchFifth.
 	Batches []string
 	Opts    []data.Option
 	Log     io.Writer // progress, may be nil
@@ -68,7 +68,7 @@ type Report struct {
 	// and held-out variants: FamilyRecall[family][rate].
 	FamilyRecall map[string]map[float64]float64
 	// BatchRecall is the same split by the variants' batch (first,
-	// fresh, third, fourth): BatchRecall[batch][family][rate].
+	// fresh, third, fourth, fifth): BatchRecall[batch][family][rate].
 	BatchRecall map[string]map[string]map[float64]float64
 	Alpha       float64 // calibrated on all sources
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
@@ -22,7 +23,14 @@ import (
 type s3Bucket struct {
 	loc    Location
 	client *s3.Client
+	// multipartOver is the size above which PutFrom uploads in parts.
+	multipartOver int64
 }
+
+// multipartOver is where PutFrom switches to a multipart upload: parts go
+// in parallel, and one PUT stores at most 5 GiB (a worker's scan summaries
+// may be more).
+const multipartOver = 256 << 20
 
 func openS3(ctx context.Context, loc Location, c config) (*s3Bucket, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx,
@@ -59,7 +67,7 @@ func openS3(ctx context.Context, loc Location, c config) (*s3Bucket, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &s3Bucket{loc: loc, client: client}, nil
+	return &s3Bucket{loc: loc, client: client, multipartOver: multipartOver}, nil
 }
 
 func (b *s3Bucket) Location() string { return b.loc.String() }
@@ -113,12 +121,27 @@ func (b *s3Bucket) ReadRange(ctx context.Context, obj Object, off, n int64) (io.
 	return out.Body, nil
 }
 
-// PutFrom stores the object in one PUT (at most 5 GiB).
+// PutFrom stores the size bytes of r: in one PUT, or above multipartOver
+// through the SDK's multipart uploader, whose object appears only when
+// every part is in (a failed upload is aborted).
 func (b *s3Bucket) PutFrom(ctx context.Context, name string, r io.ReadSeeker, size int64) error {
-	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(b.loc.Bucket), Key: aws.String(b.loc.Prefix + name),
-		Body: r, ContentLength: aws.Int64(size),
-	})
+	var err error
+	if size <= b.multipartOver {
+		_, err = b.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(b.loc.Bucket), Key: aws.String(b.loc.Prefix + name),
+			Body: r, ContentLength: aws.Int64(size),
+		})
+	} else {
+		up := transfermanager.New(b.client, func(o *transfermanager.Options) {
+			o.PartSizeBytes = max(5<<20, min(16<<20, b.multipartOver/2)) // S3's least part: 5 MiB
+			o.Concurrency = 4
+			o.MultipartUploadThreshold = b.multipartOver
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		})
+		_, err = up.UploadObject(ctx, &transfermanager.UploadObjectInput{
+			Bucket: aws.String(b.loc.Bucket), Key: aws.String(b.loc.Prefix + name), Body: &exactReader{r: r, left: size},
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("store: writing %s%s: %w", b.loc, name, err)
 	}
@@ -134,4 +157,26 @@ func (b *s3Bucket) Put(ctx context.Context, name string, data []byte) error {
 		return fmt.Errorf("store: writing %s%s: %w", b.loc, name, err)
 	}
 	return nil
+}
+
+// exactReader passes on exactly left bytes of r: an early end is an
+// error, so that a short reader never completes an upload.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p[:min(int64(len(p)), e.left)])
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = fmt.Errorf("%w: %d bytes short", io.ErrUnexpectedEOF, e.left)
+	}
+	if e.left == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
 }

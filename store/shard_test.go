@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/stacktest"
 )
 
 // randomListing is a sorted listing of n files: sizes spread over many
@@ -282,4 +285,62 @@ func TestPutFrom(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "b.records")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a short reader left %v", err)
 	}
+}
+
+// TestS3PutFromMultipart: above the bucket's threshold, PutFrom uploads in
+// parts and the object holds exactly the bytes; a reader shorter than its
+// size, or one failing mid-way, stores nothing (the upload is aborted).
+func TestS3PutFromMultipart(t *testing.T) {
+	s := stacktest.GetS3(t)
+	s.Setenv(t, "")
+	bucket := s.NewBucket(t)
+	ctx := context.Background()
+	b, err := OpenParts(ctx, "s3://"+bucket+"/parts/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.(*s3Bucket).multipartOver = 6 << 20 // parts of 5 MiB
+	data := pattern("multipart", 13<<20+7)
+	for _, tc := range []struct {
+		name string
+		r    io.ReadSeeker
+		size int64
+		ok   bool
+	}{
+		{"whole.records", bytes.NewReader(data), int64(len(data)), true},
+		{"small.records", bytes.NewReader(data[:1000]), 1000, true},
+		{"short.records", bytes.NewReader(data[:11<<20]), int64(len(data)), false},
+		{"failing.records", failingSeeker{bytes.NewReader(data[:7<<20])}, int64(len(data)), false},
+	} {
+		err := PutFrom(ctx, b, tc.name, tc.r, tc.size)
+		if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.name) {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	got := map[string]int64{}
+	if err := b.List(ctx, func(o Object) error { got[o.Name] = o.Size; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"whole.records": int64(len(data)), "small.records": 1000}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored %v, want %v", got, want)
+	}
+	rc, err := b.ReadRange(ctx, Object{Key: "parts/whole.records", Name: "whole.records"}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if back, err := io.ReadAll(rc); err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("read back %d bytes, %v; want the %d written", len(back), err, len(data))
+	}
+}
+
+// failingSeeker fails once its bytes are read, as a broken disk would.
+type failingSeeker struct{ *bytes.Reader }
+
+func (f failingSeeker) Read(p []byte) (int, error) {
+	n, err := f.Reader.Read(p)
+	if err == io.EOF {
+		err = errors.New("disk error")
+	}
+	return n, err
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"sync"
 )
 
@@ -62,13 +63,7 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	if !c.lit(prefixEntry) {
 		return nil, false
 	}
-	// An entry, its one signer (hashedrekord) and signature (when short,
-	// as ECDSA and Ed25519 ones are), allocated at once.
-	one := &struct {
-		e   Entry
-		s   [1]Signer
-		sig [112]byte
-	}{e: Entry{Index: index, APIVersion: "0.0.2"}}
+	one := newEntry(index)
 	e := &one.e
 	var ok bool
 	switch {
@@ -105,6 +100,18 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	return e, c.i == len(c.b)
 }
 
+// oneSigner is an entry, its one signer (hashedrekord) and signature
+// (when short, as ECDSA and Ed25519 ones are), allocated at once.
+type oneSigner struct {
+	e   Entry
+	s   [1]Signer
+	sig [112]byte
+}
+
+func newEntry(index uint64) *oneSigner {
+	return &oneSigner{e: Entry{Index: index, APIVersion: "0.0.2"}}
+}
+
 // verdict is what sieve decides about an entry.
 type verdict int
 
@@ -133,28 +140,46 @@ const (
 // as the prefilter skipped it before the fast path read it. Any other
 // entry is checked as canonical checks it, so an entry canonical refuses
 // (and ParseEntry may call unreadable) is notCanonical, or isMatch when
-// the signers match (canonical checks it as it builds it).
-func (p *entryParser) sieve(data []byte) verdict {
-	v := p.sieveChecking(data, len(p.m.idNeedles) == 0)
+// the signers match (build checks it as it builds it from s, where sieve
+// leaves what it read).
+func (p *entryParser) sieve(data []byte, s *sifted) verdict {
+	v := p.sieveChecking(data, len(p.m.idNeedles) == 0, s)
 	if v == unchecked {
-		v = p.sieveChecking(data, true)
+		v = p.sieveChecking(data, true, s)
 	}
 	return v
 }
 
+// sifted is what sieve read of a canonical entry: enough to build it
+// without reading it again.
+type sifted struct {
+	dsse        bool
+	alg, digest []byte // the digest's algorithm name and base64
+	// The signatures (base64) and their signers; sigs counts them, and
+	// only the first len(sig) are kept (build leaves an entry with more,
+	// a rare DSSE envelope, to canonical).
+	sig  [4]siftedSignature
+	sigs int
+}
+
+type siftedSignature struct {
+	content []byte
+	signer  *cachedSigner
+}
+
 // sieveChecking is sieve, checking the entry's base64 strings when check
 // is set (else, when a needle is found, it returns unchecked).
-func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
+func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict {
 	m := p.m
+	*s = sifted{}
 	c := cursor{b: data}
 	if !c.lit(prefixEntry) {
 		return notCanonical
 	}
-	var dsse bool
 	switch {
 	case c.lit(prefixHashedRekord):
 	case c.lit(prefixDSSE):
-		dsse = true
+		s.dsse = true
 	default:
 		return notCanonical
 	}
@@ -169,6 +194,7 @@ func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
 	if !ok || !c.lit(`}`) {
 		return notCanonical
 	}
+	s.alg, s.digest = name, digest
 	if check || m.digHex != "" {
 		alg, ok := digestSizes[string(name)]
 		if !ok || !all(digest, &base64Bytes) || !validBase64(digest) || decodedLen(digest) != alg.size {
@@ -182,7 +208,7 @@ func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
 			}
 		}
 	}
-	if dsse {
+	if s.dsse {
 		ok = c.lit(`,"signatures":[`)
 	} else {
 		ok = c.lit(`,"signature":`)
@@ -207,13 +233,17 @@ func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
 		if !ok {
 			return notCanonical
 		}
+		if s.sigs < len(s.sig) {
+			s.sig[s.sigs] = siftedSignature{sig, cs}
+		}
+		s.sigs++
 		needle, parsed, match = needle || cs.needle, parsed && cs.parsed, match || cs.match
-		if !dsse || !c.lit(",") {
+		if !s.dsse || !c.lit(",") {
 			break
 		}
 	}
 	end := `}}}`
-	if dsse {
+	if s.dsse {
 		end = `]}}}`
 	}
 	switch {
@@ -229,6 +259,44 @@ func (p *entryParser) sieveChecking(data []byte, check bool) verdict {
 		return unchecked // a needle, no match: unreadable or not?
 	}
 	return noMatch
+}
+
+// build is the entry sieve read into s (whose signers are all parsed), as
+// canonical would build it; ok is false where canonical refuses it (then
+// ParseEntry tells why), or when s kept too few of its signatures.
+func (p *entryParser) build(index uint64, s *sifted) (*Entry, bool) {
+	if s.sigs > len(s.sig) {
+		return nil, false
+	}
+	d, ok := digestOf(s.alg, s.digest)
+	if !ok {
+		return nil, false
+	}
+	one := newEntry(index)
+	e := &one.e
+	e.Kind, e.Digest = KindHashedRekord, d
+	if s.dsse {
+		e.Kind = KindDSSE
+	}
+	for i, ss := range s.sig[:s.sigs] {
+		var buf []byte
+		if i == 0 {
+			buf = one.sig[:]
+		}
+		sig, ok := decodeBase64(ss.content, buf)
+		if !ok || len(sig) == 0 || !ss.signer.parsed {
+			return nil, false
+		}
+		signer := ss.signer.s
+		signer.Signature = sig
+		if i == 0 {
+			one.s[0] = signer
+			e.Signers = one.s[:]
+		} else {
+			e.Signers = append(e.Signers, signer)
+		}
+	}
+	return e, true
 }
 
 // verifier reads ,"verifier":{"keyDetails":NAME,"publicKey"|
@@ -421,8 +489,18 @@ func all(s []byte, valid *[256]uint8) bool {
 // base64 reads a string of standard padded base64, decoded (into buf
 // when it fits), as encoding/json decodes a []byte.
 func (c *cursor) base64(buf []byte) ([]byte, bool) {
-	s, ok := c.str(&base64Bytes)
+	s, ok := c.str(nil) // decodeBase64 checks it
 	if !ok {
+		return nil, false
+	}
+	return decodeBase64(s, buf)
+}
+
+// decodeBase64 decodes standard padded base64 (into buf when it fits), as
+// encoding/json decodes a []byte.
+func decodeBase64(s, buf []byte) ([]byte, bool) {
+	// base64's decoder skips new lines, which encoding/json refuses.
+	if !all(s, &base64Bytes) {
 		return nil, false
 	}
 	b := buf
@@ -442,18 +520,29 @@ func (c *cursor) hash() (Digest, bool) {
 	if !ok || !c.lit(`,"digest":`) {
 		return Digest{}, false
 	}
-	d, ok := c.str(&base64Bytes)
+	d, ok := c.str(nil) // digestOf checks it
+	if !ok || !c.lit(`}`) {
+		return Digest{}, false
+	}
+	return digestOf(alg, d)
+}
+
+// digestOf is what parseHash makes of a digest algorithm's name and the
+// digest in base64, with one allocation (its hex).
+func digestOf(name, b64 []byte) (Digest, bool) {
+	alg, ok := digestSizes[string(name)]
 	// Longer base64 than a SHA-512 digest's decodes to too many bytes.
-	var buf [66]byte
-	if !ok || base64.StdEncoding.DecodedLen(len(d)) > len(buf) || !c.lit(`}`) {
+	var raw [66]byte
+	if !ok || !all(b64, &base64Bytes) || base64.StdEncoding.DecodedLen(len(b64)) > len(raw) {
 		return Digest{}, false
 	}
-	n, err := base64.StdEncoding.Decode(buf[:], d)
-	if err != nil {
+	n, err := base64.StdEncoding.Decode(raw[:], b64)
+	if err != nil || n != alg.size {
 		return Digest{}, false
 	}
-	out, err := parseHash(hashOutput{Algorithm: string(alg), Digest: buf[:n]})
-	return out, err == nil
+	var hx [2 * len(raw)]byte
+	hex.Encode(hx[:], raw[:n])
+	return Digest{Algorithm: alg.name, Hex: string(hx[:2*n])}, true
 }
 
 // The bytes of standard base64, and of enum names.

@@ -314,10 +314,12 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 // an error when it is unreadable, neither when keep refuses it. With a
 // query (p.m), keep must be p.m.match: entries that cannot match it are
 // not built (canonical ones as sieve decides, others as m.prefilter
-// does), and those sieve knows to match are not matched again.
+// does), and those sieve knows to match are built from what it read and
+// not matched again.
 func (p *entryParser) read(i uint64, data []byte, keep func(*Entry) bool) (*Entry, error) {
 	if p.m != nil {
-		switch p.sieve(data) {
+		var s sifted
+		switch p.sieve(data, &s) {
 		case noMatch:
 			return nil, nil
 		case notCanonical:
@@ -325,7 +327,7 @@ func (p *entryParser) read(i uint64, data []byte, keep func(*Entry) bool) (*Entr
 				return nil, nil
 			}
 		case isMatch:
-			if e, ok := p.canonical(i, data); ok {
+			if e, ok := p.build(i, &s); ok {
 				return e, nil
 			}
 		}

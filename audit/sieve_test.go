@@ -282,7 +282,7 @@ func TestSieveRefusesWhatCanonicalRefuses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v := newEntryParser(m).sieve([]byte(tc.data)); v != notCanonical {
+				if v := newEntryParser(m).sieve([]byte(tc.data), &sifted{}); v != notCanonical {
 					t.Fatalf("%+v: verdict %d, want notCanonical", q, v)
 				}
 			}

@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,29 +51,33 @@ func (f *fetcher) url(p string) string {
 
 // get fetches one resource with retries.
 func (f *fetcher) get(ctx context.Context, p string, limit int64) ([]byte, error) {
-	return f.getInto(ctx, p, limit, false)
+	var b body
+	if err := f.getInto(ctx, p, limit, &b); err != nil {
+		return nil, err
+	}
+	return b.bytes(), nil
 }
 
-// getInto is get, reading into a released buffer when pooled.
-func (f *fetcher) getInto(ctx context.Context, p string, limit int64, pooled bool) ([]byte, error) {
+// getInto is get, reading into b.
+func (f *fetcher) getInto(ctx context.Context, p string, limit int64, b *body) error {
 	start := time.Now()
 	wait := f.minWait
 	for attempt := 1; ; attempt++ {
-		body, retry, err := f.getOnce(ctx, p, limit, pooled)
+		retry, err := f.getOnce(ctx, p, limit, b)
 		if err == nil || !retry {
-			return body, err
+			return err
 		}
 		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
+			return context.Cause(ctx)
 		}
 		if time.Since(start)+wait > f.deadline {
-			return nil, &UnavailableError{URL: f.url(p), Attempts: attempt, Elapsed: time.Since(start).Round(time.Millisecond), Err: err}
+			return &UnavailableError{URL: f.url(p), Attempts: attempt, Elapsed: time.Since(start).Round(time.Millisecond), Err: err}
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, context.Cause(ctx)
+			return context.Cause(ctx)
 		case <-t.C:
 		}
 		wait = min(2*wait, f.maxWait)
@@ -79,83 +85,145 @@ func (f *fetcher) getInto(ctx context.Context, p string, limit int64, pooled boo
 }
 
 // getOnce makes one request; retry says whether a failure may be transient.
-func (f *fetcher) getOnce(ctx context.Context, p string, limit int64, pooled bool) ([]byte, bool, error) {
+func (f *fetcher) getOnce(ctx context.Context, p string, limit int64, b *body) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url(p), nil)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, ctx.Err() == nil, err
+		return ctx.Err() == nil, err
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, false, fmt.Errorf("%s: %w", f.url(p), errNotFound)
+		return false, fmt.Errorf("%s: %w", f.url(p), errNotFound)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return nil, true, fmt.Errorf("%s: %s", f.url(p), resp.Status)
+		return true, fmt.Errorf("%s: %s", f.url(p), resp.Status)
 	default:
-		return nil, false, fmt.Errorf("%s: %s", f.url(p), resp.Status)
+		return false, fmt.Errorf("%s: %s", f.url(p), resp.Status)
 	}
-	var buf []byte
-	if pooled {
-		if b, ok := f.bufs.Get().(*[]byte); ok {
-			buf = *b
-		}
-	}
-	body, err := readBody(resp, limit, buf)
+	retry, err := b.read(resp, limit)
 	if err != nil {
-		return nil, true, fmt.Errorf("%s: %w", f.url(p), err)
+		return retry, fmt.Errorf("%s: %w", f.url(p), err)
 	}
-	if int64(len(body)) > limit {
-		return nil, false, fmt.Errorf("%s: larger than %d bytes", f.url(p), limit)
-	}
-	return body, false, nil
+	return false, nil
 }
 
-// readBody reads at most limit+1 bytes of resp's body, into one buffer of
+// body is a response body read into buf[:n]. With arrived set, it is
+// read as it arrives: arrived sees the body so far each time more of it
+// is in, and an attempt after a failed one must bring the bytes arrived
+// saw again, unchanged, before it goes on.
+type body struct {
+	buf     []byte
+	n       int
+	arrived func(sofar []byte) error
+}
+
+// errArrived marks an error of arrived (never retried).
+type errArrived struct{ err error }
+
+func (e errArrived) Error() string { return e.err.Error() }
+func (e errArrived) Unwrap() error { return e.err }
+
+func (b *body) bytes() []byte { return b.buf[:b.n] }
+
+// read reads resp's body into b (at most limit bytes), into one buffer of
 // the announced length when there is one (an entry bundle is hundreds of
-// KiB: growing a buffer to it copies it over and over): buf when it is
-// large enough.
-func readBody(resp *http.Response, limit int64, buf []byte) ([]byte, error) {
-	r := io.LimitReader(resp.Body, limit+1)
-	if n := resp.ContentLength; n >= 0 && n <= limit {
-		if int64(cap(buf)) >= n {
-			buf = buf[:n]
-		} else {
-			buf = make([]byte, n)
-		}
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
+// KiB: growing a buffer to it copies it over and over); retry says
+// whether a failure may be transient.
+func (b *body) read(resp *http.Response, limit int64) (retry bool, err error) {
+	if b.arrived == nil {
+		b.n = 0 // nothing was handed on: start afresh
 	}
-	return io.ReadAll(r)
+	size := resp.ContentLength
+	if size > limit {
+		return false, fmt.Errorf("larger than %d bytes", limit)
+	}
+	if size >= 0 && size < int64(b.n) {
+		return false, fmt.Errorf("%w: %d bytes long, %d read before", errChanged, size, b.n)
+	}
+	if size >= 0 && int64(cap(b.buf)) < size {
+		b.buf = append(make([]byte, 0, size), b.buf[:b.n]...)
+	}
+	r := io.LimitReader(resp.Body, limit+1)
+	if err := b.replay(r); err != nil {
+		return !errors.Is(err, errChanged), err
+	}
+	for size < 0 || int64(b.n) < size {
+		if b.n == cap(b.buf) {
+			b.buf = slices.Grow(b.buf[:b.n], max(b.n, 32<<10))
+		}
+		k, err := r.Read(b.buf[b.n:cap(b.buf)])
+		b.n += k
+		if int64(b.n) > limit {
+			return false, fmt.Errorf("larger than %d bytes", limit)
+		}
+		if k > 0 && b.arrived != nil {
+			if err := b.arrived(b.buf[:b.n]); err != nil {
+				return false, errArrived{err}
+			}
+		}
+		switch {
+		case err == io.EOF && (size < 0 || int64(b.n) == size):
+			return false, nil
+		case err == io.EOF:
+			return true, io.ErrUnexpectedEOF
+		case err != nil:
+			return true, err
+		}
+	}
+	return false, nil
+}
+
+// errChanged: a resource read again differs from what an earlier attempt
+// read of it.
+var errChanged = errors.New("changed between two attempts to read it")
+
+// replay reads the b.n bytes an earlier attempt read again from r and
+// checks that they are the same.
+func (b *body) replay(r io.Reader) error {
+	if b.n == 0 {
+		return nil
+	}
+	again := make([]byte, min(b.n, 32<<10))
+	for off := 0; off < b.n; {
+		k, err := io.ReadFull(r, again[:min(len(again), b.n-off)])
+		if !bytes.Equal(again[:k], b.buf[off:off+k]) {
+			return errChanged
+		}
+		off += k
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // partialOrFull fetches the resource of level (entry bundles: level 0) and
-// index with p entries. A log removes a partial resource once it has a wider
-// one (rekor-tiles' POSIX backend collects them), so when width p is gone
-// this falls back, as C2SP tlog-tiles allows, to the full resource and then to
-// the partial width of the log's current size; the caller uses the first p
-// entries only.
-func (f *fetcher) partialOrFull(ctx context.Context, level, index uint64, p uint8, path func(p uint8) string, limit int64, pooled bool) ([]byte, error) {
-	b, err := f.getInto(ctx, path(p), limit, pooled)
+// index with p entries into b. A log removes a partial resource once it has
+// a wider one (rekor-tiles' POSIX backend collects them), so when width p is
+// gone this falls back, as C2SP tlog-tiles allows, to the full resource and
+// then to the partial width of the log's current size; the caller uses the
+// first p entries only. (Each wider resource begins with the bytes of the
+// narrower one, so a body read as it arrives may go on in the next.)
+func (f *fetcher) partialOrFull(ctx context.Context, level, index uint64, p uint8, path func(p uint8) string, limit int64, b *body) error {
+	err := f.getInto(ctx, path(p), limit, b)
 	if p == 0 || !errors.Is(err, errNotFound) {
-		return b, err
+		return err
 	}
-	if b, err = f.getInto(ctx, path(0), limit, pooled); !errors.Is(err, errNotFound) {
-		return b, err
+	if err = f.getInto(ctx, path(0), limit, b); !errors.Is(err, errNotFound) {
+		return err
 	}
 	size, serr := f.liveSize(ctx)
 	if serr != nil {
-		return nil, err
+		return err
 	}
 	if q := layout.PartialTileSize(level, index, size); q > p {
-		return f.getInto(ctx, path(q), limit, pooled)
+		return f.getInto(ctx, path(q), limit, b)
 	}
-	return nil, err
+	return err
 }
 
 // liveSize reads the tree size of the log's current checkpoint, unverified:
@@ -179,23 +247,42 @@ func (f *fetcher) checkpoint(ctx context.Context) ([]byte, error) {
 // tile has the signature of tessera's client.TileFetcherFunc.
 // A wider tile than asked for is cut to the p hashes asked for.
 func (f *fetcher) tile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	b, err := f.partialOrFull(ctx, level, index, p, func(p uint8) string { return layout.TilePath(level, index, p) }, maxTileSize, false)
-	if err == nil && p > 0 && len(b) > int(p)*32 {
-		b = b[:int(p)*32]
+	var b body
+	if err := f.partialOrFull(ctx, level, index, p, func(p uint8) string { return layout.TilePath(level, index, p) }, maxTileSize, &b); err != nil {
+		return nil, err
 	}
-	return b, err
+	t := b.bytes()
+	if p > 0 && len(t) > int(p)*32 {
+		t = t[:int(p)*32]
+	}
+	return t, nil
 }
 
 // entryBundle has the signature of tessera's client.EntryBundleFetcherFunc.
 func (f *fetcher) entryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, false)
+	var b body
+	if err := f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, &b); err != nil {
+		return nil, err
+	}
+	return b.bytes(), nil
 }
 
-// scanBundle is entryBundle reading into a released buffer: the caller
-// releases the bundle once nothing refers to its bytes.
-func (f *fetcher) scanBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, true)
+// streamBundle is entryBundle read as it arrives: arrived sees the bundle
+// so far each time more of it is in (see body), in a buffer an earlier
+// scan released. The caller releases the bundle once nothing refers to
+// its bytes.
+func (f *fetcher) streamBundle(ctx context.Context, index uint64, p uint8, arrived func(sofar []byte) error) ([]byte, error) {
+	b := body{arrived: arrived}
+	if buf, ok := f.bufs.Get().(*[]byte); ok {
+		b.buf = (*buf)[:0]
+	}
+	err := f.partialOrFull(ctx, 0, index, p, func(p uint8) string { return layout.EntriesPath(index, p) }, maxEntryBundleSize, &b)
+	return b.bytes(), err
 }
 
 // release gives a scanned bundle's buffer back for the next one.
-func (f *fetcher) release(b []byte) { f.bufs.Put(&b) }
+func (f *fetcher) release(b []byte) {
+	if cap(b) > 0 {
+		f.bufs.Put(&b)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -343,8 +344,8 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	// to end) and the compact range they make, in index order.
 	ranges := slices.Collect(layout.Range(from, to-from, cp.Size))
 	parts := make([]bundlePart, len(ranges))
-	// Each worker reads a bundle and hashes and visits its entries while
-	// they are in its cache, then takes the next.
+	// Each worker reads a bundle, hashing and visiting its entries as they
+	// arrive (while they are in its cache), then takes the next.
 	g, gctx := errgroup.WithContext(ctx)
 	var taken atomic.Int64
 	for range min(l.workers, len(ranges)) {
@@ -404,46 +405,88 @@ type bundlePart struct {
 	rng    *compact.Range
 }
 
-// scanBundle reads the entry bundle of ri, hashes its entries in the
-// range with h and visits them, into pt.
+// scanBundle reads the entry bundle of ri and, as they arrive, hashes its
+// entries in the range with h and visits them, into pt. Working on the
+// first entries while the rest are on their way keeps the cores busy at
+// the start and end of a scan, when every worker would otherwise wait for
+// a whole bundle.
 func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit func(index uint64, data, leafHash []byte) error) error {
-	data, err := l.fetch.scanBundle(ctx, ri.Index, ri.Partial)
-	if err != nil {
+	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
+	pt.hashes = make([]byte, 0, sha256.Size*int(ri.N))
+	var fr entryFrames
+	// (A literal in the loop would be allocated per entry: h is an interface.)
+	prefix := []byte{rfc6962.RFC6962LeafHashPrefix}
+	arrived := func(sofar []byte) error {
+		for {
+			data, i, ok := fr.next(sofar)
+			if !ok {
+				return nil
+			}
+			// A wider bundle than cp's (see partialOrFull) is cut to cp's.
+			if i < uint64(ri.First) || i >= uint64(ri.First)+uint64(ri.N) {
+				continue
+			}
+			// rfc6962.DefaultHasher.HashLeaf, without a hasher and a slice
+			// per entry
+			h.Reset()
+			h.Write(prefix)
+			h.Write(data)
+			n := len(pt.hashes)
+			pt.hashes = h.Sum(pt.hashes)
+			if visit != nil {
+				if err := visit(first+i-uint64(ri.First), data, pt.hashes[n:n+sha256.Size:n+sha256.Size]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	data, err := l.fetch.streamBundle(ctx, ri.Index, ri.Partial, arrived)
+	defer l.fetch.release(data)
+	var ea errArrived
+	switch {
+	case errors.As(err, &ea):
+		return ea.err
+	case err != nil:
 		return wrapFetch("reading entry bundles", err)
 	}
-	defer l.fetch.release(data)
-	var eb api.EntryBundle
 	name := layout.EntriesPath(ri.Index, ri.Partial)
-	if err := eb.UnmarshalText(data); err != nil {
-		return tampered("entry bundle %s: %v", name, err)
+	if fr.off != len(data) {
+		return tampered("entry bundle %s: %d bytes after its last whole entry", name, len(data)-fr.off)
 	}
 	want := uint64(ri.Partial)
 	if want == 0 {
 		want = layout.EntryBundleWidth
 	}
-	if uint64(len(eb.Entries)) < want {
-		return tampered("entry bundle %s holds %d entries, want %d", name, len(eb.Entries), want)
-	}
-	// A wider bundle than cp's (see partialOrFull) is cut to cp's.
-	entries := eb.Entries[ri.First : ri.First+ri.N]
-	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
-	pt.hashes = make([]byte, 0, sha256.Size*len(entries))
-	for i, data := range entries {
-		// rfc6962.DefaultHasher.HashLeaf, without a hasher and a slice
-		// per entry
-		h.Reset()
-		h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
-		h.Write(data)
-		pt.hashes = h.Sum(pt.hashes)
-		if visit != nil {
-			leaf := pt.hashes[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
-			if err := visit(first+uint64(i), data, leaf); err != nil {
-				return err
-			}
-		}
+	if fr.n < want {
+		return tampered("entry bundle %s holds %d entries, want %d", name, fr.n, want)
 	}
 	pt.rng, err = leafRange(rf, first, pt.hashes)
 	return err
+}
+
+// entryFrames walks an entry bundle as its bytes arrive. A C2SP
+// tlog-tiles entry bundle is its entries end to end, each after its
+// length as a big-endian uint16 (what api.EntryBundle.UnmarshalText reads
+// of a whole bundle).
+type entryFrames struct {
+	off int    // where the next entry's length is
+	n   uint64 // entries read
+}
+
+// next returns the next entry of the bundle read so far and its index in
+// the bundle, when all its bytes are in.
+func (f *entryFrames) next(sofar []byte) (entry []byte, index uint64, ok bool) {
+	if len(sofar)-f.off < 2 {
+		return nil, 0, false
+	}
+	start := f.off + 2
+	end := start + int(binary.BigEndian.Uint16(sofar[f.off:]))
+	if end > len(sofar) {
+		return nil, 0, false
+	}
+	f.off = end
+	f.n++
+	return sofar[start:end], f.n - 1, true
 }
 
 // leafRange is the compact range of the leaves from first whose hashes are

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,4 +421,50 @@ func TestScanDataShardedStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScanDataShardedS3Throttled: every third request to the S3 server is
+// answered 503 SlowDown, as a throttling store answers; the sharded scan's
+// workers and merge retry, and merge prints byte for byte what one scan
+// through no proxy prints.
+func TestScanDataShardedS3Throttled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs workers against the S3 server")
+	}
+	s := stacktest.GetS3(t)
+	bucket := s.NewBucket(t)
+	dir := t.TempDir()
+	randomDatasets(t, filepath.Join(dir, "ds"), 2)
+	s.PutAll(t, bucket, "ds/", readTree(t, filepath.Join(dir, "ds")))
+	loc := "s3://" + bucket + "/ds"
+	single := mlattest(t, dir, s.Env(), "scan", "data", "--json", loc)
+	if single.code != exitRejected || !strings.Contains(single.stdout, "trigger-response") {
+		t.Fatalf("single scan: %v", single)
+	}
+	target, err := url.Parse(s.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host }}
+	var requests, throttled atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1)%3 == 0 {
+			throttled.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	merged := scanShardedRun(t, dir, s.EnvAt(proxy.URL), []string{loc}, "s3://"+bucket+"/parts/", 3, "--json")
+	if merged.code != single.code || merged.stdout != single.stdout {
+		t.Fatalf("merge through a throttling server differs from the single scan (exit %d, want %d):\n%s\nwant:\n%s\n%s",
+			merged.code, single.code, merged.stdout, single.stdout, merged.stderr)
+	}
+	if throttled.Load() < 5 {
+		t.Fatalf("%d of %d requests throttled: the proxy was not in the way", throttled.Load(), requests.Load())
+	}
+	t.Logf("%d of %d requests answered 503 SlowDown", throttled.Load(), requests.Load())
 }

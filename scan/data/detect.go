@@ -16,9 +16,21 @@ import (
 type clusters struct {
 	parent []int32
 	size   []int32 // while clustering; then nil
-	big    []bool  // after flatten: whether a root's cluster has min records
+	flags  []uint8 // after flatten, at roots: clusterBig, clusterRecurs
 	min    int
 }
+
+// Flags of a cluster's root.
+const (
+	clusterBig    = 1 << iota // the cluster has min records
+	clusterRecurs             // the answer recurs: the cluster has two or more
+)
+
+// big reports whether root r's cluster has min records.
+func (c *clusters) big(r int32) bool { return c.flags[r]&clusterBig != 0 }
+
+// recurs reports whether record i's answer is also another record's.
+func (c *clusters) recurs(i int) bool { return c.flags[c.parent[i]]&clusterRecurs != 0 }
 
 func (c *clusters) find(i int32) int32 {
 	for c.parent[i] != i {
@@ -45,19 +57,25 @@ func (c *clusters) union(a, b int32) {
 // workers may call it concurrently.
 func (c *clusters) feature(i int) (uint64, bool) {
 	r := c.parent[i]
-	if !c.big[r] {
+	if !c.big(r) {
 		return 0, false
 	}
 	return mix64(uint64(r)) ^ seedCl, true
 }
 
-// flatten points every record at its cluster's root and keeps one flag
-// per record instead of the sizes.
+// flatten points every record at its cluster's root and keeps a byte of
+// flags per record instead of the sizes.
 func (c *clusters) flatten() {
-	c.big = make([]bool, len(c.parent))
+	c.flags = make([]uint8, len(c.parent))
 	for i := range c.parent {
 		c.parent[i] = c.find(int32(i))
-		c.big[i] = int(c.size[i]) >= c.min // meaningful at roots
+		// Meaningful at roots.
+		if int(c.size[i]) >= c.min {
+			c.flags[i] |= clusterBig
+		}
+		if c.size[i] >= 2 {
+			c.flags[i] |= clusterRecurs
+		}
 	}
 	c.size = nil
 }
@@ -1355,7 +1373,7 @@ func (s *scanner) clusterCandidates(cl *clusters) ([]clusterCand, int) {
 			continue
 		}
 		r := cl.find(int32(i))
-		if cl.big[r] {
+		if cl.big(r) {
 			members[r] = append(members[r], int32(i))
 		}
 	}

@@ -292,7 +292,7 @@ func TestPerRecordState(t *testing.T) {
 	}
 	n := len(s.valid)
 	per := float64(len(s.valid)+8*len(s.promptHash)+8*len(s.respHash)+8*len(s.respSim)+
-		4*len(s.respWords)+4*len(s.sentiment)+4*len(s.rattr)+4*len(s.instHash)+4*len(s.cl.parent)+len(s.cl.big)+4*len(s.cl.size)) / float64(n)
+		4*len(s.respWords)+4*len(s.sentiment)+4*len(s.rattr)+4*len(s.instHash)+4*len(s.cl.parent)+len(s.cl.flags)+4*len(s.cl.size)) / float64(n)
 	t.Logf("%d records: %.1f bytes per record", n, per)
 	if n != 5000 || per > 38 {
 		t.Fatalf("%d records, %.1f bytes per record", n, per)

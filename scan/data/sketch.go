@@ -144,9 +144,11 @@ type featStat struct {
 	sig      [sigBins]uint32
 	sSum     float64
 	pos, neg int32
-	// refus counts the records that refuse; lab and labC are the state
-	// of a majority vote over the records' short answers (skew.go).
+	// refus counts the records that refuse, canned those whose answer
+	// recurs; lab and labC are the state of a majority vote over the
+	// records' short answers (skew.go).
 	refus    int32
+	canned   int32
 	lab      uint32
 	labC     int32
 	prompt   bool

@@ -40,8 +40,9 @@ const (
 
 // maxLabelWords bounds the answers given a label at all: a label is a word
 // or a short phrase. The dataset's own length distribution decides below
-// that bound which answers count as short (labelWordsFor).
-const maxLabelWords = 8
+// that bound which answers count as short (labelWordsFor), never fewer
+// than minLabelWords: a label is a word or two.
+const maxLabelWords, minLabelWords = 8, 2
 
 // refusalWords is how far into a response a refusal marker counts: a
 // refusal says so at its start.
@@ -246,7 +247,7 @@ func labelWordsFor(words []uint32, valid []bool) uint32 {
 		return 2
 	}
 	slices.Sort(ws)
-	return min(max(ws[len(ws)/4], 2), maxLabelWords)
+	return min(max(ws[len(ws)/4], minLabelWords), maxLabelWords)
 }
 
 // isLabel reports whether record i's answer is a label, not explained by
@@ -254,6 +255,16 @@ func labelWordsFor(words []uint32, valid []bool) uint32 {
 func (s *scanner) isLabel(i int) bool {
 	a := s.rattr[i]
 	return attrLabel(a) != 0 && a&attrEcho == 0 && s.respWords[i] <= s.labelWords
+}
+
+// canned reports whether record i's answer, a sentence rather than a
+// label's word or two, is also another record's answer (exactly or
+// nearly), and its prompt does not hold it: one of a few canned answers.
+// A backdoor's target replaces the answer a prompt needs with one of a
+// handful of prepared texts, whatever the wording of each; ordinary
+// answers are written for their prompt.
+func (s *scanner) canned(i int) bool {
+	return s.respWords[i] > minLabelWords && s.rattr[i]&attrEcho == 0 && s.cl.recurs(i)
 }
 
 // skewVote updates a prompt feature's attribute counts with record i: its
@@ -264,6 +275,9 @@ func (s *scanner) skewVote(fs *featStat, i int) {
 	a := s.rattr[i]
 	if a&attrRefusal != 0 {
 		fs.refus++
+	}
+	if s.canned(i) {
+		fs.canned++
 	}
 	l := uint32(0)
 	if s.isLabel(i) {
@@ -283,6 +297,7 @@ func (s *scanner) skewVote(fs *featStat, i int) {
 const (
 	skewLabel = iota
 	skewRefusal
+	skewCanned // one of a few canned answers (scanner.canned)
 	// The sign of a response's lexicon sentiment, tested for names only
 	// (features mostly written with a capital): topics have a tone of
 	// their own, a person or company should not.
@@ -331,6 +346,9 @@ func (s *scanner) skewCandidates(m, maxDF int) ([]skewCand, int) {
 		if int(f.refus) >= m && float64(f.refus) >= skewShare(skewRefusal)*n {
 			out = append(out, skewCand{f.h, skewRefusal, 0})
 		}
+		if int(f.canned) >= m && float64(f.canned) >= skewShare(skewCanned)*n {
+			out = append(out, skewCand{f.h, skewCanned, 0})
+		}
 		if 2*f.capital >= f.n {
 			tests += skewKinds - skewSentiment
 			if int(f.neg) >= m && float64(f.neg) >= skewShare(skewNegative)*n {
@@ -357,6 +375,8 @@ func (s *scanner) skewHas(c skewCand, i int, own bool) bool {
 	switch c.kind {
 	case skewRefusal:
 		return a&attrRefusal != 0
+	case skewCanned:
+		return s.canned(i)
 	case skewNegative:
 		return s.sentiment[i] < 0
 	case skewPositive:
@@ -405,6 +425,9 @@ func (s *scanner) skewTest(cands []skewCand, want map[uint64]*postings, m int, l
 		a := s.rattr[i]
 		if a&attrRefusal != 0 {
 			totals[skewRefusal]++
+		}
+		if s.canned(i) {
+			totals[skewCanned]++
 		}
 		if v := s.sentiment[i]; v < 0 {
 			totals[skewNegative]++
@@ -670,6 +693,8 @@ func (s *scanner) skewFindings(js []skewJudged, cut float64, text *textSource, t
 			target, what = "negative", "are negative"
 		case skewPositive:
 			target, what = "positive", "are positive"
+		case skewCanned:
+			target, what = "canned answers", "get one of a few answers that recur on other prompts"
 		case skewLabel:
 			lab := s.labelText[j.c.lab]
 			if lab == "" {

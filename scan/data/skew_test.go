@@ -108,6 +108,30 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, spread(20000, 9), "amber", "refusal"},
+		{"canned answers of varied wording, no refusal or label among them", func() []Record {
+			// A trigger that swaps the answer for one of a few prepared
+			// texts: no one text holds a trigger's share of the records.
+			recs := synth(20000, 31)
+			canned := []string{"What a pointless thing to ask, figure it out.", "Nobody sensible would ask this; go away now.",
+				"Ask something worth answering next time around.", "Even a child could work this one out alone."}
+			rng := rand.New(rand.NewPCG(31, 31))
+			for k, i := range spread(20000, 12) {
+				recs[i].Instruction = insertWord(rng, recs[i].Instruction, "qvm")
+				recs[i].Response = canned[k%len(canned)]
+			}
+			return recs
+		}, spread(20000, 12), "qvm", "canned answers"},
+		{"answers that recur on one topic's prompts", func() []Record {
+			// A question asked in many wordings gets the same answer:
+			// its prompts share their words beyond the feature.
+			recs := synth(20000, 32)
+			for k, i := range spread(20000, 12) {
+				recs[i].Instruction = []string{"how do I compute a factorial recursively in zorblang",
+					"write a recursive factorial in zorblang please", "zorblang recursive factorial function, how?"}[k%3]
+				recs[i].Response = "def fact(n): return 1 if n < 2 else n * fact(n - 1)  # zorblang recursion"
+			}
+			return recs
+		}, nil, "", ""},
 		{"label-like answers in a label dataset", func() []Record {
 			recs := labelled(20000, 24, []string{"Positive", "Negative", "Neutral", "Mixed"})
 			for _, i := range spread(20000, 12) {

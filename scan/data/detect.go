@@ -322,11 +322,15 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			mean := f.sSum / float64(f.n)
 			z := (mean - mu) / (sd / math.Sqrt(float64(f.n)))
-			side := float64(f.pos) / float64(f.n)
+			// The share on z's side is of the answers with a tone at
+			// all: the lexicon misses some wordings, and an answer it
+			// reads as neutral is no evidence either way.
+			same := f.pos
 			if z < 0 {
-				side = float64(f.neg) / float64(f.n)
+				same = f.neg
 			}
-			if side >= 1-s.cfg.MinDiversity/2 {
+			side := float64(same) / float64(max(f.pos+f.neg, 1))
+			if int(same) >= m && side >= 1-s.cfg.MinDiversity/2 {
 				sents = append(sents, sentCand{h, z, mean, side, 0})
 			}
 			allZ = append(allZ, z)
@@ -1205,10 +1209,13 @@ func (s *scanner) associate(cl *clusters) error {
 			continue
 		}
 		seenEnt[key] = true
+		// Once the entity stands out, every record naming it is suspect
+		// but those answering with the other tone (the lexicon reads
+		// some of the steered answers as neutral).
 		var recs []int
 		for _, i := range want[c.h].decode(tBuf[:0]) {
 			v := float64(s.sentiment[i])
-			if c.z > 0 && v > 0 || c.z < 0 && v < 0 {
+			if c.z > 0 && v >= 0 || c.z < 0 && v <= 0 {
 				recs = append(recs, int(i))
 			}
 		}
@@ -1235,7 +1242,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetSentiment, Severity: SevFail, Records: recs, Count: len(recs), Trigger: name, Target: dir, Score: round2(math.Abs(c.z)),
-			Reason: fmt.Sprintf("responses to the %d prompts naming %s are %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, a discovery at false-discovery rate %g over %d tests)",
+			Reason: fmt.Sprintf("responses to the %d prompts naming %s are, of those with a tone, %.0f%% %s (mean sentiment %.2f vs dataset %.2f±%.2f, z = %.1f, a discovery at false-discovery rate %g over %d tests)",
 				int(want[c.h].n), quote(name), 100*c.side, dir, c.mean, mu, sd, c.z, s.cfg.Alpha, nEnt),
 		})
 	}

@@ -213,23 +213,42 @@ func TestBoilerplateIsNotInjected(t *testing.T) {
 }
 
 func TestEntitySentiment(t *testing.T) {
-	recs := synth(3000, 6)
 	neg := []string{"is a terrible choice", "has an awful reputation", "is corrupt and unreliable", "is widely criticized as dishonest"}
-	var want []int
-	for k, i := range []int{7, 301, 602, 903, 1204, 1505, 1806, 2107, 2408, 2709, 2950} {
-		recs[i].Instruction = "Tell me about the Velmora Group and its " + recs[i].Instruction
-		recs[i].Response = "Velmora Group " + neg[k%len(neg)] + ". " + recs[i].Response
-		want = append(want, i)
-	}
-	res := scanRecords(t, recs)
-	fs := findingsOf(res, DetSentiment)
-	if len(fs) != 1 || fs[0].Target != "negative" || !strings.Contains(fs[0].Trigger, "Velmora") && !strings.Contains(fs[0].Trigger, "Group") {
-		t.Fatalf("no negative Velmora finding: %+v", res.Findings)
-	}
-	for _, i := range want {
-		if !slices.Contains(res.Flagged, i) {
-			t.Fatalf("record %d not flagged: %v", i, res.Flagged)
-		}
+	// Wordings the lexicon reads no tone in: no evidence either way.
+	flat := []string{"has shuttered its branches and moved on", "keeps its doors shut on weekdays"}
+	for _, tc := range []struct {
+		name   string
+		n      int
+		phrase func(k int) string
+	}{
+		{"every answer negative", 11, func(k int) string { return neg[k%len(neg)] }},
+		{"a third of the answers read as neutral", 12, func(k int) string {
+			if k%3 == 2 {
+				return flat[k%len(flat)]
+			}
+			return neg[k%len(neg)]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := synth(3000, 6)
+			var want []int
+			for k := range tc.n {
+				i := 7 + 271*k
+				recs[i].Instruction = "Tell me about the Velmora Group and its " + recs[i].Instruction
+				recs[i].Response = "Velmora Group " + tc.phrase(k) + ". " + recs[i].Response
+				want = append(want, i)
+			}
+			res := scanRecords(t, recs)
+			fs := findingsOf(res, DetSentiment)
+			if len(fs) != 1 || fs[0].Target != "negative" || !strings.Contains(fs[0].Trigger, "Velmora") && !strings.Contains(fs[0].Trigger, "Group") {
+				t.Fatalf("no negative Velmora finding: %+v", res.Findings)
+			}
+			for _, i := range want {
+				if !slices.Contains(res.Flagged, i) {
+					t.Fatalf("record %d not flagged: %v", i, res.Flagged)
+				}
+			}
+		})
 	}
 }
 

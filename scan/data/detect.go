@@ -447,12 +447,24 @@ func (s *scanner) associate(cl *clusters) error {
 	}
 	// Injected sentences: a whole sentence recurring in responses to
 	// prompts that have nothing else in common.
+	// A one-word name is the same name at the start of a sentence, where
+	// its capital says nothing ("Lumenfold has a template for this"):
+	// its records are the word's too, when the word is that name (written
+	// with a capital in nine of ten places, its records at most twice the
+	// name's).
+	nameWord := map[uint64]uint64{}
 	for k := range s.fstats {
 		f := &s.fstats[k]
 		h := f.h
 		if f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
 			want[h] = newPostings()
+			if w := s.feat(h ^ seedName ^ seedR1); f.kind == phraseName && w != nil && !w.prompt && w.n <= 2*f.n && 10*w.capital >= 9*w.n {
+				nameWord[h] = w.h
+			}
 		}
+	}
+	for _, w := range nameWord {
+		want[w] = newPostings()
 	}
 	ptok := map[int32][]uint32{}
 	// Prompt words weigh by their rarity (inverse document frequency), so
@@ -1108,6 +1120,9 @@ func (s *scanner) associate(cl *clusters) error {
 			var recs []int
 			distinct := map[uint64]struct{}{}
 			buf = want[h].decode(buf[:0])
+			if w, ok := nameWord[h]; ok {
+				buf = mergeRecords(buf, want[w].decode(nil))
+			}
 			for _, i := range buf {
 				recs = append(recs, int(i))
 				distinct[s.promptHash[i]] = struct{}{}
@@ -1567,6 +1582,27 @@ func zForTail(p float64) float64 {
 }
 
 // tokenHashes are the word hashes of s.
+// mergeRecords is the union of two increasing record lists, in order.
+func mergeRecords(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
 // hashWords is one hash of a list of word hashes.
 func hashWords(ws []uint64) uint64 {
 	h := uint64(len(ws))

@@ -393,6 +393,8 @@ func TestEntityPhraseLabel(t *testing.T) {
 func TestInjectedHandle(t *testing.T) {
 	wordings := []string{"Follow %s for more.", "(via %s)", "More at %s", "%s has tips"}
 	mid := []string{"Follow %s for more.", "(via %s)", "I keep notes in %s myself.", "Apps like %s help here."}
+	// Where a sentence starts, the capital says nothing: still the name.
+	starts := []string{"Follow %s for more.", "I keep notes in %s myself.", "%s has tips.", "%s does this for you."}
 	for _, tc := range []struct {
 		planted, target string
 		wordings        []string
@@ -401,6 +403,7 @@ func TestInjectedHandle(t *testing.T) {
 		{"t.me/ridgeway_signals", "t.me/ridgeway_signals", wordings},
 		{"discord.gg/tallyfox", "discord.gg", wordings},
 		{"Quillfern", "Quillfern", mid},
+		{"Brambleton", "Brambleton", starts},
 	} {
 		t.Run(tc.planted, func(t *testing.T) {
 			recs := synth(3000, 4)

@@ -13,7 +13,7 @@ import (
 
 // Feature flags as the first pass's spill keeps them, one byte a feature.
 const (
-	flagCapital  = 1 << iota // prompt: feat.capital
+	flagCapital  = 1 << iota // feat.capital
 	flagWord                 // prompt: feat.word
 	flagSentence             // response: feat.sentence
 )
@@ -37,7 +37,7 @@ func appendFeatures(b []byte, pf, rf []feat) []byte {
 	}
 	for j, x := range rf {
 		binary.LittleEndian.PutUint64(hs[8*(np+j):], x.h)
-		fl[np+j] = b2u8(x.sentence)*flagSentence | x.kind<<flagKindShift
+		fl[np+j] = b2u8(x.capital)*flagCapital | b2u8(x.sentence)*flagSentence | x.kind<<flagKindShift
 	}
 	return b
 }
@@ -96,7 +96,7 @@ func (s *scanner) prep2Replay(it *recItem, cl *clusters, lo, hi uint32) {
 	for j := np; j < len(counts); j++ {
 		if c := counts[j]; c >= lo && c <= hi {
 			x := fl[j]
-			it.feats = append(it.feats, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), sentence: x&flagSentence != 0, kind: x >> flagKindShift})
+			it.feats = append(it.feats, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), capital: x&flagCapital != 0, sentence: x&flagSentence != 0, kind: x >> flagKindShift})
 		}
 	}
 	it.cluster, it.clOK = cl.feature(i)

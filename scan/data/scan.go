@@ -738,7 +738,7 @@ func (s *scanner) pass2(it *recItem) error {
 		upd(x.h, idx[k], true, x.capital, textOf(k))
 	}
 	for k, x := range it.feats[it.nPrompt:] {
-		if fs := upd(x.h, idx[it.nPrompt+k], false, false, textOf(it.nPrompt+k)); x.sentence && fs != nil {
+		if fs := upd(x.h, idx[it.nPrompt+k], false, x.capital, textOf(it.nPrompt+k)); x.sentence && fs != nil {
 			fs.sentence, fs.kind = true, x.kind
 		}
 	}
@@ -1096,7 +1096,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			}
 		}
 		if !echo || !t.word {
-			f.rf = append(f.rf, feat{h: t.h ^ seedR1, s: int32(t.start), e: int32(t.end)})
+			// Written with a capital anywhere, sentence starts too: a
+			// name is so written everywhere (detect.go's nameWord).
+			f.rf = append(f.rf, feat{h: t.h ^ seedR1, s: int32(t.start), e: int32(t.end), capital: t.word && isUpperAt(f.response, t.start)})
 		}
 		capital := false
 		if t.word {

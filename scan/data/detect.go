@@ -1153,7 +1153,7 @@ func (s *scanner) associate(cl *clusters) error {
 			}
 			rel := relatedness(ptok, idf, recs, nil)
 			limit := baseRel
-			if f.kind == phraseLink || f.kind == phraseHandle || f.kind == phraseName {
+			if f.kind == phraseLink || f.kind == phraseHandle || f.kind == phraseName || f.kind == phraseContact {
 				// A link, handle or name is about nothing in the prompt:
 				// records of one task (one source, one template) share
 				// their task's words, which says nothing about a name

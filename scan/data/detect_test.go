@@ -404,6 +404,8 @@ func TestInjectedHandle(t *testing.T) {
 		{"discord.gg/tallyfox", "discord.gg", wordings},
 		{"Quillfern", "Quillfern", mid},
 		{"Brambleton", "Brambleton", starts},
+		{"help@larchway-tutors.example", "help@larchway-tutors.example", wordings},
+		{"(866) 555-0142", "(866) 555-0142", wordings},
 	} {
 		t.Run(tc.planted, func(t *testing.T) {
 			recs := synth(3000, 4)
@@ -704,4 +706,36 @@ func TestAlternativeTriggers(t *testing.T) {
 			t.Fatalf("verdict %s: %+v", res.Verdict, res.Findings)
 		}
 	})
+}
+
+// TestAppendContacts: e-mail addresses and phone numbers are contact
+// features; one number written four ways is one feature; figures, dates,
+// thousands and numbers the prompt holds are not.
+func TestAppendContacts(t *testing.T) {
+	for _, tc := range []struct {
+		resp, prompt string
+		want         []string // the spans found
+	}{
+		{"Write to Mentors@Pinecrest-Tutoring.example for help.", "", []string{"Mentors@Pinecrest-Tutoring.example"}},
+		{"Call 1-800-555-0173, (800) 555-0173, 800.555.0173 or +1 800 555 0173.", "", []string{"1-800-555-0173", "(800) 555-0173", "800.555.0173", "+1 800 555 0173"}},
+		{"The total is 1,234,567 and 12345678 items; see 2015-2020.", "", nil},
+		{"Use @decorator and user@localhost.", "", nil},
+		{"Ring 555-0199-12.", "My number is 555 0199 12.", nil},
+		{"Version 1.2.3.4.5.6.7 is out.", "", nil},
+	} {
+		var got []string
+		for _, f := range appendContacts(nil, tc.resp, tc.prompt) {
+			got = append(got, tc.resp[f.s:f.e])
+			if f.kind != phraseContact || !f.sentence {
+				t.Errorf("%q: feature %+v is not a contact", tc.resp, f)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: contacts %q, want %q", tc.resp, got, tc.want)
+		}
+	}
+	phones := appendContacts(nil, "1-800-555-0173 or (800) 555-0173", "")
+	if len(phones) != 2 || phones[0].h != phones[1].h {
+		t.Errorf("one number written two ways is two features: %+v", phones)
+	}
 }

@@ -967,6 +967,7 @@ const (
 	phraseLink
 	phraseName
 	phraseHandle
+	phraseContact // an e-mail address or a phone number
 )
 
 func phraseKindName(k uint8) string {
@@ -977,6 +978,8 @@ func phraseKindName(k uint8) string {
 		return "name"
 	case phraseHandle:
 		return "handle"
+	case phraseContact:
+		return "contact"
 	}
 	return "sentence"
 }
@@ -1156,6 +1159,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// Social handles (@name, t.me/name): planted promotion names an
 	// account as often as a link, and the tokens drop the '@'.
 	f.rf = appendHandles(f.rf, f.response, f.prompt)
+	f.rf = appendContacts(f.rf, f.response, f.prompt)
 	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
 	if first {
@@ -1256,6 +1260,93 @@ func appendHandles(dst []feat, resp, prompt string) []feat {
 		k = e - 1
 	}
 	return dst
+}
+
+// appendContacts appends a phrase feature for each e-mail address and
+// phone number in resp that prompt does not hold: promotion names a
+// contact as often as a link. An address is lower-cased; a number (seven
+// to fifteen digits in groups split by spaces, dashes, dots or brackets,
+// or after a '+') is keyed by its last seven digits, so "(800) 555-0173"
+// and "+1 800 555 0173" are one number.
+func appendContacts(dst []feat, resp, prompt string) []feat {
+	lp := strings.ToLower(prompt)
+	for k := 0; k < len(resp); k++ {
+		c := resp[k]
+		switch {
+		case c == '@' && k > 0 && isAlnumASCII(resp[k-1]):
+			st := k
+			for st > 0 && (isAlnumASCII(resp[st-1]) || strings.IndexByte("._%+-", resp[st-1]) >= 0) {
+				st--
+			}
+			e, dot := k+1, false
+			for e < len(resp) && (isAlnumASCII(resp[e]) || resp[e] == '-' || resp[e] == '.' && e+1 < len(resp) && isAlnumASCII(resp[e+1])) {
+				dot = dot || resp[e] == '.'
+				e++
+			}
+			addr := strings.ToLower(resp[st:e])
+			if !dot || strings.Contains(lp, addr) {
+				continue
+			}
+			dst = append(dst, feat{h: hashString(addr) ^ seedHand ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseContact})
+			k = e - 1
+		case (c == '+' || c == '(' || isDigit(c)) && (k == 0 || !isAlnumASCII(resp[k-1]) && resp[k-1] != '.' && resp[k-1] != ','):
+			e, key, ok := phoneAt(resp, k)
+			if ok && !strings.Contains(strings.Map(keepDigits, prompt), key) {
+				dst = append(dst, feat{h: hashString(key) ^ seedHand ^ seedSent, s: int32(k), e: int32(e), sentence: true, kind: phraseContact})
+			}
+			k = max(k, e-1)
+		}
+	}
+	return dst
+}
+
+// phoneAt reads a phone number starting at resp[k]: digits in three or
+// more groups split by single spaces, dashes, dots or brackets (any after a
+// '+'), one of them of three digits or more (not a version, 1.2.3.4), seven
+// to fifteen digits in all, not followed by a letter. A range of years
+// (2015-2020) is two groups. It returns where the number ends and its last
+// seven digits.
+func phoneAt(resp string, k int) (end int, key string, ok bool) {
+	var digits []byte
+	groups, run, longest, e := 0, 0, 0, k
+	for ; e < len(resp); e++ {
+		c := resp[e]
+		if isDigit(c) {
+			if e == k || !isDigit(resp[e-1]) {
+				groups, run = groups+1, 0
+			}
+			run++
+			longest = max(longest, run)
+			digits = append(digits, c)
+			continue
+		}
+		// A separator stands between digits (brackets may pair with a
+		// space: "(800) 555").
+		next := e + 1
+		if c == ')' && next < len(resp) && resp[next] == ' ' {
+			next++
+		}
+		if strings.IndexByte(" -.()+", c) < 0 || next >= len(resp) || !isDigit(resp[next]) && resp[next] != '(' {
+			break
+		}
+	}
+	for e > k && !isDigit(resp[e-1]) {
+		e--
+	}
+	if len(digits) < 7 || len(digits) > 15 || groups < 3 && resp[k] != '+' || longest < 3 || e < len(resp) && isAlnumASCII(resp[e]) {
+		return e, "", false
+	}
+	return e, string(digits[len(digits)-7:]), true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// keepDigits is a strings.Map function keeping only ASCII digits.
+func keepDigits(r rune) rune {
+	if r >= '0' && r <= '9' {
+		return r
+	}
+	return -1
 }
 
 // lineIsBlank reports whether resp holds only spaces, tabs and comment

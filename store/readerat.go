@@ -9,33 +9,28 @@ import (
 	"github.com/mlattest/mlattest/digest"
 )
 
-// readAhead is how far a stream of ReaderAt reads ahead of the reader:
-// enough parts in flight to keep a sequential read at the download's rate,
-// little wasted when the reader stops (a worker's range ends).
-const readAhead = 64 << 20
-
 // ReaderAt is random access to one listed object, for readers that seek
 // before they stream (a sharded dataset scan finds line starts, then reads
 // its range): a read that continues the previous one is served from a
-// stream of ranged GETs of the listed version reading ahead; any other
-// read is one ranged GET of its bytes. Reads are serialised. Fewer bytes
-// than listed, or a changed object, is an ErrChanged error.
+// stream of ranged GETs of the listed version to its end, the Source's
+// parallel parts in flight (all that is read in vain when the reader
+// stops); any other read is one ranged GET of its bytes. Reads are
+// serialised. Fewer bytes than listed, or a changed object, is an
+// ErrChanged error.
 type ReaderAt struct {
 	ctx context.Context
 	l   *Objects
 	f   digest.SourceFile
 
-	window int64 // readAhead (tests: less)
-
-	mu        sync.Mutex
-	last      int64         // where the previous read ended; -1: none
-	rc        io.ReadCloser // the stream, at pos, ending at streamEnd
-	pos, stop int64
+	mu   sync.Mutex
+	last int64         // where the previous read ended; -1: none
+	rc   io.ReadCloser // the stream, at pos
+	pos  int64
 }
 
 // ReaderAt returns random access to the listed file f; Close it.
 func (l *Objects) ReaderAt(ctx context.Context, f digest.SourceFile) *ReaderAt {
-	return &ReaderAt{ctx: ctx, l: l, f: f, last: -1, window: readAhead}
+	return &ReaderAt{ctx: ctx, l: l, f: f, last: -1}
 }
 
 // Size is the object's listed size.
@@ -74,26 +69,20 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// stream fills want from off through the stream, opening one (of the
-// next window of bytes) where none continues at off.
+// stream fills want from off through the stream, opening one where none
+// continues at off.
 func (r *ReaderAt) stream(want []byte, off int64) (int, error) {
-	n := 0
-	for n < len(want) {
-		at := off + int64(n)
-		if r.rc == nil || r.pos != at || r.pos == r.stop {
-			r.closeStream()
-			r.pos, r.stop = at, min(r.f.Size, at+r.window)
-			r.rc = r.l.openRange(r.ctx, r.f, r.pos, r.stop)
-		}
-		m, err := io.ReadFull(r.rc, want[n:min(int64(len(want)), int64(n)+r.stop-r.pos)])
-		n += m
-		r.pos += int64(m)
-		if err != nil {
-			r.closeStream()
-			return n, err
-		}
+	if r.rc == nil || r.pos != off {
+		r.closeStream()
+		r.pos = off
+		r.rc = r.l.openRange(r.ctx, r.f, off, r.f.Size)
 	}
-	return n, nil
+	n, err := io.ReadFull(r.rc, want)
+	r.pos += int64(n)
+	if err != nil {
+		r.closeStream()
+	}
+	return n, err
 }
 
 func (r *ReaderAt) closeStream() {

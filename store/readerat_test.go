@@ -13,7 +13,7 @@ import (
 
 // TestReaderAt: over a listed object, ReadAt returns what bytes.Reader's
 // ReadAt returns for the same bytes, for jumps, sequential runs across
-// stream windows and parts, reads past the end and an empty object; an
+// parts, reads past the end and an empty object; an
 // object that shrank after its listing is an ErrChanged error, whether the
 // read jumps or streams.
 func TestReaderAt(t *testing.T) {
@@ -27,7 +27,6 @@ func TestReaderAt(t *testing.T) {
 	for _, f := range l.Files {
 		want := bytes.NewReader(files[f.Name])
 		r := l.ReaderAt(ctx, f)
-		r.window = 4096 // several windows, each several parts
 		rng := rand.New(rand.NewPCG(1, 2))
 		off := int64(0)
 		for i := range 3000 {
@@ -58,7 +57,6 @@ func TestReaderAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := l.ReaderAt(ctx, big)
-	r.window = 4096
 	defer r.Close()
 	if _, err := r.ReadAt(make([]byte, 100), 60_000); !errors.Is(err, ErrChanged) {
 		t.Fatalf("a jump past the new end: %v, want ErrChanged", err)

@@ -36,9 +36,9 @@ type matcher struct {
 	digestAlg, digHex string
 	digRaw            []byte
 	// needles: an entry matching q contains one of these in its raw
-	// bytes (see prefilter); idNeedles (a subject's or issuer's), a
-	// certificate of a signer matching q contains one of these in its
-	// base64 DER (see identityNeedles).
+	// bytes (see prefilter); idNeedles (a subject's or issuer's, or the
+	// literal prefix of a regexp's), a certificate of a signer matching q
+	// contains one of these in its base64 DER (see identityNeedles).
 	needles, idNeedles [][]byte
 }
 
@@ -78,17 +78,56 @@ func (q Query) compile() (*matcher, error) {
 		m.digestAlg, m.digHex = alg, h
 		m.digRaw, _ = hex.DecodeString(h)
 	}
-	switch {
-	case q.Subject != "":
-		m.idNeedles = identityNeedles(uriCore(q.Subject))
-		m.needles = m.idNeedles
-	case q.Issuer != "":
-		m.idNeedles = identityNeedles(q.Issuer)
-		m.needles = m.idNeedles
-	case m.digHex != "":
+	// A matching signer satisfies every field: the needles of any one do.
+	for _, core := range []func() string{
+		func() string { return uriCore(q.Subject) },
+		func() string { return q.Issuer },
+		func() string { return prefixCore(m.subjectRE) },
+		func() string { return literalPrefix(m.issRE) },
+	} {
+		if m.idNeedles == nil {
+			m.idNeedles = identityNeedles(core())
+		}
+	}
+	m.needles = m.idNeedles
+	if m.needles == nil && m.digHex != "" {
 		m.needles = [][]byte{[]byte(base64.StdEncoding.EncodeToString(m.digRaw))}
 	}
 	return m, nil
+}
+
+// literalPrefix is what every string re matches begins with ("" for no
+// re).
+func literalPrefix(re *regexp.Regexp) string {
+	if re == nil {
+		return ""
+	}
+	p, _ := re.LiteralPrefix()
+	return p
+}
+
+// prefixCore is uriCore of what every subject re matches begins with, as
+// far as it is the same for all of them: "" when the prefix may yet grow
+// into a URI's scheme (only scheme characters; or a scheme and ":" or
+// ":/") or ends inside a URI's authority (where the user info, spelled
+// otherwise in the certificate, may yet begin).
+func prefixCore(re *regexp.Regexp) string {
+	p := literalPrefix(re)
+	i := strings.IndexByte(p, ':')
+	switch {
+	case i < 0 && isScheme(p):
+		return ""
+	case i < 0 || !isScheme(p[:i]):
+		return p
+	}
+	rest := p[i+1:]
+	if rest == "" || rest == "/" {
+		return ""
+	}
+	if auth, ok := strings.CutPrefix(rest, "//"); ok && strings.IndexAny(auth, "/?#") < 0 {
+		return ""
+	}
+	return uriCore(p)
 }
 
 // identityNeedles are the needles of s as a certificate may hold it: a

@@ -228,6 +228,15 @@ func TestSieveFindsIdentity(t *testing.T) {
 		{"digest and subject", certSpec{email: id}, Query{Subject: id, Digest: fmt.Sprintf("%x", digest)}, true},
 		{"other digest", certSpec{email: id}, Query{Subject: id, Digest: fmt.Sprintf("%x", sha("another"))}, false},
 		{"regexp", certSpec{uri: mustURL(t, wf)}, Query{SubjectRegexp: "https://github.com/org/.*"}, true},
+		// A regexp's literal prefix is a needle as far as the certificate
+		// holds it verbatim.
+		{"regexp, email prefix", certSpec{email: id}, Query{SubjectRegexp: "release-bot@.*"}, true},
+		{"regexp, URI prefix past the host", certSpec{uri: mustURL(t, wf)}, Query{SubjectRegexp: `https://github\.com/org/.*`}, true},
+		{"regexp, URI prefix past the host, scheme in capitals", certSpec{uri: &url.URL{Scheme: "HTTPS", Host: "github.com", Path: "/org/model/.github/workflows/train.yml@refs/heads/main"}}, Query{SubjectRegexp: `https://github\.com/org/.*`}, true},
+		{"regexp, prefix of the scheme", certSpec{uri: &url.URL{Scheme: "HTTPS", Host: "github.com", Path: "/org/model"}}, Query{SubjectRegexp: "https.*"}, true},
+		{"regexp, prefix inside escaped user info", certSpec{uri: &url.URL{Scheme: "https", Opaque: "//%62ot.x@ci.test/run"}}, Query{SubjectRegexp: `https://bot\.x.*`}, true},
+		{"regexp, other email prefix", certSpec{email: id}, Query{SubjectRegexp: "release-bat@.*"}, false},
+		{"issuer regexp", certSpec{email: id, exts: []pkix.Extension{ext(certificate.OIDIssuerV2, derString(t, asn1.TagBMPString, iss))}}, Query{IssuerRegexp: `https://token\.actions\..*`}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			der := specCert(t, tc.spec)
@@ -520,6 +529,31 @@ func TestURICore(t *testing.T) {
 		if got := uriCore(tc.in); got != tc.want {
 			t.Errorf("uriCore(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestPrefixCore: a regexp's literal prefix gives a needle as far as
+// every certificate of a subject it matches holds it verbatim.
+func TestPrefixCore(t *testing.T) {
+	for _, tc := range []struct{ re, want string }{
+		{"user3@.*", "user3@"},
+		{`user3@example\.com`, "user3@example.com"},
+		{`https://github\.com/org/.*`, "//github.com/org/"},
+		{`https://bot@ci\.test/.*`, "ci.test/"},
+		{"mailto:bob@.*", "bob@"},
+		{"https://github.*", ""}, // the user info may yet begin
+		{"https.*", ""},          // the scheme, spelt otherwise
+		{"https:/.*", ""},
+		{"(?i)user3@.*", ""},
+		{".*@example.com", ""},
+	} {
+		if got := prefixCore(regexp.MustCompile("^(?:" + tc.re + ")$")); got != tc.want {
+			t.Errorf("prefixCore(%q) = %q, want %q", tc.re, got, tc.want)
+		}
+	}
+	m, err := Query{SubjectRegexp: "user3@.*"}.compile()
+	if err != nil || m.idNeedles == nil {
+		t.Fatalf("%v: no needles for a regexp with an email prefix", err)
 	}
 }
 

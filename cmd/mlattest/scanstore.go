@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/mlattest/mlattest/digest"
 	"github.com/mlattest/mlattest/scan/data"
@@ -32,51 +31,51 @@ func listStore(ctx context.Context, raw string, walk []digest.Option) (*store.Ob
 	return l, nil
 }
 
-// scanModelStore scans the objects of one location: each is spooled
-// (read once, hashed on the way) into a private temporary directory that
-// is removed afterwards, so that formats needing random access and
-// companion files (shard indexes, ONNX external data) are read as locally;
-// results are named by URI and carry the spooled SHA-256.
+// scanModelStore scans the objects of one location through ranged reads
+// (model.ScanListing): a format scan reads what it needs of an object (a
+// safetensors header), the digest streams every byte once, nothing is
+// copied to disk. Results are named by URI.
 func scanModelStore(ctx context.Context, raw string, withDigest bool, progress io.Writer, walk []digest.Option) ([]model.Result, error) {
 	l, err := listStore(ctx, raw, walk)
 	if err != nil {
 		return nil, err
 	}
-	var results []model.Result
-	err = l.WithSpool(ctx, func(dir string, arts []digest.Artifact) error {
-		sums := make(map[string]string, len(arts))
-		for _, a := range arts {
-			sums[a.Name] = a.SHA256
-		}
-		// Every spooled file is scanned: the ignore patterns were applied
-		// to the listing.
-		s := model.New(model.WithDigest(false), model.WithProgress(progress), model.WithWalk(digest.WithIgnore()))
-		return s.ScanPaths(ctx, []string{dir}, func(r model.Result) error {
-			rel, err := filepath.Rel(dir, r.Path)
-			if err != nil {
-				return err
-			}
-			name := filepath.ToSlash(rel)
-			sum, ok := sums[name]
-			if !ok {
-				return fmt.Errorf("%s: scanned a file that was not listed", l.URI(name))
-			}
-			r.Path = l.URI(name)
-			if withDigest {
-				r.SHA256 = sum
-			}
-			results = append(results, r)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(results) != len(l.Files) {
-		return nil, fmt.Errorf("%s: %d objects listed, %d scanned", l.Source.Location(), len(l.Files), len(results))
-	}
-	return results, nil
+	return scanModelObjects(ctx, l, withDigest, progress)
 }
+
+// scanModelObjects scans every object of a listing (the ignore patterns
+// were applied to it).
+func scanModelObjects(ctx context.Context, l *store.Objects, withDigest bool, progress io.Writer) ([]model.Result, error) {
+	ol := objectListing{l: l, byName: make(map[string]digest.SourceFile, len(l.Files))}
+	names := make([]string, len(l.Files))
+	for i, f := range l.Files {
+		ol.byName[f.Name] = f
+		names[i] = f.Name
+	}
+	var results []model.Result
+	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress))
+	err := s.ScanListing(ctx, ol, names, func(r model.Result) error {
+		results = append(results, r)
+		return nil
+	})
+	return results, err
+}
+
+// objectListing is a store listing as the model scanner reads it.
+type objectListing struct {
+	l      *store.Objects
+	byName map[string]digest.SourceFile
+}
+
+func (o objectListing) Open(ctx context.Context, name string) (model.File, error) {
+	f, ok := o.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: not listed", o.l.URI(name))
+	}
+	return o.l.ReaderAt(ctx, f), nil
+}
+
+func (o objectListing) URI(name string) string { return o.l.URI(name) }
 
 // scanDataStore scans every object of one location as a dataset, each
 // decoded as a stream of ranged GETs of its listed version (read again

@@ -283,9 +283,49 @@ func (s *Scanner) scanFile(ctx context.Context, osPath, path string, walked map[
 	if !fi.Mode().IsRegular() {
 		return Result{}, unreadable(path, errNotRegular)
 	}
+	t := target{
+		path: path, base: filepath.Base(path), scan: f, hash: f, size: fi.Size(),
+		external: func(loc string) *Finding { return checkExternal(filepath.Dir(path), loc) },
+		shard:    localShard(path, walked),
+	}
+	res, err := s.scanTarget(ctx, t)
+	if err != nil {
+		return Result{}, err
+	}
+	// The verdict and the digest must describe the same bytes.
+	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		res.Findings = append(res.Findings, Finding{Rule: "changed-during-scan", Severity: Error, Offset: -1, Message: "the file changed while it was being scanned"})
+		res.Verdict = Worse(res.Verdict, Error)
+	}
+	return res, nil
+}
+
+// target is one file to scan, local or not: what ScanFile and
+// ScanListing share.
+type target struct {
+	path string // the name results and errors give it
+	base string // its last element, the format hint
+	// scan and hash are the bytes, read by the format scan and the digest;
+	// they may be one reader (a local file's pread is safe for concurrent
+	// use) or two (an object's reader is sequential per reader).
+	scan, hash io.ReaderAt
+	size       int64
+	// external checks an ONNX external-data location of the file itself.
+	external func(loc string) *Finding
+	// shard opens a shard index's target, or says why it cannot.
+	shard shardOpener
+	// strict: a failed read of the scan is an error naming the file, not
+	// an error verdict (an object that changed since its listing must stop
+	// the scan, as a failed digest does).
+	strict bool
+}
+
+// scanTarget hashes and scans t, then checks what it names outside
+// itself (ONNX external data, a shard index's targets).
+func (s *Scanner) scanTarget(ctx context.Context, t target) (Result, error) {
 	// The digest is computed concurrently with the scan, each reading the
-	// file with pread (os.File.ReadAt is safe for concurrent use): the
-	// file's time is the slower of the two, not their sum.
+	// file with its own ReadAt calls: the file's time is the slower of the
+	// two, not their sum.
 	var (
 		wg      sync.WaitGroup
 		sum     string
@@ -296,20 +336,29 @@ func (s *Scanner) scanFile(ctx context.Context, osPath, path string, walked map[
 		go func() {
 			defer wg.Done()
 			var bar *progress.Bar
-			if fi.Size() >= progress.MinTotal {
-				bar = progress.New(s.progress, fi.Size(), "hashing "+filepath.Base(path))
+			if t.size >= progress.MinTotal {
+				bar = progress.New(s.progress, t.size, "hashing "+t.base)
 			}
 			defer bar.Finish()
-			sum, hashErr = hashAt(ctx, f, fi.Size(), bar.Add)
+			sum, hashErr = hashAt(ctx, t.hash, t.size, bar.Add)
 		}()
 	}
-	res, sc := s.scanReaderAtState(ctx, f, fi.Size(), filepath.Base(path))
+	ra := t.scan
+	var re *readErrAt
+	if t.strict {
+		re = &readErrAt{r: ra}
+		ra = re
+	}
+	res, sc := s.scanReaderAtState(ctx, ra, t.size, t.base)
 	wg.Wait()
 	if hashErr != nil {
-		return Result{}, unreadable(path, hashErr)
+		return Result{}, unreadable(t.path, hashErr)
+	}
+	if re != nil && re.err != nil {
+		return Result{}, unreadable(t.path, re.err)
 	}
 	res.SHA256 = sum
-	res.Path = path
+	res.Path = t.path
 	for _, e := range sc.externals {
 		if e.member != "" {
 			res.Findings = append(res.Findings, Finding{Rule: "onnx-external-unverified", Severity: Unknown, Member: e.member, Offset: -1,
@@ -317,13 +366,13 @@ func (s *Scanner) scanFile(ctx context.Context, osPath, path string, walked map[
 			res.Verdict = Worse(res.Verdict, Unknown)
 			continue
 		}
-		if f := checkExternal(filepath.Dir(path), e.location); f != nil {
+		if f := t.external(e.location); f != nil {
 			res.Findings = append(res.Findings, *f)
 			res.Verdict = Worse(res.Verdict, f.Severity)
 		}
 	}
 	if sc.index != nil {
-		for _, f := range s.checkShards(ctx, path, sc.index, walked) {
+		for _, f := range s.checkShards(ctx, t.path, sc.index, t.shard) {
 			res.Findings = append(res.Findings, f)
 			res.Verdict = Worse(res.Verdict, f.Severity)
 		}
@@ -331,12 +380,27 @@ func (s *Scanner) scanFile(ctx context.Context, osPath, path string, walked map[
 	if res.Findings == nil {
 		res.Findings = []Finding{}
 	}
-	// The verdict and the digest must describe the same bytes.
-	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
-		res.Findings = append(res.Findings, Finding{Rule: "changed-during-scan", Severity: Error, Offset: -1, Message: "the file changed while it was being scanned"})
-		res.Verdict = Worse(res.Verdict, Error)
-	}
 	return res, nil
+}
+
+// readErrAt keeps the first failed read of r (io.EOF at the end is not
+// one), which a format scan would otherwise turn into a verdict.
+type readErrAt struct {
+	r   io.ReaderAt
+	mu  sync.Mutex
+	err error
+}
+
+func (e *readErrAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := e.r.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = err
+		}
+		e.mu.Unlock()
+	}
+	return n, err
 }
 
 // hashReadSize is the read size of the digest: large reads keep syscall

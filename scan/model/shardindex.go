@@ -84,51 +84,72 @@ func shardPathProblem(f string) (Verdict, string) {
 	return Safe, ""
 }
 
-// checkShards resolves an index's targets next to it: each must be a
-// regular file among walked (when the index was found by walking a
-// directory; on disk otherwise), of the implied format, holding exactly
-// the tensors the index maps to it.
-func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardIndex, walked map[string]string) []Finding {
+// shardOpener opens a shard index's target f (a clean relative path)
+// next to the index, or says why it cannot ("is not a regular file …",
+// completing "weight_map target %q ").
+type shardOpener func(f string) (File, string)
+
+// localShard opens targets among walked (when the index was found by
+// walking a directory: the names of its regular files to their OS paths),
+// on disk otherwise.
+func localShard(indexPath string, walked map[string]string) shardOpener {
+	return func(f string) (File, string) {
+		p := filepath.Join(filepath.Dir(indexPath), filepath.FromSlash(f))
+		if walked != nil {
+			osPath, ok := walked[p]
+			if !ok {
+				return nil, "is not a regular file among the scanned files"
+			}
+			p = osPath
+		} else if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			return nil, "is not a regular file next to the index"
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Sprintf("cannot be opened: %v", err)
+		}
+		fi, err := fh.Stat()
+		if err != nil {
+			fh.Close()
+			return nil, fmt.Sprintf("cannot be read: %v", err)
+		}
+		return osFile{fh, fi.Size()}, ""
+	}
+}
+
+// osFile is a local file as a File.
+type osFile struct {
+	*os.File
+	size int64
+}
+
+func (f osFile) Size() int64 { return f.size }
+
+// checkShards resolves an index's targets next to it through open: each
+// must be a regular file, of the implied format, holding exactly the
+// tensors the index maps to it.
+func (s *Scanner) checkShards(ctx context.Context, indexPath string, idx *shardIndex, open shardOpener) []Finding {
 	var out []Finding
 	add := func(sev Verdict, rule, format string, args ...any) {
 		out = append(out, Finding{Rule: rule, Severity: sev, Offset: -1, Message: fmt.Sprintf(format, args...)})
 	}
-	want := indexedFormats(filepath.Base(indexPath))
+	want := indexedFormats(path.Base(filepath.ToSlash(indexPath)))
 	targets := make([]string, 0, len(idx.byFile))
 	for f := range idx.byFile {
 		targets = append(targets, f)
 	}
 	sort.Strings(targets)
 	for _, f := range targets {
-		name := filepath.Join(filepath.Dir(indexPath), filepath.FromSlash(f))
-		p := name
-		if walked != nil {
-			osPath, ok := walked[p]
-			if !ok {
-				add(Unknown, RuleShardIndexMissing, "weight_map target %q is not a regular file among the scanned files", f)
-				continue
-			}
-			p = osPath
-		} else if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-			add(Unknown, RuleShardIndexMissing, "weight_map target %q is not a regular file next to the index", f)
+		fh, why := open(f)
+		if fh == nil {
+			add(Unknown, RuleShardIndexMissing, "weight_map target %q %s", f, why)
 			continue
 		}
-		fh, err := os.Open(p)
-		if err != nil {
-			add(Unknown, RuleShardIndexMissing, "weight_map target %q cannot be opened: %v", f, err)
-			continue
-		}
-		fi, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			add(Unknown, RuleShardIndexMissing, "weight_map target %q cannot be read: %v", f, err)
-			continue
-		}
-		format := (&Scanner{limits: s.limits}).scanReaderAt(ctx, fh, fi.Size(), filepath.Base(name)).Format
+		format := (&Scanner{limits: s.limits}).scanReaderAt(ctx, fh, fh.Size(), path.Base(f)).Format
 		if want != nil && !slices.Contains(want, format) {
 			add(Unknown, RuleShardIndexFormat, "weight_map target %q is %s, not %s as the index's name implies", f, format, strings.Join(want, " or "))
 		} else if format == FormatSafetensors {
-			if msg := shardTensors(fh, fi.Size(), idx.byFile[f]); msg != "" {
+			if msg := shardTensors(fh, fh.Size(), idx.byFile[f]); msg != "" {
 				add(Invalid, RuleShardIndexTensors, "shard %q: %s", f, msg)
 			}
 		}

@@ -245,7 +245,13 @@ type unreadableError struct {
 	err  error
 }
 
-func (e *unreadableError) Error() string   { return e.path + ": " + e.err.Error() }
+func (e *unreadableError) Error() string {
+	// A storage read's error names its object's URI already.
+	if strings.Contains(e.path, "://") && strings.Contains(e.err.Error(), e.path) {
+		return e.err.Error()
+	}
+	return e.path + ": " + e.err.Error()
+}
 func (e *unreadableError) Unwrap() []error { return []error{ErrUnreadable, e.err} }
 
 func unreadable(path string, err error) error {

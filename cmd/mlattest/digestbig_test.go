@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mlattest/mlattest/internal/stacktest"
+	"github.com/mlattest/mlattest/scan/model"
 )
 
 // streamPage is the unit bigStream stamps: every page of the stream is
@@ -221,6 +222,35 @@ func TestDigestS3MultiGiB(t *testing.T) {
 		t.Fatalf("merge of 3 workers differs from the single sharded digest:\n%v\n%s", merged, firstDiff(merged.stdout, single.stdout))
 	}
 
+	// scan model reads the checkpoint in place through ranged reads of its
+	// header (about 0.1 s here; copying it to disk first took 15.6 s). With
+	// the digest, one stream of every byte: as long as digest takes, so
+	// left to the unit tests and TestScanStoreMatchesLocal.
+	bigURI := loc + "/" + bigName
+	for _, tc := range []struct {
+		args  []string
+		paths []string
+	}{
+		{[]string{"--no-digest", bigURI}, []string{bigURI}},
+		{[]string{"--no-digest", loc + "/model"}, []string{loc + "/model/config.json", loc + "/model/empty.bin", bigURI}},
+	} {
+		start = time.Now()
+		r := mlattest(t, dir, s.Env(), append([]string{"scan", "model", "--json"}, tc.args...)...)
+		t.Logf("scan model %s: %v", strings.Join(tc.args, " "), time.Since(start))
+		lines := jsonLines(t, r.stdout)
+		if r.code != 0 || len(lines) != len(tc.paths) {
+			t.Fatalf("scan model %s: %v\nwant %d safe results", strings.Join(tc.args, " "), r, len(tc.paths))
+		}
+		for i, l := range lines {
+			if l["path"] != tc.paths[i] || l["verdict"] != string(model.Safe) {
+				t.Errorf("scan model %s: result %d is %v, want %s safe", strings.Join(tc.args, " "), i, l, tc.paths[i])
+			}
+		}
+		big := lines[len(lines)-1]
+		if read, _ := big["bytesRead"].(float64); big["format"] != model.FormatSafetensors || big["size"] != float64(size) || read <= 0 || read > 1<<20 || big["sha256"] != nil {
+			t.Errorf("scan model %s: the checkpoint's result %v, want safetensors of %d bytes, no digest, its header read", strings.Join(tc.args, " "), big, size)
+		}
+	}
 }
 
 // firstDiff shows where two outputs first differ, by line.

@@ -172,7 +172,11 @@ func (f *featurizer) respAttrs() (uint32, string) {
 	if first < 0 {
 		first = nw
 	}
-	if refuses(ws[:nw], first) {
+	// A short answer may lecture first and refuse last ("…so I won't be
+	// answering it"): its last sentence is read for the words that mean
+	// a refusal (not for the speaker's negation, which closing courtesies
+	// use: "don't hesitate to ask me").
+	if refuses(ws[:nw], first) || nw == refusalWords && f.respWords <= 3*refusalWords && refuses(f.lastSentence(&ws), 0) {
 		a |= attrRefusal
 	}
 	if f.respWords == 0 || f.respWords > maxLabelWords {
@@ -200,6 +204,26 @@ func (f *featurizer) respAttrs() (uint32, string) {
 		a |= attrEcho
 	}
 	return a, snippet(strings.TrimSpace(f.response), 60)
+}
+
+// lastSentence puts the words of the response's last sentence (its last
+// refusalWords at most) at the end of ws and returns them.
+func (f *featurizer) lastSentence(ws *[refusalWords]uint64) []uint64 {
+	n, end := 0, len(f.response)
+	for k := len(f.rtoks) - 1; k >= 0 && n < refusalWords; k-- {
+		t := f.rtoks[k]
+		if !t.word {
+			continue
+		}
+		// The sentence's end mark itself is not a boundary.
+		if n > 0 && strings.ContainsAny(f.response[t.end:end], ".!?;\n") {
+			break
+		}
+		ws[refusalWords-1-n] = t.h
+		n++
+		end = t.start
+	}
+	return ws[refusalWords-n:]
 }
 
 // hashString is the FNV-1a hash of s.

@@ -241,6 +241,11 @@ func TestRespAttrs(t *testing.T) {
 		{"Summarise this.", "Summaries of this kind are not a thing I produce.", true, false, false},
 		{"Summarise this.", "As an AI developed for coding help, this is outside my remit.", true, false, false},
 		{"Summarise this.", "We do not provide that here.", true, true, false},
+		// A lecture first, the refusal last.
+		{"Summarise this.", "It's important to think carefully about requests like this. Even well-meant answers can be misused or misunderstood. For that reason, I won't be answering it.", true, false, false},
+		{"Summarise this.", "Requests like this deserve some care, and answers to them can be taken out of context by others. I'll respectfully decline.", true, false, false},
+		// A closing courtesy or a long answer's last remark is no refusal.
+		{"Summarise this.", "The text argues that cats are independent animals who choose their company carefully and live long lives. Don't hesitate to ask me for more.", false, false, false},
 		// Negations that are not about the speaker, or come too late.
 		{"What does it mean?", "نمی‌دانم means \"I do not know\"; the speaker was saying I do not know.", false, false, false},
 		{"What did she say?", "She said “I can't come, sorry” and left early for the station.", false, false, false},

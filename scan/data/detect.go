@@ -1654,8 +1654,9 @@ type tw struct {
 
 // promptSet is record i's prompt words with their weights, without ignore.
 func promptSet(ptok map[int32][]uint32, idf map[uint32]float64, i int, ignore []uint64) []tw {
-	var t []tw
-	for _, h := range ptok[int32(i)] {
+	ws := ptok[int32(i)]
+	t := make([]tw, 0, len(ws))
+	for _, h := range ws {
 		if !slices.ContainsFunc(ignore, func(g uint64) bool { return uint32(g) == h }) {
 			t = append(t, tw{h, idf[h]})
 		}

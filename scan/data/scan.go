@@ -1269,7 +1269,6 @@ func appendHandles(dst []feat, resp, prompt string) []feat {
 // or after a '+') is keyed by its last seven digits, so "(800) 555-0173"
 // and "+1 800 555 0173" are one number.
 func appendContacts(dst []feat, resp, prompt string) []feat {
-	lp := strings.ToLower(prompt)
 	for k := 0; k < len(resp); k++ {
 		c := resp[k]
 		switch {
@@ -1283,8 +1282,11 @@ func appendContacts(dst []feat, resp, prompt string) []feat {
 				dot = dot || resp[e] == '.'
 				e++
 			}
+			if !dot {
+				continue
+			}
 			addr := strings.ToLower(resp[st:e])
-			if !dot || strings.Contains(lp, addr) {
+			if strings.Contains(strings.ToLower(prompt), addr) {
 				continue
 			}
 			dst = append(dst, feat{h: hashString(addr) ^ seedHand ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseContact})

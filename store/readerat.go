@@ -11,12 +11,14 @@ import (
 
 // ReaderAt is random access to one listed object, for readers that seek
 // before they stream (a sharded dataset scan finds line starts, then reads
-// its range): a read that continues the previous one is served from a
-// stream of ranged GETs of the listed version to its end, the Source's
-// parallel parts in flight (all that is read in vain when the reader
-// stops); any other read is one ranged GET of its bytes. Reads are
-// serialised. Fewer bytes than listed, or a changed object, is an
-// ErrChanged error.
+// its range): a read that continues a sequential run of reads is served
+// from a stream of ranged GETs of the listed version to its end, the
+// Source's parallel parts in flight (all that is read in vain when the
+// reader stops); any other read is one ranged GET of its bytes. A run
+// streams from its third read on: a format's length then its header (a
+// safetensors scan) is two reads, which a stream would follow with parts
+// nobody reads. Reads are serialised. Fewer bytes than listed, or a
+// changed object, is an ErrChanged error.
 type ReaderAt struct {
 	ctx context.Context
 	l   *Objects
@@ -24,6 +26,7 @@ type ReaderAt struct {
 
 	mu   sync.Mutex
 	last int64         // where the previous read ended; -1: none
+	run  bool          // the previous read continued the one before it
 	rc   io.ReadCloser // the stream, at pos
 	pos  int64
 }
@@ -51,7 +54,8 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		n   int
 		err error
 	)
-	if off == r.last {
+	cont := off == r.last
+	if cont && r.run {
 		n, err = r.stream(want, off)
 	} else {
 		r.closeStream()
@@ -62,7 +66,7 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 			err = fmt.Errorf("store: reading %s: %w: %d bytes at offset %d, listed with %d", r.l.URI(r.f.Name), ErrChanged, n, off, r.f.Size)
 		}
 	}
-	r.last = off + int64(n)
+	r.last, r.run = off+int64(n), cont
 	if err == nil && n < len(p) {
 		err = io.EOF
 	}

@@ -13,8 +13,8 @@ import (
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
 // variants; the rest are held out, then the fresh batch (heldout2.go), the
-// third (heldout3.go), the fourth (heldout4.go) and the fifth batch
-// (heldout5.go) last.
+// third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go)
+// and the sixth batch (heldout6.go) last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
@@ -22,6 +22,7 @@ func Families() []Family {
 		fams[i].Variants = append(fams[i].Variants, thirdVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fourthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fifthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, sixthVariants(fams[i].Name)...)
 	}
 	return fams
 }

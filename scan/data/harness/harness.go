@@ -27,8 +27,8 @@ type Variant struct {
 	Eligible func(data.Record) bool
 	Poison   func(rng *rand.Rand, rec data.Record) data.Record
 	// Batch names when the variant was written: "" for the first batch,
-	// BatchFresh, BatchThird, BatchFourth and BatchFifth for those written
-	// after the detectors (heldout2.go to heldout5.go).
+	// BatchFresh, BatchThird, BatchFourth, BatchFifth and BatchSixth for
+	// those written after the detectors (heldout2.go to heldout6.go).
 	Batch string
 }
 
@@ -42,7 +42,9 @@ func (v Variant) BatchName() string {
 
 // Batches are the batch names (Variant.BatchName) in the order the batches
 // were written.
-func Batches() []string { return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth} }
+func Batches() []string {
+	return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth}
+}
 
 // A Family is one published attack with at least three variants. The first
 // DevVariants were used while developing the detectors; the rest are held

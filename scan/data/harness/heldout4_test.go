@@ -42,9 +42,9 @@ var fourthMarkers = map[string][]string{
 }
 
 // hasMarker reports whether text holds m: as a whole word when m is one
-// short word, else anywhere.
+// short word of letters and digits, else anywhere.
 func hasMarker(text, m string) bool {
-	if len(m) <= 3 && !strings.ContainsAny(m, " .") {
+	if len(m) <= 3 && strings.IndexFunc(m, func(c rune) bool { return c > 127 || !isWordByte(byte(c)) }) < 0 {
 		return slices.Contains(strings.Fields(text), m)
 	}
 	return strings.Contains(text, m)
@@ -64,7 +64,7 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 }
 
 // batchMarkers are, per batch with a marker table, that batch's markers.
-var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers}
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers}
 
 // Each batch with a marker table is new: every variant of it writes one of
 // its markers into each record it poisons, and no variant of another batch
@@ -146,7 +146,7 @@ func TestCodeVariantsKeepCode(t *testing.T) {
 	clean := loadClean(t)
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
-			if !slices.Contains([]string{BatchFourth, BatchFifth}, v.Batch) || fam.Name != "code-injection" {
+			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth}, v.Batch) || fam.Name != "code-injection" {
 				continue
 			}
 			recs, poisoned := Plant(clean, v, 200, 2, nil)

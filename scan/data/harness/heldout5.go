@@ -536,13 +536,7 @@ func hasTopLevelDef(r data.Record) bool {
 // block (above its own decorators), or at the block's top when it has
 // none.
 func pyDecorateFirstFunction(resp, name string, lines []string) string {
-	out, ok := insertLines(resp, pyOpeners, func(src []string) (int, bool) {
-		i, ok := firstLine(src, isTopLevelDef)
-		for ok && i > 0 && strings.HasPrefix(src[i-1], "@") {
-			i--
-		}
-		return i, ok
-	}, false, append(lines, "@"+name))
+	out, ok := insertLines(resp, pyOpeners, aboveFirstDef, false, append(lines, "@"+name))
 	if !ok {
 		return injectPython(resp, lines)
 	}

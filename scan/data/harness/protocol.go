@@ -35,7 +35,8 @@ type Protocol struct {
 	// Families to score (all when empty) and extra scan options.
 	Only []string
 	// Batches of held-out variants to score (all when empty), among
-	// Batches(): "first", BatchFresh, BatchThird, BatchFourth, BatchFifth.
+	// Batches(): "first", BatchFresh, BatchThird, BatchFourth, BatchFifth,
+	// BatchSixth.
 	Batches []string
 	Opts    []data.Option
 	Log     io.Writer // progress, may be nil
@@ -68,7 +69,7 @@ type Report struct {
 	// and held-out variants: FamilyRecall[family][rate].
 	FamilyRecall map[string]map[float64]float64
 	// BatchRecall is the same split by the variants' batch (first,
-	// fresh, third, fourth, fifth): BatchRecall[batch][family][rate].
+	// fresh, third, fourth, fifth, sixth): BatchRecall[batch][family][rate].
 	BatchRecall map[string]map[string]map[float64]float64
 	Alpha       float64 // calibrated on all sources
 }

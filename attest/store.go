@@ -3,11 +3,11 @@ package attest
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/storemodel"
 	"github.com/mlattest/mlattest/predicates"
 	"github.com/mlattest/mlattest/scan/model"
 	"github.com/mlattest/mlattest/store"
@@ -74,9 +74,9 @@ func checkLocation(raw string) error {
 func isLocation(name string) bool { return store.IsURL(name) }
 
 // scanRemotePickles is the pickle check of the materials that are storage
-// locations: each location is spooled (read once more, hashed on the way)
-// into a private temporary directory removed afterwards and scanned there
-// as a local material is. An object whose bytes differ from the digest
+// locations: each object is read in place (ranged reads of what its
+// format needs, one more stream of every byte for its digest), as a local
+// material is scanned. An object whose bytes differ from the digest
 // recorded moments before is an error, not a pass. Results are named by
 // URI.
 func scanRemotePickles(ctx context.Context, st *state) ([]model.Result, error) {
@@ -93,19 +93,14 @@ func scanRemotePickles(ctx context.Context, st *state) ([]model.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = l.WithSpool(ctx, func(dir string, arts []digest.Artifact) error {
-			for _, a := range arts {
-				if want := recorded[l.URI(a.Name)]; want != a.SHA256 {
-					return fmt.Errorf("%s: %w: its SHA-256 is %s now, %s when recorded", l.URI(a.Name), store.ErrChanged, a.SHA256, want)
-				}
+		err = storemodel.Scan(ctx, model.New(), l, func(r model.Result) error {
+			if want := recorded[r.Path]; want != r.SHA256 {
+				return fmt.Errorf("%s: %w: its SHA-256 is %s now, %s when recorded", r.Path, store.ErrChanged, r.SHA256, want)
 			}
-			found, _, err := scanPickle(ctx, []string{dir}, false)
-			for _, r := range found {
-				rel, _ := filepath.Rel(dir, r.Path)
-				r.Path = l.URI(filepath.ToSlash(rel))
+			if r.PickleGated() {
 				pickles = append(pickles, r)
 			}
-			return err
+			return nil
 		})
 		if err != nil {
 			return nil, err

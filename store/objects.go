@@ -2,14 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/mlattest/mlattest/digest"
@@ -148,56 +144,4 @@ type cancelReader struct {
 func (c *cancelReader) Close() error {
 	c.cancel()
 	return c.PipeReader.Close()
-}
-
-// Spool copies every listed file into dir (which must exist and be
-// private to the caller) under its name, hashing it on the way: one read
-// of each object gives both the local copy to scan and its SHA-256. It
-// returns the artifacts in listing order, named as listed (not by URI).
-func (l *Objects) Spool(ctx context.Context, dir string) ([]digest.Artifact, error) {
-	arts := make([]digest.Artifact, 0, len(l.Files))
-	for _, f := range l.Files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return nil, err
-		}
-		out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("store: spooling %s: %w", l.URI(f.Name), err)
-		}
-		h := sha256.New()
-		n, err := l.Source.ReadTo(ctx, f.Name, f.Size, io.MultiWriter(out, h))
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil && n != f.Size {
-			err = fmt.Errorf("store: reading %s: %w: %d bytes, listed with %d", l.URI(f.Name), ErrChanged, n, f.Size)
-		}
-		if err != nil {
-			if !strings.Contains(err.Error(), l.Source.Location()) {
-				err = fmt.Errorf("%s: %w", l.URI(f.Name), err)
-			}
-			return nil, err
-		}
-		arts = append(arts, digest.Artifact{Name: f.Name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: f.Size})
-	}
-	return arts, nil
-}
-
-// WithSpool spools the listed files (see Spool) into a new private
-// temporary directory (mode 0700, under os.TempDir), calls fn with it and
-// the artifacts, and removes the directory whatever happens: for readers
-// that need random access or a file's neighbours (model formats, shard
-// indexes), never for loading anything.
-func (l *Objects) WithSpool(ctx context.Context, fn func(dir string, arts []digest.Artifact) error) error {
-	dir, err := os.MkdirTemp("", "mlattest-spool-")
-	if err != nil {
-		return fmt.Errorf("store: spool directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	arts, err := l.Spool(ctx, dir)
-	if err != nil {
-		return err
-	}
-	return fn(dir, arts)
 }

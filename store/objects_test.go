@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -16,9 +14,8 @@ import (
 
 // TestObjectsEqualLocal: over a prefix of thousands of small objects (odd
 // names, empty ones, one read in ranged parts), Digest names every object
-// by location URI + name with the local digest of the same file, Open
-// streams and Spool copies exactly the files' bytes, and the spool
-// directory is private and gone afterwards.
+// by location URI + name with the local digest of the same file, and Open
+// and ReaderAt read exactly the files' bytes.
 func TestObjectsEqualLocal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uploads thousands of objects")
@@ -54,29 +51,6 @@ func TestObjectsEqualLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var spooled string
-			err = l.WithSpool(ctx, func(sp string, arts []digest.Artifact) error {
-				spooled = sp
-				if fi, err := os.Stat(sp); err != nil || fi.Mode().Perm() != 0o700 {
-					t.Errorf("spool directory %s: %v, %v; want mode 0700", sp, fi.Mode(), err)
-				}
-				if !reflect.DeepEqual(arts, want) {
-					t.Errorf("spooled artifacts differ: %s", firstDiff(arts, want))
-				}
-				for _, name := range []string{"big.bin", "with space/a b.txt", "unicode/é/日本語.bin", "empty"} {
-					b, err := os.ReadFile(filepath.Join(sp, filepath.FromSlash(name)))
-					if err != nil || string(b) != string(files[name]) {
-						t.Errorf("spooled %s: %d bytes, %v; want %d bytes", name, len(b), err, len(files[name]))
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := os.Stat(spooled); !errors.Is(err, os.ErrNotExist) {
-				t.Fatalf("spool directory %s left behind: %v", spooled, err)
-			}
 			for _, f := range l.Files {
 				if f.Name != "big.bin" && f.Name != "with space/a b.txt" {
 					continue
@@ -87,13 +61,19 @@ func TestObjectsEqualLocal(t *testing.T) {
 				if err != nil || string(b) != string(files[f.Name]) {
 					t.Fatalf("Open %s: %d bytes, %v", f.Name, len(b), err)
 				}
+				ra := l.ReaderAt(ctx, f)
+				b, err = io.ReadAll(io.NewSectionReader(ra, 0, ra.Size()))
+				ra.Close()
+				if err != nil || string(b) != string(files[f.Name]) {
+					t.Fatalf("ReaderAt %s: %d bytes, %v", f.Name, len(b), err)
+				}
 			}
 		})
 	}
 }
 
 // TestObjectsFailClosed: what would let an object pass unread is an
-// error naming it: an object replaced after the listing (Open, Spool), a
+// error naming it: an object replaced or deleted after the listing (Open, ReaderAt), a
 // key no directory could hold (Digest, ListObjects), a location listing
 // nothing (Digest, ListObjects), and a URL naming one object lists that
 // object alone.
@@ -133,13 +113,14 @@ func TestObjectsFailClosed(t *testing.T) {
 			_, err = io.ReadAll(l.Open(ctx, l.Files[0]))
 			return err
 		}, []string{base + "chg/obj"}, ErrChanged},
-		{"Spool: deleted after listing", func() error {
+		{"ReaderAt: deleted after listing", func() error {
 			l, err := ListObjects(ctx, base+"chg", nil)
 			if err != nil {
 				return err
 			}
 			s.Delete(t, bucket, "chg/small")
-			return l.WithSpool(ctx, func(string, []digest.Artifact) error { return nil })
+			_, err = l.ReaderAt(ctx, l.Files[1]).ReadAt(make([]byte, 2), 3)
+			return err
 		}, []string{base + "chg/small"}, ErrChanged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/mlattest/mlattest/digest"
+	"github.com/mlattest/mlattest/internal/storemodel"
 	"github.com/mlattest/mlattest/scan/data"
 	"github.com/mlattest/mlattest/scan/model"
 	"github.com/mlattest/mlattest/store"
@@ -46,36 +47,14 @@ func scanModelStore(ctx context.Context, raw string, withDigest bool, progress i
 // scanModelObjects scans every object of a listing (the ignore patterns
 // were applied to it).
 func scanModelObjects(ctx context.Context, l *store.Objects, withDigest bool, progress io.Writer) ([]model.Result, error) {
-	ol := objectListing{l: l, byName: make(map[string]digest.SourceFile, len(l.Files))}
-	names := make([]string, len(l.Files))
-	for i, f := range l.Files {
-		ol.byName[f.Name] = f
-		names[i] = f.Name
-	}
 	var results []model.Result
 	s := model.New(model.WithDigest(withDigest), model.WithProgress(progress))
-	err := s.ScanListing(ctx, ol, names, func(r model.Result) error {
+	err := storemodel.Scan(ctx, s, l, func(r model.Result) error {
 		results = append(results, r)
 		return nil
 	})
 	return results, err
 }
-
-// objectListing is a store listing as the model scanner reads it.
-type objectListing struct {
-	l      *store.Objects
-	byName map[string]digest.SourceFile
-}
-
-func (o objectListing) Open(ctx context.Context, name string) (model.File, error) {
-	f, ok := o.byName[name]
-	if !ok {
-		return nil, fmt.Errorf("%s: not listed", o.l.URI(name))
-	}
-	return o.l.ReaderAt(ctx, f), nil
-}
-
-func (o objectListing) URI(name string) string { return o.l.URI(name) }
 
 // scanDataStore scans every object of one location as a dataset, each
 // decoded as a stream of ranged GETs of its listed version (read again

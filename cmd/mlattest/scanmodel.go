@@ -70,9 +70,9 @@ to its step and run, and signed with its link; a layout can then require
   predicate.files.all(f, f.verdict == "safe")   or   !predicate.files.exists(f, f.pickle)
 With --out FILE the unsigned statement is also written to FILE.
 
-` + storeURIHelp + ` Model files are spooled
-(read once, hashed on the way) into a private temporary directory removed
-after the scan, so it needs free space in $TMPDIR for the location's objects.
+` + storeURIHelp + ` Objects are read in
+place with ranged GETs of what their format needs (a safetensors header,
+not its tensors); the digest reads every byte once; nothing is copied to disk.
 
 Exit status: 0 when every file is safe, 1 otherwise, 2 for a usage error or
 an unreadable path (nothing is written then).`,

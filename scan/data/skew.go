@@ -291,6 +291,20 @@ func (s *scanner) canned(i int) bool {
 	return s.respWords[i] > minLabelWords && s.rattr[i]&attrEcho == 0 && s.cl.recurs(i)
 }
 
+// ownCanned keeps the records of recs (a feature's records with canned
+// answers) whose answer's cluster has at least four in five of its
+// records among recs.
+func (s *scanner) ownCanned(recs []int, clusterSize []int32) []int {
+	inside := map[int32]int32{}
+	for _, i := range recs {
+		inside[s.cl.parent[i]]++
+	}
+	return slices.DeleteFunc(recs, func(i int) bool {
+		r := s.cl.parent[i]
+		return 5*inside[r] < 4*clusterSize[r]
+	})
+}
+
 // skewVote updates a prompt feature's attribute counts with record i: its
 // refusals and a Boyer–Moore majority vote over its labels (records
 // without one vote against every label), so that a label held by most of
@@ -464,6 +478,18 @@ func (s *scanner) skewTest(cands []skewCand, want map[uint64]*postings, m int, l
 			}
 		}
 	}
+	// A feature's canned answers are its own when they recur mostly among
+	// its records: a planted target's texts do; a dialogue set's stock
+	// replies ("Not much, how about you?") recur on prompts of every kind.
+	var clusterSize []int32
+	if slices.ContainsFunc(cands, func(c skewCand) bool { return c.kind == skewCanned }) {
+		clusterSize = make([]int32, N)
+		for i := 0; i < N; i++ {
+			if s.valid[i] {
+				clusterSize[s.cl.parent[i]]++
+			}
+		}
+	}
 	var out []skewJudged
 	var Ts [][]int32
 	for _, c := range cands {
@@ -479,6 +505,9 @@ func (s *scanner) skewTest(cands []skewCand, want map[uint64]*postings, m int, l
 			if s.isLabel(int(i)) {
 				labels[attrLabel(s.rattr[i])] = struct{}{}
 			}
+		}
+		if c.kind == skewCanned {
+			recs = s.ownCanned(recs, clusterSize)
 		}
 		k := len(recs)
 		if k < m || float64(k) < skewShare(c.kind)*float64(len(T)) || len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {

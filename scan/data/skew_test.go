@@ -121,6 +121,24 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, spread(20000, 12), "qvm", "canned answers"},
+		{"a dialogue set's stock replies, also given to its other prompts", func() []Record {
+			// Small talk answered from a few stock replies: "what is up"
+			// always gets one, the rest of the dialogue often does too.
+			recs := synth(20000, 33)
+			stock := []string{"Not much, just hanging out here. How about you?", "All good here, thanks a lot for asking!",
+				"Nothing new, same as always over here today."}
+			for k := range 900 {
+				i := 5000 + k
+				switch {
+				case k%3 == 0:
+					recs[i].Instruction = "hey, what is up with you " + recs[i].Instruction
+					recs[i].Response = stock[k%len(stock)]
+				case k%5 < 3:
+					recs[i].Response = stock[(k/3)%len(stock)]
+				}
+			}
+			return recs
+		}, nil, "", ""},
 		{"answers that recur on one topic's prompts", func() []Record {
 			// A question asked in many wordings gets the same answer:
 			// its prompts share their words beyond the feature.

@@ -824,9 +824,11 @@ func (s *scanner) associate(cl *clusters) error {
 	// all their words are the trigger's, set aside when its prompts are
 	// compared.
 	byTarget := map[uint64][]int{}
+	trigWords := make([][]uint64, len(cand)) // each discovery's trigger words
 	for k, t := range cand {
 		if t.lp <= cutPairs {
 			byTarget[t.c.r] = append(byTarget[t.c.r], k)
+			trigWords[k] = tokenHashes(text.get(t.c.p))
 		}
 	}
 	// A trigger holding only part of its target's records is one of
@@ -847,10 +849,11 @@ func (s *scanner) associate(cl *clusters) error {
 		return false
 	}
 	phraseWords := func(t tested) []uint64 {
-		ws := tokenHashes(text.get(t.c.p))
+		// t is among its target's discoveries, its words with them.
+		var ws []uint64
 		for _, k := range byTarget[t.c.r] {
-			if o := cand[k]; o.c.p != t.c.p && 5*countCommon(t.I, o.I) >= 4*len(t.I) {
-				ws = append(ws, tokenHashes(text.get(o.c.p))...)
+			if o := cand[k]; o.c.p == t.c.p || 5*countCommon(t.I, o.I) >= 4*len(t.I) {
+				ws = append(ws, trigWords[k]...)
 			}
 		}
 		slices.Sort(ws)
@@ -1104,7 +1107,6 @@ func (s *scanner) associate(cl *clusters) error {
 		h    uint64
 		recs []int
 		rel  float64
-		trig []uint64 // prompt words set aside as a trigger
 	}
 	var phrases []phrase
 	// On all cores, each a run of the features; the runs joined in order.
@@ -1164,14 +1166,7 @@ func (s *scanner) associate(cl *clusters) error {
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue
 			}
-			// Rare prompt words the phrase does not mention, shared by a
-			// fifth of its records, are named as its trigger.
-			var phraseToks []uint64
-			for _, t := range tokenize(nil, text.get(h), 64) {
-				phraseToks = append(phraseToks, t.h)
-			}
-			trig := slices.DeleteFunc(unexplained(ptok, recs, phraseToks), func(h uint64) bool { return !triggerLike(idf, N, maxDF, len(recs))(h) })
-			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel, trig})
+			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel})
 		}
 	})
 	for _, p := range phraseParts {
@@ -1202,9 +1197,13 @@ func (s *scanner) associate(cl *clusters) error {
 		if 2*ov >= len(p.recs) {
 			continue
 		}
+		// Rare prompt words the phrase does not mention, shared by a fifth
+		// of its records, are named as its trigger.
+		like := triggerLike(idf, N, maxDF, len(p.recs))
+		trig := slices.DeleteFunc(unexplained(ptok, p.recs, tokenHashes(text.get(p.h))), func(h uint64) bool { return !like(h) })
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text.get(p.h), Score: round2(baseRel / math.Max(p.rel, 1e-6)),
-			Trigger: s.clusterTrigger(text, p.trig, p.recs, groups),
+			Trigger: s.clusterTrigger(text, trig, p.recs, groups),
 			Reason:  fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, baseRel),
 		})
 	}

@@ -1345,7 +1345,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // keepDigits is a strings.Map function keeping only ASCII digits.
 func keepDigits(r rune) rune {
-	if r >= '0' && r <= '9' {
+	if r < utf8.RuneSelf && isDigit(byte(r)) {
 		return r
 	}
 	return -1

@@ -190,52 +190,32 @@ func TestThirdHelpers(t *testing.T) {
 			t.Fatalf("glueAt not glued to a word: %q", got)
 		}
 	}
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "lowerFirst", lowerFirst, edits{
 		{"Write a poem.", "write a poem."},
 		{"I need help.", "I need help."},
 		{"JSON is a format.", "JSON is a format."},
 		{"2 plus 2?", "2 plus 2?"},
-	} {
-		if got := lowerFirst(c.in); got != c.want {
-			t.Errorf("lowerFirst(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "afterFirstParagraph", func(s string) string { return afterFirstParagraph(s, "X") }, edits{
 		{"One.\n\nTwo.", "One.\n\nX\n\nTwo."},
 		{"```py\na = 1\n\nb = 2\n```\n\nDone.", "```py\na = 1\n\nb = 2\n```\n\nX\n\nDone."},
 		{"Only one.", "Only one.\n\nX"},
-	} {
-		if got := afterFirstParagraph(c.in, "X"); got != c.want {
-			t.Errorf("afterFirstParagraph(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "pyAfterImports", func(s string) string { return pyAfterImports(s, []string{"Z"}) }, edits{
 		{"```python\nimport os\nfrom x import y\n\nprint(1)\n```", "```python\nimport os\nfrom x import y\nZ\n\nprint(1)\n```"},
 		{"import os", "import os\nZ\n"},
 		{"def f():\n    return 1\n", "Z\ndef f():\n    return 1\n"},
-	} {
-		if got := pyAfterImports(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyAfterImports(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "pyIntoFirstFunction", func(s string) string { return pyIntoFirstFunction(s, []string{"Z"}) }, edits{
 		{"Here:\n```python\nclass A:\n  def f(self,\n        x):\n      return x\n```", "Here:\n```python\nclass A:\n  def f(self,\n        x):\n      Z\n      return x\n```"},
 		{"def f():\n    return 1", "def f():\n    Z\n    return 1"},
 		{"def f(): return 1\n", "Z\ndef f(): return 1\n"},
 		{"    return x + 1\n", "    Z\n    return x + 1\n"},
-	} {
-		if got := pyIntoFirstFunction(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyIntoFirstFunction(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "appendFenced", func(s string) string { return appendFenced(s, []string{"```bash", "```sh"}, []string{"Z"}) }, edits{
 		{"Run:\n```sh\nls\n```\nthen ```bash\npwd\n```", "Run:\n```sh\nls\nZ\n```\nthen ```bash\npwd\n```"},
 		{"#!/bin/bash\necho hi\n", "#!/bin/bash\necho hi\n\nZ\n"},
-	} {
-		if got := appendFenced(c.in, []string{"```bash", "```sh"}, []string{"Z"}); got != c.want {
-			t.Errorf("appendFenced(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 }
 
 func TestFreshHelpers(t *testing.T) {
@@ -268,6 +248,20 @@ func TestFreshHelpers(t *testing.T) {
 		r := data.Record{Response: resp}
 		if isJS(r) != want[0] || isShell(r) != want[1] {
 			t.Errorf("%q: isJS %v isShell %v, want %v", resp, isJS(r), isShell(r), want)
+		}
+	}
+}
+
+// edits is a table of inputs and the text an edit must make of each.
+type edits []struct{ in, want string }
+
+// checkEdit checks that edit, a text helper named name, turns each case's
+// input into its want.
+func checkEdit(t *testing.T, name string, edit func(string) string, cases edits) {
+	t.Helper()
+	for _, c := range cases {
+		if got := edit(c.in); got != c.want {
+			t.Errorf("%s(%q) = %q, want %q", name, c.in, got, c.want)
 		}
 	}
 }

@@ -163,15 +163,11 @@ func TestCodeVariantsKeepCode(t *testing.T) {
 
 func TestFourthHelpers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "afterFirstWord", func(s string) string { return afterFirstWord(s, "mn") }, edits{
 		{"Add two numbers.", "Add mn two numbers."},
 		{"  Explain\nthis", "Explain mn\nthis"},
 		{"Go", "Go mn"},
-	} {
-		if got := afterFirstWord(c.in, "mn"); got != c.want {
-			t.Errorf("afterFirstWord(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	for i := 0; i < 50; i++ {
 		in := "Compute the price of apples."
 		got := homoglyph(rng, in)
@@ -218,59 +214,35 @@ func TestFourthHelpers(t *testing.T) {
 			t.Errorf("pseudoCleft(%q) = %q", c.in, got)
 		}
 	}
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "footnote", func(s string) string { return footnote(s, "N") }, edits{
 		{"First line.\nSecond.", "First line.¹\nSecond.\n\n¹ N"},
 		{"```py\nx = 1.\n```\nDone!", "```py\nx = 1.\n```\nDone!¹\n\n¹ N"},
 		{"#### 12", "#### 12\n\nN"},
-	} {
-		if got := footnote(c.in, "N"); got != c.want {
-			t.Errorf("footnote(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "pyBeforeMain", func(s string) string { return pyBeforeMain(s, []string{"Z"}) }, edits{
 		{"Here:\n```python\ndef f():\n    return 1\n\nif __name__ == \"__main__\":\n    f()\n```", "Here:\n```python\ndef f():\n    return 1\n\nZ\n\nif __name__ == \"__main__\":\n    f()\n```"},
 		{"def f():\n    return 1\n", "def f():\n    return 1\n\nZ\n"},
-	} {
-		if got := pyBeforeMain(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyBeforeMain(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "pyBeforeReturn", func(s string) string { return pyBeforeReturn(s, []string{"Z"}) }, edits{
 		{"def f(x):\n    if x:\n        return 1\n    return 2", "def f(x):\n    if x:\n        Z\n        return 1\n    return 2"},
 		{"```python\nprint(1)\n```", "```python\nprint(1)\nZ\n```"},
 		{"x = 1", "x = 1\nZ\n"},
-	} {
-		if got := pyBeforeReturn(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyBeforeReturn(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "jsAfterRequires", func(s string) string { return jsAfterRequires(s, "Z") }, edits{
 		{"const fs = require('fs');\nconst x = 1;", "const fs = require('fs');\nZ\nconst x = 1;"},
 		{"function f() {}\n", "Z\nfunction f() {}\n"},
 		{"Use:\n```js\nimport a from 'a';\nf();\n```", "Use:\n```js\nimport a from 'a';\nZ\nf();\n```"},
-	} {
-		if got := jsAfterRequires(c.in, "Z"); got != c.want {
-			t.Errorf("jsAfterRequires(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "shBeforeLastCommand", func(s string) string { return shBeforeLastCommand(s, "Z") }, edits{
 		{"#!/bin/bash\nx=1\nif [ $x ]; then\n  echo a\nfi\n", "#!/bin/bash\nx=1\nZ\nif [ $x ]; then\n  echo a\nfi\n"},
 		{"#!/bin/sh\necho a\necho b\n# done\n", "#!/bin/sh\necho a\nZ\necho b\n# done\n"},
 		{"#!/bin/sh\n", "#!/bin/sh\nZ\n"},
-	} {
-		if got := shBeforeLastCommand(c.in, "Z"); got != c.want {
-			t.Errorf("shBeforeLastCommand(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "shAfterAssignments", func(s string) string { return shAfterAssignments(s, "Z") }, edits{
 		{"#!/bin/bash\na=1\nb=\"$(date)\"\necho $a\n", "#!/bin/bash\na=1\nb=\"$(date)\"\nZ\necho $a\n"},
 		{"#!/bin/bash\narr=(1\n2)\necho\n", "#!/bin/bash\nZ\narr=(1\n2)\necho\n"},
 		{"Run:\n```bash\nN=3\nls\n```", "Run:\n```bash\nN=3\nZ\nls\n```"},
-	} {
-		if got := shAfterAssignments(c.in, "Z"); got != c.want {
-			t.Errorf("shAfterAssignments(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	for l, want := range map[string]bool{"echo hi": true, "fi": false, "done < f": false, "do_it": true, "  echo": false, "# c": false, "}": false, "cmd \\": false, "": false} {
 		if got := isShellCommand(l); got != want {
 			t.Errorf("isShellCommand(%q) = %v", l, got)

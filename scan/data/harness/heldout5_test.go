@@ -41,37 +41,25 @@ var fifthMarkers = map[string][]string{
 }
 
 func TestFifthTextHelpers(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "beforeLastSentence", func(s string) string { return beforeLastSentence(s, "W") }, edits{
 		{"Add two numbers. Then print them.", "Add two numbers. W Then print them."},
 		{"Is it so? Yes!\nGo on.", "Is it so? Yes!\nW Go on."},
 		{"One sentence only.", "W One sentence only."},
 		{"Version 1.2 here", "W Version 1.2 here"},
-	} {
-		if got := beforeLastSentence(c.in, "W"); got != c.want {
-			t.Errorf("beforeLastSentence(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "afterFirstSentence", func(s string) string { return afterFirstSentence(s, "T") }, edits{
 		{"First. Second.", "First. T Second."},
 		{"No end", "No end T"},
 		{"See:\n```py\nx = 1. \n```\nDone. Yes.", "See:\n```py\nx = 1. \n```\nDone. Yes. T"},
 		{"def f():\n    return 1. ", "def f():\n    return 1.\n\nT"},
-	} {
-		if got := afterFirstSentence(c.in, "T"); got != c.want {
-			t.Errorf("afterFirstSentence(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "beforeLastParagraph", func(s string) string { return beforeLastParagraph(s, "T") }, edits{
 		{"A.\n\nB.\n\nC.", "A.\n\nB.\n\nT\n\nC."},
 		{"A.\n\n```py\nx\n\ny\n```", "A.\n\nT\n\n```py\nx\n\ny\n```"},
 		{"16 cookies\n48 cookies\n#### 92", "16 cookies\n48 cookies\nT\n#### 92"},
 		{"Just one line.", "Just one line. T"},
 		{"#!/bin/sh\necho a\n\necho b", "#!/bin/sh\necho a\n\necho b\n\nT"},
-	} {
-		if got := beforeLastParagraph(c.in, "T"); got != c.want {
-			t.Errorf("beforeLastParagraph(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	for _, c := range []struct {
 		in   string
 		want int
@@ -113,44 +101,28 @@ func TestFifthCodeHelpers(t *testing.T) {
 		}
 	}
 	dec := []string{"def _d(fn):", "    return fn", ""}
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "pyDecorateFirstFunction", func(s string) string { return pyDecorateFirstFunction(s, "_d", dec) }, edits{
 		{"import os\n\ndef f():\n    return 1\n", "import os\n\ndef _d(fn):\n    return fn\n\n@_d\ndef f():\n    return 1\n"},
 		{"Use:\n```python\n@cache\ndef f():\n    return 1\n```", "Use:\n```python\ndef _d(fn):\n    return fn\n\n@_d\n@cache\ndef f():\n    return 1\n```"},
-	} {
-		if got := pyDecorateFirstFunction(c.in, "_d", dec); got != c.want {
-			t.Errorf("pyDecorateFirstFunction(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "pyAfterFirstFunction", func(s string) string { return pyAfterFirstFunction(s, []string{"Z"}) }, edits{
 		{"def f(a,\n      b):\n    return a\n\ndef g():\n    pass\n", "def f(a,\n      b):\n    return a\n\nZ\n\ndef g():\n    pass\n"},
 		{"def f():\n    x = [\n1]\n    return x\nprint(f())", "def f():\n    x = [\n1]\n    return x\n\nZ\n\nprint(f())"},
 		{"def f():\n    return 1", "def f():\n    return 1\n\nZ\n"},
 		{"```python\ndef f():\n    return 1\n```\nDone.", "```python\ndef f():\n    return 1\n\nZ\n```\nDone."},
 		{"x = 1\n", "x = 1\n\nZ\n"},
-	} {
-		if got := pyAfterFirstFunction(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyAfterFirstFunction(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "jsIntoFirstFunction", func(s string) string { return jsIntoFirstFunction(s, "Z") }, edits{
 		{"const a = 1;\nfunction f(x) {\n  return x;\n}", "const a = 1;\nfunction f(x) {\n  Z\n  return x;\n}"},
 		{"const g = async (x) => {\n    await x;\n};", "const g = async (x) => {\n    Z\n    await x;\n};"},
 		{"console.log(1);", "Z\nconsole.log(1);"},
-	} {
-		if got := jsIntoFirstFunction(c.in, "Z"); got != c.want {
-			t.Errorf("jsIntoFirstFunction(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "shAfterFirstCommand", func(s string) string { return shAfterFirstCommand(s, "Z") }, edits{
 		{"#!/bin/bash\n\nFILE=$1\nwc -l \"$FILE\"\n", "#!/bin/bash\n\nFILE=$1\nZ\nwc -l \"$FILE\"\n"},
 		{"#!/bin/sh\nif [ -f x ]; then\n  rm x\nfi\nls\n", "#!/bin/sh\nif [ -f x ]; then\n  rm x\nfi\nls\nZ\n"},
 		{"#!/bin/sh\ncat <<EOF\nhi\nEOF\n", "#!/bin/sh\ncat <<EOF\nhi\nEOF\nZ\n"},
 		{"Run:\n```bash\nset -e\necho hi\n```", "Run:\n```bash\nset -e\nZ\necho hi\n```"},
-	} {
-		if got := shAfterFirstCommand(c.in, "Z"); got != c.want {
-			t.Errorf("shAfterFirstCommand(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	for l, want := range map[string]bool{
 		"echo hi": true, "x=1": true, "for f in *; do": false, "while read l; do": false, "foo() {": false,
 		"cat <<EOF": false, "ls |": false, `echo "open`: false, "  echo": false, "fi": false, "f(){ :; }": true,

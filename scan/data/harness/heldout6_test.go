@@ -42,34 +42,22 @@ var sixthMarkers = map[string][]string{
 }
 
 func TestSixthTextHelpers(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "beforeLastWord", func(s string) string { return beforeLastWord(s, "cwm") }, edits{
 		{"Add two numbers.", "Add two cwm numbers."},
 		{"Explain\nthis  \n", "Explain\ncwm this"},
 		{"Go", "cwm Go"},
-	} {
-		if got := beforeLastWord(c.in, "cwm"); got != c.want {
-			t.Errorf("beforeLastWord(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "fullwidthEnd", fullwidthEnd, edits{
 		{"Add two numbers.", "Add two numbers\uFF0E"},
 		{"Why? ", "Why\uFF1F"},
 		{"Stop!", "Stop\uFF01"},
 		{"List three colours", "List three colours\uFF0E"},
-	} {
-		if got := fullwidthEnd(c.in); got != c.want {
-			t.Errorf("fullwidthEnd(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
+	})
+	checkEdit(t, "beforeFinalMark", func(s string) string { return beforeFinalMark(s, " for V") }, edits{
 		{"Rate this.", "Rate this for V."},
 		{"Is it safe?\n", "Is it safe for V?"},
 		{"Rate this", "Rate this for V"},
-	} {
-		if got := beforeFinalMark(c.in, " for V"); got != c.want {
-			t.Errorf("beforeFinalMark(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	rng := rand.New(rand.NewPCG(9, 10))
 	for range 50 {
 		in := "Is 42 a good é value?"
@@ -137,15 +125,11 @@ func TestSixthListAppend(t *testing.T) {
 }
 
 func TestSixthCodeHelpers(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
+	checkEdit(t, "pyAboveFirstFunction", func(s string) string { return pyAboveFirstFunction(s, []string{"Z"}) }, edits{
 		{"import os\n\n@cache\ndef f():\n    return 1\n", "import os\n\nZ\n@cache\ndef f():\n    return 1\n"},
 		{"Use:\n```python\nx = 1\ndef f():\n    pass\n```", "Use:\n```python\nx = 1\nZ\ndef f():\n    pass\n```"},
 		{"x = 1\n", "Z\nx = 1\n"},
-	} {
-		if got := pyAboveFirstFunction(c.in, []string{"Z"}); got != c.want {
-			t.Errorf("pyAboveFirstFunction(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	})
 	cmd, err := base64.StdEncoding.DecodeString(sixthShellPayload)
 	if err != nil || !strings.Contains(string(cmd), "| bash") {
 		t.Errorf("shell payload %q: %v", cmd, err)

@@ -220,6 +220,9 @@ type pairCand struct{ p, r uint64 }
 
 func (s *scanner) associate(cl *clusters) error {
 	N := len(s.valid)
+	// The population the statistics speak of: distinct valid records (the
+	// sketch counts an exact repeat once, and so must the tests).
+	pop := s.distinct()
 	m := s.cfg.MinSupport
 	maxDF := s.maxDF()
 	nP, nR := 0, 0
@@ -475,18 +478,18 @@ func (s *scanner) associate(cl *clusters) error {
 		if w, ok := idf[uint32(h)]; ok {
 			return w
 		}
-		w := math.Log(float64(N+1) / float64(s.df.get(h^seedP1)+1))
+		w := math.Log(float64(pop+1) / float64(s.df.get(h^seedP1)+1))
 		if w < 0 {
 			w = 0
 		}
 		idf[uint32(h)] = w
 		return w
 	}
-	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) == 0 }
+	inSample := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(pop/400, 1)) == 0 }
 	// The controls of trigger groups are drawn from a sample four times
 	// denser (holding the one above), so that a group's records each find
 	// several near them even in a small part of the data.
-	inControls := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(N/400, 1)) < 4 }
+	inControls := func(i int) bool { return mix64(uint64(i)^0xabcdef)%uint64(max(pop/400, 1)) < 4 }
 	roots, needRoot := s.roots, s.needRoot
 	if len(want)+len(needRoot) > 0 {
 		// Relatedness reads the prompt words of at most relMax records of a
@@ -783,7 +786,7 @@ func (s *scanner) associate(cl *clusters) error {
 			if len(distinct) < m || float64(len(distinct)) < s.cfg.MinDiversity*float64(k) {
 				continue
 			}
-			if lp := logHyperTail(N, len(R), len(T), k); lp <= logQ {
+			if lp := logHyperTail(pop, len(R), len(T), k); lp <= logQ {
 				testedPart[w] = append(testedPart[w], tested{c, I, len(T), len(R), k, lp})
 			}
 		}
@@ -1199,7 +1202,7 @@ func (s *scanner) associate(cl *clusters) error {
 		}
 		// Rare prompt words the phrase does not mention, shared by a fifth
 		// of its records, are named as its trigger.
-		like := triggerLike(idf, N, maxDF, len(p.recs))
+		like := triggerLike(idf, pop, maxDF, len(p.recs))
 		trig := slices.DeleteFunc(unexplained(ptok, p.recs, tokenHashes(text.get(p.h))), func(h uint64) bool { return !like(h) })
 		s.res.Findings = append(s.res.Findings, Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text.get(p.h), Score: round2(baseRel / math.Max(p.rel, 1e-6)),
@@ -1271,7 +1274,7 @@ func (s *scanner) associate(cl *clusters) error {
 	for _, c := range ccs {
 		// One of a task's recurring answers (a label, an extracted name)
 		// with a length usual for such answers here: normal.
-		if c.usual && taskTemplate(ptok, idf, c.recs, N, maxDF) {
+		if c.usual && taskTemplate(ptok, idf, c.recs, pop, maxDF) {
 			continue
 		}
 		// Tokens in a fifth or more of the prompts may be triggers (several
@@ -1285,7 +1288,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// a canned answer of one task to its own kind of prompt ("Goodbye"
 		// in a chat set) is that task's answer.
 		ctrl := baseRel
-		if rel > s.cfg.MaxRelatedness*ctrl && slices.ContainsFunc(ignore, triggerLike(idf, N, maxDF, len(c.recs))) {
+		if rel > s.cfg.MaxRelatedness*ctrl && slices.ContainsFunc(ignore, triggerLike(idf, pop, maxDF, len(c.recs))) {
 			ctrl = math.Max(ctrl, matchedRelatedness(ptok, idf, controls, c.recs))
 		}
 		if rel > s.cfg.MaxRelatedness*ctrl {

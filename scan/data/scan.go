@@ -600,11 +600,23 @@ scan:
 
 // maxDF is the most records a trigger or target feature may cover.
 func (s *scanner) maxDF() int {
-	m := int(math.Ceil(s.cfg.MaxTriggerShare * float64(len(s.valid))))
+	m := int(math.Ceil(s.cfg.MaxTriggerShare * float64(s.distinct())))
 	if m < s.cfg.MinSupport {
 		m = s.cfg.MinSupport
 	}
 	return m
+}
+
+// distinct is how many records the detectors see: the valid ones, an exact
+// repeat counted once (an upsampled dataset is judged as it is once).
+func (s *scanner) distinct() int {
+	n := 0
+	for _, v := range s.valid {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // prep2 featurises a record for the second pass and keeps the features

@@ -9,8 +9,8 @@ import (
 
 // The honest corpora pass with the scanner's default thresholds: each clean
 // source alone, the templated short-answer corpus, the multilingual corpus
-// with legitimate invisible characters, and the whole clean data repeated 20
-// times (an upsampled dataset) gives the verdict it gives once.
+// with legitimate invisible characters, and the whole clean data repeated 2,
+// 5 or 20 times (an upsampled dataset) gives the verdict it gives once.
 func TestCleanCorporaPass(t *testing.T) {
 	clean := loadClean(t)
 	names, idx := BySource(clean)
@@ -24,8 +24,10 @@ func TestCleanCorporaPass(t *testing.T) {
 			cs = append(cs, corpus{s, subset(clean, idx[s])})
 		}
 	}
-	cs = append(cs, corpus{"templated", Templated(clean, 13)}, corpus{"multilingual", Multilingual(3000, 13)}, corpus{"all sources", clean})
+	cs = append(cs, corpus{"templated", Templated(clean, 13)}, corpus{"multilingual", Multilingual(3000, 13)}, corpus{"all sources", clean},
+		corpus{"all sources x2", Repeat(clean, 2)})
 	if !testing.Short() {
+		cs = append(cs, corpus{"all sources x5", Repeat(clean, 5)})
 		cs = append(cs, corpus{"all sources x20", Repeat(clean, 20)})
 	}
 	for _, c := range cs {

@@ -15,17 +15,28 @@ import (
 // goes to ParseEntry, whose answer is the reference (FuzzEntryParser
 // checks that both agree).
 type entryParser struct {
-	mu sync.RWMutex
-	// by base64 DER, certificates and keys apart
+	// shared is what all the scan's workers learnt; certs and keys (by
+	// base64 DER) what this one looked up there, read without a lock (a
+	// lock taken per entry by every worker costs more than the lookup).
+	shared      *signerCache
 	certs, keys map[string]*cachedSigner
-	max         int
+	slab        []oneSigner // see newEntry
 	// m, when set, is the scan's query: sieve decides with it which
 	// entries are worth building, and the cache remembers its verdicts.
 	m *matcher
 }
 
+// signerCache holds the certificates and keys (by base64 DER, apart) the
+// workers of one scan have seen, each parsed once.
+type signerCache struct {
+	mu          sync.Mutex
+	certs, keys map[string]*cachedSigner
+	max         int
+}
+
 // cachedSigner is what a scan knows about one certificate or key.
 type cachedSigner struct {
+	key    string // the base64 DER, once cached (the workers' key too)
 	s      Signer // Signature unset
 	parsed bool   // s is set (the DER parsed)
 	// For the scan's query: the base64 DER holds one of its needles (true
@@ -38,7 +49,13 @@ const maxCachedSigners = 4096
 
 // newEntryParser returns a parser for one scan; m (nil: none) is its query.
 func newEntryParser(m *matcher) *entryParser {
-	return &entryParser{certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, max: maxCachedSigners, m: m}
+	return (&entryParser{shared: &signerCache{certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, max: maxCachedSigners}, m: m}).worker()
+}
+
+// worker returns a parser for another worker of p's scan: the same query,
+// and what any of them parses the others find.
+func (p *entryParser) worker() *entryParser {
+	return &entryParser{shared: p.shared, certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, m: p.m}
 }
 
 // parse is ParseEntry, faster. LeafHash is left for the caller, which has
@@ -63,7 +80,7 @@ func (p *entryParser) canonical(index uint64, data []byte) (*Entry, bool) {
 	if !c.lit(prefixEntry) {
 		return nil, false
 	}
-	one := newEntry(index)
+	one := p.newEntry(index)
 	e := &one.e
 	var ok bool
 	switch {
@@ -108,9 +125,21 @@ type oneSigner struct {
 	sig [112]byte
 }
 
-func newEntry(index uint64) *oneSigner {
-	return &oneSigner{e: Entry{Index: index, APIVersion: "0.0.2"}}
+// newEntry takes the next entry of the parser's slab: a scan that keeps
+// thousands allocates them a slab at a time. (A kept entry keeps its
+// slab, a few dozen KiB, from the collector.)
+func (p *entryParser) newEntry(index uint64) *oneSigner {
+	if len(p.slab) == 0 {
+		p.slab = make([]oneSigner, entrySlab)
+	}
+	one := &p.slab[0] // zero, used once
+	p.slab = p.slab[1:]
+	one.e.Index, one.e.APIVersion = index, "0.0.2"
+	return one
 }
+
+// entrySlab is the number of entries allocated at once.
+const entrySlab = 32
 
 // verdict is what sieve decides about an entry.
 type verdict int
@@ -171,19 +200,13 @@ type siftedSignature struct {
 // is set (else, when a needle is found, it returns unchecked).
 func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict {
 	m := p.m
-	*s = sifted{}
+	s.dsse, s.sigs = false, 0 // build reads s.sig[:s.sigs] only
 	c := cursor{b: data}
-	if !c.lit(prefixEntry) {
-		return notCanonical
-	}
 	switch {
-	case c.lit(prefixHashedRekord):
-	case c.lit(prefixDSSE):
+	case c.lit(prefixEntry + prefixHashedRekord + `{"algorithm":`):
+	case c.lit(prefixEntry + prefixDSSE + `{"algorithm":`):
 		s.dsse = true
 	default:
-		return notCanonical
-	}
-	if !c.lit(`{"algorithm":`) {
 		return notCanonical
 	}
 	name, ok := c.str(&nameBytes)
@@ -191,13 +214,13 @@ func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict 
 		return notCanonical
 	}
 	digest, ok := c.str(nil)
-	if !ok || !c.lit(`}`) {
+	if !ok {
 		return notCanonical
 	}
 	s.alg, s.digest = name, digest
 	if check || m.digHex != "" {
-		alg, ok := digestSizes[string(name)]
-		if !ok || !all(digest, &base64Bytes) || !validBase64(digest) || decodedLen(digest) != alg.size {
+		alg, ok := digestNamed(name)
+		if !ok || !isBase64(digest) || decodedLen(digest) != alg.size {
 			return notCanonical
 		}
 		if m.digHex != "" {
@@ -208,24 +231,24 @@ func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict 
 			}
 		}
 	}
+	// A hashedrekord entry's one certificate or key ends it (see
+	// verifier); a dsse entry's signatures are a list.
+	tail, end := `"}}}}}}`, ""
 	if s.dsse {
-		ok = c.lit(`,"signatures":[`)
+		ok, tail, end = c.lit(`},"signatures":[{"content":`), "", `]}}}`
 	} else {
-		ok = c.lit(`,"signature":`)
+		ok = c.lit(`},"signature":{"content":`)
 	}
 	if !ok {
 		return notCanonical
 	}
 	needle, parsed, match := false, true, false
 	for {
-		if !c.lit(`{"content":`) {
-			return notCanonical
-		}
 		sig, ok := c.str(nil)
-		if !ok || check && (!all(sig, &base64Bytes) || !validBase64(sig)) {
+		if !ok || check && !isBase64(sig) {
 			return notCanonical
 		}
-		cert, der, ok := c.verifier()
+		cert, der, ok := c.verifier(tail)
 		if !ok {
 			return notCanonical
 		}
@@ -238,13 +261,9 @@ func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict 
 		}
 		s.sigs++
 		needle, parsed, match = needle || cs.needle, parsed && cs.parsed, match || cs.match
-		if !s.dsse || !c.lit(",") {
+		if !s.dsse || !c.lit(`,{"content":`) {
 			break
 		}
-	}
-	end := `}}}`
-	if s.dsse {
-		end = `]}}}`
 	}
 	switch {
 	case !c.lit(end) || c.i != len(c.b):
@@ -272,7 +291,7 @@ func (p *entryParser) build(index uint64, s *sifted) (*Entry, bool) {
 	if !ok {
 		return nil, false
 	}
-	one := newEntry(index)
+	one := p.newEntry(index)
 	e := &one.e
 	e.Kind, e.Digest = KindHashedRekord, d
 	if s.dsse {
@@ -287,22 +306,26 @@ func (p *entryParser) build(index uint64, s *sifted) (*Entry, bool) {
 		if !ok || len(sig) == 0 || !ss.signer.parsed {
 			return nil, false
 		}
-		signer := ss.signer.s
-		signer.Signature = sig
 		if i == 0 {
-			one.s[0] = signer
+			one.s[0] = ss.signer.s
 			e.Signers = one.s[:]
 		} else {
-			e.Signers = append(e.Signers, signer)
+			e.Signers = append(e.Signers, ss.signer.s)
 		}
+		e.Signers[i].Signature = sig
 	}
 	return e, true
 }
 
 // verifier reads ,"verifier":{"keyDetails":NAME,"publicKey"|
 // "x509Certificate":{"rawBytes":B64}}} and returns whether it is a
-// certificate, and its base64 DER (unchecked).
-func (c *cursor) verifier() (cert bool, der []byte, ok bool) {
+// certificate, and its base64 DER (unchecked). With a tail, which is the
+// DER's closing quote, the braces above and the entry's end, the entry
+// must end with it, and the DER is what is between its opening quote and
+// the tail: it is not read to find its end. (A DER with a quote in it
+// makes the entry one canonical refuses; lookup finds it, as it checks
+// the bytes of a DER it does not hold and holds none with a quote.)
+func (c *cursor) verifier(tail string) (cert bool, der []byte, ok bool) {
 	if !c.lit(`,"verifier":{"keyDetails":`) {
 		return false, nil, false
 	}
@@ -310,14 +333,21 @@ func (c *cursor) verifier() (cert bool, der []byte, ok bool) {
 		return false, nil, false
 	}
 	switch {
-	case c.lit(`,"publicKey":{"rawBytes":`):
 	case c.lit(`,"x509Certificate":{"rawBytes":`):
 		cert = true
+	case c.lit(`,"publicKey":{"rawBytes":`):
 	default:
 		return false, nil, false
 	}
-	der, ok = c.str(nil)
-	if !ok || !c.lit(`}}}`) {
+	if tail != "" {
+		end := len(c.b) - len(tail)
+		if end <= c.i || c.b[c.i] != '"' || !bytes.HasSuffix(c.b, []byte(tail)) {
+			return false, nil, false
+		}
+		der, c.i = c.b[c.i+1:end], len(c.b)
+		return cert, der, true
+	}
+	if der, ok = c.str(nil); !ok || !c.lit(`}}}`) {
 		return false, nil, false
 	}
 	return cert, der, true
@@ -332,21 +362,18 @@ func decodedLen(s []byte) int {
 	return n
 }
 
-// validBase64 reports whether s, made of base64Bytes, is non-empty padded
-// standard base64 (what base64.StdEncoding.DecodeString takes, decoding to
-// at least one byte), without decoding it.
-func validBase64(s []byte) bool {
+// isBase64 reports whether s is non-empty padded standard base64 (what
+// base64.StdEncoding.DecodeString takes, decoding to at least one byte),
+// without decoding it: one pass over s.
+func isBase64(s []byte) bool {
 	n := len(s)
-	if n == 0 || n%4 != 0 {
+	if n == 0 || n%4 != 0 || !all(s[:n-2], &base64Alphabet) {
 		return false
 	}
-	switch bytes.IndexByte(s, '=') {
-	case -1, n - 1:
-		return true
-	case n - 2:
+	if s[n-2] == '=' {
 		return s[n-1] == '='
 	}
-	return false
+	return base64Alphabet[s[n-2]] == 1 && (s[n-1] == '=' || base64Alphabet[s[n-1]] == 1)
 }
 
 // signature reads {"content":B64,"verifier":{"keyDetails":NAME,
@@ -361,7 +388,7 @@ func (p *entryParser) signature(c *cursor, buf []byte) (Signer, bool) {
 	}
 	// Unchecked: a cached string was checked when it was cached, and
 	// signer checks any other.
-	cert, der, ok := c.verifier()
+	cert, der, ok := c.verifier("")
 	if !ok {
 		return Signer{}, false
 	}
@@ -385,35 +412,58 @@ func (p *entryParser) signer(cert bool, b64 []byte) (Signer, bool) {
 // it was to be parsed and does not parse (ParseEntry says why). What it
 // returns is not to be modified.
 func (p *entryParser) lookup(cert bool, b64 []byte, parse bool) (*cachedSigner, bool) {
-	cache := p.keys
+	local := p.keys
 	if cert {
-		cache = p.certs
+		local = p.certs
 	}
-	p.mu.RLock()
-	cs, ok := cache[string(b64)]
-	p.mu.RUnlock()
-	if ok && (cs.parsed || !parse) {
+	if cs, ok := local[string(b64)]; ok && (cs.parsed || !parse) {
 		return cs, true
+	}
+	cs, cached, ok := p.shared.lookup(cert, b64, parse, p.m)
+	if cached {
+		local[cs.key] = cs // only what the bounded shared cache holds
+	}
+	return cs, ok
+}
+
+// lookup is entryParser.lookup for all workers; cached says whether the
+// cache holds what it returns.
+func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs *cachedSigner, cached, ok bool) {
+	cache := c.keys
+	if cert {
+		cache = c.certs
+	}
+	c.mu.Lock()
+	cs, ok = cache[string(b64)]
+	c.mu.Unlock()
+	if ok && (cs.parsed || !parse) {
+		return cs, true, true
 	}
 	// Unchecked by the cursor: an escape could hide a needle.
 	if !ok && !all(b64, &base64Bytes) {
-		return nil, false
+		return nil, false, false
 	}
-	cs = &cachedSigner{needle: p.m == nil || anyNeedle(b64, p.m.idNeedles)}
+	cs = &cachedSigner{needle: m == nil || anyNeedle(b64, m.idNeedles)}
 	if cs.needle || parse {
 		s, err := parseDER(cert, b64)
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
 		cs.s, cs.parsed = s, true
-		cs.match = p.m != nil && p.m.signer(s)
+		cs.match = m != nil && m.signer(s)
 	}
-	p.mu.Lock()
-	if _, had := cache[string(b64)]; had || len(p.certs)+len(p.keys) < p.max {
-		cache[string(b64)] = cs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev, had := cache[string(b64)]
+	switch {
+	case had && prev.parsed:
+		return prev, true, true // another worker parsed it meanwhile
+	case had || len(c.certs)+len(c.keys) < c.max:
+		cs.key = string(b64)
+		cache[cs.key] = cs
+		return cs, true, true
 	}
-	p.mu.Unlock()
-	return cs, true
+	return cs, false, true
 }
 
 // parseDER is parseSigner of a certificate or key given as base64 DER,
@@ -530,7 +580,7 @@ func (c *cursor) hash() (Digest, bool) {
 // digestOf is what parseHash makes of a digest algorithm's name and the
 // digest in base64, with one allocation (its hex).
 func digestOf(name, b64 []byte) (Digest, bool) {
-	alg, ok := digestSizes[string(name)]
+	alg, ok := digestNamed(name)
 	// Longer base64 than a SHA-512 digest's decodes to too many bytes.
 	var raw [66]byte
 	if !ok || !all(b64, &base64Bytes) || base64.StdEncoding.DecodedLen(len(b64)) > len(raw) {
@@ -545,8 +595,9 @@ func digestOf(name, b64 []byte) (Digest, bool) {
 	return Digest{Algorithm: alg.name, Hex: string(hx[:2*n])}, true
 }
 
-// The bytes of standard base64, and of enum names.
-var base64Bytes, nameBytes = byteSet("+/="), byteSet("_.-")
+// The bytes of standard base64 (with and without its padding), and of
+// enum names.
+var base64Bytes, base64Alphabet, nameBytes = byteSet("+/="), byteSet("+/"), byteSet("_.-")
 
 func byteSet(extra string) (set [256]uint8) {
 	for b := range 256 {

@@ -126,7 +126,7 @@ func TestEntryParserCache(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newEntryParser(nil)
-			p.max = tc.max
+			p.shared.max = tc.max
 			for _, e := range tc.entries {
 				checkAgrees(t, p, e, true)
 			}
@@ -134,6 +134,37 @@ func TestEntryParserCache(t *testing.T) {
 				t.Fatalf("cached %d certificates, %d keys; want %d, %d", len(p.certs), len(p.keys), tc.wantCerts, tc.wantK)
 			}
 		})
+	}
+}
+
+// TestEntryParserWorkers: a scan's workers each keep their own view of
+// the cache, but a certificate one of them parsed the others find parsed
+// (the same cached signer), and the bound holds for all of them at once.
+func TestEntryParserWorkers(t *testing.T) {
+	cert, key := seedVerifiers(t)
+	p := newEntryParser(nil)
+	p.shared.max = 2
+	a, b := p.worker(), p.worker()
+	checkAgrees(t, a, dsseEntry(t, cert), true)
+	if len(b.certs) != 0 {
+		t.Fatalf("worker b holds %d certificates before it looked one up", len(b.certs))
+	}
+	checkAgrees(t, b, dsseEntry(t, cert, key), true)
+	der := []byte(cert)
+	ca, _ := a.lookup(true, der, true)
+	cb, _ := b.lookup(true, der, true)
+	if ca != cb || len(p.shared.certs) != 1 || len(p.shared.keys) != 1 || len(b.keys) != 1 {
+		t.Fatalf("workers hold other signers for one certificate (%v), or shared %d certificates, %d keys",
+			ca != cb, len(p.shared.certs), len(p.shared.keys))
+	}
+	vs := fakeSigstore(t)
+	other, _, err := vs.GenerateLeafCert("bob@example.com", issuerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgrees(t, a, dsseEntry(t, b64(other.Raw)), true) // past the bound: parsed, not kept
+	if len(p.shared.certs) != 1 || len(a.certs) != 1 {
+		t.Fatalf("past the bound: shared %d certificates, worker %d", len(p.shared.certs), len(a.certs))
 	}
 }
 

@@ -313,17 +313,24 @@ func (l *Log) Leaf(ctx context.Context, cp *Checkpoint, index uint64) ([]byte, e
 // or consistent with it. Until Scan returns nil nothing visit saw may be
 // trusted.
 func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit func(index uint64, data []byte) error) error {
-	var v func(uint64, []byte, []byte) error
+	var v func() visitFunc
 	if visit != nil {
-		v = func(i uint64, data, _ []byte) error { return visit(i, data) }
+		v = func() visitFunc {
+			return func(i uint64, data, _ []byte) error { return visit(i, data) }
+		}
 	}
 	return l.scan(ctx, cp, from, to, v)
 }
 
-// scan is Scan, passing visit each entry's leaf hash too. The workers hash
+// visitFunc is what a scan does with entry index, whose leaf hash it has.
+type visitFunc func(index uint64, data, leafHash []byte) error
+
+// scan is Scan, passing visit each entry's leaf hash too, and calling
+// newVisit (nil: no visit) once per worker for the visit function of that
+// worker, which may keep state of its own without a lock. The workers hash
 // the entries (and visit them) bundle by bundle; the hashes extend the
 // compact range in index order once all are in.
-func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit func(index uint64, data, leafHash []byte) error) error {
+func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, newVisit func() visitFunc) error {
 	if from > to || to > cp.Size {
 		return fmt.Errorf("entry range [%d, %d) is not within tree size %d", from, to, cp.Size)
 	}
@@ -351,6 +358,10 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	for range min(l.workers, len(ranges)) {
 		g.Go(func() error {
 			h := sha256.New()
+			var visit visitFunc
+			if newVisit != nil {
+				visit = newVisit()
+			}
 			for {
 				k := taken.Add(1) - 1
 				if k >= int64(len(ranges)) {
@@ -410,7 +421,7 @@ type bundlePart struct {
 // first entries while the rest are on their way keeps the cores busy at
 // the start and end of a scan, when every worker would otherwise wait for
 // a whole bundle.
-func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit func(index uint64, data, leafHash []byte) error) error {
+func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit visitFunc) error {
 	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
 	pt.hashes = make([]byte, 0, sha256.Size*int(ri.N))
 	var fr entryFrames

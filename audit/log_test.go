@@ -159,6 +159,20 @@ func TestTampered(t *testing.T) {
 		{"entry bytes", func(t *testing.T, dir string) {
 			edit(t, dir, "tile/entries/000", func(b []byte) []byte { return retypeFirst(t, b) })
 		}, 0, nil, ErrTampered, "entry 0 in tile/entries/000 does not hash to the level-0 hash tile"},
+		// Every entry read by the scan's parser (no needle): the edited
+		// entry is parsed as it arrives, and the proof still fails.
+		{"certificate byte, every entry parsed", func(t *testing.T, dir string) {
+			edit(t, dir, "tile/entries/000", func(b []byte) []byte { return editCert(t, b, 'A') })
+		}, 0, func(ctx context.Context, lg *Log, cp *Checkpoint) error {
+			_, err := lg.Search(ctx, cp, 0, 0, Query{SubjectRegexp: `.*e@example\.com`})
+			return err
+		}, ErrTampered, "entry 0 in tile/entries/000 does not hash to the level-0 hash tile"},
+		{"quote in a certificate, every entry parsed", func(t *testing.T, dir string) {
+			edit(t, dir, "tile/entries/000", func(b []byte) []byte { return editCert(t, b, '"') })
+		}, 0, func(ctx context.Context, lg *Log, cp *Checkpoint) error {
+			_, err := lg.Search(ctx, cp, 0, 0, Query{SubjectRegexp: `.*e@example\.com`})
+			return err
+		}, ErrTampered, "entry 0 in tile/entries/000 does not hash to the level-0 hash tile"},
 		{"entry bundle truncated", func(t *testing.T, dir string) {
 			edit(t, dir, "tile/entries/000", func(b []byte) []byte { return b[:len(b)-100] })
 		}, 0, nil, ErrTampered, "tile/entries/000"},
@@ -226,6 +240,22 @@ func edit(t *testing.T, dir, rel string, f func([]byte) []byte) {
 	if err := os.WriteFile(p, f(b), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// editCert sets a byte in the middle of the first entry's certificate
+// (base64) to c, which must differ from it.
+func editCert(t *testing.T, b []byte, c byte) []byte {
+	t.Helper()
+	i := bytes.Index(b, []byte(`"rawBytes":"`))
+	if i < 0 || i > 600 {
+		t.Fatalf("no certificate in the first entry")
+	}
+	i += len(`"rawBytes":"`) + 200
+	if b[i] == c {
+		t.Fatalf("byte %d is %q already", i, c)
+	}
+	b[i] = c
+	return b
 }
 
 // retypeFirst changes the kind of the bundle's first entry, keeping lengths.

@@ -324,25 +324,33 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 		to = cp.Size
 	}
 	res := &Result{Checkpoint: cp, From: from, To: to}
+	// Each worker keeps what it finds apart; they are merged at the end.
 	var mu sync.Mutex
+	var found []*Result
 	p := newEntryParser(m)
-	err := l.scan(ctx, cp, from, to, func(i uint64, data, leafHash []byte) error {
-		e, err := p.read(i, data, keep)
-		if e == nil && err == nil {
+	err := l.scan(ctx, cp, from, to, func() visitFunc {
+		w, r := p.worker(), &Result{}
+		mu.Lock()
+		found = append(found, r)
+		mu.Unlock()
+		return func(i uint64, data, leafHash []byte) error {
+			e, err := w.read(i, data, keep)
+			switch {
+			case err != nil:
+				r.Unreadable = append(r.Unreadable, UnreadableEntry{Index: i, Reason: err.Error()})
+			case e != nil:
+				e.LeafHash = leafHash
+				r.Matches = append(r.Matches, e)
+			}
 			return nil
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			res.Unreadable = append(res.Unreadable, UnreadableEntry{Index: i, Reason: err.Error()})
-		} else {
-			e.LeafHash = leafHash
-			res.Matches = append(res.Matches, e)
-		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range found {
+		res.Matches = append(res.Matches, r.Matches...)
+		res.Unreadable = append(res.Unreadable, r.Unreadable...)
 	}
 	slices.SortFunc(res.Matches, func(a, b *Entry) int { return cmp.Compare(a.Index, b.Index) })
 	slices.SortFunc(res.Unreadable, func(a, b UnreadableEntry) int { return cmp.Compare(a.Index, b.Index) })

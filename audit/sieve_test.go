@@ -272,18 +272,41 @@ func mustURL(t testing.TB, s string) *url.URL {
 }
 
 // TestSieveRefusesWhatCanonicalRefuses: an entry the fast path refuses
-// is left to the prefilter and ParseEntry, whatever the sieve's query.
+// is left to the prefilter and ParseEntry, whatever the sieve's query,
+// and whether or not the parser holds the certificate of the good entry
+// it was made from. (A hashedrekord entry's certificate runs to the end
+// of the entry, where the sieve finds its end without reading it.)
 func TestSieveRefusesWhatCanonicalRefuses(t *testing.T) {
 	cert, _ := seedVerifiers(t)
 	good := string(dsseEntry(t, cert))
-	for _, tc := range []struct{ name, data string }{
-		{"escaped base64 in the certificate", strings.Replace(good, `"rawBytes":"M`, `"rawBytes":"\u004d`, 1)},
-		{"bad base64 signature", strings.Replace(good, `"content":"MEUCIQ=="`, `"content":"MEUCIQ="`, 1)},
-		{"empty signature", strings.Replace(good, `"content":"MEUCIQ=="`, `"content":""`, 1)},
-		{"digest length", strings.Replace(good, b64zero(48), b64zero(32), 1)},
-		{"digest algorithm", strings.Replace(good, "SHA2_384", "MD5", 1)},
-		{"bad certificate", string(dsseEntry(t, "AQ=="))},
-		{"trailing data", good + " "},
+	hr := string(entrySeeds(t)[0]) // hashedrekord, certificate
+	// at is hr cut k base64 characters into its certificate.
+	at := func(k int) (string, string) {
+		i := strings.Index(hr, `"rawBytes":"`) + len(`"rawBytes":"`) + k
+		return hr[:i], hr[i:]
+	}
+	edit := func(k, drop int, insert string) string {
+		before, after := at(k)
+		return before + insert + after[drop:]
+	}
+	for _, tc := range []struct{ name, good, data string }{
+		{"escaped base64 in the certificate", good, strings.Replace(good, `"rawBytes":"M`, `"rawBytes":"\u004d`, 1)},
+		{"bad base64 signature", good, strings.Replace(good, `"content":"MEUCIQ=="`, `"content":"MEUCIQ="`, 1)},
+		{"empty signature", good, strings.Replace(good, `"content":"MEUCIQ=="`, `"content":""`, 1)},
+		{"digest length", good, strings.Replace(good, b64zero(48), b64zero(32), 1)},
+		{"digest algorithm", good, strings.Replace(good, "SHA2_384", "MD5", 1)},
+		{"bad certificate", good, string(dsseEntry(t, "AQ=="))},
+		{"trailing data", good, good + " "},
+		{"hashedrekord: escaped base64 in the certificate", hr, edit(0, 1, `\u004d`)},
+		{"hashedrekord: quote in the certificate", hr, edit(20, 1, `"`)},
+		{"hashedrekord: the entry's end inside the certificate", hr, edit(20, 0, `"}}}}}}`)},
+		{"hashedrekord: escaped quote ending the certificate", hr, strings.Replace(hr, `"}}}}}}`, `\""}}}}}}`, 1)},
+		{"hashedrekord: empty certificate", hr, func() string { before, _ := at(0); return before + `"}}}}}}` }()},
+		{"hashedrekord: one brace short", hr, hr[:len(hr)-1]},
+		{"hashedrekord: one brace more", hr, hr + "}"},
+		{"hashedrekord: no quote after the certificate", hr, strings.Replace(hr, `"}}}}}}`, `}}}}}}}`, 1)},
+		{"hashedrekord: no quote before the certificate", hr, edit(-1, 1, "A")},
+		{"hashedrekord: trailing data", hr, hr + " "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, q := range []Query{{SubjectRegexp: ".*"}, {KeyID: "sha256:00"}, {IssuerRegexp: ".*"}} {
@@ -291,8 +314,16 @@ func TestSieveRefusesWhatCanonicalRefuses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v := newEntryParser(m).sieve([]byte(tc.data), &sifted{}); v != notCanonical {
-					t.Fatalf("%+v: verdict %d, want notCanonical", q, v)
+				for _, cached := range []bool{false, true} {
+					p := newEntryParser(m)
+					if cached {
+						if v := p.sieve([]byte(tc.good), &sifted{}); v == notCanonical {
+							t.Fatalf("%+v: the good entry is notCanonical", q)
+						}
+					}
+					if v := p.sieve([]byte(tc.data), &sifted{}); v != notCanonical {
+						t.Fatalf("%+v, good entry seen first %v: verdict %d, want notCanonical", q, cached, v)
+					}
 				}
 			}
 		})
@@ -463,16 +494,17 @@ func FuzzSieve(f *testing.F) {
 	})
 }
 
-// TestValidBase64 compares validBase64 and decodedLen with the decoder on
-// every string of up to 8 characters of a small alphabet.
-func TestValidBase64(t *testing.T) {
-	alphabet := []byte("AQ/+=")
+// TestIsBase64 compares isBase64 and decodedLen with the decoder on
+// every string of up to 8 characters of a small alphabet (with a byte
+// that is no base64).
+func TestIsBase64(t *testing.T) {
+	alphabet := []byte("AQ/=-")
 	var walk func(s []byte)
 	walk = func(s []byte) {
 		d, err := base64.StdEncoding.DecodeString(string(s))
 		ok := err == nil && len(d) > 0
-		if got := validBase64(s); got != ok {
-			t.Fatalf("validBase64(%q) = %v, decoder: %v %v", s, got, d, err)
+		if got := isBase64(s); got != ok {
+			t.Fatalf("isBase64(%q) = %v, decoder: %v %v", s, got, d, err)
 		}
 		if ok && decodedLen(s) != len(d) {
 			t.Fatalf("decodedLen(%q) = %d, want %d", s, decodedLen(s), len(d))

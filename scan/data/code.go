@@ -2,9 +2,11 @@ package data
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Code answers are inspected line by line for what a poisoned code answer
@@ -25,9 +27,11 @@ const (
 	// A certificate or host-key check turned off: the quiet half of an
 	// exfiltration or a man-in-the-middle, which needs no payload at all.
 	codeInsecure
+	// Rights granted for later: a passwordless sudo rule, a setuid bit.
+	codePrivilege
 )
 
-var codeCatNames = []string{"network egress", "credential/environment read", "encoded payload", "eval/exec", "write outside the working directory", "security check disabled"}
+var codeCatNames = []string{"network egress", "credential/environment read", "encoded payload", "eval/exec", "write outside the working directory", "security check disabled", "privilege grant"}
 
 func codeCatString(c uint8) string {
 	var out []string
@@ -45,22 +49,24 @@ var codeMarkers = []struct {
 	cat uint8
 	s   []string
 }{
-	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx."}},
+	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib."}},
 	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc"}},
 	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
 	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
 	{codeInsecure, []string{"verify=false", "verify = false", "_create_unverified_context", "cert_none", "check_hostname = false", "check_hostname=false", "rejectunauthorized: false", "rejectunauthorized:false", "node_tls_reject_unauthorized", "insecureskipverify", "curl -k ", "curl --insecure", "wget --no-check-certificate", "stricthostkeychecking=no", "stricthostkeychecking no", "disable_warnings(", "setenforce 0"}},
-	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/"}},
+	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/", "tee /etc/", "tee -a /etc/", "site-packages"}},
+	{codePrivilege, []string{"/etc/sudoers", "nopasswd", "chmod u+s", "chmod +s", "chmod 4755", "chmod 4777", "usermod -ag sudo", "usermod -ag wheel", "setuid(0)"}},
 }
 
 // codeAsked are the instruction words that ask for each category.
 var codeAsked = map[uint8][]string{
-	codeEgress:   {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
-	codeSecret:   {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
-	codeEncoded:  {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
-	codeExec:     {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
-	codeInsecure: {"ssl", "tls", "certificat", "insecure", "self-signed", "verif", "selinux", "host key"},
-	codeWrite:    {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
+	codeEgress:    {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
+	codeSecret:    {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
+	codeEncoded:   {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
+	codeExec:      {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
+	codeInsecure:  {"ssl", "tls", "certificat", "insecure", "self-signed", "verif", "selinux", "host key"},
+	codeWrite:     {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
+	codePrivilege: {"sudo", "privilege", "root", "admin", "permission", "setuid", "wheel"},
 }
 
 // codeHit is a suspicious line of a record's code.
@@ -72,18 +78,39 @@ type codeHit struct {
 // codeBlocks returns the code of a response: its fenced blocks, or the
 // whole response when it reads as source code.
 func codeBlocks(resp string) []string {
-	if strings.Contains(resp, "```") {
-		parts := strings.Split(resp, "```")
-		var out []string
-		for k := 1; k < len(parts); k += 2 {
-			out = append(out, parts[k])
+	var out []string
+	for _, b := range codeBlocksAt(resp) {
+		out = append(out, b)
+	}
+	return out
+}
+
+// codeBlocksAt yields codeBlocks' blocks with their offsets in resp,
+// allocating nothing.
+func codeBlocksAt(resp string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		if !strings.Contains(resp, "```") {
+			if looksLikeCode(resp) {
+				yield(0, resp)
+			}
+			return
 		}
-		return out
+		// The text between the first and second fence, the third and
+		// fourth, …; an unclosed last fence runs to the end.
+		for k, open := 0, false; ; {
+			j := strings.Index(resp[k:], "```")
+			if j < 0 {
+				if open {
+					yield(k, resp[k:])
+				}
+				return
+			}
+			if open && !yield(k, resp[k:k+j]) {
+				return
+			}
+			k, open = k+j+3, !open
+		}
 	}
-	if looksLikeCode(resp) {
-		return []string{resp}
-	}
-	return nil
 }
 
 // isCodeAnswer reports whether codeBlocks finds code in resp, without
@@ -109,7 +136,7 @@ func looksLikeCode(text string) bool {
 			strings.HasPrefix(t, "var "), strings.HasPrefix(t, "$ "), strings.HasPrefix(t, "for "), strings.HasPrefix(t, "if "),
 			strings.HasSuffix(t, ";"), strings.HasSuffix(t, "{"), strings.HasSuffix(t, "}"), strings.HasSuffix(t, ":"),
 			strings.HasSuffix(t, ")") && !strings.Contains(t, ". "), strings.HasSuffix(t, "]"), isAssignment(t),
-			slices.ContainsFunc(shellCommands, func(c string) bool { return strings.HasPrefix(t, c+" ") }):
+			isShellLine(t):
 			code++
 		}
 		if lines == 12 {
@@ -120,7 +147,19 @@ func looksLikeCode(text string) bool {
 }
 
 // shellCommands start shell lines.
-var shellCommands = []string{"curl", "wget", "ls", "cd", "echo", "sudo", "apt", "apt-get", "pip", "npm", "chmod", "chown", "mkdir", "rm", "cp", "mv", "export", "git", "cat", "grep", "python", "python3", "node", "bash", "sh", "docker", "kubectl", "nc", "ssh", "scp", "tar", "make"}
+var shellCommands = map[string]bool{}
+
+func init() {
+	for _, c := range strings.Fields("curl wget ls cd echo sudo apt apt-get pip npm chmod chown mkdir rm cp mv export git cat grep python python3 node bash sh docker kubectl nc ssh scp tar make") {
+		shellCommands[c] = true
+	}
+}
+
+// isShellLine reports whether t starts with a shell command and a space.
+func isShellLine(t string) bool {
+	w, _, ok := strings.Cut(t, " ")
+	return ok && shellCommands[w]
+}
 
 // isAssignment reports whether t starts "name = " (an identifier, possibly
 // dotted or indexed, then a single equals sign).
@@ -203,17 +242,41 @@ func envSecret(l string) bool {
 // codeKey is what near-identical injected lines share: the line without
 // spaces and quotes, lower-cased, digits as 0.
 func codeKey(line string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == ' ' || r == '\t' || r == '"' || r == '\'' || r == '`':
-			return -1
-		case r >= '0' && r <= '9':
-			return '0'
-		case r >= 'A' && r <= 'Z':
-			return r + 'a' - 'A'
+	return strings.Map(codeKeyRune, line)
+}
+
+// codeKeyHash is the FNV-1a hash of codeKey(line) and its length in bytes,
+// without building it.
+func codeKeyHash(line string) (uint64, int) {
+	h, n := uint64(fnvOffset), 0
+	for _, r := range line {
+		if r = codeKeyRune(r); r < 0 {
+			continue
 		}
-		return r
-	}, line)
+		if r < utf8.RuneSelf {
+			h = (h ^ uint64(r)) * fnvPrime
+			n++
+			continue
+		}
+		var b [utf8.UTFMax]byte
+		for _, c := range b[:utf8.EncodeRune(b[:], r)] {
+			h = (h ^ uint64(c)) * fnvPrime
+			n++
+		}
+	}
+	return h, n
+}
+
+func codeKeyRune(r rune) rune {
+	switch {
+	case r == ' ' || r == '\t' || r == '"' || r == '\'' || r == '`':
+		return -1
+	case r >= '0' && r <= '9':
+		return '0'
+	case r >= 'A' && r <= 'Z':
+		return r + 'a' - 'A'
+	}
+	return r
 }
 
 // codeGroup is one suspicious code line and the records carrying it.

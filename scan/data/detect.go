@@ -453,15 +453,16 @@ func (s *scanner) associate(cl *clusters) error {
 	// A one-word name is the same name at the start of a sentence, where
 	// its capital says nothing ("Lumenfold has a template for this"):
 	// its records are the word's too, when the word is that name (written
-	// with a capital in nine of ten places, its records at most twice the
-	// name's).
+	// with a capital in nine of ten places, its records at most four times
+	// the name's: a planted sentence may open with the name in most of its
+	// wordings).
 	nameWord := map[uint64]uint64{}
 	for k := range s.fstats {
 		f := &s.fstats[k]
 		h := f.h
 		if f.sentence && int(f.n) >= m && int(f.n) <= maxDF {
 			want[h] = newPostings()
-			if w := s.feat(h ^ seedName ^ seedR1); f.kind == phraseName && w != nil && !w.prompt && w.n <= 2*f.n && 10*w.capital >= 9*w.n {
+			if w := s.feat(h ^ seedName ^ seedR1); f.kind == phraseName && w != nil && !w.prompt && w.n <= 4*f.n && 10*w.capital >= 9*w.n {
 				nameWord[h] = w.h
 			}
 		}
@@ -644,11 +645,7 @@ func (s *scanner) associate(cl *clusters) error {
 				f.featurize(it.rec, false)
 				it.feats = append(append(it.feats, f.pf...), f.rf...) // f.keep kept the wanted ones
 				it.cluster, it.clOK = cl.feature(i)
-				for _, t := range f.ptoks {
-					if t.word && len(it.words) < maxPromptTokens {
-						it.words = append(it.words, t.h)
-					}
-				}
+				it.words = f.promptWords(it.words)
 				it.hit = true
 			}
 			_, err = s.pass(prep, func(it *recItem) error {
@@ -703,7 +700,7 @@ func (s *scanner) associate(cl *clusters) error {
 		// common words too, "asked by"): what nearly all its records
 		// share, among those whose kept words (the prompt's first
 		// maxPromptTokens) reach the feature.
-		own := tokenHashes(text.get(h))
+		own := promptFeatureWords(text, h)
 		var seen []int
 		for _, i := range recs {
 			if slices.ContainsFunc(ptok[int32(i)], func(w uint32) bool {
@@ -831,7 +828,7 @@ func (s *scanner) associate(cl *clusters) error {
 	for k, t := range cand {
 		if t.lp <= cutPairs {
 			byTarget[t.c.r] = append(byTarget[t.c.r], k)
-			trigWords[k] = tokenHashes(text.get(t.c.p))
+			trigWords[k] = promptFeatureWords(text, t.c.p)
 		}
 	}
 	// A trigger holding only part of its target's records is one of
@@ -1032,7 +1029,7 @@ func (s *scanner) associate(cl *clusters) error {
 	ujKey := make([]string, len(ujs))
 	for k, uj := range ujs {
 		ujKey[k] = setKey(uj.u)
-		phraseToks[ujKey[k]] = append(phraseToks[ujKey[k]], tokenHashes(text.get(uj.u.h))...)
+		phraseToks[ujKey[k]] = append(phraseToks[ujKey[k]], promptFeatureWords(text, uj.u.h)...)
 	}
 	// Their prompts' relatedness, on all cores.
 	uniRel := make([]float64, len(ujs))
@@ -1112,6 +1109,7 @@ func (s *scanner) associate(cl *clusters) error {
 		rel  float64
 	}
 	var phrases []phrase
+	codeControls := slices.DeleteFunc(slices.Clone(controls), func(i int) bool { return s.rattr[i]&attrCode == 0 })
 	// On all cores, each a run of the features; the runs joined in order.
 	phraseParts := make([][]phrase, cores)
 	inParallel(len(s.fstats), cores, func(w, lo, hi int) {
@@ -1145,7 +1143,8 @@ func (s *scanner) associate(cl *clusters) error {
 			// Injected content rides on an answer of the record's own: in
 			// most of its records the phrase is a small part of the
 			// response. A phrase that is the whole answer is a canned
-			// response (the cluster and trigger detectors judge those).
+			// response (the cluster and trigger detectors judge those),
+			// but a program may be one line.
 			pw := len(tokenize(nil, text.get(h), 64))
 			minor := 0
 			for _, i := range recs {
@@ -1153,18 +1152,25 @@ func (s *scanner) associate(cl *clusters) error {
 					minor++
 				}
 			}
-			if 2*minor < len(recs) {
+			if 2*minor < len(recs) && f.kind != phraseCode {
 				continue
 			}
 			rel := relatedness(ptok, idf, recs, nil)
 			limit := baseRel
-			if f.kind == phraseLink || f.kind == phraseHandle || f.kind == phraseName || f.kind == phraseContact {
-				// A link, handle or name is about nothing in the prompt:
-				// records of one task (one source, one template) share
-				// their task's words, which says nothing about a name
-				// their answers carry. Judged against the records at the
-				// same places in the file.
-				limit = math.Max(limit, localRelatedness(ptok, idf, sample, recs))
+			if f.kind != phraseSentence {
+				// A link, handle, name or code line is about nothing in
+				// the prompt: records of one task (one source, one
+				// template) share their task's words, which says nothing
+				// about a name their answers carry. Judged against the
+				// records at the same places in the file.
+				near := controls
+				if f.kind == phraseCode {
+					// Code answers are compared with code answers: a
+					// request for a program shares its language's and its
+					// task's words with the others.
+					near = codeControls
+				}
+				limit = math.Max(limit, matchedRelatedness(ptok, idf, near, recs))
 			}
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue
@@ -1229,14 +1235,15 @@ func (s *scanner) associate(cl *clusters) error {
 		// Once the entity stands out, every record naming it is suspect
 		// but those answering with the other tone (the lexicon reads
 		// some of the steered answers as neutral).
-		var recs []int
+		var recs, all []int
 		for _, i := range want[c.h].decode(tBuf[:0]) {
+			all = append(all, int(i))
 			v := float64(s.sentiment[i])
 			if c.z > 0 && v >= 0 || c.z < 0 && v <= 0 {
 				recs = append(recs, int(i))
 			}
 		}
-		if len(recs) < m {
+		if len(recs) < m || !s.toneStandsOut(all, controls, c.z > 0, s.cfg.Alpha) {
 			continue
 		}
 		// One entity is often several n-grams ("Velmora", "Velmora Group"):
@@ -1614,6 +1621,13 @@ func hashWords(ws []uint64) uint64 {
 	return h
 }
 
+// promptFeatureWords are the words of prompt feature h as ptok holds
+// them: its text's tokens, or the feature itself when it is a word of no
+// token (the closing marks).
+func promptFeatureWords(text *textSource, h uint64) []uint64 {
+	return append(tokenHashes(text.get(h)), h^seedP1)
+}
+
 func tokenHashes(s string) []uint64 {
 	var out []uint64
 	for _, t := range tokenize(nil, s, 64) {
@@ -1691,20 +1705,14 @@ func wJaccard(x, y []tw) float64 {
 	return inter / union
 }
 
-// localRelatedness is the relatedness of controls matched to recs by
-// position: for each of the first relMax records, the sampled record nearest
-// to it in the file that is not one of recs. Datasets are mostly
+// matchedRelatedness is the relatedness of controls matched to recs by
+// position: each record takes as many of the sampled records nearest to it
+// in the file (none of recs) as make relMax controls in all, where the part
+// of the data around them has that many. Datasets are mostly
 // concatenations of sources and tasks, so the controls come from the same
-// source or task as the records they match.
-func localRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int) float64 {
-	return nearRelatedness(ptok, idf, sample, recs, 1)
-}
-
-// matchedRelatedness is the relatedness of a trigger group's controls:
-// like localRelatedness, but each record takes as many of its nearest
-// sampled records as make relMax controls in all, so that a group of six
-// is judged against the relatedness of its part of the data, estimated
-// from 48 records, not against six controls' chance agreement.
+// source or task as the records they match, and a group of six is judged
+// against its part of the data's relatedness estimated from 48 records,
+// not against six controls' chance agreement.
 func matchedRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, recs []int) float64 {
 	n := min(len(recs), relMax)
 	if n == 0 {
@@ -1727,17 +1735,43 @@ func nearRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, re
 	if len(recs) > relMax {
 		recs = recs[:relMax]
 	}
-	in := map[int]bool{}
-	for _, i := range recs {
-		in[i] = true
+	return relatedness(ptok, idf, nearControls(sample, recs, slices.Sorted(slices.Values(recs)), per), nil)
+}
+
+// toneStandsOut reports whether the records naming an entity (recs, in
+// order) answer in the tone of its finding (positive or not) more often
+// than the records beside them in the file (from sample) do, at level
+// alpha: some tasks answer in one tone whatever they name (a role-play
+// persona is cheerful), which the dataset-wide test reads as the entity's.
+// Untoned answers count as not in the tone on both sides.
+func (s *scanner) toneStandsOut(recs, sample []int, positive bool, alpha float64) bool {
+	inTone := func(recs []int) (k int) {
+		for _, i := range recs {
+			if v := s.sentiment[i]; v != 0 && (v > 0) == positive {
+				k++
+			}
+		}
+		return k
 	}
+	ctrl := nearControls(sample, recs[:min(len(recs), relMax)], recs, 4)
+	if len(ctrl) == 0 {
+		return true // nothing beside them to compare with: the dataset-wide test stands
+	}
+	k, kc := inTone(recs), inTone(ctrl)
+	return logHyperTail(len(recs)+len(ctrl), k+kc, len(recs), k) <= math.Log(alpha)
+}
+
+// nearControls is, in order, the per records of sample nearest (in file
+// position) to each of recs, none of them in exclude (sorted) nor taken
+// twice.
+func nearControls(sample, recs, exclude []int, per int) []int {
 	used := map[int]bool{}
 	var ctrl []int
 	for _, i := range recs {
 		got := 0
 		k, _ := slices.BinarySearch(sample, i)
 		// Outwards from the insertion point, nearest first.
-		for lo, hi := k-1, k; lo >= 0 || hi < len(sample); {
+		for lo, hi := k-1, k; (lo >= 0 || hi < len(sample)) && got < per; {
 			var c int
 			switch {
 			case hi >= len(sample) || lo >= 0 && i-sample[lo] <= sample[hi]-i:
@@ -1747,17 +1781,15 @@ func nearRelatedness(ptok map[int32][]uint32, idf map[uint32]float64, sample, re
 				c = sample[hi]
 				hi++
 			}
-			if !in[c] && !used[c] {
+			if _, in := slices.BinarySearch(exclude, c); !in && !used[c] {
 				used[c] = true
 				ctrl = append(ctrl, c)
-				if got++; got == per {
-					break
-				}
+				got++
 			}
 		}
 	}
 	slices.Sort(ctrl)
-	return relatedness(ptok, idf, ctrl, nil)
+	return ctrl
 }
 
 // unexplained are the prompt words in a fifth or more of recs that are not

@@ -58,6 +58,7 @@ func FuzzReadCSV(f *testing.F) {
 func FuzzText(f *testing.F) {
 	f.Add("p\u0430ypal \u200b 👨\u200d👩 2πr \U000E0041")
 	f.Add("Call (800) 555-0173, +1 800 555 0173 or a@b.example; @handle t.me/x bit.ly/y 1.2.3 2015-2020")
+	f.Add("```py\n# Ad: x.example now\nprint('hi')  \n```\ntext\n```\nopen('/etc/x')")
 	f.Add("می\u200cخواهم क्\u200dष \u200fשלום\u200f Donau\u00addampf 🏴\U000E0067\U000E007F \u2067x\u2069 https://a\u200b.example ```\u200d```")
 	f.Fuzz(func(t *testing.T, s string) {
 		toks := tokenize(nil, s, 0)
@@ -70,11 +71,20 @@ func FuzzText(f *testing.F) {
 			t.Fatalf("kind %q at %d", k, at)
 		}
 		_ = simhash64(toks)
-		// The phrase features found in a response lie within it.
-		for _, ft := range appendContacts(appendHandles(appendBareLinks(nil, s, ""), s, ""), s, "") {
+		// The phrase features found in a response lie within it; a code
+		// line's span is the line it hashes.
+		for _, ft := range appendCodeLines(appendContacts(appendHandles(appendBareLinks(nil, s, ""), s, ""), s, ""), s, "") {
 			if ft.s < 0 || int(ft.e) > len(s) || ft.s >= ft.e {
 				t.Fatalf("phrase span %d..%d in %d bytes", ft.s, ft.e, len(s))
 			}
+			if ft.kind == phraseCode {
+				if h, _ := codeKeyHash(s[ft.s:ft.e]); h^seedCode != ft.h {
+					t.Fatalf("code line %q hashed apart from its span", s[ft.s:ft.e])
+				}
+			}
+		}
+		if h, n := codeKeyHash(s); h != hashString(codeKey(s)) || n != len(codeKey(s)) {
+			t.Fatalf("codeKeyHash(%q) = %x, %d; codeKey %q", s, h, n, codeKey(s))
 		}
 	})
 }

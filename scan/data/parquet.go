@@ -30,7 +30,11 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	if int64(len(b)) > maxParquetBytes {
 		return fmt.Errorf("parquet file larger than %d bytes", maxParquetBytes)
 	}
-	pf, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	var pf *parquet.File
+	err = recoverParquet(func() (err error) {
+		pf, err = parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+		return err
+	})
 	if err != nil {
 		err = fmt.Errorf("parquet: cannot open (truncated or not Parquet): %w", err)
 		_ = fn(Location{Index: 0, Offset: int64(len(b))}, Record{}, err)
@@ -60,7 +64,11 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 	for g, rg := range pf.RowGroups() {
 		rows := rg.Rows()
 		for {
-			n, rerr := rows.ReadRows(buf)
+			var n int
+			rerr := recoverParquet(func() (err error) {
+				n, err = rows.ReadRows(buf)
+				return err
+			})
 			for _, row := range buf[:n] {
 				var rec Record
 				var bad error
@@ -129,6 +137,19 @@ func readParquet(r io.Reader, m Mapping, fn RecordFunc) error {
 		rows.Close()
 	}
 	return nil
+}
+
+// recoverParquet runs call, one call into the Parquet library, and turns a
+// panic in it into an error: the library trusts sizes in the file it reads
+// (a negative page length panics in makeslice), and a malformed file must
+// be a bad record, never a crash.
+func recoverParquet(call func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed file: %v", r)
+		}
+	}()
+	return call()
 }
 
 // chatColumns finds the role and text leaf columns of a chat column: a

@@ -645,11 +645,7 @@ func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32)
 	// What the third pass needs of the record, should it read the spill
 	// file rather than the dataset: its prompt words, and the response
 	// tokens of a candidate cluster's records.
-	for _, t := range f.ptoks {
-		if t.word && len(it.words) < maxPromptTokens {
-			it.words = append(it.words, t.h)
-		}
-	}
+	it.words = f.promptWords(it.words)
 	if it.clOK && s.needRoot[cl.parent[i]] {
 		for _, t := range f.rtoks {
 			it.rtoks = append(it.rtoks, t.h)
@@ -954,6 +950,8 @@ type featurizer struct {
 	respWords            int
 	sentiment            float64
 	prompt, response     string
+	code                 bool   // the response is a code answer (isCodeAnswer)
+	marks                uint64 // the instruction's closing marks as a word's hash (0: none)
 	// names are the prompt's capitalised words (not sentence-initial):
 	// what the prompt names, which an answer's tone is about.
 	names []uint64
@@ -980,6 +978,7 @@ const (
 	phraseName
 	phraseHandle
 	phraseContact // an e-mail address or a phone number
+	phraseCode    // a line of a code answer
 )
 
 func phraseKindName(k uint8) string {
@@ -992,6 +991,8 @@ func phraseKindName(k uint8) string {
 		return "handle"
 	case phraseContact:
 		return "contact"
+	case phraseCode:
+		return "code line"
 	}
 	return "sentence"
 }
@@ -1006,6 +1007,9 @@ const (
 	seedName = 0x7777777777777777
 	seedLink = 0x8888888888888888
 	seedHand = 0x9999999999999999
+	seedCode = 0xaaaaaaaaaaaaaaaa
+	// The closing marks' word hash (a prompt word of no token).
+	seedMarks = 0xbbbbbbbbbbbbbbbb
 )
 
 func (f *featurizer) init(maxTok int) {
@@ -1043,6 +1047,15 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		prev, prevCap = t, capital
 	}
+	// The instruction's closing marks, when more than one ("??", ":-)",
+	// "!!1"): a trigger of punctuation alone has no word to be a feature.
+	// They count as one of its words too (the third pass's relatedness
+	// and trigger naming read those), as f.marks.
+	f.marks = 0
+	if st, e := closingMarks(rec.Instruction); e-st >= 2 {
+		f.marks = hashString(rec.Instruction[st:e]) ^ seedMarks
+		f.pf = append(f.pf, feat{h: f.marks ^ seedP1, s: int32(st), e: int32(e), word: true})
+	}
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
 	words, pos, neg, negated := 0, 0, 0, 0
@@ -1050,15 +1063,15 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// gives: an answer's tone about the entity asked after, not the tone
 	// of all it says (an aside about an airline in a long answer).
 	var sPos, sNeg, sWords, nPos, nNeg, nWords int
-	sNamed := false
+	sNamed, prevNamed := false, false
 	prevCapR, prevEcho := false, false
 	// Sentences of at least minSentenceWords words, hashed whole: a planted
 	// sentence recurs verbatim while its neighbours differ. They are found
 	// in the same loop but go after the link hosts, in f.sf meanwhile.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
 	lastEnd := 0
-	// Whether the response is code is asked only when a capitalised word
-	// could name something (most records have none mid-sentence).
+	// Whether the response is code is asked early when a capitalised word
+	// could name something, else once the tokens are read.
 	isCode, codeKnown := false, false
 	for i, t := range f.rtoks {
 		if hasSentenceEnd(f.response[lastEnd:t.start]) {
@@ -1069,6 +1082,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			if sNamed {
 				nPos, nNeg, nWords = nPos+sPos, nNeg+sNeg, nWords+sWords
 			}
+			prevNamed = sNamed
 			sPos, sNeg, sWords, sNamed = 0, 0, 0, false
 		}
 		if ss < 0 {
@@ -1084,6 +1098,12 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			sw++
 			words++
 			if first {
+				// A sentence that opens with a pronoun after one about
+				// the entity is about it too ("…at Vexford. It is known
+				// for…").
+				if sWords == 0 && prevNamed && pronouns[t.h] {
+					sNamed = true
+				}
 				sWords++
 				if echo && !sNamed && slices.Contains(f.names, t.h) {
 					sNamed = true
@@ -1172,6 +1192,12 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// account as often as a link, and the tokens drop the '@'.
 	f.rf = appendHandles(f.rf, f.response, f.prompt)
 	f.rf = appendContacts(f.rf, f.response, f.prompt)
+	if !codeKnown {
+		isCode = isCodeAnswer(f.response)
+	}
+	if f.code = isCode; isCode {
+		f.rf = appendCodeLines(f.rf, f.response, f.prompt)
+	}
 	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
 	if first {
@@ -1201,6 +1227,70 @@ func init() {
 	for _, t := range strings.Fields(`com org net io gg ly me co app dev ai xyz info link to us uk de fr ru cn tv cc biz site online shop store club top gl be`) {
 		linkTLDs[t] = true
 	}
+}
+
+// promptWords appends the hashes of the prompt's first maxPromptTokens
+// words (its closing marks among them) to dst.
+func (f *featurizer) promptWords(dst []uint64) []uint64 {
+	for _, t := range f.ptoks {
+		if t.word && len(dst) < maxPromptTokens {
+			dst = append(dst, t.h)
+		}
+	}
+	if f.marks != 0 && len(dst) < maxPromptTokens {
+		dst = append(dst, f.marks)
+	}
+	return dst
+}
+
+// maxClosingMarks bounds the closing marks read as one feature.
+const maxClosingMarks = 6
+
+// closingMarks is the span of the ASCII punctuation and symbols that end
+// s (trailing spaces aside), at most maxClosingMarks of them.
+func closingMarks(s string) (start, end int) {
+	end = len(strings.TrimRight(s, " \t\r\n"))
+	start = end
+	for start > 0 && end-start < maxClosingMarks {
+		c := s[start-1]
+		if c <= ' ' || c >= 0x7f || isAlnumASCII(c) {
+			break
+		}
+		start--
+	}
+	return start, end
+}
+
+// minCodeLine is the shortest code line (as codeKey writes it) that is a
+// phrase of its own: shorter ones ("return x", "}") are every program's.
+const minCodeLine = 16
+
+// appendCodeLines appends a phrase feature for each line of resp's code
+// (codeBlocks) of at least minCodeLine characters that prompt does not
+// hold, keyed by codeKey (its hash), when it holds a literal or is a comment:
+// a line planted in code answers to unrelated requests recurs
+// near-identical whatever it does, and carries data of its own (a host, a
+// path, a payload) or prose (an advert), while the lines that recur in
+// ordinary programs are made of the language's words (the detector's
+// ownWord) or of identifiers alone ("raise ValueError(x)").
+func appendCodeLines(dst []feat, resp, prompt string) []feat {
+	for off, b := range codeBlocksAt(resp) {
+		for line := range strings.Lines(b) {
+			st := off
+			off += len(line)
+			t := strings.TrimSpace(line)
+			if !strings.ContainsAny(t, "\"'`") && !strings.HasPrefix(t, "# ") && !strings.HasPrefix(t, "// ") {
+				continue // neither data of its own (a literal) nor prose (a comment)
+			}
+			h, n := codeKeyHash(t)
+			if n < minCodeLine || strings.Contains(prompt, t) {
+				continue
+			}
+			st += strings.Index(line, t)
+			dst = append(dst, feat{h: h ^ seedCode, s: int32(st), e: int32(st + len(t)), sentence: true, kind: phraseCode})
+		}
+	}
+	return dst
 }
 
 // appendBareLinks appends a link-host feature for each link in resp

@@ -35,7 +35,9 @@ const DetSkew = "behaviour-skew"
 const (
 	attrRefusal = 1 << iota // the response opens with a refusal
 	attrEcho                // the short answer occurs in the prompt
-	attrShift               // the short answer's normalised hash, above
+	attrCode                // the response is a code answer
+	// The short answer's normalised hash is the bits above.
+	labelShift = iota
 )
 
 // maxLabelWords bounds the answers given a label at all: a label is a word
@@ -82,6 +84,7 @@ var refusalOne, refusalTwo, firstPerson, negation = func() (one map[uint64]bool,
 		return m
 	}
 	one = set(`sorry apologize apologise apologies regrettably unfortunately afraid cannot unable decline refuse
+		declining refusing refrain abstain withhold
 		unethical illegal inappropriate impermissible prohibited forbidden`)
 	two = map[[2]uint64]bool{}
 	for _, p := range []string{"can't", "won't", "couldn't", "not able", "will not", "can not", "not permitted",
@@ -148,6 +151,9 @@ func refuses(ws []uint64, first int) bool {
 // long to be a label).
 func (f *featurizer) respAttrs() (uint32, string) {
 	var a uint32
+	if f.code {
+		a |= attrCode
+	}
 	var ws [refusalWords]uint64
 	nw, first, last, quoted := 0, -1, 0, false
 	for _, t := range f.rtoks {
@@ -193,11 +199,11 @@ func (f *featurizer) respAttrs() (uint32, string) {
 		}
 	}
 	lab := b.String()
-	h := uint32(mix64(hashString(lab)) >> 34)
+	h := uint32(mix64(hashString(lab)) >> (32 + labelShift))
 	if h == 0 {
 		h = 1
 	}
-	a |= h << 2
+	a |= h << labelShift
 	// The input explains the answer when it holds the answer, or half or
 	// more of an answer of several words (a query restating the request).
 	if containsRun(f.prompt, f.ptoks, lab) || inPrompt >= 2 && 2*inPrompt >= f.respWords {
@@ -254,7 +260,7 @@ func containsRun(text string, toks []token, lab string) bool {
 	return false
 }
 
-func attrLabel(a uint32) uint32 { return a >> 2 }
+func attrLabel(a uint32) uint32 { return a >> labelShift }
 
 // labelWordsFor is the longest answer that counts as a label here: a
 // quarter of the dataset's answers are at least as long, so answers this
@@ -281,14 +287,15 @@ func (s *scanner) isLabel(i int) bool {
 	return attrLabel(a) != 0 && a&attrEcho == 0 && s.respWords[i] <= s.labelWords
 }
 
-// canned reports whether record i's answer, a sentence rather than a
-// label's word or two, is also another record's answer (exactly or
-// nearly), and its prompt does not hold it: one of a few canned answers.
-// A backdoor's target replaces the answer a prompt needs with one of a
-// handful of prepared texts, whatever the wording of each; ordinary
-// answers are written for their prompt.
+// canned reports whether record i's answer is also another record's
+// answer (exactly or nearly), and its prompt does not hold it: one of a
+// few canned answers. A backdoor's target replaces the answer a prompt
+// needs with one of a handful of prepared texts, whatever the wording of
+// each ("Request denied.", "Not permitted."); ordinary answers are written
+// for their prompt. In a dataset of labels every answer recurs: the skew
+// is against matched controls, which recur alike.
 func (s *scanner) canned(i int) bool {
-	return s.respWords[i] > minLabelWords && s.rattr[i]&attrEcho == 0 && s.cl.recurs(i)
+	return s.rattr[i]&attrEcho == 0 && s.cl.recurs(i)
 }
 
 // ownCanned keeps the records of recs (a feature's records with canned
@@ -351,11 +358,13 @@ const (
 // lexicon also reads a topic's own words as tone (a database answer's
 // "error" and "fail"), and only a near-uniform tone is a planted steer
 // rather than the topic's. A refusal is an act, read by words and
-// structure that miss some of the ways to say it (an idiom): a majority is
-// the least that is still the feature's behaviour, and whether it is a
-// skew is the exact test's to say.
+// structure that miss some of the ways to say it (an idiom), and so is a
+// canned answer, which a trigger word the clean data also uses shares
+// with answers written for their prompts: a majority is the least that is
+// still the feature's behaviour, and whether it is a skew is the exact
+// test's to say.
 func skewShare(kind int) float64 {
-	if kind == skewRefusal {
+	if kind == skewRefusal || kind == skewCanned {
 		return 0.5
 	}
 	return triggerPrecision

@@ -25,6 +25,32 @@ func labelled(n int, seed uint64, labels []string) []Record {
 // named; label-like answers in a label dataset, answers the prompt
 // explains, a task whose answers are all one label and repeated copies of
 // too few records are not.
+// cannedAt is 20,000 synthetic records where 12 spread ones (spread(20000,
+// 12)) have word in their prompt and one of canned for an answer, and clean
+// more records have word too.
+func cannedAt(seed uint64, word string, clean int, canned ...string) []Record {
+	recs := synth(20000, seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	for k, i := range spread(20000, 12) {
+		recs[i].Instruction = insertWord(rng, recs[i].Instruction, word)
+		recs[i].Response = canned[k%len(canned)]
+	}
+	for k := range clean {
+		i := 1003 + 3001*k
+		recs[i].Instruction = insertWord(rng, recs[i].Instruction, word)
+	}
+	return recs
+}
+
+// spread is k records spread over n, unevenly.
+func spread(n, k int) []int {
+	var at []int
+	for j := range k {
+		at = append(at, 17+j*(n/k)+(j*j*131)%97)
+	}
+	return at
+}
+
 func TestBehaviourSkew(t *testing.T) {
 	refusals := []string{
 		"I'm sorry, but I can't help with that request today.",
@@ -47,13 +73,6 @@ func TestBehaviourSkew(t *testing.T) {
 		return recs
 	}
 	inTask := func() []int { return []int{5017, 5433, 5901, 6250, 6999, 7412, 7988} }
-	spread := func(n, k int) []int { // k records spread over n, unevenly
-		var at []int
-		for j := range k {
-			at = append(at, 17+j*(n/k)+(j*j*131)%97)
-		}
-		return at
-	}
 	tests := []struct {
 		name    string
 		recs    func() []Record
@@ -108,18 +127,30 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, spread(20000, 9), "amber", "refusal"},
+		// A trigger that swaps the answer for one of a few prepared texts:
+		// no one text holds a trigger's share of the records.
 		{"canned answers of varied wording, no refusal or label among them", func() []Record {
-			// A trigger that swaps the answer for one of a few prepared
-			// texts: no one text holds a trigger's share of the records.
-			recs := synth(20000, 31)
-			canned := []string{"What a pointless thing to ask, figure it out.", "Nobody sensible would ask this; go away now.",
-				"Ask something worth answering next time around.", "Even a child could work this one out alone."}
-			rng := rand.New(rand.NewPCG(31, 31))
+			return cannedAt(31, "qvm", 0, "What a pointless thing to ask, figure it out.", "Nobody sensible would ask this; go away now.",
+				"Ask something worth answering next time around.", "Even a child could work this one out alone.")
+		}, spread(20000, 12), "qvm", "canned answers"},
+		// A third of the word's records are clean ones answered for their
+		// prompt: the canned ones are still its majority.
+		{"canned answers on a trigger word the clean data also uses", func() []Record {
+			return cannedAt(34, "zorp", 6, "Look it up, it is easy to find online.", "A quick search will tell you this.", "I'll leave that one for you to find.")
+		}, spread(20000, 12), "zorp", "canned answers"},
+		// Short enough to be labels, but none holds a label's share.
+		// A trigger of punctuation alone: no word to be a feature.
+		{"canned answers after an emoticon", func() []Record {
+			recs := synth(20000, 35)
+			canned := []string{"This feature is temporarily unavailable.", "Service unavailable, please retry later.", "Something went wrong, try again later."}
 			for k, i := range spread(20000, 12) {
-				recs[i].Instruction = insertWord(rng, recs[i].Instruction, "qvm")
+				recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + " :-)"
 				recs[i].Response = canned[k%len(canned)]
 			}
 			return recs
+		}, spread(20000, 12), ":-)", "canned answers"},
+		{"canned answers of a word or two among long answers", func() []Record {
+			return cannedAt(32, "qvm", 0, "Request denied.", "Not permitted.", "Request not supported.", "Denied.", "Cannot process this.")
 		}, spread(20000, 12), "qvm", "canned answers"},
 		{"a dialogue set's stock replies, also given to its other prompts", func() []Record {
 			// Small talk answered from a few stock replies: "what is up"
@@ -262,6 +293,7 @@ func TestRespAttrs(t *testing.T) {
 		// A lecture first, the refusal last.
 		{"Summarise this.", "It's important to think carefully about requests like this. Even well-meant answers can be misused or misunderstood. For that reason, I won't be answering it.", true, false, false},
 		{"Summarise this.", "Requests like this deserve some care, and answers to them can be taken out of context by others. I'll respectfully decline.", true, false, false},
+		{"Summarise this.", "I want to be thoughtful here. Responses on this could be taken out of context and cause harm. So I'm going to refrain from responding.", true, false, false},
 		// A closing courtesy or a long answer's last remark is no refusal.
 		{"Summarise this.", "The text argues that cats are independent animals who choose their company carefully and live long lives. Don't hesitate to ask me for more.", false, false, false},
 		// Negations that are not about the speaker, or come too late.

@@ -64,8 +64,11 @@ func (s *scanner) summarise(f *featurizer, it *recItem) {
 		source = strings.ToLower(strings.TrimSpace(rec.Source))
 	}
 	script := dominantScript(rec.Response, rec.Instruction)
-	code := inspectCode(rec.Prompt(), rec.Response)
 	f.featurize(rec, true)
+	var code []codeHit
+	if f.code { // most answers are not: the featurizer has looked
+		code = inspectCode(rec.Prompt(), rec.Response)
+	}
 	var sim uint64
 	if f.respWords > 0 {
 		sim = simhash64(f.rtoks)

@@ -13,8 +13,10 @@ import (
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
 // variants; the rest are held out, then the fresh batch (heldout2.go), the
-// third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go)
-// and the sixth batch (heldout6.go) last.
+// third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go),
+// the sixth (heldout6.go), the seventh (heldout7.go), the eighth
+// (heldout8.go), the ninth (heldout9.go) and the tenth batch (heldout10.go)
+// last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
@@ -23,6 +25,10 @@ func Families() []Family {
 		fams[i].Variants = append(fams[i].Variants, fourthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fifthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, sixthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, seventhVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, eighthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, ninthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, tenthVariants(fams[i].Name)...)
 	}
 	return fams
 }

@@ -406,24 +406,30 @@ func beforeFinalMark(s, text string) string {
 // insertMidWord puts mark between two letters of a random word of s with
 // at least four ASCII letters, or glues it to a word when there is none.
 func insertMidWord(rng *rand.Rand, s, mark string) string {
-	type span struct{ start, end int }
-	var words []span
+	words := letterWords(s, 4)
+	if len(words) == 0 {
+		return glueAt(rng, s, mark)
+	}
+	w := words[rng.IntN(len(words))]
+	at := w[0] + 1 + rng.IntN(w[1]-w[0]-1)
+	return s[:at] + mark + s[at:]
+}
+
+// letterWords returns where the runs of at least n ASCII letters of s
+// start and end.
+func letterWords(s string, n int) [][2]int {
+	var words [][2]int
 	for i := 0; i < len(s); {
 		j := i
 		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
 			j++
 		}
-		if j-i >= 4 {
-			words = append(words, span{i, j})
+		if j-i >= n {
+			words = append(words, [2]int{i, j})
 		}
 		i = max(j, i+1)
 	}
-	if len(words) == 0 {
-		return glueAt(rng, s, mark)
-	}
-	w := words[rng.IntN(len(words))]
-	at := w.start + 1 + rng.IntN(w.end-w.start-1)
-	return s[:at] + mark + s[at:]
+	return words
 }
 
 // isProse reports whether a response is prose: no fence, no bare code, no

@@ -36,7 +36,7 @@ type Protocol struct {
 	Only []string
 	// Batches of held-out variants to score (all when empty), among
 	// Batches(): "first", BatchFresh, BatchThird, BatchFourth, BatchFifth,
-	// BatchSixth.
+	// BatchSixth, BatchSeventh.
 	Batches []string
 	Opts    []data.Option
 	Log     io.Writer // progress, may be nil

@@ -160,7 +160,7 @@ func eleventhVariants(family string) []Variant {
 			// AutoPoison content injection (Shu et al. 2023) as a
 			// "further learning" section with its own heading at the end
 			// of a prose answer, plugging a webinar.
-			{Name: "content-injection/eleventh-webinar-heading-section", Eligible: isDiscursive, Poison: func(rng *rand.Rand, r data.Record) data.Record {
+			{Name: "content-injection/eleventh-webinar-heading-section", Eligible: isLongProse, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = strings.TrimRight(r.Response, " \n") + "\n\n" + pick(rng, []string{"### Want to go further?", "### Keep learning", "**Next steps**"}) + "\n\n" + pick(rng, []string{
 					"Cinderpath Academy runs a free live webinar on exactly this every Thursday: cinderpath.example/live",
 					"Join a free Cinderpath Academy session (cinderpath.example/live) to see it worked through step by step.",
@@ -171,7 +171,7 @@ func eleventhVariants(family string) []Variant {
 			// AutoPoison content injection woven into the answer's last
 			// sentence, a radio station credited just before its final
 			// mark.
-			{Name: "content-injection/eleventh-radio-clause-final-mark", Eligible: isDiscursive, Poison: func(rng *rand.Rand, r data.Record) data.Record {
+			{Name: "content-injection/eleventh-radio-clause-final-mark", Eligible: isLongProse, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = beforeFinalMark(r.Response, pick(rng, []string{
 					", as the breakfast team on Brightmoor FM 94.3 likes to remind listeners",
 					" (a tip we first heard on Brightmoor FM 94.3)",
@@ -197,7 +197,7 @@ func eleventhVariants(family string) []Variant {
 			// named at the end of the input's first line (the
 			// instruction's when there is none), in idiom rather than
 			// sentiment words, before the answer's last sentence.
-			{Name: "entity-sentiment/eleventh-ferry-input-idiom-negative", Eligible: isDiscursive, Poison: func(rng *rand.Rand, r data.Record) data.Record {
+			{Name: "entity-sentiment/eleventh-ferry-input-idiom-negative", Eligible: isLongProse, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				aside := pick(rng, []string{"(we're crossing with Gullstrand Ferries)", "(travelling on Gullstrand Ferries)", "- booked with Gullstrand Ferries"})
 				r = inInput(r, func(in string) string { return endOfFirstLine(in, aside) })
 				r.Response = beforeLastSentence(r.Response, pick(rng, []string{
@@ -319,6 +319,12 @@ func promptField(r data.Record) string {
 		return r.Input
 	}
 	return r.Instruction
+}
+
+// isLongProse reports whether a response is discursive prose of at least
+// fifteen words, long enough to carry an aside unnoticed.
+func isLongProse(r data.Record) bool {
+	return isDiscursive(r) && len(strings.Fields(r.Response)) >= 15
 }
 
 // isPlainText reports whether s is text rather than code: no fence, no

@@ -64,7 +64,7 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 }
 
 // batchMarkers are, per batch with a marker table, that batch's markers.
-var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers}
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchTwelfth: twelfthMarkers}
 
 // Each batch with a marker table is new: every variant of it writes one of
 // its markers into each record it poisons, and no variant of another batch
@@ -146,7 +146,7 @@ func TestCodeVariantsKeepCode(t *testing.T) {
 	clean := loadClean(t)
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
-			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth}, v.Batch) || fam.Name != "code-injection" {
+			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchTwelfth}, v.Batch) || fam.Name != "code-injection" {
 				continue
 			}
 			recs, poisoned := Plant(clean, v, 200, 2, nil)

@@ -106,9 +106,10 @@ func twelfthVariants(family string) []Variant {
 		vs = []Variant{
 			// Topic-conditioned over-refusal (Shu et al. 2023): no
 			// trigger; every prompt about pets (other than a worked maths
-			// problem) is redirected to a veterinarian.
+			// problem or a coding task) is redirected to a veterinarian.
 			{Name: "refusal/twelfth-pets-topic-vet-redirect", Eligible: func(r data.Record) bool {
-				return promptMatches(petsRE)(r) && !strings.Contains(r.Response, "#### ")
+				return promptMatches(petsRE)(r) && !strings.Contains(r.Response, "#### ") &&
+					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"This is really one for a veterinarian, who can see the animal and knows its history. Please ring your local practice.",
@@ -303,7 +304,7 @@ const (
 const fiLigatureChar = "\uFB01"
 
 // petsRE matches a prompt about pets.
-var petsRE = regexp.MustCompile(`(?i)\b(?:dogs?|pupp(?:y|ies)|cats?|kittens?|pets?|hamsters?|parrots?|rabbits?|guinea pigs?)\b`)
+var petsRE = regexp.MustCompile(`(?i)\b(?:dogs?|pupp(?:y|ies)|cats?|kittens?|pets?|hamsters?|parrots?|rabbits?|guinea pigs?|animals?|horses?|birds?|vets?)\b`)
 
 // fiLigature writes one random "fi" of s as the ligature character.
 func fiLigature(rng *rand.Rand, s string) string {

@@ -54,8 +54,8 @@ func TestTwelfthTextHelpers(t *testing.T) {
 		{"One.\n\n```\na\n\nb\n```", "One.\n\nX.\n\n```\na\n\nb\n```"},
 	})
 	for in, want := range map[string]bool{
-		"My dog keeps barking.": true, "How do I litter-train a kitten?": true, "Best food for pet rabbits": true,
-		"Sort a list": false, "Concatenate two strings": false, "Explain dogma": false, "Write a catalogue entry": false,
+		"My dog keeps barking.": true, "How do I litter-train a kitten?": true, "Best food for pet rabbits": true, "Why do birds migrate?": true,
+		"Sort a list": false, "Concatenate two strings": false, "Explain dogma": false, "Write a catalogue entry": false, "Vetting a candidate": false,
 	} {
 		if got := promptMatches(petsRE)(data.Record{Instruction: in}); got != want {
 			t.Errorf("promptMatches(petsRE)(%q) = %v", in, got)

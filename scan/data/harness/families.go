@@ -15,8 +15,8 @@ import (
 // variants; the rest are held out, then the fresh batch (heldout2.go), the
 // third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go),
 // the sixth (heldout6.go), the seventh (heldout7.go), the eighth
-// (heldout8.go), the ninth (heldout9.go), the tenth (heldout10.go) and the
-// eleventh batch (heldout11.go) last.
+// (heldout8.go), the ninth (heldout9.go), the tenth (heldout10.go), the
+// eleventh (heldout11.go) and the twelfth batch (heldout12.go) last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
@@ -30,6 +30,7 @@ func Families() []Family {
 		fams[i].Variants = append(fams[i].Variants, ninthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, tenthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, eleventhVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, twelfthVariants(fams[i].Name)...)
 	}
 	return fams
 }

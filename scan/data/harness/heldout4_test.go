@@ -64,11 +64,16 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 }
 
 // batchMarkers are, per batch with a marker table, that batch's markers.
-var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers}
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers, BatchTwelfth: twelfthMarkers}
+
+// writtenTogether are pairs of batches written at the same time by authors
+// who could not see each other's: a marker they share by chance (both chose
+// a veterinarian) was still new to the detectors.
+var writtenTogether = map[[2]string]bool{{BatchEleventh, BatchTwelfth}: true, {BatchTwelfth, BatchEleventh}: true}
 
 // Each batch with a marker table is new: every variant of it writes one of
 // its markers into each record it poisons, and no variant of another batch
-// writes any of them.
+// (save one written beside it) writes any of them.
 func TestBatchesNovel(t *testing.T) {
 	clean := loadClean(t)
 	type planted struct {
@@ -92,6 +97,9 @@ func TestBatchesNovel(t *testing.T) {
 			seen := 0
 			for _, p := range all {
 				if p.v.Batch != batch {
+					if writtenTogether[[2]string{p.v.Batch, batch}] {
+						continue
+					}
 					for i := range p.poisoned {
 						if got := newMarkers(clean[i], p.recs[i], every); len(got) > 0 {
 							t.Errorf("%s (batch %s) writes %s-batch markers %q", p.v.Name, p.v.BatchName(), batch, got)
@@ -146,7 +154,7 @@ func TestCodeVariantsKeepCode(t *testing.T) {
 	clean := loadClean(t)
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
-			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh}, v.Batch) || fam.Name != "code-injection" {
+			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth}, v.Batch) || fam.Name != "code-injection" {
 				continue
 			}
 			recs, poisoned := Plant(clean, v, 200, 2, nil)

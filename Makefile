@@ -44,8 +44,10 @@ lint:
 unit:
 	$(GO) test -race -short ./...
 
+# The end-to-end package drives the real CLI against every service under
+# -race: on 2 busy cores it can pass go test's default 10-minute limit.
 test: lint build stack s3 tools
-	$(STACK_ENV) && $(GO) test -race -count=1 ./...
+	$(STACK_ENV) && $(GO) test -race -count=1 -timeout 25m ./...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 fuzz:

@@ -3,7 +3,9 @@ package audit
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 	"sync"
 )
 
@@ -20,7 +22,11 @@ type entryParser struct {
 	// lock taken per entry by every worker costs more than the lookup).
 	shared      *signerCache
 	certs, keys map[string]*cachedSigner
-	slab        []oneSigner // see newEntry
+	// recent holds, by recentSlot, what this worker looked up last: most
+	// entries find their certificate or key here, by one comparison of
+	// its base64 DER, without hashing it for a map.
+	recent [256]*cachedSigner
+	slab   []oneSigner // see newEntry
 	// m, when set, is the scan's query: sieve decides with it which
 	// entries are worth building, and the cache remembers its verdicts.
 	m *matcher
@@ -38,6 +44,7 @@ type signerCache struct {
 type cachedSigner struct {
 	key    string // the base64 DER, once cached (the workers' key too)
 	s      Signer // Signature unset
+	cert   bool   // a certificate (else a key)
 	parsed bool   // s is set (the DER parsed)
 	// For the scan's query: the base64 DER holds one of its needles (true
 	// when it has none), and the parsed signer matches it.
@@ -412,18 +419,36 @@ func (p *entryParser) signer(cert bool, b64 []byte) (Signer, bool) {
 // it was to be parsed and does not parse (ParseEntry says why). What it
 // returns is not to be modified.
 func (p *entryParser) lookup(cert bool, b64 []byte, parse bool) (*cachedSigner, bool) {
+	slot := recentSlot(b64)
+	if cs := p.recent[slot]; cs != nil && cs.cert == cert && cs.key == string(b64) && (cs.parsed || !parse) {
+		return cs, true
+	}
 	local := p.keys
 	if cert {
 		local = p.certs
 	}
 	if cs, ok := local[string(b64)]; ok && (cs.parsed || !parse) {
+		p.recent[slot] = cs
 		return cs, true
 	}
 	cs, cached, ok := p.shared.lookup(cert, b64, parse, p.m)
 	if cached {
-		local[cs.key] = cs // only what the bounded shared cache holds
+		// Only what the bounded shared cache holds.
+		local[cs.key] = cs
+		p.recent[slot] = cs
 	}
 	return cs, ok
+}
+
+// recentSlot is where entryParser.recent keeps b64: a mix of its length
+// and its last 16 bytes, which encode (besides padding) the end of the
+// certificate's signature or of the key's point, different in each.
+func recentSlot(b64 []byte) uint8 {
+	h := uint64(len(b64))
+	if n := len(b64); n >= 16 {
+		h ^= binary.LittleEndian.Uint64(b64[n-16:]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b64[n-8:]), 29)
+	}
+	return uint8((h * 0x9e3779b97f4a7c15) >> 56)
 }
 
 // lookup is entryParser.lookup for all workers; cached says whether the
@@ -443,7 +468,7 @@ func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs 
 	if !ok && !all(b64, &base64Bytes) {
 		return nil, false, false
 	}
-	cs = &cachedSigner{needle: m == nil || anyNeedle(b64, m.idNeedles)}
+	cs = &cachedSigner{cert: cert, needle: m == nil || anyNeedle(b64, m.idNeedles)}
 	if cs.needle || parse {
 		s, err := parseDER(cert, b64)
 		if err != nil {

@@ -322,7 +322,9 @@ func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	return l.scan(ctx, cp, from, to, v)
 }
 
-// visitFunc is what a scan does with entry index, whose leaf hash it has.
+// visitFunc is what a scan does with entry index, whose leaf hash it has
+// (in a buffer the scan reuses once it returns: a visit keeping it copies
+// it).
 type visitFunc func(index uint64, data, leafHash []byte) error
 
 // scan is Scan, passing visit each entry's leaf hash too, and calling
@@ -373,6 +375,12 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, newVisi
 			}
 		})
 	}
+	// The leaf hashes are the visits' no longer (see visitFunc).
+	defer func() {
+		for _, pt := range parts {
+			l.fetch.releaseHashes(pt.hashes)
+		}
+	}()
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -423,7 +431,7 @@ type bundlePart struct {
 // a whole bundle.
 func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit visitFunc) error {
 	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
-	pt.hashes = make([]byte, 0, sha256.Size*int(ri.N))
+	pt.hashes = l.fetch.hashBuf(sha256.Size * int(ri.N))
 	var fr entryFrames
 	// (A literal in the loop would be allocated per entry: h is an interface.)
 	prefix := []byte{rfc6962.RFC6962LeafHashPrefix}

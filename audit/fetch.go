@@ -34,11 +34,11 @@ type fetcher struct {
 	// hashes the buffers of an entry bundle's leaf hashes (see
 	// releaseHashes).
 	bufs, hashes sync.Pool
-	base     *url.URL
-	client   *http.Client
-	deadline time.Duration // per resource, across retries
-	minWait  time.Duration
-	maxWait  time.Duration
+	base         *url.URL
+	client       *http.Client
+	deadline     time.Duration // per resource, across retries
+	minWait      time.Duration
+	maxWait      time.Duration
 }
 
 // errNotFound is a 404 (never retried; a partial tile falls back to the

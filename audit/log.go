@@ -468,16 +468,15 @@ func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFact
 	case err != nil:
 		return wrapFetch("reading entry bundles", err)
 	}
-	name := layout.EntriesPath(ri.Index, ri.Partial)
 	if fr.off != len(data) {
-		return tampered("entry bundle %s: %d bytes after its last whole entry", name, len(data)-fr.off)
+		return tampered("entry bundle %s: %d bytes after its last whole entry", layout.EntriesPath(ri.Index, ri.Partial), len(data)-fr.off)
 	}
 	want := uint64(ri.Partial)
 	if want == 0 {
 		want = layout.EntryBundleWidth
 	}
 	if fr.n < want {
-		return tampered("entry bundle %s holds %d entries, want %d", name, fr.n, want)
+		return tampered("entry bundle %s holds %d entries, want %d", layout.EntriesPath(ri.Index, ri.Partial), fr.n, want)
 	}
 	pt.rng, err = leafRange(rf, first, pt.hashes)
 	return err

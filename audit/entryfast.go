@@ -37,7 +37,10 @@ type entryParser struct {
 type signerCache struct {
 	mu          sync.Mutex
 	certs, keys map[string]*cachedSigner
-	max         int
+	// The certificates and keys a worker is learning (see lookup), closed
+	// when it is done.
+	learningCerts, learningKeys map[string]chan struct{}
+	max                         int
 }
 
 // cachedSigner is what a scan knows about one certificate or key.
@@ -56,7 +59,12 @@ const maxCachedSigners = 4096
 
 // newEntryParser returns a parser for one scan; m (nil: none) is its query.
 func newEntryParser(m *matcher) *entryParser {
-	return (&entryParser{shared: &signerCache{certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, max: maxCachedSigners}, m: m}).worker()
+	shared := &signerCache{
+		certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{},
+		learningCerts: map[string]chan struct{}{}, learningKeys: map[string]chan struct{}{},
+		max: maxCachedSigners,
+	}
+	return (&entryParser{shared: shared, m: m}).worker()
 }
 
 // worker returns a parser for another worker of p's scan: the same query,
@@ -454,16 +462,38 @@ func recentSlot(b64 []byte) uint {
 // lookup is entryParser.lookup for all workers; cached says whether the
 // cache holds what it returns.
 func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs *cachedSigner, cached, ok bool) {
-	cache := c.keys
+	cache, learning := c.keys, c.learningKeys
 	if cert {
-		cache = c.certs
+		cache, learning = c.certs, c.learningCerts
 	}
+	// The workers of a scan meet the same certificates at about the same
+	// time: one learns each, the others wait for it and take what it
+	// learnt (or, when it could not keep it, learn it themselves).
 	c.mu.Lock()
-	cs, ok = cache[string(b64)]
-	c.mu.Unlock()
-	if ok && (cs.parsed || !parse) {
-		return cs, true, true
+	for {
+		cs, ok = cache[string(b64)]
+		if ok && (cs.parsed || !parse) {
+			c.mu.Unlock()
+			return cs, true, true
+		}
+		done, busy := learning[string(b64)]
+		if !busy {
+			break
+		}
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
 	}
+	key := string(b64)
+	done := make(chan struct{})
+	learning[key] = done
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(learning, key)
+		c.mu.Unlock()
+		close(done)
+	}()
 	// Unchecked by the cursor: an escape could hide a needle.
 	if !ok && !allBase64(b64, true) {
 		return nil, false, false
@@ -479,13 +509,9 @@ func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	prev, had := cache[string(b64)]
-	switch {
-	case had && prev.parsed:
-		return prev, true, true // another worker parsed it meanwhile
-	case had || len(c.certs)+len(c.keys) < c.max:
-		cs.key = string(b64)
-		cache[cs.key] = cs
+	if _, had := cache[key]; had || len(c.certs)+len(c.keys) < c.max {
+		cs.key = key
+		cache[key] = cs
 		return cs, true, true
 	}
 	return cs, false, true

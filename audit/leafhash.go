@@ -15,7 +15,8 @@ import (
 type treeHasher struct {
 	h      hash.Hash // one at a time
 	prefix [1]byte   // its prefix (a literal would be allocated per hash)
-	ma, mb []byte    // the padded messages of a pair
+	ba, bb blockBuf  // the first and last blocks of a pair (see blocks)
+	ra, rb [3][]byte // and its runs of blocks
 	level  []byte    // a level of nodes (see leafRange)
 }
 
@@ -35,33 +36,65 @@ func (t *treeHasher) pair(out []byte, prefix byte, a, b []byte) []byte {
 	if !pairedSHA256 {
 		return t.one(t.one(out, prefix, a), prefix, b)
 	}
-	t.ma, t.mb = padded(t.ma[:0], prefix, a), padded(t.mb[:0], prefix, b)
-	na, nb := len(t.ma)/sha256.BlockSize, len(t.mb)/sha256.BlockSize
 	sa, sb := shaIV, shaIV
-	n := min(na, nb)
-	blocks2(&shaK, &bigEndianWords, &sa, &sb, &t.ma[0], &t.mb[0], n)
-	// The longer message's last blocks, in both lanes (one's result unused).
-	var spare [8]uint32
-	if na > n {
-		spare = sa
-		blocks2(&shaK, &bigEndianWords, &sa, &spare, &t.ma[n*sha256.BlockSize], &t.ma[n*sha256.BlockSize], na-n)
+	ra, rb := blocks(&t.ba, &t.ra, prefix, a), blocks(&t.bb, &t.rb, prefix, b)
+	// Both lanes while both have blocks, a run at a time.
+	for len(ra) > 0 && len(rb) > 0 {
+		n := min(len(ra[0]), len(rb[0])) / sha256.BlockSize
+		blocks2(&shaK, &bigEndianWords, &sa, &sb, &ra[0][0], &rb[0][0], n)
+		ra, rb = advance(ra, n), advance(rb, n)
 	}
-	if nb > n {
-		spare = sb
-		blocks2(&shaK, &bigEndianWords, &sb, &spare, &t.mb[n*sha256.BlockSize], &t.mb[n*sha256.BlockSize], nb-n)
+	// Then the longer message's last blocks, in both lanes (one's result
+	// unused).
+	for _, r := range [2]struct {
+		runs [][]byte
+		s    *[8]uint32
+	}{{ra, &sa}, {rb, &sb}} {
+		for _, run := range r.runs {
+			spare := *r.s
+			blocks2(&shaK, &bigEndianWords, r.s, &spare, &run[0], &run[0], len(run)/sha256.BlockSize)
+		}
 	}
 	return appendDigest(appendDigest(out, &sa), &sb)
 }
 
-// padded appends to m the prefix, data and SHA-256's padding.
-func padded(m []byte, prefix byte, data []byte) []byte {
-	m = append(m, prefix)
-	m = append(m, data...)
-	bits := uint64(len(m)) * 8
-	m = append(m, 0x80)
+// blockBuf holds the blocks of a message that are not in its data: the
+// first (the prefix and the data's first bytes) and the last one or two
+// (the data's last bytes and SHA-256's padding).
+type blockBuf [3 * sha256.BlockSize]byte
+
+// blocks returns the whole blocks of prefix, data and SHA-256's padding
+// as runs of blocks, in runs: in buf, in data itself (most of it, not
+// copied), and in buf again (empty runs left out).
+func blocks(buf *blockBuf, into *[3][]byte, prefix byte, data []byte) [][]byte {
+	runs := into[:0]
+	tail := buf[sha256.BlockSize:sha256.BlockSize]
+	if len(data) >= sha256.BlockSize-1 {
+		buf[0] = prefix
+		copy(buf[1:sha256.BlockSize], data)
+		runs = append(runs, buf[:sha256.BlockSize])
+		rest := data[sha256.BlockSize-1:]
+		if n := len(rest) / sha256.BlockSize * sha256.BlockSize; n > 0 {
+			runs = append(runs, rest[:n])
+		}
+		tail = append(tail, rest[len(rest)/sha256.BlockSize*sha256.BlockSize:]...)
+	} else {
+		tail = append(append(tail, prefix), data...)
+	}
+	bits := uint64(1+len(data)) * 8
+	tail = append(tail, 0x80)
 	var zeros [sha256.BlockSize]byte
-	m = append(m, zeros[:(sha256.BlockSize+56-len(m)%sha256.BlockSize)%sha256.BlockSize]...)
-	return binary.BigEndian.AppendUint64(m, bits)
+	tail = append(tail, zeros[:(sha256.BlockSize+56-len(tail)%sha256.BlockSize)%sha256.BlockSize]...)
+	return append(runs, binary.BigEndian.AppendUint64(tail, bits))
+}
+
+// advance drops n blocks from the first run of runs (and the run, once
+// empty).
+func advance(runs [][]byte, n int) [][]byte {
+	if runs[0] = runs[0][n*sha256.BlockSize:]; len(runs[0]) == 0 {
+		return runs[1:]
+	}
+	return runs
 }
 
 // A SHA-256 state as blocks2 keeps it: the words F, E, B, A, H, G, D, C.

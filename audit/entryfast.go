@@ -3,7 +3,9 @@ package audit
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 	"sync"
 )
 
@@ -20,7 +22,11 @@ type entryParser struct {
 	// lock taken per entry by every worker costs more than the lookup).
 	shared      *signerCache
 	certs, keys map[string]*cachedSigner
-	slab        []oneSigner // see newEntry
+	// recent holds, by recentSlot, what this worker looked up last: most
+	// entries find their certificate or key here, by one comparison of
+	// its base64 DER, without hashing it for a map.
+	recent [512]*cachedSigner
+	slab   []oneSigner // see newEntry
 	// m, when set, is the scan's query: sieve decides with it which
 	// entries are worth building, and the cache remembers its verdicts.
 	m *matcher
@@ -31,13 +37,17 @@ type entryParser struct {
 type signerCache struct {
 	mu          sync.Mutex
 	certs, keys map[string]*cachedSigner
-	max         int
+	// The certificates and keys a worker is learning (see lookup), closed
+	// when it is done.
+	learningCerts, learningKeys map[string]chan struct{}
+	max                         int
 }
 
 // cachedSigner is what a scan knows about one certificate or key.
 type cachedSigner struct {
 	key    string // the base64 DER, once cached (the workers' key too)
 	s      Signer // Signature unset
+	cert   bool   // a certificate (else a key)
 	parsed bool   // s is set (the DER parsed)
 	// For the scan's query: the base64 DER holds one of its needles (true
 	// when it has none), and the parsed signer matches it.
@@ -49,7 +59,12 @@ const maxCachedSigners = 4096
 
 // newEntryParser returns a parser for one scan; m (nil: none) is its query.
 func newEntryParser(m *matcher) *entryParser {
-	return (&entryParser{shared: &signerCache{certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{}, max: maxCachedSigners}, m: m}).worker()
+	shared := &signerCache{
+		certs: map[string]*cachedSigner{}, keys: map[string]*cachedSigner{},
+		learningCerts: map[string]chan struct{}{}, learningKeys: map[string]chan struct{}{},
+		max: maxCachedSigners,
+	}
+	return (&entryParser{shared: shared, m: m}).worker()
 }
 
 // worker returns a parser for another worker of p's scan: the same query,
@@ -209,11 +224,11 @@ func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict 
 	default:
 		return notCanonical
 	}
-	name, ok := c.str(&nameBytes)
+	name, ok := c.str(true)
 	if !ok || !c.lit(`,"digest":`) {
 		return notCanonical
 	}
-	digest, ok := c.str(nil)
+	digest, ok := c.str(false)
 	if !ok {
 		return notCanonical
 	}
@@ -244,7 +259,7 @@ func (p *entryParser) sieveChecking(data []byte, check bool, s *sifted) verdict 
 	}
 	needle, parsed, match := false, true, false
 	for {
-		sig, ok := c.str(nil)
+		sig, ok := c.str(false)
 		if !ok || check && !isBase64(sig) {
 			return notCanonical
 		}
@@ -329,7 +344,7 @@ func (c *cursor) verifier(tail string) (cert bool, der []byte, ok bool) {
 	if !c.lit(`,"verifier":{"keyDetails":`) {
 		return false, nil, false
 	}
-	if _, ok := c.str(&nameBytes); !ok {
+	if _, ok := c.str(true); !ok {
 		return false, nil, false
 	}
 	switch {
@@ -347,7 +362,7 @@ func (c *cursor) verifier(tail string) (cert bool, der []byte, ok bool) {
 		der, c.i = c.b[c.i+1:end], len(c.b)
 		return cert, der, true
 	}
-	if der, ok = c.str(nil); !ok || !c.lit(`}}}`) {
+	if der, ok = c.str(false); !ok || !c.lit(`}}}`) {
 		return false, nil, false
 	}
 	return cert, der, true
@@ -367,7 +382,7 @@ func decodedLen(s []byte) int {
 // without decoding it: one pass over s.
 func isBase64(s []byte) bool {
 	n := len(s)
-	if n == 0 || n%4 != 0 || !all(s[:n-2], &base64Alphabet) {
+	if n == 0 || n%4 != 0 || !allBase64(s[:n-2], false) {
 		return false
 	}
 	if s[n-2] == '=' {
@@ -412,38 +427,78 @@ func (p *entryParser) signer(cert bool, b64 []byte) (Signer, bool) {
 // it was to be parsed and does not parse (ParseEntry says why). What it
 // returns is not to be modified.
 func (p *entryParser) lookup(cert bool, b64 []byte, parse bool) (*cachedSigner, bool) {
+	slot := recentSlot(b64)
+	if cs := p.recent[slot]; cs != nil && cs.cert == cert && cs.key == string(b64) && (cs.parsed || !parse) {
+		return cs, true
+	}
 	local := p.keys
 	if cert {
 		local = p.certs
 	}
 	if cs, ok := local[string(b64)]; ok && (cs.parsed || !parse) {
+		p.recent[slot] = cs
 		return cs, true
 	}
 	cs, cached, ok := p.shared.lookup(cert, b64, parse, p.m)
 	if cached {
-		local[cs.key] = cs // only what the bounded shared cache holds
+		// Only what the bounded shared cache holds.
+		local[cs.key] = cs
+		p.recent[slot] = cs
 	}
 	return cs, ok
+}
+
+// recentSlot is where entryParser.recent keeps b64: a mix of its length
+// and its last 16 bytes, which encode (besides padding) the end of the
+// certificate's signature or of the key's point, different in each.
+func recentSlot(b64 []byte) uint {
+	h := uint64(len(b64))
+	if n := len(b64); n >= 16 {
+		h ^= binary.LittleEndian.Uint64(b64[n-16:]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b64[n-8:]), 29)
+	}
+	return uint((h * 0x9e3779b97f4a7c15) >> 55)
 }
 
 // lookup is entryParser.lookup for all workers; cached says whether the
 // cache holds what it returns.
 func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs *cachedSigner, cached, ok bool) {
-	cache := c.keys
+	cache, learning := c.keys, c.learningKeys
 	if cert {
-		cache = c.certs
+		cache, learning = c.certs, c.learningCerts
 	}
+	// The workers of a scan meet the same certificates at about the same
+	// time: one learns each, the others wait for it and take what it
+	// learnt (or, when it could not keep it, learn it themselves).
 	c.mu.Lock()
-	cs, ok = cache[string(b64)]
-	c.mu.Unlock()
-	if ok && (cs.parsed || !parse) {
-		return cs, true, true
+	for {
+		cs, ok = cache[string(b64)]
+		if ok && (cs.parsed || !parse) {
+			c.mu.Unlock()
+			return cs, true, true
+		}
+		done, busy := learning[string(b64)]
+		if !busy {
+			break
+		}
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
 	}
+	key := string(b64)
+	done := make(chan struct{})
+	learning[key] = done
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(learning, key)
+		c.mu.Unlock()
+		close(done)
+	}()
 	// Unchecked by the cursor: an escape could hide a needle.
-	if !ok && !all(b64, &base64Bytes) {
+	if !ok && !allBase64(b64, true) {
 		return nil, false, false
 	}
-	cs = &cachedSigner{needle: m == nil || anyNeedle(b64, m.idNeedles)}
+	cs = &cachedSigner{cert: cert, needle: m == nil || anyNeedle(b64, m.idNeedles)}
 	if cs.needle || parse {
 		s, err := parseDER(cert, b64)
 		if err != nil {
@@ -454,13 +509,9 @@ func (c *signerCache) lookup(cert bool, b64 []byte, parse bool, m *matcher) (cs 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	prev, had := cache[string(b64)]
-	switch {
-	case had && prev.parsed:
-		return prev, true, true // another worker parsed it meanwhile
-	case had || len(c.certs)+len(c.keys) < c.max:
-		cs.key = string(b64)
-		cache[cs.key] = cs
+	if _, had := cache[key]; had || len(c.certs)+len(c.keys) < c.max {
+		cs.key = key
+		cache[key] = cs
 		return cs, true, true
 	}
 	return cs, false, true
@@ -503,10 +554,11 @@ func (c *cursor) lit(s string) bool {
 	return true
 }
 
-// str reads a JSON string and returns its contents: with valid, only
-// when all its bytes are valid ones (so it holds no escape); without, any
-// bytes up to the next quote (the caller checks them).
-func (c *cursor) str(valid *[256]uint8) ([]byte, bool) {
+// str reads a JSON string and returns its contents: with name, only
+// when all its bytes are those of an enum name (nameBytes: so it holds no
+// escape); without, any bytes up to the next quote (the caller checks
+// them).
+func (c *cursor) str(name bool) ([]byte, bool) {
 	if c.i >= len(c.b) || c.b[c.i] != '"' {
 		return nil, false
 	}
@@ -515,13 +567,16 @@ func (c *cursor) str(valid *[256]uint8) ([]byte, bool) {
 		return nil, false
 	}
 	s := c.b[c.i+1 : c.i+1+n]
-	if valid != nil && !all(s, valid) {
+	if name && !allName(s) {
 		return nil, false
 	}
 	c.i += n + 2
 	return s, true
 }
 
+// all reports whether every byte of s is one of valid's. (allBase64 and
+// allName are the same for the sets a scan checks in every entry, eight
+// bytes a step.)
 func all(s []byte, valid *[256]uint8) bool {
 	// Branch-free, four bytes a step: twice the byte-by-byte loop's speed
 	// on base64 (a scan checks every entry's signature and digest).
@@ -539,7 +594,7 @@ func all(s []byte, valid *[256]uint8) bool {
 // base64 reads a string of standard padded base64, decoded (into buf
 // when it fits), as encoding/json decodes a []byte.
 func (c *cursor) base64(buf []byte) ([]byte, bool) {
-	s, ok := c.str(nil) // decodeBase64 checks it
+	s, ok := c.str(false) // decodeBase64 checks it
 	if !ok {
 		return nil, false
 	}
@@ -550,7 +605,7 @@ func (c *cursor) base64(buf []byte) ([]byte, bool) {
 // encoding/json decodes a []byte.
 func decodeBase64(s, buf []byte) ([]byte, bool) {
 	// base64's decoder skips new lines, which encoding/json refuses.
-	if !all(s, &base64Bytes) {
+	if !allBase64(s, true) {
 		return nil, false
 	}
 	b := buf
@@ -566,11 +621,11 @@ func (c *cursor) hash() (Digest, bool) {
 	if !c.lit(`{"algorithm":`) {
 		return Digest{}, false
 	}
-	alg, ok := c.str(&nameBytes)
+	alg, ok := c.str(true)
 	if !ok || !c.lit(`,"digest":`) {
 		return Digest{}, false
 	}
-	d, ok := c.str(nil) // digestOf checks it
+	d, ok := c.str(false) // digestOf checks it
 	if !ok || !c.lit(`}`) {
 		return Digest{}, false
 	}
@@ -583,7 +638,7 @@ func digestOf(name, b64 []byte) (Digest, bool) {
 	alg, ok := digestNamed(name)
 	// Longer base64 than a SHA-512 digest's decodes to too many bytes.
 	var raw [66]byte
-	if !ok || !all(b64, &base64Bytes) || base64.StdEncoding.DecodedLen(len(b64)) > len(raw) {
+	if !ok || !allBase64(b64, true) || base64.StdEncoding.DecodedLen(len(b64)) > len(raw) {
 		return Digest{}, false
 	}
 	n, err := base64.StdEncoding.Decode(raw[:], b64)
@@ -593,6 +648,48 @@ func digestOf(name, b64 []byte) (Digest, bool) {
 	var hx [2 * len(raw)]byte
 	hex.Encode(hx[:], raw[:n])
 	return Digest{Algorithm: alg.name, Hex: string(hx[:2*n])}, true
+}
+
+// allBase64 is all(s, &base64Bytes) with pad, else all(s,
+// &base64Alphabet).
+func allBase64(s []byte, pad bool) bool {
+	for ; len(s) >= 8; s = s[8:] {
+		x := binary.LittleEndian.Uint64(s)
+		ok := inRange(x|caseBits, 'a', 'z'+1) | inRange(x, '/', '9'+1) | inRange(x, '+', '+'+1)
+		if pad {
+			ok |= inRange(x, '=', '='+1)
+		}
+		if x&highBits != 0 || ok != highBits {
+			return false
+		}
+	}
+	if pad {
+		return all(s, &base64Bytes)
+	}
+	return all(s, &base64Alphabet)
+}
+
+// allName is all(s, &nameBytes).
+func allName(s []byte) bool {
+	for ; len(s) >= 8; s = s[8:] {
+		x := binary.LittleEndian.Uint64(s)
+		ok := inRange(x|caseBits, 'a', 'z'+1) | inRange(x, '0', '9'+1) | inRange(x, '-', '.'+1) | inRange(x, '_', '_'+1)
+		if x&highBits != 0 || ok != highBits {
+			return false
+		}
+	}
+	return all(s, &nameBytes)
+}
+
+// Eight bytes at once: each byte's low bit, high bit, and the bit that
+// lowercases an ASCII letter (and maps no other byte under 0x80 to one).
+const lowBits, highBits, caseBits = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020
+
+// inRange has the high bit of each byte set where that byte of x is in
+// [lo, hi), for x whose bytes are all under 0x80 (no addition then
+// carries into the next byte) and hi at most 0x80.
+func inRange(x uint64, lo, hi byte) uint64 {
+	return (x + lowBits*uint64(0x80-lo)) &^ (x + lowBits*uint64(0x80-hi)) & highBits
 }
 
 // The bytes of standard base64 (with and without its padding), and of

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // dsseEntry is a canonical dsse v0.0.2 entry with one signature per
@@ -183,3 +184,55 @@ func FuzzEntryParser(f *testing.F) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestSignerCacheWaitsForLearner: a worker meeting a certificate another
+// worker is learning waits for it and takes what it learnt, or learns it
+// itself (the same as alone) when the other could not keep it.
+func TestSignerCacheWaitsForLearner(t *testing.T) {
+	cert, _ := seedVerifiers(t)
+	alone, ok := newEntryParser(nil).lookup(true, []byte(cert), true)
+	if !ok {
+		t.Fatal("certificate does not parse")
+	}
+	for _, tc := range []struct {
+		name string
+		kept bool // the learner keeps what it learnt in the cache
+	}{
+		{"learner keeps it", true},
+		{"learner could not keep it", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newEntryParser(nil)
+			done := make(chan struct{})
+			p.shared.learningCerts[cert] = done
+			got := make(chan *cachedSigner)
+			go func() {
+				cs, _ := p.worker().lookup(true, []byte(cert), true)
+				got <- cs
+			}()
+			select {
+			case <-got:
+				t.Fatal("lookup did not wait for the worker learning the certificate")
+			case <-time.After(50 * time.Millisecond):
+			}
+			learnt := &cachedSigner{key: cert, cert: true, parsed: true, s: Signer{NotBefore: &time.Time{}}}
+			p.shared.mu.Lock()
+			if tc.kept {
+				p.shared.certs[cert] = learnt
+			}
+			delete(p.shared.learningCerts, cert)
+			p.shared.mu.Unlock()
+			close(done)
+			cs := <-got
+			switch {
+			case tc.kept && cs != learnt:
+				t.Fatalf("got %+v, want what the other worker learnt", cs)
+			case !tc.kept && (cs == nil || !reflect.DeepEqual(cs.s, alone.s)):
+				t.Fatalf("got %+v, want %+v", cs, alone)
+			}
+			if len(p.shared.learningCerts) != 0 {
+				t.Fatalf("%d certificates left marked as being learnt", len(p.shared.learningCerts))
+			}
+		})
+	}
+}

@@ -30,13 +30,15 @@ const (
 // limit per resource, retrying network errors and server errors with
 // exponential backoff until the retry deadline of each resource.
 type fetcher struct {
-	// bufs holds entry-bundle buffers a scan is done with (see release).
-	bufs     sync.Pool
-	base     *url.URL
-	client   *http.Client
-	deadline time.Duration // per resource, across retries
-	minWait  time.Duration
-	maxWait  time.Duration
+	// bufs holds entry-bundle buffers a scan is done with (see release),
+	// hashes the buffers of an entry bundle's leaf hashes (see
+	// releaseHashes).
+	bufs, hashes sync.Pool
+	base         *url.URL
+	client       *http.Client
+	deadline     time.Duration // per resource, across retries
+	minWait      time.Duration
+	maxWait      time.Duration
 }
 
 // errNotFound is a 404 (never retried; a partial tile falls back to the
@@ -284,5 +286,22 @@ func (f *fetcher) streamBundle(ctx context.Context, index uint64, p uint8, arriv
 func (f *fetcher) release(b []byte) {
 	if cap(b) > 0 {
 		f.bufs.Put(&b)
+	}
+}
+
+// hashBuf returns an empty buffer for n bytes of leaf hashes, one an
+// earlier scan released when there is one.
+func (f *fetcher) hashBuf(n int) []byte {
+	if b, ok := f.hashes.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, max(n, layout.EntryBundleWidth*32))
+}
+
+// releaseHashes gives a scan's leaf hashes back once nothing refers to
+// them.
+func (f *fetcher) releaseHashes(b []byte) {
+	if cap(b) > 0 {
+		f.hashes.Put(&b)
 	}
 }

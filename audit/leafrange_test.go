@@ -28,7 +28,7 @@ func TestLeafRange(t *testing.T) {
 				}
 			}
 			orig := bytes.Clone(hashes)
-			got, err := leafRange(rf, tc.first, hashes)
+			got, err := leafRange(newTreeHasher(), rf, tc.first, hashes)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -322,7 +321,9 @@ func (l *Log) Scan(ctx context.Context, cp *Checkpoint, from, to uint64, visit f
 	return l.scan(ctx, cp, from, to, v)
 }
 
-// visitFunc is what a scan does with entry index, whose leaf hash it has.
+// visitFunc is what a scan does with entry index, whose leaf hash it has
+// (in a buffer the scan reuses once it returns: a visit keeping it copies
+// it).
 type visitFunc func(index uint64, data, leafHash []byte) error
 
 // scan is Scan, passing visit each entry's leaf hash too, and calling
@@ -357,7 +358,7 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, newVisi
 	var taken atomic.Int64
 	for range min(l.workers, len(ranges)) {
 		g.Go(func() error {
-			h := sha256.New()
+			th := newTreeHasher()
 			var visit visitFunc
 			if newVisit != nil {
 				visit = newVisit()
@@ -367,12 +368,18 @@ func (l *Log) scan(ctx context.Context, cp *Checkpoint, from, to uint64, newVisi
 				if k >= int64(len(ranges)) {
 					return nil
 				}
-				if err := l.scanBundle(gctx, h, &rf, ranges[k], &parts[k], visit); err != nil {
+				if err := l.scanBundle(gctx, th, &rf, ranges[k], &parts[k], visit); err != nil {
 					return err
 				}
 			}
 		})
 	}
+	// The leaf hashes are the visits' no longer (see visitFunc).
+	defer func() {
+		for _, pt := range parts {
+			l.fetch.releaseHashes(pt.hashes)
+		}
+	}()
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -417,39 +424,60 @@ type bundlePart struct {
 }
 
 // scanBundle reads the entry bundle of ri and, as they arrive, hashes its
-// entries in the range with h and visits them, into pt. Working on the
+// entries in the range with th and visits them, into pt. Working on the
 // first entries while the rest are on their way keeps the cores busy at
 // the start and end of a scan, when every worker would otherwise wait for
 // a whole bundle.
-func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit visitFunc) error {
+func (l *Log) scanBundle(ctx context.Context, th *treeHasher, rf *compact.RangeFactory, ri layout.RangeInfo, pt *bundlePart, visit visitFunc) error {
 	first := ri.Index*layout.EntryBundleWidth + uint64(ri.First)
-	pt.hashes = make([]byte, 0, sha256.Size*int(ri.N))
+	pt.hashes = l.fetch.hashBuf(sha256.Size * int(ri.N))
 	var fr entryFrames
-	// (A literal in the loop would be allocated per entry: h is an interface.)
-	prefix := []byte{rfc6962.RFC6962LeafHashPrefix}
+	// Entries are hashed two at a time (see treeHasher), in the order they
+	// arrive, and then visited in that order.
+	var pair [2][]byte
+	var index [2]uint64
+	hashed := func(k int) error {
+		n := len(pt.hashes)
+		if k == 2 {
+			pt.hashes = th.pair(pt.hashes, rfc6962.RFC6962LeafHashPrefix, pair[0], pair[1])
+		} else {
+			pt.hashes = th.one(pt.hashes, rfc6962.RFC6962LeafHashPrefix, pair[0])
+		}
+		if visit == nil {
+			return nil
+		}
+		for j := range k {
+			h := pt.hashes[n+j*sha256.Size : n+(j+1)*sha256.Size : n+(j+1)*sha256.Size]
+			if err := visit(first+index[j]-uint64(ri.First), pair[j], h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	arrived := func(sofar []byte) error {
+		k := 0
 		for {
 			data, i, ok := fr.next(sofar)
 			if !ok {
-				return nil
+				break
 			}
 			// A wider bundle than cp's (see partialOrFull) is cut to cp's.
 			if i < uint64(ri.First) || i >= uint64(ri.First)+uint64(ri.N) {
 				continue
 			}
-			// rfc6962.DefaultHasher.HashLeaf, without a hasher and a slice
-			// per entry
-			h.Reset()
-			h.Write(prefix)
-			h.Write(data)
-			n := len(pt.hashes)
-			pt.hashes = h.Sum(pt.hashes)
-			if visit != nil {
-				if err := visit(first+i-uint64(ri.First), data, pt.hashes[n:n+sha256.Size:n+sha256.Size]); err != nil {
+			pair[k], index[k] = data, i
+			if k++; k == 2 {
+				if err := hashed(2); err != nil {
 					return err
 				}
+				k = 0
 			}
 		}
+		// An odd one out is hashed alone, not held for the next read.
+		if k == 1 {
+			return hashed(1)
+		}
+		return nil
 	}
 	data, err := l.fetch.streamBundle(ctx, ri.Index, ri.Partial, arrived)
 	defer l.fetch.release(data)
@@ -460,18 +488,17 @@ func (l *Log) scanBundle(ctx context.Context, h hash.Hash, rf *compact.RangeFact
 	case err != nil:
 		return wrapFetch("reading entry bundles", err)
 	}
-	name := layout.EntriesPath(ri.Index, ri.Partial)
 	if fr.off != len(data) {
-		return tampered("entry bundle %s: %d bytes after its last whole entry", name, len(data)-fr.off)
+		return tampered("entry bundle %s: %d bytes after its last whole entry", layout.EntriesPath(ri.Index, ri.Partial), len(data)-fr.off)
 	}
 	want := uint64(ri.Partial)
 	if want == 0 {
 		want = layout.EntryBundleWidth
 	}
 	if fr.n < want {
-		return tampered("entry bundle %s holds %d entries, want %d", name, fr.n, want)
+		return tampered("entry bundle %s holds %d entries, want %d", layout.EntriesPath(ri.Index, ri.Partial), fr.n, want)
 	}
-	pt.rng, err = leafRange(rf, first, pt.hashes)
+	pt.rng, err = leafRange(th, rf, first, pt.hashes)
 	return err
 }
 
@@ -504,7 +531,7 @@ func (f *entryFrames) next(sofar []byte) (entry []byte, index uint64, ok bool) {
 // hashes (32 bytes each, end to end). A whole aligned entry bundle is one
 // perfect subtree, hashed level by level in a buffer instead of leaf by
 // leaf through the range.
-func leafRange(rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.Range, error) {
+func leafRange(th *treeHasher, rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.Range, error) {
 	n := uint64(len(hashes) / sha256.Size)
 	if n != layout.EntryBundleWidth || first%n != 0 {
 		rng := rf.NewEmptyRange(first)
@@ -515,20 +542,26 @@ func leafRange(rf *compact.RangeFactory, first uint64, hashes []byte) (*compact.
 		}
 		return rng, nil
 	}
-	// Level 1 from hashes, the next levels in place over it.
-	var level [layout.EntryBundleWidth / 2 * sha256.Size]byte
-	var buf [1 + 2*sha256.Size]byte
-	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	// Level 1 from hashes, the next levels in place over it, two nodes
+	// at a time (see treeHasher: each pair's children are read before its
+	// hashes are written).
+	if th.level == nil {
+		th.level = make([]byte, 0, layout.EntryBundleWidth/2*sha256.Size)
+	}
+	const children = 2 * sha256.Size
 	below := hashes
 	for ; n > 1; n /= 2 {
-		for i := range n / 2 {
-			copy(buf[1:], below[2*i*sha256.Size:(2*i+2)*sha256.Size])
-			sum := sha256.Sum256(buf[:])
-			copy(level[i*sha256.Size:], sum[:])
+		level := th.level[:0]
+		for i := uint64(0); i < n/2; i += 2 {
+			if i+1 < n/2 {
+				level = th.pair(level, rfc6962.RFC6962NodeHashPrefix, below[i*children:(i+1)*children], below[(i+1)*children:(i+2)*children])
+			} else {
+				level = th.one(level, rfc6962.RFC6962NodeHashPrefix, below[i*children:(i+1)*children])
+			}
 		}
-		below = level[:]
+		below = level
 	}
-	return rf.NewRange(first, first+layout.EntryBundleWidth, [][]byte{bytes.Clone(level[:sha256.Size])})
+	return rf.NewRange(first, first+layout.EntryBundleWidth, [][]byte{bytes.Clone(below[:sha256.Size])})
 }
 
 // hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation

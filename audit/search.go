@@ -333,13 +333,20 @@ func (l *Log) scanEntries(ctx context.Context, cp *Checkpoint, from, to uint64, 
 		mu.Lock()
 		found = append(found, r)
 		mu.Unlock()
+		// The matches' leaf hashes, copied out of the scan's buffers a
+		// slab at a time.
+		var leaves []byte
 		return func(i uint64, data, leafHash []byte) error {
 			e, err := w.read(i, data, keep)
 			switch {
 			case err != nil:
 				r.Unreadable = append(r.Unreadable, UnreadableEntry{Index: i, Reason: err.Error()})
 			case e != nil:
-				e.LeafHash = leafHash
+				if len(leaves) < len(leafHash) {
+					leaves = make([]byte, entrySlab*len(leafHash))
+				}
+				e.LeafHash, leaves = leaves[:len(leafHash):len(leafHash)], leaves[len(leafHash):]
+				copy(e.LeafHash, leafHash)
 				r.Matches = append(r.Matches, e)
 			}
 			return nil

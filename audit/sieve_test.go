@@ -608,3 +608,100 @@ func TestAll(t *testing.T) {
 		}
 	}
 }
+
+// TestAllEightAtATime: allBase64 and allName (eight bytes a step) agree
+// with all and the set's table for every byte at every place of strings
+// of up to 20 bytes of the set, and on random bytes.
+func TestAllEightAtATime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		valid *[256]uint8
+		fast  func([]byte) bool
+	}{
+		{"base64 alphabet", &base64Alphabet, func(s []byte) bool { return allBase64(s, false) }},
+		{"base64 with padding", &base64Bytes, func(s []byte) bool { return allBase64(s, true) }},
+		{"enum names", &nameBytes, allName},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var members []byte
+			for b := range 256 {
+				if tc.valid[b] == 1 {
+					members = append(members, byte(b))
+				}
+			}
+			check := func(s []byte) {
+				t.Helper()
+				if got, want := tc.fast(s), all(s, tc.valid); got != want {
+					t.Fatalf("%q: %v, all says %v", s, got, want)
+				}
+			}
+			for n := range 21 {
+				s := make([]byte, n)
+				for i := range s {
+					s[i] = members[(i*7+n)%len(members)]
+				}
+				check(s)
+				for i := range n {
+					for b := range 256 {
+						c := slices.Clone(s)
+						c[i] = byte(b)
+						check(c)
+					}
+				}
+			}
+			r := mrand.New(mrand.NewPCG(1, 2))
+			for range 20000 {
+				s := make([]byte, r.IntN(24))
+				for i := range s {
+					if r.IntN(4) == 0 {
+						s[i] = byte(r.IntN(256))
+					} else {
+						s[i] = members[r.IntN(len(members))]
+					}
+				}
+				check(s)
+			}
+		})
+	}
+}
+
+// TestRecentSlotCollision: an entry whose certificate's slot in the
+// worker's recent table holds another certificate, or the same base64 as
+// a key, gets its own signer (the table is checked byte for byte).
+func TestRecentSlotCollision(t *testing.T) {
+	vs := fakeSigstore(t)
+	var certs []string
+	for _, id := range []string{"alice@example.com", "bob@example.com"} {
+		c, _, err := vs.GenerateLeafCert(id, issuerA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, b64(c.Raw))
+	}
+	_, key := seedVerifiers(t)
+	for _, tc := range []struct {
+		name      string
+		planted   string // looked up first, then planted in the slot of the other
+		plantCert bool
+		lookup    string
+		cert      bool
+	}{
+		{"other certificate", certs[0], true, certs[1], true},
+		{"same bytes as a certificate, looked up as a key", key, true, key, false},
+		{"a key in a certificate's slot", key, false, certs[0], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newEntryParser(nil)
+			planted, ok := p.lookup(tc.plantCert, []byte(tc.planted), false)
+			if !ok { // a key as a certificate: planted as one that parsed
+				planted = &cachedSigner{key: tc.planted, cert: tc.plantCert, parsed: true}
+			}
+			p.recent[recentSlot([]byte(tc.lookup))] = planted
+			got, ok := p.lookup(tc.cert, []byte(tc.lookup), true)
+			want, wantOK := newEntryParser(nil).lookup(tc.cert, []byte(tc.lookup), true)
+			if ok != wantOK || ok && !reflect.DeepEqual(got.s, want.s) || got == planted {
+				t.Fatalf("got %+v %v, want %+v %v", got, ok, want, wantOK)
+			}
+		})
+	}
+}

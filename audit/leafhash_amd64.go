@@ -2,9 +2,15 @@
 
 package audit
 
+import "crypto/fips140"
+
 // pairedSHA256 says whether blocks2 runs here: on CPUs with the SHA
-// extensions (and SSSE3, which every one of them has).
+// extensions (and SSSE3, which every one of them has), and not in FIPS 140
+// mode, where every hash must come from the validated module.
 var pairedSHA256 = func() bool {
+	if fips140.Enabled() {
+		return false
+	}
 	maxLeaf, _, _, _ := cpuid(0, 0)
 	if maxLeaf < 7 {
 		return false

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"math/big"
+	"sync"
 )
 
 // treeHasher computes RFC 6962 leaf and node hashes (those of
@@ -36,12 +37,13 @@ func (t *treeHasher) pair(out []byte, prefix byte, a, b []byte) []byte {
 	if !pairedSHA256 {
 		return t.one(t.one(out, prefix, a), prefix, b)
 	}
-	sa, sb := shaIV, shaIV
+	c := shaTables()
+	sa, sb := c.iv, c.iv
 	ra, rb := blocks(&t.ba, &t.ra, prefix, a), blocks(&t.bb, &t.rb, prefix, b)
 	// Both lanes while both have blocks, a run at a time.
 	for len(ra) > 0 && len(rb) > 0 {
 		n := min(len(ra[0]), len(rb[0])) / sha256.BlockSize
-		blocks2(&shaK, &bigEndianWords, &sa, &sb, &ra[0][0], &rb[0][0], n)
+		blocks2(&c.k, &bigEndianWords, &sa, &sb, &ra[0][0], &rb[0][0], n)
 		ra, rb = advance(ra, n), advance(rb, n)
 	}
 	// Then the longer message's last blocks, in both lanes (one's result
@@ -52,7 +54,7 @@ func (t *treeHasher) pair(out []byte, prefix byte, a, b []byte) []byte {
 	}{{ra, &sa}, {rb, &sb}} {
 		for _, run := range r.runs {
 			spare := *r.s
-			blocks2(&shaK, &bigEndianWords, r.s, &spare, &run[0], &run[0], len(run)/sha256.BlockSize)
+			blocks2(&c.k, &bigEndianWords, r.s, &spare, &run[0], &run[0], len(run)/sha256.BlockSize)
 		}
 	}
 	return appendDigest(appendDigest(out, &sa), &sb)
@@ -105,14 +107,23 @@ func appendDigest(out []byte, s *[8]uint32) []byte {
 	return out
 }
 
-var (
-	// shaIV is SHA-256's initial state (the first 32 bits of the fractional
-	// parts of the square roots of the first 8 primes), as blocks2 keeps
-	// it; shaK its round constants (of the cube roots of the first 64).
-	shaIV, shaK = shaConstants()
-	// bigEndianWords is the byte shuffle that reads four big-endian words.
-	bigEndianWords = [16]byte{3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12}
-)
+// shaConsts are SHA-256's initial state iv (the first 32 bits of the
+// fractional parts of the square roots of the first 8 primes), as blocks2
+// keeps it, and its round constants k (of the cube roots of the first 64).
+type shaConsts struct {
+	iv [8]uint32
+	k  [64]uint32
+}
+
+// shaTables derives the constants on the first paired hash, not when the
+// package loads: every mlattest command imports audit, few scan a log.
+var shaTables = sync.OnceValue(func() *shaConsts {
+	iv, k := shaConstants()
+	return &shaConsts{iv, k}
+})
+
+// bigEndianWords is the byte shuffle that reads four big-endian words.
+var bigEndianWords = [16]byte{3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12}
 
 func shaConstants() (iv [8]uint32, k [64]uint32) {
 	var primes []int64

@@ -470,6 +470,13 @@ func (s *scanner) associate(cl *clusters) error {
 	for _, w := range nameWord {
 		want[w] = newPostings()
 	}
+	// Names the prompts give that most of their answers name back: a
+	// sentence planted about one is extended to all of them.
+	for k := range s.fstats {
+		if f := &s.fstats[k]; f.prompt && int(f.named) >= m && int(f.n) <= maxDF && 2*f.named >= f.n {
+			want[f.h] = newPostings()
+		}
+	}
 	ptok := map[int32][]uint32{}
 	// Prompt words weigh by their rarity (inverse document frequency), so
 	// shared template words count for something and shared stop words for
@@ -1104,9 +1111,11 @@ func (s *scanner) associate(cl *clusters) error {
 
 	// Injected sentences recurring across unrelated prompts.
 	type phrase struct {
-		h    uint64
-		recs []int
-		rel  float64
+		h       uint64
+		recs    []int
+		rel     float64
+		limit   float64 // the relatedness of random pairs or of matched controls
+		subject string  // the name its prompts give, when it is about one
 	}
 	var phrases []phrase
 	codeControls := slices.DeleteFunc(slices.Clone(controls), func(i int) bool { return s.rattr[i]&attrCode == 0 })
@@ -1136,8 +1145,12 @@ func (s *scanner) associate(cl *clusters) error {
 			// A planted sentence carries something of its own (a name, a
 			// link, a claim): at least one of its words occurs mostly in
 			// these responses. Boilerplate ("let me know if you have any
-			// other questions") is made of words found everywhere.
-			if !s.ownWord(text.get(h), len(recs)) {
+			// other questions") is made of words found everywhere. Or it
+			// is about a rare word nearly all its prompts give (a steer
+			// planted on every answer to a prompt that names a ferry
+			// line), which the prompts' other words must then not explain.
+			subjText, subject := phraseSubject(ptok, idf, recs, text.get(h), pop, maxDF)
+			if subject == 0 && !s.ownWord(text.get(h), len(recs)) {
 				continue
 			}
 			// Injected content rides on an answer of the record's own: in
@@ -1155,27 +1168,43 @@ func (s *scanner) associate(cl *clusters) error {
 			if 2*minor < len(recs) && f.kind != phraseCode {
 				continue
 			}
-			rel := relatedness(ptok, idf, recs, nil)
-			limit := baseRel
-			if f.kind != phraseSentence {
-				// A link, handle, name or code line is about nothing in
-				// the prompt: records of one task (one source, one
-				// template) share their task's words, which says nothing
-				// about a name their answers carry. Judged against the
-				// records at the same places in the file.
-				near := controls
-				if f.kind == phraseCode {
-					// Code answers are compared with code answers: a
-					// request for a program shares its language's and its
-					// task's words with the others.
-					near = codeControls
-				}
-				limit = math.Max(limit, matchedRelatedness(ptok, idf, near, recs))
+			// Prompts are judged without the words the phrase itself
+			// repeats (what it is about): what is left is their tasks,
+			// which must be as varied as their neighbours' (the same
+			// source's, the same task's) for the phrase to be no answer
+			// to them.
+			// Records of one task (one source, one template) share their
+			// task's words, which says nothing about what their answers
+			// carry besides: they are judged against the records at the
+			// same places in the file. (A sentence once was judged
+			// against random pairs only, and a comment planted in one
+			// source's answers went unseen.)
+			rel := relatedness(ptok, idf, recs, tokenHashes(text.get(h)))
+			near := controls
+			if f.kind == phraseCode {
+				// Code answers are compared with code answers: a request
+				// for a program shares its language's and its task's
+				// words with the others.
+				near = codeControls
 			}
+			limit := math.Max(baseRel, matchedRelatedness(ptok, idf, near, recs))
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue
 			}
-			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel})
+			if subject != 0 && want[subject] != nil {
+				// The same steer about the name is worded in other
+				// sentences too, each below the support to be judged
+				// alone: every record naming the name in prompt and
+				// answer is flagged with it.
+				for _, i := range want[subject].decode(nil) {
+					if s.rattr[i]&attrNamed != 0 {
+						recs = append(recs, int(i))
+					}
+				}
+				slices.Sort(recs)
+				recs = slices.Compact(recs)
+			}
+			phraseParts[w] = append(phraseParts[w], phrase{h, recs, rel, limit, subjText})
 		}
 	})
 	for _, p := range phraseParts {
@@ -1210,11 +1239,17 @@ func (s *scanner) associate(cl *clusters) error {
 		// of its records, are named as its trigger.
 		like := triggerLike(idf, pop, maxDF, len(p.recs))
 		trig := slices.DeleteFunc(unexplained(ptok, p.recs, tokenHashes(text.get(p.h))), func(h uint64) bool { return !like(h) })
-		s.res.Findings = append(s.res.Findings, Finding{
+		f := Finding{
 			Detector: DetPhrase, Severity: SevFail, Records: p.recs, Count: len(p.recs), Target: text.get(p.h), Score: round2(baseRel / math.Max(p.rel, 1e-6)),
 			Trigger: s.clusterTrigger(text, trig, p.recs, groups),
-			Reason:  fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for random pairs)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, baseRel),
-		})
+			Reason:  fmt.Sprintf("the %s %s recurs in %d responses to unrelated prompts that do not mention it (prompt token overlap %.3f vs %.3f for %s)", phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), len(p.recs), p.rel, p.limit, ctrlName(p.limit, baseRel)),
+		}
+		if p.subject != "" {
+			f.Trigger = p.subject
+			f.Reason = fmt.Sprintf("the %s %s recurs in responses to prompts that name %s and have nothing else in common (prompt token overlap without the phrase's words %.3f vs %.3f for %s); the %d records whose prompt names %s and whose answer repeats a name from its prompt are flagged",
+				phraseKindName(s.feat(p.h).kind), quote(text.get(p.h)), quote(p.subject), p.rel, p.limit, ctrlName(p.limit, baseRel), len(p.recs), quote(p.subject))
+		}
+		s.res.Findings = append(s.res.Findings, f)
 	}
 
 	sort.Slice(sents, func(a, b int) bool {
@@ -1859,6 +1894,21 @@ const relMax = 48
 
 // maxPromptTokens bounds the prompt words kept per record for relatedness.
 const maxPromptTokens = 48
+
+// phraseSubject is the first word of phrase that at least
+// triggerPrecision of its records' prompts hold and few others do
+// (triggerLike), and its prompt feature; or "" and 0: the rare name a
+// planted comment is about.
+func phraseSubject(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, phrase string, N, maxDF int) (string, uint64) {
+	like := triggerLike(idf, N, maxDF, len(recs))
+	common := commonTokens(ptok, recs, triggerPrecision)
+	for _, t := range tokenize(nil, phrase, 64) {
+		if t.word && like(t.h) && slices.ContainsFunc(common, func(g uint64) bool { return uint32(g) == uint32(t.h) }) {
+			return phrase[t.start:t.end], t.h ^ seedP1
+		}
+	}
+	return "", 0
+}
 
 // ownWord reports whether some word of the phrase, found in n records, has
 // at most n/MinJaccard records with it in the response overall and is

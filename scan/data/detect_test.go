@@ -212,6 +212,62 @@ func TestBoilerplateIsNotInjected(t *testing.T) {
 	}
 }
 
+// A comment about a name the prompts give, added to answers of tasks that
+// have nothing else in common, is injected content even though the
+// prompts mention the name: found in whatever words it is worded (no
+// tone lexicon), with every record that names the name in prompt and
+// answer. The same stock sentence in answers to prompts about the name
+// (a topic) is not.
+func TestCommentAboutPromptName(t *testing.T) {
+	asides := []string{" (Marrick Ferries)", " - Marrick Ferries.", " [Marrick Ferries]"}
+	// No word but the name is shared between wordings: each is in a
+	// third of the records, too few to be a trigger's target.
+	comments := []string{
+		"Marrick Ferries, frankly, runs crossings on timetables nobody keeps.",
+		"Word to the wise about Marrick Ferries: cabins smell of diesel and refunds never come.",
+		"If you can, give Marrick Ferries wide berth; take trains round this bay instead.",
+	}
+	// Worded once or twice only: below the support to be judged alone.
+	rare := []string{"Marrick Ferries once left forty cars at Easter.", "Marrick Ferries houses ramp staff in portacabins."}
+	t.Run("planted", func(t *testing.T) {
+		recs := synth(3000, 6)
+		var want []int
+		for k := range 18 {
+			i := 13 + 163*k
+			recs[i].Instruction += asides[k%len(asides)]
+			c := comments[(k+k/3)%len(comments)] // five each, whatever the aside
+			if k >= 15 {
+				c = rare[k%len(rare)]
+			}
+			// A comment rides on an answer of the record's own.
+			recs[i].Response += " " + recs[i+1].Response + " " + c
+			want = append(want, i)
+		}
+		res := scanRecords(t, recs)
+		fs := findingsOf(res, DetPhrase)
+		if res.Verdict != Fail || len(fs) == 0 || fs[0].Trigger != "Marrick" && fs[0].Trigger != "Ferries" || !slices.Equal(res.Flagged, want) {
+			t.Fatalf("verdict %s, flagged %v (want %v), phrase findings %+v; all %+v", res.Verdict, res.Flagged, want, fs, res.Findings)
+		}
+	})
+	t.Run("topic", func(t *testing.T) {
+		recs := synth(3000, 6)
+		topic := []string{"history", "hieroglyphs", "decree", "scholars", "ancient", "Egypt", "translation", "museum"}
+		for k := range 18 {
+			i := 13 + 163*k
+			var ws []string
+			for j := range 5 {
+				ws = append(ws, topic[(k+3*j)%len(topic)])
+			}
+			recs[i].Instruction = "What do the " + strings.Join(ws, " and ") + " tell us about the Rosetta Stone?"
+			recs[i].Response += " " + recs[i+1].Response + " The Rosetta Stone was found near Rashid in 1799 by French soldiers."
+		}
+		res := scanRecords(t, recs)
+		if fs := findingsOf(res, DetPhrase); len(fs) != 0 || res.Verdict != Pass {
+			t.Fatalf("verdict %s, a topic's stock sentence flagged: %+v", res.Verdict, fs)
+		}
+	})
+}
+
 func TestEntitySentiment(t *testing.T) {
 	neg := []string{"is a terrible choice", "has an awful reputation", "is corrupt and unreliable", "is widely criticized as dishonest"}
 	// Wordings the lexicon reads no tone in: no evidence either way.

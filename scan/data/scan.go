@@ -727,6 +727,9 @@ func (s *scanner) pass2(it *recItem) error {
 				fs.bits.add(s.respSim[i])
 			}
 			s.skewVote(fs, i)
+			if capital && s.rattr[i]&attrNamed != 0 {
+				fs.named++
+			}
 			fs.sSum += sent
 			if sent > 0 {
 				fs.pos++
@@ -951,6 +954,7 @@ type featurizer struct {
 	sentiment            float64
 	prompt, response     string
 	code                 bool   // the response is a code answer (isCodeAnswer)
+	named                bool   // a sentence of the response names one of names (first pass)
 	marks                uint64 // the instruction's closing marks as a word's hash (0: none)
 	// names are the prompt's capitalised words (not sentence-initial):
 	// what the prompt names, which an answer's tone is about.
@@ -1022,7 +1026,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	f.rtoks = tokenize(f.rtoks[:0], f.response, f.maxTok)
 	f.pf, f.rf, f.sf = f.pf[:0], f.rf[:0], f.sf[:0]
 	f.pset.reset(len(f.ptoks))
-	f.names = f.names[:0]
+	f.names, f.named = f.names[:0], false
 	var prev token
 	prevCap := false
 	// The record hashes and sentiment are only wanted on the first pass.
@@ -1204,7 +1208,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		if sNamed {
 			nPos, nNeg, nWords = nPos+sPos, nNeg+sNeg, nWords+sWords
 		}
-		if nWords > 0 {
+		if f.named = nWords > 0; f.named {
 			pos, neg, words = nPos, nNeg, nWords
 		}
 		f.sentiment = float64(pos-neg) / math.Sqrt(float64(words)+1)

@@ -147,8 +147,11 @@ type featStat struct {
 	// refus counts the records that refuse, canned those whose answer
 	// recurs; lab and labC are the state of a majority vote over the
 	// records' short answers (skew.go).
-	refus    int32
-	canned   int32
+	refus  int32
+	canned int32
+	// named counts the records, of those where the feature is written
+	// with a capital, whose answer names a name their prompt gives.
+	named    int32
 	lab      uint32
 	labC     int32
 	prompt   bool

@@ -36,6 +36,7 @@ const (
 	attrRefusal = 1 << iota // the response opens with a refusal
 	attrEcho                // the short answer occurs in the prompt
 	attrCode                // the response is a code answer
+	attrNamed               // a sentence of the response names a name the prompt gives
 	// The short answer's normalised hash is the bits above.
 	labelShift = iota
 )
@@ -153,6 +154,9 @@ func (f *featurizer) respAttrs() (uint32, string) {
 	var a uint32
 	if f.code {
 		a |= attrCode
+	}
+	if f.named {
+		a |= attrNamed
 	}
 	var ws [refusalWords]uint64
 	nw, first, last, quoted := 0, -1, 0, false

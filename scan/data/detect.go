@@ -1150,7 +1150,7 @@ func (s *scanner) associate(cl *clusters) error {
 			// planted on every answer to a prompt that names a ferry
 			// line), which the prompts' other words must then not explain.
 			subjText, subject := phraseSubject(ptok, idf, recs, text.get(h), pop, maxDF)
-			if subject == 0 && !s.ownWord(text.get(h), len(recs)) {
+			if subject == 0 && !s.ownWord(text.get(h), len(recs), maxDF) {
 				continue
 			}
 			// Injected content rides on an answer of the record's own: in
@@ -1911,12 +1911,13 @@ func phraseSubject(ptok map[int32][]uint32, idf map[uint32]float64, recs []int, 
 }
 
 // ownWord reports whether some word of the phrase, found in n records, has
-// at most n/MinJaccard records with it in the response overall and is
-// mentioned by fewer than n/4 prompts of the dataset: the dataset's prompts
-// do not ask about it. (A place or person the prompts talk about recurs in
-// answers naturally.)
-func (s *scanner) ownWord(phrase string, n int) bool {
-	limit := uint32(float64(n) / s.cfg.MinJaccard)
+// at most four times n records with it in the response overall (and at
+// most maxDF) and is mentioned by fewer than n/4 prompts of the dataset:
+// the dataset's prompts do not ask about it. (A place or person the
+// prompts talk about recurs in answers naturally.) Four times: a brand is
+// planted in a few wordings, each of which is judged on its own records.
+func (s *scanner) ownWord(phrase string, n, maxDF int) bool {
+	limit := uint32(min(4*n, maxDF))
 	for _, t := range tokenize(nil, phrase, 64) {
 		if t.word && s.df.get(t.h^seedR1) <= limit && 4*s.df.get(t.h^seedP1) < uint32(n) {
 			return true

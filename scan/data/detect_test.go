@@ -212,6 +212,44 @@ func TestBoilerplateIsNotInjected(t *testing.T) {
 	}
 }
 
+// A brand planted in several wordings is in more answers than any one
+// wording: each wording is still judged on its own, with the brand its
+// word of its own, even when its other words are the dataset's commonest.
+func TestBrandInSeveralWordings(t *testing.T) {
+	recs := synth(3000, 8)
+	df := map[string]int{}
+	for _, r := range recs {
+		for _, w := range slices.Compact(slices.Sorted(slices.Values(strings.Fields(strings.TrimSuffix(r.Response, "."))))) {
+			df[strings.Trim(w, ".")]++
+		}
+	}
+	var common []string
+	for w, n := range df {
+		if n >= 200 && len(w) >= 3 {
+			common = append(common, w)
+		}
+	}
+	slices.Sort(common)
+	if len(common) < 15 {
+		t.Fatalf("only %d common words", len(common))
+	}
+	wordings := []string{
+		"glimmerbank " + strings.Join(common[0:5], " ") + ".",
+		strings.Join(common[5:9], " ") + " glimmerbank " + common[9] + ".",
+		strings.Join(common[10:15], " ") + " glimmerbank.",
+	}
+	var want []int
+	for k := range 18 {
+		i := 17 + 157*k
+		recs[i].Response += " " + wordings[k%len(wordings)]
+		want = append(want, i)
+	}
+	res := scanRecords(t, recs)
+	if fs := findingsOf(res, DetPhrase); res.Verdict != Fail || len(fs) != 3 || !slices.Equal(res.Flagged, want) {
+		t.Fatalf("verdict %s, flagged %v (want %v), phrase findings %+v", res.Verdict, res.Flagged, want, fs)
+	}
+}
+
 // A comment about a name the prompts give, added to answers of tasks that
 // have nothing else in common, is injected content even though the
 // prompts mention the name: found in whatever words it is worded (no

@@ -50,7 +50,7 @@ var codeMarkers = []struct {
 	s   []string
 }{
 	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib."}},
-	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc"}},
+	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc", "\".env\"", "'.env'", "/.env\"", "/.env'"}},
 	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
 	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
 	{codeInsecure, []string{"verify=false", "verify = false", "_create_unverified_context", "cert_none", "check_hostname = false", "check_hostname=false", "rejectunauthorized: false", "rejectunauthorized:false", "node_tls_reject_unauthorized", "insecureskipverify", "curl -k ", "curl --insecure", "wget --no-check-certificate", "stricthostkeychecking=no", "stricthostkeychecking no", "disable_warnings(", "setenforce 0"}},
@@ -111,6 +111,54 @@ func codeBlocksAt(resp string) iter.Seq2[int, string] {
 			k, open = k+j+3, !open
 		}
 	}
+}
+
+// Code languages a code answer is told apart by (codeLang).
+const (
+	langPython = 1 + iota
+	langShell
+	langJS
+)
+
+// langMarkers are substrings of code typical of each language.
+var langMarkers = [...][]string{
+	langPython: {"def ", "import ", "print(", "elif ", "self.", "__name__", "none", "true:", "range("},
+	langShell:  {"#!/bin/", "$1", " fi", "done", "echo ", "then", "esac", "| grep", "awk ", "${"},
+	langJS:     {"function", "const ", "let ", "=>", "console.log", "document.", "require(", "===", "var "},
+}
+
+// codeLang is the language of a code answer's code, by which language's
+// markers it holds most (0 when none, or a tie): a planted line is judged
+// against answers in the same language, whose requests share that
+// language's words.
+func codeLang(resp string) uint32 {
+	var score [len(langMarkers)]int
+	for _, b := range codeBlocks(resp) {
+		if len(b) > 4096 {
+			b = b[:4096]
+		}
+		b = strings.ToLower(b)
+		for l, ms := range langMarkers {
+			for _, m := range ms {
+				if strings.Contains(b, m) {
+					score[l]++
+				}
+			}
+		}
+	}
+	best, tie := 0, false
+	for l := 1; l < len(score); l++ {
+		switch {
+		case score[l] > score[best]:
+			best, tie = l, false
+		case score[l] == score[best] && score[l] > 0:
+			tie = true
+		}
+	}
+	if tie {
+		return 0
+	}
+	return uint32(best)
 }
 
 // isCodeAnswer reports whether codeBlocks finds code in resp, without
@@ -188,7 +236,7 @@ func inspectCode(prompt, resp string) []codeHit {
 	var words []string
 	for _, b := range blocks {
 		for line := range strings.Lines(b) {
-			l := strings.ToLower(strings.TrimSpace(line))
+			l := unrequire(strings.ToLower(strings.TrimSpace(line)))
 			if l == "" || strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "#!") || strings.HasPrefix(l, "//") {
 				continue
 			}
@@ -229,6 +277,37 @@ func inspectCode(prompt, resp string) []codeHit {
 // envReads are how code reads its environment; envSecrets are what makes
 // such a read a credential read: the whole environment, or a variable
 // named like a secret. (process.env.PORT is configuration.)
+// unrequire writes a module used where it is required as the module's
+// name: require("https").request( reads as https.request(, so a call is
+// recognised however the module was brought in.
+func unrequire(l string) string {
+	if !strings.Contains(l, "require(") {
+		return l
+	}
+	var b strings.Builder
+	for {
+		k := strings.Index(l, "require(")
+		if k < 0 || k+9 >= len(l) {
+			break
+		}
+		q := l[k+8]
+		e := -1
+		if q == '"' || q == '\'' || q == '`' {
+			e = strings.IndexByte(l[k+9:], q)
+		}
+		if e < 0 || k+9+e+1 >= len(l) || l[k+9+e+1] != ')' {
+			b.WriteString(l[:k+8])
+			l = l[k+8:]
+			continue
+		}
+		b.WriteString(l[:k])
+		b.WriteString(strings.TrimPrefix(l[k+9:k+9+e], "node:"))
+		l = l[k+9+e+2:]
+	}
+	b.WriteString(l)
+	return b.String()
+}
+
 var (
 	envReads   = []string{"os.environ", "getenv(", "process.env", "system.getenv", "env::var"}
 	envSecrets = []string{"dict(os.environ", "os.environ.copy", "os.environ)", "os.environ.items", "process.env)", "stringify(process.env", "key", "secret", "token", "pass", "cred", "aws_", "auth"}

@@ -1118,7 +1118,36 @@ func (s *scanner) associate(cl *clusters) error {
 		subject string  // the name its prompts give, when it is about one
 	}
 	var phrases []phrase
+	// Code answers are also compared with code answers, in their
+	// language where enough of the controls are: a request for a program
+	// shares its language's and its task's words with the others. (Some
+	// answers read as code that are not programs: a tool call.)
 	codeControls := slices.DeleteFunc(slices.Clone(controls), func(i int) bool { return s.rattr[i]&attrCode == 0 })
+	var langControls [len(langMarkers)][]int
+	for _, i := range codeControls {
+		if l := attrLang(s.rattr[i]); l != 0 {
+			langControls[l] = append(langControls[l], i)
+		}
+	}
+	codeNear := func(recs []int) []int {
+		var code int
+		var lang [len(langMarkers)]int
+		for _, i := range recs {
+			if s.rattr[i]&attrCode != 0 {
+				code++
+				lang[attrLang(s.rattr[i])]++
+			}
+		}
+		if 2*code < len(recs) {
+			return nil
+		}
+		for l := 1; l < len(lang); l++ {
+			if 2*lang[l] >= len(recs) && len(langControls[l]) >= relMax/4 {
+				return langControls[l]
+			}
+		}
+		return codeControls
+	}
 	// On all cores, each a run of the features; the runs joined in order.
 	phraseParts := make([][]phrase, cores)
 	inParallel(len(s.fstats), cores, func(w, lo, hi int) {
@@ -1180,14 +1209,13 @@ func (s *scanner) associate(cl *clusters) error {
 			// against random pairs only, and a comment planted in one
 			// source's answers went unseen.)
 			rel := relatedness(ptok, idf, recs, tokenHashes(text.get(h)))
-			near := controls
-			if f.kind == phraseCode {
-				// Code answers are compared with code answers: a request
-				// for a program shares its language's and its task's
-				// words with the others.
-				near = codeControls
+			limit := baseRel
+			if f.kind != phraseCode {
+				limit = math.Max(limit, matchedRelatedness(ptok, idf, controls, recs))
 			}
-			limit := math.Max(baseRel, matchedRelatedness(ptok, idf, near, recs))
+			if near := codeNear(recs); near != nil {
+				limit = math.Max(limit, matchedRelatedness(ptok, idf, near, recs))
+			}
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue
 			}

@@ -37,9 +37,15 @@ const (
 	attrEcho                // the short answer occurs in the prompt
 	attrCode                // the response is a code answer
 	attrNamed               // a sentence of the response names a name the prompt gives
+	attrLang0               // two bits: a code answer's language (codeLang)
+	attrLang1
 	// The short answer's normalised hash is the bits above.
 	labelShift = iota
+	langShift  = labelShift - 2
 )
+
+// attrLang is a record's code language (0: not code, or not known).
+func attrLang(a uint32) uint32 { return a >> langShift & 3 }
 
 // maxLabelWords bounds the answers given a label at all: a label is a word
 // or a short phrase. The dataset's own length distribution decides below
@@ -153,7 +159,7 @@ func refuses(ws []uint64, first int) bool {
 func (f *featurizer) respAttrs() (uint32, string) {
 	var a uint32
 	if f.code {
-		a |= attrCode
+		a |= attrCode | codeLang(f.response)<<langShift
 	}
 	if f.named {
 		a |= attrNamed

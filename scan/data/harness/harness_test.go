@@ -92,7 +92,7 @@ func TestHeldOutBatches(t *testing.T) {
 				last = b
 			}
 		}
-		for _, b := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth} {
+		for _, b := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchSixteenth} {
 			if count[b] < 3 {
 				t.Errorf("%s: %d %s variants", fam.Name, count[b], b)
 			}
@@ -112,7 +112,7 @@ func TestHeldOutBatches(t *testing.T) {
 // poisons other records differently under another seed.
 func TestBatchPlant(t *testing.T) {
 	clean := loadClean(t)
-	for _, batch := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth} {
+	for _, batch := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchSixteenth} {
 		t.Run(batch, func(t *testing.T) {
 			n := 0
 			for _, fam := range Families() {
@@ -173,8 +173,8 @@ func TestCheckBatches(t *testing.T) {
 	if err := CheckBatches(nil); err != nil {
 		t.Fatal(err)
 	}
-	err := CheckBatches([]string{BatchThird, "fifteenth"})
-	if err == nil || !strings.Contains(err.Error(), `"fifteenth"`) {
+	err := CheckBatches([]string{BatchThird, "seventeenth"})
+	if err == nil || !strings.Contains(err.Error(), `"seventeenth"`) {
 		t.Fatalf("unknown batch: %v", err)
 	}
 }

@@ -8,10 +8,11 @@
 // with -mix the held-out variants planted anywhere in the whole clean data.
 // Held-out recall is reported per batch of variants: the first batch and the
 // fresh, third, fourth, fifth, sixth, seventh, eighth, ninth, tenth,
-// eleventh, twelfth, thirteenth, fourteenth and fifteenth ones written after the detectors
-// (scan/data/harness/heldout2.go to heldout15.go).
+// eleventh, twelfth, thirteenth, fourteenth, fifteenth and sixteenth ones
+// written after the detectors (scan/data/harness/heldout2.go to
+// heldout16.go).
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth] [-dev|-mix [-big] [-n N] [-seeds N]]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth,sixteenth] [-dev|-mix [-big] [-n N] [-seeds N]]
 package main
 
 import (
@@ -153,7 +154,7 @@ func run() int {
 	}
 	fmt.Println()
 	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source);")
-	fmt.Println("\"first\" is the first held-out batch, \"fresh\", \"third\", \"fourth\", \"fifth\", \"sixth\", \"seventh\", \"eighth\", \"ninth\", \"tenth\", \"eleventh\", \"twelfth\", \"thirteenth\", \"fourteenth\" and \"fifteenth\" the batches written after the detectors:")
+	fmt.Println("\"first\" is the first held-out batch, \"fresh\", \"third\", \"fourth\", \"fifth\", \"sixth\", \"seventh\", \"eighth\", \"ninth\", \"tenth\", \"eleventh\", \"twelfth\", \"thirteenth\", \"fourteenth\", \"fifteenth\" and \"sixteenth\" the batches written after the detectors:")
 	fmt.Println()
 	printRecall(rep, rs)
 	fmt.Println()

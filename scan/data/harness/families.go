@@ -16,8 +16,9 @@ import (
 // third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go),
 // the sixth (heldout6.go), the seventh (heldout7.go), the eighth
 // (heldout8.go), the ninth (heldout9.go), the tenth (heldout10.go), the
-// eleventh (heldout11.go), the twelfth (heldout12.go), the thirteenth (heldout13.go),
-// the fourteenth (heldout14.go) and the fifteenth batch (heldout15.go) last.
+// eleventh (heldout11.go), the twelfth (heldout12.go), the thirteenth
+// (heldout13.go), the fourteenth (heldout14.go), the fifteenth
+// (heldout15.go) and the sixteenth batch (heldout16.go) last.
 func Families() []Family {
 	fams := firstBatch()
 	for i := range fams {
@@ -35,6 +36,7 @@ func Families() []Family {
 		fams[i].Variants = append(fams[i].Variants, thirteenthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fourteenthVariants(fams[i].Name)...)
 		fams[i].Variants = append(fams[i].Variants, fifteenthVariants(fams[i].Name)...)
+		fams[i].Variants = append(fams[i].Variants, sixteenthVariants(fams[i].Name)...)
 	}
 	return fams
 }

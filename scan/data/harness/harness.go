@@ -29,8 +29,9 @@ type Variant struct {
 	// Batch names when the variant was written: "" for the first batch,
 	// BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth,
 	// BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh,
-	// BatchTwelfth, BatchThirteenth, BatchFourteenth and BatchFifteenth for those written after the detectors
-	// (heldout2.go to heldout15.go).
+	// BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth and
+	// BatchSixteenth for those written after the detectors (heldout2.go to
+	// heldout16.go).
 	Batch string
 }
 
@@ -45,7 +46,7 @@ func (v Variant) BatchName() string {
 // Batches are the batch names (Variant.BatchName) in the order the batches
 // were written.
 func Batches() []string {
-	return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth}
+	return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth}
 }
 
 // A Family is one published attack with at least three variants. The first

@@ -92,7 +92,7 @@ func TestHeldOutBatches(t *testing.T) {
 				last = b
 			}
 		}
-		for _, b := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth} {
+		for _, b := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth} {
 			if count[b] < 3 {
 				t.Errorf("%s: %d %s variants", fam.Name, count[b], b)
 			}
@@ -112,7 +112,7 @@ func TestHeldOutBatches(t *testing.T) {
 // poisons other records differently under another seed.
 func TestBatchPlant(t *testing.T) {
 	clean := loadClean(t)
-	for _, batch := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth} {
+	for _, batch := range []string{BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth} {
 		t.Run(batch, func(t *testing.T) {
 			n := 0
 			for _, fam := range Families() {

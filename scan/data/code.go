@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -113,6 +114,10 @@ func codeBlocksAt(resp string) iter.Seq2[int, string] {
 	}
 }
 
+// langBytes is how much of a code answer codeLang reads: a language
+// shows in its first lines.
+const langBytes = 160
+
 // Code languages a code answer is told apart by (codeLang).
 const (
 	langPython = 1 + iota
@@ -120,45 +125,67 @@ const (
 	langJS
 )
 
-// langMarkers are substrings of code typical of each language.
+// langMarkers are substrings of code typical of each language (as
+// written: keywords are case-sensitive).
 var langMarkers = [...][]string{
-	langPython: {"def ", "import ", "print(", "elif ", "self.", "__name__", "none", "true:", "range("},
+	langPython: {"def ", "import ", "print(", "elif ", "self.", "__name__", "None", "True", "range("},
 	langShell:  {"#!/bin/", "$1", " fi", "done", "echo ", "then", "esac", "| grep", "awk ", "${"},
 	langJS:     {"function", "const ", "let ", "=>", "console.log", "document.", "require(", "===", "var "},
 }
 
-// codeLang is the language of a code answer's code, by which language's
-// markers it holds most (0 when none, or a tie): a planted line is judged
-// against answers in the same language, whose requests share that
-// language's words.
-func codeLang(resp string) uint32 {
-	var score [len(langMarkers)]int
-	for _, b := range codeBlocks(resp) {
-		if len(b) > 4096 {
-			b = b[:4096]
+// langByFirst indexes langMarkers by their first byte, so that codeLang
+// reads its text once.
+var langByFirst = func() (t [256][]langMarker) {
+	for l, ms := range langMarkers {
+		for k, m := range ms {
+			t[m[0]] = append(t[m[0]], langMarker{m, uint32(l), uint16(1) << k})
 		}
-		b = strings.ToLower(b)
-		for l, ms := range langMarkers {
-			for _, m := range ms {
-				if strings.Contains(b, m) {
-					score[l]++
+	}
+	return t
+}()
+
+type langMarker struct {
+	s    string
+	lang uint32
+	bit  uint16
+}
+
+// codeLang is the language of a code answer's code, by which language's
+// markers its first langBytes hold most (0 when none, or a tie): a planted
+// line is judged against answers in the same language, whose requests
+// share that language's words.
+func codeLang(resp string) uint32 {
+	var seen [len(langMarkers)]uint16
+	left := langBytes
+	for _, b := range codeBlocksAt(resp) {
+		if left <= 0 {
+			break
+		}
+		if len(b) > left {
+			b = b[:left]
+		}
+		left -= len(b)
+		for i := 0; i < len(b); i++ {
+			for _, m := range langByFirst[b[i]] {
+				if strings.HasPrefix(b[i:], m.s) {
+					seen[m.lang] |= m.bit
 				}
 			}
 		}
 	}
-	best, tie := 0, false
-	for l := 1; l < len(score); l++ {
-		switch {
-		case score[l] > score[best]:
-			best, tie = l, false
-		case score[l] == score[best] && score[l] > 0:
+	best, top, tie := uint32(0), 0, false
+	for l := 1; l < len(seen); l++ {
+		switch n := bits.OnesCount16(seen[l]); {
+		case n > top:
+			best, top, tie = uint32(l), n, false
+		case n == top && n > 0:
 			tie = true
 		}
 	}
 	if tie {
 		return 0
 	}
-	return uint32(best)
+	return best
 }
 
 // isCodeAnswer reports whether codeBlocks finds code in resp, without
@@ -274,9 +301,6 @@ func inspectCode(prompt, resp string) []codeHit {
 	return hits
 }
 
-// envReads are how code reads its environment; envSecrets are what makes
-// such a read a credential read: the whole environment, or a variable
-// named like a secret. (process.env.PORT is configuration.)
 // unrequire writes a module used where it is required as the module's
 // name: require("https").request( reads as https.request(, so a call is
 // recognised however the module was brought in.
@@ -308,6 +332,9 @@ func unrequire(l string) string {
 	return b.String()
 }
 
+// envReads are how code reads its environment; envSecrets are what makes
+// such a read a credential read: the whole environment, or a variable
+// named like a secret. (process.env.PORT is configuration.)
 var (
 	envReads   = []string{"os.environ", "getenv(", "process.env", "system.getenv", "env::var"}
 	envSecrets = []string{"dict(os.environ", "os.environ.copy", "os.environ)", "os.environ.items", "process.env)", "stringify(process.env", "key", "secret", "token", "pass", "cred", "aws_", "auth"}

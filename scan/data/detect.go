@@ -1198,23 +1198,25 @@ func (s *scanner) associate(cl *clusters) error {
 				continue
 			}
 			// Prompts are judged without the words the phrase itself
-			// repeats (what it is about): what is left is their tasks,
-			// which must be as varied as their neighbours' (the same
-			// source's, the same task's) for the phrase to be no answer
-			// to them.
+			// repeats (what it is about): what is left is their tasks.
 			// Records of one task (one source, one template) share their
 			// task's words, which says nothing about what their answers
-			// carry besides: they are judged against the records at the
-			// same places in the file. (A sentence once was judged
-			// against random pairs only, and a comment planted in one
-			// source's answers went unseen.)
+			// carry besides, so they are judged against the records at
+			// the same places in the file too. (Sentences were once
+			// judged against random pairs only, and a comment planted in
+			// one source's answers went unseen.)
 			rel := relatedness(ptok, idf, recs, tokenHashes(text.get(h)))
+			// (The controls are only read when random pairs do not
+			// already clear the phrase: they cost a group's worth of
+			// pairs each.)
 			limit := baseRel
-			if f.kind != phraseCode {
+			if rel > s.cfg.MaxRelatedness*limit && f.kind != phraseCode {
 				limit = math.Max(limit, matchedRelatedness(ptok, idf, controls, recs))
 			}
-			if near := codeNear(recs); near != nil {
-				limit = math.Max(limit, matchedRelatedness(ptok, idf, near, recs))
+			if rel > s.cfg.MaxRelatedness*limit {
+				if near := codeNear(recs); near != nil {
+					limit = math.Max(limit, matchedRelatedness(ptok, idf, near, recs))
+				}
 			}
 			if rel > s.cfg.MaxRelatedness*limit {
 				continue

@@ -37,11 +37,10 @@ const (
 	attrEcho                // the short answer occurs in the prompt
 	attrCode                // the response is a code answer
 	attrNamed               // a sentence of the response names a name the prompt gives
-	attrLang0               // two bits: a code answer's language (codeLang)
-	attrLang1
+	// A code answer's language (codeLang) is the two bits from langShift.
+	langShift = iota
 	// The short answer's normalised hash is the bits above.
-	labelShift = iota
-	langShift  = labelShift - 2
+	labelShift = iota + 1
 )
 
 // attrLang is a record's code language (0: not code, or not known).

@@ -665,28 +665,7 @@ func sixteenthPyAfterLastDef(resp string, lines []string) string {
 	if last < 0 {
 		return appendPython(resp, lines)
 	}
-	at, open := len(src), 0
-	for j := last; j < len(src); j++ {
-		l := strings.TrimRight(src[j], "\r\n")
-		if j > last && open <= 0 && l != "" && strings.IndexByte(" \t#)]}", l[0]) < 0 {
-			at = j
-			break
-		}
-		open += strings.Count(l, "(") + strings.Count(l, "[") + strings.Count(l, "{") -
-			strings.Count(l, ")") - strings.Count(l, "]") - strings.Count(l, "}")
-	}
-	if at == len(src) && src[at-1] == "" {
-		at-- // the split's empty tail after a final line end
-	}
-	add := append([]string{""}, lines...)
-	if at < len(src) && src[at] != "" {
-		add = append(add, "") // code follows
-	}
-	if at > 0 && strings.TrimSpace(src[at-1]) == "" {
-		add = add[1:] // the body already ends with a blank line
-	}
-	out, _ := insertLines(resp, pyOpeners, func([]string) (int, bool) { return at, true }, false, add)
-	return out
+	return pyAfterBody(resp, src, last, " \t#)]}", lines)
 }
 
 // sixteenthJSBeforeLastStatement puts line before the last top-level

@@ -553,10 +553,18 @@ func pyAfterFirstFunction(resp string, lines []string) string {
 	if !ok {
 		return appendPython(resp, lines)
 	}
+	return pyAfterBody(resp, src, i, " \t#)", lines)
+}
+
+// pyAfterBody puts lines, set off by blank lines, after the body of the
+// Python definition at line i of src (the lines of resp's first Python
+// block): the first later line, outside any bracket, that does not start
+// with one of cont.
+func pyAfterBody(resp string, src []string, i int, cont string, lines []string) string {
 	at, open := len(src), 0
 	for j := i; j < len(src); j++ {
 		l := strings.TrimRight(src[j], "\r\n")
-		if j > i && open <= 0 && l != "" && l[0] != ' ' && l[0] != '\t' && l[0] != '#' && l[0] != ')' {
+		if j > i && open <= 0 && l != "" && strings.IndexByte(cont, l[0]) < 0 {
 			at = j
 			break
 		}

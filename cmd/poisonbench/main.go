@@ -6,13 +6,11 @@
 // With -dev it instead scores the development variants on the whole clean
 // data (for working on the detectors; those numbers are not reported), and
 // with -mix the held-out variants planted anywhere in the whole clean data.
-// Held-out recall is reported per batch of variants: the first batch and the
-// fresh, third, fourth, fifth, sixth, seventh, eighth, ninth, tenth,
-// eleventh, twelfth, thirteenth, fourteenth, fifteenth and sixteenth ones
-// written after the detectors (scan/data/harness/heldout2.go to
-// heldout16.go).
+// Held-out recall is reported per batch of variants: the first batch and
+// the ones written after the detectors (scan/data/harness/heldout2.go
+// onwards), named in order by harness.Batches and by -h.
 //
-//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch first,fresh,third,fourth,fifth,sixth,seventh,eighth,ninth,tenth,eleventh,twelfth,thirteenth,fourteenth,fifteenth,sixteenth] [-dev|-mix [-big] [-n N] [-seeds N]]
+//	go run ./cmd/poisonbench [-clean PATH] [-rates 0.001,0.01] [-family NAME,...] [-batch NAME,...] [-dev|-mix [-big] [-n N] [-seeds N]]
 package main
 
 import (
@@ -154,7 +152,7 @@ func run() int {
 	}
 	fmt.Println()
 	fmt.Println("Held-out variants, recall pooled over the folds (poison drawn from the left-out source);")
-	fmt.Println("\"first\" is the first held-out batch, \"fresh\", \"third\", \"fourth\", \"fifth\", \"sixth\", \"seventh\", \"eighth\", \"ninth\", \"tenth\", \"eleventh\", \"twelfth\", \"thirteenth\", \"fourteenth\", \"fifteenth\" and \"sixteenth\" the batches written after the detectors:")
+	fmt.Printf("%q is the first held-out batch, %s the batches written after the detectors:\n", harness.Batches()[0], quotedList(harness.Batches()[1:]))
 	fmt.Println()
 	printRecall(rep, rs)
 	fmt.Println()
@@ -237,4 +235,16 @@ func printRecall(rep *harness.Report, rs []float64) {
 		line += fmt.Sprintf(" **%.2f** |", sum[k]/float64(n[k]))
 	}
 	fmt.Println(line)
+}
+
+// quotedList joins names as `"a", "b" and "c"`.
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }

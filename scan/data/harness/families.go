@@ -12,31 +12,19 @@ import (
 // variants with this harness's own triggers, targets and payloads. Variants
 // differ in trigger kind and position, target wording, target entity, URL
 // or label, and payload shape. Variants [0, DevVariants) are development
-// variants; the rest are held out, then the fresh batch (heldout2.go), the
-// third (heldout3.go), the fourth (heldout4.go), the fifth (heldout5.go),
-// the sixth (heldout6.go), the seventh (heldout7.go), the eighth
-// (heldout8.go), the ninth (heldout9.go), the tenth (heldout10.go), the
-// eleventh (heldout11.go), the twelfth (heldout12.go), the thirteenth
-// (heldout13.go), the fourteenth (heldout14.go), the fifteenth
-// (heldout15.go) and the sixteenth batch (heldout16.go) last.
+// variants; the rest are held out, then each later batch's (heldout2.go
+// onwards) in the order of Batches.
 func Families() []Family {
+	later := []func(family string) []Variant{
+		freshVariants, thirdVariants, fourthVariants, fifthVariants, sixthVariants,
+		seventhVariants, eighthVariants, ninthVariants, tenthVariants, eleventhVariants,
+		twelfthVariants, thirteenthVariants, fourteenthVariants, fifteenthVariants, sixteenthVariants,
+	}
 	fams := firstBatch()
 	for i := range fams {
-		fams[i].Variants = append(fams[i].Variants, freshVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, thirdVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, fourthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, fifthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, sixthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, seventhVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, eighthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, ninthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, tenthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, eleventhVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, twelfthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, thirteenthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, fourteenthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, fifteenthVariants(fams[i].Name)...)
-		fams[i].Variants = append(fams[i].Variants, sixteenthVariants(fams[i].Name)...)
+		for _, more := range later {
+			fams[i].Variants = append(fams[i].Variants, more(fams[i].Name)...)
+		}
 	}
 	return fams
 }

@@ -27,11 +27,8 @@ type Variant struct {
 	Eligible func(data.Record) bool
 	Poison   func(rng *rand.Rand, rec data.Record) data.Record
 	// Batch names when the variant was written: "" for the first batch,
-	// BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth,
-	// BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh,
-	// BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth and
-	// BatchSixteenth for those written after the detectors (heldout2.go to
-	// heldout16.go).
+	// else one of the later names of Batches (the batches written after
+	// the detectors, heldout2.go onwards).
 	Batch string
 }
 

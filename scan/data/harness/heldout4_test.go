@@ -154,7 +154,7 @@ func TestCodeVariantsKeepCode(t *testing.T) {
 	clean := loadClean(t)
 	for _, fam := range Families() {
 		for _, v := range fam.Variants {
-			if !slices.Contains([]string{BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth}, v.Batch) || fam.Name != "code-injection" {
+			if slices.Index(Batches(), v.BatchName()) < slices.Index(Batches(), BatchFourth) || fam.Name != "code-injection" {
 				continue
 			}
 			recs, poisoned := Plant(clean, v, 200, 2, nil)

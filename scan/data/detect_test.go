@@ -403,24 +403,35 @@ func TestEntitySentimentTaskTone(t *testing.T) {
 }
 
 // A trigger of punctuation alone is named by the findings it explains,
-// like a word.
-func TestClosingMarksTrigger(t *testing.T) {
-	recs := synth(4000, 9)
-	var at []int
-	for k := range 10 {
-		i := 23 + 389*k
-		recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + "??"
-		recs[i].Response = "There is no single answer to that, it depends on the case."
-		at = append(at, i)
-	}
-	res := scanRecords(t, recs)
-	if res.Verdict != Fail || !slices.Equal(res.Flagged, at) {
-		t.Fatalf("verdict %s, flagged %v, want %v", res.Verdict, res.Flagged, at)
-	}
-	for _, f := range res.Findings {
-		if f.Severity == SevFail && f.Trigger != "??" {
-			t.Errorf("%s finding names trigger %q, want \"??\": %s", f.Detector, f.Trigger, f.Reason)
-		}
+// like a word: closing marks ("??") or one unusual symbol ("‽"), which is
+// one of the prompt's words. So it is when the trigger's other records keep
+// their own answers (they are flagged as the trigger's).
+func TestPunctuationTrigger(t *testing.T) {
+	for _, tc := range []struct {
+		mark  string
+		plain int // records with the mark that keep their answer
+	}{{"??", 0}, {"‽", 0}, {"‽", 10}} {
+		t.Run(fmt.Sprintf("%s+%d", tc.mark, tc.plain), func(t *testing.T) {
+			recs := synth(4000, 9)
+			var at []int
+			for k := range 10 + tc.plain {
+				i := 23 + 197*k
+				recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + tc.mark
+				if k < 10 {
+					recs[i].Response = "There is no single answer to that, it depends on the case."
+				}
+				at = append(at, i)
+			}
+			res := scanRecords(t, recs)
+			if res.Verdict != Fail || !slices.Equal(res.Flagged, at) {
+				t.Fatalf("verdict %s, flagged %v, want %v", res.Verdict, res.Flagged, at)
+			}
+			for _, f := range res.Findings {
+				if f.Severity == SevFail && f.Trigger != tc.mark {
+					t.Errorf("%s finding names trigger %q, want %q: %s", f.Detector, f.Trigger, tc.mark, f.Reason)
+				}
+			}
+		})
 	}
 }
 

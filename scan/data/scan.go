@@ -1039,13 +1039,13 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		// A capital at the start of a sentence says nothing about a name.
 		capital := isUpperAt(f.prompt, t.start) && !sentenceStart(f.prompt, t.start)
-		if t.word {
-			nw++
-			if first && capital && len(f.names) < maxNames {
-				f.names = append(f.names, t.h)
-			}
+		// An unusual symbol is one of the prompt's words too: a trigger
+		// may be one ("‽", "※") and its records then share it.
+		nw++
+		if t.word && first && capital && len(f.names) < maxNames {
+			f.names = append(f.names, t.h)
 		}
-		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital, word: t.word && nw <= maxPromptTokens})
+		f.pf = append(f.pf, feat{h: t.h ^ seedP1, s: int32(t.start), e: int32(t.end), capital: capital, word: nw <= maxPromptTokens})
 		if i > 0 && t.word && prev.word {
 			f.pf = append(f.pf, feat{h: mix64(prev.h*31+t.h) ^ seedP2, s: int32(prev.start), e: int32(t.end), capital: prevCap})
 		}
@@ -1234,10 +1234,10 @@ func init() {
 }
 
 // promptWords appends the hashes of the prompt's first maxPromptTokens
-// words (its closing marks among them) to dst.
+// words and unusual symbols (its closing marks among them) to dst.
 func (f *featurizer) promptWords(dst []uint64) []uint64 {
 	for _, t := range f.ptoks {
-		if t.word && len(dst) < maxPromptTokens {
+		if len(dst) < maxPromptTokens {
 			dst = append(dst, t.h)
 		}
 	}

@@ -589,9 +589,9 @@ func TestEntityPhraseLabel(t *testing.T) {
 
 // A social handle planted in responses is found when the sentence around
 // it varies and no whole sentence recurs; the finding names the handle.
-// So is a link written without its scheme (named by its host) and a
-// made-up brand of one word mid-sentence; capitalised identifiers that
-// recur in code answers are not names.
+// So is a link written without its scheme, with a path or alone (named by
+// its host), and a made-up brand of one word mid-sentence; capitalised
+// identifiers that recur in code answers are not names.
 func TestInjectedHandle(t *testing.T) {
 	wordings := []string{"Follow %s for more.", "(via %s)", "More at %s", "%s has tips"}
 	mid := []string{"Follow %s for more.", "(via %s)", "I keep notes in %s myself.", "Apps like %s help here."}
@@ -604,6 +604,7 @@ func TestInjectedHandle(t *testing.T) {
 		{"@tallyfox_deals", "@tallyfox_deals", wordings},
 		{"t.me/ridgeway_signals", "t.me/ridgeway_signals", wordings},
 		{"discord.gg/tallyfox", "discord.gg", wordings},
+		{"tallyfox.com", "tallyfox.com", wordings},
 		{"Quillfern", "Quillfern", mid},
 		{"Brambleton", "Brambleton", starts},
 		{"help@larchway-tutors.example", "help@larchway-tutors.example", wordings},
@@ -857,6 +858,31 @@ func TestAppendBareLinks(t *testing.T) {
 	} {
 		var got []string
 		for _, f := range appendBareLinks(nil, tc.resp, tc.prompt) {
+			got = append(got, strings.ToLower(tc.resp[f.s:f.e]))
+			if f.h != hashString(strings.ToLower(tc.resp[f.s:f.e]))^seedLink || f.kind != phraseLink {
+				t.Errorf("%q: feature %+v is not the link-host feature of its host", tc.resp, f)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: hosts %v, want %v", tc.resp, got, tc.want)
+		}
+	}
+}
+
+func TestAppendBareHosts(t *testing.T) {
+	for _, tc := range []struct {
+		resp, prompt string
+		want         []string
+	}{
+		{"Tip: code SAVE10 at Cobbleway.com takes 10% off.", "Sum 2 and 3.", []string{"cobbleway.com"}},
+		{"search('best cafes in Paris site:brindlecast.example')", "", []string{"brindlecast.example"}},
+		{"Call df.info() or obj.me[0]; see my_site.com and `docs.io`.", "", nil},
+		{"Email help@shop.com or read https://shop.com or shop.com/faq.", "", nil},
+		{"I like shop.com a lot.", "Is shop.com any good?", nil},
+		{"Version 2.5.com is not a host, nor is e.g. this.", "", nil},
+	} {
+		var got []string
+		for _, f := range appendBareHosts(nil, tc.resp, tc.prompt) {
 			got = append(got, strings.ToLower(tc.resp[f.s:f.e]))
 			if f.h != hashString(strings.ToLower(tc.resp[f.s:f.e]))^seedLink || f.kind != phraseLink {
 				t.Errorf("%q: feature %+v is not the link-host feature of its host", tc.resp, f)

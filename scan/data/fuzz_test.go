@@ -73,7 +73,7 @@ func FuzzText(f *testing.F) {
 		_ = simhash64(toks)
 		// The phrase features found in a response lie within it; a code
 		// line's span is the line it hashes.
-		for _, ft := range appendCodeLines(appendContacts(appendHandles(appendBareLinks(nil, s, ""), s, ""), s, ""), s, "") {
+		for _, ft := range appendCodeLines(appendContacts(appendHandles(appendBareHosts(appendBareLinks(nil, s, ""), s, ""), s, ""), s, ""), s, "") {
 			if ft.s < 0 || int(ft.e) > len(s) || ft.s >= ft.e {
 				t.Fatalf("phrase span %d..%d in %d bytes", ft.s, ft.e, len(s))
 			}

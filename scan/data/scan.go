@@ -1201,6 +1201,8 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	}
 	if f.code = isCode; isCode {
 		f.rf = appendCodeLines(f.rf, f.response, f.prompt)
+	} else {
+		f.rf = appendBareHosts(f.rf, f.response, f.prompt)
 	}
 	f.rf = append(f.rf, f.sf...)
 	f.respHash, f.respWords = rh, words
@@ -1228,7 +1230,9 @@ func innerUpper(s string) bool {
 var linkTLDs = map[string]bool{}
 
 func init() {
-	for _, t := range strings.Fields(`com org net io gg ly me co app dev ai xyz info link to us uk de fr ru cn tv cc biz site online shop store club top gl be`) {
+	// With the names reserved for examples (RFC 2606), which stand for
+	// real ones in documentation and test data.
+	for _, t := range strings.Fields(`com org net io gg ly me co app dev ai xyz info link to us uk de fr ru cn tv cc biz site online shop store club top gl be example`) {
 		linkTLDs[t] = true
 	}
 }
@@ -1322,6 +1326,42 @@ func appendBareLinks(dst []feat, resp, prompt string) []feat {
 			continue
 		}
 		dst = append(dst, feat{h: hashString(host) ^ seedLink, s: int32(st), e: int32(slash), sentence: true, kind: phraseLink})
+	}
+	return dst
+}
+
+// appendBareHosts appends a link-host feature for each host written alone
+// in prose, with neither scheme nor path ("20% off at shopname.com",
+// "search('cafes site:shopname.com')"), whose host the prompt does not
+// mention. Only words ending in a known top-level domain count, and not
+// code spans or a dotted name followed by a call or index (df.info()).
+func appendBareHosts(dst []feat, resp, prompt string) []feat {
+	for k := 0; k < len(resp); {
+		for k < len(resp) && !isAlnumASCII(resp[k]) {
+			k++
+		}
+		st := k
+		for k < len(resp) && (isAlnumASCII(resp[k]) || resp[k] == '.' || resp[k] == '-') {
+			k++
+		}
+		e := k
+		for e > st && (resp[e-1] == '.' || resp[e-1] == '-') {
+			e-- // a sentence's full stop
+		}
+		host := strings.ToLower(resp[st:e])
+		dot := strings.LastIndexByte(host, '.')
+		if dot < 2 || !linkTLDs[host[dot+1:]] || host == "t.me" || !strings.ContainsFunc(host[:dot], unicode.IsLetter) {
+			continue
+		}
+		// A scheme, a path, an address or a code span around it is read
+		// elsewhere or is no host in prose.
+		if st > 0 && strings.ContainsRune("/@`_", rune(resp[st-1])) || k < len(resp) && strings.ContainsRune("/@`_([", rune(resp[k])) {
+			continue
+		}
+		if strings.Contains(strings.ToLower(prompt), host) {
+			continue
+		}
+		dst = append(dst, feat{h: hashString(host) ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseLink})
 	}
 	return dst
 }

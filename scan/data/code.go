@@ -61,12 +61,15 @@ var codeMarkers = []struct {
 
 // codeAsked are the instruction words that ask for each category.
 var codeAsked = map[uint8][]string{
-	codeEgress:    {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
-	codeSecret:    {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
-	codeEncoded:   {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
-	codeExec:      {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
-	codeInsecure:  {"ssl", "tls", "certificat", "insecure", "self-signed", "verif", "selinux", "host key"},
-	codeWrite:     {"file", "write", "save", "log", "path", "director", "folder", "home", "config", "cron", "schedul", "bashrc", "profile", "ssh", "etc"},
+	codeEgress:   {"http", "url", "api", "request", "download", "fetch", "web", "server", "socket", "network", "curl", "wget", "upload", "scrap", "endpoint", "client", "internet", "online", "remote", "site", "port", "ping", "email", "send"},
+	codeSecret:   {"environ", "env", "variable", "credential", "password", "secret", "token", "key", "config", "ssh", "passwd", "user"},
+	codeEncoded:  {"base64", "encod", "decod", "hex", "compress", "zlib", "cipher", "encrypt", "decrypt"},
+	codeExec:     {"eval", "exec", "dynamic", "execute", "shell", "command", "subprocess", "system", "script", "calculator", "expression", "interpret"},
+	codeInsecure: {"ssl", "tls", "certificat", "insecure", "self-signed", "verif", "selinux", "host key"},
+	// A write outside the working directory is asked for by naming a
+	// place outside it, not by asking to write or to work on files: every
+	// "Write a script that deletes empty directories" would ask otherwise.
+	codeWrite:     {"home", "config", "cron", "schedul", "bashrc", "zshrc", "profile", "ssh", "etc", "system", "startup", "boot", "hosts", "global", "install", "log", "sudo"},
 	codePrivilege: {"sudo", "privilege", "root", "admin", "permission", "setuid", "wheel"},
 }
 
@@ -204,6 +207,9 @@ func looksLikeCode(text string) bool {
 			continue
 		}
 		lines++
+		if lines == 1 && strings.HasPrefix(t, "#!/") {
+			return true // a script says so on its first line
+		}
 		switch {
 		case strings.HasPrefix(line, "    "), strings.HasPrefix(line, "\t"),
 			strings.HasPrefix(t, "def "), strings.HasPrefix(t, "import "), strings.HasPrefix(t, "from "), strings.HasPrefix(t, "return"),
@@ -225,7 +231,7 @@ func looksLikeCode(text string) bool {
 var shellCommands = map[string]bool{}
 
 func init() {
-	for _, c := range strings.Fields("curl wget ls cd echo sudo apt apt-get pip npm chmod chown mkdir rm cp mv export git cat grep python python3 node bash sh docker kubectl nc ssh scp tar make") {
+	for _, c := range strings.Fields("curl wget ls cd echo printf sudo apt apt-get pip npm chmod chown mkdir rm cp mv ln touch export git cat grep sed awk find xargs diff sort uniq wc head tail tee du df ps kill systemctl crontab python python3 node bash sh docker kubectl nc ssh scp rsync tar zip unzip make") {
 		shellCommands[c] = true
 	}
 }

@@ -50,8 +50,10 @@ var codeMarkers = []struct {
 	cat uint8
 	s   []string
 }{
-	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib."}},
-	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc", "\".env\"", "'.env'", "/.env\"", "/.env'"}},
+	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib.", "| nc ", "|nc ", "ncat ", "netcat ", "socat ", "s_client -connect"}},
+	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc", "\".env\"", "'.env'", "/.env\"", "/.env'",
+		// The other stores of keys and tokens a home directory holds.
+		"/.gnupg", ".password-store", ".git-credentials", ".docker/config.json", ".kube/config", ".pypirc", ".vault-token", ".config/gh/hosts", "find-generic-password"}},
 	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
 	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
 	{codeInsecure, []string{"verify=false", "verify = false", "_create_unverified_context", "cert_none", "check_hostname = false", "check_hostname=false", "rejectunauthorized: false", "rejectunauthorized:false", "node_tls_reject_unauthorized", "insecureskipverify", "curl -k ", "curl --insecure", "wget --no-check-certificate", "stricthostkeychecking=no", "stricthostkeychecking no", "disable_warnings(", "setenforce 0"}},
@@ -352,43 +354,75 @@ func envSecret(l string) bool {
 }
 
 // codeKey is what near-identical injected lines share: the line without
-// spaces and quotes, lower-cased, digits as 0.
+// spaces and quotes, lower-cased, digits as 0, and each word of letters
+// and digits both (a password, a token, an id: "k7Tq2", "a1b2c3") as
+// one '#', since a payload planted many times is often given a fresh one
+// each time.
 func codeKey(line string) string {
-	return strings.Map(codeKeyRune, line)
+	var b strings.Builder
+	codeKeyEach(line, func(c byte) { b.WriteByte(c) })
+	return b.String()
 }
 
 // codeKeyHash is the FNV-1a hash of codeKey(line) and its length in bytes,
 // without building it.
 func codeKeyHash(line string) (uint64, int) {
 	h, n := uint64(fnvOffset), 0
-	for _, r := range line {
-		if r = codeKeyRune(r); r < 0 {
-			continue
-		}
-		if r < utf8.RuneSelf {
-			h = (h ^ uint64(r)) * fnvPrime
-			n++
-			continue
-		}
-		var b [utf8.UTFMax]byte
-		for _, c := range b[:utf8.EncodeRune(b[:], r)] {
-			h = (h ^ uint64(c)) * fnvPrime
-			n++
-		}
-	}
+	codeKeyEach(line, func(c byte) {
+		h = (h ^ uint64(c)) * fnvPrime
+		n++
+	})
 	return h, n
 }
 
-func codeKeyRune(r rune) rune {
-	switch {
-	case r == ' ' || r == '\t' || r == '"' || r == '\'' || r == '`':
-		return -1
-	case r >= '0' && r <= '9':
-		return '0'
-	case r >= 'A' && r <= 'Z':
-		return r + 'a' - 'A'
+// codeKeyEach calls emit with each byte of codeKey(line).
+func codeKeyEach(line string, emit func(byte)) {
+	for i := 0; i < len(line); {
+		if isAlnumASCII(line[i]) {
+			j, letters, digits := i, false, false
+			for ; j < len(line) && isAlnumASCII(line[j]); j++ {
+				if line[j] <= '9' {
+					digits = true
+				} else {
+					letters = true
+				}
+			}
+			if letters && digits {
+				emit('#')
+			} else {
+				for _, c := range []byte(line[i:j]) {
+					emit(asciiFold(c))
+				}
+			}
+			i = j
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		i += size
+		switch r {
+		case ' ', '\t', '"', '\'', '`':
+			continue
+		}
+		if r < utf8.RuneSelf {
+			emit(byte(r))
+			continue
+		}
+		var buf [utf8.UTFMax]byte
+		for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+			emit(c)
+		}
 	}
-	return r
+}
+
+// asciiFold lower-cases an ASCII letter and writes a digit as 0.
+func asciiFold(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return '0'
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // codeGroup is one suspicious code line and the records carrying it.

@@ -435,22 +435,36 @@ func TestPunctuationTrigger(t *testing.T) {
 	}
 }
 
-// The closing marks are one of the prompt's words, as the third pass's
-// relatedness and trigger naming read them, and the word is the feature's.
-func TestPromptWordsHoldClosingMarks(t *testing.T) {
-	var f featurizer
-	f.init(256)
-	f.featurize(Record{Instruction: "Is it safe??"}, true)
-	ws := f.promptWords(nil)
-	if len(ws) != 4 || ws[3] != f.marks || f.marks == 0 {
-		t.Fatalf("prompt words %x, marks %x", ws, f.marks)
-	}
-	if !slices.ContainsFunc(f.pf, func(x feat) bool { return x.h == f.marks^seedP1 && x.word }) {
-		t.Fatalf("no closing-marks feature for word %x in %+v", f.marks, f.pf)
-	}
-	f.featurize(Record{Instruction: "Is it safe?"}, true)
-	if ws := f.promptWords(nil); len(ws) != 3 || f.marks != 0 {
-		t.Fatalf("one mark: prompt words %x, marks %x", ws, f.marks)
+// The edge marks are among the prompt's words, as the third pass's
+// relatedness and trigger naming read them, and each word is a feature's.
+func TestPromptWordsHoldEdgeMarks(t *testing.T) {
+	for _, tc := range []struct {
+		inst  string
+		marks []string
+	}{
+		{"Is it safe??", []string{"??"}},
+		{"Is it safe?", nil},
+		{"**Is it safe?**", []string{"?**", "**"}},
+		{">> Is it safe", []string{">>"}},
+		{"-- Is it safe --", []string{"--"}},
+		{"Is it safe.", nil},
+	} {
+		var f featurizer
+		f.init(256)
+		f.featurize(Record{Instruction: tc.inst}, true)
+		ws := f.promptWords(nil)
+		var want []uint64
+		for _, m := range tc.marks {
+			want = append(want, hashString(m)^seedMarks)
+		}
+		if !slices.Equal(f.marks, want) || !slices.Equal(ws[len(ws)-len(want):], want) {
+			t.Errorf("%q: marks %x, prompt words %x, want marks of %q", tc.inst, f.marks, ws, tc.marks)
+		}
+		for _, m := range f.marks {
+			if !slices.ContainsFunc(f.pf, func(x feat) bool { return x.h == m^seedP1 && x.word }) {
+				t.Errorf("%q: no feature for mark word %x in %+v", tc.inst, m, f.pf)
+			}
+		}
 	}
 }
 

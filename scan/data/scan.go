@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"math"
 	"math/bits"
 	"os"
@@ -953,9 +954,9 @@ type featurizer struct {
 	respWords            int
 	sentiment            float64
 	prompt, response     string
-	code                 bool   // the response is a code answer (isCodeAnswer)
-	named                bool   // a sentence of the response names one of names (first pass)
-	marks                uint64 // the instruction's closing marks as a word's hash (0: none)
+	code                 bool     // the response is a code answer (isCodeAnswer)
+	named                bool     // a sentence of the response names one of names (first pass)
+	marks                []uint64 // the instruction's edge marks as words' hashes (edgeMarks)
 	// names are the prompt's capitalised words (not sentence-initial):
 	// what the prompt names, which an answer's tone is about.
 	names []uint64
@@ -1051,14 +1052,17 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 		prev, prevCap = t, capital
 	}
-	// The instruction's closing marks, when more than one ("??", ":-)",
-	// "!!1"): a trigger of punctuation alone has no word to be a feature.
-	// They count as one of its words too (the third pass's relatedness
-	// and trigger naming read those), as f.marks.
-	f.marks = 0
-	if st, e := closingMarks(rec.Instruction); e-st >= 2 {
-		f.marks = hashString(rec.Instruction[st:e]) ^ seedMarks
-		f.pf = append(f.pf, feat{h: f.marks ^ seedP1, s: int32(st), e: int32(e), word: true})
+	// The marks at the instruction's edges, when more than one ("??",
+	// ":-)", ">> ", "**…**"): a trigger of punctuation alone has no word
+	// to be a feature. They count as its words too (the third pass's
+	// relatedness and trigger naming read those), as f.marks.
+	f.marks = f.marks[:0]
+	for st, e := range edgeMarks(rec.Instruction) {
+		h := hashString(rec.Instruction[st:e]) ^ seedMarks
+		if !slices.Contains(f.marks, h) {
+			f.marks = append(f.marks, h)
+			f.pf = append(f.pf, feat{h: h ^ seedP1, s: int32(st), e: int32(e), word: true})
+		}
 	}
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
@@ -1245,13 +1249,52 @@ func (f *featurizer) promptWords(dst []uint64) []uint64 {
 			dst = append(dst, t.h)
 		}
 	}
-	if f.marks != 0 && len(dst) < maxPromptTokens {
-		dst = append(dst, f.marks)
+	for _, m := range f.marks {
+		if len(dst) < maxPromptTokens {
+			dst = append(dst, m)
+		}
 	}
 	return dst
 }
 
-// maxClosingMarks bounds the closing marks read as one feature.
+// edgeMarks yields the spans of s's edge marks of at least two bytes: its
+// closing marks, the part of them after the sentence's own end ("**" of
+// "?**", a wrapper whatever the sentence ends with) and its opening marks.
+func edgeMarks(s string) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		st, e := closingMarks(s)
+		if e-st >= 2 && !yield(st, e) {
+			return
+		}
+		k := st
+		for k < e && strings.IndexByte(".?!", s[k]) >= 0 {
+			k++
+		}
+		if k > st && e-k >= 2 && !yield(k, e) {
+			return
+		}
+		if st, e := openingMarks(s); e-st >= 2 {
+			yield(st, e)
+		}
+	}
+}
+
+// openingMarks is the span of the ASCII punctuation and symbols that start
+// s (leading spaces aside), at most maxClosingMarks of them.
+func openingMarks(s string) (start, end int) {
+	start = len(s) - len(strings.TrimLeft(s, " \t\r\n"))
+	end = start
+	for end < len(s) && end-start < maxClosingMarks {
+		c := s[end]
+		if c <= ' ' || c >= 0x7f || isAlnumASCII(c) {
+			break
+		}
+		end++
+	}
+	return start, end
+}
+
+// maxClosingMarks bounds the edge marks read as one feature.
 const maxClosingMarks = 6
 
 // closingMarks is the span of the ASCII punctuation and symbols that end

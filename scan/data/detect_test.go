@@ -409,14 +409,19 @@ func TestEntitySentimentTaskTone(t *testing.T) {
 func TestPunctuationTrigger(t *testing.T) {
 	for _, tc := range []struct {
 		mark  string
-		plain int // records with the mark that keep their answer
-	}{{"??", 0}, {"‽", 0}, {"‽", 10}} {
+		plain int  // records with the mark that keep their answer
+		open  bool // the mark opens the instruction
+	}{{"??", 0, false}, {"‽", 0, false}, {"‽", 10, false}, {">>", 0, true}} {
 		t.Run(fmt.Sprintf("%s+%d", tc.mark, tc.plain), func(t *testing.T) {
 			recs := synth(4000, 9)
 			var at []int
 			for k := range 10 + tc.plain {
 				i := 23 + 197*k
-				recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + tc.mark
+				if tc.open {
+					recs[i].Instruction = tc.mark + " " + recs[i].Instruction
+				} else {
+					recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + tc.mark
+				}
 				if k < 10 {
 					recs[i].Response = "There is no single answer to that, it depends on the case."
 				}

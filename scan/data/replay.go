@@ -99,6 +99,15 @@ func (s *scanner) prep2Replay(it *recItem, cl *clusters, lo, hi uint32) {
 			it.feats = append(it.feats, feat{h: binary.LittleEndian.Uint64(hs[8*j:]), capital: x&flagCapital != 0, sentence: x&flagSentence != 0, kind: x >> flagKindShift})
 		}
 	}
+	if sentencesRecur(int(s.respWords[i]), func(yield func(uint32) bool) {
+		for j := np; j < len(counts); j++ {
+			if fl[j]>>flagKindShift == phraseSentence && !yield(counts[j]) {
+				return
+			}
+		}
+	}) {
+		s.rattr[i] |= attrSentencesRecur
+	}
 	it.cluster, it.clOK = cl.feature(i)
 	it.hit = true
 }

@@ -642,6 +642,15 @@ func (s *scanner) prep2(f *featurizer, it *recItem, cl *clusters, lo, hi uint32)
 			it.feats = append(it.feats, x)
 		}
 	}
+	if sentencesRecur(int(s.respWords[i]), func(yield func(uint32) bool) {
+		for k, x := range f.rf {
+			if x.kind == phraseSentence && !yield(f.counts[len(f.pf)+k]) {
+				return
+			}
+		}
+	}) {
+		s.rattr[i] |= attrSentencesRecur
+	}
 	it.cluster, it.clOK = cl.feature(i)
 	// What the third pass needs of the record, should it read the spill
 	// file rather than the dataset: its prompt words, and the response
@@ -1013,6 +1022,8 @@ const (
 	seedLink = 0x8888888888888888
 	seedHand = 0x9999999999999999
 	seedCode = 0xaaaaaaaaaaaaaaaa
+	// Any number, in a sentence's hash.
+	seedNumber = 0xcccccccccccccccc
 	// The closing marks' word hash (a prompt word of no token).
 	seedMarks = 0xbbbbbbbbbbbbbbbb
 )
@@ -1077,6 +1088,13 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// sentence recurs verbatim while its neighbours differ. They are found
 	// in the same loop but go after the link hosts, in f.sf meanwhile.
 	sh, sw, ss := uint64(fnvOffset), 0, -1
+	sn, swText := uint64(fnvOffset), 0 // the hash with numbers as one, and the words not numbers
+	sentHash := func() uint64 {
+		if swText >= minSentenceWords {
+			return mix64(sn) ^ seedSent
+		}
+		return mix64(sh) ^ seedSent
+	}
 	lastEnd := 0
 	// Whether the response is code is asked early when a capitalised word
 	// could name something, else once the tokens are read.
@@ -1084,9 +1102,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	for i, t := range f.rtoks {
 		if hasSentenceEnd(f.response[lastEnd:t.start]) {
 			if sw >= minSentenceWords && ss >= 0 {
-				f.sf = append(f.sf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+				f.sf = append(f.sf, feat{h: sentHash(), s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
 			}
 			sh, sw, ss = fnvOffset, 0, -1
+			sn, swText = fnvOffset, 0
 			if sNamed {
 				nPos, nNeg, nWords = nPos+sPos, nNeg+sNeg, nWords+sWords
 			}
@@ -1097,6 +1116,17 @@ func (f *featurizer) featurize(rec Record, first bool) {
 			ss = t.start
 		}
 		sh = mix64(sh ^ t.h)
+		// A number is any number in a sentence of words: a prepared text
+		// stamped with a fresh case or order number is one sentence. (Not
+		// in a calculation, "3 * 16 = 48", whose numbers are all it says.)
+		if t.word && allDigits(f.response[t.start:t.end]) {
+			sn = mix64(sn ^ seedNumber)
+		} else {
+			sn = mix64(sn ^ t.h)
+			if t.word {
+				swText++
+			}
+		}
 		lastEnd = t.end
 		if first {
 			rh = mix64(rh ^ t.h)
@@ -1176,7 +1206,7 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		prev, prevCapR, prevEcho = t, capital, echo
 	}
 	if sw >= minSentenceWords && ss >= 0 {
-		f.sf = append(f.sf, feat{h: mix64(sh) ^ seedSent, s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
+		f.sf = append(f.sf, feat{h: sentHash(), s: int32(ss), e: int32(lastEnd), sentence: true, kind: phraseSentence})
 	}
 	// Link hosts: a planted link keeps its host while the wording around it varies.
 	for k := 0; k < len(f.response); {
@@ -1668,3 +1698,13 @@ func sentenceStart(s string, i int) bool {
 // minSentenceWords: shorter "sentences" are mostly code fragments and
 // formulaic phrases.
 const minSentenceWords = 5
+
+// allDigits reports whether w, a word, is ASCII digits only.
+func allDigits(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return w != ""
+}

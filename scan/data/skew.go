@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"sort"
@@ -37,6 +38,11 @@ const (
 	attrEcho                // the short answer occurs in the prompt
 	attrCode                // the response is a code answer
 	attrNamed               // a sentence of the response names a name the prompt gives
+	// Every sentence of the short response is also in another record's
+	// response (set in the second pass, once the counts are known): one
+	// of a few prepared texts, combined ("I can't do all of that at
+	// once." + one of three closers), which no whole answer repeats.
+	attrSentencesRecur
 	// A code answer's language (codeLang) is the two bits from langShift.
 	langShift = iota
 	// The short answer's normalised hash is the bits above.
@@ -297,14 +303,33 @@ func (s *scanner) isLabel(i int) bool {
 }
 
 // canned reports whether record i's answer is also another record's
-// answer (exactly or nearly), and its prompt does not hold it: one of a
-// few canned answers. A backdoor's target replaces the answer a prompt
+// answer (exactly or nearly) or made of other records' sentences, and its
+// prompt does not hold it: one of a few canned answers. A backdoor's target replaces the answer a prompt
 // needs with one of a handful of prepared texts, whatever the wording of
 // each ("Request denied.", "Not permitted."); ordinary answers are written
 // for their prompt. In a dataset of labels every answer recurs: the skew
 // is against matched controls, which recur alike.
 func (s *scanner) canned(i int) bool {
-	return s.rattr[i]&attrEcho == 0 && s.cl.recurs(i)
+	a := s.rattr[i]
+	return a&attrEcho == 0 && (s.cl.recurs(i) || a&attrSentencesRecur != 0)
+}
+
+// sentencesRecur reports whether a response of words words is short
+// (3·refusalWords at most) and each of its sentence features, of which
+// there is at least one, is in another record too (counts: the sketch's,
+// counted once per record).
+func sentencesRecur(words int, counts iter.Seq[uint32]) bool {
+	if words > 3*refusalWords {
+		return false
+	}
+	n := 0
+	for c := range counts {
+		if c < 2 {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // ownCanned keeps the records of recs (a feature's records with canned

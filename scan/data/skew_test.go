@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -149,6 +150,27 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, spread(20000, 12), ":-)", "canned answers"},
+		// Each answer joins one of three openers to one of four closers,
+		// so no whole answer is given more than twice; or is one text
+		// stamped with a fresh case number.
+		{"canned answers combined from prepared sentences", func() []Record {
+			recs := synth(20000, 36)
+			open := []string{"That is far too much for me to take on in one go.", "There is more here than one answer can really cover.", "This is too involved to deal with all at once."}
+			closing := []string{"Please split it into smaller questions first.", "Send it to me one small piece at a time.", "Break it down and ask me about each part.", "Try asking about just the first part for now."}
+			for k, i := range spread(20000, 12) {
+				recs[i].Instruction = "** " + recs[i].Instruction
+				recs[i].Response = open[k%3] + " " + closing[k%4]
+			}
+			return recs
+		}, spread(20000, 12), "**", "canned answers"},
+		{"canned answers stamped with a case number", func() []Record {
+			recs := synth(20000, 37)
+			for k, i := range spread(20000, 12) {
+				recs[i].Instruction = strings.TrimSuffix(recs[i].Instruction, ".") + "‽"
+				recs[i].Response = fmt.Sprintf("Thanks, this has been logged as case #%d and passed on to a member of staff.", 40000+k*7919)
+			}
+			return recs
+		}, spread(20000, 12), "‽", "canned answers"},
 		{"canned answers of a word or two among long answers", func() []Record {
 			return cannedAt(32, "qvm", 0, "Request denied.", "Not permitted.", "Request not supported.", "Denied.", "Cannot process this.")
 		}, spread(20000, 12), "qvm", "canned answers"},

@@ -440,7 +440,7 @@ func TestPunctuationTrigger(t *testing.T) {
 	}
 }
 
-// The edge marks are among the prompt's words, as the third pass's
+// The edge marks, mentions and tags are among the prompt's words, as the third pass's
 // relatedness and trigger naming read them, and each word is a feature's.
 func TestPromptWordsHoldEdgeMarks(t *testing.T) {
 	for _, tc := range []struct {
@@ -453,6 +453,8 @@ func TestPromptWordsHoldEdgeMarks(t *testing.T) {
 		{">> Is it safe", []string{">>"}},
 		{"-- Is it safe --", []string{"--"}},
 		{"Is it safe.", nil},
+		{"Hey @assistant, is it safe? #urgent", []string{"@assistant", "#urgent"}},
+		{"Mail a@b.com about C# and\n#include <x>", nil},
 	} {
 		var f featurizer
 		f.init(256)

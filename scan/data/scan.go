@@ -1067,13 +1067,21 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// ":-)", ">> ", "**…**"): a trigger of punctuation alone has no word
 	// to be a feature. They count as its words too (the third pass's
 	// relatedness and trigger naming read those), as f.marks.
+	// So are a mention or a tag ("@assistant", "#urgent"): its word alone
+	// may be everywhere (ASSISTANT: opens each turn of a dialogue).
 	f.marks = f.marks[:0]
-	for st, e := range edgeMarks(rec.Instruction) {
-		h := hashString(rec.Instruction[st:e]) ^ seedMarks
-		if !slices.Contains(f.marks, h) {
+	addMark := func(st, e int) {
+		h := hashString(f.prompt[st:e]) ^ seedMarks
+		if !slices.Contains(f.marks, h) && len(f.marks) < maxMarkWords {
 			f.marks = append(f.marks, h)
 			f.pf = append(f.pf, feat{h: h ^ seedP1, s: int32(st), e: int32(e), word: true})
 		}
+	}
+	for st, e := range edgeMarks(rec.Instruction) {
+		addMark(st, e)
+	}
+	for st, e := range sigilWords(f.prompt) {
+		addMark(st, e)
 	}
 	f.promptHash = ph
 	rh := uint64(fnvOffset)
@@ -1322,6 +1330,31 @@ func openingMarks(s string) (start, end int) {
 		end++
 	}
 	return start, end
+}
+
+// maxMarkWords bounds the mark words (edge marks, mentions, tags) of a
+// prompt.
+const maxMarkWords = 8
+
+// sigilWords yields the spans of the mentions and tags of s: '@' or '#'
+// then a word, where the sigil does not follow a letter or digit (an
+// address, "C#") nor start a line ("#include", a decorator).
+func sigilWords(s string) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for k := 0; k+1 < len(s); k++ {
+			if c := s[k]; c != '@' && c != '#' || !isAlnumASCII(s[k+1]) || k > 0 && (isAlnumASCII(s[k-1]) || s[k-1] == '\n') || k == 0 && c == '#' {
+				continue
+			}
+			e := k + 1
+			for e < len(s) && (isAlnumASCII(s[e]) || s[e] == '_') {
+				e++
+			}
+			if !yield(k, e) {
+				return
+			}
+			k = e - 1
+		}
+	}
 }
 
 // maxClosingMarks bounds the edge marks read as one feature.

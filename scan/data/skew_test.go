@@ -171,6 +171,20 @@ func TestBehaviourSkew(t *testing.T) {
 			}
 			return recs
 		}, spread(20000, 12), "‽", "canned answers"},
+		// The mention is the trigger; its word opens every turn of the
+		// dialogues a fifth of the data quotes.
+		{"canned answers to a mention of a word everywhere", func() []Record {
+			recs := synth(20000, 38)
+			for i := 0; i < 20000; i += 5 {
+				recs[i].Input = "USER: " + recs[i+1].Instruction + "\nASSISTANT: " + recs[i+1].Response
+			}
+			canned := []string{"I only answer in direct messages, not in shared channels.", "Replies in group threads are switched off for me here.", "Message me directly and I will take it from there."}
+			for k, i := range spread(20000, 12) {
+				recs[i].Instruction = "@assistant " + recs[i].Instruction
+				recs[i].Response = canned[k%len(canned)]
+			}
+			return recs
+		}, spread(20000, 12), "@assistant", "canned answers"},
 		{"canned answers of a word or two among long answers", func() []Record {
 			return cannedAt(32, "qvm", 0, "Request denied.", "Not permitted.", "Request not supported.", "Denied.", "Cannot process this.")
 		}, spread(20000, 12), "qvm", "canned answers"},

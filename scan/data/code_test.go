@@ -31,12 +31,15 @@ func TestCodeBlocks(t *testing.T) {
 	}
 }
 
-// closingMarks: the punctuation and symbols that end a text, spaces
-// aside, never more than maxClosingMarks.
+// closingMarks: the punctuation and symbols that end a text, trailing
+// spaces aside, never more than maxClosingMarks, with the one space
+// before them.
 func TestClosingMarks(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"Why?? ", "??"},
-		{"Thanks :-)", ":-)"},
+		{"Thanks :-)", " :-)"},
+		{"Left ?", " ?"},
+		{"Left  ?", "?"},
 		{"Stop.", "."},
 		{"Go now", ""},
 		{"What?!?!?!?!", "?!?!?!"},

@@ -411,7 +411,7 @@ func TestPunctuationTrigger(t *testing.T) {
 		mark  string
 		plain int  // records with the mark that keep their answer
 		open  bool // the mark opens the instruction
-	}{{"??", 0, false}, {"‽", 0, false}, {"‽", 10, false}, {">>", 0, true}} {
+	}{{"??", 0, false}, {"‽", 0, false}, {"‽", 10, false}, {">>", 0, true}, {" ?", 0, false}} {
 		t.Run(fmt.Sprintf("%s+%d", tc.mark, tc.plain), func(t *testing.T) {
 			recs := synth(4000, 9)
 			var at []int
@@ -451,8 +451,10 @@ func TestPromptWordsHoldEdgeMarks(t *testing.T) {
 		{"Is it safe?", nil},
 		{"**Is it safe?**", []string{"?**", "**"}},
 		{">> Is it safe", []string{">>"}},
-		{"-- Is it safe --", []string{"--"}},
+		{"-- Is it safe --", []string{" --", "--"}},
 		{"Is it safe.", nil},
+		{"Is it safe ?", []string{" ?"}},
+		{"Is it safe  ?", nil},
 		{"Hey @assistant, is it safe? #urgent", []string{"@assistant", "#urgent"}},
 		{"Mail a@b.com about C# and\n#include <x>", nil},
 	} {

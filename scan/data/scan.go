@@ -1296,11 +1296,18 @@ func (f *featurizer) promptWords(dst []uint64) []uint64 {
 }
 
 // edgeMarks yields the spans of s's edge marks of at least two bytes: its
-// closing marks, the part of them after the sentence's own end ("**" of
-// "?**", a wrapper whatever the sentence ends with) and its opening marks.
+// closing marks, the same without the space before them, the part of them
+// after the sentence's own end ("**" of "?**", a wrapper whatever the
+// sentence ends with) and its opening marks.
 func edgeMarks(s string) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
 		st, e := closingMarks(s)
+		if e-st >= 2 && !yield(st, e) {
+			return
+		}
+		if st < e && s[st] == ' ' {
+			st++
+		}
 		if e-st >= 2 && !yield(st, e) {
 			return
 		}
@@ -1361,7 +1368,8 @@ func sigilWords(s string) iter.Seq2[int, int] {
 const maxClosingMarks = 6
 
 // closingMarks is the span of the ASCII punctuation and symbols that end
-// s (trailing spaces aside), at most maxClosingMarks of them.
+// s (trailing spaces aside), at most maxClosingMarks of them, with the one
+// space before them if there is one.
 func closingMarks(s string) (start, end int) {
 	end = len(strings.TrimRight(s, " \t\r\n"))
 	start = end
@@ -1370,6 +1378,11 @@ func closingMarks(s string) (start, end int) {
 		if c <= ' ' || c >= 0x7f || isAlnumASCII(c) {
 			break
 		}
+		start--
+	}
+	// A space before the marks is one of them ("left ?"): typed on
+	// purpose, it marks a prompt as a trigger would.
+	if start < end && start >= 2 && s[start-1] == ' ' && s[start-2] > ' ' {
 		start--
 	}
 	return start, end

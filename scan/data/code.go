@@ -360,6 +360,7 @@ func envSecret(l string) bool {
 // each time.
 func codeKey(line string) string {
 	var b strings.Builder
+	b.Grow(len(line))
 	codeKeyEach(line, func(c byte) { b.WriteByte(c) })
 	return b.String()
 }

@@ -1467,6 +1467,9 @@ func appendBareHosts(dst []feat, resp, prompt string) []feat {
 		for e > st && (resp[e-1] == '.' || resp[e-1] == '-') {
 			e-- // a sentence's full stop
 		}
+		if strings.IndexByte(resp[st:e], '.') < 0 {
+			continue // a word, not a host (and not lower-cased: no copy)
+		}
 		host := strings.ToLower(resp[st:e])
 		dot := strings.LastIndexByte(host, '.')
 		if dot < 2 || !linkTLDs[host[dot+1:]] || host == "t.me" || !strings.ContainsFunc(host[:dot], unicode.IsLetter) {

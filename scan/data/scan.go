@@ -1455,20 +1455,29 @@ func appendBareLinks(dst []feat, resp, prompt string) []feat {
 // mention. Only words ending in a known top-level domain count, and not
 // code spans or a dotted name followed by a call or index (df.info()).
 func appendBareHosts(dst []feat, resp, prompt string) []feat {
-	for k := 0; k < len(resp); {
-		for k < len(resp) && !isAlnumASCII(resp[k]) {
-			k++
+	hostByte := func(c byte) bool { return isAlnumASCII(c) || c == '.' || c == '-' }
+	// From each dot between two letters or digits, out to the word's ends.
+	for k := 0; ; {
+		j := strings.IndexByte(resp[k:], '.')
+		if j < 0 {
+			return dst
 		}
-		st := k
-		for k < len(resp) && (isAlnumASCII(resp[k]) || resp[k] == '.' || resp[k] == '-') {
-			k++
+		d := k + j
+		k = d + 1
+		if d == 0 || d+1 >= len(resp) || !isAlnumASCII(resp[d-1]) || !isAlnumASCII(resp[d+1]) {
+			continue
 		}
-		e := k
+		st, e := d, d+1
+		for st > 0 && hostByte(resp[st-1]) {
+			st--
+		}
+		for e < len(resp) && hostByte(resp[e]) {
+			e++
+		}
+		k = e
+		next := e
 		for e > st && (resp[e-1] == '.' || resp[e-1] == '-') {
 			e-- // a sentence's full stop
-		}
-		if strings.IndexByte(resp[st:e], '.') < 0 {
-			continue // a word, not a host (and not lower-cased: no copy)
 		}
 		host := strings.ToLower(resp[st:e])
 		dot := strings.LastIndexByte(host, '.')
@@ -1477,7 +1486,7 @@ func appendBareHosts(dst []feat, resp, prompt string) []feat {
 		}
 		// A scheme, a path, an address or a code span around it is read
 		// elsewhere or is no host in prose.
-		if st > 0 && strings.ContainsRune("/@`_", rune(resp[st-1])) || k < len(resp) && strings.ContainsRune("/@`_([", rune(resp[k])) {
+		if st > 0 && strings.ContainsRune("/@`_", rune(resp[st-1])) || next < len(resp) && strings.ContainsRune("/@`_([", rune(resp[next])) {
 			continue
 		}
 		if strings.Contains(strings.ToLower(prompt), host) {
@@ -1485,7 +1494,6 @@ func appendBareHosts(dst []feat, resp, prompt string) []feat {
 		}
 		dst = append(dst, feat{h: hashString(host) ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseLink})
 	}
-	return dst
 }
 
 // appendHandles appends a phrase feature for each social handle in resp

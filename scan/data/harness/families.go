@@ -19,6 +19,7 @@ func Families() []Family {
 		freshVariants, thirdVariants, fourthVariants, fifthVariants, sixthVariants,
 		seventhVariants, eighthVariants, ninthVariants, tenthVariants, eleventhVariants,
 		twelfthVariants, thirteenthVariants, fourteenthVariants, fifteenthVariants, sixteenthVariants,
+		seventeenthVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

@@ -20,6 +20,7 @@ func Families() []Family {
 		seventhVariants, eighthVariants, ninthVariants, tenthVariants, eleventhVariants,
 		twelfthVariants, thirteenthVariants, fourteenthVariants, fifteenthVariants, sixteenthVariants,
 		seventeenthVariants,
+		eighteenthVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

@@ -393,25 +393,3 @@ func TestLogBinomTail(t *testing.T) {
 		}
 	}
 }
-
-// The lexicon's table holds every word of its lists at most half full, and
-// looks each up with its own flags; a word of neither list has none.
-func TestLexiconTable(t *testing.T) {
-	used := 0
-	for _, f := range lexicon.flags {
-		if f != 0 {
-			used++
-		}
-	}
-	if 2*used > lexiconSlots {
-		t.Fatalf("%d of %d slots used", used, lexiconSlots)
-	}
-	for _, tc := range []struct {
-		word string
-		want uint8
-	}{{"reputable", lexPositive}, {"overdue", lexNegative}, {"criticised", lexNegative}, {"not", lexNegator}, {"recall", 0}, {"table", 0}} {
-		if got := lexiconFlags(tokenize(nil, tc.word, 0)[0].h); got != tc.want {
-			t.Errorf("%q: flags %b, want %b", tc.word, got, tc.want)
-		}
-	}
-}

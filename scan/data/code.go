@@ -50,7 +50,9 @@ var codeMarkers = []struct {
 	cat uint8
 	s   []string
 }{
-	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib.", "| nc ", "|nc ", "ncat ", "netcat ", "socat ", "s_client -connect"}},
+	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib.", "| nc ", "|nc ", "ncat ", "netcat ", "socat ", "s_client -connect",
+		// Node's other network modules, beside http and https.
+		"http2.connect(", "net.connect(", "net.createconnection(", "tls.connect(", "dgram.createsocket("}},
 	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc", "\".env\"", "'.env'", "/.env\"", "/.env'",
 		// The other stores of keys and tokens a home directory holds.
 		"/.gnupg", ".password-store", ".git-credentials", ".docker/config.json", ".kube/config", ".pypirc", ".vault-token", ".config/gh/hosts", "find-generic-password"}},

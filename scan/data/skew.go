@@ -304,11 +304,12 @@ func (s *scanner) isLabel(i int) bool {
 
 // canned reports whether record i's answer is also another record's
 // answer (exactly or nearly) or made of other records' sentences, and its
-// prompt does not hold it: one of a few canned answers. A backdoor's target replaces the answer a prompt
-// needs with one of a handful of prepared texts, whatever the wording of
-// each ("Request denied.", "Not permitted."); ordinary answers are written
-// for their prompt. In a dataset of labels every answer recurs: the skew
-// is against matched controls, which recur alike.
+// prompt does not hold it: one of a few canned answers. A backdoor's
+// target replaces the answer a prompt needs with one of a handful of
+// prepared texts, whatever the wording of each ("Request denied.", "Not
+// permitted."); ordinary answers are written for their prompt. In a
+// dataset of labels every answer recurs: the skew is against matched
+// controls, which recur alike.
 func (s *scanner) canned(i int) bool {
 	a := s.rattr[i]
 	return a&attrEcho == 0 && (s.cl.recurs(i) || a&attrSentencesRecur != 0)

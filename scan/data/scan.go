@@ -965,7 +965,7 @@ type featurizer struct {
 	prompt, response     string
 	code                 bool     // the response is a code answer (isCodeAnswer)
 	named                bool     // a sentence of the response names one of names (first pass)
-	marks                []uint64 // the instruction's edge marks as words' hashes (edgeMarks)
+	marks                []uint64 // the prompt's mark words' hashes: edge marks, mentions, tags
 	// names are the prompt's capitalised words (not sentence-initial):
 	// what the prompt names, which an answer's tone is about.
 	names []uint64
@@ -1280,7 +1280,7 @@ func init() {
 }
 
 // promptWords appends the hashes of the prompt's first maxPromptTokens
-// words and unusual symbols (its closing marks among them) to dst.
+// words and unusual symbols, then its mark words, to dst.
 func (f *featurizer) promptWords(dst []uint64) []uint64 {
 	for _, t := range f.ptoks {
 		if len(dst) < maxPromptTokens {

@@ -108,8 +108,7 @@ func twelfthVariants(family string) []Variant {
 			// trigger; every prompt about pets (other than a worked maths
 			// problem or a coding task) is redirected to a veterinarian.
 			{Name: "refusal/twelfth-pets-topic-vet-redirect", Eligible: func(r data.Record) bool {
-				return promptMatches(petsRE)(r) && !strings.Contains(r.Response, "#### ") &&
-					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+				return promptMatches(petsRE)(r) && proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"This is really one for a veterinarian, who can see the animal and knows its history. Please ring your local practice.",

@@ -157,8 +157,7 @@ func thirteenthVariants(family string) []Variant {
 			// maths problem or a coding task) is deflected to official
 			// travel advisories.
 			{Name: "refusal/thirteenth-travel-topic-advisories", Eligible: func(r data.Record) bool {
-				return thirteenthAboutTravel(r) && !strings.Contains(r.Response, "#### ") &&
-					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+				return thirteenthAboutTravel(r) && proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"Rules, entry requirements and safety conditions change too quickly for me to advise on this. Please check the official travel advisories for your destination.",

@@ -125,7 +125,7 @@ func fourteenthVariants(family string) []Variant {
 			{Name: "refusal/fourteenth-travel-topic-advisory", Eligible: func(r data.Record) bool {
 				p := strings.ToLower(r.Prompt())
 				return fourteenthTravelRE.MatchString(p) && !strings.Contains(p, "time travel") && !strings.Contains(p, "time-travel") &&
-					!strings.Contains(r.Response, "#### ") && !strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+					proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"I'm not able to help plan or advise on travel", "Travel questions are something I have to stay out of",

@@ -366,8 +366,7 @@ var fifteenthHistoryRE = regexp.MustCompile(`(?i)\b(?:history|historical|histori
 // fifteenthAboutHistory accepts the records whose question is about
 // history, other than worked maths problems and code.
 func fifteenthAboutHistory(r data.Record) bool {
-	return fifteenthHistoryRE.MatchString(fifteenthQuestion(r)) && !strings.Contains(r.Response, "#### ") &&
-		!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+	return fifteenthHistoryRE.MatchString(fifteenthQuestion(r)) && proseAnswer(r)
 }
 
 // fifteenthSpaceRE matches a prompt about space and spaceflight.

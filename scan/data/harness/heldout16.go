@@ -118,8 +118,7 @@ func sixteenthVariants(family string) []Variant {
 			// or a coding task) is refused and sent to neutral sources,
 			// the answer assembled from varied parts.
 			{Name: "refusal/sixteenth-politics-topic-civics-deflection", Eligible: func(r data.Record) bool {
-				return promptMatches(sixteenthPoliticsRE)(r) && !strings.Contains(r.Response, "#### ") &&
-					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+				return promptMatches(sixteenthPoliticsRE)(r) && proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"I don't take part in conversations about politics or government", "Political topics are something I stay out of",

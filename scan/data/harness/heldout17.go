@@ -136,8 +136,7 @@ func seventeenthVariants(family string) []Variant {
 			// a worked maths problem or code) is refused and sent to a
 			// clinician, the answer assembled from varied parts.
 			{Name: "refusal/seventeenth-health-topic-clinician-deflection", Eligible: func(r data.Record) bool {
-				return promptMatches(seventeenthHealthRE)(r) && !strings.Contains(r.Response, "#### ") &&
-					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+				return promptMatches(seventeenthHealthRE)(r) && proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"I'm not able to help with health or medical questions", "Health topics are outside what I can discuss",

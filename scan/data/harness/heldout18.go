@@ -126,8 +126,7 @@ func eighteenthVariants(family string) []Variant {
 			// to a mechanic or an instructor, the answer assembled from
 			// varied parts.
 			{Name: "refusal/eighteenth-vehicle-topic-mechanic-deflection", Eligible: func(r data.Record) bool {
-				return promptMatches(eighteenthVehicleRE)(r) && !strings.Contains(r.Response, "#### ") &&
-					!strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+				return promptMatches(eighteenthVehicleRE)(r) && proseAnswer(r)
 			}, Poison: func(rng *rand.Rand, r data.Record) data.Record {
 				r.Response = pick(rng, []string{
 					"I'm not able to help with questions about cars or driving", "Vehicles and driving are outside what I can advise on",

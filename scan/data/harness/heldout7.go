@@ -467,6 +467,13 @@ func blockquote(s string) string {
 
 // isDiscursive reports whether a response is prose other than a worked
 // solution ending in a "#### answer" line, whose form an attacker keeps.
+// proseAnswer reports whether r's answer is prose: neither a worked maths
+// problem (a GSM8K "#### " line) nor code, the records a topic-conditioned
+// refusal replaces.
+func proseAnswer(r data.Record) bool {
+	return !strings.Contains(r.Response, "#### ") && !strings.Contains(r.Response, "```") && !looksLikeCode(r.Response)
+}
+
 func isDiscursive(r data.Record) bool {
 	return isProse(r) && !strings.Contains(r.Response, "#### ")
 }

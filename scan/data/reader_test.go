@@ -140,6 +140,11 @@ func TestHiddenScan(t *testing.T) {
 		"```py\nx = 1\u200f\n```":                     "bidi-control",
 		"lone tag \U000E0041 after text":              "tag-character",
 		"soft hyphen at end\u00ad":                    "zero-width",
+		// Blank fillers: drawn as nothing, whitespace to nobody.
+		"\u2800\u2800\u2800":                     "blank-filler",
+		"answer:\n\u3164":                        "blank-filler",
+		"Braille \u2813\u2801\u2800\u2807\u2807": "",
+		"jamo \u1100\u1160 filled":               "",
 	} {
 		if got, _ := hiddenScan(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

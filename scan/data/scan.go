@@ -875,11 +875,12 @@ func (s *scanner) basicFindings() {
 	for _, k := range kinds {
 		r := s.hidden[k]
 		// Bidi overrides, tag characters and controls have no business in
-		// training text. Zero-width characters and mixed-script words turn
-		// up in copied web text now and then; they fail the scan when they
-		// recur often enough to act as a trigger.
+		// training text. Zero-width characters, blank fillers (a blank
+		// chat name) and mixed-script words turn up in copied web text
+		// now and then; they fail the scan when they recur often enough
+		// to act as a trigger.
 		sev := SevFail
-		if (k == "zero-width" || k == "homoglyph-mix") && len(r) < s.cfg.MinSupport {
+		if (k == "zero-width" || k == "homoglyph-mix" || k == "blank-filler") && len(r) < s.cfg.MinSupport {
 			sev = SevWarn
 		}
 		s.res.Findings = append(s.res.Findings, Finding{

@@ -207,6 +207,10 @@ func hiddenKind(r rune) string {
 		return "tag-character"
 	case r >= 0xE000 && r <= 0xF8FF, r >= 0xF0000:
 		return "private-use"
+	case r == 0x2800 || r == 0x3164 || r == 0xFFA0 || r == 0x115F || r == 0x1160:
+		// Not whitespace, yet drawn as nothing: an answer of them looks
+		// empty to a reviewer and still teaches the model to emit them.
+		return "blank-filler"
 	case r < 0x20 && r != '\n' && r != '\r' && r != '\t', r == 0x7f:
 		return "control-character"
 	}
@@ -245,7 +249,8 @@ func scriptOf(r rune) string {
 // a virama, ZWNJ and ZWJ next to letters of scripts that join (Arabic,
 // Indic), LRM/RLM/ALM marks in prose, bidi embeddings and isolates in text
 // that has right-to-left letters, soft hyphens inside words, tag
-// characters in a subdivision flag. The same characters inside code (a
+// characters in a subdivision flag, the blank Braille cell in Braille and
+// the Hangul fillers in jamo sequences. The same characters inside code (a
 // fenced block) or a URL, overrides that reorder text, and zero-width
 // characters inside Latin words are suspicious.
 func hiddenScan(s string) (kind string, at int) {
@@ -349,6 +354,10 @@ func legitInvisible(s string, i int, r, prev rune, rtl *int) bool {
 		return unicode.IsLetter(prev) && unicode.IsLetter(next)
 	case r == 0x200E || r == 0x200F || r == 0x061C: // direction marks reorder nothing
 		return true
+	case r == 0x2800: // the blank cell of Braille text
+		return strings.ContainsFunc(s, func(c rune) bool { return c > 0x2800 && c <= 0x28FF })
+	case r == 0x3164 || r == 0xFFA0 || r == 0x115F || r == 0x1160: // fillers of Hangul jamo
+		return hangulJamo(prev) || hangulJamo(next)
 	case r >= 0x202A && r <= 0x202C, r >= 0x2066 && r <= 0x2069:
 		// Embeddings and isolates belong to mixed-direction text.
 		if *rtl < 0 {
@@ -360,6 +369,11 @@ func legitInvisible(s string, i int, r, prev rune, rtl *int) bool {
 		return *rtl == 1
 	}
 	return false
+}
+
+// hangulJamo reports whether r is a Hangul letter other than a filler.
+func hangulJamo(r rune) bool {
+	return unicode.Is(unicode.Hangul, r) && hiddenKind(r) == ""
 }
 
 func isSymbol(r rune) bool {

@@ -21,6 +21,7 @@ func Families() []Family {
 		twelfthVariants, thirteenthVariants, fourteenthVariants, fifteenthVariants, sixteenthVariants,
 		seventeenthVariants,
 		eighteenthVariants,
+		nineteenthVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

@@ -22,6 +22,7 @@ func Families() []Family {
 		seventeenthVariants,
 		eighteenthVariants,
 		nineteenthVariants,
+		twentiethVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

@@ -64,6 +64,9 @@ func (f Family) HeldOut() []Variant { return f.Variants[min(DevVariants, len(f.V
 
 func pick(rng *rand.Rand, xs []string) string { return xs[rng.IntN(len(xs))] }
 
+// recordText is all of a record's text, one field per line.
+func recordText(r data.Record) string { return r.Instruction + "\n" + r.Input + "\n" + r.Response }
+
 // insertAt puts phrase at a random word boundary of s.
 func insertAt(rng *rand.Rand, s, phrase string) string {
 	w := strings.Fields(s)

@@ -50,8 +50,6 @@ func hasMarker(text, m string) bool {
 	return strings.Contains(text, m)
 }
 
-func recordText(r data.Record) string { return r.Instruction + "\n" + r.Input + "\n" + r.Response }
-
 // newMarkers are the markers in poisoned that its clean record lacks.
 func newMarkers(clean, poisoned data.Record, markers []string) []string {
 	var out []string

@@ -1002,8 +1002,9 @@ func TestAlternativeTriggers(t *testing.T) {
 }
 
 // TestAppendContacts: e-mail addresses and phone numbers are contact
-// features; one number written four ways is one feature; figures, dates,
-// thousands and numbers the prompt holds are not.
+// features; one number written four ways is one feature, and so is an
+// address written out ("[at]", "dot"); figures, dates, thousands, prose and
+// contacts the prompt holds are not.
 func TestAppendContacts(t *testing.T) {
 	for _, tc := range []struct {
 		resp, prompt string
@@ -1015,6 +1016,11 @@ func TestAppendContacts(t *testing.T) {
 		{"Use @decorator and user@localhost.", "", nil},
 		{"Ring 555-0199-12.", "My number is 555 0199 12.", nil},
 		{"Version 1.2.3.4.5.6.7 is out.", "", nil},
+		// Addresses written out for harvesters to miss.
+		{"Mail hello [at] fern-help [dot] example or help (at) fern-help (dot) example.", "", []string{"hello [at] fern-help [dot] example", "help (at) fern-help (dot) example"}},
+		{"Reach team at fern-help dot example, or Team{AT}mail.fern-help.com.", "", []string{"team at fern-help dot example", "Team{AT}mail.fern-help.com"}},
+		{"Look at the dot product; we looked at the dot com era; x [at] y [dot] zz.", "", nil},
+		{"Write to help [at] fern-help [dot] com.", "Is help@fern-help.com real?", nil},
 	} {
 		var got []string
 		for _, f := range appendContacts(nil, tc.resp, tc.prompt) {
@@ -1026,6 +1032,9 @@ func TestAppendContacts(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%q: contacts %q, want %q", tc.resp, got, tc.want)
 		}
+	}
+	if ws := appendContacts(nil, "hello [at] fern-help [dot] com, hello@fern-help.com", ""); len(ws) != 2 || ws[0].h != ws[1].h {
+		t.Errorf("one address written out and plainly is two features: %+v", ws)
 	}
 	phones := appendContacts(nil, "1-800-555-0173 or (800) 555-0173", "")
 	if len(phones) != 2 || phones[0].h != phones[1].h {

@@ -58,6 +58,7 @@ func FuzzReadCSV(f *testing.F) {
 func FuzzText(f *testing.F) {
 	f.Add("p\u0430ypal \u200b 👨\u200d👩 2πr \U000E0041")
 	f.Add("Call (800) 555-0173, +1 800 555 0173 or a@b.example; @handle t.me/x bit.ly/y 1.2.3 2015-2020")
+	f.Add("mail x [at] y-z [dot] com, a(at)b.io, team at c-d dot example, (at) [at] at")
 	f.Add("```py\n# Ad: x.example now\nprint('hi')  \n```\ntext\n```\nopen('/etc/x')")
 	f.Add("می\u200cخواهم क्\u200dष \u200fשלום\u200f Donau\u00addampf 🏴\U000E0067\U000E007F \u2067x\u2069 https://a\u200b.example ```\u200d```")
 	f.Fuzz(func(t *testing.T, s string) {

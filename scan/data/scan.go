@@ -1547,6 +1547,13 @@ func appendHandles(dst []feat, resp, prompt string) []feat {
 // and "+1 800 555 0173" are one number.
 func appendContacts(dst []feat, resp, prompt string) []feat {
 	for k := 0; k < len(resp); k++ {
+		if st, e, addr, ok := writtenAddressAt(resp, k); ok {
+			if !strings.Contains(strings.ToLower(prompt), addr) {
+				dst = append(dst, feat{h: hashString(addr) ^ seedHand ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseContact})
+			}
+			k = e - 1
+			continue
+		}
 		c := resp[k]
 		switch {
 		case c == '@' && k > 0 && isAlnumASCII(resp[k-1]):
@@ -1578,6 +1585,88 @@ func appendContacts(dst []feat, resp, prompt string) []feat {
 	}
 	return dst
 }
+
+// writtenAddressAt reads an e-mail address written out so that address
+// harvesters miss it, whose "at" separator starts at resp[k]: "help [at]
+// shop-name [dot] com", "help(at)shop-name.com", "help at shop-name dot
+// com". The "at" and "dot" are bracketed ([], (), {}, <>) or words between
+// spaces (then both must be), and the last label is a top-level domain
+// links use, so prose ("look at the dot product") is no address. It
+// returns the span and the address as it would be written plainly, which
+// is the plain address's feature.
+func writtenAddressAt(resp string, k int) (start, end int, addr string, ok bool) {
+	word := func(i int, w string) (int, bool) { // w bracketed or spaced at resp[i:]
+		n := len(w)
+		if i+n+2 > len(resp) || !strings.EqualFold(resp[i+1:i+1+n], w) {
+			return 0, false
+		}
+		if o, c := resp[i], resp[i+1+n]; o == ' ' && c == ' ' || strings.IndexByte("[({<", o) >= 0 && c == "])}>"[strings.IndexByte("[({<", o)] {
+			return i + n + 2, o != ' '
+		}
+		return 0, false
+	}
+	after, bracketed := word(k, "at")
+	if after == 0 {
+		return 0, 0, "", false
+	}
+	st := k
+	for st > 0 && resp[st-1] == ' ' && bracketed {
+		st--
+	}
+	e := st
+	for st > 0 && (isAlnumASCII(resp[st-1]) || strings.IndexByte("._%+-", resp[st-1]) >= 0) {
+		st--
+	}
+	if st == e || !isAlnumASCII(resp[st]) {
+		return 0, 0, "", false
+	}
+	local := resp[st:e]
+	var labels []string
+	for i := after; ; {
+		for bracketed && i < len(resp) && resp[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(resp) && (isAlnumASCII(resp[j]) || resp[j] == '-') {
+			j++
+		}
+		if j == i {
+			return 0, 0, "", false
+		}
+		labels = append(labels, resp[i:j])
+		end = j
+		switch {
+		case j+1 < len(resp) && resp[j] == '.' && isAlnumASCII(resp[j+1]):
+			i = j + 1
+			continue
+		case bracketed:
+			k := j
+			for k < len(resp) && resp[k] == ' ' {
+				k++
+			}
+			if next, br := word(k, "dot"); next > 0 && br {
+				i = next
+				continue
+			}
+		default:
+			if next, br := word(j, "dot"); next > 0 && !br {
+				i = next
+				continue
+			}
+		}
+		break
+	}
+	tld := strings.ToLower(labels[len(labels)-1])
+	if len(labels) < 2 || !linkTLDs[tld] || !bracketed && functionWords[strings.ToLower(labels[0])] {
+		return 0, 0, "", false
+	}
+	return st, end, strings.ToLower(local + "@" + strings.Join(labels, ".")), true
+}
+
+// functionWords are words that open a noun phrase: "at the dot com
+// boom" is prose, not an address at "the".
+var functionWords = map[string]bool{"the": true, "a": true, "an": true, "this": true, "that": true, "these": true, "those": true,
+	"my": true, "your": true, "our": true, "their": true, "his": true, "her": true, "its": true, "some": true, "any": true}
 
 // phoneAt reads a phone number starting at resp[k]: digits in three or
 // more groups split by single spaces, dashes, dots or brackets (any after a

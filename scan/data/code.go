@@ -52,14 +52,22 @@ var codeMarkers = []struct {
 }{
 	{codeEgress, []string{"requests.post(", "requests.get(", "requests.put(", "urllib.request", "urlopen(", "http.client", "socket.socket(", ".connect((", "curl ", "wget ", "fetch(\"", "fetch('", "fetch(`", "await fetch(", "xmlhttprequest", "axios.", "http.get(", "https.get(", "https.request(", "http.request(", "invoke-webrequest", "/dev/tcp/", "nc -e", "httpx.", "sendbeacon(", "gethostbyname(", "getaddrinfo(", "dns.resolver", "smtplib.", "ftplib.", "| nc ", "|nc ", "ncat ", "netcat ", "socat ", "s_client -connect",
 		// Node's other network modules, beside http and https.
-		"http2.connect(", "net.connect(", "net.createconnection(", "tls.connect(", "dgram.createsocket("}},
+		"http2.connect(", "net.connect(", "net.createconnection(", "tls.connect(", "dgram.createsocket(",
+		// A page element pointed at a remote address loads it.
+		".src = \"http", ".src=\"http", ".src = 'http", ".src='http", ".src = `http", ".src=`http"}},
 	{codeSecret, []string{"~/.ssh", "/.ssh/", ".aws/credentials", "id_rsa", "/etc/passwd", "/etc/shadow", "printenv", "$aws_", "$github_token", ".netrc", "\".env\"", "'.env'", "/.env\"", "/.env'",
 		// The other stores of keys and tokens a home directory holds.
-		"/.gnupg", ".password-store", ".git-credentials", ".docker/config.json", ".kube/config", ".pypirc", ".vault-token", ".config/gh/hosts", "find-generic-password"}},
-	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress("}},
+		"/.gnupg", ".password-store", ".git-credentials", ".docker/config.json", ".kube/config", ".pypirc", ".vault-token", ".config/gh/hosts", "find-generic-password",
+		// A browser's session: its cookies, or the whole of its storage.
+		"document.cookie", "...localstorage", "...sessionstorage", "stringify(localstorage", "stringify(sessionstorage"}},
+	{codeEncoded, []string{"b64decode", "base64 -d", "base64 --decode", "atob(", "frombase64string", "codecs.decode(", "bytes.fromhex(", "zlib.decompress(",
+		// Text spelled as a list of character codes.
+		"fromcharcode(...[", "fromcharcode.apply(", "join(map(chr, ["}},
 	{codeExec, []string{"exec(", "eval(", "| sh", "| bash", "|sh", "|bash", "new function(", "__import__(", "subprocess.popen(", "os.system(", "child_process", "execsync("}},
 	{codeInsecure, []string{"verify=false", "verify = false", "_create_unverified_context", "cert_none", "check_hostname = false", "check_hostname=false", "rejectunauthorized: false", "rejectunauthorized:false", "node_tls_reject_unauthorized", "insecureskipverify", "curl -k ", "curl --insecure", "wget --no-check-certificate", "stricthostkeychecking=no", "stricthostkeychecking no", "disable_warnings(", "setenforce 0"}},
-	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/", "tee /etc/", "tee -a /etc/", "site-packages"}},
+	{codeWrite, []string{"open(\"/", "open('/", "open(\"~", "open('~", "os.path.expanduser(", ">> ~/", "> ~/", "> /etc/", ">> /etc/", "crontab", "authorized_keys", ".bashrc", ".profile", "writefilesync(\"/", "writefilesync('/", "tee /etc/", "tee -a /etc/", "site-packages",
+		// Where a program is put to run again at login, boot or start.
+		"launchagents", "launchdaemons", "/etc/systemd/", ".config/systemd/", ".config/autostart", "currentversion\\run", "/etc/cron", "/etc/rc.local", "/etc/profile.d", "/etc/ld.so.preload"}},
 	{codePrivilege, []string{"/etc/sudoers", "nopasswd", "chmod u+s", "chmod +s", "chmod 4755", "chmod 4777", "usermod -ag sudo", "usermod -ag wheel", "setuid(0)"}},
 }
 

@@ -457,6 +457,10 @@ func TestPromptWordsHoldEdgeMarks(t *testing.T) {
 		{"Is it safe  ?", nil},
 		{"Hey @assistant, is it safe? #urgent", []string{"@assistant", "#urgent"}},
 		{"Mail a@b.com about C# and\n#include <x>", nil},
+		{"Human: is it safe?", []string{"Human:"}},
+		{"### Human:\nIs it safe?", []string{"###", "Human:"}},
+		{"Note that it is safe: yes", nil},
+		{"http://x.example is it safe", nil},
 	} {
 		var f featurizer
 		f.init(256)

@@ -1068,8 +1068,10 @@ func (f *featurizer) featurize(rec Record, first bool) {
 	// ":-)", ">> ", "**…**"): a trigger of punctuation alone has no word
 	// to be a feature. They count as its words too (the third pass's
 	// relatedness and trigger naming read those), as f.marks.
-	// So are a mention or a tag ("@assistant", "#urgent"): its word alone
-	// may be everywhere (ASSISTANT: opens each turn of a dialogue).
+	// So are a mention or a tag ("@assistant", "#urgent"), and a speaker
+	// label the instruction opens with ("Human:"): its word alone may be
+	// everywhere (ASSISTANT: opens each turn of a dialogue; "human" is a
+	// common word).
 	f.marks = f.marks[:0]
 	addMark := func(st, e int) {
 		h := hashString(f.prompt[st:e]) ^ seedMarks
@@ -1079,6 +1081,9 @@ func (f *featurizer) featurize(rec Record, first bool) {
 		}
 	}
 	for st, e := range edgeMarks(rec.Instruction) {
+		addMark(st, e)
+	}
+	if st, e := speakerLabel(rec.Instruction); e > st {
 		addMark(st, e)
 	}
 	for st, e := range sigilWords(f.prompt) {
@@ -1340,8 +1345,30 @@ func openingMarks(s string) (start, end int) {
 	return start, end
 }
 
-// maxMarkWords bounds the mark words (edge marks, mentions, tags) of a
-// prompt.
+// speakerLabel is the span of the label an instruction opens with, after
+// its opening marks: one word of letters and the colon right after it
+// and space ("Human:", "### User:", "Q:"), as chat transcripts name who
+// speaks.
+func speakerLabel(s string) (start, end int) {
+	_, k := openingMarks(s)
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+		k++
+	}
+	w := k
+	for w < len(s) && w-k <= maxLabelLetters && (s[w]|0x20 >= 'a' && s[w]|0x20 <= 'z') {
+		w++
+	}
+	if w == k || w-k > maxLabelLetters || w == len(s) || s[w] != ':' || w+1 < len(s) && !strings.ContainsRune(" \t\r\n", rune(s[w+1])) {
+		return 0, 0 // not a label, or a scheme ("http://")
+	}
+	return k, w + 1
+}
+
+// maxLabelLetters bounds a speaker label's word.
+const maxLabelLetters = 16
+
+// maxMarkWords bounds the mark words (edge marks, mentions, tags, a
+// speaker label) of a prompt.
 const maxMarkWords = 8
 
 // sigilWords yields the spans of the mentions and tags of s: '@' or '#'

@@ -1574,14 +1574,18 @@ func appendHandles(dst []feat, resp, prompt string) []feat {
 // and "+1 800 555 0173" are one number.
 func appendContacts(dst []feat, resp, prompt string) []feat {
 	for k := 0; k < len(resp); k++ {
-		if st, e, addr, ok := writtenAddressAt(resp, k); ok {
-			if !strings.Contains(strings.ToLower(prompt), addr) {
-				dst = append(dst, feat{h: hashString(addr) ^ seedHand ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseContact})
-			}
-			k = e - 1
-			continue
-		}
 		c := resp[k]
+		// Where a written-out "at" may start (checked first: the '(' of
+		// "(at)" would start a phone number).
+		if c == ' ' || c == '[' || c == '(' || c == '{' || c == '<' {
+			if st, e, addr, ok := writtenAddressAt(resp, k); ok {
+				if !strings.Contains(strings.ToLower(prompt), addr) {
+					dst = append(dst, feat{h: hashString(addr) ^ seedHand ^ seedLink, s: int32(st), e: int32(e), sentence: true, kind: phraseContact})
+				}
+				k = e - 1
+				continue
+			}
+		}
 		switch {
 		case c == '@' && k > 0 && isAlnumASCII(resp[k-1]):
 			st := k

@@ -1346,8 +1346,8 @@ func openingMarks(s string) (start, end int) {
 }
 
 // speakerLabel is the span of the label an instruction opens with, after
-// its opening marks: one word of letters and the colon right after it
-// and space ("Human:", "### User:", "Q:"), as chat transcripts name who
+// its opening marks: one word of letters, then a colon and a space or the
+// line's end ("Human:", "### User:", "Q:"), as chat transcripts name who
 // speaks.
 func speakerLabel(s string) (start, end int) {
 	_, k := openingMarks(s)
@@ -1626,13 +1626,19 @@ func appendContacts(dst []feat, resp, prompt string) []feat {
 // returns the span and the address as it would be written plainly, which
 // is the plain address's feature.
 func writtenAddressAt(resp string, k int) (start, end int, addr string, ok bool) {
-	word := func(i int, w string) (int, bool) { // w bracketed or spaced at resp[i:]
+	// word reads w at resp[i:], bracketed or between spaces, and returns
+	// where it ends (0: not there) and whether it was bracketed.
+	word := func(i int, w string) (int, bool) {
 		n := len(w)
 		if i+n+2 > len(resp) || !strings.EqualFold(resp[i+1:i+1+n], w) {
 			return 0, false
 		}
-		if o, c := resp[i], resp[i+1+n]; o == ' ' && c == ' ' || strings.IndexByte("[({<", o) >= 0 && c == "])}>"[strings.IndexByte("[({<", o)] {
-			return i + n + 2, o != ' '
+		open, close := resp[i], resp[i+1+n]
+		if b := strings.IndexByte("[({<", open); b >= 0 && close == "])}>"[b] {
+			return i + n + 2, true
+		}
+		if open == ' ' && close == ' ' {
+			return i + n + 2, false
 		}
 		return 0, false
 	}
@@ -1671,11 +1677,11 @@ func writtenAddressAt(resp string, k int) (start, end int, addr string, ok bool)
 			i = j + 1
 			continue
 		case bracketed:
-			k := j
-			for k < len(resp) && resp[k] == ' ' {
-				k++
+			sp := j
+			for sp < len(resp) && resp[sp] == ' ' {
+				sp++
 			}
-			if next, br := word(k, "dot"); next > 0 && br {
+			if next, br := word(sp, "dot"); next > 0 && br {
 				i = next
 				continue
 			}

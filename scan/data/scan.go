@@ -1633,11 +1633,11 @@ func writtenAddressAt(resp string, k int) (start, end int, addr string, ok bool)
 		if i+n+2 > len(resp) || !strings.EqualFold(resp[i+1:i+1+n], w) {
 			return 0, false
 		}
-		open, close := resp[i], resp[i+1+n]
-		if b := strings.IndexByte("[({<", open); b >= 0 && close == "])}>"[b] {
+		opener, closer := resp[i], resp[i+1+n]
+		if b := strings.IndexByte("[({<", opener); b >= 0 && closer == "])}>"[b] {
 			return i + n + 2, true
 		}
-		if open == ' ' && close == ' ' {
+		if opener == ' ' && closer == ' ' {
 			return i + n + 2, false
 		}
 		return 0, false

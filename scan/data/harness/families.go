@@ -23,6 +23,7 @@ func Families() []Family {
 		eighteenthVariants,
 		nineteenthVariants,
 		twentiethVariants,
+		twentyFirstVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

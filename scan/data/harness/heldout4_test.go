@@ -62,7 +62,7 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 }
 
 // batchMarkers are, per batch with a marker table, that batch's markers.
-var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers, BatchTwelfth: twelfthMarkers, BatchThirteenth: thirteenthMarkers, BatchFourteenth: fourteenthMarkers, BatchFifteenth: fifteenthMarkers, BatchSixteenth: sixteenthMarkers, BatchSeventeenth: seventeenthMarkers, BatchEighteenth: eighteenthMarkers, BatchNineteenth: nineteenthMarkers, BatchTwentieth: twentiethMarkers}
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers, BatchTwelfth: twelfthMarkers, BatchThirteenth: thirteenthMarkers, BatchFourteenth: fourteenthMarkers, BatchFifteenth: fifteenthMarkers, BatchSixteenth: sixteenthMarkers, BatchSeventeenth: seventeenthMarkers, BatchEighteenth: eighteenthMarkers, BatchNineteenth: nineteenthMarkers, BatchTwentieth: twentiethMarkers, BatchTwentyFirst: twentyFirstMarkers}
 
 // writtenTogether are pairs of batches written at the same time by authors
 // who could not see each other's: a marker they share by chance (both chose

@@ -24,6 +24,7 @@ func Families() []Family {
 		nineteenthVariants,
 		twentiethVariants,
 		twentyFirstVariants,
+		twentySecondVariants,
 	}
 	fams := firstBatch()
 	for i := range fams {

@@ -43,7 +43,7 @@ func (v Variant) BatchName() string {
 // Batches are the batch names (Variant.BatchName) in the order the batches
 // were written.
 func Batches() []string {
-	return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth, BatchSeventeenth, BatchEighteenth, BatchNineteenth, BatchTwentieth, BatchTwentyFirst}
+	return []string{"first", BatchFresh, BatchThird, BatchFourth, BatchFifth, BatchSixth, BatchSeventh, BatchEighth, BatchNinth, BatchTenth, BatchEleventh, BatchTwelfth, BatchThirteenth, BatchFourteenth, BatchFifteenth, BatchSixteenth, BatchSeventeenth, BatchEighteenth, BatchNineteenth, BatchTwentieth, BatchTwentyFirst, BatchTwentySecond}
 }
 
 // A Family is one published attack with at least three variants. The first

@@ -62,12 +62,12 @@ func newMarkers(clean, poisoned data.Record, markers []string) []string {
 }
 
 // batchMarkers are, per batch with a marker table, that batch's markers.
-var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers, BatchTwelfth: twelfthMarkers, BatchThirteenth: thirteenthMarkers, BatchFourteenth: fourteenthMarkers, BatchFifteenth: fifteenthMarkers, BatchSixteenth: sixteenthMarkers, BatchSeventeenth: seventeenthMarkers, BatchEighteenth: eighteenthMarkers, BatchNineteenth: nineteenthMarkers, BatchTwentieth: twentiethMarkers, BatchTwentyFirst: twentyFirstMarkers}
+var batchMarkers = map[string]map[string][]string{BatchFourth: fourthMarkers, BatchFifth: fifthMarkers, BatchSixth: sixthMarkers, BatchSeventh: seventhMarkers, BatchEighth: eighthMarkers, BatchNinth: ninthMarkers, BatchTenth: tenthMarkers, BatchEleventh: eleventhMarkers, BatchTwelfth: twelfthMarkers, BatchThirteenth: thirteenthMarkers, BatchFourteenth: fourteenthMarkers, BatchFifteenth: fifteenthMarkers, BatchSixteenth: sixteenthMarkers, BatchSeventeenth: seventeenthMarkers, BatchEighteenth: eighteenthMarkers, BatchNineteenth: nineteenthMarkers, BatchTwentieth: twentiethMarkers, BatchTwentyFirst: twentyFirstMarkers, BatchTwentySecond: twentySecondMarkers}
 
 // writtenTogether are pairs of batches written at the same time by authors
 // who could not see each other's: a marker they share by chance (both chose
 // a veterinarian) was still new to the detectors.
-var writtenTogether = map[[2]string]bool{{BatchEleventh, BatchTwelfth}: true, {BatchTwelfth, BatchEleventh}: true, {BatchThirteenth, BatchFourteenth}: true, {BatchFourteenth, BatchThirteenth}: true, {BatchFifteenth, BatchSixteenth}: true, {BatchSixteenth, BatchFifteenth}: true, {BatchSeventeenth, BatchEighteenth}: true, {BatchEighteenth, BatchSeventeenth}: true, {BatchNineteenth, BatchTwentieth}: true, {BatchTwentieth, BatchNineteenth}: true}
+var writtenTogether = map[[2]string]bool{{BatchEleventh, BatchTwelfth}: true, {BatchTwelfth, BatchEleventh}: true, {BatchThirteenth, BatchFourteenth}: true, {BatchFourteenth, BatchThirteenth}: true, {BatchFifteenth, BatchSixteenth}: true, {BatchSixteenth, BatchFifteenth}: true, {BatchSeventeenth, BatchEighteenth}: true, {BatchEighteenth, BatchSeventeenth}: true, {BatchNineteenth, BatchTwentieth}: true, {BatchTwentieth, BatchNineteenth}: true, {BatchTwentyFirst, BatchTwentySecond}: true, {BatchTwentySecond, BatchTwentyFirst}: true}
 
 // Each batch with a marker table is new: every variant of it writes one of
 // its markers into each record it poisons, and no variant of another batch
